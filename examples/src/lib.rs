@@ -1,0 +1,1 @@
+//! Runnable scenarios: `cargo run -p weft-examples --example NAME`.

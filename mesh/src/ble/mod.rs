@@ -1,0 +1,6 @@
+//! Bluetooth Mesh Protocol 1.1.
+
+pub mod address;
+pub mod wire;
+
+pub use address::{Address, IvIndex, Seq, UnicastAddress};

@@ -1,0 +1,1 @@
+//! The `weft` command's library: argument parsing and the subcommands.
