@@ -26,7 +26,7 @@ impl NetworkCredentials {
         }
     }
 
-    /// The PECB of network header obfuscation (§3.8.7.3):
+    /// The PECB of network header obfuscation (§3.9.7.3):
     /// `e(PrivacyKey, 0x0000000000 || IV Index || Privacy Random)`, of which the first six
     /// octets are XORed with CTL/TTL, SEQ and SRC.
     pub fn pecb(&self, iv_index: u32, privacy_random: &[u8; 7]) -> [u8; 16] {
@@ -37,7 +37,7 @@ impl NetworkCredentials {
     }
 
     /// Obfuscates or deobfuscates (the operation is its own inverse) the six header octets
-    /// CTL|TTL, SEQ, SRC (§3.8.7.3).
+    /// CTL|TTL, SEQ, SRC (§3.9.7.3).
     pub fn obfuscate(&self, iv_index: u32, privacy_random: &[u8; 7], header: &mut [u8; 6]) {
         let pecb = self.pecb(iv_index, privacy_random);
         for (h, p) in header.iter_mut().zip(pecb) {

@@ -1,0 +1,239 @@
+//! `weft decode` against the Bluetooth Mesh specification's sample data, read as data from
+//! `mesh/tests/data/btmesh-sample-data.json`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn data() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../mesh/tests/data/btmesh-sample-data.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_else(|| panic!("{v} is not a string")).to_string()
+}
+
+/// The key arguments every sample message needs.
+fn key_args(d: &Value, iv_index: &str) -> Vec<String> {
+    let k = &d["keys"];
+    let f = &k["friendship"];
+    vec![
+        "decode".into(),
+        "--json".into(),
+        "--iv-index".into(),
+        iv_index.into(),
+        "--net-key".into(),
+        s(&k["net_key"]),
+        "--app-key".into(),
+        s(&k["app_key"]),
+        // The sample device key belongs to node 1201 (the LPN configured by 0003).
+        "--dev-key".into(),
+        format!("1201={}", s(&k["dev_key"])),
+        "--label".into(),
+        s(&d["network_pdus"][7]["label_uuid"]),
+        "--friendship".into(),
+        format!(
+            "{}:{}:{}:{}",
+            s(&f["lpn_address"]),
+            s(&f["friend_address"]),
+            s(&f["lpn_counter"]),
+            s(&f["friend_counter"])
+        ),
+    ]
+}
+
+fn run(args: &[String]) -> (i32, Vec<Value>) {
+    let out = Command::cargo_bin("weft").unwrap().args(args).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    (out.status.code().unwrap(), lines)
+}
+
+fn check_network(line: &Value, m: &Value) {
+    assert_eq!(line["type"], "network", "{line}");
+    assert_eq!(line["ctl"], m["ctl"].as_u64().unwrap() == 1);
+    assert_eq!(line["ttl"], m["ttl"]);
+    assert_eq!(line["seq"], m["seq"]);
+    assert_eq!(line["src"], m["src"]);
+    assert_eq!(line["dst"], m["dst"]);
+    assert_eq!(line["lower_transport_pdu"], m["lower_transport_pdu"]);
+    let pdu = hex::decode(s(&m["network_pdu"])).unwrap();
+    assert_eq!(line["nid"], u64::from(pdu[0] & 0x7f));
+    assert_eq!(line["ivi"], u64::from(pdu[0] >> 7));
+    let mic_len = if line["ctl"] == true { 8 } else { 4 };
+    assert_eq!(line["net_mic"], hex::encode(&pdu[pdu.len() - mic_len..]));
+}
+
+fn check_upper(line: &Value, m: &Value, first_seq: &Value) {
+    if m["ctl"].as_u64().unwrap() == 1 {
+        let lower = hex::decode(s(&m["lower_transport_pdu"])).unwrap();
+        assert_eq!(line["type"], "control", "{line}");
+        assert_eq!(line["opcode"], u64::from(lower[0] & 0x7f));
+        assert_eq!(line["parameters"], hex::encode(&lower[1..]));
+    } else {
+        assert_eq!(line["type"], "access", "{line}");
+        assert_eq!(line["access_payload"], m["access_payload"]);
+        let key = if m["key"] == "app_key" { "app" } else { "dev" };
+        assert_eq!(line["key"], key);
+        if key == "app" {
+            assert_eq!(line["aid"], data()["keys"]["aid"]);
+        }
+        if m.get("label_uuid").is_some() {
+            assert_eq!(line["label_uuid"], m["label_uuid"]);
+        } else {
+            assert!(line.get("label_uuid").is_none());
+        }
+        // Opcodes are their on-air bytes: 1, 2 or 3 octets at the start of the payload.
+        let payload = s(&m["access_payload"]);
+        assert!(payload.starts_with(&s(&line["opcode"])), "{line}");
+    }
+    assert_eq!(line["src"], m["src"]);
+    assert_eq!(line["dst"], m["dst"]);
+    assert_eq!(&line["seq"], first_seq);
+}
+
+#[test]
+fn every_sample_message() {
+    let d = data();
+    let msgs = d["network_pdus"].as_array().unwrap();
+    let mut i = 0;
+    let mut checked = 0;
+    while i < msgs.len() {
+        let m = &msgs[i];
+        let segments = m["segments"].as_u64().unwrap_or(1) as usize;
+        let group = &msgs[i..i + segments];
+        let mut args = key_args(&d, &s(&m["iv_index"]));
+        args.extend(group.iter().map(|g| s(&g["network_pdu"])));
+        let (code, lines) = run(&args);
+        assert_eq!(code, 0, "{}: {lines:?}", m["name"]);
+        // One network line per PDU, then one line for the (reassembled) message.
+        assert_eq!(lines.len(), segments + 1, "{}: {lines:?}", m["name"]);
+        for (g, line) in group.iter().zip(&lines) {
+            check_network(line, g);
+        }
+        check_upper(&lines[segments], m, &m["seq"]);
+        if m["credentials"] == "friendship" {
+            assert_eq!(lines[0]["credentials"], "friendship");
+        }
+        checked += 1;
+        i += segments;
+    }
+    assert_eq!(checked, 7, "messages 1, 4, 6, 7, 16, 18, 22");
+}
+
+#[test]
+fn sample_beacons() {
+    let d = data();
+    for b in d["beacons"].as_array().unwrap() {
+        let kind = match s(&b["kind"]).as_str() {
+            "secure network beacon" => "secure_network",
+            "mesh private beacon" => "private",
+            _ => continue,
+        };
+        let args: Vec<String> = vec![
+            "decode".into(),
+            "--json".into(),
+            "--iv-index".into(),
+            s(&b["iv_index"]),
+            "--net-key".into(),
+            s(&b["net_key"]),
+            s(&b["beacon"]),
+        ];
+        let (code, lines) = run(&args);
+        assert_eq!(code, 0, "{lines:?}");
+        assert_eq!(lines.len(), 1);
+        let l = &lines[0];
+        assert_eq!(l["type"], "beacon");
+        assert_eq!(l["beacon"], kind);
+        assert_eq!(l["authenticated"], true);
+        assert_eq!(l["iv_index"], b["iv_index"]);
+        assert_eq!(l["flags"], b["flags"]);
+        // The same beacon inside an AD structure (length, 0x2B, beacon).
+        let raw = hex::decode(s(&b["beacon"])).unwrap();
+        let mut ad = vec![raw.len() as u8 + 1, 0x2b];
+        ad.extend(&raw);
+        let mut args2 = args.clone();
+        *args2.last_mut().unwrap() = hex::encode(&ad);
+        assert_eq!(run(&args2).1, lines);
+    }
+}
+
+#[test]
+fn ad_structure_and_wrong_key() {
+    let d = data();
+    let m = &d["network_pdus"][6];
+    let pdu = hex::decode(s(&m["network_pdu"])).unwrap();
+    let mut ad = vec![pdu.len() as u8 + 1, 0x2a];
+    ad.extend(&pdu);
+    let mut args = key_args(&d, &s(&m["iv_index"]));
+    args.push(hex::encode(&ad));
+    let (code, lines) = run(&args);
+    assert_eq!(code, 0);
+    check_network(&lines[0], m);
+    check_upper(&lines[1], m, &m["seq"]);
+
+    // Under another network key nothing authenticates: one error line, exit code 1.
+    let args = vec![
+        "decode".into(),
+        "--json".into(),
+        "--iv-index".into(),
+        "12345678".into(),
+        "--net-key".into(),
+        "00112233445566778899aabbccddeeff".into(),
+        s(&m["network_pdu"]),
+    ];
+    let (code, lines) = run(&args);
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["type"], "error");
+    assert_eq!(lines[0]["input"], m["network_pdu"]);
+    assert!(lines[0]["error"].as_str().unwrap().contains("network key"), "{}", lines[0]);
+}
+
+#[test]
+fn missing_segment_is_reported() {
+    let d = data();
+    let m = &d["network_pdus"][2];
+    let mut args = key_args(&d, &s(&m["iv_index"]));
+    args.push(s(&m["network_pdu"]));
+    let (code, lines) = run(&args);
+    assert_eq!(code, 1);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[1]["type"], "error");
+    assert!(lines[1]["error"].as_str().unwrap().contains("1 of 2"), "{}", lines[1]);
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_clear_message() {
+    for (args, needle) in [
+        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "abc"], "odd number of hex digits"),
+        (vec!["--iv-index", "0", "--net-key", "0011", "00"], "16 bytes"),
+        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "--frob", "00"], "--frob"),
+        (vec!["--iv-index", "zz", "--net-key", "00112233445566778899aabbccddeeff", "00"], "IV index"),
+        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "--dev-key", "0003", "00"], "ADDR=KEY"),
+    ] {
+        let out = Command::cargo_bin("weft").unwrap().arg("decode").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn table_output_is_aligned() {
+    let out = Command::cargo_bin("weft").unwrap().output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("TYPE"));
+    assert!(text.contains("Generic OnOff Set Unacknowledged") || text.contains("0x8203") || text.contains("access"));
+    // Column 2 starts at the same offset on every row.
+    let col = lines[0].find("SRC").unwrap();
+    for l in &lines[1..] {
+        assert!(l.len() > col && !l[..col].ends_with(|c: char| c.is_alphanumeric() && l[col..].starts_with(' ')), "{l}");
+    }
+}
