@@ -222,17 +222,17 @@ fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
         m.insert("iv_update".into(), (f & 2 != 0).into());
     };
     match &b.beacon {
-        Beacon::Unprovisioned(u) => {
+        Beacon::UnprovisionedDevice(u) => {
             m.insert("beacon".into(), "unprovisioned".into());
-            m.insert("uuid".into(), hex::encode(u.uuid).into());
-            m.insert("oob_information".into(), format!("{:04x}", u.oob_information).into());
+            m.insert("uuid".into(), hex::encode(u.device_uuid).into());
+            m.insert("oob_information".into(), format!("{:04x}", u.oob_information.0).into());
             if let Some(h) = u.uri_hash {
                 m.insert("uri_hash".into(), hex::encode(h).into());
             }
         }
         Beacon::SecureNetwork(s) => {
             m.insert("beacon".into(), "secure_network".into());
-            flags(&mut m, s.flags);
+            flags(&mut m, s.flags.0);
             m.insert("network_id".into(), hex::encode(s.network_id).into());
             m.insert("iv_index".into(), s.iv_index.to_string().into());
             m.insert("authentication_value".into(), hex::encode(s.authentication_value).into());
@@ -241,7 +241,7 @@ fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
                 m.insert("net_key_index".into(), i.into());
             }
         }
-        Beacon::Private(p) => {
+        Beacon::MeshPrivate(p) => {
             m.insert("beacon".into(), "private".into());
             m.insert("random".into(), hex::encode(p.random).into());
             m.insert("obfuscated_private_beacon_data".into(), hex::encode(p.obfuscated_data).into());

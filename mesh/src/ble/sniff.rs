@@ -279,16 +279,16 @@ impl Sniffer {
             Beacon::SecureNetwork(b) => {
                 info.net_key_index = self.keys.net_keys.iter().position(|k| b.authenticate(k).is_ok());
             }
-            Beacon::Private(b) => {
+            Beacon::MeshPrivate(b) => {
                 for (i, k) in self.keys.net_keys.iter().enumerate() {
-                    if let Ok(opened) = b.open(k) {
+                    if let Ok((flags, iv_index)) = b.open(k) {
                         info.net_key_index = Some(i);
-                        info.private = Some(opened);
+                        info.private = Some((flags.0, iv_index));
                         break;
                     }
                 }
             }
-            Beacon::Unprovisioned(_) => {}
+            Beacon::UnprovisionedDevice(_) => {}
         }
         Some(Decoded::Beacon(info))
     }

@@ -87,6 +87,7 @@ pub enum MicLen {
     Mic64,
 }
 
+#[allow(clippy::len_without_is_empty)]
 impl MicLen {
     pub const fn len(self) -> usize {
         match self {
