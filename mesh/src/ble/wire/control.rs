@@ -615,7 +615,12 @@ pub enum ControlMessage {
     /// An opcode this module does not model: the Mesh 1.1 directed forwarding messages
     /// 0x0B..=0x11 (PATH_REQUEST .. PATH_REQUEST_SOLICITATION), with raw parameters of at most
     /// [`MAX_PARAMS_LEN`] octets. `opcode` must be in 0x0B..=0x11 for a round trip.
-    Other { opcode: u8, parameters: Vec<u8> },
+    Other {
+        /// The 7-bit opcode, 0x0B..=0x11.
+        opcode: u8,
+        /// The raw parameters.
+        parameters: Vec<u8>,
+    },
 }
 
 impl ControlMessage {
