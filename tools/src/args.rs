@@ -7,8 +7,14 @@ use weft_mesh::ble::Address;
 /// spaces between bytes are ignored.
 pub fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     let t = s.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    let clean: String = t.chars().filter(|c| !matches!(c, ':' | '-' | '_' | ' ')).collect();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let clean: String = t
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '_' | ' '))
+        .collect();
     if clean.is_empty() {
         return Err("empty hex string".into());
     }
@@ -16,7 +22,10 @@ pub fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
         return Err(format!("'{c}' is not a hex digit (expected 0-9, a-f)"));
     }
     if clean.len() % 2 != 0 {
-        return Err(format!("odd number of hex digits ({}): each byte needs two digits", clean.len()));
+        return Err(format!(
+            "odd number of hex digits ({}): each byte needs two digits",
+            clean.len()
+        ));
     }
     hex::decode(&clean).map_err(|e| e.to_string())
 }
@@ -24,21 +33,32 @@ pub fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
 /// A 128-bit key: exactly 32 hex digits.
 pub fn key128(s: &str) -> Result<[u8; 16], String> {
     let b = hex_bytes(s)?;
-    <[u8; 16]>::try_from(b.as_slice())
-        .map_err(|_| format!("a key is 16 bytes (32 hex digits), this one has {} bytes", b.len()))
+    <[u8; 16]>::try_from(b.as_slice()).map_err(|_| {
+        format!(
+            "a key is 16 bytes (32 hex digits), this one has {} bytes",
+            b.len()
+        )
+    })
 }
 
 /// A Label UUID: 32 hex digits, dashes allowed (`0073e7e4-d8b9-440f-af84-15df4c56c0e1`).
 pub fn label_uuid(s: &str) -> Result<[u8; 16], String> {
     let b = hex_bytes(s)?;
-    <[u8; 16]>::try_from(b.as_slice())
-        .map_err(|_| format!("a Label UUID is 16 bytes (32 hex digits), this one has {} bytes", b.len()))
+    <[u8; 16]>::try_from(b.as_slice()).map_err(|_| {
+        format!(
+            "a Label UUID is 16 bytes (32 hex digits), this one has {} bytes",
+            b.len()
+        )
+    })
 }
 
 /// A 32-bit IV Index in hex (1 to 8 digits, `0x` optional).
 pub fn iv_index(s: &str) -> Result<u32, String> {
     let t = s.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     if t.is_empty() || t.len() > 8 {
         return Err("the IV index is 1 to 8 hex digits, e.g. 12345678".into());
     }
@@ -48,9 +68,14 @@ pub fn iv_index(s: &str) -> Result<u32, String> {
 /// A 16-bit address in hex (1 to 4 digits, `0x` optional).
 pub fn address(s: &str) -> Result<Address, String> {
     let t = s.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
     if t.is_empty() || t.len() > 4 {
-        return Err(format!("'{s}' is not an address: use 1 to 4 hex digits, e.g. 0003"));
+        return Err(format!(
+            "'{s}' is not an address: use 1 to 4 hex digits, e.g. 0003"
+        ));
     }
     u16::from_str_radix(t, 16)
         .map(Address)
@@ -69,9 +94,9 @@ pub fn unicast(s: &str) -> Result<Address, String> {
 
 /// `ADDR=KEY`: a device key and the unicast address of its node.
 pub fn dev_key(s: &str) -> Result<(Address, [u8; 16]), String> {
-    let (a, k) = s
-        .split_once('=')
-        .ok_or_else(|| format!("'{s}' is not ADDR=KEY, e.g. 0003=9d6dd0e96eb25dc19a40ed9914f8f03f"))?;
+    let (a, k) = s.split_once('=').ok_or_else(|| {
+        format!("'{s}' is not ADDR=KEY, e.g. 0003=9d6dd0e96eb25dc19a40ed9914f8f03f")
+    })?;
     Ok((unicast(a)?, key128(k)?))
 }
 
@@ -79,10 +104,13 @@ pub fn dev_key(s: &str) -> Result<(Address, [u8; 16]), String> {
 pub fn friendship(s: &str) -> Result<(Address, Address, u16, u16), String> {
     let parts: Vec<&str> = s.split(':').collect();
     let [lpn, friend, lc, fc] = parts.as_slice() else {
-        return Err(format!("'{s}' is not LPN:FRIEND:LPN_COUNTER:FRIEND_COUNTER, e.g. 1201:2345:0000:072f"));
+        return Err(format!(
+            "'{s}' is not LPN:FRIEND:LPN_COUNTER:FRIEND_COUNTER, e.g. 1201:2345:0000:072f"
+        ));
     };
     let counter = |c: &str| {
-        u16::from_str_radix(c, 16).map_err(|_| format!("'{c}' is not a 16-bit hex counter, e.g. 072f"))
+        u16::from_str_radix(c, 16)
+            .map_err(|_| format!("'{c}' is not a 16-bit hex counter, e.g. 072f"))
     };
     Ok((unicast(lpn)?, unicast(friend)?, counter(lc)?, counter(fc)?))
 }
@@ -99,8 +127,13 @@ mod tests {
         assert_eq!(hex_bytes("0x00:11-22").unwrap(), vec![0, 0x11, 0x22]);
         assert_eq!(iv_index("12345678").unwrap(), 0x12345678);
         assert!(iv_index("123456789").is_err());
-        assert_eq!(dev_key("0003=9d6dd0e96eb25dc19a40ed9914f8f03f").unwrap().0, Address(3));
-        assert!(dev_key("8003=9d6dd0e96eb25dc19a40ed9914f8f03f").unwrap_err().contains("unicast"));
+        assert_eq!(
+            dev_key("0003=9d6dd0e96eb25dc19a40ed9914f8f03f").unwrap().0,
+            Address(3)
+        );
+        assert!(dev_key("8003=9d6dd0e96eb25dc19a40ed9914f8f03f")
+            .unwrap_err()
+            .contains("unicast"));
         assert!(label_uuid("0073e7e4-d8b9-440f-af84-15df4c56c0e1").is_ok());
         assert!(friendship("1201:2345:0000:072f").is_ok());
     }

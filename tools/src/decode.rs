@@ -14,7 +14,9 @@ use crate::{args, Exit};
 
 /// Arguments of `weft decode`.
 #[derive(Debug, Clone, clap::Args)]
-#[command(after_help = "Examples:\n  weft decode --iv-index 12345678 --net-key 7dd7364cd842ad18c17c2b820c84c3d6 \\\n      --app-key 63964771734fbd76e3b40519d1d94a48 6848cba437860e5673728a627fb938535508e21a6baf57\n  weft decode --json ... PDU1 PDU2   (segments given in order are reassembled)")]
+#[command(
+    after_help = "Examples:\n  weft decode --iv-index 12345678 --net-key 7dd7364cd842ad18c17c2b820c84c3d6 \\\n      --app-key 63964771734fbd76e3b40519d1d94a48 6848cba437860e5673728a627fb938535508e21a6baf57\n  weft decode --json ... PDU1 PDU2   (segments given in order are reassembled)"
+)]
 pub struct DecodeArgs {
     /// The current IV Index, in hex. PDUs whose IVI bit differs are opened with IV Index - 1.
     #[arg(long, value_name = "HEX", value_parser = args::iv_index)]
@@ -74,7 +76,9 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> Exit {
     let mut keys = Keyring::new();
     a.net_keys.iter().for_each(|k| keys.add_net_key(*k));
     a.app_keys.iter().for_each(|k| keys.add_app_key(*k));
-    a.dev_keys.iter().for_each(|(addr, k)| keys.add_dev_key(*addr, *k));
+    a.dev_keys
+        .iter()
+        .for_each(|(addr, k)| keys.add_dev_key(*addr, *k));
     a.labels.iter().for_each(|l| keys.add_label(*l));
     for (lpn, friend, lc, fc) in &a.friendships {
         keys.add_friendship(*lpn, *friend, *lc, *fc);
@@ -185,7 +189,10 @@ pub fn to_json(d: &Decoded, input: &[u8]) -> Option<Value> {
                     m.insert("opcode".into(), Value::Null);
                 }
             }
-            m.insert("access_payload".into(), hex::encode(&a.access_payload).into());
+            m.insert(
+                "access_payload".into(),
+                hex::encode(&a.access_payload).into(),
+            );
             m.insert("segments".into(), a.segments.into());
             Value::Object(m)
         }
@@ -199,7 +206,10 @@ pub fn to_json(d: &Decoded, input: &[u8]) -> Option<Value> {
                 "parameters": hex::encode(&c.parameters),
             });
             let obj = m.as_object_mut().expect("object");
-            obj.insert("opcode_name".into(), control_opcode_name(c.opcode).unwrap_or("Unknown").into());
+            obj.insert(
+                "opcode_name".into(),
+                control_opcode_name(c.opcode).unwrap_or("Unknown").into(),
+            );
             obj.insert("segments".into(), c.segments.into());
             m
         }
@@ -225,7 +235,10 @@ fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
         Beacon::UnprovisionedDevice(u) => {
             m.insert("beacon".into(), "unprovisioned".into());
             m.insert("uuid".into(), hex::encode(u.device_uuid).into());
-            m.insert("oob_information".into(), format!("{:04x}", u.oob_information.0).into());
+            m.insert(
+                "oob_information".into(),
+                format!("{:04x}", u.oob_information.0).into(),
+            );
             if let Some(h) = u.uri_hash {
                 m.insert("uri_hash".into(), hex::encode(h).into());
             }
@@ -235,7 +248,10 @@ fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
             flags(&mut m, s.flags.0);
             m.insert("network_id".into(), hex::encode(s.network_id).into());
             m.insert("iv_index".into(), s.iv_index.to_string().into());
-            m.insert("authentication_value".into(), hex::encode(s.authentication_value).into());
+            m.insert(
+                "authentication_value".into(),
+                hex::encode(s.authentication_value).into(),
+            );
             m.insert("authenticated".into(), b.net_key_index.is_some().into());
             if let Some(i) = b.net_key_index {
                 m.insert("net_key_index".into(), i.into());
@@ -244,8 +260,14 @@ fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
         Beacon::MeshPrivate(p) => {
             m.insert("beacon".into(), "private".into());
             m.insert("random".into(), hex::encode(p.random).into());
-            m.insert("obfuscated_private_beacon_data".into(), hex::encode(p.obfuscated_data).into());
-            m.insert("authentication_tag".into(), hex::encode(p.authentication_tag).into());
+            m.insert(
+                "obfuscated_private_beacon_data".into(),
+                hex::encode(p.obfuscated_data).into(),
+            );
+            m.insert(
+                "authentication_tag".into(),
+                hex::encode(p.authentication_tag).into(),
+            );
             m.insert("authenticated".into(), b.private.is_some().into());
             if let (Some((f, iv)), Some(i)) = (b.private, b.net_key_index) {
                 flags(&mut m, f);
@@ -295,17 +317,30 @@ impl Table {
                     KeyUsed::Dev { node } => format!("device key of {node}"),
                 };
                 let (op, name) = match &a.opcode {
-                    Some(op) => (op.to_string(), opcode_name(*op).unwrap_or("unknown opcode").to_string()),
+                    Some(op) => (
+                        op.to_string(),
+                        opcode_name(*op).unwrap_or("unknown opcode").to_string(),
+                    ),
                     None => ("-".into(), "malformed opcode".into()),
                 };
-                let segs = if a.segments > 1 { format!(", {} segments", a.segments) } else { String::new() };
-                let label = a.label_uuid.map(|l| format!(", label {}", hex::encode(l))).unwrap_or_default();
+                let segs = if a.segments > 1 {
+                    format!(", {} segments", a.segments)
+                } else {
+                    String::new()
+                };
+                let label = a
+                    .label_uuid
+                    .map(|l| format!(", label {}", hex::encode(l)))
+                    .unwrap_or_default();
                 [
                     "  access".into(),
                     format!("{} -> {}", a.src, a.dst),
                     a.seq.to_string(),
                     op,
-                    format!("{name} [{}] via {key}{segs}{label}", hex::encode(&a.access_payload)),
+                    format!(
+                        "{name} [{}] via {key}{segs}{label}",
+                        hex::encode(&a.access_payload)
+                    ),
                 ]
             }
             Decoded::Control(c) => [
@@ -327,11 +362,27 @@ impl Table {
                     .into_iter()
                     .flatten()
                     .filter(|(k, _)| *k != "type" && *k != "beacon")
-                    .map(|(k, v)| format!("{k} {}", v.as_str().map(str::to_string).unwrap_or(v.to_string())))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k} {}",
+                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
+                        )
+                    })
                     .collect();
-                ["beacon".into(), kind, String::new(), String::new(), fields.join(", ")]
+                [
+                    "beacon".into(),
+                    kind,
+                    String::new(),
+                    String::new(),
+                    fields.join(", "),
+                ]
             }
-            Decoded::SegmentPending { src, seq_zero, received, total } => [
+            Decoded::SegmentPending {
+                src,
+                seq_zero,
+                received,
+                total,
+            } => [
                 "  segment".into(),
                 format!("{src}"),
                 String::new(),
@@ -343,7 +394,11 @@ impl Table {
                 String::new(),
                 String::new(),
                 String::new(),
-                if input.is_empty() { error.clone() } else { format!("{error} ({})", hex::encode(input)) },
+                if input.is_empty() {
+                    error.clone()
+                } else {
+                    format!("{error} ({})", hex::encode(input))
+                },
             ],
         };
         self.rows.push(row);
@@ -373,7 +428,11 @@ impl Table {
         };
         writeln!(out, "{}", line(header).trim_end())?;
         for r in &self.rows {
-            writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]).trim_end())?;
+            writeln!(
+                out,
+                "{}",
+                line([&r[0], &r[1], &r[2], &r[3], &r[4]]).trim_end()
+            )?;
         }
         Ok(())
     }

@@ -5,12 +5,17 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn data() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../mesh/tests/data/btmesh-sample-data.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mesh/tests/data/btmesh-sample-data.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn s(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("{v} is not a string")).to_string()
+    v.as_str()
+        .unwrap_or_else(|| panic!("{v} is not a string"))
+        .to_string()
 }
 
 /// The key arguments every sample message needs.
@@ -43,7 +48,11 @@ fn key_args(d: &Value, iv_index: &str) -> Vec<String> {
 }
 
 fn run(args: &[String]) -> (i32, Vec<Value>) {
-    let out = Command::cargo_bin("weft").unwrap().args(args).output().unwrap();
+    let out = Command::cargo_bin("weft")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines = stdout
         .lines()
@@ -190,7 +199,11 @@ fn ad_structure_and_wrong_key() {
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["type"], "error");
     assert_eq!(lines[0]["input"], m["network_pdu"]);
-    assert!(lines[0]["error"].as_str().unwrap().contains("network key"), "{}", lines[0]);
+    assert!(
+        lines[0]["error"].as_str().unwrap().contains("network key"),
+        "{}",
+        lines[0]
+    );
 }
 
 #[test]
@@ -203,19 +216,70 @@ fn missing_segment_is_reported() {
     assert_eq!(code, 1);
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(lines[1]["type"], "error");
-    assert!(lines[1]["error"].as_str().unwrap().contains("1 of 2"), "{}", lines[1]);
+    assert!(
+        lines[1]["error"].as_str().unwrap().contains("1 of 2"),
+        "{}",
+        lines[1]
+    );
 }
 
 #[test]
 fn bad_arguments_exit_2_with_one_clear_message() {
     for (args, needle) in [
-        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "abc"], "odd number of hex digits"),
-        (vec!["--iv-index", "0", "--net-key", "0011", "00"], "16 bytes"),
-        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "--frob", "00"], "--frob"),
-        (vec!["--iv-index", "zz", "--net-key", "00112233445566778899aabbccddeeff", "00"], "IV index"),
-        (vec!["--iv-index", "0", "--net-key", "00112233445566778899aabbccddeeff", "--dev-key", "0003", "00"], "ADDR=KEY"),
+        (
+            vec![
+                "--iv-index",
+                "0",
+                "--net-key",
+                "00112233445566778899aabbccddeeff",
+                "abc",
+            ],
+            "odd number of hex digits",
+        ),
+        (
+            vec!["--iv-index", "0", "--net-key", "0011", "00"],
+            "16 bytes",
+        ),
+        (
+            vec![
+                "--iv-index",
+                "0",
+                "--net-key",
+                "00112233445566778899aabbccddeeff",
+                "--frob",
+                "00",
+            ],
+            "--frob",
+        ),
+        (
+            vec![
+                "--iv-index",
+                "zz",
+                "--net-key",
+                "00112233445566778899aabbccddeeff",
+                "00",
+            ],
+            "IV index",
+        ),
+        (
+            vec![
+                "--iv-index",
+                "0",
+                "--net-key",
+                "00112233445566778899aabbccddeeff",
+                "--dev-key",
+                "0003",
+                "00",
+            ],
+            "ADDR=KEY",
+        ),
     ] {
-        let out = Command::cargo_bin("weft").unwrap().arg("decode").args(&args).output().unwrap();
+        let out = Command::cargo_bin("weft")
+            .unwrap()
+            .arg("decode")
+            .args(&args)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains(needle), "{args:?}: {err}");
@@ -230,10 +294,18 @@ fn table_output_is_aligned() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("TYPE"));
-    assert!(text.contains("Generic OnOff Set Unacknowledged") || text.contains("0x8203") || text.contains("access"));
+    assert!(
+        text.contains("Generic OnOff Set Unacknowledged")
+            || text.contains("0x8203")
+            || text.contains("access")
+    );
     // Column 2 starts at the same offset on every row.
     let col = lines[0].find("SRC").unwrap();
     for l in &lines[1..] {
-        assert!(l.len() > col && !l[..col].ends_with(|c: char| c.is_alphanumeric() && l[col..].starts_with(' ')), "{l}");
+        assert!(
+            l.len() > col
+                && !l[..col].ends_with(|c: char| c.is_alphanumeric() && l[col..].starts_with(' ')),
+            "{l}"
+        );
     }
 }

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 use crate::ble::address::{Address, IvIndex, Seq};
 use crate::ble::wire::access::Opcode;
+use crate::ble::wire::adv::{
+    AdStructures, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE, AD_TYPE_PB_ADV,
+};
 use crate::ble::wire::beacon::Beacon;
 use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, Reassembly, SegmentHeader};
 use crate::ble::wire::network::{NetworkPduRepr, NonceKind};
@@ -19,7 +22,10 @@ use crate::crypto::{virtual_address, AppKey, DevKey, NetKey, NetworkCredentials}
 pub enum Credentials {
     Flooding,
     /// Friendship credentials of an LPN and its Friend.
-    Friendship { lpn: Address, friend: Address },
+    Friendship {
+        lpn: Address,
+        friend: Address,
+    },
 }
 
 /// The keys a sniffer decodes with.
@@ -61,11 +67,23 @@ impl Keyring {
     }
 
     /// Friendship credentials for an LPN and its Friend under every network key (§3.9.6.3.2).
-    pub fn add_friendship(&mut self, lpn: Address, friend: Address, lpn_counter: u16, friend_counter: u16) {
+    pub fn add_friendship(
+        &mut self,
+        lpn: Address,
+        friend: Address,
+        lpn_counter: u16,
+        friend_counter: u16,
+    ) {
         for (i, nk) in self.net_keys.iter().enumerate() {
             let creds = nk.friendship(lpn.0, friend.0, lpn_counter, friend_counter);
-            self.friendships.retain(|f| !(f.net_key == i && f.lpn == lpn && f.friend == friend));
-            self.friendships.push(Friendship { net_key: i, lpn, friend, creds });
+            self.friendships
+                .retain(|f| !(f.net_key == i && f.lpn == lpn && f.friend == friend));
+            self.friendships.push(Friendship {
+                net_key: i,
+                lpn,
+                friend,
+                creds,
+            });
         }
     }
 }
@@ -139,8 +157,16 @@ pub enum Decoded {
     Control(ControlInfo),
     Beacon(BeaconInfo),
     /// A segment stored while its message is incomplete: (src, SeqZero, received, total).
-    SegmentPending { src: Address, seq_zero: u16, received: u8, total: u8 },
-    Error { input: Vec<u8>, error: String },
+    SegmentPending {
+        src: Address,
+        seq_zero: u16,
+        received: u8,
+        total: u8,
+    },
+    Error {
+        input: Vec<u8>,
+        error: String,
+    },
 }
 
 /// Key of a message being reassembled: source, destination, SeqZero, CTL.
@@ -158,7 +184,9 @@ struct Pending {
 
 impl core::fmt::Debug for Pending {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Pending").field("first_seq", &self.first_seq).finish_non_exhaustive()
+        f.debug_struct("Pending")
+            .field("first_seq", &self.first_seq)
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,7 +208,13 @@ impl Sniffer {
     /// A sniffer with `keys`, at the current IV Index `iv_index` (PDUs with the other IVI bit
     /// are opened with `iv_index - 1`, as a node does, §3.4.4.1).
     pub fn new(keys: Keyring, iv_index: IvIndex) -> Self {
-        Sniffer { keys, iv_index, pending: HashMap::new(), order: Vec::new(), requests: HashMap::new() }
+        Sniffer {
+            keys,
+            iv_index,
+            pending: HashMap::new(),
+            order: Vec::new(),
+            requests: HashMap::new(),
+        }
     }
 
     pub fn keys(&self) -> &Keyring {
@@ -212,35 +246,34 @@ impl Sniffer {
     /// (0x2A) and Mesh Beacon (0x2B) structures are decoded, other types are skipped.
     pub fn handle_ad(&mut self, data: &[u8]) -> Vec<Decoded> {
         let mut out = Vec::new();
-        let mut rest = data;
-        while let Some((&len, tail)) = rest.split_first() {
-            if len == 0 {
-                break;
-            }
-            let len = usize::from(len);
-            if tail.len() < len {
-                out.push(Decoded::Error {
-                    input: rest.to_vec(),
-                    error: format!("AD structure length {len} runs past the end of the data"),
-                });
-                break;
-            }
-            let (ad_type, payload) = (tail[0], &tail[1..len]);
-            match ad_type {
+        for ad in AdStructures::new(data) {
+            match ad {
                 // Mesh Message AD type (§3.3.1).
-                0x2a => out.extend(self.handle_network(payload)),
+                Ok(ad) if ad.ad_type == AD_TYPE_MESH_MESSAGE => {
+                    out.extend(self.handle_network(ad.data))
+                }
                 // Mesh Beacon AD type (§3.3.1).
-                0x2b => out.extend(self.handle_beacon(payload)),
-                _ => {}
+                Ok(ad) if ad.ad_type == AD_TYPE_MESH_BEACON => {
+                    out.extend(self.handle_beacon(ad.data))
+                }
+                Ok(_) => {}
+                Err(e) => out.push(Decoded::Error {
+                    input: data.to_vec(),
+                    error: format!("malformed AD structure: {e}"),
+                }),
             }
-            rest = &tail[len..];
         }
         out
     }
 
     /// Whether `data` looks like whole advertising data with a mesh AD structure.
     pub fn looks_like_ad(data: &[u8]) -> bool {
-        data.len() >= 2 && usize::from(data[0]) + 1 <= data.len() && matches!(data[1], 0x29..=0x2b)
+        data.len() >= 2
+            && usize::from(data[0]) < data.len()
+            && matches!(
+                data[1],
+                AD_TYPE_PB_ADV | AD_TYPE_MESH_MESSAGE | AD_TYPE_MESH_BEACON
+            )
     }
 
     /// Decodes bytes of unknown kind: AD structures, a network PDU or a beacon.
@@ -254,14 +287,20 @@ impl Sniffer {
         if let Ok(b) = Beacon::parse(data) {
             return self.beacon_info(b).into_iter().collect();
         }
-        vec![Decoded::Error { input: data.to_vec(), error: self.network_error(data) }]
+        vec![Decoded::Error {
+            input: data.to_vec(),
+            error: self.network_error(data),
+        }]
     }
 
     /// Decodes a network PDU.
     pub fn handle_network(&mut self, data: &[u8]) -> Vec<Decoded> {
         match self.open_network(data) {
             Some(info) => self.after_network(info),
-            None => vec![Decoded::Error { input: data.to_vec(), error: self.network_error(data) }],
+            None => vec![Decoded::Error {
+                input: data.to_vec(),
+                error: self.network_error(data),
+            }],
         }
     }
 
@@ -269,15 +308,26 @@ impl Sniffer {
     pub fn handle_beacon(&mut self, data: &[u8]) -> Vec<Decoded> {
         match Beacon::parse(data) {
             Ok(b) => self.beacon_info(b).into_iter().collect(),
-            Err(e) => vec![Decoded::Error { input: data.to_vec(), error: format!("malformed beacon: {e}") }],
+            Err(e) => vec![Decoded::Error {
+                input: data.to_vec(),
+                error: format!("malformed beacon: {e}"),
+            }],
         }
     }
 
     fn beacon_info(&self, beacon: Beacon) -> Option<Decoded> {
-        let mut info = BeaconInfo { beacon, net_key_index: None, private: None };
+        let mut info = BeaconInfo {
+            beacon,
+            net_key_index: None,
+            private: None,
+        };
         match &info.beacon {
             Beacon::SecureNetwork(b) => {
-                info.net_key_index = self.keys.net_keys.iter().position(|k| b.authenticate(k).is_ok());
+                info.net_key_index = self
+                    .keys
+                    .net_keys
+                    .iter()
+                    .position(|k| b.authenticate(k).is_ok());
             }
             Beacon::MeshPrivate(b) => {
                 for (i, k) in self.keys.net_keys.iter().enumerate() {
@@ -309,9 +359,21 @@ impl Sniffer {
     }
 
     fn candidates(&self) -> impl Iterator<Item = (usize, Credentials, &NetworkCredentials)> + '_ {
-        let flooding = self.keys.net_keys.iter().enumerate().map(|(i, k)| (i, Credentials::Flooding, &k.flooding));
+        let flooding = self
+            .keys
+            .net_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (i, Credentials::Flooding, &k.flooding));
         let friends = self.keys.friendships.iter().map(|f| {
-            (f.net_key, Credentials::Friendship { lpn: f.lpn, friend: f.friend }, &f.creds)
+            (
+                f.net_key,
+                Credentials::Friendship {
+                    lpn: f.lpn,
+                    friend: f.friend,
+                },
+                &f.creds,
+            )
         });
         flooding.chain(friends)
     }
@@ -339,7 +401,11 @@ impl Sniffer {
 
     fn after_network(&mut self, info: NetworkInfo) -> Vec<Decoded> {
         let mut out = Vec::new();
-        let upper = if info.pdu.ctl { self.lower_control(&info) } else { self.lower_access(&info) };
+        let upper = if info.pdu.ctl {
+            self.lower_control(&info)
+        } else {
+            self.lower_access(&info)
+        };
         out.push(Decoded::Network(info));
         out.extend(upper);
         out
@@ -356,30 +422,56 @@ impl Sniffer {
                 let bytes = lower.to_vec();
                 Some(self.control(info, p.seq, 0, bytes[1..].to_vec(), 1))
             }
-            LowerControlPdu::Unsegmented { opcode, parameters } => Some(self.control(info, p.seq, opcode, parameters, 1)),
-            LowerControlPdu::Segmented { opcode, header, segment } => {
-                let (pending, done) = self.segment(info, header, false, 0, false, opcode, 8, &segment)?;
+            LowerControlPdu::Unsegmented { opcode, parameters } => {
+                Some(self.control(info, p.seq, opcode, parameters, 1))
+            }
+            LowerControlPdu::Segmented {
+                opcode,
+                header,
+                segment,
+            } => {
+                let (pending, done) =
+                    self.segment(info, header, false, 0, false, opcode, 8, &segment)?;
                 match done {
-                    Some(parameters) => {
-                        Some(self.control(info, pending.first_seq, opcode, parameters, pending.buf.seg_n() + 1))
-                    }
+                    Some(parameters) => Some(self.control(
+                        info,
+                        pending.first_seq,
+                        opcode,
+                        parameters,
+                        pending.buf.seg_n() + 1,
+                    )),
                     None => Some(self.pending_info(info, header, &pending.buf)),
                 }
             }
         }
     }
 
-    fn control(&mut self, info: &NetworkInfo, seq: Seq, opcode: u8, parameters: Vec<u8>, segments: u8) -> Decoded {
+    fn control(
+        &mut self,
+        info: &NetworkInfo,
+        seq: Seq,
+        opcode: u8,
+        parameters: Vec<u8>,
+        segments: u8,
+    ) -> Decoded {
         let p = &info.pdu;
         self.learn_friendship(info, opcode, &parameters);
-        Decoded::Control(ControlInfo { src: p.src, dst: p.dst, seq, opcode, parameters, segments })
+        Decoded::Control(ControlInfo {
+            src: p.src,
+            dst: p.dst,
+            seq,
+            opcode,
+            parameters,
+            segments,
+        })
     }
 
     /// Friend Request (opcode 0x03, LPNCounter in its last two octets, §3.6.5.3) and Friend Offer
     /// (0x04, FriendCounter in its last two octets, §3.6.5.4) establish a friendship whose
     /// credentials the sniffer then uses (§3.9.6.3.2).
     fn learn_friendship(&mut self, info: &NetworkInfo, opcode: u8, params: &[u8]) {
-        let counter = |p: &[u8]| (p.len() >= 2).then(|| u16::from_be_bytes([p[p.len() - 2], p[p.len() - 1]]));
+        let counter =
+            |p: &[u8]| (p.len() >= 2).then(|| u16::from_be_bytes([p[p.len() - 2], p[p.len() - 1]]));
         match (opcode, params.len()) {
             (0x03, 10) => {
                 if let Some(c) = counter(params) {
@@ -402,11 +494,19 @@ impl Sniffer {
             Err(e) => return Some(self.malformed(info, e)),
         };
         match lower {
-            LowerAccessPdu::Unsegmented { akf, aid, upper_pdu } => {
-                Some(self.access(info, p.seq, info.iv_index, akf, aid, false, &upper_pdu, 1))
-            }
-            LowerAccessPdu::Segmented { akf, aid, header, segment } => {
-                let (pending, done) = self.segment(info, header, akf, aid, header.szmic, 0, 12, &segment)?;
+            LowerAccessPdu::Unsegmented {
+                akf,
+                aid,
+                upper_pdu,
+            } => Some(self.access(info, p.seq, info.iv_index, akf, aid, false, &upper_pdu, 1)),
+            LowerAccessPdu::Segmented {
+                akf,
+                aid,
+                header,
+                segment,
+            } => {
+                let (pending, done) =
+                    self.segment(info, header, akf, aid, header.szmic, 0, 12, &segment)?;
                 match done {
                     Some(upper) => Some(self.access(
                         info,
@@ -479,7 +579,11 @@ impl Sniffer {
         if pend.akf != akf || pend.aid != aid || pend.opcode != opcode || pend.szmic != szmic {
             return None;
         }
-        if pend.buf.insert(header.seg_o, header.seg_n, segment).is_err() {
+        if pend
+            .buf
+            .insert(header.seg_o, header.seg_n, segment)
+            .is_err()
+        {
             return None;
         }
         let summary = PendingSummary {
@@ -509,9 +613,20 @@ impl Sniffer {
         segments: u8,
     ) -> Decoded {
         let p = &info.pdu;
-        let ctx = AccessContext { seq, src: p.src, dst: p.dst, iv_index, szmic };
+        let ctx = AccessContext {
+            seq,
+            src: p.src,
+            dst: p.dst,
+            iv_index,
+            szmic,
+        };
         let labels: Vec<Option<&[u8; 16]>> = if p.dst.is_virtual() {
-            self.keys.labels.iter().filter(|l| virtual_address(l) == p.dst.0).map(Some).collect()
+            self.keys
+                .labels
+                .iter()
+                .filter(|l| virtual_address(l) == p.dst.0)
+                .map(Some)
+                .collect()
         } else {
             vec![None]
         };
@@ -531,7 +646,13 @@ impl Sniffer {
         };
         for label in &labels {
             if akf {
-                for (index, k) in self.keys.app_keys.iter().enumerate().filter(|(_, k)| k.aid == aid) {
+                for (index, k) in self
+                    .keys
+                    .app_keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.aid == aid)
+                {
                     if let Ok(payload) = decrypt_access(AccessKey::App(k), &ctx, *label, upper) {
                         return done(KeyUsed::App { index, aid }, *label, payload);
                     }
@@ -539,7 +660,12 @@ impl Sniffer {
             } else {
                 // A device key belongs to one end: the server's for requests, the server's
                 // again (as source) for its status replies.
-                for (node, k) in self.keys.dev_keys.iter().filter(|(a, _)| *a == p.dst || *a == p.src) {
+                for (node, k) in self
+                    .keys
+                    .dev_keys
+                    .iter()
+                    .filter(|(a, _)| *a == p.dst || *a == p.src)
+                {
                     if let Ok(payload) = decrypt_access(AccessKey::Dev(k), &ctx, *label, upper) {
                         return done(KeyUsed::Dev { node: *node }, *label, payload);
                     }
@@ -554,12 +680,23 @@ impl Sniffer {
             } else {
                 format!("no application key has AID {aid:#04x}")
             }
-        } else if self.keys.dev_keys.iter().any(|(a, _)| *a == p.dst || *a == p.src) {
-            format!("the device key of {} or {} does not authenticate this message", p.src, p.dst)
+        } else if self
+            .keys
+            .dev_keys
+            .iter()
+            .any(|(a, _)| *a == p.dst || *a == p.src)
+        {
+            format!(
+                "the device key of {} or {} does not authenticate this message",
+                p.src, p.dst
+            )
         } else {
             format!("no device key for {} or {}", p.src, p.dst)
         };
-        Decoded::Error { input: upper.to_vec(), error: why }
+        Decoded::Error {
+            input: upper.to_vec(),
+            error: why,
+        }
     }
 }
 
@@ -618,14 +755,22 @@ fn fuzz_secure(chunk: &[u8]) -> Option<Vec<u8>> {
         dst: Address(u16::from_be_bytes([rest[5], rest[6]]) | 1),
         transport_pdu: rest[7..].to_vec(),
     };
-    pdu.encrypt(&key.flooding, IvIndex(1), NonceKind::Network).ok()
+    pdu.encrypt(&key.flooding, IvIndex(1), NonceKind::Network)
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn secure(creds: &NetworkCredentials, ctl: bool, seq: u32, src: u16, dst: u16, transport: &[u8]) -> Vec<u8> {
+    fn secure(
+        creds: &NetworkCredentials,
+        ctl: bool,
+        seq: u32,
+        src: u16,
+        dst: u16,
+        transport: &[u8],
+    ) -> Vec<u8> {
         NetworkPduRepr {
             ivi: 0,
             nid: creds.nid,
@@ -647,19 +792,39 @@ mod tests {
         keys.add_net_key(*nk.key());
         let mut s = Sniffer::new(keys, IvIndex(0x100));
         // Friend Request from LPN 0x0101 with LPNCounter 0x0007 (§3.6.5.3).
-        let req = secure(&nk.flooding, true, 1, 0x0101, 0xfffd, &[0x03, 0x4b, 0x50, 0x05, 0x7e, 0x40, 0, 0, 1, 0x00, 0x07]);
+        let req = secure(
+            &nk.flooding,
+            true,
+            1,
+            0x0101,
+            0xfffd,
+            &[0x03, 0x4b, 0x50, 0x05, 0x7e, 0x40, 0, 0, 1, 0x00, 0x07],
+        );
         // Friend Offer from Friend 0x0202 with FriendCounter 0x0042 (§3.6.5.4).
-        let offer = secure(&nk.flooding, true, 1, 0x0202, 0x0101, &[0x04, 0x02, 0x64, 0x02, 0xba, 0x00, 0x42]);
+        let offer = secure(
+            &nk.flooding,
+            true,
+            1,
+            0x0202,
+            0x0101,
+            &[0x04, 0x02, 0x64, 0x02, 0xba, 0x00, 0x42],
+        );
         let creds = nk.friendship(0x0101, 0x0202, 0x0007, 0x0042);
         let poll = secure(&creds, true, 2, 0x0101, 0x0202, &[0x01, 0x00]);
-        assert!(matches!(s.handle_network(&poll)[0], Decoded::Error { .. }), "unknown before the offer");
+        assert!(
+            matches!(s.handle_network(&poll)[0], Decoded::Error { .. }),
+            "unknown before the offer"
+        );
         s.handle_network(&req);
         s.handle_network(&offer);
         let out = s.handle_network(&poll);
         match &out[0] {
             Decoded::Network(n) => assert_eq!(
                 n.credentials,
-                Credentials::Friendship { lpn: Address(0x0101), friend: Address(0x0202) }
+                Credentials::Friendship {
+                    lpn: Address(0x0101),
+                    friend: Address(0x0202)
+                }
             ),
             other => panic!("{other:?}"),
         }
@@ -675,7 +840,7 @@ mod tests {
         for i in 0..(MAX_PENDING as u32 + 10) {
             // First of two segments of a segmented access message, SeqZero = i.
             let seq_zero = (i & 0x1fff) as u16;
-            let hdr = [0x80 | 0x00, (seq_zero >> 6) as u8, ((seq_zero << 2) as u8) | 0, 0x01];
+            let hdr = [0x80, (seq_zero >> 6) as u8, (seq_zero << 2) as u8, 0x01];
             let mut t = hdr.to_vec();
             t.extend([0u8; 12]);
             s.handle_network(&secure(&nk.flooding, false, i, 0x0001, 0x0002, &t));
@@ -687,6 +852,8 @@ mod tests {
     #[test]
     fn fuzz_decode_smoke() {
         fuzz_decode(&[]);
-        fuzz_decode(&[20, 0xc5, 0, 0, 1, 0, 1, 0, 2, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0]);
+        fuzz_decode(&[
+            20, 0xc5, 0, 0, 1, 0, 1, 0, 2, 0x03, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0,
+        ]);
     }
 }

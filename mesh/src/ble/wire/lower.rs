@@ -49,7 +49,10 @@ impl SegmentHeader {
         };
         // A receiver ignores a segment whose SegO exceeds SegN (§3.5.3.4).
         if h.seg_o > h.seg_n {
-            return Err(Error::Invalid { field: "SegO", value: h.seg_o.into() });
+            return Err(Error::Invalid {
+                field: "SegO",
+                value: h.seg_o.into(),
+            });
         }
         Ok(h)
     }
@@ -74,10 +77,16 @@ impl SegmentHeader {
 
     fn check(&self) -> Result<()> {
         if self.seq_zero > 0x1fff {
-            return Err(Error::Invalid { field: "SeqZero", value: self.seq_zero.into() });
+            return Err(Error::Invalid {
+                field: "SeqZero",
+                value: self.seq_zero.into(),
+            });
         }
         if self.seg_n > 31 || self.seg_o > self.seg_n {
-            return Err(Error::Invalid { field: "SegO", value: self.seg_o.into() });
+            return Err(Error::Invalid {
+                field: "SegO",
+                value: self.seg_o.into(),
+            });
         }
         Ok(())
     }
@@ -87,21 +96,39 @@ impl SegmentHeader {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum LowerAccessPdu {
     /// Unsegmented Access message (§3.5.2.1): SEG 0, AKF, AID, upper transport access PDU.
-    Unsegmented { akf: bool, aid: u8, upper_pdu: Vec<u8> },
+    Unsegmented {
+        akf: bool,
+        aid: u8,
+        upper_pdu: Vec<u8>,
+    },
     /// Segmented Access message (§3.5.2.2): SEG 1, AKF, AID, SZMIC, SeqZero, SegO, SegN, segment.
-    Segmented { akf: bool, aid: u8, header: SegmentHeader, segment: Vec<u8> },
+    Segmented {
+        akf: bool,
+        aid: u8,
+        header: SegmentHeader,
+        segment: Vec<u8>,
+    },
 }
 
 impl core::fmt::Debug for LowerAccessPdu {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Unsegmented { akf, aid, upper_pdu } => f
+            Self::Unsegmented {
+                akf,
+                aid,
+                upper_pdu,
+            } => f
                 .debug_struct("Unsegmented")
                 .field("akf", akf)
                 .field("aid", aid)
                 .field("upper_pdu", &Hex(upper_pdu))
                 .finish(),
-            Self::Segmented { akf, aid, header, segment } => f
+            Self::Segmented {
+                akf,
+                aid,
+                header,
+                segment,
+            } => f
                 .debug_struct("Segmented")
                 .field("akf", akf)
                 .field("aid", aid)
@@ -134,12 +161,21 @@ impl Wire for LowerAccessPdu {
             let upper = &b[1..];
             need(upper, MIN_UPPER_ACCESS)?;
             at_most(upper, MAX_UNSEGMENTED_ACCESS)?;
-            Ok(Self::Unsegmented { akf, aid, upper_pdu: upper.to_vec() })
+            Ok(Self::Unsegmented {
+                akf,
+                aid,
+                upper_pdu: upper.to_vec(),
+            })
         } else {
             need(b, 5)?;
             at_most(b, 4 + MAX_ACCESS_SEGMENT)?;
             let header = SegmentHeader::parse(&[b[1], b[2], b[3]])?;
-            Ok(Self::Segmented { akf, aid, header, segment: b[4..].to_vec() })
+            Ok(Self::Segmented {
+                akf,
+                aid,
+                header,
+                segment: b[4..].to_vec(),
+            })
         }
     }
 
@@ -157,7 +193,9 @@ impl Wire for LowerAccessPdu {
                 buf[0] = first;
                 buf[1..1 + upper_pdu.len()].copy_from_slice(upper_pdu);
             }
-            Self::Segmented { header, segment, .. } => {
+            Self::Segmented {
+                header, segment, ..
+            } => {
                 buf[0] = 0x80 | first;
                 buf[1..4].copy_from_slice(&header.emit());
                 buf[4..4 + segment.len()].copy_from_slice(segment);
@@ -170,17 +208,29 @@ impl Wire for LowerAccessPdu {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum LowerControlPdu {
     /// Segment Acknowledgment (§3.5.2.3.1): opcode 0x00, OBO, SeqZero, BlockAck.
-    SegmentAck { obo: bool, seq_zero: u16, block_ack: u32 },
+    SegmentAck {
+        obo: bool,
+        seq_zero: u16,
+        block_ack: u32,
+    },
     /// Unsegmented Control message (§3.5.2.3): opcode 0x01..=0x7F and up to 11 octets.
     Unsegmented { opcode: u8, parameters: Vec<u8> },
     /// Segmented Control message (§3.5.2.4): opcode, RFU, SeqZero, SegO, SegN, segment.
-    Segmented { opcode: u8, header: SegmentHeader, segment: Vec<u8> },
+    Segmented {
+        opcode: u8,
+        header: SegmentHeader,
+        segment: Vec<u8>,
+    },
 }
 
 impl core::fmt::Debug for LowerControlPdu {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::SegmentAck { obo, seq_zero, block_ack } => f
+            Self::SegmentAck {
+                obo,
+                seq_zero,
+                block_ack,
+            } => f
                 .debug_struct("SegmentAck")
                 .field("obo", obo)
                 .field("seq_zero", seq_zero)
@@ -191,7 +241,11 @@ impl core::fmt::Debug for LowerControlPdu {
                 .field("opcode", opcode)
                 .field("parameters", &Hex(parameters))
                 .finish(),
-            Self::Segmented { opcode, header, segment } => f
+            Self::Segmented {
+                opcode,
+                header,
+                segment,
+            } => f
                 .debug_struct("Segmented")
                 .field("opcode", opcode)
                 .field("header", header)
@@ -212,7 +266,10 @@ impl Wire for LowerControlPdu {
                 let v = u16::from_be_bytes([b[1], b[2]]);
                 // The two least significant bits are RFU (§3.5.2.3.1).
                 if v & 0x3 != 0 {
-                    return Err(Error::Invalid { field: "Segment Acknowledgment RFU", value: (v & 3).into() });
+                    return Err(Error::Invalid {
+                        field: "Segment Acknowledgment RFU",
+                        value: (v & 3).into(),
+                    });
                 }
                 Ok(Self::SegmentAck {
                     obo: v & 0x8000 != 0,
@@ -221,20 +278,33 @@ impl Wire for LowerControlPdu {
                 })
             } else {
                 at_most(&b[1..], MAX_UNSEGMENTED_CONTROL)?;
-                Ok(Self::Unsegmented { opcode, parameters: b[1..].to_vec() })
+                Ok(Self::Unsegmented {
+                    opcode,
+                    parameters: b[1..].to_vec(),
+                })
             }
         } else {
             if opcode == OPCODE_SEGMENT_ACK {
                 // A Segment Acknowledgment is never segmented.
-                return Err(Error::Invalid { field: "segmented control opcode", value: 0 });
+                return Err(Error::Invalid {
+                    field: "segmented control opcode",
+                    value: 0,
+                });
             }
             need(b, 5)?;
             at_most(b, 4 + MAX_CONTROL_SEGMENT)?;
             let header = SegmentHeader::parse(&[b[1], b[2], b[3]])?;
             if header.szmic {
-                return Err(Error::Invalid { field: "segmented control RFU", value: 1 });
+                return Err(Error::Invalid {
+                    field: "segmented control RFU",
+                    value: 1,
+                });
             }
-            Ok(Self::Segmented { opcode, header, segment: b[4..].to_vec() })
+            Ok(Self::Segmented {
+                opcode,
+                header,
+                segment: b[4..].to_vec(),
+            })
         }
     }
 
@@ -248,7 +318,11 @@ impl Wire for LowerControlPdu {
 
     fn emit(&self, buf: &mut [u8]) {
         match self {
-            Self::SegmentAck { obo, seq_zero, block_ack } => {
+            Self::SegmentAck {
+                obo,
+                seq_zero,
+                block_ack,
+            } => {
                 buf[0] = OPCODE_SEGMENT_ACK;
                 let v = u16::from(*obo) << 15 | (seq_zero & 0x1fff) << 2;
                 buf[1..3].copy_from_slice(&v.to_be_bytes());
@@ -258,7 +332,11 @@ impl Wire for LowerControlPdu {
                 buf[0] = opcode & 0x7f;
                 buf[1..1 + parameters.len()].copy_from_slice(parameters);
             }
-            Self::Segmented { opcode, header, segment } => {
+            Self::Segmented {
+                opcode,
+                header,
+                segment,
+            } => {
                 buf[0] = 0x80 | (opcode & 0x7f);
                 buf[1..4].copy_from_slice(&header.emit());
                 buf[4..4 + segment.len()].copy_from_slice(segment);
@@ -275,7 +353,9 @@ impl LowerAccessPdu {
                 need(upper_pdu, MIN_UPPER_ACCESS)?;
                 at_most(upper_pdu, MAX_UNSEGMENTED_ACCESS)
             }
-            Self::Segmented { header, segment, .. } => {
+            Self::Segmented {
+                header, segment, ..
+            } => {
                 header.check()?;
                 need(segment, 1)?;
                 at_most(segment, MAX_ACCESS_SEGMENT)
@@ -321,13 +401,25 @@ impl Reassembly {
     /// be full-sized (§3.5.3.3); a segment that contradicts the message is an error.
     pub fn insert(&mut self, seg_o: u8, seg_n: u8, segment: &[u8]) -> Result<bool> {
         if seg_n != self.seg_n {
-            return Err(Error::Invalid { field: "SegN", value: seg_n.into() });
+            return Err(Error::Invalid {
+                field: "SegN",
+                value: seg_n.into(),
+            });
         }
         if seg_o > self.seg_n {
-            return Err(Error::Invalid { field: "SegO", value: seg_o.into() });
+            return Err(Error::Invalid {
+                field: "SegO",
+                value: seg_o.into(),
+            });
         }
-        if segment.is_empty() || segment.len() > self.seg_size || (seg_o < self.seg_n && segment.len() != self.seg_size) {
-            return Err(Error::Invalid { field: "segment length", value: segment.len() as u32 });
+        if segment.is_empty()
+            || segment.len() > self.seg_size
+            || (seg_o < self.seg_n && segment.len() != self.seg_size)
+        {
+            return Err(Error::Invalid {
+                field: "segment length",
+                value: segment.len() as u32,
+            });
         }
         let bit = 1u32 << seg_o;
         if self.received & bit != 0 {
@@ -348,7 +440,11 @@ impl Reassembly {
     }
 
     pub fn is_complete(&self) -> bool {
-        let all = if self.seg_n == 31 { u32::MAX } else { (1u32 << (self.seg_n + 1)) - 1 };
+        let all = if self.seg_n == 31 {
+            u32::MAX
+        } else {
+            (1u32 << (self.seg_n + 1)) - 1
+        };
         self.received == all
     }
 
@@ -396,31 +492,73 @@ mod tests {
 
     fn access() -> impl Strategy<Value = LowerAccessPdu> {
         prop_oneof![
-            (any::<bool>(), 0u8..64, proptest::collection::vec(any::<u8>(), MIN_UPPER_ACCESS..=MAX_UNSEGMENTED_ACCESS))
-                .prop_map(|(akf, aid, upper_pdu)| LowerAccessPdu::Unsegmented { akf, aid, upper_pdu }),
-            (any::<bool>(), 0u8..64, any::<bool>(), header(), proptest::collection::vec(any::<u8>(), 1..=MAX_ACCESS_SEGMENT))
-                .prop_map(|(akf, aid, szmic, (seq_zero, seg_o, seg_n), segment)| LowerAccessPdu::Segmented {
+            (
+                any::<bool>(),
+                0u8..64,
+                proptest::collection::vec(any::<u8>(), MIN_UPPER_ACCESS..=MAX_UNSEGMENTED_ACCESS)
+            )
+                .prop_map(|(akf, aid, upper_pdu)| LowerAccessPdu::Unsegmented {
                     akf,
                     aid,
-                    header: SegmentHeader { szmic, seq_zero, seg_o, seg_n },
-                    segment
+                    upper_pdu
+                }),
+            (
+                any::<bool>(),
+                0u8..64,
+                any::<bool>(),
+                header(),
+                proptest::collection::vec(any::<u8>(), 1..=MAX_ACCESS_SEGMENT)
+            )
+                .prop_map(|(akf, aid, szmic, (seq_zero, seg_o, seg_n), segment)| {
+                    LowerAccessPdu::Segmented {
+                        akf,
+                        aid,
+                        header: SegmentHeader {
+                            szmic,
+                            seq_zero,
+                            seg_o,
+                            seg_n,
+                        },
+                        segment,
+                    }
                 }),
         ]
     }
 
     fn control() -> impl Strategy<Value = LowerControlPdu> {
         prop_oneof![
-            (any::<bool>(), 0u16..0x2000, any::<u32>())
-                .prop_map(|(obo, seq_zero, block_ack)| LowerControlPdu::SegmentAck { obo, seq_zero, block_ack }),
-            (1u8..0x80, proptest::collection::vec(any::<u8>(), 0..=MAX_UNSEGMENTED_CONTROL))
-                .prop_map(|(opcode, parameters)| LowerControlPdu::Unsegmented { opcode, parameters }),
-            (1u8..0x80, header(), proptest::collection::vec(any::<u8>(), 1..=MAX_CONTROL_SEGMENT)).prop_map(
-                |(opcode, (seq_zero, seg_o, seg_n), segment)| LowerControlPdu::Segmented {
-                    opcode,
-                    header: SegmentHeader { szmic: false, seq_zero, seg_o, seg_n },
-                    segment
+            (any::<bool>(), 0u16..0x2000, any::<u32>()).prop_map(|(obo, seq_zero, block_ack)| {
+                LowerControlPdu::SegmentAck {
+                    obo,
+                    seq_zero,
+                    block_ack,
                 }
-            ),
+            }),
+            (
+                1u8..0x80,
+                proptest::collection::vec(any::<u8>(), 0..=MAX_UNSEGMENTED_CONTROL)
+            )
+                .prop_map(|(opcode, parameters)| LowerControlPdu::Unsegmented {
+                    opcode,
+                    parameters
+                }),
+            (
+                1u8..0x80,
+                header(),
+                proptest::collection::vec(any::<u8>(), 1..=MAX_CONTROL_SEGMENT)
+            )
+                .prop_map(|(opcode, (seq_zero, seg_o, seg_n), segment)| {
+                    LowerControlPdu::Segmented {
+                        opcode,
+                        header: SegmentHeader {
+                            szmic: false,
+                            seq_zero,
+                            seg_o,
+                            seg_n,
+                        },
+                        segment,
+                    }
+                }),
         ]
     }
 
@@ -468,7 +606,14 @@ mod tests {
         // SeqZero 0x09ab, BlockAck 0x00000002.
         let b = hex::decode("00a6ac00000002").unwrap();
         let p = LowerControlPdu::parse(&b).unwrap();
-        assert_eq!(p, LowerControlPdu::SegmentAck { obo: true, seq_zero: 0x09ab, block_ack: 2 });
+        assert_eq!(
+            p,
+            LowerControlPdu::SegmentAck {
+                obo: true,
+                seq_zero: 0x09ab,
+                block_ack: 2
+            }
+        );
         assert_eq!(p.to_vec(), b);
     }
 
@@ -478,10 +623,23 @@ mod tests {
         // SegO 0, SegN 1.
         let b = hex::decode("8026ac01ee9dddfd2169326d23f3afdf").unwrap();
         match LowerAccessPdu::parse(&b).unwrap() {
-            LowerAccessPdu::Segmented { akf, aid, header, segment } => {
+            LowerAccessPdu::Segmented {
+                akf,
+                aid,
+                header,
+                segment,
+            } => {
                 assert!(!akf);
                 assert_eq!(aid, 0);
-                assert_eq!(header, SegmentHeader { szmic: false, seq_zero: 0x09ab, seg_o: 0, seg_n: 1 });
+                assert_eq!(
+                    header,
+                    SegmentHeader {
+                        szmic: false,
+                        seq_zero: 0x09ab,
+                        seg_o: 0,
+                        seg_n: 1
+                    }
+                );
                 assert_eq!(segment.len(), 12);
             }
             other => panic!("{other:?}"),
@@ -490,11 +648,24 @@ mod tests {
 
     #[test]
     fn seq_auth() {
-        let h = SegmentHeader { szmic: false, seq_zero: 0x09ab, seg_o: 1, seg_n: 1 };
+        let h = SegmentHeader {
+            szmic: false,
+            seq_zero: 0x09ab,
+            seg_o: 1,
+            seg_n: 1,
+        };
         let seq = Seq::new(0x3129ac).unwrap();
-        assert_eq!(h.seq_auth(0x12345678, seq), 0x12345678_3129ab);
+        assert_eq!(
+            h.seq_auth(0x12345678, seq),
+            (0x1234_5678_u64 << 24) | 0x31_29ab
+        );
         // SeqZero wraps below a 13-bit boundary.
-        let h = SegmentHeader { szmic: false, seq_zero: 0x1fff, seg_o: 1, seg_n: 1 };
+        let h = SegmentHeader {
+            szmic: false,
+            seq_zero: 0x1fff,
+            seg_o: 1,
+            seg_n: 1,
+        };
         assert_eq!(h.seq_auth(0, Seq::new(0x2001).unwrap()), 0x1fff);
     }
 
@@ -511,7 +682,10 @@ mod tests {
         assert!(LowerControlPdu::parse(&[0x80, 0, 0, 0, 1]).is_err());
         assert!(LowerControlPdu::parse(&[]).is_err());
         let mut r = Reassembly::new(1, 12);
-        assert!(r.insert(0, 1, &[0; 11]).is_err(), "non-final segments are full");
+        assert!(
+            r.insert(0, 1, &[0; 11]).is_err(),
+            "non-final segments are full"
+        );
         assert!(r.insert(2, 1, &[0; 12]).is_err());
         assert!(r.insert(0, 2, &[0; 12]).is_err());
     }

@@ -61,13 +61,17 @@ impl<T: AsRef<[u8]>> NetworkPdu<T> {
 
     /// The six obfuscated header octets (CTL|TTL, SEQ, SRC).
     pub fn obfuscated_header(&self) -> [u8; 6] {
-        self.buffer.as_ref()[1..7].try_into().expect("length checked")
+        self.buffer.as_ref()[1..7]
+            .try_into()
+            .expect("length checked")
     }
 
     /// Privacy Random: the first seven octets of the encrypted DST, transport PDU and NetMIC
     /// (§3.9.7.3).
     pub fn privacy_random(&self) -> [u8; 7] {
-        self.buffer.as_ref()[7..14].try_into().expect("length checked")
+        self.buffer.as_ref()[7..14]
+            .try_into()
+            .expect("length checked")
     }
 
     /// DST || TransportPDU || NetMIC, encrypted.
@@ -113,7 +117,12 @@ impl NetworkPduRepr {
 
     fn nonce(&self, kind: NonceKind, iv_index: IvIndex) -> [u8; 13] {
         match kind {
-            NonceKind::Network => nonce::network(self.ctl_ttl(), self.seq.to_be_bytes(), self.src.0, iv_index.0),
+            NonceKind::Network => nonce::network(
+                self.ctl_ttl(),
+                self.seq.to_be_bytes(),
+                self.src.0,
+                iv_index.0,
+            ),
             NonceKind::Proxy => nonce::proxy(self.seq.to_be_bytes(), self.src.0, iv_index.0),
         }
     }
@@ -121,20 +130,36 @@ impl NetworkPduRepr {
     /// Checks the field rules a sender must follow, so `encrypt` only produces valid PDUs.
     pub fn validate(&self) -> Result<()> {
         if self.ttl > MAX_TTL {
-            return Err(Error::Invalid { field: "TTL", value: self.ttl.into() });
+            return Err(Error::Invalid {
+                field: "TTL",
+                value: self.ttl.into(),
+            });
         }
         if !self.src.is_unicast() {
-            return Err(Error::Invalid { field: "SRC", value: self.src.0.into() });
+            return Err(Error::Invalid {
+                field: "SRC",
+                value: self.src.0.into(),
+            });
         }
         if self.dst.is_unassigned() {
-            return Err(Error::Invalid { field: "DST", value: 0 });
+            return Err(Error::Invalid {
+                field: "DST",
+                value: 0,
+            });
         }
-        let max = if self.ctl { MAX_TRANSPORT_CONTROL } else { MAX_TRANSPORT_ACCESS };
+        let max = if self.ctl {
+            MAX_TRANSPORT_CONTROL
+        } else {
+            MAX_TRANSPORT_ACCESS
+        };
         if self.transport_pdu.is_empty() {
             return Err(Error::Truncated { need: 1, got: 0 });
         }
         if self.transport_pdu.len() > max {
-            return Err(Error::TooLong { max, got: self.transport_pdu.len() });
+            return Err(Error::TooLong {
+                max,
+                got: self.transport_pdu.len(),
+            });
         }
         Ok(())
     }
@@ -146,7 +171,12 @@ impl NetworkPduRepr {
 
     /// Encrypts and obfuscates the PDU under `creds` and `iv_index` (§3.9.7.2, §3.9.7.3).
     /// The `ivi` and `nid` fields are taken from `iv_index` and `creds`.
-    pub fn encrypt(&self, creds: &NetworkCredentials, iv_index: IvIndex, kind: NonceKind) -> Result<Vec<u8>> {
+    pub fn encrypt(
+        &self,
+        creds: &NetworkCredentials,
+        iv_index: IvIndex,
+        kind: NonceKind,
+    ) -> Result<Vec<u8>> {
         self.validate()?;
         let mut out = vec![0u8; self.buffer_len()];
         out[0] = iv_index.ivi() << 7 | creds.nid;
@@ -157,7 +187,10 @@ impl NetworkPduRepr {
         let body = 9 + self.transport_pdu.len();
         out[9..body].copy_from_slice(&self.transport_pdu);
         let nonce = self.nonce(kind, iv_index);
-        let (mic, n) = creds.encryption().encrypt_in_place(&nonce, &[], &mut out[7..body], self.mic_len());
+        let (mic, n) =
+            creds
+                .encryption()
+                .encrypt_in_place(&nonce, &[], &mut out[7..body], self.mic_len());
         out[body..].copy_from_slice(&mic[..n]);
         let random: [u8; 7] = out[7..14].try_into().expect("length is at least 14");
         let mut header: [u8; 6] = out[1..7].try_into().expect("six octets");
@@ -169,7 +202,12 @@ impl NetworkPduRepr {
     /// Deobfuscates and decrypts `pdu` with `creds`, using the IV Index `iv_index` exactly
     /// (see [`IvIndex::for_rx`] to choose it from the IVI bit). Fails with `Error::Auth` when
     /// the NID differs or the NetMIC does not authenticate.
-    pub fn decrypt(pdu: &[u8], creds: &NetworkCredentials, iv_index: IvIndex, kind: NonceKind) -> Result<Self> {
+    pub fn decrypt(
+        pdu: &[u8],
+        creds: &NetworkCredentials,
+        iv_index: IvIndex,
+        kind: NonceKind,
+    ) -> Result<Self> {
         let view = NetworkPdu::new_checked(pdu)?;
         if view.nid() != creds.nid {
             return Err(Error::Auth("NID does not match the key"));
@@ -205,13 +243,22 @@ impl NetworkPduRepr {
         repr.transport_pdu = body;
         // A PDU that authenticates but breaks the field rules is still malformed (§3.4.4).
         if !repr.src.is_unicast() {
-            return Err(Error::Invalid { field: "SRC", value: repr.src.0.into() });
+            return Err(Error::Invalid {
+                field: "SRC",
+                value: repr.src.0.into(),
+            });
         }
         if repr.dst.is_unassigned() {
-            return Err(Error::Invalid { field: "DST", value: 0 });
+            return Err(Error::Invalid {
+                field: "DST",
+                value: 0,
+            });
         }
         if repr.ctl && repr.transport_pdu.len() > MAX_TRANSPORT_CONTROL {
-            return Err(Error::TooLong { max: MAX_TRANSPORT_CONTROL, got: repr.transport_pdu.len() });
+            return Err(Error::TooLong {
+                max: MAX_TRANSPORT_CONTROL,
+                got: repr.transport_pdu.len(),
+            });
         }
         Ok(repr)
     }
@@ -233,7 +280,9 @@ pub fn fuzz_parse(data: &[u8]) {
         let iv = IvIndex(u32::from(d[0] >> 7));
         for kind in [NonceKind::Network, NonceKind::Proxy] {
             if let Ok(r) = NetworkPduRepr::decrypt(&d, &key.flooding, iv, kind) {
-                let again = r.encrypt(&key.flooding, iv, kind).expect("a decrypted PDU re-encrypts");
+                let again = r
+                    .encrypt(&key.flooding, iv, kind)
+                    .expect("a decrypted PDU re-encrypts");
                 assert_eq!(again, d);
             }
         }
@@ -251,9 +300,20 @@ mod tests {
     }
 
     fn repr() -> impl Strategy<Value = NetworkPduRepr> {
-        (any::<bool>(), 0u8..=127, 0u32..=Seq::MAX, 1u16..=0x7fff, 1u16..=0xffff, any::<u8>())
+        (
+            any::<bool>(),
+            0u8..=127,
+            0u32..=Seq::MAX,
+            1u16..=0x7fff,
+            1u16..=0xffff,
+            any::<u8>(),
+        )
             .prop_flat_map(|(ctl, ttl, seq, src, dst, _)| {
-                let max = if ctl { MAX_TRANSPORT_CONTROL } else { MAX_TRANSPORT_ACCESS };
+                let max = if ctl {
+                    MAX_TRANSPORT_CONTROL
+                } else {
+                    MAX_TRANSPORT_ACCESS
+                };
                 proptest::collection::vec(any::<u8>(), 1..=max).prop_map(move |t| NetworkPduRepr {
                     ivi: 0,
                     nid: 0,
@@ -295,8 +355,14 @@ mod tests {
     #[test]
     fn rejects_bad_lengths_and_fields() {
         let k = key();
-        assert!(matches!(NetworkPduRepr::decrypt(&[0; 13], &k.flooding, IvIndex(0), NonceKind::Network), Err(Error::Truncated { .. })));
-        assert!(matches!(NetworkPduRepr::decrypt(&[0; 30], &k.flooding, IvIndex(0), NonceKind::Network), Err(Error::TooLong { .. })));
+        assert!(matches!(
+            NetworkPduRepr::decrypt(&[0; 13], &k.flooding, IvIndex(0), NonceKind::Network),
+            Err(Error::Truncated { .. })
+        ));
+        assert!(matches!(
+            NetworkPduRepr::decrypt(&[0; 30], &k.flooding, IvIndex(0), NonceKind::Network),
+            Err(Error::TooLong { .. })
+        ));
         let mut r = NetworkPduRepr {
             ivi: 0,
             nid: 0,
@@ -307,16 +373,26 @@ mod tests {
             dst: Address(2),
             transport_pdu: vec![0; 13],
         };
-        assert!(r.encrypt(&k.flooding, IvIndex(0), NonceKind::Network).is_err());
+        assert!(r
+            .encrypt(&k.flooding, IvIndex(0), NonceKind::Network)
+            .is_err());
         r.transport_pdu.truncate(12);
-        assert!(r.encrypt(&k.flooding, IvIndex(0), NonceKind::Network).is_ok());
+        assert!(r
+            .encrypt(&k.flooding, IvIndex(0), NonceKind::Network)
+            .is_ok());
         r.src = Address(0x8001);
-        assert!(r.encrypt(&k.flooding, IvIndex(0), NonceKind::Network).is_err());
+        assert!(r
+            .encrypt(&k.flooding, IvIndex(0), NonceKind::Network)
+            .is_err());
         r.src = Address(1);
         r.dst = Address(0);
-        assert!(r.encrypt(&k.flooding, IvIndex(0), NonceKind::Network).is_err());
+        assert!(r
+            .encrypt(&k.flooding, IvIndex(0), NonceKind::Network)
+            .is_err());
         r.dst = Address(2);
         r.ttl = 128;
-        assert!(r.encrypt(&k.flooding, IvIndex(0), NonceKind::Network).is_err());
+        assert!(r
+            .encrypt(&k.flooding, IvIndex(0), NonceKind::Network)
+            .is_err());
     }
 }

@@ -64,8 +64,12 @@ impl AccessContext {
     fn nonce(&self, key: &AccessKey<'_>) -> [u8; 13] {
         let seq = self.seq.to_be_bytes();
         match key {
-            AccessKey::App(_) => nonce::application(self.szmic, seq, self.src.0, self.dst.0, self.iv_index.0),
-            AccessKey::Dev(_) => nonce::device(self.szmic, seq, self.src.0, self.dst.0, self.iv_index.0),
+            AccessKey::App(_) => {
+                nonce::application(self.szmic, seq, self.src.0, self.dst.0, self.iv_index.0)
+            }
+            AccessKey::Dev(_) => {
+                nonce::device(self.szmic, seq, self.src.0, self.dst.0, self.iv_index.0)
+            }
         }
     }
 
@@ -110,7 +114,10 @@ fn check_label(ctx: &AccessContext, label_uuid: Option<&[u8; 16]>) -> Result<()>
     match (ctx.dst.is_virtual(), label_uuid) {
         (true, Some(l)) if crate::crypto::virtual_address(l) == ctx.dst.0 => Ok(()),
         (false, None) => Ok(()),
-        _ => Err(Error::Invalid { field: "Label UUID for DST", value: ctx.dst.0.into() }),
+        _ => Err(Error::Invalid {
+            field: "Label UUID for DST",
+            value: ctx.dst.0.into(),
+        }),
     }
 }
 
@@ -128,7 +135,10 @@ pub fn fuzz_parse(data: &[u8]) {
         szmic: data.first().is_some_and(|b| b & 1 == 1),
     };
     if let Ok(p) = decrypt_access(AccessKey::App(key), &ctx, None, data) {
-        assert_eq!(encrypt_access(AccessKey::App(key), &ctx, None, &p).unwrap(), data);
+        assert_eq!(
+            encrypt_access(AccessKey::App(key), &ctx, None, &p).unwrap(),
+            data
+        );
     }
 }
 
@@ -168,7 +178,13 @@ mod tests {
     #[test]
     fn virtual_destination_needs_its_label() {
         let app = AppKey::new([1; 16]);
-        let ctx = AccessContext { seq: Seq::truncate(1), src: Address(1), dst: Address(0x8123), iv_index: IvIndex(0), szmic: false };
+        let ctx = AccessContext {
+            seq: Seq::truncate(1),
+            src: Address(1),
+            dst: Address(0x8123),
+            iv_index: IvIndex(0),
+            szmic: false,
+        };
         assert!(encrypt_access(AccessKey::App(&app), &ctx, None, b"x").is_err());
         assert!(encrypt_access(AccessKey::App(&app), &ctx, Some(&[0; 16]), b"x").is_err());
     }
