@@ -3,7 +3,7 @@
 //! authentication of the secured ones and the URI Hash of the unprovisioned one.
 //!
 //! A beacon is the payload of a Mesh Beacon AD structure (AD type 0x2B) or of a Proxy PDU of
-//! type Mesh Beacon; its first octet is the Beacon Type (§3.10, Table 3.x "Beacon Type").
+//! type Mesh Beacon; its first octet is the Beacon Type (§3.10).
 
 use core::fmt;
 
@@ -62,9 +62,8 @@ impl Flags {
     }
 }
 
-/// The 16-bit OOB Information bitfield of the Unprovisioned Device beacon (§3.10.2,
-/// Table 3.x "OOB Information field"), big endian on the air. Bits 9 and 10 are RFU and
-/// are carried unchanged.
+/// The 16-bit OOB Information bitfield of the Unprovisioned Device beacon (§3.10.2), big endian on
+/// the air. Bits 9 and 10 are RFU and are carried unchanged.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct OobInformation(pub u16);
 
@@ -910,7 +909,10 @@ mod tests {
         }
 
         #[test]
-        fn arbitrary_typed_bytes(t in 0u8..4, rest in proptest::collection::vec(any::<u8>(), 0..30)) {
+        fn arbitrary_typed_bytes(
+            t in 0u8..4,
+            rest in proptest::collection::vec(any::<u8>(), 0..30),
+        ) {
             let mut data = vec![t];
             data.extend(rest);
             fuzz_parse(&data);
@@ -920,7 +922,12 @@ mod tests {
         }
 
         #[test]
-        fn seal_open(k in any::<[u8; 16]>(), random in any::<[u8; 13]>(), f in any::<u8>(), iv in any::<u32>()) {
+        fn seal_open(
+            k in any::<[u8; 16]>(),
+            random in any::<[u8; 13]>(),
+            f in any::<u8>(),
+            iv in any::<u32>(),
+        ) {
             let nk = NetKey::new(k);
             let b = PrivateBeacon::seal(&nk, random, Flags(f), IvIndex(iv));
             prop_assert_eq!(b.open(&nk), Ok((Flags(f), IvIndex(iv))));

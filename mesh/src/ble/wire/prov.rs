@@ -11,7 +11,7 @@ use super::beacon::Flags;
 use super::{need, Error, Hex, Result, Wire};
 use crate::ble::{IvIndex, UnicastAddress};
 
-/// Provisioning PDU types (§5.4.1, Table 5.x "Provisioning PDU types"). 0x0E..=0x3F are RFU.
+/// Provisioning PDU types (§5.4.1). 0x0E..=0x3F are RFU.
 pub mod pdu_type {
     /// Provisioning Invite (§5.4.1.1).
     pub const INVITE: u8 = 0x00;
@@ -43,8 +43,8 @@ pub mod pdu_type {
     pub const RECORDS_LIST: u8 = 0x0D;
 }
 
-/// The provisioning algorithms of the Capabilities PDU, a 16-bit bitfield (§5.4.1.2,
-/// Table 5.x "Algorithms field"). Bits 2..=15 are RFU and kept as received.
+/// The provisioning algorithms of the Capabilities PDU, a 16-bit bitfield (§5.4.1.2). Bits 2..=15
+/// are RFU and kept as received.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Algorithms(pub u16);
 
@@ -66,8 +66,8 @@ impl fmt::Debug for Algorithms {
     }
 }
 
-/// The Output OOB Action bitfield of the Capabilities PDU (§5.4.1.2, Table 5.x "Output OOB
-/// Action field"). Bits 5..=15 are RFU and kept as received.
+/// The Output OOB Action bitfield of the Capabilities PDU (§5.4.1.2). Bits 5..=15 are RFU and kept
+/// as received.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct OutputOobActions(pub u16);
 
@@ -95,8 +95,8 @@ impl fmt::Debug for OutputOobActions {
     }
 }
 
-/// The Input OOB Action bitfield of the Capabilities PDU (§5.4.1.2, Table 5.x "Input OOB
-/// Action field"). Bits 4..=15 are RFU and kept as received.
+/// The Input OOB Action bitfield of the Capabilities PDU (§5.4.1.2). Bits 4..=15 are RFU and kept
+/// as received.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct InputOobActions(pub u16);
 
@@ -195,7 +195,7 @@ impl Capabilities {
     }
 }
 
-/// A provisioning algorithm (§5.4.1.3, Table 5.x "Algorithm field"); 0x02..=0xFF are RFU.
+/// A provisioning algorithm (§5.4.1.3); 0x02..=0xFF are RFU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum Algorithm {
@@ -215,8 +215,7 @@ impl Algorithm {
     }
 }
 
-/// An Output OOB Action selected in the Start PDU (§5.4.1.3, Table 5.x "Output OOB Action
-/// values"); 0x05..=0xFF are RFU.
+/// An Output OOB Action selected in the Start PDU (§5.4.1.3); 0x05..=0xFF are RFU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum OutputOobAction {
@@ -245,8 +244,7 @@ impl OutputOobAction {
     }
 }
 
-/// An Input OOB Action selected in the Start PDU (§5.4.1.3, Table 5.x "Input OOB Action
-/// values"); 0x04..=0xFF are RFU.
+/// An Input OOB Action selected in the Start PDU (§5.4.1.3); 0x04..=0xFF are RFU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum InputOobAction {
@@ -272,11 +270,11 @@ impl InputOobAction {
     }
 }
 
-/// The Authentication Method of the Start PDU with its Action and Size (§5.4.1.3,
-/// Table 5.x "Authentication Method field" and the Action/Size tables).
+/// The Authentication Method of the Start PDU with its Action and Size (§5.4.1.3 and the
+/// Action/Size tables).
 ///
-/// For No OOB and Static OOB, Action and Size are 0x00 (other values are prohibited). For
-/// Output and Input OOB, Size is 1..=8 (0x00 is prohibited, 0x09..=0xFF RFU).
+/// For No OOB and Static OOB, Action and Size are 0x00 (other values are prohibited). For Output
+/// and Input OOB, Size is 1..=8 (0x00 is prohibited, 0x09..=0xFF RFU).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
     /// Method 0x00: No OOB authentication.
@@ -471,8 +469,8 @@ impl fmt::Debug for EncryptedProvisioningData {
     }
 }
 
-/// The error codes of the Provisioning Failed PDU (§5.4.1.10, Table 5.x "Provisioning error
-/// codes"). 0x00 is prohibited and 0x0A..=0xFF are RFU.
+/// The error codes of the Provisioning Failed PDU (§5.4.1.10). 0x00 is prohibited and 0x0A..=0xFF
+/// are RFU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ErrorCode {
@@ -525,7 +523,7 @@ pub struct RecordRequest {
     pub fragment_max_size: u16,
 }
 
-/// The Status of a Provisioning Record Response (§5.4.1.12, Table 5.x); 0x03..=0xFF are RFU.
+/// The Status of a Provisioning Record Response (§5.4.1.12); 0x03..=0xFF are RFU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum RecordStatus {
