@@ -8,6 +8,7 @@ use weft_mesh::ble::sniff::{Credentials, Decoded, KeyUsed, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::opcode_name;
 use weft_mesh::ble::wire::beacon::Beacon;
 use weft_mesh::ble::wire::control::control_opcode_name;
+use weft_mesh::ble::wire::pbadv::{BearerControl, GenericProvisioningPdu, PbAdvPdu};
 use weft_mesh::ble::{Address, IvIndex};
 
 use crate::{args, Exit};
@@ -214,6 +215,19 @@ pub fn to_json(d: &Decoded, input: &[u8]) -> Option<Value> {
             m
         }
         Decoded::Beacon(b) => beacon_json(b),
+        Decoded::PbAdv(p) => pb_adv_json(p),
+        Decoded::Provisioning {
+            link_id,
+            from_device,
+            pdu,
+        } => json!({
+            "type": "provisioning",
+            "link_id": format!("{link_id:08x}"),
+            "from": if *from_device { "device" } else { "provisioner" },
+            "pdu_type": pdu.pdu_type(),
+            "name": pdu.name(),
+            "parameters": hex::encode(pdu.parameters()),
+        }),
         Decoded::SegmentPending { .. } => return None,
         Decoded::Error { error, .. } => json!({
             "type": "error",
@@ -221,6 +235,50 @@ pub fn to_json(d: &Decoded, input: &[u8]) -> Option<Value> {
             "error": error,
         }),
     })
+}
+
+fn pb_adv_json(p: &PbAdvPdu) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), "pb_adv".into());
+    m.insert("link_id".into(), format!("{:08x}", p.link_id).into());
+    m.insert("transaction_number".into(), p.transaction_number.into());
+    match &p.gpdu {
+        GenericProvisioningPdu::TransactionStart {
+            seg_n,
+            total_length,
+            fcs,
+            data,
+        } => {
+            m.insert("gpdu".into(), "transaction_start".into());
+            m.insert("seg_n".into(), (*seg_n).into());
+            m.insert("total_length".into(), (*total_length).into());
+            m.insert("fcs".into(), format!("{fcs:02x}").into());
+            m.insert("data".into(), hex::encode(data).into());
+        }
+        GenericProvisioningPdu::TransactionAck => {
+            m.insert("gpdu".into(), "transaction_ack".into());
+        }
+        GenericProvisioningPdu::TransactionContinuation {
+            segment_index,
+            data,
+        } => {
+            m.insert("gpdu".into(), "transaction_continuation".into());
+            m.insert("segment_index".into(), (*segment_index).into());
+            m.insert("data".into(), hex::encode(data).into());
+        }
+        GenericProvisioningPdu::BearerControl(BearerControl::LinkOpen { device_uuid }) => {
+            m.insert("gpdu".into(), "link_open".into());
+            m.insert("uuid".into(), hex::encode(device_uuid).into());
+        }
+        GenericProvisioningPdu::BearerControl(BearerControl::LinkAck) => {
+            m.insert("gpdu".into(), "link_ack".into());
+        }
+        GenericProvisioningPdu::BearerControl(BearerControl::LinkClose { reason }) => {
+            m.insert("gpdu".into(), "link_close".into());
+            m.insert("reason".into(), format!("{reason:?}").to_lowercase().into());
+        }
+    }
+    Value::Object(m)
 }
 
 fn beacon_json(b: &weft_mesh::ble::sniff::BeaconInfo) -> Value {
@@ -377,6 +435,44 @@ impl Table {
                     fields.join(", "),
                 ]
             }
+            Decoded::PbAdv(p) => {
+                let v = pb_adv_json(p);
+                let fields: Vec<String> = v
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| !matches!(k.as_str(), "type" | "link_id" | "gpdu"))
+                    .map(|(k, v)| {
+                        format!(
+                            "{k} {}",
+                            v.as_str().map(str::to_string).unwrap_or(v.to_string())
+                        )
+                    })
+                    .collect();
+                [
+                    "pb-adv".into(),
+                    format!("link {:08x}", p.link_id),
+                    String::new(),
+                    v["gpdu"].as_str().unwrap_or("").into(),
+                    fields.join(", "),
+                ]
+            }
+            Decoded::Provisioning {
+                link_id,
+                from_device,
+                pdu,
+            } => [
+                "  provisioning".into(),
+                format!("link {link_id:08x}"),
+                String::new(),
+                if *from_device {
+                    "device"
+                } else {
+                    "provisioner"
+                }
+                .into(),
+                format!("{} [{}]", pdu.name(), hex::encode(pdu.parameters())),
+            ],
             Decoded::SegmentPending {
                 src,
                 seq_zero,

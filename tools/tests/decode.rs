@@ -309,3 +309,45 @@ fn table_output_is_aligned() {
         );
     }
 }
+
+#[test]
+fn pb_adv_link_open_and_invite() {
+    // Link Open (§5.3.1.4: GPCF 0b11, opcode 0x00, Device UUID), then a Provisioning Invite
+    // (§5.4.1.1) in one Transaction Start (§5.3.1.1).
+    let uuid = "0073e7e4d8b9440faf8415df4c56c0e1";
+    let ad = |payload: String| format!("{:02x}29{payload}", payload.len() / 2 + 1);
+    let open = ad(format!("{}00{}{}", "12345678", "03", uuid));
+    let invite = [0x00u8, 0x05];
+    let fcs = weft_mesh::ble::wire::pbadv::fcs(&invite);
+    let start = ad(format!(
+        "{}00{}{}{:02x}{}",
+        "12345678",
+        "00",
+        "0002",
+        fcs,
+        hex::encode(invite)
+    ));
+    let args: Vec<String> = [
+        "decode",
+        "--json",
+        "--iv-index",
+        "0",
+        "--net-key",
+        "00112233445566778899aabbccddeeff",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([open, start])
+    .collect();
+    let (code, lines) = run(&args);
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0]["type"], "pb_adv");
+    assert_eq!(lines[0]["gpdu"], "link_open");
+    assert_eq!(lines[0]["uuid"], uuid);
+    assert_eq!(lines[1]["gpdu"], "transaction_start");
+    assert_eq!(lines[2]["type"], "provisioning");
+    assert_eq!(lines[2]["name"], "Provisioning Invite");
+    assert_eq!(lines[2]["parameters"], "05");
+    assert_eq!(lines[2]["from"], "provisioner");
+}

@@ -13,6 +13,8 @@ use crate::ble::wire::adv::{
 use crate::ble::wire::beacon::Beacon;
 use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, Reassembly, SegmentHeader};
 use crate::ble::wire::network::{NetworkPduRepr, NonceKind};
+use crate::ble::wire::pbadv::{self, GenericProvisioningPdu, PbAdvPdu};
+use crate::ble::wire::prov::ProvisioningPdu;
 use crate::ble::wire::upper::{decrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::{Error, Wire};
 use crate::crypto::{virtual_address, AppKey, DevKey, NetKey, NetworkCredentials};
@@ -163,6 +165,15 @@ pub enum Decoded {
         received: u8,
         total: u8,
     },
+    /// A PB-ADV PDU (AD type 0x29, §5.2.1).
+    PbAdv(PbAdvPdu),
+    /// A provisioning PDU reassembled from a PB-ADV transaction (§5.3, §5.4.1).
+    Provisioning {
+        link_id: u32,
+        from_device: bool,
+        pdu: ProvisioningPdu,
+    },
+    /// Input that could not be decoded, and why.
     Error {
         input: Vec<u8>,
         error: String,
@@ -202,6 +213,9 @@ pub struct Sniffer {
     order: Vec<SegKey>,
     /// Friend Requests heard: LPN address -> LPNCounter (§3.6.5.3).
     requests: HashMap<Address, u16>,
+    /// PB-ADV transactions in flight, by link and direction (§5.3.2: a Provisioner numbers its
+    /// transactions 0x00..=0x7F, a device 0x80..=0xFF).
+    links: HashMap<(u32, bool), pbadv::Reassembler>,
 }
 
 impl Sniffer {
@@ -214,6 +228,7 @@ impl Sniffer {
             pending: HashMap::new(),
             order: Vec::new(),
             requests: HashMap::new(),
+            links: HashMap::new(),
         }
     }
 
@@ -242,8 +257,8 @@ impl Sniffer {
         out
     }
 
-    /// Decodes advertising data: one or more AD structures (length, type, data). Mesh Message
-    /// (0x2A) and Mesh Beacon (0x2B) structures are decoded, other types are skipped.
+    /// Decodes advertising data: one or more AD structures (length, type, data). PB-ADV (0x29),
+    /// Mesh Message (0x2A) and Mesh Beacon (0x2B) structures are decoded, others are skipped.
     pub fn handle_ad(&mut self, data: &[u8]) -> Vec<Decoded> {
         let mut out = Vec::new();
         for ad in AdStructures::new(data) {
@@ -256,6 +271,8 @@ impl Sniffer {
                 Ok(ad) if ad.ad_type == AD_TYPE_MESH_BEACON => {
                     out.extend(self.handle_beacon(ad.data))
                 }
+                // PB-ADV AD type (§5.2.1).
+                Ok(ad) if ad.ad_type == AD_TYPE_PB_ADV => out.extend(self.handle_pb_adv(ad.data)),
                 Ok(_) => {}
                 Err(e) => out.push(Decoded::Error {
                     input: data.to_vec(),
@@ -266,19 +283,25 @@ impl Sniffer {
         out
     }
 
-    /// Whether `data` looks like whole advertising data with a mesh AD structure.
+    /// Whether `data` is whole advertising data: AD structures that fill it exactly, at least
+    /// one of a mesh AD type.
     pub fn looks_like_ad(data: &[u8]) -> bool {
-        data.len() >= 2
-            && usize::from(data[0]) < data.len()
-            && matches!(
-                data[1],
+        let mut total = 0;
+        let mut mesh = false;
+        for ad in AdStructures::new(data) {
+            let Ok(ad) = ad else { return false };
+            total += ad.data.len() + 2;
+            mesh |= matches!(
+                ad.ad_type,
                 AD_TYPE_PB_ADV | AD_TYPE_MESH_MESSAGE | AD_TYPE_MESH_BEACON
-            )
+            );
+        }
+        mesh && total == data.len()
     }
 
     /// Decodes bytes of unknown kind: AD structures, a network PDU or a beacon.
     pub fn handle_any(&mut self, data: &[u8]) -> Vec<Decoded> {
-        if Self::looks_like_ad(data) && usize::from(data[0]) + 1 == data.len() {
+        if Self::looks_like_ad(data) {
             return self.handle_ad(data);
         }
         if let Some(info) = self.open_network(data) {
@@ -287,9 +310,22 @@ impl Sniffer {
         if let Ok(b) = Beacon::parse(data) {
             return self.beacon_info(b).into_iter().collect();
         }
+        let mut error = self.network_error(data);
+        if data.len() >= 2
+            && matches!(
+                data[1],
+                AD_TYPE_PB_ADV | AD_TYPE_MESH_MESSAGE | AD_TYPE_MESH_BEACON
+            )
+        {
+            error += &format!(
+                "; nor is it an AD structure: its length octet says {} but {} octets follow",
+                data[0],
+                data.len() - 1
+            );
+        }
         vec![Decoded::Error {
             input: data.to_vec(),
-            error: self.network_error(data),
+            error,
         }]
     }
 
@@ -302,6 +338,61 @@ impl Sniffer {
                 error: self.network_error(data),
             }],
         }
+    }
+
+    /// Decodes a PB-ADV PDU (the payload of a PB-ADV AD structure), and the provisioning PDU
+    /// when its transaction completes.
+    pub fn handle_pb_adv(&mut self, data: &[u8]) -> Vec<Decoded> {
+        let pdu = match PbAdvPdu::parse(data) {
+            Ok(p) => p,
+            Err(e) => {
+                return vec![Decoded::Error {
+                    input: data.to_vec(),
+                    error: format!("malformed PB-ADV PDU: {e}"),
+                }]
+            }
+        };
+        let mut out = Vec::new();
+        let from_device = pdu.transaction_number >= 0x80;
+        let segment = matches!(
+            pdu.gpdu,
+            GenericProvisioningPdu::TransactionStart { .. }
+                | GenericProvisioningPdu::TransactionContinuation { .. }
+        );
+        let done = if segment {
+            if self.links.len() >= MAX_PENDING
+                && !self.links.contains_key(&(pdu.link_id, from_device))
+            {
+                self.links.clear();
+            }
+            let r = self.links.entry((pdu.link_id, from_device)).or_default();
+            Some(r.push(pdu.transaction_number, &pdu.gpdu))
+        } else {
+            None
+        };
+        let link_id = pdu.link_id;
+        out.push(Decoded::PbAdv(pdu));
+        match done {
+            Some(Ok(pbadv::Reassembly::Complete(bytes))) => {
+                out.push(match ProvisioningPdu::parse(&bytes) {
+                    Ok(pdu) => Decoded::Provisioning {
+                        link_id,
+                        from_device,
+                        pdu,
+                    },
+                    Err(e) => Decoded::Error {
+                        input: bytes,
+                        error: format!("malformed provisioning PDU: {e}"),
+                    },
+                })
+            }
+            Some(Err(e)) => out.push(Decoded::Error {
+                input: data.to_vec(),
+                error: format!("PB-ADV transaction on link {link_id:08x} dropped: {e}"),
+            }),
+            _ => {}
+        }
+        out
     }
 
     /// Decodes a beacon (the payload of a Mesh Beacon AD structure).
@@ -732,6 +823,7 @@ pub fn fuzz_decode(data: &[u8]) {
         let _ = s.handle_network(chunk);
         let _ = s.handle_beacon(chunk);
         let _ = s.handle_ad(chunk);
+        let _ = s.handle_pb_adv(chunk);
         rest = next;
     }
     let _ = s.finish();

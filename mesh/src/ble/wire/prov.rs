@@ -629,6 +629,26 @@ impl ProvisioningPdu {
         }
     }
 
+    /// The PDU's name as the specification writes it (§5.4.1).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ProvisioningPdu::Invite { .. } => "Provisioning Invite",
+            ProvisioningPdu::Capabilities(_) => "Provisioning Capabilities",
+            ProvisioningPdu::Start(_) => "Provisioning Start",
+            ProvisioningPdu::PublicKey(_) => "Provisioning Public Key",
+            ProvisioningPdu::InputComplete => "Provisioning Input Complete",
+            ProvisioningPdu::Confirmation(_) => "Provisioning Confirmation",
+            ProvisioningPdu::Random(_) => "Provisioning Random",
+            ProvisioningPdu::Data(_) => "Provisioning Data",
+            ProvisioningPdu::Complete => "Provisioning Complete",
+            ProvisioningPdu::Failed(_) => "Provisioning Failed",
+            ProvisioningPdu::RecordRequest(_) => "Provisioning Record Request",
+            ProvisioningPdu::RecordResponse(_) => "Provisioning Record Response",
+            ProvisioningPdu::RecordsGet => "Provisioning Records Get",
+            ProvisioningPdu::RecordsList(_) => "Provisioning Records List",
+        }
+    }
+
     /// The parameters alone (everything after the Type octet), as the confirmation inputs
     /// of §5.4.2.4 use them for Invite, Capabilities and Start.
     pub fn parameters(&self) -> Vec<u8> {
