@@ -5,3 +5,8 @@
 
 pub mod ble;
 pub mod crypto;
+pub mod frame;
+pub mod time;
+
+pub use frame::{Bearer, RxFrame, Station, TxFrame};
+pub use time::{Duration, Instant};

@@ -36,7 +36,8 @@ pub struct Keyring {
     net_keys: Vec<NetKey>,
     app_keys: Vec<AppKey>,
     dev_keys: Vec<(Address, DevKey)>,
-    labels: Vec<[u8; 16]>,
+    /// Label UUIDs with their virtual addresses, hashed once (§3.4.2.3).
+    labels: Vec<([u8; 16], Address)>,
     friendships: Vec<Friendship>,
 }
 
@@ -62,7 +63,8 @@ impl Keyring {
         self.dev_keys.push((address, DevKey::new(key)));
     }
     pub fn add_label(&mut self, label_uuid: [u8; 16]) {
-        self.labels.push(label_uuid);
+        self.labels
+            .push((label_uuid, Address(virtual_address(&label_uuid))));
     }
     pub fn net_keys(&self) -> &[NetKey] {
         &self.net_keys
@@ -715,8 +717,8 @@ impl Sniffer {
             self.keys
                 .labels
                 .iter()
-                .filter(|l| virtual_address(l) == p.dst.0)
-                .map(Some)
+                .filter(|(_, addr)| *addr == p.dst)
+                .map(|(l, _)| Some(l))
                 .collect()
         } else {
             vec![None]

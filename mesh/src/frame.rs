@@ -1,0 +1,54 @@
+//! Frames at the boundary between a protocol core and a radio, and the sans-IO contract every
+//! core implements (DESIGN.md, "The sans-IO contract").
+
+use crate::time::Instant;
+
+/// The bearer a frame travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bearer {
+    /// Bluetooth LE advertising (Mesh Protocol 1.1 §3.3.1). The frame's bytes are the
+    /// advertising data (AD structures); `channel` is 37, 38 or 39.
+    Advertising,
+    /// A GATT connection carrying proxy PDUs (§3.3.2, §6.3).
+    Gatt,
+    /// IEEE 802.15.4 (channels 11..=26). The bytes are the MAC frame without the FCS.
+    Ieee802154,
+}
+
+/// Bytes heard on the air.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RxFrame {
+    pub bearer: Bearer,
+    /// The RF channel (37..=39 for BLE advertising, 11..=26 for 802.15.4); 0 when unknown.
+    pub channel: u8,
+    /// Received signal strength in dBm, when the radio reports it.
+    pub rssi: Option<i8>,
+    /// When the frame ended, on the receiver's clock.
+    pub timestamp: Instant,
+    pub bytes: Vec<u8>,
+}
+
+/// Bytes to put on the air.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxFrame {
+    pub bearer: Bearer,
+    pub bytes: Vec<u8>,
+}
+
+/// The sans-IO contract of a protocol core: bytes and timers in, bytes and events out. The same
+/// core runs in the simulator, under a real radio, and in unit tests fed by hand.
+pub trait Station {
+    /// What the core reports upward (decoded messages, progress, errors).
+    type Event;
+
+    /// Bytes from the air.
+    fn handle_frame(&mut self, now: Instant, frame: &RxFrame);
+    /// The next frame to put on the air, if one is due at `now`.
+    fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame>;
+    /// The next event, if any.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// When `handle_timeout` must next be called (a frame due, a timer expiring).
+    fn poll_timeout(&self) -> Option<Instant>;
+    /// Time has reached `now`: run the timers that are due.
+    fn handle_timeout(&mut self, now: Instant);
+}
