@@ -1,21 +1,17 @@
 //! `weft decode` against the Bluetooth Mesh specification's sample data, read as data from
 //! `mesh/tests/data/btmesh-sample-data.json`.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{check_network, run, s};
 use serde_json::Value;
 
 fn data() -> Value {
-    let path = concat!(
+    common::read_json(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../mesh/tests/data/btmesh-sample-data.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn s(v: &Value) -> String {
-    v.as_str()
-        .unwrap_or_else(|| panic!("{v} is not a string"))
-        .to_string()
+    ))
 }
 
 /// The key arguments every sample message needs.
@@ -45,35 +41,6 @@ fn key_args(d: &Value, iv_index: &str) -> Vec<String> {
             s(&f["friend_counter"])
         ),
     ]
-}
-
-fn run(args: &[String]) -> (i32, Vec<Value>) {
-    let out = Command::cargo_bin("weft")
-        .unwrap()
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let lines = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
-    (out.status.code().unwrap(), lines)
-}
-
-fn check_network(line: &Value, m: &Value) {
-    assert_eq!(line["type"], "network", "{line}");
-    assert_eq!(line["ctl"], m["ctl"].as_u64().unwrap() == 1);
-    assert_eq!(line["ttl"], m["ttl"]);
-    assert_eq!(line["seq"], m["seq"]);
-    assert_eq!(line["src"], m["src"]);
-    assert_eq!(line["dst"], m["dst"]);
-    assert_eq!(line["lower_transport_pdu"], m["lower_transport_pdu"]);
-    let pdu = hex::decode(s(&m["network_pdu"])).unwrap();
-    assert_eq!(line["nid"], u64::from(pdu[0] & 0x7f));
-    assert_eq!(line["ivi"], u64::from(pdu[0] >> 7));
-    let mic_len = if line["ctl"] == true { 8 } else { 4 };
-    assert_eq!(line["net_mic"], hex::encode(&pdu[pdu.len() - mic_len..]));
 }
 
 fn check_upper(line: &Value, m: &Value, first_seq: &Value) {
