@@ -1,0 +1,1114 @@
+//! One Bluetooth Mesh node as one sans-IO state machine: network layer (relay, cache, IV index,
+//! sequence numbers, transmit counts), lower and upper transport, access dispatch, beacons and
+//! heartbeats. See DESIGN.md ("The sans-IO contract").
+//!
+//! The runtime's loop, after every `handle_*` call: drain [`Node::poll_event`] first (persist the
+//! state when it says [`Event::PersistState`]), then [`Node::poll_transmit`]. That order is what
+//! makes "a sequence number reservation is written before use" hold.
+
+pub mod state;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use rand_core::RngCore;
+
+use crate::ble::address::{Address, IvIndex, Seq, UnicastAddress};
+use crate::ble::wire::access::AccessMessage;
+use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE};
+use crate::ble::wire::beacon::{Beacon, Flags, SecureNetworkBeacon};
+use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu};
+use crate::ble::wire::network::{NetworkPdu, NetworkPduRepr, NonceKind};
+use crate::ble::wire::upper::{decrypt_access, encrypt_access, AccessContext, AccessKey};
+use crate::ble::wire::Wire;
+use crate::crypto::{virtual_address, AppKey, DevKey, NetKey};
+use crate::frame::{Bearer, RxFrame, Station, TxFrame};
+use crate::time::{Duration, Instant};
+
+pub use state::{
+    AppKeyState, ElementState, KeyRefreshPhase, ModelId, ModelState, NetKeyState, NodeState,
+    Publication, Retransmit,
+};
+
+/// Sequence numbers are reserved in blocks of this many; the block is persisted before use.
+pub const SEQ_BLOCK: u32 = 1024;
+/// Capacity of the network message cache (MshPRT §3.4.6.5).
+pub const NET_CACHE: usize = 512;
+/// Interval of secure network beacons (MshPRT §3.10.3: every 10 s when not observing others).
+pub const BEACON_INTERVAL: Duration = Duration::from_secs(10);
+/// Minimum duration of each IV Update state (MshPRT §3.11.5): 96 hours.
+pub const IV_UPDATE_MIN: Duration = Duration::from_secs(96 * 3600);
+/// A node initiates an IV Update when its sequence numbers come this close to 2^24 (§3.11.5).
+pub const SEQ_IV_UPDATE_THRESHOLD: u32 = 0x00F0_0000;
+/// The farthest IV Index ahead that IV Index Recovery accepts (MshPRT §3.11.6): 42.
+pub const IV_RECOVERY_LIMIT: u32 = 42;
+
+/// Why a frame or message was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DropReason {
+    /// Not a valid AD structure / network PDU / beacon.
+    Malformed,
+    /// No network key of this node authenticates it.
+    NoNetworkKey,
+    /// Already in the network message cache (a relayed copy or retransmission).
+    Duplicate,
+    /// Sent by one of our own elements.
+    OwnMessage,
+    /// The replay protection list rejected it.
+    Replay,
+    /// No application or device key authenticates the upper transport PDU.
+    NoAccessKey,
+    /// No element or subscription matches the destination.
+    NotForUs,
+    /// The transport layer could not take it (bad segments, SAR failure).
+    Transport,
+    /// A beacon that does not authenticate, or that carries an IV Index the node must ignore.
+    Beacon,
+}
+
+impl DropReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Malformed => "malformed",
+            DropReason::NoNetworkKey => "no_network_key",
+            DropReason::Duplicate => "duplicate",
+            DropReason::OwnMessage => "own_message",
+            DropReason::Replay => "replay",
+            DropReason::NoAccessKey => "no_access_key",
+            DropReason::NotForUs => "not_for_us",
+            DropReason::Transport => "transport",
+            DropReason::Beacon => "beacon",
+        }
+    }
+}
+
+/// Which key secured an access message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyRef {
+    /// An application key, by its global index.
+    App(u16),
+    /// A device key: this node's own (for its Configuration Server), or a remote node's.
+    Dev,
+}
+
+/// What the node reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// An access message for one of this node's elements (after RPL and key checks).
+    Access {
+        element: usize,
+        src: Address,
+        dst: Address,
+        key: KeyRef,
+        /// The TTL it arrived with.
+        ttl: u8,
+        rssi: Option<i8>,
+        message: AccessMessage,
+    },
+    /// A transport control message addressed to this node (other than a Segment
+    /// Acknowledgment).
+    Control {
+        src: Address,
+        dst: Address,
+        opcode: u8,
+        parameters: Vec<u8>,
+    },
+    /// A Heartbeat received (MshPRT §3.6.5.10): hops = InitTTL - RxTTL + 1.
+    Heartbeat {
+        src: Address,
+        dst: Address,
+        hops: u8,
+        features: u16,
+    },
+    /// A network PDU this node originated went on the air for the first time.
+    Sent {
+        src: Address,
+        dst: Address,
+        seq: Seq,
+        ctl: bool,
+        ttl: u8,
+    },
+    /// A network PDU was relayed (MshPRT §3.4.6.3).
+    Relayed {
+        src: Address,
+        dst: Address,
+        seq: Seq,
+        ttl: u8,
+    },
+    /// A frame or message was dropped.
+    Dropped { reason: DropReason },
+    /// The state changed in a way that must be persisted before anything else is sent.
+    PersistState,
+    /// The IV Index or the IV Update state changed (MshPRT §3.11.5).
+    IvIndex { iv_index: IvIndex, updating: bool },
+    /// A subnet's key refresh phase changed (MshPRT §3.11.4).
+    KeyRefresh {
+        net_index: u16,
+        phase: KeyRefreshPhase,
+    },
+}
+
+/// Something the user or an application asks of the node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Send an access message from element `element` to `dst`.
+    Send {
+        element: usize,
+        dst: Address,
+        /// Required when `dst` is virtual.
+        label: Option<[u8; 16]>,
+        key: KeyRef,
+        /// Network key index to send on (for device-key messages; application keys carry theirs).
+        net_index: u16,
+        /// `None` uses the Default TTL.
+        ttl: Option<u8>,
+        message: AccessMessage,
+    },
+    /// Start an IV Update (MshPRT §3.11.5), as a node whose sequence numbers run out would.
+    StartIvUpdate,
+}
+
+/// A subnet: a network key with its derived material, and the new key during key refresh.
+#[derive(Debug, Clone)]
+struct Subnet {
+    index: u16,
+    key: NetKey,
+    new_key: Option<NetKey>,
+    phase: KeyRefreshPhase,
+    next_beacon: Instant,
+}
+
+impl Subnet {
+    /// The key used to transmit: the new one from phase 2 on (MshPRT §3.11.4.2).
+    fn tx_key(&self) -> &NetKey {
+        match (&self.new_key, self.phase) {
+            (Some(k), KeyRefreshPhase::Second) => k,
+            _ => &self.key,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AppRuntime {
+    index: u16,
+    net_index: u16,
+    key: AppKey,
+    new_key: Option<AppKey>,
+}
+
+/// A frame waiting for its time, with the retransmissions still owed.
+#[derive(Debug, Clone)]
+struct Pending {
+    due: Instant,
+    bytes: Vec<u8>,
+    remaining: u8,
+    interval: Duration,
+    /// Reported as `Sent` on first transmission (originated PDUs only).
+    sent: Option<(Address, Address, Seq, bool, u8)>,
+}
+
+/// The network message cache (MshPRT §3.4.6.5): (source, sequence) pairs recently seen.
+#[derive(Debug, Default)]
+struct NetCache {
+    set: HashSet<(u16, u32)>,
+    ring: VecDeque<(u16, u32)>,
+}
+
+impl NetCache {
+    /// Records the pair; returns false if it was already there.
+    fn insert(&mut self, src: Address, seq: Seq) -> bool {
+        let k = (src.0, seq.get());
+        if !self.set.insert(k) {
+            return false;
+        }
+        self.ring.push_back(k);
+        if self.ring.len() > NET_CACHE {
+            if let Some(old) = self.ring.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+/// The replay protection list (MshPRT §3.9.8): the last SeqAuth accepted from each source.
+#[derive(Debug, Default)]
+struct Rpl {
+    last: HashMap<u16, u64>,
+}
+
+impl Rpl {
+    fn check(&self, src: Address, seq_auth: u64) -> bool {
+        self.last.get(&src.0).is_none_or(|&l| seq_auth > l)
+    }
+    fn accept(&mut self, src: Address, seq_auth: u64) {
+        self.last.insert(src.0, seq_auth);
+    }
+}
+
+/// A Bluetooth Mesh node.
+#[derive(Debug)]
+pub struct Node<R> {
+    state: NodeState,
+    rng: R,
+    subnets: Vec<Subnet>,
+    apps: Vec<AppRuntime>,
+    dev_key: DevKey,
+    remote_dev: Vec<(Address, DevKey)>,
+    next_seq: u32,
+    cache: NetCache,
+    rpl: Rpl,
+    txq: Vec<Pending>,
+    events: VecDeque<Event>,
+    /// When the current IV Update state began (None: unknown, e.g. after a restore).
+    iv_state_since: Option<Instant>,
+    now: Instant,
+}
+
+impl<R: RngCore> Node<R> {
+    /// A node from its persisted state. The sequence number resumes at the reserved mark, so a
+    /// restored node never reuses one.
+    pub fn new(state: NodeState, rng: R) -> Self {
+        let mut node = Node {
+            subnets: Vec::new(),
+            apps: Vec::new(),
+            dev_key: DevKey::new(state.dev_key),
+            remote_dev: Vec::new(),
+            next_seq: state.seq_reserved,
+            cache: NetCache::default(),
+            rpl: Rpl::default(),
+            txq: Vec::new(),
+            events: VecDeque::new(),
+            iv_state_since: None,
+            now: Instant::ZERO,
+            state,
+            rng,
+        };
+        node.rebuild_keys();
+        node
+    }
+
+    /// Recomputes derived key material from the state (once per key, never per packet).
+    fn rebuild_keys(&mut self) {
+        let old: HashMap<u16, Instant> = self
+            .subnets
+            .iter()
+            .map(|s| (s.index, s.next_beacon))
+            .collect();
+        self.subnets = self
+            .state
+            .net_keys
+            .iter()
+            .map(|k| Subnet {
+                index: k.index,
+                key: NetKey::new(k.key),
+                new_key: k.new_key.map(NetKey::new),
+                phase: k.phase,
+                next_beacon: old.get(&k.index).copied().unwrap_or(Instant::ZERO),
+            })
+            .collect();
+        self.apps = self
+            .state
+            .app_keys
+            .iter()
+            .map(|k| AppRuntime {
+                index: k.index,
+                net_index: k.net_index,
+                key: AppKey::new(k.key),
+                new_key: k.new_key.map(AppKey::new),
+            })
+            .collect();
+        self.dev_key = DevKey::new(self.state.dev_key);
+        self.remote_dev = self
+            .state
+            .remote_dev_keys
+            .iter()
+            .map(|(a, k)| (Address::from(*a), DevKey::new(*k)))
+            .collect();
+    }
+
+    pub fn state(&self) -> &NodeState {
+        &self.state
+    }
+
+    /// Changes the state through `f` and rebuilds what derives from it; for configuration
+    /// models and tools. Emits [`Event::PersistState`].
+    pub fn update_state(&mut self, f: impl FnOnce(&mut NodeState)) {
+        f(&mut self.state);
+        self.rebuild_keys();
+        self.events.push_back(Event::PersistState);
+    }
+
+    pub fn primary(&self) -> UnicastAddress {
+        self.state.primary
+    }
+
+    /// The next sequence number this node will use.
+    pub fn next_seq(&self) -> u32 {
+        self.next_seq
+    }
+
+    /// The IV Index used to transmit: during an IV Update, the previous one (§3.11.5).
+    pub fn tx_iv_index(&self) -> IvIndex {
+        if self.state.iv_update {
+            IvIndex(self.state.iv_index.0.wrapping_sub(1))
+        } else {
+            self.state.iv_index
+        }
+    }
+
+    fn alloc_seq(&mut self) -> Option<Seq> {
+        if self.next_seq > Seq::MAX {
+            return None;
+        }
+        if self.next_seq + SEQ_BLOCK / 2 >= self.state.seq_reserved {
+            self.state.seq_reserved = (self.next_seq + SEQ_BLOCK).min(Seq::MAX + 1);
+            self.events.push_back(Event::PersistState);
+        }
+        let s = Seq::new(self.next_seq)?;
+        self.next_seq += 1;
+        if self.next_seq >= SEQ_IV_UPDATE_THRESHOLD && !self.state.iv_update {
+            self.start_iv_update();
+        }
+        Some(s)
+    }
+
+    fn queue(
+        &mut self,
+        at: Instant,
+        bytes: Vec<u8>,
+        rt: Retransmit,
+        sent: Option<(Address, Address, Seq, bool, u8)>,
+    ) {
+        self.txq.push(Pending {
+            due: at,
+            bytes,
+            remaining: rt.count,
+            interval: rt.interval(),
+            sent,
+        });
+    }
+
+    /// A small random delay (0..=max ms) so that nodes hearing one frame don't answer together.
+    fn jitter(&mut self, max_ms: u64) -> Duration {
+        Duration::from_micros(self.rng.next_u64() % (max_ms * 1_000 + 1))
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Receive path
+    // ------------------------------------------------------------------------------------
+
+    fn drop(&mut self, reason: DropReason) {
+        self.events.push_back(Event::Dropped { reason });
+    }
+
+    fn adv_rx(&mut self, now: Instant, data: &[u8], rssi: Option<i8>) {
+        for ad in AdStructures::new(data) {
+            match ad {
+                Ok(ad) if ad.ad_type == AD_TYPE_MESH_MESSAGE => self.net_rx(now, ad.data, rssi),
+                Ok(ad) if ad.ad_type == AD_TYPE_MESH_BEACON => self.beacon_rx(now, ad.data),
+                Ok(_) => {}
+                Err(_) => self.drop(DropReason::Malformed),
+            }
+        }
+    }
+
+    fn net_rx(&mut self, now: Instant, bytes: &[u8], rssi: Option<i8>) {
+        let Ok(view) = NetworkPdu::new_checked(bytes) else {
+            return self.drop(DropReason::Malformed);
+        };
+        let iv = self.state.iv_index.for_rx(view.ivi());
+        let mut opened = None;
+        'keys: for (si, sn) in self.subnets.iter().enumerate() {
+            for key in std::iter::once(&sn.key).chain(sn.new_key.as_ref()) {
+                if key.flooding.nid != view.nid() {
+                    continue;
+                }
+                if let Ok(p) = NetworkPduRepr::decrypt(bytes, &key.flooding, iv, NonceKind::Network)
+                {
+                    opened = Some((si, p));
+                    break 'keys;
+                }
+            }
+        }
+        let Some((si, pdu)) = opened else {
+            return self.drop(DropReason::NoNetworkKey);
+        };
+        if !self.cache.insert(pdu.src, pdu.seq) {
+            return self.drop(DropReason::Duplicate);
+        }
+        if self.state.element_of(pdu.src).is_some() {
+            return self.drop(DropReason::OwnMessage);
+        }
+        let for_us = self.is_for_us(pdu.dst);
+        // Relay (§3.4.6.3): relay feature on, TTL >= 2, and not addressed to us alone.
+        if self.state.relay && pdu.ttl >= 2 && !(pdu.dst.is_unicast() && for_us) {
+            self.relay(now, si, &pdu, iv);
+        }
+        if for_us {
+            self.lower_rx(now, si, &pdu, iv, rssi);
+        } else if !self.state.relay {
+            self.drop(DropReason::NotForUs);
+        }
+    }
+
+    fn is_for_us(&self, dst: Address) -> bool {
+        if dst.is_unicast() {
+            return self.state.element_of(dst).is_some();
+        }
+        match dst {
+            Address::ALL_NODES => true,
+            Address::ALL_RELAYS => self.state.relay,
+            // Not a proxy or friend: those fixed groups are not ours (§3.4.2.4).
+            Address::ALL_PROXIES | Address::ALL_FRIENDS => false,
+            _ => {
+                if let Some(hb) = &self.state.heartbeat_subscription {
+                    if hb.dst == dst {
+                        return true;
+                    }
+                }
+                self.state
+                    .elements
+                    .iter()
+                    .any(|e| e.models.iter().any(|m| m.subscriptions.contains(&dst)))
+            }
+        }
+    }
+
+    fn relay(&mut self, now: Instant, si: usize, pdu: &NetworkPduRepr, iv: IvIndex) {
+        let mut out = pdu.clone();
+        out.ttl -= 1;
+        let key = self.subnets[si].tx_key().flooding.clone();
+        let Ok(bytes) = out.encrypt(&key, iv, NonceKind::Network) else {
+            return;
+        };
+        let delay = self.jitter(10);
+        let rt = self.state.relay_retransmit;
+        self.queue(now + delay, ad_wrap(AD_TYPE_MESH_MESSAGE, &bytes), rt, None);
+        self.events.push_back(Event::Relayed {
+            src: out.src,
+            dst: out.dst,
+            seq: out.seq,
+            ttl: out.ttl,
+        });
+    }
+
+    fn lower_rx(
+        &mut self,
+        now: Instant,
+        si: usize,
+        pdu: &NetworkPduRepr,
+        iv: IvIndex,
+        rssi: Option<i8>,
+    ) {
+        let seq_auth = u64::from(iv.0) << 24 | u64::from(pdu.seq.get());
+        if pdu.ctl {
+            let Ok(lower) = LowerControlPdu::parse(&pdu.transport_pdu) else {
+                return self.drop(DropReason::Malformed);
+            };
+            match lower {
+                LowerControlPdu::Unsegmented { opcode, parameters } => {
+                    if !self.rpl.check(pdu.src, seq_auth) {
+                        return self.drop(DropReason::Replay);
+                    }
+                    self.rpl.accept(pdu.src, seq_auth);
+                    self.control_rx(pdu, opcode, parameters);
+                }
+                // Segment acknowledgments and segmented control messages: the SAR layer.
+                LowerControlPdu::SegmentAck { .. } | LowerControlPdu::Segmented { .. } => {
+                    self.drop(DropReason::Transport)
+                }
+            }
+        } else {
+            let Ok(lower) = LowerAccessPdu::parse(&pdu.transport_pdu) else {
+                return self.drop(DropReason::Malformed);
+            };
+            match lower {
+                LowerAccessPdu::Unsegmented {
+                    akf,
+                    aid,
+                    upper_pdu,
+                } => {
+                    if !self.rpl.check(pdu.src, seq_auth) {
+                        return self.drop(DropReason::Replay);
+                    }
+                    let ctx = AccessContext {
+                        seq: pdu.seq,
+                        src: pdu.src,
+                        dst: pdu.dst,
+                        iv_index: iv,
+                        szmic: false,
+                    };
+                    if self.upper_rx(now, si, &ctx, akf, aid, &upper_pdu, pdu.ttl, rssi) {
+                        self.rpl.accept(pdu.src, seq_auth);
+                    }
+                }
+                LowerAccessPdu::Segmented { .. } => self.drop(DropReason::Transport),
+            }
+        }
+    }
+
+    fn control_rx(&mut self, pdu: &NetworkPduRepr, opcode: u8, parameters: Vec<u8>) {
+        // Heartbeat (§3.6.5.10): RFU(1) InitTTL(7) Features(16).
+        if opcode == 0x0A && parameters.len() == 3 {
+            let init_ttl = parameters[0] & 0x7f;
+            let hops = init_ttl.saturating_sub(pdu.ttl).saturating_add(1);
+            let features = u16::from_be_bytes([parameters[1], parameters[2]]);
+            self.events.push_back(Event::Heartbeat {
+                src: pdu.src,
+                dst: pdu.dst,
+                hops,
+                features,
+            });
+            return;
+        }
+        self.events.push_back(Event::Control {
+            src: pdu.src,
+            dst: pdu.dst,
+            opcode,
+            parameters,
+        });
+    }
+
+    /// Decrypts an upper transport access PDU and dispatches it; returns whether it was
+    /// authenticated.
+    #[allow(clippy::too_many_arguments)]
+    fn upper_rx(
+        &mut self,
+        _now: Instant,
+        si: usize,
+        ctx: &AccessContext,
+        akf: bool,
+        aid: u8,
+        upper: &[u8],
+        ttl: u8,
+        rssi: Option<i8>,
+    ) -> bool {
+        let labels: Vec<Option<[u8; 16]>> = if ctx.dst.is_virtual() {
+            self.virtual_labels(ctx.dst).into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        let net_index = self.subnets[si].index;
+        let mut opened = None;
+        'outer: for label in &labels {
+            if akf {
+                for app in self.apps.iter().filter(|a| a.net_index == net_index) {
+                    for k in std::iter::once(&app.key).chain(app.new_key.as_ref()) {
+                        if k.aid != aid {
+                            continue;
+                        }
+                        if let Ok(p) = decrypt_access(AccessKey::App(k), ctx, label.as_ref(), upper)
+                        {
+                            opened = Some((KeyRef::App(app.index), p));
+                            break 'outer;
+                        }
+                    }
+                }
+            } else {
+                let keys = std::iter::once(&self.dev_key).chain(
+                    self.remote_dev
+                        .iter()
+                        .filter(|(a, _)| *a == ctx.src)
+                        .map(|(_, k)| k),
+                );
+                for k in keys {
+                    if let Ok(p) = decrypt_access(AccessKey::Dev(k), ctx, label.as_ref(), upper) {
+                        opened = Some((KeyRef::Dev, p));
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        let Some((key, payload)) = opened else {
+            self.drop(DropReason::NoAccessKey);
+            return false;
+        };
+        let Ok(message) = AccessMessage::parse(&payload) else {
+            self.drop(DropReason::Malformed);
+            return true;
+        };
+        let elements: Vec<usize> = match self.state.element_of(ctx.dst) {
+            Some(e) => vec![e],
+            None => (0..self.state.elements.len())
+                .filter(|&i| {
+                    ctx.dst == Address::ALL_NODES
+                        || (ctx.dst == Address::ALL_RELAYS && self.state.relay)
+                        || self.state.elements[i]
+                            .models
+                            .iter()
+                            .any(|m| m.subscriptions.contains(&ctx.dst))
+                })
+                .collect(),
+        };
+        if elements.is_empty() {
+            self.drop(DropReason::NotForUs);
+        }
+        for element in elements {
+            self.events.push_back(Event::Access {
+                element,
+                src: ctx.src,
+                dst: ctx.dst,
+                key,
+                ttl,
+                rssi,
+                message: message.clone(),
+            });
+        }
+        true
+    }
+
+    fn virtual_labels(&self, dst: Address) -> Vec<[u8; 16]> {
+        let mut out = Vec::new();
+        for m in self.state.elements.iter().flat_map(|e| &e.models) {
+            for l in &m.labels {
+                if Address(virtual_address(l)) == dst && !out.contains(l) {
+                    out.push(*l);
+                }
+            }
+        }
+        out
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Beacons, IV Update, Key Refresh
+    // ------------------------------------------------------------------------------------
+
+    fn beacon_rx(&mut self, now: Instant, data: &[u8]) {
+        let Ok(Beacon::SecureNetwork(b)) = Beacon::parse(data) else {
+            // Unprovisioned device and private beacons are not for a provisioned node without
+            // the Private Beacon feature.
+            return;
+        };
+        let mut found = None;
+        for (si, sn) in self.subnets.iter().enumerate() {
+            if b.authenticate(&sn.key).is_ok() {
+                found = Some((si, false));
+                break;
+            }
+            if sn
+                .new_key
+                .as_ref()
+                .is_some_and(|k| b.authenticate(k).is_ok())
+            {
+                found = Some((si, true));
+                break;
+            }
+        }
+        let Some((si, with_new)) = found else {
+            return self.drop(DropReason::Beacon);
+        };
+        if with_new {
+            self.key_refresh_beacon(si, b.flags.key_refresh());
+        }
+        self.iv_beacon(now, b.iv_index, b.flags.iv_update());
+    }
+
+    /// Key refresh driven by beacons secured with the new key (MshPRT §3.11.4.2, §3.11.4.3).
+    fn key_refresh_beacon(&mut self, si: usize, kr_flag: bool) {
+        let index = self.subnets[si].index;
+        let phase = self.subnets[si].phase;
+        let next = match (phase, kr_flag) {
+            (KeyRefreshPhase::First, true) => Some(KeyRefreshPhase::Second),
+            (KeyRefreshPhase::First | KeyRefreshPhase::Second, false) => {
+                Some(KeyRefreshPhase::Normal)
+            }
+            _ => None,
+        };
+        if let Some(p) = next {
+            self.set_key_refresh_phase(index, p);
+        }
+    }
+
+    /// Moves a subnet to `phase`; Normal after phase 1 or 2 revokes the old key (phase 3,
+    /// MshPRT §3.11.4.3), including the old application keys bound to it.
+    pub fn set_key_refresh_phase(&mut self, net_index: u16, phase: KeyRefreshPhase) {
+        let Some(k) = self
+            .state
+            .net_keys
+            .iter_mut()
+            .find(|k| k.index == net_index)
+        else {
+            return;
+        };
+        if k.new_key.is_none() || k.phase == phase {
+            return;
+        }
+        if phase == KeyRefreshPhase::Normal {
+            k.key = k.new_key.take().expect("checked above");
+            for a in self
+                .state
+                .app_keys
+                .iter_mut()
+                .filter(|a| a.net_index == net_index)
+            {
+                if let Some(n) = a.new_key.take() {
+                    a.key = n;
+                }
+            }
+        }
+        k.phase = phase;
+        self.rebuild_keys();
+        self.events
+            .push_back(Event::KeyRefresh { net_index, phase });
+        self.events.push_back(Event::PersistState);
+    }
+
+    /// The IV Update procedure and IV Index Recovery on a received beacon (MshPRT §3.11.5,
+    /// §3.11.6).
+    fn iv_beacon(&mut self, now: Instant, iv: IvIndex, updating: bool) {
+        let cur = self.state.iv_index;
+        if iv.0 < cur.0 || iv.0 > cur.0.saturating_add(IV_RECOVERY_LIMIT) {
+            return;
+        }
+        if self.state.iv_update {
+            // In progress: a beacon of the same index without the flag ends it, once 96 hours
+            // have passed for an initiator; a follower ends it when the network does.
+            if iv == cur && !updating {
+                self.set_iv(now, cur, false);
+            } else if iv.0 > cur.0 {
+                self.set_iv(now, iv, updating);
+            }
+        } else if iv.0 == cur.0 + 1 && updating {
+            self.set_iv(now, iv, true);
+        } else if iv.0 > cur.0 && !(iv.0 == cur.0 + 1 && updating) {
+            // IV Index Recovery: a node that missed the update adopts the index it hears.
+            self.set_iv(now, iv, updating);
+        }
+    }
+
+    fn set_iv(&mut self, now: Instant, iv: IvIndex, updating: bool) {
+        let index_changed = iv != self.state.iv_index;
+        self.state.iv_index = iv;
+        self.state.iv_update = updating;
+        self.iv_state_since = Some(now);
+        if !updating {
+            // Normal operation with a new IV Index: sequence numbers restart (§3.11.5).
+            self.next_seq = 0;
+            self.state.seq_reserved = 0;
+        }
+        if index_changed || !updating {
+            self.rpl = Rpl::default();
+        }
+        // Announce the new state quickly so the network converges.
+        for sn in &mut self.subnets {
+            sn.next_beacon = now;
+        }
+        self.events.push_back(Event::IvIndex {
+            iv_index: iv,
+            updating,
+        });
+        self.events.push_back(Event::PersistState);
+    }
+
+    fn start_iv_update(&mut self) {
+        if self.state.iv_update {
+            return;
+        }
+        let now = self.now;
+        if self
+            .iv_state_since
+            .is_some_and(|t| now.saturating_since(t) < IV_UPDATE_MIN)
+        {
+            return;
+        }
+        let iv = IvIndex(self.state.iv_index.0.wrapping_add(1));
+        self.set_iv(now, iv, true);
+    }
+
+    fn send_beacons(&mut self, now: Instant) {
+        if !self.state.beacon {
+            return;
+        }
+        let flags_iv = if self.state.iv_update {
+            Flags::IV_UPDATE
+        } else {
+            0
+        };
+        let iv = self.state.iv_index;
+        let mut out = Vec::new();
+        for i in 0..self.subnets.len() {
+            if self.subnets[i].next_beacon > now {
+                continue;
+            }
+            let sn = &self.subnets[i];
+            let kr = if sn.phase == KeyRefreshPhase::Second {
+                Flags::KEY_REFRESH
+            } else {
+                0
+            };
+            let b = SecureNetworkBeacon::new_signed(sn.tx_key(), Flags(kr | flags_iv), iv);
+            out.push(ad_wrap(AD_TYPE_MESH_BEACON, &b.to_vec()));
+            let j = self.jitter(1_000);
+            self.subnets[i].next_beacon = now + BEACON_INTERVAL + j;
+        }
+        for bytes in out {
+            self.queue(now, bytes, Retransmit::new(0, 0), None);
+        }
+    }
+
+    /// Ends an IV Update this node is in, if 96 hours have passed (MshPRT §3.11.5).
+    fn iv_timer(&mut self, now: Instant) {
+        if self.state.iv_update {
+            let since = *self.iv_state_since.get_or_insert(now);
+            if now.saturating_since(since) >= IV_UPDATE_MIN {
+                let iv = self.state.iv_index;
+                self.set_iv(now, iv, false);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Transmit path
+    // ------------------------------------------------------------------------------------
+
+    /// Sends a transport control message (unsegmented).
+    pub fn send_control(
+        &mut self,
+        now: Instant,
+        net_index: u16,
+        dst: Address,
+        ttl: u8,
+        opcode: u8,
+        params: &[u8],
+    ) -> bool {
+        let lower = LowerControlPdu::Unsegmented {
+            opcode,
+            parameters: params.to_vec(),
+        };
+        let src = self.state.element_address(0);
+        self.send_network(now, net_index, true, ttl, src, dst, lower.to_vec())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send_network(
+        &mut self,
+        now: Instant,
+        net_index: u16,
+        ctl: bool,
+        ttl: u8,
+        src: Address,
+        dst: Address,
+        transport: Vec<u8>,
+    ) -> bool {
+        let Some(si) = self.subnets.iter().position(|s| s.index == net_index) else {
+            return false;
+        };
+        let Some(seq) = self.alloc_seq() else {
+            return false;
+        };
+        let iv = self.tx_iv_index();
+        let pdu = NetworkPduRepr {
+            ivi: iv.ivi(),
+            nid: 0,
+            ctl,
+            ttl,
+            seq,
+            src,
+            dst,
+            transport_pdu: transport,
+        };
+        let key = self.subnets[si].tx_key().flooding.clone();
+        let Ok(bytes) = pdu.encrypt(&key, iv, NonceKind::Network) else {
+            return false;
+        };
+        // Our own message must not come back to us as new (§3.4.6.5).
+        self.cache.insert(src, seq);
+        let rt = self.state.network_transmit;
+        self.queue(
+            now,
+            ad_wrap(AD_TYPE_MESH_MESSAGE, &bytes),
+            rt,
+            Some((src, dst, seq, ctl, ttl)),
+        );
+        if self.state.element_of(dst).is_some() || (dst.is_multicast() && self.is_for_us(dst)) {
+            // Loop back to our own elements (§3.4.6.4 local delivery).
+            self.lower_rx(now, si, &pdu, iv, None);
+        }
+        true
+    }
+
+    fn send_access(&mut self, now: Instant, cmd: Command) -> bool {
+        let Command::Send {
+            element,
+            dst,
+            label,
+            key,
+            net_index,
+            ttl,
+            message,
+        } = cmd
+        else {
+            return false;
+        };
+        let ttl = ttl.unwrap_or(self.state.default_ttl);
+        let src = self.state.element_address(element);
+        let payload = message.to_vec();
+        // An upper transport PDU that fits one unsegmented lower PDU (§3.5.2.1): 11 octets of
+        // payload plus a 32-bit TransMIC.
+        if payload.len() > 11 {
+            self.drop(DropReason::Transport);
+            return false;
+        }
+        let (net_index, akf, aid) = match key {
+            KeyRef::App(i) => match self.apps.iter().find(|a| a.index == i) {
+                Some(a) => (a.net_index, true, self.app_tx_key(a).aid),
+                None => return false,
+            },
+            KeyRef::Dev => (net_index, false, 0),
+        };
+        if !self.subnets.iter().any(|s| s.index == net_index) {
+            return false;
+        }
+        // The SEQ this message will get: the nonce needs it before the network layer runs.
+        if self.next_seq > Seq::MAX {
+            return false;
+        }
+        let seq = Seq::truncate(self.next_seq);
+        let ctx = AccessContext {
+            seq,
+            src,
+            dst,
+            iv_index: self.tx_iv_index(),
+            szmic: false,
+        };
+        let upper = match key {
+            KeyRef::App(i) => {
+                let a = self
+                    .apps
+                    .iter()
+                    .find(|a| a.index == i)
+                    .expect("found above");
+                encrypt_access(
+                    AccessKey::App(self.app_tx_key(a)),
+                    &ctx,
+                    label.as_ref(),
+                    &payload,
+                )
+            }
+            KeyRef::Dev => {
+                let dk = if dst.is_unicast() && self.state.element_of(dst).is_none() {
+                    self.remote_dev
+                        .iter()
+                        .find(|(a, _)| *a == dst)
+                        .map(|(_, k)| k)
+                        .unwrap_or(&self.dev_key)
+                } else {
+                    &self.dev_key
+                };
+                encrypt_access(AccessKey::Dev(dk), &ctx, label.as_ref(), &payload)
+            }
+        };
+        let Ok(upper) = upper else { return false };
+        let lower = LowerAccessPdu::Unsegmented {
+            akf,
+            aid,
+            upper_pdu: upper,
+        };
+        self.send_network(now, net_index, false, ttl, src, dst, lower.to_vec())
+    }
+
+    /// The application key to transmit with: the new one once its subnet is in phase 2.
+    fn app_tx_key<'a>(&'a self, a: &'a AppRuntime) -> &'a AppKey {
+        let phase2 = self
+            .subnets
+            .iter()
+            .any(|s| s.index == a.net_index && s.phase == KeyRefreshPhase::Second);
+        match (&a.new_key, phase2) {
+            (Some(k), true) => k,
+            _ => &a.key,
+        }
+    }
+
+    /// Executes a command.
+    pub fn handle_command(&mut self, now: Instant, cmd: Command) -> bool {
+        self.now = now;
+        match cmd {
+            Command::StartIvUpdate => {
+                self.iv_state_since = None;
+                self.start_iv_update();
+                true
+            }
+            send @ Command::Send { .. } => self.send_access(now, send),
+        }
+    }
+}
+
+impl<R: RngCore> Station for Node<R> {
+    type Event = Event;
+
+    fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
+        self.now = now;
+        match frame.bearer {
+            Bearer::Advertising => self.adv_rx(now, &frame.bytes, frame.rssi),
+            // Proxy PDUs over GATT arrive with the proxy feature (issue of the GATT bearer).
+            Bearer::Gatt | Bearer::Ieee802154 => {}
+        }
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        let (i, _) = self
+            .txq
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.due <= now)
+            .min_by_key(|(_, p)| p.due)?;
+        let p = &mut self.txq[i];
+        let bytes = p.bytes.clone();
+        if let Some((src, dst, seq, ctl, ttl)) = p.sent.take() {
+            self.events.push_back(Event::Sent {
+                src,
+                dst,
+                seq,
+                ctl,
+                ttl,
+            });
+        }
+        if p.remaining == 0 {
+            self.txq.swap_remove(i);
+        } else {
+            p.remaining -= 1;
+            p.due = now + p.interval;
+        }
+        Some(TxFrame {
+            bearer: Bearer::Advertising,
+            bytes,
+        })
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let tx = self.txq.iter().map(|p| p.due).min();
+        let beacon = if self.state.beacon {
+            self.subnets.iter().map(|s| s.next_beacon).min()
+        } else {
+            None
+        };
+        let iv = if self.state.iv_update {
+            Some(self.iv_state_since.map_or(self.now, |t| t + IV_UPDATE_MIN))
+        } else {
+            None
+        };
+        [tx, beacon, iv].into_iter().flatten().min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.iv_timer(now);
+        self.send_beacons(now);
+    }
+}
+
+/// One AD structure: length, type, data (Core Supplement Part A §1.3; MshPRT §3.3.1).
+fn ad_wrap(ad_type: u8, data: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(data.len() + 2);
+    v.push(data.len() as u8 + 1);
+    v.push(ad_type);
+    v.extend_from_slice(data);
+    v
+}
+
+#[cfg(test)]
+mod tests;

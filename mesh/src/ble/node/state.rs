@@ -1,0 +1,319 @@
+//! The state of a node that must survive a restart (keys, IV index, sequence reservation,
+//! configuration), as a serde value the runtime persists. Derived key material is not stored: it
+//! is recomputed once when the state is loaded.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ble::address::{Address, IvIndex, UnicastAddress};
+use crate::time::Duration;
+
+/// A count of extra transmissions and the interval between them, as the Network Transmit
+/// (MshPRT §4.2.20) and Relay Retransmit (§4.2.21) states store them: 3-bit count, 5-bit
+/// interval steps of 10 ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retransmit {
+    /// Extra transmissions: 0..=7 (0 = sent once).
+    pub count: u8,
+    /// Interval = (steps + 1) × 10 ms.
+    pub interval_steps: u8,
+}
+
+impl Retransmit {
+    pub const fn new(count: u8, interval_steps: u8) -> Self {
+        Retransmit {
+            count: count & 0x07,
+            interval_steps: interval_steps & 0x1f,
+        }
+    }
+    pub const fn interval(self) -> Duration {
+        Duration::from_millis((self.interval_steps as u64 + 1) * 10)
+    }
+    /// The packed octet of the Config messages: count in bits 0..3, steps in bits 3..8.
+    pub const fn to_octet(self) -> u8 {
+        (self.interval_steps << 3) | (self.count & 0x07)
+    }
+    pub const fn from_octet(b: u8) -> Self {
+        Retransmit {
+            count: b & 0x07,
+            interval_steps: b >> 3,
+        }
+    }
+}
+
+/// A model's identifier: a 16-bit SIG model ID or a 32-bit vendor model ID (MshPRT §3.7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ModelId {
+    Sig(u16),
+    Vendor { company: u16, model: u16 },
+}
+
+/// SIG model IDs of the models the node stack implements (Assigned Numbers, "Mesh Model IDs").
+pub mod model_id {
+    /// Configuration Server (MshPRT §4.4.1).
+    pub const CONFIG_SERVER: u16 = 0x0000;
+    /// Configuration Client (MshPRT §4.4.2).
+    pub const CONFIG_CLIENT: u16 = 0x0001;
+    /// Health Server (MshPRT §4.4.3).
+    pub const HEALTH_SERVER: u16 = 0x0002;
+    /// Health Client (MshPRT §4.4.4).
+    pub const HEALTH_CLIENT: u16 = 0x0003;
+    /// Generic OnOff Server (MshMDL §3.3.1).
+    pub const GENERIC_ONOFF_SERVER: u16 = 0x1000;
+    /// Generic OnOff Client (MshMDL §3.4.1).
+    pub const GENERIC_ONOFF_CLIENT: u16 = 0x1001;
+    /// Generic Level Server (MshMDL §3.3.2).
+    pub const GENERIC_LEVEL_SERVER: u16 = 0x1002;
+    /// Generic Level Client (MshMDL §3.4.2).
+    pub const GENERIC_LEVEL_CLIENT: u16 = 0x1003;
+    /// Sensor Server (MshMDL §4.3.1).
+    pub const SENSOR_SERVER: u16 = 0x1100;
+    /// Sensor Client (MshMDL §4.4.1).
+    pub const SENSOR_CLIENT: u16 = 0x1102;
+}
+
+/// A model's publication state (MshPRT §4.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    pub address: Address,
+    /// The Label UUID when `address` is virtual.
+    pub label: Option<[u8; 16]>,
+    pub app_key_index: u16,
+    pub credential_flag: bool,
+    /// 0x00..=0x7F, or 0xFF to use the node's Default TTL.
+    pub ttl: u8,
+    /// The Publish Period octet (§4.2.3.4): 6-bit steps, 2-bit resolution.
+    pub period: u8,
+    /// Publish Retransmit: count, and interval steps of 50 ms (§4.2.3.6, §4.2.3.7).
+    pub retransmit: Retransmit,
+}
+
+impl Publication {
+    /// The publish period; `None` when periodic publishing is off (§4.2.3.4).
+    pub fn period(&self) -> Option<Duration> {
+        let steps = u64::from(self.period & 0x3f);
+        let unit = match self.period >> 6 {
+            0 => 100,
+            1 => 1_000,
+            2 => 10_000,
+            _ => 600_000,
+        };
+        (steps > 0).then(|| Duration::from_millis(steps * unit))
+    }
+
+    /// Interval between publish retransmissions: (steps + 1) × 50 ms (§4.2.3.7).
+    pub fn retransmit_interval(&self) -> Duration {
+        Duration::from_millis((u64::from(self.retransmit.interval_steps) + 1) * 50)
+    }
+}
+
+/// One model on an element: its bindings, publication and subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelState {
+    pub id: ModelId,
+    /// AppKey indexes bound to the model (§4.2.4).
+    pub app_keys: Vec<u16>,
+    pub publication: Option<Publication>,
+    /// Group and virtual addresses subscribed to (§4.2.4).
+    pub subscriptions: Vec<Address>,
+    /// Label UUIDs of the virtual addresses among `subscriptions`.
+    pub labels: Vec<[u8; 16]>,
+}
+
+impl ModelState {
+    pub fn new(id: ModelId) -> Self {
+        ModelState {
+            id,
+            app_keys: Vec::new(),
+            publication: None,
+            subscriptions: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+}
+
+/// An element: a location descriptor and its models (MshPRT §4.2.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElementState {
+    pub location: u16,
+    pub models: Vec<ModelState>,
+}
+
+/// Key Refresh Phase (MshPRT §3.11.4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum KeyRefreshPhase {
+    /// Normal operation.
+    #[default]
+    Normal,
+    /// Phase 1: the new key is distributed; the old one is still used to send.
+    First,
+    /// Phase 2: the new key is used to send; both are accepted.
+    Second,
+}
+
+impl KeyRefreshPhase {
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            KeyRefreshPhase::Normal => 0,
+            KeyRefreshPhase::First => 1,
+            KeyRefreshPhase::Second => 2,
+        }
+    }
+}
+
+/// A network key as stored (MshPRT §4.2.9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetKeyState {
+    pub index: u16,
+    pub key: [u8; 16],
+    /// The new key during a key refresh.
+    pub new_key: Option<[u8; 16]>,
+    pub phase: KeyRefreshPhase,
+}
+
+/// An application key as stored (MshPRT §4.2.10), bound to a network key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKeyState {
+    pub index: u16,
+    pub net_index: u16,
+    pub key: [u8; 16],
+    pub new_key: Option<[u8; 16]>,
+}
+
+/// Heartbeat Publication (MshPRT §4.2.17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatPublication {
+    pub dst: Address,
+    /// Remaining count, as a raw count (0xFFFF = indefinitely).
+    pub count: u16,
+    /// Period log: period = 2^(log - 1) s (§4.2.17.3).
+    pub period_log: u8,
+    pub ttl: u8,
+    /// Features whose change triggers a heartbeat (§4.2.17.5).
+    pub features: u16,
+    pub net_index: u16,
+}
+
+/// Heartbeat Subscription (MshPRT §4.2.18).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatSubscription {
+    pub src: Address,
+    pub dst: Address,
+    pub period_log: u8,
+}
+
+/// Everything a node must remember across a restart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub uuid: [u8; 16],
+    /// The primary element's address; element i has `primary + i`.
+    pub primary: UnicastAddress,
+    pub dev_key: [u8; 16],
+    pub iv_index: IvIndex,
+    /// IV Update in progress (§3.11.5).
+    pub iv_update: bool,
+    /// Every sequence number below this may have been used: a restored node starts here
+    /// (§3.4.4.5: a sequence number is never reused with one IV Index).
+    pub seq_reserved: u32,
+    pub net_keys: Vec<NetKeyState>,
+    pub app_keys: Vec<AppKeyState>,
+    /// Device keys of other nodes, for a node that configures them (a Configuration Client).
+    pub remote_dev_keys: Vec<(UnicastAddress, [u8; 16])>,
+    /// Default TTL (§4.2.7).
+    pub default_ttl: u8,
+    /// Relay feature enabled (§4.2.8).
+    pub relay: bool,
+    pub relay_retransmit: Retransmit,
+    pub network_transmit: Retransmit,
+    /// Secure Network Beacon state (§4.2.11).
+    pub beacon: bool,
+    pub elements: Vec<ElementState>,
+    pub heartbeat_publication: Option<HeartbeatPublication>,
+    pub heartbeat_subscription: Option<HeartbeatSubscription>,
+    /// Company, product and version identifiers of Composition Data Page 0.
+    pub cid: u16,
+    pub pid: u16,
+    pub vid: u16,
+}
+
+impl NodeState {
+    /// A provisioned node with one network key (index 0), the given elements, and the
+    /// defaults of MshPRT §4.2: Default TTL 5... (the values Zephyr and nRF Mesh ship).
+    pub fn new(
+        uuid: [u8; 16],
+        primary: UnicastAddress,
+        dev_key: [u8; 16],
+        net_key: [u8; 16],
+        iv_index: IvIndex,
+        elements: Vec<ElementState>,
+    ) -> Self {
+        NodeState {
+            uuid,
+            primary,
+            dev_key,
+            iv_index,
+            iv_update: false,
+            seq_reserved: 0,
+            net_keys: vec![NetKeyState {
+                index: 0,
+                key: net_key,
+                new_key: None,
+                phase: KeyRefreshPhase::Normal,
+            }],
+            app_keys: Vec::new(),
+            remote_dev_keys: Vec::new(),
+            default_ttl: 7,
+            relay: false,
+            relay_retransmit: Retransmit::new(2, 1),
+            network_transmit: Retransmit::new(2, 1),
+            beacon: true,
+            elements,
+            heartbeat_publication: None,
+            heartbeat_subscription: None,
+            cid: 0x05F1,
+            pid: 0x0001,
+            vid: 0x0001,
+        }
+    }
+
+    /// The address of element `i`.
+    pub fn element_address(&self, i: usize) -> Address {
+        Address(self.primary.get().wrapping_add(i as u16))
+    }
+
+    /// The element index of `addr`, if it is one of this node's.
+    pub fn element_of(&self, addr: Address) -> Option<usize> {
+        let off = addr.0.checked_sub(self.primary.get())? as usize;
+        (addr.is_unicast() && off < self.elements.len()).then_some(off)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retransmit_octet() {
+        let r = Retransmit::new(2, 1);
+        assert_eq!(r.interval(), Duration::from_millis(20));
+        assert_eq!(Retransmit::from_octet(r.to_octet()), r);
+        assert_eq!(r.to_octet(), 0x0a);
+    }
+
+    #[test]
+    fn publish_period() {
+        let mut p = Publication {
+            address: Address(0xc000),
+            label: None,
+            app_key_index: 0,
+            credential_flag: false,
+            ttl: 0xff,
+            period: 0,
+            retransmit: Retransmit::new(0, 0),
+        };
+        assert_eq!(p.period(), None);
+        p.period = 0x41; // 1 × 1 s
+        assert_eq!(p.period(), Some(Duration::from_secs(1)));
+        p.period = 0x05; // 5 × 100 ms
+        assert_eq!(p.period(), Some(Duration::from_millis(500)));
+    }
+}
