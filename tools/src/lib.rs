@@ -2,6 +2,7 @@
 //! shell around [`main`], so integration tests and benchmarks can call the same code.
 
 pub mod args;
+pub mod bench;
 pub mod decode;
 
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
     Decode(decode::DecodeArgs),
+    /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line given to the process.
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
         None => {
             // The inspector on the built-in simulated mesh arrives with issue 6; until then the
             // first command shows weft decoding the specification's sample messages.

@@ -167,6 +167,20 @@ pub enum Command {
     StartIvUpdate,
 }
 
+/// What the network layer decided for a received PDU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkDecision {
+    pub pdu: NetworkPduRepr,
+    /// Index of the subnet whose key opened it.
+    pub subnet: usize,
+    /// The IV Index it was opened with.
+    pub iv_index: IvIndex,
+    /// For one of this node's elements or subscriptions.
+    pub deliver: bool,
+    /// To be relayed.
+    pub relay: bool,
+}
+
 /// A subnet: a network key with its derived material, and the new key during key refresh.
 #[derive(Debug, Clone)]
 struct Subnet {
@@ -413,9 +427,27 @@ impl<R: RngCore> Node<R> {
     }
 
     fn net_rx(&mut self, now: Instant, bytes: &[u8], rssi: Option<i8>) {
-        let Ok(view) = NetworkPdu::new_checked(bytes) else {
-            return self.drop(DropReason::Malformed);
-        };
+        match self.network_decision(bytes) {
+            Err(reason) => self.drop(reason),
+            Ok(d) => {
+                if d.relay {
+                    self.relay(now, d.subnet, &d.pdu, d.iv_index);
+                }
+                if d.deliver {
+                    self.lower_rx(now, d.subnet, &d.pdu, d.iv_index, rssi);
+                } else if !d.relay {
+                    self.drop(DropReason::NotForUs);
+                }
+            }
+        }
+    }
+
+    /// The network layer's receive decision for one PDU (MshPRT §3.4.6): deobfuscate, decrypt
+    /// and authenticate under the subnets' keys, check the message cache and the source, and
+    /// decide whether to deliver it to the transport layer and whether to relay it. Records the
+    /// PDU in the cache.
+    pub fn network_decision(&mut self, bytes: &[u8]) -> Result<NetworkDecision, DropReason> {
+        let view = NetworkPdu::new_checked(bytes).map_err(|_| DropReason::Malformed)?;
         let iv = self.state.iv_index.for_rx(view.ivi());
         let mut opened = None;
         'keys: for (si, sn) in self.subnets.iter().enumerate() {
@@ -430,25 +462,23 @@ impl<R: RngCore> Node<R> {
                 }
             }
         }
-        let Some((si, pdu)) = opened else {
-            return self.drop(DropReason::NoNetworkKey);
-        };
+        let (subnet, pdu) = opened.ok_or(DropReason::NoNetworkKey)?;
         if !self.cache.insert(pdu.src, pdu.seq) {
-            return self.drop(DropReason::Duplicate);
+            return Err(DropReason::Duplicate);
         }
         if self.state.element_of(pdu.src).is_some() {
-            return self.drop(DropReason::OwnMessage);
+            return Err(DropReason::OwnMessage);
         }
-        let for_us = self.is_for_us(pdu.dst);
+        let deliver = self.is_for_us(pdu.dst);
         // Relay (§3.4.6.3): relay feature on, TTL >= 2, and not addressed to us alone.
-        if self.state.relay && pdu.ttl >= 2 && !(pdu.dst.is_unicast() && for_us) {
-            self.relay(now, si, &pdu, iv);
-        }
-        if for_us {
-            self.lower_rx(now, si, &pdu, iv, rssi);
-        } else if !self.state.relay {
-            self.drop(DropReason::NotForUs);
-        }
+        let relay = self.state.relay && pdu.ttl >= 2 && !(pdu.dst.is_unicast() && deliver);
+        Ok(NetworkDecision {
+            pdu,
+            subnet,
+            iv_index: iv,
+            deliver,
+            relay,
+        })
     }
 
     fn is_for_us(&self, dst: Address) -> bool {

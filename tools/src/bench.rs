@@ -1,0 +1,152 @@
+//! `weft bench`: measured figures for the goals the issues set. Figures are medians of several
+//! runs in one process, so ratios between them are meaningful on a shared, noisy machine.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::time::Instant as WallClock;
+
+use serde_json::json;
+use weft_mesh::ble::address::{Address, IvIndex, Seq, UnicastAddress};
+use weft_mesh::ble::node::{ElementState, Node, NodeState};
+use weft_mesh::ble::wire::network::{NetworkPduRepr, NonceKind};
+use weft_mesh::crypto::{Aes, NetKey};
+
+use crate::Exit;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: BenchKind,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchKind {
+    /// Network PDUs decrypted, authenticated and given a relay decision per second on one
+    /// core, beside the raw AES-128 block rate.
+    Pdu {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Runs to take the median of.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
+    match &a.which {
+        BenchKind::Pdu { json, runs } => {
+            let runs = (*runs).max(1);
+            let pdu = median((0..runs).map(|_| pdus_per_s()).collect());
+            let aes = median((0..runs).map(|_| aes_blocks_per_s()).collect());
+            let v = json!({
+                "pdus_per_s": pdu.round(),
+                "aes_blocks_per_s": aes.round(),
+                "aes_blocks_per_pdu_budget": (aes / pdu * 100.0).round() / 100.0,
+                "runs": runs,
+            });
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "network PDUs: {:.2} M/s (decrypt + authenticate + relay decision, one core)\nAES-128 blocks: {:.2} M/s\none PDU costs the time of {:.1} AES blocks",
+                    pdu / 1e6,
+                    aes / 1e6,
+                    aes / pdu
+                )
+            };
+            Exit::Ok
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A relay node receiving distinct network PDUs (4096 of them, cycled: more than the network
+/// cache holds, so none is a duplicate) of typical size (an unsegmented access message).
+fn pdus_per_s() -> f64 {
+    let net_key = [0x5a; 16];
+    let mut st = NodeState::new(
+        [0; 16],
+        UnicastAddress::new(0x0001).expect("unicast"),
+        [0; 16],
+        net_key,
+        IvIndex(0x1234),
+        vec![ElementState {
+            location: 0,
+            models: vec![],
+        }],
+    );
+    st.relay = true;
+    let mut node = Node::new(st, BenchRng(1));
+    let key = NetKey::new(net_key);
+    let pdus: Vec<Vec<u8>> = (0..4096u32)
+        .map(|i| {
+            NetworkPduRepr {
+                ivi: 0,
+                nid: 0,
+                ctl: false,
+                ttl: 5,
+                seq: Seq::truncate(i),
+                src: Address(0x0100 + (i % 64) as u16),
+                dst: Address(0xc000 + (i % 7) as u16),
+                transport_pdu: vec![0x66; 14],
+            }
+            .encrypt(&key.flooding, IvIndex(0x1234), NonceKind::Network)
+            .expect("valid PDU")
+        })
+        .collect();
+    let n = 400_000usize;
+    let t = WallClock::now();
+    let mut relayed = 0usize;
+    for i in 0..n {
+        if let Ok(d) = node.network_decision(black_box(&pdus[i % pdus.len()])) {
+            relayed += usize::from(d.relay);
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(relayed, n, "every PDU opens and is relayed");
+    n as f64 / secs
+}
+
+fn aes_blocks_per_s() -> f64 {
+    let aes = Aes::new(&[7; 16]);
+    let mut block = [0u8; 16];
+    let n = 4_000_000usize;
+    let t = WallClock::now();
+    for _ in 0..n {
+        block = aes.encrypt_block(black_box(&block));
+    }
+    black_box(block);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// SplitMix64: the benchmark needs randomness only for relay jitter.
+#[derive(Debug)]
+struct BenchRng(u64);
+
+impl rand_core::RngCore for BenchRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for b in dest {
+            *b = self.next_u64() as u8;
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
