@@ -98,6 +98,8 @@ pub enum Event {
         element: usize,
         src: Address,
         dst: Address,
+        /// SEQ of SeqAuth: the sender's sequence number of the (first segment of the) message.
+        seq: Seq,
         key: KeyRef,
         /// The TTL it arrived with.
         ttl: u8,
@@ -275,6 +277,8 @@ pub struct Node<R> {
     events: VecDeque<Event>,
     /// When the current IV Update state began (None: unknown, e.g. after a restore).
     iv_state_since: Option<Instant>,
+    /// When the next periodic Heartbeat is due (None: not scheduled yet).
+    next_heartbeat: Option<Instant>,
     now: Instant,
 }
 
@@ -293,6 +297,7 @@ impl<R: RngCore> Node<R> {
             txq: Vec::new(),
             events: VecDeque::new(),
             iv_state_since: None,
+            next_heartbeat: None,
             now: Instant::ZERO,
             state,
             rng,
@@ -349,6 +354,7 @@ impl<R: RngCore> Node<R> {
     pub fn update_state(&mut self, f: impl FnOnce(&mut NodeState)) {
         f(&mut self.state);
         self.rebuild_keys();
+        self.next_heartbeat = None;
         self.events.push_back(Event::PersistState);
     }
 
@@ -678,6 +684,7 @@ impl<R: RngCore> Node<R> {
                 element,
                 src: ctx.src,
                 dst: ctx.dst,
+                seq: ctx.seq,
                 key,
                 ttl,
                 rssi,
@@ -883,6 +890,43 @@ impl<R: RngCore> Node<R> {
             if now.saturating_since(since) >= IV_UPDATE_MIN {
                 let iv = self.state.iv_index;
                 self.set_iv(now, iv, false);
+            }
+        }
+    }
+
+    /// The Features field of a Heartbeat: which features are enabled (MshPRT §3.6.5.10:
+    /// bit 0 relay, 1 proxy, 2 friend, 3 low power).
+    pub fn features(&self) -> u16 {
+        u16::from(self.state.relay)
+    }
+
+    /// Periodic Heartbeat publication (MshPRT §3.6.7.2, §4.2.17): every 2^(PeriodLog-1) s while
+    /// the count lasts (0xFFFF: indefinitely).
+    fn heartbeat_timer(&mut self, now: Instant) {
+        let Some(p) = self.state.heartbeat_publication.clone() else {
+            return;
+        };
+        if p.count == 0 || p.period_log == 0 || p.dst.is_unassigned() {
+            return;
+        }
+        let due = *self.next_heartbeat.get_or_insert(now);
+        if due > now {
+            return;
+        }
+        let period = Duration::from_secs(1u64 << (p.period_log.min(17) - 1));
+        self.next_heartbeat = Some(now + period);
+        let f = self.features().to_be_bytes();
+        self.send_control(
+            now,
+            p.net_index,
+            p.dst,
+            p.ttl,
+            0x0A,
+            &[p.ttl & 0x7f, f[0], f[1]],
+        );
+        if p.count != 0xFFFF {
+            if let Some(hp) = self.state.heartbeat_publication.as_mut() {
+                hp.count -= 1;
             }
         }
     }
@@ -1121,13 +1165,18 @@ impl<R: RngCore> Station for Node<R> {
         } else {
             None
         };
-        [tx, beacon, iv].into_iter().flatten().min()
+        let hb = match (&self.state.heartbeat_publication, self.next_heartbeat) {
+            (Some(p), next) if p.count > 0 && p.period_log > 0 => Some(next.unwrap_or(self.now)),
+            _ => None,
+        };
+        [tx, beacon, iv, hb].into_iter().flatten().min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         self.iv_timer(now);
         self.send_beacons(now);
+        self.heartbeat_timer(now);
     }
 }
 

@@ -70,6 +70,11 @@ pub(crate) fn run(
 ) {
     let mut now = Instant::ZERO;
     loop {
+        for n in nodes.iter_mut() {
+            if n.poll_timeout().is_some_and(|d| d <= now) {
+                n.handle_timeout(now);
+            }
+        }
         // Deliver everything due now.
         let mut progress = true;
         while progress {
@@ -99,14 +104,7 @@ pub(crate) fn run(
             .filter(|t| *t > now)
             .min();
         match next {
-            Some(t) if t <= until => {
-                now = t;
-                for n in nodes.iter_mut() {
-                    if n.poll_timeout().is_some_and(|d| d <= now) {
-                        n.handle_timeout(now);
-                    }
-                }
-            }
+            Some(t) if t <= until => now = t,
             _ => break,
         }
     }
@@ -328,5 +326,42 @@ fn restored_node_never_reuses_a_sequence_number() {
     assert!(
         used.iter().all(|&u| u < seq),
         "restored node reused a sequence number"
+    );
+}
+
+#[test]
+fn heartbeats_count_hops() {
+    let mut nodes: Vec<_> = (0..4).map(|i| node(1 + i as u16, i > 0)).collect();
+    for n in &mut nodes {
+        n.update_state(|s| s.beacon = false);
+    }
+    nodes[0].update_state(|s| {
+        s.heartbeat_publication = Some(state::HeartbeatPublication {
+            dst: Address(4),
+            count: 3,
+            period_log: 2, // every 2 s
+            ttl: 7,
+            features: 0,
+            net_index: 0,
+        })
+    });
+    let mut ev = Vec::new();
+    run(
+        &mut nodes,
+        &line(4),
+        Instant::from_micros(60_000_000),
+        &mut ev,
+    );
+    let beats: Vec<_> = ev
+        .iter()
+        .filter_map(|(i, e)| match e {
+            Event::Heartbeat { src, hops, .. } if *i == 3 => Some((*src, *hops)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        beats,
+        vec![(Address(1), 3); 3],
+        "three heartbeats, each three hops (two relays)"
     );
 }
