@@ -68,7 +68,18 @@ pub(crate) fn run(
     until: Instant,
     events: &mut Vec<(usize, Event)>,
 ) {
-    let mut now = Instant::ZERO;
+    run_from(nodes, links, Instant::ZERO, until, events)
+}
+
+/// As [`run`], from `from`.
+pub(crate) fn run_from(
+    nodes: &mut [Node<TestRng>],
+    links: &[Vec<usize>],
+    from: Instant,
+    until: Instant,
+    events: &mut Vec<(usize, Event)>,
+) {
+    let mut now = from;
     loop {
         for n in nodes.iter_mut() {
             if n.poll_timeout().is_some_and(|d| d <= now) {
@@ -363,5 +374,191 @@ fn heartbeats_count_hops() {
         beats,
         vec![(Address(1), 3); 3],
         "three heartbeats, each three hops (two relays)"
+    );
+}
+
+fn hours(h: u64) -> Instant {
+    Instant::from_micros(h * 3_600_000_000)
+}
+
+#[test]
+fn iv_update_across_the_network_and_recovery_of_a_sleeper() {
+    let mut nodes: Vec<_> = (0..5).map(|i| node(1 + i as u16, true)).collect();
+    // Node 4 sleeps: nobody hears it and it hears nobody.
+    let mut links = line(4);
+    links.push(vec![]);
+    nodes[0].handle_command(Instant::ZERO, Command::StartIvUpdate);
+    let mut ev = Vec::new();
+    run_from(&mut nodes, &links, Instant::ZERO, hours(1), &mut ev);
+    for n in &nodes[..4] {
+        assert_eq!(
+            n.state().iv_index,
+            IvIndex(0x101),
+            "the network follows the initiator"
+        );
+        assert!(n.state().iv_update);
+        assert_eq!(
+            n.tx_iv_index(),
+            IvIndex(0x100),
+            "transmitting with the old index meanwhile"
+        );
+    }
+    run_from(&mut nodes, &links, hours(1), hours(100), &mut ev);
+    for n in &nodes[..4] {
+        assert!(
+            !n.state().iv_update,
+            "normal operation again after 96 hours"
+        );
+        assert_eq!(n.tx_iv_index(), IvIndex(0x101));
+    }
+    assert_eq!(
+        nodes[4].state().iv_index,
+        IvIndex(0x100),
+        "the sleeper missed it"
+    );
+    // The sleeper wakes beside node 3.
+    links[3].push(4);
+    links[4].push(3);
+    run_from(
+        &mut nodes,
+        &links,
+        hours(100),
+        hours(100) + Duration::from_secs(30),
+        &mut ev,
+    );
+    assert_eq!(
+        nodes[4].state().iv_index,
+        IvIndex(0x101),
+        "IV Index Recovery"
+    );
+    assert!(!nodes[4].state().iv_update);
+    // And it can talk to the far end again.
+    let t = hours(100) + Duration::from_secs(30);
+    nodes[4].handle_command(
+        t,
+        Command::Send {
+            element: 0,
+            dst: Address(1),
+            label: None,
+            key: KeyRef::App(0),
+            net_index: 0,
+            ttl: Some(7),
+            message: onoff_set(true),
+        },
+    );
+    let mut ev = Vec::new();
+    run_from(&mut nodes, &links, t, t + Duration::from_secs(1), &mut ev);
+    assert!(
+        ev.iter().any(|(i, e)| *i == 0
+            && matches!(
+                e,
+                Event::Access {
+                    src: Address(5),
+                    ..
+                }
+            )),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn key_refresh_phases_across_the_network() {
+    let n = 20;
+    let mut nodes: Vec<_> = (0..n).map(|i| node(1 + i as u16, true)).collect();
+    let links = line(n);
+    let new_net = [0x33; 16];
+    let new_app = [0x44; 16];
+    // Phase 1 on every node: the new keys are distributed (what Config NetKey/AppKey Update do).
+    for node in &mut nodes {
+        node.update_state(|s| {
+            s.net_keys[0].new_key = Some(new_net);
+            s.app_keys[0].new_key = Some(new_app);
+        });
+        node.set_key_refresh_phase(0, KeyRefreshPhase::First);
+    }
+    let send = |nodes: &mut Vec<Node<TestRng>>, t: Instant| {
+        nodes[0].handle_command(
+            t,
+            Command::Send {
+                element: 0,
+                dst: Address(n as u16),
+                label: None,
+                key: KeyRef::App(0),
+                net_index: 0,
+                ttl: Some(30),
+                message: onoff_set(true),
+            },
+        );
+    };
+    let mut ev = Vec::new();
+    send(&mut nodes, Instant::ZERO);
+    run(&mut nodes, &links, Instant::from_micros(1_000_000), &mut ev);
+    assert!(
+        ev.iter()
+            .any(|(i, e)| *i == n - 1 && matches!(e, Event::Access { .. })),
+        "phase 1 still works with the old key"
+    );
+    // The initiator moves to phase 2: its beacons (new key, KR flag) carry the network along.
+    nodes[0].set_key_refresh_phase(0, KeyRefreshPhase::Second);
+    let mut ev = Vec::new();
+    let t = Instant::from_micros(1_000_000);
+    run_from(&mut nodes, &links, t, t + Duration::from_secs(600), &mut ev);
+    for node in &nodes {
+        assert_eq!(node.state().net_keys[0].phase, KeyRefreshPhase::Second);
+    }
+    let t = t + Duration::from_secs(600);
+    send(&mut nodes, t);
+    let mut ev = Vec::new();
+    run_from(&mut nodes, &links, t, t + Duration::from_secs(1), &mut ev);
+    assert!(
+        ev.iter()
+            .any(|(i, e)| *i == n - 1 && matches!(e, Event::Access { .. })),
+        "phase 2 sends with the new keys"
+    );
+    // Phase 3: the initiator revokes the old key; beacons without KR under the new key finish it.
+    nodes[0].set_key_refresh_phase(0, KeyRefreshPhase::Normal);
+    let t = t + Duration::from_secs(1);
+    let mut ev = Vec::new();
+    run_from(&mut nodes, &links, t, t + Duration::from_secs(600), &mut ev);
+    for node in &nodes {
+        let k = &node.state().net_keys[0];
+        assert_eq!(
+            (k.phase, k.key, k.new_key),
+            (KeyRefreshPhase::Normal, new_net, None)
+        );
+        assert_eq!(node.state().app_keys[0].key, new_app);
+    }
+    // A node still holding only the old key is now shut out.
+    let mut outsider = node(100, false);
+    let t = t + Duration::from_secs(600);
+    outsider.handle_command(
+        t,
+        Command::Send {
+            element: 0,
+            dst: Address(1),
+            label: None,
+            key: KeyRef::App(0),
+            net_index: 0,
+            ttl: Some(3),
+            message: onoff_set(true),
+        },
+    );
+    let f = outsider.poll_transmit(t).unwrap();
+    nodes[0].handle_frame(
+        t,
+        &RxFrame {
+            bearer: Bearer::Advertising,
+            channel: 37,
+            rssi: None,
+            timestamp: t,
+            bytes: f.bytes,
+        },
+    );
+    let evs: Vec<Event> = std::iter::from_fn(|| nodes[0].poll_event()).collect();
+    assert!(
+        evs.contains(&Event::Dropped {
+            reason: DropReason::NoNetworkKey
+        }),
+        "{evs:?}"
     );
 }
