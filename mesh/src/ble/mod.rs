@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod sniff;
+pub mod transport;
 pub mod wire;
 
 pub use address::{Address, IvIndex, Seq, UnicastAddress};
