@@ -3,6 +3,7 @@
 pub mod address;
 pub mod node;
 pub mod sniff;
+pub mod transport;
 pub mod wire;
 
 pub use address::{Address, IvIndex, Seq, UnicastAddress};
