@@ -1,6 +1,6 @@
 //! Captures that Wireshark and tshark open: a pcapng writer, a reader for pcapng and classic
-//! libpcap files, and the Bluetooth LE link-layer framing (with the `LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR`
-//! pseudo-header) that carries mesh advertising PDUs.
+//! libpcap files, and the Bluetooth LE link-layer framing (with the
+//! `LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR` pseudo-header) that carries mesh advertising PDUs.
 //!
 //! Formats:
 //! - pcapng: IETF draft-ietf-opsawg-pcapng (Section Header Block §4.1, Interface Description
@@ -1030,4 +1030,741 @@ pub fn parse_ble_adv(packet: &[u8]) -> Result<BleAdv, BleError> {
         adv_data,
         crc_ok: adv_crc_ok(ll) == Some(true),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR packet published as a Wireshark hex stream in
+    /// github.com/potto216/wireless-games (README): an ADV_NONCONN_IND on channel 37 at
+    /// -93 dBm whose CRC the capturing radio checked and found valid.
+    const PUBLISHED: &str = "00a30000000000000b0cd6be898e4225609b10c6bb291eff060001092022a65a\
+                             9e31398be6993532914f28c5287c8e9e5f9c0b4059944f93";
+
+    fn published() -> Vec<u8> {
+        hex::decode(PUBLISHED).unwrap()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // CRC-24 and BLE framing
+    // -----------------------------------------------------------------------------------------
+
+    #[test]
+    fn crc24_known_answer_from_a_published_capture() {
+        let p = published();
+        let ll = &p[PHDR_LEN..];
+        let pdu = &ll[4..ll.len() - 3];
+        let crc = ble_crc24(ADV_CRC_INIT, pdu);
+        assert_eq!(crc, 0x29_F2C9);
+        assert_eq!(crc24_to_air(crc), [0x94, 0x4F, 0x93]);
+        assert_eq!(&crc24_to_air(crc)[..], &ll[ll.len() - 3..]);
+    }
+
+    #[test]
+    fn crc24_of_the_mesh_sample_message_1_matches_wireshark() {
+        // Mesh Protocol §8.3.1 message 1 in an ADV_NONCONN_IND from AdvA c6:05:04:03:02:01
+        // (random): Wireshark 4.0.17 computes the CRC 0x024e80 for it (its CRC field is the
+        // register value, bit-reversed per octet from the air).
+        let npdu = hex::decode("68eca487516765b5e5bfdacbaf6cb7fb6bff871f035444ce83a670df").unwrap();
+        let mut ad = vec![1 + npdu.len() as u8, 0x2A];
+        ad.extend_from_slice(&npdu);
+        let ll = ble_adv_nonconn_ind([1, 2, 3, 4, 5, 0xC6], true, &ad).unwrap();
+        assert_eq!(ble_crc24(ADV_CRC_INIT, &ll[4..ll.len() - 3]), 0x02_4E80);
+    }
+
+    #[test]
+    fn crc24_of_nothing_is_the_preset() {
+        assert_eq!(ble_crc24(ADV_CRC_INIT, &[]), ADV_CRC_INIT);
+        // Only the low 24 bits of the preset count.
+        assert_eq!(ble_crc24(0xFF55_5555, &[]), ADV_CRC_INIT);
+    }
+
+    #[test]
+    fn adv_nonconn_ind_reproduces_the_published_packet() {
+        let p = published();
+        let ll = &p[PHDR_LEN..];
+        let adv_a: [u8; 6] = ll[6..12].try_into().unwrap();
+        let built = ble_adv_nonconn_ind(adv_a, true, &ll[12..ll.len() - 3]).unwrap();
+        assert_eq!(built, ll);
+    }
+
+    #[test]
+    fn adv_nonconn_ind_header() {
+        let ll = ble_adv_nonconn_ind([0xAA; 6], false, &[0x02, 0x01, 0x06]).unwrap();
+        assert_eq!(&ll[..4], &[0xD6, 0xBE, 0x89, 0x8E]);
+        assert_eq!(ll[4], 0x02, "ADV_NONCONN_IND, TxAdd public");
+        assert_eq!(ll[5], 9, "AdvA + AdvData");
+        assert_eq!(ll.len(), 4 + 2 + 9 + 3);
+        let ll = ble_adv_nonconn_ind([0xAA; 6], true, &[]).unwrap();
+        assert_eq!(ll[4], 0x42, "TxAdd random");
+        assert_eq!(ll[5], 6);
+        assert_eq!(
+            ble_adv_nonconn_ind([0; 6], true, &[0; 31]).unwrap().len(),
+            4 + 2 + 37 + 3
+        );
+        assert_eq!(
+            ble_adv_nonconn_ind([0; 6], true, &[0; 32]),
+            Err(BleError::AdvDataTooLong(32))
+        );
+    }
+
+    #[test]
+    fn parse_the_published_packet() {
+        let adv = parse_ble_adv(&published()).unwrap();
+        assert_eq!(adv.channel, 37);
+        assert_eq!(adv.rssi, Some(-93));
+        assert_eq!(adv.adv_address, [0x60, 0x9B, 0x10, 0xC6, 0xBB, 0x29]);
+        assert!(adv.random_address);
+        assert_eq!(adv.pdu_type, PDU_ADV_NONCONN_IND);
+        assert_eq!(adv.adv_data.len(), 31);
+        assert_eq!(&adv.adv_data[..4], &[0x1E, 0xFF, 0x06, 0x00]);
+        assert!(adv.crc_ok);
+        let phdr = BleLlPhdr::parse(&published()).unwrap();
+        assert_eq!(phdr.crc_checked, Some(true));
+        assert_eq!(phdr.to_bytes(), published()[..PHDR_LEN]);
+    }
+
+    #[test]
+    fn phdr_packet_layout() {
+        let ll = ble_adv_nonconn_ind([1, 2, 3, 4, 5, 6], false, &[2, 1, 6]).unwrap();
+        for (channel, rf) in [(37, 0), (38, 12), (39, 39)] {
+            let p = ble_ll_phdr_packet(channel, Some(-60), &ll).unwrap();
+            assert_eq!(p[0], rf);
+            assert_eq!(p[1] as i8, -60);
+            assert_eq!(&p[4..8], &ADV_ACCESS_ADDRESS.to_le_bytes());
+            // Dewhitened, signal power valid, reference AA valid, CRC checked and valid.
+            assert_eq!(u16::from_le_bytes([p[8], p[9]]), 0x0C13);
+            assert_eq!(&p[PHDR_LEN..], &ll[..]);
+            let adv = parse_ble_adv(&p).unwrap();
+            assert_eq!(
+                (adv.channel, adv.rssi, adv.crc_ok),
+                (channel, Some(-60), true)
+            );
+        }
+        let p = ble_ll_phdr_packet(37, None, &ll).unwrap();
+        assert_eq!(u16::from_le_bytes([p[8], p[9]]), 0x0C11);
+        assert_eq!(parse_ble_adv(&p).unwrap().rssi, None);
+        // A bad CRC is recorded as checked and invalid.
+        let mut bad = ll.clone();
+        *bad.last_mut().unwrap() ^= 0x80;
+        let p = ble_ll_phdr_packet(38, None, &bad).unwrap();
+        assert_eq!(u16::from_le_bytes([p[8], p[9]]) & 0x0C00, 0x0400);
+        assert!(!parse_ble_adv(&p).unwrap().crc_ok);
+        for c in [0, 36, 40, 255] {
+            assert_eq!(
+                ble_ll_phdr_packet(c, None, &ll),
+                Err(BleError::BadChannel(c))
+            );
+        }
+    }
+
+    #[test]
+    fn channel_maps_are_inverse() {
+        for index in 0..=39u8 {
+            let rf = rf_channel_of_index(index).unwrap();
+            assert!(rf <= 39);
+            assert_eq!(index_of_rf_channel(rf), Some(index));
+        }
+        assert_eq!(rf_channel_of_index(40), None);
+        assert_eq!(index_of_rf_channel(40), None);
+        // Data channels 0..=10 sit at 2404..=2424 MHz (RF 1..=11), 11..=36 at 2428..=2478.
+        assert_eq!(rf_channel_of_index(0), Some(1));
+        assert_eq!(rf_channel_of_index(11), Some(13));
+        assert_eq!(rf_channel_of_index(36), Some(38));
+    }
+
+    #[test]
+    fn parse_ble_adv_errors() {
+        let p = published();
+        assert!(matches!(
+            parse_ble_adv(&p[..5]),
+            Err(BleError::Truncated { .. })
+        ));
+        assert!(matches!(
+            parse_ble_adv(&p[..PHDR_LEN + 8]),
+            Err(BleError::Truncated { .. })
+        ));
+        assert!(matches!(
+            parse_ble_adv(&p[..p.len() - 1]),
+            Err(BleError::LengthMismatch { .. })
+        ));
+        let mut q = p.clone();
+        q.push(0);
+        assert!(matches!(
+            parse_ble_adv(&q),
+            Err(BleError::LengthMismatch { .. })
+        ));
+        let mut q = p.clone();
+        q[PHDR_LEN] = 0xD7;
+        assert_eq!(
+            parse_ble_adv(&q),
+            Err(BleError::NotAdvertising(0x8E89_BED7))
+        );
+        let mut q = p.clone();
+        q[0] = 40;
+        assert_eq!(parse_ble_adv(&q), Err(BleError::BadChannel(40)));
+        let mut q = p.clone();
+        q[PHDR_LEN + 4] = 0x45; // CONNECT_IND
+        assert_eq!(parse_ble_adv(&q), Err(BleError::UnsupportedPduType(5)));
+        // A payload too short for AdvA.
+        let mut q = p[..PHDR_LEN + 6].to_vec();
+        q[PHDR_LEN + 5] = 2;
+        q.extend_from_slice(&[1, 2, 0, 0, 0]);
+        assert!(matches!(parse_ble_adv(&q), Err(BleError::Truncated { .. })));
+        // A flipped data bit: parsed, but the CRC is wrong.
+        let mut q = p.clone();
+        q[PHDR_LEN + 20] ^= 0x10;
+        assert!(!parse_ble_adv(&q).unwrap().crc_ok);
+    }
+
+    proptest! {
+        #[test]
+        fn adv_round_trip(
+            addr in any::<[u8; 6]>(),
+            random in any::<bool>(),
+            data in proptest::collection::vec(any::<u8>(), 0..=31),
+            channel in 37u8..=39,
+            rssi in proptest::option::of(any::<i8>()),
+        ) {
+            let ll = ble_adv_nonconn_ind(addr, random, &data).unwrap();
+            let p = ble_ll_phdr_packet(channel, rssi, &ll).unwrap();
+            let adv = parse_ble_adv(&p).unwrap();
+            prop_assert_eq!(adv, BleAdv {
+                channel,
+                rssi,
+                adv_address: addr,
+                random_address: random,
+                pdu_type: PDU_ADV_NONCONN_IND,
+                adv_data: data,
+                crc_ok: true,
+            });
+        }
+
+        #[test]
+        fn phdr_round_trip(
+            rf_channel in 0u8..=39,
+            signal_dbm in proptest::option::of(any::<i8>()),
+            noise_dbm in proptest::option::of(any::<i8>()),
+            offenses in proptest::option::of(any::<u8>()),
+            reference in proptest::option::of(any::<u32>()),
+            crc_checked in proptest::option::of(any::<bool>()),
+            other in any::<u16>(),
+        ) {
+            let h = BleLlPhdr {
+                rf_channel,
+                signal_dbm,
+                noise_dbm,
+                access_address_offenses: offenses,
+                reference_access_address: reference,
+                crc_checked,
+                other_flags: other & !PHDR_MODELLED,
+            };
+            prop_assert_eq!(BleLlPhdr::parse(&h.to_bytes()).unwrap(), h);
+        }
+
+        #[test]
+        fn parse_ble_adv_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let _ = parse_ble_adv(&bytes);
+        }
+
+        #[test]
+        fn crc_detects_every_single_bit_error(
+            data in proptest::collection::vec(any::<u8>(), 0..=31),
+            bit in any::<proptest::sample::Index>(),
+        ) {
+            let ll = ble_adv_nonconn_ind([1; 6], true, &data).unwrap();
+            let mut p = ble_ll_phdr_packet(37, None, &ll).unwrap();
+            // Flip one bit of AdvA, AdvData or the CRC (keeping the header, so it parses).
+            let first = PHDR_LEN + 6;
+            let i = first * 8 + bit.index((p.len() - first) * 8);
+            p[i / 8] ^= 1 << (i % 8);
+            prop_assert!(!parse_ble_adv(&p).unwrap().crc_ok);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // pcapng writer and reader
+    // -----------------------------------------------------------------------------------------
+
+    fn write(packets: &[Packet]) -> Vec<u8> {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        for p in packets {
+            w.write_packet(p.link_type, p.timestamp, &p.data).unwrap();
+        }
+        w.flush().unwrap();
+        w.into_inner()
+    }
+
+    fn sample_packets() -> Vec<Packet> {
+        vec![
+            Packet {
+                link_type: LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+                timestamp: Instant::from_micros(1_700_000_000_123_456),
+                data: published(),
+            },
+            Packet {
+                link_type: LINKTYPE_IEEE802_15_4_TAP,
+                timestamp: Instant::from_micros(1_700_000_000_223_456),
+                data: vec![0, 0, 4, 0, 1, 2, 3],
+            },
+            Packet {
+                link_type: LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+                timestamp: Instant::from_micros(u64::MAX),
+                data: vec![],
+            },
+        ]
+    }
+
+    #[test]
+    fn writer_layout() {
+        let bytes = write(&sample_packets()[..1]);
+        // SHB: type, length 28, byte-order magic, version 1.0, section length -1, length.
+        assert_eq!(&bytes[..4], &[0x0A, 0x0D, 0x0D, 0x0A]);
+        assert_eq!(&bytes[4..8], &28u32.to_le_bytes());
+        assert_eq!(&bytes[8..12], &[0x4D, 0x3C, 0x2B, 0x1A]);
+        assert_eq!(&bytes[12..16], &[1, 0, 0, 0]);
+        assert_eq!(&bytes[16..24], &[0xFF; 8]);
+        assert_eq!(&bytes[24..28], &28u32.to_le_bytes());
+        // IDB: type 1, length 32, link type 256, snap length, if_tsresol 6, end of options.
+        let idb = &bytes[28..60];
+        assert_eq!(&idb[..8], &[1, 0, 0, 0, 32, 0, 0, 0]);
+        assert_eq!(&idb[8..12], &[0x00, 0x01, 0, 0]);
+        assert_eq!(&idb[12..16], &(MAX_PACKET_LEN as u32).to_le_bytes());
+        assert_eq!(&idb[16..24], &[9, 0, 1, 0, 6, 0, 0, 0]);
+        assert_eq!(&idb[24..28], &[0, 0, 0, 0]);
+        assert_eq!(&idb[28..32], &32u32.to_le_bytes());
+        // EPB: type 6, interface 0, timestamp high and low words, lengths, padded data.
+        let epb = &bytes[60..];
+        let len = 56usize; // the published packet
+        assert_eq!(epb.len(), 32 + len);
+        assert_eq!(&epb[..4], &[6, 0, 0, 0]);
+        assert_eq!(&epb[4..8], &(32 + len as u32).to_le_bytes());
+        assert_eq!(&epb[8..12], &[0; 4]);
+        let ts = 1_700_000_000_123_456u64;
+        assert_eq!(&epb[12..16], &((ts >> 32) as u32).to_le_bytes());
+        assert_eq!(&epb[16..20], &(ts as u32).to_le_bytes());
+        assert_eq!(&epb[20..24], &(len as u32).to_le_bytes());
+        assert_eq!(&epb[24..28], &(len as u32).to_le_bytes());
+        assert_eq!(&epb[28..28 + len], &published()[..]);
+    }
+
+    #[test]
+    fn one_interface_per_link_type_and_padding() {
+        let packets = sample_packets();
+        let bytes = write(&packets);
+        let idbs = {
+            let mut n = 0;
+            let mut at = 0;
+            while at + 8 <= bytes.len() {
+                if bytes[at..at + 4] == [1, 0, 0, 0] {
+                    n += 1;
+                }
+                at += u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+            }
+            assert_eq!(at, bytes.len());
+            n
+        };
+        assert_eq!(idbs, 2);
+        assert_eq!(bytes.len() % 4, 0);
+        assert_eq!(read_all_packets(&bytes).unwrap(), packets);
+    }
+
+    #[test]
+    fn writer_refuses_oversized_packets() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let e = w
+            .write_packet(230, Instant::ZERO, &vec![0; MAX_PACKET_LEN + 1])
+            .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        w.write_packet(230, Instant::ZERO, &vec![7; MAX_PACKET_LEN])
+            .unwrap();
+        let back = read_all_packets(&w.into_inner()).unwrap();
+        assert_eq!(back[0].data.len(), MAX_PACKET_LEN);
+    }
+
+    /// A pcapng block in either byte order.
+    fn ng_block(be: bool, block_type: u32, body: &[u8]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let total = 12 + body.len() as u32;
+        let mut b = u32b(block_type).to_vec();
+        b.extend_from_slice(&u32b(total));
+        b.extend_from_slice(body);
+        b.extend_from_slice(&u32b(total));
+        b
+    }
+
+    fn ng_shb(be: bool) -> Vec<u8> {
+        let mut body = if be {
+            [BYTE_ORDER_MAGIC.to_be_bytes(), [0, 1, 0, 0]].concat()
+        } else {
+            [BYTE_ORDER_MAGIC.to_le_bytes(), [1, 0, 0, 0]].concat()
+        };
+        body.extend_from_slice(&[0xFF; 8]);
+        ng_block(be, BT_SHB, &body)
+    }
+
+    /// An IDB with the given if_tsresol (or none) in little-endian.
+    fn ng_idb(link: u16, tsresol: Option<u8>, tsoffset: Option<i64>) -> Vec<u8> {
+        let mut body = link.to_le_bytes().to_vec();
+        body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        if let Some(r) = tsresol {
+            push_option(&mut body, OPT_IF_TSRESOL, &[r]);
+        }
+        if let Some(o) = tsoffset {
+            push_option(&mut body, OPT_IF_TSOFFSET, &o.to_le_bytes());
+        }
+        push_option(&mut body, OPT_ENDOFOPT, &[]);
+        ng_block(false, BT_IDB, &body)
+    }
+
+    fn ng_epb(interface: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = interface.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ts as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(data);
+        body.resize(body.len() + pad4(data.len()), 0);
+        ng_block(false, BT_EPB, &body)
+    }
+
+    #[test]
+    fn reads_other_timestamp_resolutions() {
+        let file = [
+            ng_shb(false),
+            ng_idb(230, None, None),               // default: µs
+            ng_idb(230, Some(9), None),            // ns
+            ng_idb(230, Some(0x80 | 10), None),    // 2^-10 s
+            ng_idb(230, Some(3), Some(-1)),        // ms, minus one second
+            ng_block(false, 0x0000_0004, &[0; 8]), // a Name Resolution Block: skipped
+            ng_epb(0, 5_000_001, b"a"),
+            ng_epb(1, 5_000_001_999, b"bc"),
+            ng_epb(2, 3 * 1024, b"def"),
+            ng_epb(3, 2_500, b"ghij"),
+        ]
+        .concat();
+        let got: Vec<(u64, Vec<u8>)> = read_all_packets(&file)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.timestamp.as_micros(), p.data))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5_000_001, b"a".to_vec()),
+                (5_000_001, b"bc".to_vec()),
+                (3_000_000, b"def".to_vec()),
+                (1_500_000, b"ghij".to_vec()),
+            ]
+        );
+        // Before the epoch: an error, not a wrap.
+        let file = [
+            ng_shb(false),
+            ng_idb(230, Some(6), Some(-1)),
+            ng_epb(0, 5, b""),
+        ]
+        .concat();
+        assert!(matches!(
+            read_all_packets(&file),
+            Err(PcapError::TimestampOverflow)
+        ));
+    }
+
+    #[test]
+    fn reads_a_big_endian_section_and_several_sections() {
+        let mut idb = 0x0100u16.to_be_bytes().to_vec(); // link type 256
+        idb.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        let mut epb = 0u32.to_be_bytes().to_vec();
+        epb.extend_from_slice(&0u32.to_be_bytes());
+        epb.extend_from_slice(&7u32.to_be_bytes());
+        epb.extend_from_slice(&3u32.to_be_bytes());
+        epb.extend_from_slice(&3u32.to_be_bytes());
+        epb.extend_from_slice(&[1, 2, 3, 0]);
+        let file = [
+            ng_shb(true),
+            ng_block(true, BT_IDB, &idb),
+            ng_block(true, BT_EPB, &epb),
+            // A second, little-endian section with interfaces of its own.
+            ng_shb(false),
+            ng_idb(230, None, None),
+            ng_epb(0, 8, &[4]),
+        ]
+        .concat();
+        let got = read_all_packets(&file).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                Packet {
+                    link_type: 256,
+                    timestamp: Instant::from_micros(7),
+                    data: vec![1, 2, 3]
+                },
+                Packet {
+                    link_type: 230,
+                    timestamp: Instant::from_micros(8),
+                    data: vec![4]
+                },
+            ]
+        );
+        // Interface 0 of the first section does not survive into the second.
+        let file = [
+            ng_shb(false),
+            ng_idb(230, None, None),
+            ng_shb(false),
+            ng_epb(0, 8, &[4]),
+        ]
+        .concat();
+        assert!(matches!(
+            read_all_packets(&file),
+            Err(PcapError::UnknownInterface(0))
+        ));
+    }
+
+    #[test]
+    fn reads_simple_and_obsolete_packet_blocks() {
+        let mut spb = 5u32.to_le_bytes().to_vec();
+        spb.extend_from_slice(&[9, 8, 7, 6, 5, 0, 0, 0]);
+        let mut pb = vec![0, 0, 0, 0]; // interface 0, no drops
+        pb.extend_from_slice(&0u32.to_le_bytes());
+        pb.extend_from_slice(&42u32.to_le_bytes());
+        pb.extend_from_slice(&1u32.to_le_bytes());
+        pb.extend_from_slice(&1u32.to_le_bytes());
+        pb.extend_from_slice(&[0xEE, 0, 0, 0]);
+        let file = [
+            ng_shb(false),
+            ng_idb(283, None, None),
+            ng_block(false, BT_SPB, &spb),
+            ng_block(false, BT_PB_OBSOLETE, &pb),
+        ]
+        .concat();
+        let got = read_all_packets(&file).unwrap();
+        assert_eq!(got[0].data, vec![9, 8, 7, 6, 5]);
+        assert_eq!(got[0].link_type, 283);
+        assert_eq!(got[1].data, vec![0xEE]);
+        assert_eq!(got[1].timestamp, Instant::from_micros(42));
+    }
+
+    /// A classic libpcap file.
+    fn classic(be: bool, nanos: bool, link: u32, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let u32b = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u16b = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+        let mut f = u32b(if nanos { PCAP_MAGIC_NS } else { PCAP_MAGIC_US }).to_vec();
+        f.extend_from_slice(&u16b(2));
+        f.extend_from_slice(&u16b(4));
+        f.extend_from_slice(&[0; 8]);
+        f.extend_from_slice(&u32b(65535));
+        f.extend_from_slice(&u32b(link));
+        for (s, frac, data) in records {
+            f.extend_from_slice(&u32b(*s));
+            f.extend_from_slice(&u32b(*frac));
+            f.extend_from_slice(&u32b(data.len() as u32));
+            f.extend_from_slice(&u32b(data.len() as u32 + 10));
+            f.extend_from_slice(data);
+        }
+        f
+    }
+
+    #[test]
+    fn reads_classic_pcap_in_every_variant() {
+        for be in [false, true] {
+            for nanos in [false, true] {
+                let frac = if nanos { 250_000_999 } else { 250_000 };
+                let f = classic(be, nanos, 256, &[(10, frac, &[1, 2, 3]), (11, 0, &[])]);
+                let got = read_all_packets(&f).unwrap();
+                assert_eq!(
+                    got,
+                    vec![
+                        Packet {
+                            link_type: 256,
+                            timestamp: Instant::from_micros(10_250_000),
+                            data: vec![1, 2, 3]
+                        },
+                        Packet {
+                            link_type: 256,
+                            timestamp: Instant::from_micros(11_000_000),
+                            data: vec![]
+                        },
+                    ],
+                    "be {be} nanos {nanos}"
+                );
+            }
+        }
+        // FCS information in the upper bits of the link-type field is not the link type.
+        let f = classic(false, false, 0x1000_00E6, &[(1, 0, &[5])]);
+        assert_eq!(read_all_packets(&f).unwrap()[0].link_type, 230);
+    }
+
+    #[test]
+    fn malformed_files_are_errors() {
+        let good = write(&sample_packets());
+        // Not a capture.
+        assert!(matches!(
+            read_all_packets(b"GIF89a..."),
+            Err(PcapError::NotACapture(_))
+        ));
+        assert!(matches!(
+            read_all_packets(b""),
+            Err(PcapError::Truncated(_))
+        ));
+        // A block length that is no multiple of 4, too small, or huge (no allocation).
+        for len in [29u32, 8, 0xFFFF_FFFC] {
+            let mut f = good.clone();
+            f[32..36].copy_from_slice(&len.to_le_bytes()); // the IDB's length
+            assert!(
+                matches!(read_all_packets(&f), Err(PcapError::BadBlockLength { .. })),
+                "length {len}"
+            );
+        }
+        // Trailing length differs.
+        let mut f = good.clone();
+        f[56] ^= 4;
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::BadBlockLength { .. })
+        ));
+        // Wrong byte-order magic, wrong version.
+        let mut f = good.clone();
+        f[8] = 0;
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::BadByteOrderMagic(_))
+        ));
+        let mut f = good.clone();
+        f[12] = 2;
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::UnsupportedVersion { major: 2, .. })
+        ));
+        // A packet on an interface nobody described.
+        let mut f = good.clone();
+        f[68] = 9; // the first EPB's interface id
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::UnknownInterface(9))
+        ));
+        // A captured length beyond its block.
+        let mut f = good.clone();
+        f[80..84].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::BadPacketLength { .. })
+        ));
+        // An option running past its block.
+        let mut f = good.clone();
+        f[46..48].copy_from_slice(&200u16.to_le_bytes()); // if_tsresol's length
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::BadOption { code: 9 })
+        ));
+        // Classic pcap: bad version, oversized record, truncated record.
+        let mut f = classic(false, false, 256, &[(1, 0, &[1, 2])]);
+        f[4] = 3;
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::UnsupportedVersion { major: 3, .. })
+        ));
+        let mut f = classic(false, false, 256, &[(1, 0, &[1, 2])]);
+        f[32..36].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            read_all_packets(&f),
+            Err(PcapError::BadPacketLength { .. })
+        ));
+        let f = classic(false, false, 256, &[(1, 0, &[1, 2])]);
+        assert!(matches!(
+            read_all_packets(&f[..f.len() - 1]),
+            Err(PcapError::Truncated(_))
+        ));
+    }
+
+    #[test]
+    fn the_reader_stops_after_an_error() {
+        let mut f = write(&sample_packets());
+        let n = f.len();
+        f.truncate(n - 2);
+        let mut r = PcapReader::new(&f[..]).unwrap();
+        assert!(r.next().unwrap().is_ok());
+        assert!(r.next().unwrap().is_ok());
+        assert!(r.next().unwrap().is_err());
+        assert!(r.next().is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_a_prefix_or_an_error() {
+        let good = write(&sample_packets());
+        let all = read_all_packets(&good).unwrap();
+        // Block boundaries: after the SHB (28), IDB (60), EPB, IDB, EPB, EPB.
+        let mut boundaries = vec![];
+        let mut at = 0;
+        while at < good.len() {
+            at += u32::from_le_bytes(good[at + 4..at + 8].try_into().unwrap()) as usize;
+            boundaries.push(at);
+        }
+        for cut in 0..good.len() {
+            match read_all_packets(&good[..cut]) {
+                Ok(got) => {
+                    assert!(boundaries.contains(&cut), "cut {cut} read without error");
+                    assert_eq!(got[..], all[..got.len()]);
+                }
+                Err(PcapError::Truncated(_)) => assert!(!boundaries.contains(&cut), "cut {cut}"),
+                Err(e) => panic!("cut {cut}: {e}"),
+            }
+        }
+    }
+
+    fn arb_packet() -> impl Strategy<Value = Packet> {
+        (
+            prop_oneof![
+                Just(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR),
+                Just(LINKTYPE_IEEE802_15_4_TAP),
+                Just(LINKTYPE_IEEE802_15_4_NOFCS),
+                any::<u16>(),
+            ],
+            any::<u64>(),
+            proptest::collection::vec(any::<u8>(), 0..300),
+        )
+            .prop_map(|(link_type, ts, data)| Packet {
+                link_type,
+                timestamp: Instant::from_micros(ts),
+                data,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn write_read_round_trip(packets in proptest::collection::vec(arb_packet(), 0..12)) {
+            let bytes = write(&packets);
+            prop_assert_eq!(read_all_packets(&bytes).unwrap(), packets);
+        }
+
+        #[test]
+        fn corrupt_files_never_panic(
+            packets in proptest::collection::vec(arb_packet(), 1..4),
+            edits in proptest::collection::vec(
+                (any::<proptest::sample::Index>(), any::<u8>()),
+                1..8,
+            ),
+        ) {
+            let mut bytes = write(&packets);
+            for (i, v) in edits {
+                let i = i.index(bytes.len());
+                bytes[i] = v;
+            }
+            let _ = read_all_packets(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            kind in 0usize..3,
+            tail in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let head: &[u8] = match kind {
+                0 => &[0x0A, 0x0D, 0x0D, 0x0A],
+                1 => &[0xD4, 0xC3, 0xB2, 0xA1],
+                _ => &[0x4D, 0x3C, 0xB2, 0xA1],
+            };
+            let _ = read_all_packets(&[head, &tail].concat());
+        }
+    }
 }

@@ -400,3 +400,49 @@ fn tshark_checks_the_crc_itself_and_flags_bad_packets() {
         assert_eq!(num(&f["btle.crc"]), u64::from(crc), "{name}: CRC");
     }
 }
+
+/// A capture mixing link types (one Interface Description Block each, the second written after
+/// the first packets) opens with each packet decoded by its own dissector.
+#[test]
+fn tshark_reads_mixed_link_types() {
+    let (_, msgs) = load();
+    let ble = ble_ll_phdr_packet(37, Some(-50), &ll_packet(&msgs[0])).unwrap();
+    // An IEEE 802.15.4 Imm-Ack frame without FCS: Frame Control 0x0002, Sequence Number 0x2A
+    // (IEEE 802.15.4-2015 §7.2.1, §7.3.3).
+    let ack = [0x02, 0x00, 0x2A];
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("weft-mixed.pcapng");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = PcapWriter::new(std::io::BufWriter::new(file)).unwrap();
+    let t = |i: u64| Instant::from_micros(T0_US + i);
+    w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, t(0), &ble)
+        .unwrap();
+    w.write_packet(weft_radio::pcap::LINKTYPE_IEEE802_15_4_NOFCS, t(1), &ack)
+        .unwrap();
+    w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, t(2), &ble)
+        .unwrap();
+    w.flush().unwrap();
+    drop(w);
+
+    let Some(bin) = tshark() else { return };
+    let out = Command::new(&bin)
+        .arg("-r")
+        .arg(&path)
+        .args(["-T", "fields", "-e", "frame.protocols", "-e", "wpan.seq_no"])
+        .args(["-e", "_ws.malformed"])
+        .output()
+        .expect("run tshark");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    eprintln!("{stdout}");
+    let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0][0].contains("btle_rf:btle"), "{:?}", lines[0]);
+    assert!(lines[1][0].starts_with("wpan"), "{:?}", lines[1]);
+    assert_eq!(lines[1][1], "42");
+    assert!(lines[2][0].contains("btle_rf:btle"), "{:?}", lines[2]);
+    assert!(lines.iter().all(|l| l[2].is_empty()), "malformed");
+}
