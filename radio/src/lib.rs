@@ -6,3 +6,5 @@
 //! own; see `DESIGN.md` ("radio/").
 
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
+
+pub mod pcap;
