@@ -13,10 +13,14 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use rand_core::RngCore;
 
 use crate::ble::address::{Address, IvIndex, Seq, UnicastAddress};
+use crate::ble::transport::rpl::ReplayProtectionList;
+use crate::ble::transport::sar::{
+    CompletedRx, LowerPdu, RxOutcome, SarRx, SarRxParams, SarTx, SarTxError, SarTxParams, SegKind,
+};
 use crate::ble::wire::access::AccessMessage;
 use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE};
 use crate::ble::wire::beacon::{Beacon, Flags, SecureNetworkBeacon};
-use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu};
+use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, SegmentHeader};
 use crate::ble::wire::network::{NetworkPdu, NetworkPduRepr, NonceKind};
 use crate::ble::wire::upper::{decrypt_access, encrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::Wire;
@@ -128,6 +132,16 @@ pub enum Event {
         seq: Seq,
         ctl: bool,
         ttl: u8,
+    },
+    /// A segmented message this node sent is finished: delivered (acknowledged, for unicast),
+    /// or failed.
+    Sar {
+        src: Address,
+        dst: Address,
+        seq_zero: u16,
+        segments: u8,
+        /// `None` on success.
+        outcome: Option<SarTxError>,
     },
     /// A network PDU was relayed (MshPRT §3.4.6.3).
     Relayed {
@@ -246,20 +260,27 @@ impl NetCache {
     }
 }
 
-/// The replay protection list (MshPRT §3.9.8): the last SeqAuth accepted from each source.
-#[derive(Debug, Default)]
-struct Rpl {
-    last: HashMap<u16, u64>,
+/// A segmented message this node is sending.
+#[derive(Debug)]
+struct OutTransfer {
+    sar: SarTx,
+    net_index: u16,
+    /// The SEQ reserved for the first segment sent: its SeqAuth, which the nonce used.
+    first_seq: Option<Seq>,
 }
 
-impl Rpl {
-    fn check(&self, src: Address, seq_auth: u64) -> bool {
-        self.last.get(&src.0).is_none_or(|&l| seq_auth > l)
-    }
-    fn accept(&mut self, src: Address, seq_auth: u64) {
-        self.last.insert(src.0, seq_auth);
-    }
+/// A segmented message this node is receiving.
+#[derive(Debug)]
+struct InTransfer {
+    sar: SarRx,
+    subnet: usize,
+    /// TTL of the first segment heard: acknowledgments go out with TTL 0 if it was 0.
+    ttl: u8,
+    rssi: Option<i8>,
 }
+
+/// Most completed segmented messages remembered (per source) to re-acknowledge late segments.
+const COMPLETED_RX: usize = 256;
 
 /// A Bluetooth Mesh node.
 #[derive(Debug)]
@@ -272,7 +293,10 @@ pub struct Node<R> {
     remote_dev: Vec<(Address, DevKey)>,
     next_seq: u32,
     cache: NetCache,
-    rpl: Rpl,
+    rpl: ReplayProtectionList,
+    sar_out: Vec<OutTransfer>,
+    sar_in: HashMap<Address, InTransfer>,
+    completed: HashMap<Address, CompletedRx>,
     txq: Vec<Pending>,
     events: VecDeque<Event>,
     /// When the current IV Update state began (None: unknown, e.g. after a restore).
@@ -293,7 +317,10 @@ impl<R: RngCore> Node<R> {
             remote_dev: Vec::new(),
             next_seq: state.seq_reserved,
             cache: NetCache::default(),
-            rpl: Rpl::default(),
+            rpl: ReplayProtectionList::new(usize::from(state.crpl)),
+            sar_out: Vec::new(),
+            sar_in: HashMap::new(),
+            completed: HashMap::new(),
             txq: Vec::new(),
             events: VecDeque::new(),
             iv_state_since: None,
@@ -536,49 +563,265 @@ impl<R: RngCore> Node<R> {
         iv: IvIndex,
         rssi: Option<i8>,
     ) {
-        let seq_auth = u64::from(iv.0) << 24 | u64::from(pdu.seq.get());
-        if pdu.ctl {
-            let Ok(lower) = LowerControlPdu::parse(&pdu.transport_pdu) else {
-                return self.drop(DropReason::Malformed);
-            };
-            match lower {
-                LowerControlPdu::Unsegmented { opcode, parameters } => {
-                    if !self.rpl.check(pdu.src, seq_auth) {
-                        return self.drop(DropReason::Replay);
-                    }
-                    self.rpl.accept(pdu.src, seq_auth);
-                    self.control_rx(pdu, opcode, parameters);
+        let Ok(lower) = LowerPdu::parse(pdu.ctl, &pdu.transport_pdu) else {
+            return self.drop(DropReason::Malformed);
+        };
+        let Some(src) = UnicastAddress::new(pdu.src.0) else {
+            return self.drop(DropReason::Malformed);
+        };
+        match lower {
+            LowerPdu::Control(LowerControlPdu::SegmentAck {
+                obo,
+                seq_zero,
+                block_ack,
+            }) => self.ack_rx(now, pdu, obo, seq_zero, block_ack),
+            LowerPdu::Control(LowerControlPdu::Unsegmented { opcode, parameters }) => {
+                if self.rpl.accept(src, iv, pdu.seq).is_err() {
+                    return self.drop(DropReason::Replay);
                 }
-                // Segment acknowledgments and segmented control messages: the SAR layer.
-                LowerControlPdu::SegmentAck { .. } | LowerControlPdu::Segmented { .. } => {
-                    self.drop(DropReason::Transport)
+                self.control_rx(pdu, opcode, parameters);
+            }
+            LowerPdu::Access(LowerAccessPdu::Unsegmented {
+                akf,
+                aid,
+                upper_pdu,
+            }) => {
+                if self.rpl.check(src, iv, pdu.seq).is_err() {
+                    return self.drop(DropReason::Replay);
+                }
+                let ctx = AccessContext {
+                    seq: pdu.seq,
+                    src: pdu.src,
+                    dst: pdu.dst,
+                    iv_index: iv,
+                    szmic: false,
+                };
+                if self.upper_rx(now, si, &ctx, akf, aid, &upper_pdu, pdu.ttl, rssi) {
+                    let _ = self.rpl.accept(src, iv, pdu.seq);
                 }
             }
-        } else {
-            let Ok(lower) = LowerAccessPdu::parse(&pdu.transport_pdu) else {
-                return self.drop(DropReason::Malformed);
-            };
-            match lower {
-                LowerAccessPdu::Unsegmented {
-                    akf,
-                    aid,
-                    upper_pdu,
-                } => {
-                    if !self.rpl.check(pdu.src, seq_auth) {
-                        return self.drop(DropReason::Replay);
-                    }
-                    let ctx = AccessContext {
-                        seq: pdu.seq,
-                        src: pdu.src,
-                        dst: pdu.dst,
-                        iv_index: iv,
-                        szmic: false,
-                    };
-                    if self.upper_rx(now, si, &ctx, akf, aid, &upper_pdu, pdu.ttl, rssi) {
-                        self.rpl.accept(pdu.src, seq_auth);
+            seg => {
+                let Some((kind, header, _)) = seg.segment() else {
+                    return self.drop(DropReason::Malformed);
+                };
+                self.segment_rx(now, si, pdu, iv, rssi, src, kind, header, &seg);
+            }
+        }
+    }
+
+    /// A segment of a segmented message (MshPRT §3.5.3.4).
+    #[allow(clippy::too_many_arguments)]
+    fn segment_rx(
+        &mut self,
+        now: Instant,
+        si: usize,
+        pdu: &NetworkPduRepr,
+        iv: IvIndex,
+        rssi: Option<i8>,
+        src: UnicastAddress,
+        kind: SegKind,
+        header: SegmentHeader,
+        seg: &LowerPdu,
+    ) {
+        let seq_auth = header.seq_auth(iv.0, pdu.seq);
+        // A segment of a message already complete: acknowledge it in full, once more.
+        if let Some(done) = self.completed.get(&pdu.src) {
+            if done.matches(iv.0, pdu.seq, &header) {
+                if let Some(ack) = done.ack() {
+                    self.send_ack(now, si, pdu, ack);
+                }
+                return self.drop(DropReason::Duplicate);
+            }
+        }
+        let auth_iv = IvIndex((seq_auth >> 24) as u32);
+        let auth_seq = Seq::truncate(seq_auth as u32);
+        if self.rpl.check(src, auth_iv, auth_seq).is_err() {
+            return self.drop(DropReason::Replay);
+        }
+        // One message in flight per source: a newer SeqAuth replaces an older one.
+        let stale = self
+            .sar_in
+            .get(&pdu.src)
+            .is_some_and(|t| t.sar.seq_auth() != seq_auth || t.sar.params().dst != pdu.dst);
+        if stale {
+            let older = self
+                .sar_in
+                .get(&pdu.src)
+                .is_some_and(|t| t.sar.seq_auth() > seq_auth);
+            if older {
+                return self.drop(DropReason::Transport);
+            }
+            self.sar_in.remove(&pdu.src);
+        }
+        let config = self.state.sar_rx;
+        let t = self.sar_in.entry(pdu.src).or_insert_with(|| InTransfer {
+            sar: SarRx::new(
+                SarRxParams {
+                    src,
+                    dst: pdu.dst,
+                    kind,
+                    iv_index: iv.0,
+                },
+                pdu.seq,
+                header,
+                config,
+            ),
+            subnet: si,
+            ttl: pdu.ttl,
+            rssi,
+        });
+        let outcome = t.sar.handle_pdu(now, pdu.seq, seg);
+        let szmic = t.sar.szmic();
+        let (subnet, ttl, rssi) = (t.subnet, t.ttl, t.rssi);
+        self.flush_acks(now, pdu.src);
+        match outcome {
+            RxOutcome::New | RxOutcome::Duplicate => {}
+            RxOutcome::Invalid(_) => self.drop(DropReason::Transport),
+            RxOutcome::Complete(upper) => {
+                if let Some(t) = self.sar_in.remove(&pdu.src) {
+                    if let Some(done) = t.sar.completed() {
+                        if self.completed.len() >= COMPLETED_RX {
+                            self.completed.clear();
+                        }
+                        self.completed.insert(pdu.src, done);
                     }
                 }
-                LowerAccessPdu::Segmented { .. } => self.drop(DropReason::Transport),
+                match kind {
+                    SegKind::Control { opcode } => {
+                        if self.rpl.accept(src, auth_iv, auth_seq).is_ok() {
+                            self.control_rx(pdu, opcode, upper);
+                        }
+                    }
+                    SegKind::Access { akf, aid } => {
+                        let ctx = AccessContext {
+                            seq: auth_seq,
+                            src: pdu.src,
+                            dst: pdu.dst,
+                            iv_index: auth_iv,
+                            szmic,
+                        };
+                        if self.upper_rx(now, subnet, &ctx, akf, aid, &upper, ttl, rssi) {
+                            let _ = self.rpl.accept(src, auth_iv, auth_seq);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the acknowledgments a receiver has due (MshPRT §3.5.3.4).
+    fn flush_acks(&mut self, now: Instant, src: Address) {
+        let mut acks = Vec::new();
+        if let Some(t) = self.sar_in.get_mut(&src) {
+            while let Some(ack) = t.sar.poll_ack(now) {
+                acks.push((t.subnet, t.sar.params().dst, t.ttl, ack));
+            }
+        }
+        for (si, dst, ttl, ack) in acks {
+            self.send_ack_to(now, si, dst, src, ttl, ack);
+        }
+    }
+
+    fn send_ack(&mut self, now: Instant, si: usize, pdu: &NetworkPduRepr, ack: LowerControlPdu) {
+        self.send_ack_to(now, si, pdu.dst, pdu.src, pdu.ttl, ack);
+    }
+
+    /// A Segment Acknowledgment from `from` (our element the message was for) to its sender,
+    /// with TTL 0 if the segments arrived with TTL 0, else the Default TTL (MshPRT §3.5.3.4).
+    fn send_ack_to(
+        &mut self,
+        now: Instant,
+        si: usize,
+        from: Address,
+        to: Address,
+        rx_ttl: u8,
+        ack: LowerControlPdu,
+    ) {
+        if self.state.element_of(from).is_none() {
+            return;
+        }
+        let ttl = if rx_ttl == 0 {
+            0
+        } else {
+            self.state.default_ttl
+        };
+        let net_index = self.subnets[si].index;
+        self.send_network(now, net_index, true, ttl, from, to, ack.to_vec(), None);
+    }
+
+    /// A Segment Acknowledgment for one of our transfers (MshPRT §3.5.3.3).
+    fn ack_rx(
+        &mut self,
+        now: Instant,
+        pdu: &NetworkPduRepr,
+        obo: bool,
+        seq_zero: u16,
+        block_ack: u32,
+    ) {
+        for t in &mut self.sar_out {
+            let p = t.sar.params();
+            if Address::from(p.src) == pdu.dst
+                && (p.dst == pdu.src || obo)
+                && p.seq_zero == seq_zero
+            {
+                t.sar.handle_ack(now, block_ack, obo);
+            }
+        }
+        self.drive_sar(now);
+    }
+
+    /// Runs the SAR machines: segments due go on the air, finished transfers are reported, and
+    /// receivers' acknowledgments and discard timers are served.
+    fn drive_sar(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.sar_out.len() {
+            if self.sar_out[i].sar.poll_timeout().is_some_and(|t| t <= now) {
+                self.sar_out[i].sar.handle_timeout(now);
+            }
+            while let Some(lower) = self.sar_out[i].sar.poll_transmit(now) {
+                let t = &mut self.sar_out[i];
+                let seq = t.first_seq.take();
+                let p = *t.sar.params();
+                let net_index = t.net_index;
+                self.send_network(
+                    now,
+                    net_index,
+                    lower.ctl(),
+                    p.ttl,
+                    p.src.into(),
+                    p.dst,
+                    lower.to_vec(),
+                    seq,
+                );
+            }
+            if let Some(outcome) = self.sar_out[i].sar.outcome() {
+                let t = self.sar_out.swap_remove(i);
+                let p = *t.sar.params();
+                self.events.push_back(Event::Sar {
+                    src: p.src.into(),
+                    dst: p.dst,
+                    seq_zero: p.seq_zero,
+                    segments: t.sar.seg_n() + 1,
+                    outcome: outcome.err(),
+                });
+            } else {
+                i += 1;
+            }
+        }
+        let due: Vec<Address> = self
+            .sar_in
+            .iter()
+            .filter(|(_, t)| t.sar.poll_timeout().is_some_and(|d| d <= now))
+            .map(|(a, _)| *a)
+            .collect();
+        for src in due {
+            if let Some(t) = self.sar_in.get_mut(&src) {
+                t.sar.handle_timeout(now);
+            }
+            self.flush_acks(now, src);
+            if self.sar_in.get(&src).is_some_and(|t| t.sar.is_discarded()) {
+                self.sar_in.remove(&src);
+                self.drop(DropReason::Transport);
             }
         }
     }
@@ -823,8 +1066,9 @@ impl<R: RngCore> Node<R> {
             self.next_seq = 0;
             self.state.seq_reserved = 0;
         }
-        if index_changed || !updating {
-            self.rpl = Rpl::default();
+        if index_changed {
+            // Records older than the previous IV Index protect nothing any more (§3.4.4.3).
+            self.rpl.prune_below(IvIndex(iv.0.saturating_sub(1)));
         }
         // Announce the new state quickly so the network converges.
         for sn in &mut self.subnets {
@@ -950,7 +1194,7 @@ impl<R: RngCore> Node<R> {
             parameters: params.to_vec(),
         };
         let src = self.state.element_address(0);
-        self.send_network(now, net_index, true, ttl, src, dst, lower.to_vec())
+        self.send_network(now, net_index, true, ttl, src, dst, lower.to_vec(), None)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -963,11 +1207,12 @@ impl<R: RngCore> Node<R> {
         src: Address,
         dst: Address,
         transport: Vec<u8>,
+        seq: Option<Seq>,
     ) -> bool {
         let Some(si) = self.subnets.iter().position(|s| s.index == net_index) else {
             return false;
         };
-        let Some(seq) = self.alloc_seq() else {
+        let Some(seq) = seq.or_else(|| self.alloc_seq()) else {
             return false;
         };
         let iv = self.tx_iv_index();
@@ -1017,12 +1262,6 @@ impl<R: RngCore> Node<R> {
         let ttl = ttl.unwrap_or(self.state.default_ttl);
         let src = self.state.element_address(element);
         let payload = message.to_vec();
-        // An upper transport PDU that fits one unsegmented lower PDU (§3.5.2.1): 11 octets of
-        // payload plus a 32-bit TransMIC.
-        if payload.len() > 11 {
-            self.drop(DropReason::Transport);
-            return false;
-        }
         let (net_index, akf, aid) = match key {
             KeyRef::App(i) => match self.apps.iter().find(|a| a.index == i) {
                 Some(a) => (a.net_index, true, self.app_tx_key(a).aid),
@@ -1033,11 +1272,11 @@ impl<R: RngCore> Node<R> {
         if !self.subnets.iter().any(|s| s.index == net_index) {
             return false;
         }
-        // The SEQ this message will get: the nonce needs it before the network layer runs.
-        if self.next_seq > Seq::MAX {
+        // The SEQ of the (first segment of the) message: the nonce needs it before the network
+        // layer runs (SeqAuth, §3.5.3.1).
+        let Some(seq) = self.alloc_seq() else {
             return false;
-        }
-        let seq = Seq::truncate(self.next_seq);
+        };
         let ctx = AccessContext {
             seq,
             src,
@@ -1073,12 +1312,51 @@ impl<R: RngCore> Node<R> {
             }
         };
         let Ok(upper) = upper else { return false };
-        let lower = LowerAccessPdu::Unsegmented {
-            akf,
-            aid,
-            upper_pdu: upper,
+        // One unsegmented lower PDU carries up to 15 octets of upper transport PDU (§3.5.2.1);
+        // anything longer is segmented (§3.5.3.3).
+        if upper.len() <= crate::ble::wire::lower::MAX_UNSEGMENTED_ACCESS {
+            let lower = LowerAccessPdu::Unsegmented {
+                akf,
+                aid,
+                upper_pdu: upper,
+            };
+            return self.send_network(
+                now,
+                net_index,
+                false,
+                ttl,
+                src,
+                dst,
+                lower.to_vec(),
+                Some(seq),
+            );
+        }
+        let Some(src) = UnicastAddress::new(src.0) else {
+            return false;
         };
-        self.send_network(now, net_index, false, ttl, src, dst, lower.to_vec())
+        let params = SarTxParams {
+            src,
+            dst,
+            kind: SegKind::Access { akf, aid },
+            szmic: false,
+            seq_zero: (seq.get() & 0x1fff) as u16,
+            ttl,
+        };
+        match SarTx::new(now, params, &upper, self.state.sar_tx) {
+            Ok(sar) => {
+                self.sar_out.push(OutTransfer {
+                    sar,
+                    net_index,
+                    first_seq: Some(seq),
+                });
+                self.drive_sar(now);
+                true
+            }
+            Err(_) => {
+                self.drop(DropReason::Transport);
+                false
+            }
+        }
     }
 
     /// The application key to transmit with: the new one once its subnet is in phase 2.
@@ -1169,7 +1447,20 @@ impl<R: RngCore> Station for Node<R> {
             (Some(p), next) if p.count > 0 && p.period_log > 0 => Some(next.unwrap_or(self.now)),
             _ => None,
         };
-        [tx, beacon, iv, hb].into_iter().flatten().min()
+        let sar_out = self
+            .sar_out
+            .iter()
+            .filter_map(|t| t.sar.poll_timeout())
+            .min();
+        let sar_in = self
+            .sar_in
+            .values()
+            .filter_map(|t| t.sar.poll_timeout())
+            .min();
+        [tx, beacon, iv, hb, sar_out, sar_in]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
@@ -1177,6 +1468,7 @@ impl<R: RngCore> Station for Node<R> {
         self.iv_timer(now);
         self.send_beacons(now);
         self.heartbeat_timer(now);
+        self.drive_sar(now);
     }
 }
 

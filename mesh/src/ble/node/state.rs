@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ble::address::{Address, IvIndex, UnicastAddress};
+use crate::ble::transport::sar::{SarRxConfig, SarTxConfig};
 use crate::time::Duration;
 
 /// A count of extra transmissions and the interval between them, as the Network Transmit
@@ -233,6 +234,19 @@ pub struct NodeState {
     pub cid: u16,
     pub pid: u16,
     pub vid: u16,
+    /// Replay protection list capacity (CRPL of Composition Data Page 0, §4.2.2.1).
+    #[serde(default = "default_crpl")]
+    pub crpl: u16,
+    /// SAR Transmitter state (MshPRT §4.2.?; SAR Configuration model).
+    #[serde(default)]
+    pub sar_tx: SarTxConfig,
+    /// SAR Receiver state.
+    #[serde(default)]
+    pub sar_rx: SarRxConfig,
+}
+
+fn default_crpl() -> u16 {
+    1024
 }
 
 impl NodeState {
@@ -272,6 +286,9 @@ impl NodeState {
             cid: 0x05F1,
             pid: 0x0001,
             vid: 0x0001,
+            crpl: default_crpl(),
+            sar_tx: SarTxConfig::default(),
+            sar_rx: SarRxConfig::default(),
         }
     }
 

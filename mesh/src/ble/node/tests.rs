@@ -71,6 +71,21 @@ pub(crate) fn run(
     run_from(nodes, links, Instant::ZERO, until, events)
 }
 
+/// As [`run_from`], losing each frame at each receiver with probability `loss`.
+pub(crate) fn run_lossy(
+    nodes: &mut [Node<TestRng>],
+    links: &[Vec<usize>],
+    from: Instant,
+    until: Instant,
+    loss: f64,
+    rng: &mut TestRng,
+    events: &mut Vec<(usize, Event)>,
+) {
+    run_inner(nodes, links, from, until, events, &mut |_| {
+        (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 >= loss
+    })
+}
+
 /// As [`run`], from `from`.
 pub(crate) fn run_from(
     nodes: &mut [Node<TestRng>],
@@ -78,6 +93,17 @@ pub(crate) fn run_from(
     from: Instant,
     until: Instant,
     events: &mut Vec<(usize, Event)>,
+) {
+    run_inner(nodes, links, from, until, events, &mut |_| true)
+}
+
+fn run_inner(
+    nodes: &mut [Node<TestRng>],
+    links: &[Vec<usize>],
+    from: Instant,
+    until: Instant,
+    events: &mut Vec<(usize, Event)>,
+    deliver: &mut dyn FnMut(usize) -> bool,
 ) {
     let mut now = from;
     loop {
@@ -97,6 +123,9 @@ pub(crate) fn run_from(
                 while let Some(f) = nodes[i].poll_transmit(now) {
                     progress = true;
                     for &j in &links[i] {
+                        if !deliver(j) {
+                            continue;
+                        }
                         let rx = RxFrame {
                             bearer: f.bearer,
                             channel: 37,
@@ -561,4 +590,119 @@ fn key_refresh_phases_across_the_network() {
         }),
         "{evs:?}"
     );
+}
+
+#[test]
+fn segmented_380_octets_at_30_percent_loss_every_time() {
+    for seed in 0..30u64 {
+        let mut nodes = vec![node(1, false), node(2, false)];
+        for n in &mut nodes {
+            n.update_state(|s| s.beacon = false);
+        }
+        let links = vec![vec![1], vec![0]];
+        // A vendor message whose access payload is 380 octets: 3-octet opcode + 377.
+        let params: Vec<u8> = (0..377u32).map(|i| (i * 7 + seed as u32) as u8).collect();
+        let message = AccessMessage::new(
+            Opcode::Vendor {
+                opcode: 0x01,
+                company_id: 0x05f1,
+            },
+            params,
+        );
+        assert_eq!(message.to_vec().len(), 380);
+        nodes[0].handle_command(
+            Instant::ZERO,
+            Command::Send {
+                element: 0,
+                dst: Address(2),
+                label: None,
+                key: KeyRef::App(0),
+                net_index: 0,
+                ttl: Some(3),
+                message: message.clone(),
+            },
+        );
+        let mut ev = Vec::new();
+        let mut rng = TestRng(seed);
+        run_lossy(
+            &mut nodes,
+            &links,
+            Instant::ZERO,
+            Instant::from_micros(60_000_000),
+            0.3,
+            &mut rng,
+            &mut ev,
+        );
+        let got: Vec<_> = ev
+            .iter()
+            .filter_map(|(i, e)| match e {
+                Event::Access { message: m, .. } if *i == 1 => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![message.clone()],
+            "seed {seed}: delivered exactly once"
+        );
+        let done: Vec<_> = ev
+            .iter()
+            .filter_map(|(i, e)| match e {
+                Event::Sar {
+                    outcome, segments, ..
+                } if *i == 0 => Some((*outcome, *segments)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            done,
+            vec![(None, 32)],
+            "seed {seed}: the sender saw every segment acknowledged"
+        );
+    }
+}
+
+#[test]
+fn segmented_to_a_group_without_acks() {
+    let mut nodes: Vec<_> = (0..3).map(|i| node(1 + i as u16, true)).collect();
+    for n in &mut nodes {
+        n.update_state(|s| s.beacon = false);
+    }
+    let message = AccessMessage::new(Opcode::Two(0x8202), vec![0x55; 40]);
+    nodes[0].handle_command(
+        Instant::ZERO,
+        Command::Send {
+            element: 0,
+            dst: Address(0xc001),
+            label: None,
+            key: KeyRef::App(0),
+            net_index: 0,
+            ttl: Some(5),
+            message: message.clone(),
+        },
+    );
+    let mut ev = Vec::new();
+    run(
+        &mut nodes,
+        &line(3),
+        Instant::from_micros(10_000_000),
+        &mut ev,
+    );
+    for r in 1..3 {
+        assert_eq!(
+            ev.iter()
+                .filter(|(i, e)| *i == r && matches!(e, Event::Access { .. }))
+                .count(),
+            1,
+            "node {r}"
+        );
+    }
+    assert!(
+        !ev.iter()
+            .any(|(_, e)| matches!(e, Event::Control { opcode: 0, .. })),
+        "no acks to a group"
+    );
+    assert!(ev
+        .iter()
+        .any(|(i, e)| *i == 0 && matches!(e, Event::Sar { outcome: None, .. })));
 }
