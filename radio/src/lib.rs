@@ -6,3 +6,4 @@
 //! own; see `DESIGN.md` ("radio/").
 
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
+pub mod sim;
