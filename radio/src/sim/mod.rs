@@ -391,6 +391,8 @@ pub struct Simulator<S: Station> {
     stats: SimStats,
     tap: Option<AirTap>,
     rx_buf: Vec<u8>,
+    /// Scratch: the PDUs that may spoil the one being resolved.
+    interferers: Vec<OnAir>,
 }
 
 impl<S: Station> fmt::Debug for Simulator<S> {
@@ -439,6 +441,7 @@ impl<S: Station> Simulator<S> {
             stats: SimStats::default(),
             tap: None,
             rx_buf: Vec::new(),
+            interferers: Vec::new(),
         }
     }
 
@@ -861,6 +864,7 @@ impl<S: Station> Simulator<S> {
         };
         rx.bytes.clear();
         rx.bytes.extend_from_slice(&slot.bytes);
+        self.interferers.clear();
         if self.config.collisions {
             // Nothing ending at or before `now - MAX_AIRTIME` overlaps a PDU resolved from now on.
             let air = &mut self.air[ch as usize];
@@ -870,11 +874,25 @@ impl<S: Station> Simulator<S> {
             {
                 air.pop_front();
             }
+            let pos = self.states[sender as usize].pos;
+            for other in air.iter() {
+                if other.tx != tx
+                    && other.start < now
+                    && other.end > start
+                    && !self.topology.disjoint(
+                        sender,
+                        pos,
+                        other.sender,
+                        self.states[other.sender as usize].pos,
+                    )
+                {
+                    self.interferers.push(*other);
+                }
+            }
         }
         let sensitivity = self.config.sensitivity_dbm;
-        let neighbours = self.topology.of(sender).len();
-        for k in 0..neighbours {
-            let nb = self.topology.of(sender)[k];
+        for k in self.topology.span(sender) {
+            let nb = self.topology.entry(k);
             let r = nb.node as usize;
             let st = &self.states[r];
             let reason = if nb.flags & EXPLICIT != 0 && (nb.rssi as f64) < sensitivity {
@@ -883,7 +901,7 @@ impl<S: Station> Simulator<S> {
                 Some(DropReason::HalfDuplex)
             } else if !st.listening(channel, start, now) {
                 Some(DropReason::NotListening)
-            } else if self.config.collisions && self.collided(tx, ch, nb, start) {
+            } else if !self.interferers.is_empty() && self.collided(nb) {
                 Some(DropReason::Collision)
             } else if nb.loss == u32::MAX || (nb.loss != 0 && self.rng.next_u32() < nb.loss) {
                 Some(DropReason::Loss)
@@ -938,16 +956,12 @@ impl<S: Station> Simulator<S> {
         }
     }
 
-    /// Whether another PDU overlapping [start, now) on channel `ch` spoils `nb`'s reception.
-    fn collided(&self, tx: u32, ch: u8, nb: topology::Neighbour, start: Instant) -> bool {
-        let now = self.now;
-        self.air[ch as usize].iter().any(|other| {
-            other.tx != tx
-                && other.start < now
-                && other.end > start
-                && self.topology.find(other.sender, nb.node).is_some_and(|i| {
-                    (nb.rssi as f64) - (i.rssi as f64) < self.config.capture_threshold_db
-                })
+    /// Whether one of the overlapping PDUs in `interferers` spoils `nb`'s reception.
+    fn collided(&self, nb: topology::Neighbour) -> bool {
+        self.interferers.iter().any(|other| {
+            self.topology.find(other.sender, nb.node).is_some_and(|i| {
+                (nb.rssi as f64) - (i.rssi as f64) < self.config.capture_threshold_db
+            })
         })
     }
 }

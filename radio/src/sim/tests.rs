@@ -662,3 +662,9 @@ fn ten_thousand_nodes_build_and_step() {
     assert!(links > 10_000 * 20, "{links}");
     assert!(sim.neighbours(NodeId(0)).len() < sim.neighbours(NodeId(5050)).len());
 }
+
+#[test]
+fn simulator_is_send_with_send_stations() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Simulator<Beacon>>();
+}

@@ -78,6 +78,10 @@ pub(super) fn to_dbm_i8(rssi: f64) -> i8 {
 pub(super) struct Topology {
     offsets: Vec<u32>,
     entries: Vec<Neighbour>,
+    /// Per node: some of its outgoing links are explicit.
+    explicit_out: Vec<bool>,
+    /// The path-loss model's range, metres.
+    range: f64,
 }
 
 impl Topology {
@@ -107,6 +111,7 @@ impl Topology {
         let default_loss = loss_to_fixed(cfg.loss);
         let mut offsets = Vec::with_capacity(n + 1);
         let mut entries = Vec::new();
+        let mut explicit_out = vec![false; n];
         offsets.push(0u32);
         for a in 0..n as u32 {
             let begin = entries.len();
@@ -140,6 +145,7 @@ impl Topology {
             }
             for (&(_, b), link) in links.range((a, 0)..=(a, u32::MAX)) {
                 if b != a && (b as usize) < n {
+                    explicit_out[a as usize] = true;
                     entries.push(Neighbour {
                         node: b,
                         loss: loss_to_fixed(link.loss),
@@ -152,16 +158,45 @@ impl Topology {
             offsets.push(u32::try_from(entries.len()).expect("fewer than 2^32 links"));
         }
         entries.shrink_to_fit();
-        Topology { offsets, entries }
+        Topology {
+            offsets,
+            entries,
+            explicit_out,
+            range,
+        }
+    }
+
+    /// Whether two transmitters can have no receiver in common: both placed, farther apart
+    /// than twice the model's range, and neither with explicit links.
+    pub fn disjoint(&self, a: u32, pa: Option<(f64, f64)>, b: u32, pb: Option<(f64, f64)>) -> bool {
+        let (Some((ax, ay)), Some((bx, by))) = (pa, pb) else {
+            return false;
+        };
+        let explicit = |n: u32| self.explicit_out.get(n as usize).copied().unwrap_or(true);
+        let reach = 2.0 * self.range;
+        reach.is_finite()
+            && !explicit(a)
+            && !explicit(b)
+            && (ax - bx).powi(2) + (ay - by).powi(2) > reach * reach
     }
 
     /// The neighbour list of `node` (empty for an unknown node).
     pub fn of(&self, node: u32) -> &[Neighbour] {
+        &self.entries[self.span(node)]
+    }
+
+    /// Where the neighbour list of `node` sits in the flat entry table (empty when unknown).
+    pub fn span(&self, node: u32) -> std::ops::Range<usize> {
         let i = node as usize;
         match (self.offsets.get(i), self.offsets.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.entries[a as usize..b as usize],
-            _ => &[],
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
         }
+    }
+
+    /// Entry `i` of the flat table (from a [`Topology::span`]).
+    pub fn entry(&self, i: usize) -> Neighbour {
+        self.entries[i]
     }
 
     /// The link `from -> to`, if `to` is a neighbour of `from`.
@@ -272,5 +307,23 @@ mod tests {
         assert_eq!((l10.rssi, l10.flags), (-40, 0));
         assert_eq!(topo.find(2, 0).unwrap().rssi, -60);
         assert!(topo.find(0, 2).is_none());
+        // Node 0 has explicit links: never skipped.
+        assert!(!topo.disjoint(0, Some((0.0, 0.0)), 1, Some((1e6, 0.0))));
+    }
+
+    #[test]
+    fn disjoint_transmitters_share_no_receiver() {
+        let cfg = SimConfig::default();
+        let r = model_range(&cfg);
+        let positions = vec![
+            Some((0.0, 0.0)),
+            Some((2.0 * r + 1.0, 0.0)),
+            Some((2.0 * r - 1.0, 0.0)),
+            None,
+        ];
+        let topo = Topology::build(&cfg, &positions, &BTreeMap::new());
+        assert!(topo.disjoint(0, positions[0], 1, positions[1]));
+        assert!(!topo.disjoint(0, positions[0], 2, positions[2]));
+        assert!(!topo.disjoint(0, positions[0], 3, positions[3]));
     }
 }
