@@ -8,3 +8,4 @@
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub mod pcap;
+pub mod sim;
