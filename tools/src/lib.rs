@@ -4,6 +4,8 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod scenario;
+pub mod sim;
 
 use std::process::ExitCode;
 
@@ -42,6 +44,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
     Decode(decode::DecodeArgs),
+    /// Simulated networks: run scenarios headless, list them.
+    Sim(sim::SimArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
 }
@@ -51,6 +55,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
         None => {
             // The inspector on the built-in simulated mesh arrives with issue 6; until then the

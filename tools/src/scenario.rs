@@ -1,0 +1,339 @@
+//! Scenarios: a topology with roles and traffic, as TOML data (`tools/scenarios/*.toml`, built
+//! into the binary; `--scenario FILE.toml` loads others). A scenario expands into concrete nodes
+//! (names, addresses, positions, models, subscriptions) and a traffic plan.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+/// The scenarios built into weft: (name, TOML text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("smart-home", include_str!("../scenarios/smart-home.toml")),
+    ("industrial", include_str!("../scenarios/industrial.toml")),
+    ("grid", include_str!("../scenarios/grid.toml")),
+];
+
+/// A scenario as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Default virtual duration, seconds.
+    #[serde(default = "default_seconds")]
+    pub seconds: f64,
+    #[serde(default)]
+    pub radio: RadioSpec,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+    #[serde(default)]
+    pub traffic: Vec<TrafficSpec>,
+    pub generate: Option<Generate>,
+}
+
+fn default_seconds() -> f64 {
+    60.0
+}
+
+/// Overrides of the simulated radio (weft_radio::sim::SimConfig).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadioSpec {
+    pub path_loss_exponent: Option<f64>,
+    /// Loss probability of every link of the path-loss model.
+    pub loss: Option<f64>,
+    pub collisions: Option<bool>,
+    pub tx_power_dbm: Option<f64>,
+    pub sensitivity_dbm: Option<f64>,
+}
+
+/// Network parameters; keys not given are derived from the seed.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    pub iv_index: Option<String>,
+    pub net_key: Option<String>,
+    pub app_key: Option<String>,
+}
+
+/// One node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    pub name: String,
+    /// Unicast address in hex.
+    pub address: String,
+    pub position: Option<[f64; 2]>,
+    #[serde(default)]
+    pub relay: bool,
+    /// Models of the primary element: config-client, onoff-server, onoff-client, level-server,
+    /// level-client, sensor-server, sensor-client (the Configuration and Health Servers are
+    /// always there).
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Group addresses (hex) the server models subscribe to.
+    #[serde(default)]
+    pub subscribe: Vec<String>,
+    /// Default TTL.
+    pub ttl: Option<u8>,
+}
+
+/// An explicit link, overriding the path-loss model.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    pub a: String,
+    pub b: String,
+    pub rssi: i8,
+    #[serde(default)]
+    pub loss: f64,
+}
+
+/// Messages sent by a node (or a set of nodes) at intervals.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficSpec {
+    /// A node name, or `sensors` / `publishers` for the generated sets.
+    pub from: String,
+    /// A node name, `gateway`, or an address in hex (group or unicast).
+    pub to: String,
+    /// onoff-set-unack, onoff-set, onoff-get, level-set-unack, sensor-status,
+    /// sensor-status-large (segmented).
+    pub message: String,
+    #[serde(default)]
+    pub start_s: f64,
+    pub every_s: f64,
+    #[serde(default)]
+    pub jitter_s: f64,
+}
+
+/// A generated layout.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Generate {
+    /// `grid` or `industrial`.
+    pub kind: String,
+    pub nodes: Option<usize>,
+    pub sensors: Option<usize>,
+    pub relays: Option<usize>,
+    pub spacing_m: Option<f64>,
+    /// Fraction of grid nodes that publish.
+    pub publishers: Option<f64>,
+    /// Default TTL of generated nodes.
+    pub ttl: Option<u8>,
+}
+
+/// A node ready to build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedNode {
+    pub name: String,
+    pub address: u16,
+    pub position: Option<(f64, f64)>,
+    pub relay: bool,
+    pub models: Vec<String>,
+    pub subscribe: Vec<u16>,
+    pub ttl: Option<u8>,
+    /// Member of the `sensors` or `publishers` set.
+    pub sets: Vec<&'static str>,
+}
+
+/// The model names a scenario may use.
+pub const MODEL_NAMES: &[&str] = &[
+    "config-client",
+    "onoff-server",
+    "onoff-client",
+    "level-server",
+    "level-client",
+    "sensor-server",
+    "sensor-client",
+];
+
+/// The messages a traffic entry may send.
+pub const MESSAGE_NAMES: &[&str] =
+    &["onoff-set-unack", "onoff-set", "onoff-get", "level-set-unack", "sensor-status", "sensor-status-large"];
+
+impl Scenario {
+    /// A built-in scenario by name, or a TOML file by path.
+    pub fn load(name_or_path: &str) -> Result<Scenario, String> {
+        let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((_, t)) => t.to_string(),
+            None if name_or_path.ends_with(".toml") => std::fs::read_to_string(name_or_path)
+                .map_err(|e| format!("cannot read scenario file {name_or_path}: {e}"))?,
+            None => {
+                let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "no scenario named '{name_or_path}': use one of {} (see `weft sim list`) or a path ending in .toml",
+                    names.join(", ")
+                ));
+            }
+        };
+        toml::from_str(&text).map_err(|e| format!("scenario {name_or_path}: {e}"))
+    }
+
+    /// The concrete nodes: those written out, plus the generated layout (`nodes` overrides the
+    /// generated node count for a grid).
+    pub fn plan(&self, nodes_override: Option<usize>) -> Result<Vec<PlannedNode>, String> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            out.push(PlannedNode {
+                name: n.name.clone(),
+                address: parse_unicast(&n.address).map_err(|e| format!("node {}: {e}", n.name))?,
+                position: n.position.map(|[x, y]| (x, y)),
+                relay: n.relay,
+                models: n.models.clone(),
+                subscribe: n
+                    .subscribe
+                    .iter()
+                    .map(|s| parse_group(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("node {}: {e}", n.name))?,
+                ttl: n.ttl,
+                sets: Vec::new(),
+            });
+        }
+        if let Some(g) = &self.generate {
+            out.extend(generate(g, nodes_override)?);
+        }
+        let mut names = HashSet::new();
+        let mut addrs = HashSet::new();
+        for n in &out {
+            if !names.insert(n.name.clone()) {
+                return Err(format!("two nodes are named '{}'", n.name));
+            }
+            if !addrs.insert(n.address) {
+                return Err(format!("two nodes have address {:04x}", n.address));
+            }
+            if let Some(m) = n.models.iter().find(|m| !MODEL_NAMES.contains(&m.as_str())) {
+                return Err(format!("node {}: unknown model '{m}' (known: {})", n.name, MODEL_NAMES.join(", ")));
+            }
+        }
+        for t in &self.traffic {
+            if !MESSAGE_NAMES.contains(&t.message.as_str()) {
+                return Err(format!("traffic from {}: unknown message '{}' (known: {})", t.from, t.message, MESSAGE_NAMES.join(", ")));
+            }
+            if t.every_s <= 0.0 {
+                return Err(format!("traffic from {}: every_s must be positive", t.from));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Parses a hex unicast address.
+pub fn parse_unicast(s: &str) -> Result<u16, String> {
+    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex address"))?;
+    if a == 0 || a & 0x8000 != 0 {
+        return Err(format!("{a:04x} is not a unicast address (0001..7fff)"));
+    }
+    Ok(a)
+}
+
+/// Parses a hex group address.
+pub fn parse_group(s: &str) -> Result<u16, String> {
+    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex address"))?;
+    if a & 0xC000 != 0xC000 {
+        return Err(format!("{a:04x} is not a group address (c000..ffff)"));
+    }
+    Ok(a)
+}
+
+fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNode>, String> {
+    let spacing = g.spacing_m.unwrap_or(30.0);
+    let mut out = Vec::new();
+    match g.kind.as_str() {
+        "grid" => {
+            let n = nodes_override.or(g.nodes).unwrap_or(100);
+            if n == 0 || n > 30_000 {
+                return Err(format!("a grid holds 1 to 30000 nodes, not {n}"));
+            }
+            let side = (n as f64).sqrt().ceil() as usize;
+            let publishers = g.publishers.unwrap_or(0.1).clamp(0.0, 1.0);
+            let every = if publishers > 0.0 { (1.0 / publishers).round().max(1.0) as usize } else { usize::MAX };
+            for i in 0..n {
+                out.push(PlannedNode {
+                    name: format!("n{i}"),
+                    address: (i + 1) as u16,
+                    position: Some(((i % side) as f64 * spacing, (i / side) as f64 * spacing)),
+                    relay: true,
+                    models: vec!["onoff-server".into(), "onoff-client".into()],
+                    subscribe: vec![0xC000],
+                    ttl: g.ttl,
+                    sets: if i % every == 0 { vec!["publishers"] } else { vec![] },
+                });
+            }
+        }
+        "industrial" => {
+            let sensors = g.sensors.unwrap_or(32);
+            let relays = g.relays.unwrap_or(7);
+            out.push(PlannedNode {
+                name: "gateway".into(),
+                address: 0x0001,
+                position: Some((0.0, 0.0)),
+                relay: false,
+                models: vec!["sensor-client".into(), "config-client".into()],
+                subscribe: vec![],
+                ttl: g.ttl,
+                sets: vec![],
+            });
+            for r in 0..relays {
+                out.push(PlannedNode {
+                    name: format!("relay-{}", r + 1),
+                    address: 0x0100 + r as u16,
+                    position: Some(((r + 1) as f64 * spacing, 0.0)),
+                    relay: true,
+                    models: vec![],
+                    subscribe: vec![],
+                    ttl: g.ttl,
+                    sets: vec![],
+                });
+            }
+            for s in 0..sensors {
+                // Sensors sit on both sides of the backbone, spread along it.
+                let along = (s % relays.max(1) + 1) as f64 * spacing;
+                let side = if s % 2 == 0 { 1.0 } else { -1.0 } * (20.0 + 10.0 * (s / (2 * relays.max(1))) as f64);
+                out.push(PlannedNode {
+                    name: format!("sensor-{}", s + 1),
+                    address: 0x0200 + s as u16,
+                    position: Some((along, side)),
+                    relay: false,
+                    models: vec!["sensor-server".into()],
+                    subscribe: vec![],
+                    ttl: g.ttl,
+                    sets: vec!["sensors"],
+                });
+            }
+        }
+        other => return Err(format!("unknown generated layout '{other}' (known: grid, industrial)")),
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_load_and_plan() {
+        for (name, _) in BUILTIN {
+            let s = Scenario::load(name).unwrap();
+            let nodes = s.plan(None).unwrap();
+            assert!(!nodes.is_empty(), "{name}");
+        }
+        assert_eq!(Scenario::load("smart-home").unwrap().plan(None).unwrap().len(), 12);
+        assert_eq!(Scenario::load("industrial").unwrap().plan(None).unwrap().len(), 40);
+        assert_eq!(Scenario::load("grid").unwrap().plan(Some(400)).unwrap().len(), 400);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        assert!(Scenario::load("nope").unwrap_err().contains("smart-home"));
+        let bad: Scenario = toml::from_str("name = \"x\"\n[[nodes]]\nname = \"a\"\naddress = \"8001\"\n").unwrap();
+        assert!(bad.plan(None).unwrap_err().contains("unicast"));
+        assert!(toml::from_str::<Scenario>("name = \"x\"\nfoo = 1\n").is_err());
+    }
+}

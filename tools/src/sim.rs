@@ -1,0 +1,594 @@
+//! `weft sim`: scenarios run headless in the simulator, in virtual time, reproducibly.
+//!
+//! The runner builds one [`Node`] per planned node, provisioned and configured as the scenario
+//! says (keys derived from the seed unless given), places them in a
+//! [`weft_radio::sim::Simulator`], schedules the traffic, and reports NDJSON events and a
+//! summary of every flow.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
+use weft_mesh::ble::node::state::model_id;
+use weft_mesh::ble::node::{
+    AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
+};
+use weft_mesh::ble::wire::access::AccessMessage;
+use weft_mesh::{Duration, Instant};
+use weft_radio::pcap::{ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
+use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
+
+use crate::scenario::{parse_group, PlannedNode, Scenario, BUILTIN};
+use crate::Exit;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimArgs {
+    #[command(subcommand)]
+    pub cmd: SimCmd,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SimCmd {
+    /// Run a scenario headless and report what happened.
+    Run(RunArgs),
+    /// List the built-in scenarios.
+    List {
+        /// One JSON object per scenario.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
+    #[arg(long, default_value = "smart-home")]
+    pub scenario: String,
+    /// Seed of every random choice: one seed gives one identical run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Virtual seconds to run (default: the scenario's).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Loss probability of every link, 0..1 (overrides the scenario).
+    #[arg(long, value_parser = parse_probability)]
+    pub loss: Option<f64>,
+    /// Number of nodes of a generated grid.
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// NDJSON: the network's keys, one line per event, then a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write every frame on the simulated air to this pcapng file (BLE link layer, type 256).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("'{s}' is not a number; give a probability such as 0.3"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability between 0 and 1"))
+    }
+}
+
+pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
+    match &a.cmd {
+        SimCmd::List { json } => {
+            for (name, _) in BUILTIN {
+                let s = Scenario::load(name).expect("built-in scenarios parse");
+                let n = s.plan(None).map(|p| p.len()).unwrap_or(0);
+                let _ = if *json {
+                    writeln!(out, "{}", json!({"name": name, "description": s.description, "nodes": n, "seconds": s.seconds}))
+                } else {
+                    writeln!(out, "{name:<12} {:>5} nodes  {}", n, s.description)
+                };
+            }
+            Exit::Ok
+        }
+        SimCmd::Run(r) => match run_scenario(r, out) {
+            Ok(_) => Exit::Ok,
+            Err(RunError::Usage(e)) => {
+                eprintln!("weft sim run: {e}");
+                Exit::Usage
+            }
+            Err(RunError::Io(e)) => {
+                eprintln!("weft sim run: {e}");
+                Exit::Unavailable
+            }
+        },
+    }
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    Usage(String),
+    Io(String),
+}
+
+/// Keys of a simulated network.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub iv_index: u32,
+    pub net_key: [u8; 16],
+    pub app_key: [u8; 16],
+    pub dev_keys: Vec<(u16, [u8; 16])>,
+}
+
+/// One delivery expected and whether and when it happened.
+#[derive(Debug, Default, Clone)]
+struct Flow {
+    sent: u64,
+    delivered: u64,
+    latencies_us: Vec<u64>,
+    hops: Vec<u8>,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub json: Value,
+}
+
+/// Builds the simulator of a scenario; returns it with the plan, the keys and the virtual end.
+pub fn build(
+    r: &RunArgs,
+) -> Result<(Simulator<Node<ChaCha8Rng>>, Vec<PlannedNode>, Keys, Instant, Scenario), RunError> {
+    let sc = Scenario::load(&r.scenario).map_err(RunError::Usage)?;
+    let plan = sc.plan(r.nodes).map_err(RunError::Usage)?;
+    let seconds = r.seconds.unwrap_or(sc.seconds);
+    if !(seconds > 0.0 && seconds <= 30.0 * 24.0 * 3600.0) {
+        return Err(RunError::Usage(format!("--seconds {seconds}: give a duration between 0 and 2592000")));
+    }
+    let end = Instant::from_micros((seconds * 1e6) as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
+    let mut key = |given: &Option<String>| -> Result<[u8; 16], RunError> {
+        match given {
+            Some(h) => crate::args::key128(h).map_err(RunError::Usage),
+            None => {
+                let mut k = [0u8; 16];
+                rng.fill_bytes(&mut k);
+                Ok(k)
+            }
+        }
+    };
+    let net_key = key(&sc.network.net_key)?;
+    let app_key = key(&sc.network.app_key)?;
+    let iv_index = match &sc.network.iv_index {
+        Some(h) => crate::args::iv_index(h).map_err(RunError::Usage)?,
+        None => 0,
+    };
+    let mut cfg = SimConfig::default();
+    if let Some(v) = sc.radio.path_loss_exponent {
+        cfg.path_loss_exponent = v;
+    }
+    if let Some(v) = sc.radio.loss {
+        cfg.loss = v;
+    }
+    if let Some(v) = r.loss {
+        cfg.loss = v;
+    }
+    if let Some(v) = sc.radio.collisions {
+        cfg.collisions = v;
+    }
+    if let Some(v) = sc.radio.tx_power_dbm {
+        cfg.tx_power_dbm = v;
+    }
+    if let Some(v) = sc.radio.sensitivity_dbm {
+        cfg.sensitivity_dbm = v;
+    }
+    cfg.medium_events = r.json;
+    let mut sim = Simulator::new(cfg, r.seed);
+    let mut dev_keys = Vec::new();
+    for (i, p) in plan.iter().enumerate() {
+        let mut dk = [0u8; 16];
+        rng.fill_bytes(&mut dk);
+        dev_keys.push((p.address, dk));
+        let state = node_state(p, net_key, app_key, dk, iv_index);
+        let node = Node::new(state, weft_radio::sim::station_rng(r.seed, i as u64));
+        let placement = match p.position {
+            Some((x, y)) => Placement::At { x, y },
+            None => Placement::Unplaced,
+        };
+        sim.add_node(node, placement);
+    }
+    for l in &sc.links {
+        let find = |n: &str| {
+            plan.iter()
+                .position(|p| p.name == n)
+                .ok_or_else(|| RunError::Usage(format!("link names unknown node '{n}'")))
+        };
+        let (a, b) = (find(&l.a)?, find(&l.b)?);
+        sim.set_link(
+            NodeId(a as u32),
+            NodeId(b as u32),
+            weft_radio::sim::Link { rssi_dbm: l.rssi, loss: r.loss.unwrap_or(l.loss) },
+        );
+    }
+    let keys = Keys { iv_index, net_key, app_key, dev_keys };
+    Ok((sim, plan, keys, end, sc))
+}
+
+/// The state of a provisioned and configured scenario node.
+fn node_state(p: &PlannedNode, net_key: [u8; 16], app_key: [u8; 16], dev_key: [u8; 16], iv: u32) -> NodeState {
+    let mut models = vec![
+        ModelState::new(ModelId::Sig(model_id::CONFIG_SERVER)),
+        ModelState::new(ModelId::Sig(model_id::HEALTH_SERVER)),
+    ];
+    for m in &p.models {
+        let id = match m.as_str() {
+            "config-client" => model_id::CONFIG_CLIENT,
+            "onoff-server" => model_id::GENERIC_ONOFF_SERVER,
+            "onoff-client" => model_id::GENERIC_ONOFF_CLIENT,
+            "level-server" => model_id::GENERIC_LEVEL_SERVER,
+            "level-client" => model_id::GENERIC_LEVEL_CLIENT,
+            "sensor-server" => model_id::SENSOR_SERVER,
+            _ => model_id::SENSOR_CLIENT,
+        };
+        let mut ms = ModelState::new(ModelId::Sig(id));
+        if id != model_id::CONFIG_CLIENT {
+            ms.app_keys.push(0);
+        }
+        if m.ends_with("-server") {
+            ms.subscriptions = p.subscribe.iter().map(|&g| Address(g)).collect();
+        }
+        models.push(ms);
+    }
+    let mut st = NodeState::new(
+        uuid_of(p.address),
+        UnicastAddress::new(p.address).expect("planned addresses are unicast"),
+        dev_key,
+        net_key,
+        IvIndex(iv),
+        vec![ElementState { location: 0x0100, models }],
+    );
+    st.relay = p.relay;
+    if let Some(t) = p.ttl {
+        st.default_ttl = t;
+    }
+    st.app_keys.push(AppKeyState { index: 0, net_index: 0, key: app_key, new_key: None });
+    st
+}
+
+fn uuid_of(addr: u16) -> [u8; 16] {
+    let mut u = *b"weft-sim-node\x00\x00\x00";
+    u[14..].copy_from_slice(&addr.to_be_bytes());
+    u
+}
+
+/// The access message a traffic entry sends, its `k`-th time.
+pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
+    use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
+    use weft_mesh::ble::models::sensor::{SensorMessage, SensorValue};
+    let tid = (k % 256) as u8;
+    match name {
+        "onoff-set" => GenericMessage::OnOffSet(OnOffSet { on: k % 2 == 0, tid, transition: None }).to_access(),
+        "onoff-get" => GenericMessage::OnOffGet.to_access(),
+        "level-set-unack" => GenericMessage::LevelSetUnacknowledged(LevelSet {
+            level: ((k * 4096) % 65536) as u16 as i16,
+            tid,
+            transition: None,
+        })
+        .to_access(),
+        "sensor-status" => {
+            SensorMessage::Status(vec![SensorValue::ambient_temperature(20.0 + (k % 10) as f64 / 2.0).to_sensor_data()])
+                .to_access()
+        }
+        "sensor-status-large" => SensorMessage::Status(vec![
+            SensorValue::ambient_temperature(21.5).to_sensor_data(),
+            SensorValue::motion_sensed((k % 3) as f64 * 50.0).to_sensor_data(),
+            SensorValue::PeopleCount(Some((k % 40) as u16)).to_sensor_data(),
+            SensorValue::device_operating_temperature(45.25 + (k % 7) as f64).to_sensor_data(),
+        ])
+        .to_access(),
+        _ => GenericMessage::OnOffSetUnacknowledged(OnOffSet { on: k % 2 == 0, tid, transition: None }).to_access(),
+    }
+}
+
+/// Runs a scenario and writes its report.
+pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunError> {
+    let (mut sim, plan, keys, end, sc) = build(r)?;
+    let by_name: HashMap<&str, usize> = plan.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+    let addr_of = |i: usize| plan[i].address;
+    let index_of_addr: HashMap<u16, usize> = plan.iter().enumerate().map(|(i, p)| (p.address, i)).collect();
+
+    // Traffic: who sends what to whom, when.
+    let mut rng = ChaCha8Rng::seed_from_u64(r.seed ^ 0x7472_6166_6669_6300);
+    let mut expected: BTreeMap<(u16, u16), Vec<usize>> = BTreeMap::new();
+    let mut flows: BTreeMap<(u16, u16), Flow> = BTreeMap::new();
+    for t in &sc.traffic {
+        let senders: Vec<usize> = match t.from.as_str() {
+            set @ ("sensors" | "publishers") => (0..plan.len()).filter(|&i| plan[i].sets.contains(&set)).collect(),
+            name => vec![*by_name
+                .get(name)
+                .ok_or_else(|| RunError::Usage(format!("traffic from unknown node '{name}'")))?],
+        };
+        let dst = match by_name.get(t.to.as_str()) {
+            Some(&i) => addr_of(i),
+            None => {
+                if let Ok(g) = parse_group(&t.to) {
+                    g
+                } else {
+                    crate::scenario::parse_unicast(&t.to).map_err(|e| RunError::Usage(format!("traffic to '{}': {e}", t.to)))?
+                }
+            }
+        };
+        for &s in &senders {
+            let src = addr_of(s);
+            let receivers: Vec<usize> = if dst & 0x8000 == 0 {
+                index_of_addr.get(&dst).copied().into_iter().collect()
+            } else {
+                (0..plan.len()).filter(|&i| i != s && plan[i].subscribe.contains(&dst)).collect()
+            };
+            expected.insert((src, dst), receivers.clone());
+            let mut k = 0u64;
+            loop {
+                let jitter = if t.jitter_s > 0.0 { (rng.next_u64() % 1_000_000) as f64 / 1e6 * t.jitter_s } else { 0.0 };
+                let at = t.start_s + k as f64 * t.every_s + jitter;
+                let at_us = (at * 1e6) as u64;
+                if at_us >= end.as_micros() {
+                    break;
+                }
+                let message = traffic_message(&t.message, k);
+                let cmd = Command::Send {
+                    element: 0,
+                    dst: Address(dst),
+                    label: None,
+                    key: KeyRef::App(0),
+                    net_index: 0,
+                    ttl: None,
+                    message,
+                };
+                sim.schedule(Instant::from_micros(at_us), NodeId(s as u32), move |n, now| {
+                    n.handle_command(now, cmd);
+                });
+                flows.entry((src, dst)).or_default().sent += receivers.len() as u64;
+                k += 1;
+            }
+        }
+    }
+
+    let pcap: Option<Arc<Mutex<PcapWriter<std::io::BufWriter<std::fs::File>>>>> = match &r.pcap {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| RunError::Io(format!("cannot create {}: {e}", path.display())))?;
+            let w = PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| RunError::Io(e.to_string()))?;
+            Some(Arc::new(Mutex::new(w)))
+        }
+        None => None,
+    };
+    if let Some(w) = &pcap {
+        let w = Arc::clone(w);
+        let addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+        sim.set_air_tap(move |f| {
+            let a = addrs[f.node.0 as usize].to_le_bytes();
+            // A random static advertiser address per node (Core Vol 6 Part B §1.3.2.1: the two
+            // most significant bits are 1).
+            let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
+            if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, f.bytes) {
+                if let Ok(pkt) = ble_ll_phdr_packet(f.channel, None, &ll) {
+                    if let Ok(mut w) = w.lock() {
+                        let _ = w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, f.start, &pkt);
+                    }
+                }
+            }
+        });
+    }
+
+    if r.json {
+        let dev: serde_json::Map<String, Value> =
+            keys.dev_keys.iter().map(|(a, k)| (format!("{a:04x}"), Value::from(hex::encode(k)))).collect();
+        let line = json!({
+            "type": "network",
+            "scenario": sc.name,
+            "seed": r.seed,
+            "iv_index": format!("{:08x}", keys.iv_index),
+            "net_keys": [hex::encode(keys.net_key)],
+            "app_keys": [hex::encode(keys.app_key)],
+            "dev_keys": dev,
+            "nodes": plan.iter().map(|p| json!({"name": p.name, "address": format!("{:04x}", p.address), "relay": p.relay})).collect::<Vec<_>>(),
+        });
+        writeln!(out, "{line}").map_err(|e| RunError::Io(e.to_string()))?;
+    }
+
+    // Run in slices, draining events as we go.
+    let mut sent_at: HashMap<(u16, u32), (u64, u8)> = HashMap::new();
+    let mut seen: HashSet<(u16, u32, usize)> = HashSet::new();
+    let mut node_drops: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut relayed = 0u64;
+    let mut sar = (0u64, 0u64);
+    let slice = Duration::from_millis(500);
+    let mut t = Instant::ZERO;
+    while t < end {
+        t = (t + slice).min(end);
+        sim.run_until(t);
+        let events: Vec<_> = sim.drain_events().collect();
+        for ev in events {
+            let line = match ev {
+                SimEvent::Station { at, node, event } => {
+                    let n = node.0 as usize;
+                    let here = format!("{:04x}", addr_of(n));
+                    match event {
+                        Event::Sent { src, dst, seq, ctl, ttl } => {
+                            if !ctl {
+                                sent_at.entry((src.0, seq.get())).or_insert((at.as_micros(), ttl));
+                            }
+                            Some(json!({"t_us": at.as_micros(), "type": "sent", "node": here, "src": hex4(src), "dst": hex4(dst), "seq": seq.to_string(), "ctl": ctl, "ttl": ttl}))
+                        }
+                        Event::Access { src, dst, seq, ttl, rssi, message, .. } => {
+                            let mut hops = None;
+                            let mut latency = None;
+                            if let Some(&(t0, ttl0)) = sent_at.get(&(src.0, seq.get())) {
+                                let h = ttl0.saturating_sub(ttl).saturating_add(1);
+                                hops = Some(h);
+                                latency = Some(at.as_micros().saturating_sub(t0));
+                                let expected_here = expected.get(&(src.0, dst.0)).is_some_and(|v| v.contains(&n));
+                                if expected_here && seen.insert((src.0, seq.get(), n)) {
+                                    let f = flows.entry((src.0, dst.0)).or_default();
+                                    f.delivered += 1;
+                                    f.latencies_us.push(at.as_micros().saturating_sub(t0));
+                                    f.hops.push(h);
+                                }
+                            }
+                            Some(json!({"t_us": at.as_micros(), "type": "received", "node": here, "src": hex4(src), "dst": hex4(dst), "seq": seq.to_string(),
+                                "opcode": hex::encode(message.opcode.to_bytes()), "opcode_name": message.name(), "ttl": ttl, "rssi": rssi, "hops": hops, "latency_us": latency}))
+                        }
+                        Event::Relayed { src, dst, seq, ttl } => {
+                            relayed += 1;
+                            Some(json!({"t_us": at.as_micros(), "type": "relayed", "node": here, "src": hex4(src), "dst": hex4(dst), "seq": seq.to_string(), "ttl": ttl}))
+                        }
+                        Event::Sar { src, dst, seq_zero, segments, outcome } => {
+                            if outcome.is_none() {
+                                sar.0 += 1;
+                            } else {
+                                sar.1 += 1;
+                            }
+                            Some(json!({"t_us": at.as_micros(), "type": "sar", "node": here, "src": hex4(src), "dst": hex4(dst), "seq_zero": format!("{seq_zero:04x}"), "segments": segments,
+                                "outcome": outcome.map_or("complete".to_string(), |e| format!("{e:?}").to_lowercase())}))
+                        }
+                        Event::Dropped { reason } => {
+                            *node_drops.entry(reason.as_str()).or_default() += 1;
+                            // Duplicates are every relayed copy heard again: counted, not listed.
+                            (reason != weft_mesh::ble::node::DropReason::Duplicate)
+                                .then(|| json!({"t_us": at.as_micros(), "type": "dropped", "node": here, "layer": "node", "reason": reason.as_str()}))
+                        }
+                        Event::Heartbeat { src, hops, features, .. } => Some(
+                            json!({"t_us": at.as_micros(), "type": "heartbeat", "node": here, "src": hex4(src), "hops": hops, "features": features}),
+                        ),
+                        Event::IvIndex { iv_index, updating } => Some(
+                            json!({"t_us": at.as_micros(), "type": "iv_index", "node": here, "iv_index": iv_index.to_string(), "updating": updating}),
+                        ),
+                        Event::KeyRefresh { net_index, phase } => Some(
+                            json!({"t_us": at.as_micros(), "type": "key_refresh", "node": here, "net_index": net_index, "phase": phase.to_u8()}),
+                        ),
+                        Event::Control { .. } | Event::PersistState => None,
+                    }
+                }
+                SimEvent::Drop { at, from, to, channel, reason } => (reason != RadioDrop::NotListening).then(|| {
+                    json!({"t_us": at.as_micros(), "type": "dropped", "layer": "radio", "from": format!("{:04x}", addr_of(from.0 as usize)),
+                        "to": format!("{:04x}", addr_of(to.0 as usize)), "channel": channel, "reason": radio_reason(reason)})
+                }),
+                SimEvent::Tx { .. } | SimEvent::Rx { .. } => None,
+            };
+            if r.json {
+                if let Some(l) = line {
+                    writeln!(out, "{l}").map_err(|e| RunError::Io(e.to_string()))?;
+                }
+            }
+        }
+    }
+    if let Some(w) = &pcap {
+        w.lock().map_err(|_| RunError::Io("pcap writer poisoned".into()))?.flush().map_err(|e| RunError::Io(e.to_string()))?;
+    }
+
+    let st = sim.stats();
+    let mut dropped = serde_json::Map::new();
+    for reason in [RadioDrop::Loss, RadioDrop::Collision, RadioDrop::NotListening, RadioDrop::HalfDuplex, RadioDrop::BelowSensitivity] {
+        dropped.insert(format!("radio_{}", radio_reason(reason)), st.dropped.get(reason).into());
+    }
+    for (k, v) in &node_drops {
+        dropped.insert((*k).to_string(), (*v).into());
+    }
+    let mut total_sent = 0;
+    let mut total_delivered = 0;
+    let flows_json: Vec<Value> = flows
+        .iter()
+        .map(|((src, dst), f)| {
+            total_sent += f.sent;
+            total_delivered += f.delivered;
+            let mut l = f.latencies_us.clone();
+            l.sort_unstable();
+            let pct = |p: f64| -> Value {
+                if l.is_empty() {
+                    Value::Null
+                } else {
+                    let i = ((l.len() as f64 - 1.0) * p).round() as usize;
+                    json!((l[i] as f64 / 1000.0 * 10.0).round() / 10.0)
+                }
+            };
+            let mut h = f.hops.clone();
+            h.sort_unstable();
+            json!({
+                "src": format!("{src:04x}"),
+                "dst": format!("{dst:04x}"),
+                "sent": f.sent,
+                "delivered": f.delivered,
+                "latency_ms_p50": pct(0.5),
+                "latency_ms_p99": pct(0.99),
+                "hops": h.get(h.len() / 2).copied(),
+            })
+        })
+        .collect();
+    let summary = json!({
+        "type": "summary",
+        "scenario": sc.name,
+        "seed": r.seed,
+        "virtual_s": end.as_micros() as f64 / 1e6,
+        "nodes": plan.len(),
+        "sent": total_sent,
+        "delivered": total_delivered,
+        "flows": flows_json,
+        "relayed": relayed,
+        "sar": {"complete": sar.0, "failed": sar.1},
+        "frames": st.frames_sent,
+        "dropped": dropped,
+    });
+    if r.json {
+        writeln!(out, "{summary}").map_err(|e| RunError::Io(e.to_string()))?;
+    } else {
+        print_summary(out, &summary).map_err(|e| RunError::Io(e.to_string()))?;
+    }
+    Ok(Summary { json: summary })
+}
+
+fn hex4(a: Address) -> String {
+    format!("{:04x}", a.0)
+}
+
+fn radio_reason(r: RadioDrop) -> &'static str {
+    match r {
+        RadioDrop::Loss => "loss",
+        RadioDrop::Collision => "collision",
+        RadioDrop::NotListening => "not_listening",
+        RadioDrop::HalfDuplex => "half_duplex",
+        RadioDrop::BelowSensitivity => "below_sensitivity",
+    }
+}
+
+fn print_summary(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "scenario {} (seed {}): {} nodes, {} virtual seconds, {} frames on the air",
+        s["scenario"].as_str().unwrap_or(""),
+        s["seed"],
+        s["nodes"],
+        s["virtual_s"],
+        s["frames"]
+    )?;
+    writeln!(out, "delivered {} of {} expected receptions; {} relays", s["delivered"], s["sent"], s["relayed"])?;
+    writeln!(out, "\n{:<6} {:<6} {:>6} {:>9} {:>8} {:>8} {:>5}", "SRC", "DST", "SENT", "DELIVERED", "P50 ms", "P99 ms", "HOPS")?;
+    for f in s["flows"].as_array().into_iter().flatten() {
+        let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.1}"));
+        writeln!(
+            out,
+            "{:<6} {:<6} {:>6} {:>9} {:>8} {:>8} {:>5}",
+            f["src"].as_str().unwrap_or(""),
+            f["dst"].as_str().unwrap_or(""),
+            f["sent"],
+            f["delivered"],
+            num(&f["latency_ms_p50"]),
+            num(&f["latency_ms_p99"]),
+            f["hops"].as_u64().map_or("-".into(), |h| h.to_string())
+        )?;
+    }
+    writeln!(out, "\ndropped:")?;
+    for (k, v) in s["dropped"].as_object().into_iter().flatten() {
+        writeln!(out, "  {k:<22} {v}")?;
+    }
+    Ok(())
+}
