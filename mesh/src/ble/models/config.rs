@@ -8,7 +8,7 @@
 
 use crate::ble::address::Address;
 use crate::ble::wire::access::{AccessMessage, Opcode};
-use crate::ble::wire::control::Features;
+use crate::ble::wire::control::{Features, FriendRequest};
 use crate::ble::wire::Result;
 
 use super::{
@@ -574,8 +574,9 @@ fn check_ttl(v: u8) -> Result<u8> {
 }
 
 fn check_poll_timeout(v: u32) -> Result<u32> {
-    // MshPRT §4.3.2.66: 0x000000 (no friendship) or 0x00000A..=0x34BC00; the rest prohibited.
-    if v == 0 || (0x00000A..=0x34BC00).contains(&v) {
+    // MshPRT §4.3.2.66: 0x000000 (no friendship), or a PollTimeout in the range of the Friend
+    // Request (§3.6.5.3.3: 0x00000A..=0x34BBFF); the rest prohibited.
+    if v == 0 || (FriendRequest::MIN_POLL_TIMEOUT..=FriendRequest::MAX_POLL_TIMEOUT).contains(&v) {
         Ok(v)
     } else {
         Err(invalid("PollTimeout", v))
@@ -1004,7 +1005,7 @@ pub enum ConfigMessage {
     LowPowerNodePollTimeoutStatus {
         /// The Low Power node's primary element address.
         lpn: Address,
-        /// PollTimeout timer value in units of 100 ms (24 bits): 0, or 0x0A..=0x34BC00.
+        /// PollTimeout timer value in units of 100 ms (24 bits): 0, or 0x0A..=0x34BBFF.
         poll_timeout: u32,
     },
     /// §4.3.2.67: no parameters.
@@ -2250,14 +2251,18 @@ pub(crate) mod tests {
                 max_hops: 0x7F,
             })
         );
-        // LPN PollTimeout Status: 0x34BC00 (the maximum).
-        let m = ConfigMessage::parse(LPN_POLL_TIMEOUT_STATUS, &h("020000bc34")).unwrap();
+        // LPN PollTimeout Status: 0x34BBFF (the maximum).
+        let m = ConfigMessage::parse(LPN_POLL_TIMEOUT_STATUS, &h("0200ffbb34")).unwrap();
         assert_eq!(
             m,
             ConfigMessage::LowPowerNodePollTimeoutStatus {
                 lpn: Address(0x0002),
-                poll_timeout: 0x34BC00
+                poll_timeout: 0x34BBFF
             }
+        );
+        assert_eq!(
+            m.describe(),
+            "Config Low Power Node PollTimeout Status lpn 0002 poll timeout 345599.9s"
         );
         // SIG Model App List with two AppKeys.
         let m = ConfigMessage::parse(SIG_MODEL_APP_LIST, &h("0003010010012000")).unwrap();
@@ -2349,7 +2354,7 @@ pub(crate) mod tests {
                 "Heartbeat Subscription Max Hops",
             ),
             (LPN_POLL_TIMEOUT_STATUS, "0200090000", "PollTimeout"),
-            (LPN_POLL_TIMEOUT_STATUS, "020001bc34", "PollTimeout"),
+            (LPN_POLL_TIMEOUT_STATUS, "020000bc34", "PollTimeout"),
         ];
         for (op, params, field) in bad {
             match ConfigMessage::parse(*op, &h(params)) {
@@ -2832,7 +2837,7 @@ pub(crate) mod tests {
                     }
                 ),
             arb_address().prop_map(|lpn| M::LowPowerNodePollTimeoutGet { lpn }),
-            (arb_address(), prop_oneof![Just(0u32), 0x0Au32..=0x34BC00]).prop_map(
+            (arb_address(), prop_oneof![Just(0u32), 0x0Au32..=0x34BBFF]).prop_map(
                 |(lpn, poll_timeout)| M::LowPowerNodePollTimeoutStatus { lpn, poll_timeout }
             ),
             Just(M::NetworkTransmitGet),
