@@ -154,8 +154,14 @@ pub const MODEL_NAMES: &[&str] = &[
 ];
 
 /// The messages a traffic entry may send.
-pub const MESSAGE_NAMES: &[&str] =
-    &["onoff-set-unack", "onoff-set", "onoff-get", "level-set-unack", "sensor-status", "sensor-status-large"];
+pub const MESSAGE_NAMES: &[&str] = &[
+    "onoff-set-unack",
+    "onoff-set",
+    "onoff-get",
+    "level-set-unack",
+    "sensor-status",
+    "sensor-status-large",
+];
 
 impl Scenario {
     /// A built-in scenario by name, or a TOML file by path.
@@ -209,12 +215,21 @@ impl Scenario {
                 return Err(format!("two nodes have address {:04x}", n.address));
             }
             if let Some(m) = n.models.iter().find(|m| !MODEL_NAMES.contains(&m.as_str())) {
-                return Err(format!("node {}: unknown model '{m}' (known: {})", n.name, MODEL_NAMES.join(", ")));
+                return Err(format!(
+                    "node {}: unknown model '{m}' (known: {})",
+                    n.name,
+                    MODEL_NAMES.join(", ")
+                ));
             }
         }
         for t in &self.traffic {
             if !MESSAGE_NAMES.contains(&t.message.as_str()) {
-                return Err(format!("traffic from {}: unknown message '{}' (known: {})", t.from, t.message, MESSAGE_NAMES.join(", ")));
+                return Err(format!(
+                    "traffic from {}: unknown message '{}' (known: {})",
+                    t.from,
+                    t.message,
+                    MESSAGE_NAMES.join(", ")
+                ));
             }
             if t.every_s <= 0.0 {
                 return Err(format!("traffic from {}: every_s must be positive", t.from));
@@ -226,7 +241,8 @@ impl Scenario {
 
 /// Parses a hex unicast address.
 pub fn parse_unicast(s: &str) -> Result<u16, String> {
-    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex address"))?;
+    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16)
+        .map_err(|_| format!("'{s}' is not a hex address"))?;
     if a == 0 || a & 0x8000 != 0 {
         return Err(format!("{a:04x} is not a unicast address (0001..7fff)"));
     }
@@ -235,7 +251,8 @@ pub fn parse_unicast(s: &str) -> Result<u16, String> {
 
 /// Parses a hex group address.
 pub fn parse_group(s: &str) -> Result<u16, String> {
-    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex address"))?;
+    let a = u16::from_str_radix(s.trim_start_matches("0x"), 16)
+        .map_err(|_| format!("'{s}' is not a hex address"))?;
     if a & 0xC000 != 0xC000 {
         return Err(format!("{a:04x} is not a group address (c000..ffff)"));
     }
@@ -253,7 +270,11 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
             }
             let side = (n as f64).sqrt().ceil() as usize;
             let publishers = g.publishers.unwrap_or(0.1).clamp(0.0, 1.0);
-            let every = if publishers > 0.0 { (1.0 / publishers).round().max(1.0) as usize } else { usize::MAX };
+            let every = if publishers > 0.0 {
+                (1.0 / publishers).round().max(1.0) as usize
+            } else {
+                usize::MAX
+            };
             for i in 0..n {
                 out.push(PlannedNode {
                     name: format!("n{i}"),
@@ -263,7 +284,11 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                     models: vec!["onoff-server".into(), "onoff-client".into()],
                     subscribe: vec![0xC000],
                     ttl: g.ttl,
-                    sets: if i % every == 0 { vec!["publishers"] } else { vec![] },
+                    sets: if i % every == 0 {
+                        vec!["publishers"]
+                    } else {
+                        vec![]
+                    },
                 });
             }
         }
@@ -295,7 +320,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
             for s in 0..sensors {
                 // Sensors sit on both sides of the backbone, spread along it.
                 let along = (s % relays.max(1) + 1) as f64 * spacing;
-                let side = if s % 2 == 0 { 1.0 } else { -1.0 } * (20.0 + 10.0 * (s / (2 * relays.max(1))) as f64);
+                let side = if s % 2 == 0 { 1.0 } else { -1.0 }
+                    * (20.0 + 10.0 * (s / (2 * relays.max(1))) as f64);
                 out.push(PlannedNode {
                     name: format!("sensor-{}", s + 1),
                     address: 0x0200 + s as u16,
@@ -308,7 +334,11 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                 });
             }
         }
-        other => return Err(format!("unknown generated layout '{other}' (known: grid, industrial)")),
+        other => {
+            return Err(format!(
+                "unknown generated layout '{other}' (known: grid, industrial)"
+            ))
+        }
     }
     Ok(out)
 }
@@ -324,15 +354,37 @@ mod tests {
             let nodes = s.plan(None).unwrap();
             assert!(!nodes.is_empty(), "{name}");
         }
-        assert_eq!(Scenario::load("smart-home").unwrap().plan(None).unwrap().len(), 12);
-        assert_eq!(Scenario::load("industrial").unwrap().plan(None).unwrap().len(), 40);
-        assert_eq!(Scenario::load("grid").unwrap().plan(Some(400)).unwrap().len(), 400);
+        assert_eq!(
+            Scenario::load("smart-home")
+                .unwrap()
+                .plan(None)
+                .unwrap()
+                .len(),
+            12
+        );
+        assert_eq!(
+            Scenario::load("industrial")
+                .unwrap()
+                .plan(None)
+                .unwrap()
+                .len(),
+            40
+        );
+        assert_eq!(
+            Scenario::load("grid")
+                .unwrap()
+                .plan(Some(400))
+                .unwrap()
+                .len(),
+            400
+        );
     }
 
     #[test]
     fn errors_name_the_problem() {
         assert!(Scenario::load("nope").unwrap_err().contains("smart-home"));
-        let bad: Scenario = toml::from_str("name = \"x\"\n[[nodes]]\nname = \"a\"\naddress = \"8001\"\n").unwrap();
+        let bad: Scenario =
+            toml::from_str("name = \"x\"\n[[nodes]]\nname = \"a\"\naddress = \"8001\"\n").unwrap();
         assert!(bad.plan(None).unwrap_err().contains("unicast"));
         assert!(toml::from_str::<Scenario>("name = \"x\"\nfoo = 1\n").is_err());
     }

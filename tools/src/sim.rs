@@ -14,13 +14,15 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
-use weft_mesh::ble::node::state::model_id;
+
 use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
 };
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
-use weft_radio::pcap::{ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
+use weft_radio::pcap::{
+    ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
 use crate::scenario::{parse_group, PlannedNode, Scenario, BUILTIN};
@@ -70,7 +72,9 @@ pub struct RunArgs {
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
-    let p: f64 = s.parse().map_err(|_| format!("'{s}' is not a number; give a probability such as 0.3"))?;
+    let p: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number; give a probability such as 0.3"))?;
     if (0.0..=1.0).contains(&p) {
         Ok(p)
     } else {
@@ -85,7 +89,11 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
                 let s = Scenario::load(name).expect("built-in scenarios parse");
                 let n = s.plan(None).map(|p| p.len()).unwrap_or(0);
                 let _ = if *json {
-                    writeln!(out, "{}", json!({"name": name, "description": s.description, "nodes": n, "seconds": s.seconds}))
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"name": name, "description": s.description, "nodes": n, "seconds": s.seconds})
+                    )
                 } else {
                     writeln!(out, "{name:<12} {:>5} nodes  {}", n, s.description)
                 };
@@ -94,6 +102,8 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
         }
         SimCmd::Run(r) => match run_scenario(r, out) {
             Ok(_) => Exit::Ok,
+            // The reader went away (`weft sim run --json | head`): not an error.
+            Err(RunError::Io(e)) if e.contains("Broken pipe") => Exit::Ok,
             Err(RunError::Usage(e)) => {
                 eprintln!("weft sim run: {e}");
                 Exit::Usage
@@ -136,15 +146,26 @@ pub struct Summary {
     pub json: Value,
 }
 
-/// Builds the simulator of a scenario; returns it with the plan, the keys and the virtual end.
-pub fn build(
-    r: &RunArgs,
-) -> Result<(Simulator<Node<ChaCha8Rng>>, Vec<PlannedNode>, Keys, Instant, Scenario), RunError> {
+/// A scenario ready to run.
+#[allow(missing_debug_implementations)]
+pub struct Built {
+    pub sim: Simulator<Node<ChaCha8Rng>>,
+    pub plan: Vec<PlannedNode>,
+    pub keys: Keys,
+    /// The virtual end of the run.
+    pub end: Instant,
+    pub scenario: Scenario,
+}
+
+/// Builds the simulator of a scenario: its nodes provisioned and configured, its links set.
+pub fn build(r: &RunArgs) -> Result<Built, RunError> {
     let sc = Scenario::load(&r.scenario).map_err(RunError::Usage)?;
     let plan = sc.plan(r.nodes).map_err(RunError::Usage)?;
     let seconds = r.seconds.unwrap_or(sc.seconds);
     if !(seconds > 0.0 && seconds <= 30.0 * 24.0 * 3600.0) {
-        return Err(RunError::Usage(format!("--seconds {seconds}: give a duration between 0 and 2592000")));
+        return Err(RunError::Usage(format!(
+            "--seconds {seconds}: give a duration between 0 and 2592000"
+        )));
     }
     let end = Instant::from_micros((seconds * 1e6) as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(r.seed);
@@ -208,31 +229,51 @@ pub fn build(
         sim.set_link(
             NodeId(a as u32),
             NodeId(b as u32),
-            weft_radio::sim::Link { rssi_dbm: l.rssi, loss: r.loss.unwrap_or(l.loss) },
+            weft_radio::sim::Link {
+                rssi_dbm: l.rssi,
+                loss: r.loss.unwrap_or(l.loss),
+            },
         );
     }
-    let keys = Keys { iv_index, net_key, app_key, dev_keys };
-    Ok((sim, plan, keys, end, sc))
+    let keys = Keys {
+        iv_index,
+        net_key,
+        app_key,
+        dev_keys,
+    };
+    Ok(Built {
+        sim,
+        plan,
+        keys,
+        end,
+        scenario: sc,
+    })
 }
 
 /// The state of a provisioned and configured scenario node.
-fn node_state(p: &PlannedNode, net_key: [u8; 16], app_key: [u8; 16], dev_key: [u8; 16], iv: u32) -> NodeState {
+fn node_state(
+    p: &PlannedNode,
+    net_key: [u8; 16],
+    app_key: [u8; 16],
+    dev_key: [u8; 16],
+    iv: u32,
+) -> NodeState {
     let mut models = vec![
-        ModelState::new(ModelId::Sig(model_id::CONFIG_SERVER)),
-        ModelState::new(ModelId::Sig(model_id::HEALTH_SERVER)),
+        ModelState::new(ModelId::CONFIG_SERVER),
+        ModelState::new(ModelId::HEALTH_SERVER),
     ];
     for m in &p.models {
         let id = match m.as_str() {
-            "config-client" => model_id::CONFIG_CLIENT,
-            "onoff-server" => model_id::GENERIC_ONOFF_SERVER,
-            "onoff-client" => model_id::GENERIC_ONOFF_CLIENT,
-            "level-server" => model_id::GENERIC_LEVEL_SERVER,
-            "level-client" => model_id::GENERIC_LEVEL_CLIENT,
-            "sensor-server" => model_id::SENSOR_SERVER,
-            _ => model_id::SENSOR_CLIENT,
+            "config-client" => ModelId::CONFIG_CLIENT,
+            "onoff-server" => ModelId::GENERIC_ONOFF_SERVER,
+            "onoff-client" => ModelId::GENERIC_ONOFF_CLIENT,
+            "level-server" => ModelId::GENERIC_LEVEL_SERVER,
+            "level-client" => ModelId::GENERIC_LEVEL_CLIENT,
+            "sensor-server" => ModelId::SENSOR_SERVER,
+            _ => ModelId::SENSOR_CLIENT,
         };
-        let mut ms = ModelState::new(ModelId::Sig(id));
-        if id != model_id::CONFIG_CLIENT {
+        let mut ms = ModelState::new(id);
+        if id != ModelId::CONFIG_CLIENT {
             ms.app_keys.push(0);
         }
         if m.ends_with("-server") {
@@ -246,13 +287,21 @@ fn node_state(p: &PlannedNode, net_key: [u8; 16], app_key: [u8; 16], dev_key: [u
         dev_key,
         net_key,
         IvIndex(iv),
-        vec![ElementState { location: 0x0100, models }],
+        vec![ElementState {
+            location: 0x0100,
+            models,
+        }],
     );
     st.relay = p.relay;
     if let Some(t) = p.ttl {
         st.default_ttl = t;
     }
-    st.app_keys.push(AppKeyState { index: 0, net_index: 0, key: app_key, new_key: None });
+    st.app_keys.push(AppKeyState {
+        index: 0,
+        net_index: 0,
+        key: app_key,
+        new_key: None,
+    });
     st
 }
 
@@ -268,7 +317,12 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
     use weft_mesh::ble::models::sensor::{SensorMessage, SensorValue};
     let tid = (k % 256) as u8;
     match name {
-        "onoff-set" => GenericMessage::OnOffSet(OnOffSet { on: k % 2 == 0, tid, transition: None }).to_access(),
+        "onoff-set" => GenericMessage::OnOffSet(OnOffSet {
+            on: k % 2 == 0,
+            tid,
+            transition: None,
+        })
+        .to_access(),
         "onoff-get" => GenericMessage::OnOffGet.to_access(),
         "level-set-unack" => GenericMessage::LevelSetUnacknowledged(LevelSet {
             level: ((k * 4096) % 65536) as u16 as i16,
@@ -276,10 +330,11 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
             transition: None,
         })
         .to_access(),
-        "sensor-status" => {
-            SensorMessage::Status(vec![SensorValue::ambient_temperature(20.0 + (k % 10) as f64 / 2.0).to_sensor_data()])
-                .to_access()
-        }
+        "sensor-status" => SensorMessage::Status(vec![SensorValue::ambient_temperature(
+            20.0 + (k % 10) as f64 / 2.0,
+        )
+        .to_sensor_data()])
+        .to_access(),
         "sensor-status-large" => SensorMessage::Status(vec![
             SensorValue::ambient_temperature(21.5).to_sensor_data(),
             SensorValue::motion_sensed((k % 3) as f64 * 50.0).to_sensor_data(),
@@ -287,16 +342,35 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
             SensorValue::device_operating_temperature(45.25 + (k % 7) as f64).to_sensor_data(),
         ])
         .to_access(),
-        _ => GenericMessage::OnOffSetUnacknowledged(OnOffSet { on: k % 2 == 0, tid, transition: None }).to_access(),
+        _ => GenericMessage::OnOffSetUnacknowledged(OnOffSet {
+            on: k % 2 == 0,
+            tid,
+            transition: None,
+        })
+        .to_access(),
     }
 }
 
 /// Runs a scenario and writes its report.
 pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunError> {
-    let (mut sim, plan, keys, end, sc) = build(r)?;
-    let by_name: HashMap<&str, usize> = plan.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+    let Built {
+        mut sim,
+        plan,
+        keys,
+        end,
+        scenario: sc,
+    } = build(r)?;
+    let by_name: HashMap<&str, usize> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
     let addr_of = |i: usize| plan[i].address;
-    let index_of_addr: HashMap<u16, usize> = plan.iter().enumerate().map(|(i, p)| (p.address, i)).collect();
+    let index_of_addr: HashMap<u16, usize> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.address, i))
+        .collect();
 
     // Traffic: who sends what to whom, when.
     let mut rng = ChaCha8Rng::seed_from_u64(r.seed ^ 0x7472_6166_6669_6300);
@@ -304,7 +378,9 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
     let mut flows: BTreeMap<(u16, u16), Flow> = BTreeMap::new();
     for t in &sc.traffic {
         let senders: Vec<usize> = match t.from.as_str() {
-            set @ ("sensors" | "publishers") => (0..plan.len()).filter(|&i| plan[i].sets.contains(&set)).collect(),
+            set @ ("sensors" | "publishers") => (0..plan.len())
+                .filter(|&i| plan[i].sets.contains(&set))
+                .collect(),
             name => vec![*by_name
                 .get(name)
                 .ok_or_else(|| RunError::Usage(format!("traffic from unknown node '{name}'")))?],
@@ -315,7 +391,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                 if let Ok(g) = parse_group(&t.to) {
                     g
                 } else {
-                    crate::scenario::parse_unicast(&t.to).map_err(|e| RunError::Usage(format!("traffic to '{}': {e}", t.to)))?
+                    crate::scenario::parse_unicast(&t.to)
+                        .map_err(|e| RunError::Usage(format!("traffic to '{}': {e}", t.to)))?
                 }
             }
         };
@@ -324,12 +401,18 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
             let receivers: Vec<usize> = if dst & 0x8000 == 0 {
                 index_of_addr.get(&dst).copied().into_iter().collect()
             } else {
-                (0..plan.len()).filter(|&i| i != s && plan[i].subscribe.contains(&dst)).collect()
+                (0..plan.len())
+                    .filter(|&i| i != s && plan[i].subscribe.contains(&dst))
+                    .collect()
             };
             expected.insert((src, dst), receivers.clone());
             let mut k = 0u64;
             loop {
-                let jitter = if t.jitter_s > 0.0 { (rng.next_u64() % 1_000_000) as f64 / 1e6 * t.jitter_s } else { 0.0 };
+                let jitter = if t.jitter_s > 0.0 {
+                    (rng.next_u64() % 1_000_000) as f64 / 1e6 * t.jitter_s
+                } else {
+                    0.0
+                };
                 let at = t.start_s + k as f64 * t.every_s + jitter;
                 let at_us = (at * 1e6) as u64;
                 if at_us >= end.as_micros() {
@@ -345,9 +428,13 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     ttl: None,
                     message,
                 };
-                sim.schedule(Instant::from_micros(at_us), NodeId(s as u32), move |n, now| {
-                    n.handle_command(now, cmd);
-                });
+                sim.schedule(
+                    Instant::from_micros(at_us),
+                    NodeId(s as u32),
+                    move |n, now| {
+                        n.handle_command(now, cmd);
+                    },
+                );
                 flows.entry((src, dst)).or_default().sent += receivers.len() as u64;
                 k += 1;
             }
@@ -356,8 +443,10 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
 
     let pcap: Option<Arc<Mutex<PcapWriter<std::io::BufWriter<std::fs::File>>>>> = match &r.pcap {
         Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| RunError::Io(format!("cannot create {}: {e}", path.display())))?;
-            let w = PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| RunError::Io(e.to_string()))?;
+            let f = std::fs::File::create(path)
+                .map_err(|e| RunError::Io(format!("cannot create {}: {e}", path.display())))?;
+            let w = PcapWriter::new(std::io::BufWriter::new(f))
+                .map_err(|e| RunError::Io(e.to_string()))?;
             Some(Arc::new(Mutex::new(w)))
         }
         None => None,
@@ -381,8 +470,11 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
     }
 
     if r.json {
-        let dev: serde_json::Map<String, Value> =
-            keys.dev_keys.iter().map(|(a, k)| (format!("{a:04x}"), Value::from(hex::encode(k)))).collect();
+        let dev: serde_json::Map<String, Value> = keys
+            .dev_keys
+            .iter()
+            .map(|(a, k)| (format!("{a:04x}"), Value::from(hex::encode(k))))
+            .collect();
         let line = json!({
             "type": "network",
             "scenario": sc.name,
@@ -483,13 +575,25 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         }
     }
     if let Some(w) = &pcap {
-        w.lock().map_err(|_| RunError::Io("pcap writer poisoned".into()))?.flush().map_err(|e| RunError::Io(e.to_string()))?;
+        w.lock()
+            .map_err(|_| RunError::Io("pcap writer poisoned".into()))?
+            .flush()
+            .map_err(|e| RunError::Io(e.to_string()))?;
     }
 
     let st = sim.stats();
     let mut dropped = serde_json::Map::new();
-    for reason in [RadioDrop::Loss, RadioDrop::Collision, RadioDrop::NotListening, RadioDrop::HalfDuplex, RadioDrop::BelowSensitivity] {
-        dropped.insert(format!("radio_{}", radio_reason(reason)), st.dropped.get(reason).into());
+    for reason in [
+        RadioDrop::Loss,
+        RadioDrop::Collision,
+        RadioDrop::NotListening,
+        RadioDrop::HalfDuplex,
+        RadioDrop::BelowSensitivity,
+    ] {
+        dropped.insert(
+            format!("radio_{}", radio_reason(reason)),
+            st.dropped.get(reason).into(),
+        );
     }
     for (k, v) in &node_drops {
         dropped.insert((*k).to_string(), (*v).into());
@@ -570,8 +674,16 @@ fn print_summary(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
         s["virtual_s"],
         s["frames"]
     )?;
-    writeln!(out, "delivered {} of {} expected receptions; {} relays", s["delivered"], s["sent"], s["relayed"])?;
-    writeln!(out, "\n{:<6} {:<6} {:>6} {:>9} {:>8} {:>8} {:>5}", "SRC", "DST", "SENT", "DELIVERED", "P50 ms", "P99 ms", "HOPS")?;
+    writeln!(
+        out,
+        "delivered {} of {} expected receptions; {} relays; segmented messages: {} complete, {} failed",
+        s["delivered"], s["sent"], s["relayed"], s["sar"]["complete"], s["sar"]["failed"]
+    )?;
+    writeln!(
+        out,
+        "\n{:<6} {:<6} {:>6} {:>9} {:>8} {:>8} {:>5}",
+        "SRC", "DST", "SENT", "DELIVERED", "P50 ms", "P99 ms", "HOPS"
+    )?;
     for f in s["flows"].as_array().into_iter().flatten() {
         let num = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.1}"));
         writeln!(
@@ -579,8 +691,8 @@ fn print_summary(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
             "{:<6} {:<6} {:>6} {:>9} {:>8} {:>8} {:>5}",
             f["src"].as_str().unwrap_or(""),
             f["dst"].as_str().unwrap_or(""),
-            f["sent"],
-            f["delivered"],
+            f["sent"].to_string(),
+            f["delivered"].to_string(),
             num(&f["latency_ms_p50"]),
             num(&f["latency_ms_p99"]),
             f["hops"].as_u64().map_or("-".into(), |h| h.to_string())

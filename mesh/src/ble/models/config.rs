@@ -339,7 +339,9 @@ impl FeatureState {
 /// A transmit/retransmit octet: a 3-bit count (low bits) and a 5-bit interval steps field (high
 /// bits) — Network Transmit (MshPRT §4.2.20), Relay Retransmit (§4.2.21) and Publish Retransmit
 /// (§4.2.3.7, §4.2.3.8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Retransmit {
     /// Number of (re)transmissions beyond the first, 0..=7.
     pub count: u8,
@@ -374,7 +376,7 @@ impl Retransmit {
 }
 
 /// The Publish Period (MshPRT §4.2.3.5): a 6-bit number of steps and a 2-bit step resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct PublishPeriod {
     /// Number of steps, 0..=0x3F; 0 disables periodic publishing.
     pub steps: u8,
@@ -404,7 +406,7 @@ impl PublishPeriod {
 
 /// The publication parameters shared by Model Publication Set, Virtual Address Set and Status
 /// (MshPRT §4.3.2.16..=§4.3.2.18): 5 octets after the publish address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Publication {
     /// AppKey Index (12 bits).
     pub app_key_index: KeyIndex,

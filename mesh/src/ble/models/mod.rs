@@ -34,8 +34,24 @@ pub use sensor::{SensorData, SensorMessage, SensorValue};
 // ---------------------------------------------------------------------------------------------
 
 /// A 12-bit global key index: a NetKey Index or an AppKey Index (MshPRT §4.3.1.1), 0..=0xFFF.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "u16", into = "u16")]
 pub struct KeyIndex(u16);
+
+impl TryFrom<u16> for KeyIndex {
+    type Error = String;
+    fn try_from(v: u16) -> core::result::Result<Self, String> {
+        KeyIndex::new(v).ok_or_else(|| format!("key index {v:#x} exceeds 12 bits"))
+    }
+}
+
+impl From<KeyIndex> for u16 {
+    fn from(k: KeyIndex) -> u16 {
+        k.0
+    }
+}
 
 impl KeyIndex {
     /// The largest key index (MshPRT §4.3.1.1: 12 bits).
@@ -128,7 +144,9 @@ pub fn unpack_key_indexes(bytes: &[u8]) -> Result<Vec<KeyIndex>> {
 
 /// A model identifier (MshPRT §4.2.2.1, §4.3.2): a 16-bit Bluetooth SIG model ID, or a vendor
 /// model (company identifier, then the 16-bit vendor-assigned model ID), each little-endian.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum ModelId {
     /// A Bluetooth SIG model (2 octets on air).
     Sig(u16),
@@ -228,7 +246,7 @@ impl fmt::Display for ModelId {
 
 /// The 2-bit step resolution shared by the publish period (MshPRT §4.3.2.16) and the
 /// transition time (MshMDL §3.1.3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum StepResolution {
     /// 0b00: 100 milliseconds.
     Ms100 = 0,

@@ -352,6 +352,14 @@ impl<R: RngCore> Node<R> {
                 next_beacon: old.get(&k.index).copied().unwrap_or(Instant::ZERO),
             })
             .collect();
+        // A new subnet's first beacon comes at a random point of the first interval, so that
+        // nodes started together don't all beacon at once.
+        for i in 0..self.subnets.len() {
+            if !old.contains_key(&self.subnets[i].index) {
+                let j = self.jitter(BEACON_INTERVAL.as_millis());
+                self.subnets[i].next_beacon = self.now + j;
+            }
+        }
         self.apps = self
             .state
             .app_keys
@@ -430,7 +438,7 @@ impl<R: RngCore> Node<R> {
             due: at,
             bytes,
             remaining: rt.count,
-            interval: rt.interval(),
+            interval: Duration::from_millis(u64::from(rt.network_interval_ms())),
             sent,
         });
     }
@@ -1123,7 +1131,7 @@ impl<R: RngCore> Node<R> {
             self.subnets[i].next_beacon = now + BEACON_INTERVAL + j;
         }
         for bytes in out {
-            self.queue(now, bytes, Retransmit::new(0, 0), None);
+            self.queue(now, bytes, Retransmit::default(), None);
         }
     }
 

@@ -8,102 +8,29 @@ use crate::ble::address::{Address, IvIndex, UnicastAddress};
 use crate::ble::transport::sar::{SarRxConfig, SarTxConfig};
 use crate::time::Duration;
 
-/// A count of extra transmissions and the interval between them, as the Network Transmit
-/// (MshPRT §4.2.20) and Relay Retransmit (§4.2.21) states store them: 3-bit count, 5-bit
-/// interval steps of 10 ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Retransmit {
-    /// Extra transmissions: 0..=7 (0 = sent once).
-    pub count: u8,
-    /// Interval = (steps + 1) × 10 ms.
-    pub interval_steps: u8,
-}
+pub use crate::ble::models::config::Retransmit;
+pub use crate::ble::models::ModelId;
 
-impl Retransmit {
-    pub const fn new(count: u8, interval_steps: u8) -> Self {
-        Retransmit {
-            count: count & 0x07,
-            interval_steps: interval_steps & 0x1f,
-        }
-    }
-    pub const fn interval(self) -> Duration {
-        Duration::from_millis((self.interval_steps as u64 + 1) * 10)
-    }
-    /// The packed octet of the Config messages: count in bits 0..3, steps in bits 3..8.
-    pub const fn to_octet(self) -> u8 {
-        (self.interval_steps << 3) | (self.count & 0x07)
-    }
-    pub const fn from_octet(b: u8) -> Self {
-        Retransmit {
-            count: b & 0x07,
-            interval_steps: b >> 3,
-        }
-    }
-}
-
-/// A model's identifier: a 16-bit SIG model ID or a 32-bit vendor model ID (MshPRT §3.7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ModelId {
-    Sig(u16),
-    Vendor { company: u16, model: u16 },
-}
-
-/// SIG model IDs of the models the node stack implements (Assigned Numbers, "Mesh Model IDs").
-pub mod model_id {
-    /// Configuration Server (MshPRT §4.4.1).
-    pub const CONFIG_SERVER: u16 = 0x0000;
-    /// Configuration Client (MshPRT §4.4.2).
-    pub const CONFIG_CLIENT: u16 = 0x0001;
-    /// Health Server (MshPRT §4.4.3).
-    pub const HEALTH_SERVER: u16 = 0x0002;
-    /// Health Client (MshPRT §4.4.4).
-    pub const HEALTH_CLIENT: u16 = 0x0003;
-    /// Generic OnOff Server (MshMDL §3.3.1).
-    pub const GENERIC_ONOFF_SERVER: u16 = 0x1000;
-    /// Generic OnOff Client (MshMDL §3.4.1).
-    pub const GENERIC_ONOFF_CLIENT: u16 = 0x1001;
-    /// Generic Level Server (MshMDL §3.3.2).
-    pub const GENERIC_LEVEL_SERVER: u16 = 0x1002;
-    /// Generic Level Client (MshMDL §3.4.2).
-    pub const GENERIC_LEVEL_CLIENT: u16 = 0x1003;
-    /// Sensor Server (MshMDL §4.3.1).
-    pub const SENSOR_SERVER: u16 = 0x1100;
-    /// Sensor Client (MshMDL §4.4.1).
-    pub const SENSOR_CLIENT: u16 = 0x1102;
-}
-
-/// A model's publication state (MshPRT §4.2.3).
+/// A model's publication state (MshPRT §4.2.3): where it publishes, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Publication {
     pub address: Address,
     /// The Label UUID when `address` is virtual.
     pub label: Option<[u8; 16]>,
-    pub app_key_index: u16,
-    pub credential_flag: bool,
-    /// 0x00..=0x7F, or 0xFF to use the node's Default TTL.
-    pub ttl: u8,
-    /// The Publish Period octet (§4.2.3.4): 6-bit steps, 2-bit resolution.
-    pub period: u8,
-    /// Publish Retransmit: count, and interval steps of 50 ms (§4.2.3.6, §4.2.3.7).
-    pub retransmit: Retransmit,
+    /// AppKey index, credentials, TTL, period and retransmissions.
+    pub params: crate::ble::models::config::Publication,
 }
 
 impl Publication {
-    /// The publish period; `None` when periodic publishing is off (§4.2.3.4).
+    /// The publish period; `None` when periodic publishing is off (§4.2.3.5).
     pub fn period(&self) -> Option<Duration> {
-        let steps = u64::from(self.period & 0x3f);
-        let unit = match self.period >> 6 {
-            0 => 100,
-            1 => 1_000,
-            2 => 10_000,
-            _ => 600_000,
-        };
-        (steps > 0).then(|| Duration::from_millis(steps * unit))
+        let ms = self.params.period.to_millis();
+        (ms > 0).then(|| Duration::from_millis(u64::from(ms)))
     }
 
-    /// Interval between publish retransmissions: (steps + 1) × 50 ms (§4.2.3.7).
+    /// Interval between publish retransmissions: (steps + 1) × 50 ms (§4.2.3.8).
     pub fn retransmit_interval(&self) -> Duration {
-        Duration::from_millis((u64::from(self.retransmit.interval_steps) + 1) * 50)
+        Duration::from_millis(u64::from(self.params.retransmit.publish_interval_ms()))
     }
 }
 
@@ -277,8 +204,14 @@ impl NodeState {
             remote_dev_keys: Vec::new(),
             default_ttl: 7,
             relay: false,
-            relay_retransmit: Retransmit::new(2, 1),
-            network_transmit: Retransmit::new(2, 1),
+            relay_retransmit: Retransmit {
+                count: 2,
+                interval_steps: 1,
+            },
+            network_transmit: Retransmit {
+                count: 2,
+                interval_steps: 1,
+            },
             beacon: true,
             elements,
             heartbeat_publication: None,
@@ -307,30 +240,33 @@ impl NodeState {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retransmit_octet() {
-        let r = Retransmit::new(2, 1);
-        assert_eq!(r.interval(), Duration::from_millis(20));
-        assert_eq!(Retransmit::from_octet(r.to_octet()), r);
-        assert_eq!(r.to_octet(), 0x0a);
-    }
+    use crate::ble::models::config::PublishPeriod;
+    use crate::ble::models::{KeyIndex, StepResolution};
 
     #[test]
     fn publish_period() {
         let mut p = Publication {
             address: Address(0xc000),
             label: None,
-            app_key_index: 0,
-            credential_flag: false,
-            ttl: 0xff,
-            period: 0,
-            retransmit: Retransmit::new(0, 0),
+            params: crate::ble::models::config::Publication {
+                app_key_index: KeyIndex::from_bits(0),
+                credential_flag: false,
+                ttl: 0xff,
+                period: PublishPeriod {
+                    steps: 0,
+                    resolution: StepResolution::Ms100,
+                },
+                retransmit: Retransmit {
+                    count: 1,
+                    interval_steps: 1,
+                },
+            },
         };
         assert_eq!(p.period(), None);
-        p.period = 0x41; // 1 × 1 s
+        p.params.period = PublishPeriod::from_byte(0x41); // 1 × 1 s
         assert_eq!(p.period(), Some(Duration::from_secs(1)));
-        p.period = 0x05; // 5 × 100 ms
+        p.params.period = PublishPeriod::from_byte(0x05); // 5 × 100 ms
         assert_eq!(p.period(), Some(Duration::from_millis(500)));
+        assert_eq!(p.retransmit_interval(), Duration::from_millis(100));
     }
 }

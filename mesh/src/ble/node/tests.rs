@@ -35,8 +35,8 @@ pub(crate) const APP_KEY: [u8; 16] = [0x22; 16];
 
 pub(crate) fn node(addr: u16, relay: bool) -> Node<TestRng> {
     let models = vec![
-        ModelState::new(ModelId::Sig(state::model_id::CONFIG_SERVER)),
-        ModelState::new(ModelId::Sig(state::model_id::GENERIC_ONOFF_SERVER)),
+        ModelState::new(ModelId::CONFIG_SERVER),
+        ModelState::new(ModelId::GENERIC_ONOFF_SERVER),
     ];
     let mut st = NodeState::new(
         [addr as u8; 16],
