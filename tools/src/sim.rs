@@ -17,6 +17,7 @@ use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 
 use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
+    StateChange,
 };
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
@@ -558,6 +559,14 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                         Event::KeyRefresh { net_index, phase } => Some(
                             json!({"t_us": at.as_micros(), "type": "key_refresh", "node": here, "net_index": net_index, "phase": phase.to_u8()}),
                         ),
+                        Event::State { element, change } => {
+                            let (k, v) = match change {
+                                StateChange::OnOff(on) => ("onoff", json!(on)),
+                                StateChange::Level(l) => ("level", json!(l)),
+                                StateChange::Attention(a) => ("attention", json!(a)),
+                            };
+                            Some(json!({"t_us": at.as_micros(), "type": "state", "node": here, "element": element, k: v}))
+                        }
                         Event::Control { .. } | Event::PersistState => None,
                     }
                 }

@@ -6,7 +6,10 @@
 //! state when it says [`Event::PersistState`]), then [`Node::poll_transmit`]. That order is what
 //! makes "a sequence number reservation is written before use" hold.
 
+mod models;
 pub mod state;
+
+pub use models::{ServerStates, StateChange};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -118,6 +121,8 @@ pub enum Event {
         opcode: u8,
         parameters: Vec<u8>,
     },
+    /// A server's state changed (a light switched, a level moved, attention started).
+    State { element: usize, change: StateChange },
     /// A Heartbeat received (MshPRT §3.6.5.10): hops = InitTTL - RxTTL + 1.
     Heartbeat {
         src: Address,
@@ -303,6 +308,10 @@ pub struct Node<R> {
     iv_state_since: Option<Instant>,
     /// When the next periodic Heartbeat is due (None: not scheduled yet).
     next_heartbeat: Option<Instant>,
+    /// Run-time state of the hosted servers.
+    servers: ServerStates,
+    /// Commands due later (publish retransmissions).
+    deferred: Vec<(Instant, Command)>,
     now: Instant,
 }
 
@@ -325,6 +334,8 @@ impl<R: RngCore> Node<R> {
             events: VecDeque::new(),
             iv_state_since: None,
             next_heartbeat: None,
+            servers: ServerStates::default(),
+            deferred: Vec::new(),
             now: Instant::ZERO,
             state,
             rng,
@@ -861,7 +872,7 @@ impl<R: RngCore> Node<R> {
     #[allow(clippy::too_many_arguments)]
     fn upper_rx(
         &mut self,
-        _now: Instant,
+        now: Instant,
         si: usize,
         ctx: &AccessContext,
         akf: bool,
@@ -941,8 +952,18 @@ impl<R: RngCore> Node<R> {
                 rssi,
                 message: message.clone(),
             });
+            self.model_rx(now, element, ctx.src, key, net_index, &message);
         }
         true
+    }
+
+    /// A Configuration message for the Configuration Server; returns the reply.
+    fn config_rx(
+        &mut self,
+        _now: Instant,
+        _m: &crate::ble::models::config::ConfigMessage,
+    ) -> Option<crate::ble::models::config::ConfigMessage> {
+        None
     }
 
     fn virtual_labels(&self, dst: Address) -> Vec<[u8; 16]> {
@@ -1465,7 +1486,8 @@ impl<R: RngCore> Station for Node<R> {
             .values()
             .filter_map(|t| t.sar.poll_timeout())
             .min();
-        [tx, beacon, iv, hb, sar_out, sar_in]
+        let publish = self.publication_timeout();
+        [tx, beacon, iv, hb, sar_out, sar_in, publish]
             .into_iter()
             .flatten()
             .min()
@@ -1477,6 +1499,7 @@ impl<R: RngCore> Station for Node<R> {
         self.send_beacons(now);
         self.heartbeat_timer(now);
         self.drive_sar(now);
+        self.publication_timer(now);
     }
 }
 

@@ -706,3 +706,139 @@ fn segmented_to_a_group_without_acks() {
         .iter()
         .any(|(i, e)| *i == 0 && matches!(e, Event::Sar { outcome: None, .. })));
 }
+
+#[test]
+fn onoff_server_switches_replies_and_publishes() {
+    use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+    use crate::ble::models::generic::{GenericMessage, OnOffSet};
+    use crate::ble::models::{KeyIndex, StepResolution};
+    let mut nodes: Vec<_> = (0..3).map(|i| node(1 + i as u16, false)).collect();
+    for n in &mut nodes {
+        n.update_state(|s| s.beacon = false);
+    }
+    // Node 2 (the light) publishes its OnOff state to node 3 (a panel) when it changes.
+    nodes[1].update_state(|s| {
+        s.elements[0].models[1].publication = Some(Publication {
+            address: Address(3),
+            label: None,
+            params: PubParams {
+                app_key_index: KeyIndex::from_bits(0),
+                credential_flag: false,
+                ttl: 0xff,
+                period: PublishPeriod {
+                    steps: 0,
+                    resolution: StepResolution::Ms100,
+                },
+                retransmit: Retransmit {
+                    count: 1,
+                    interval_steps: 0,
+                },
+            },
+        })
+    });
+    let links = vec![vec![1, 2], vec![0, 2], vec![0, 1]];
+    let set = GenericMessage::OnOffSet(OnOffSet {
+        on: true,
+        tid: 7,
+        transition: None,
+    })
+    .to_access();
+    let send = |nodes: &mut Vec<Node<TestRng>>, t: Instant| {
+        nodes[0].handle_command(
+            t,
+            Command::Send {
+                element: 0,
+                dst: Address(2),
+                label: None,
+                key: KeyRef::App(0),
+                net_index: 0,
+                ttl: Some(3),
+                message: set.clone(),
+            },
+        );
+    };
+    send(&mut nodes, Instant::ZERO);
+    let mut ev = Vec::new();
+    run(&mut nodes, &links, Instant::from_micros(2_000_000), &mut ev);
+    assert_eq!(nodes[1].onoff(0), Some(true));
+    assert!(ev.contains(&(
+        1,
+        Event::State {
+            element: 0,
+            change: StateChange::OnOff(true)
+        }
+    )));
+    let status = GenericMessage::OnOffStatus {
+        present: true,
+        target: None,
+    }
+    .to_access();
+    let replies: Vec<_> = ev
+        .iter()
+        .filter(|(i, e)| {
+            *i == 0 && matches!(e, Event::Access { message, .. } if *message == status)
+        })
+        .collect();
+    assert_eq!(replies.len(), 1, "the client gets one OnOff Status: {ev:?}");
+    let published: Vec<_> = ev
+        .iter()
+        .filter(|(i, e)| {
+            *i == 2 && matches!(e, Event::Access { message, .. } if *message == status)
+        })
+        .collect();
+    assert_eq!(published.len(), 2, "published once plus one retransmission");
+    // The same TID again within 6 s is the same transaction: no second change.
+    nodes[1].set_onoff(Instant::from_micros(2_000_000), 0, false);
+    let mut ev = Vec::new();
+    send(&mut nodes, Instant::from_micros(3_000_000));
+    run_from(
+        &mut nodes,
+        &links,
+        Instant::from_micros(3_000_000),
+        Instant::from_micros(4_000_000),
+        &mut ev,
+    );
+    assert_eq!(
+        nodes[1].onoff(0),
+        Some(false),
+        "a repeated TID is not a new transaction"
+    );
+}
+
+#[test]
+fn unbound_model_ignores_the_message() {
+    use crate::ble::models::generic::{GenericMessage, OnOffSet};
+    let mut a = node(1, false);
+    let mut b = node(2, false);
+    b.update_state(|s| s.elements[0].models[1].app_keys.clear());
+    let set = GenericMessage::OnOffSetUnacknowledged(OnOffSet {
+        on: true,
+        tid: 1,
+        transition: None,
+    })
+    .to_access();
+    a.handle_command(
+        Instant::ZERO,
+        Command::Send {
+            element: 0,
+            dst: Address(2),
+            label: None,
+            key: KeyRef::App(0),
+            net_index: 0,
+            ttl: Some(3),
+            message: set,
+        },
+    );
+    let f = a.poll_transmit(Instant::ZERO).unwrap();
+    b.handle_frame(
+        Instant::ZERO,
+        &RxFrame {
+            bearer: Bearer::Advertising,
+            channel: 37,
+            rssi: None,
+            timestamp: Instant::ZERO,
+            bytes: f.bytes,
+        },
+    );
+    assert_eq!(b.onoff(0), None);
+}
