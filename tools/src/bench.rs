@@ -31,10 +31,68 @@ pub enum BenchKind {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The grid scenario (every node a relay, a tenth publishing) in the simulator: wall time
+    /// against virtual time, and peak memory.
+    Sim {
+        /// Nodes in the grid.
+        #[arg(long, default_value_t = 1000)]
+        nodes: usize,
+        /// Virtual seconds.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
     match &a.which {
+        BenchKind::Sim { nodes, seconds, seed, json } => {
+            let args = crate::sim::RunArgs {
+                scenario: "grid".into(),
+                seed: *seed,
+                seconds: Some(*seconds),
+                loss: None,
+                nodes: Some(*nodes),
+                json: false,
+                pcap: None,
+            };
+            let t = WallClock::now();
+            let summary = match crate::sim::run_scenario(&args, &mut std::io::sink()) {
+                Ok(s) => s.json,
+                Err(e) => {
+                    eprintln!("weft bench sim: {e:?}");
+                    return Exit::Usage;
+                }
+            };
+            let wall = t.elapsed().as_secs_f64();
+            let rss = peak_rss_mb();
+            let v = json!({
+                "nodes": nodes,
+                "virtual_s": seconds,
+                "wall_s": (wall * 1000.0).round() / 1000.0,
+                "realtime_factor": ((seconds / wall) * 100.0).round() / 100.0,
+                "peak_rss_mb": rss.map(|m| (m * 10.0).round() / 10.0),
+                "frames": summary["frames"],
+                "delivered": summary["delivered"],
+                "relayed": summary["relayed"],
+            });
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "{nodes} nodes, {seconds} virtual s in {wall:.2} wall s: {:.2}x real time; {} frames; peak RSS {} MB",
+                    seconds / wall,
+                    summary["frames"],
+                    rss.map_or("unknown".into(), |m| format!("{m:.1}"))
+                )
+            };
+            Exit::Ok
+        }
         BenchKind::Pdu { json, runs } => {
             let runs = (*runs).max(1);
             let pdu = median((0..runs).map(|_| pdus_per_s()).collect());
@@ -149,4 +207,12 @@ impl rand_core::RngCore for BenchRng {
         self.fill_bytes(dest);
         Ok(())
     }
+}
+
+/// Peak resident set size of this process (VmHWM of /proc/self/status), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
