@@ -50,7 +50,12 @@ pub enum BenchKind {
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
     match &a.which {
-        BenchKind::Sim { nodes, seconds, seed, json } => {
+        BenchKind::Sim {
+            nodes,
+            seconds,
+            seed,
+            json,
+        } => {
             let args = crate::sim::RunArgs {
                 scenario: "grid".into(),
                 seed: *seed,
