@@ -46,31 +46,6 @@ pub struct DecodeArgs {
     pub pdus: Vec<Vec<u8>>,
 }
 
-impl DecodeArgs {
-    /// Messages 18 and 22 and the secure network beacon of the specification's sample data
-    /// (Mesh Protocol 1.1 §8.3.18, §8.3.22, §8.4.1): what `weft` shows before the inspector exists.
-    pub fn sample() -> Self {
-        let k = |s: &str| args::key128(s).expect("sample key");
-        DecodeArgs {
-            iv_index: 0x12345678,
-            net_keys: vec![k("7dd7364cd842ad18c17c2b820c84c3d6")],
-            app_keys: vec![k("63964771734fbd76e3b40519d1d94a48")],
-            dev_keys: vec![],
-            labels: vec![k("0073e7e4d8b9440faf8415df4c56c0e1")],
-            friendships: vec![],
-            json: false,
-            pdus: [
-                "6848cba437860e5673728a627fb938535508e21a6baf57",
-                "e8d85caecef1e3ed31f3fdcf88a411135fea55df730b6b28e255",
-                "01003ecaff672f673370123456788ea261582f364f6f",
-            ]
-            .iter()
-            .map(|s| args::hex_bytes(s).expect("sample PDU"))
-            .collect(),
-        }
-    }
-}
-
 /// Runs `weft decode`, writing to `out`. Returns `Exit::Refused` if any input could not be
 /// decoded (after printing everything that could).
 pub fn run(a: &DecodeArgs, out: &mut impl Write) -> Exit {

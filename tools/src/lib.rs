@@ -58,10 +58,13 @@ pub fn main() -> ExitCode {
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
         None => {
-            // The inspector on the built-in simulated mesh arrives with issue 6; until then the
-            // first command shows weft decoding the specification's sample messages.
-            eprintln!("weft: the network inspector is not built yet; decoding the Bluetooth Mesh specification's sample messages instead.\n");
-            decode::run(&decode::DecodeArgs::sample(), &mut std::io::stdout().lock()).into()
+            // The inspector on the built-in simulated mesh arrives with its issue; until then
+            // the first command runs the same smart-home mesh headless and shows what happened.
+            eprintln!("weft: the network inspector is not built yet; running the built-in smart-home mesh headless instead (weft sim run).\n");
+            let args = sim::SimArgs {
+                cmd: sim::SimCmd::Run(sim::RunArgs::default()),
+            };
+            sim::run(&args, &mut std::io::stdout().lock()).into()
         }
     }
 }

@@ -72,6 +72,21 @@ pub struct RunArgs {
     pub pcap: Option<PathBuf>,
 }
 
+impl Default for RunArgs {
+    /// The smart-home scenario with seed 1 and its own duration, as a summary.
+    fn default() -> Self {
+        RunArgs {
+            scenario: "smart-home".into(),
+            seed: 1,
+            seconds: None,
+            loss: None,
+            nodes: None,
+            json: false,
+            pcap: None,
+        }
+    }
+}
+
 fn parse_probability(s: &str) -> Result<f64, String> {
     let p: f64 = s
         .parse()
