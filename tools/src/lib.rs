@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod runtime;
 pub mod scenario;
 pub mod sim;
 

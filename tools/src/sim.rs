@@ -39,6 +39,18 @@ pub struct SimArgs {
 pub enum SimCmd {
     /// Run a scenario headless and report what happened.
     Run(RunArgs),
+    /// Share one simulated air among processes in real time on a Unix socket; other weft
+    /// commands attach with `--radio sim:PATH`.
+    Serve {
+        /// The socket to listen on.
+        #[arg(long, value_name = "PATH")]
+        socket: PathBuf,
+        /// A scenario whose nodes live on the air too.
+        #[arg(long)]
+        scenario: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// List the built-in scenarios.
     List {
         /// One JSON object per scenario.
@@ -116,6 +128,48 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
             }
             Exit::Ok
         }
+        SimCmd::Serve {
+            socket,
+            scenario,
+            seed,
+        } => {
+            let sim = match scenario {
+                Some(name) => {
+                    let args = RunArgs {
+                        scenario: name.clone(),
+                        seed: *seed,
+                        ..RunArgs::default()
+                    };
+                    match build_with(&args, weft_radio::hub::HubNode::Local) {
+                        Ok(b) => b.sim,
+                        Err(RunError::Usage(e)) | Err(RunError::Io(e)) => {
+                            eprintln!("weft sim serve: {e}");
+                            return Exit::Usage;
+                        }
+                    }
+                }
+                None => crate::runtime::empty_air(*seed),
+            };
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("weft sim serve: cannot start the runtime: {e}");
+                    return Exit::Unavailable;
+                }
+            };
+            match rt.block_on(crate::runtime::serve_hub(socket, sim, |note| {
+                eprintln!("weft sim serve: {note}")
+            })) {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("weft sim serve: {e}");
+                    Exit::Unavailable
+                }
+            }
+        }
         SimCmd::Run(r) => match run_scenario(r, out) {
             Ok(_) => Exit::Ok,
             // The reader went away (`weft sim run --json | head`): not an error.
@@ -164,8 +218,8 @@ pub struct Summary {
 
 /// A scenario ready to run.
 #[allow(missing_debug_implementations)]
-pub struct Built {
-    pub sim: Simulator<Node<ChaCha8Rng>>,
+pub struct Built<S: weft_mesh::Station = Node<ChaCha8Rng>> {
+    pub sim: Simulator<S>,
     pub plan: Vec<PlannedNode>,
     pub keys: Keys,
     /// The virtual end of the run.
@@ -175,6 +229,14 @@ pub struct Built {
 
 /// Builds the simulator of a scenario: its nodes provisioned and configured, its links set.
 pub fn build(r: &RunArgs) -> Result<Built, RunError> {
+    build_with(r, |n| n)
+}
+
+/// As [`build`], with each node wrapped by `wrap` (e.g. to share the air with other processes).
+pub fn build_with<S: weft_mesh::Station>(
+    r: &RunArgs,
+    mut wrap: impl FnMut(Node<ChaCha8Rng>) -> S,
+) -> Result<Built<S>, RunError> {
     let sc = Scenario::load(&r.scenario).map_err(RunError::Usage)?;
     let plan = sc.plan(r.nodes).map_err(RunError::Usage)?;
     let seconds = r.seconds.unwrap_or(sc.seconds);
@@ -233,7 +295,7 @@ pub fn build(r: &RunArgs) -> Result<Built, RunError> {
             Some((x, y)) => Placement::At { x, y },
             None => Placement::Unplaced,
         };
-        sim.add_node(node, placement);
+        sim.add_node(wrap(node), placement);
     }
     for l in &sc.links {
         let find = |n: &str| {
