@@ -145,7 +145,10 @@ fn pdus_per_s() -> f64 {
         }],
     );
     st.relay = true;
-    let mut node = Node::new(st, BenchRng(1));
+    let mut node = Node::new(
+        st,
+        <rand_chacha::ChaCha8Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(1),
+    );
     let key = NetKey::new(net_key);
     let pdus: Vec<Vec<u8>> = (0..4096u32)
         .map(|i| {
@@ -186,32 +189,6 @@ fn aes_blocks_per_s() -> f64 {
     }
     black_box(block);
     n as f64 / t.elapsed().as_secs_f64()
-}
-
-/// SplitMix64: the benchmark needs randomness only for relay jitter.
-#[derive(Debug)]
-struct BenchRng(u64);
-
-impl rand_core::RngCore for BenchRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for b in dest {
-            *b = self.next_u64() as u8;
-        }
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
 }
 
 /// Peak resident set size of this process (VmHWM of /proc/self/status), in MB.

@@ -161,6 +161,19 @@ fn line(n: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// An access message from element 0 under application key 0.
+fn send_app(dst: u16, ttl: u8, message: AccessMessage) -> Command {
+    Command::Send {
+        element: 0,
+        dst: Address(dst),
+        label: None,
+        key: KeyRef::App(0),
+        net_index: 0,
+        ttl: Some(ttl),
+        message,
+    }
+}
+
 fn onoff_set(on: bool) -> AccessMessage {
     // Generic OnOff Set Unacknowledged (MshMDL §3.2.1.3): OnOff, TID.
     AccessMessage::new(Opcode::Two(0x8203), vec![u8::from(on), 1])
@@ -172,15 +185,7 @@ fn delivery_over_six_relay_hops() {
     for n in &mut nodes {
         n.update_state(|s| s.beacon = false);
     }
-    let send = Command::Send {
-        element: 0,
-        dst: Address(8),
-        label: None,
-        key: KeyRef::App(0),
-        net_index: 0,
-        ttl: Some(10),
-        message: onoff_set(true),
-    };
+    let send = send_app(8, 10, onoff_set(true));
     assert!(nodes[0].handle_command(Instant::ZERO, send));
     let mut ev = Vec::new();
     run(
@@ -227,15 +232,7 @@ fn group_delivery_and_ttl_limits() {
         n.update_state(|s| s.beacon = false);
     }
     // TTL 2: one relay hop at most (a PDU received with TTL 1 is not relayed).
-    let send = Command::Send {
-        element: 0,
-        dst: Address(0xc001),
-        label: None,
-        key: KeyRef::App(0),
-        net_index: 0,
-        ttl: Some(2),
-        message: onoff_set(false),
-    };
+    let send = send_app(0xc001, 2, onoff_set(false));
     nodes[0].handle_command(Instant::ZERO, send);
     let mut ev = Vec::new();
     run(
@@ -260,18 +257,7 @@ fn group_delivery_and_ttl_limits() {
 fn replayed_pdu_is_rejected() {
     let mut a = node(1, false);
     let mut b = node(2, false);
-    a.handle_command(
-        Instant::ZERO,
-        Command::Send {
-            element: 0,
-            dst: Address(2),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(3),
-            message: onoff_set(true),
-        },
-    );
+    a.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true)));
     let f = a.poll_transmit(Instant::ZERO).unwrap();
     let rx = RxFrame {
         bearer: Bearer::Advertising,
@@ -308,15 +294,7 @@ fn restored_node_never_reuses_a_sequence_number() {
     for i in 0..3000u32 {
         a.handle_command(
             Instant::from_micros(u64::from(i)),
-            Command::Send {
-                element: 0,
-                dst: Address(2),
-                label: None,
-                key: KeyRef::App(0),
-                net_index: 0,
-                ttl: Some(3),
-                message: onoff_set(true),
-            },
+            send_app(2, 3, onoff_set(true)),
         );
         while let Some(e) = a.poll_event() {
             if e == Event::PersistState {
@@ -341,18 +319,7 @@ fn restored_node_never_reuses_a_sequence_number() {
     }
     // Crash: restore from what was persisted.
     let mut b = Node::new(persisted, TestRng(9));
-    b.handle_command(
-        Instant::ZERO,
-        Command::Send {
-            element: 0,
-            dst: Address(2),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(3),
-            message: onoff_set(true),
-        },
-    );
+    b.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true)));
     b.poll_transmit(Instant::ZERO);
     let seq = std::iter::from_fn(|| b.poll_event())
         .find_map(|e| {
@@ -463,18 +430,7 @@ fn iv_update_across_the_network_and_recovery_of_a_sleeper() {
     assert!(!nodes[4].state().iv_update);
     // And it can talk to the far end again.
     let t = hours(100) + Duration::from_secs(30);
-    nodes[4].handle_command(
-        t,
-        Command::Send {
-            element: 0,
-            dst: Address(1),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(7),
-            message: onoff_set(true),
-        },
-    );
+    nodes[4].handle_command(t, send_app(1, 7, onoff_set(true)));
     let mut ev = Vec::new();
     run_from(&mut nodes, &links, t, t + Duration::from_secs(1), &mut ev);
     assert!(
@@ -506,18 +462,7 @@ fn key_refresh_phases_across_the_network() {
         node.set_key_refresh_phase(0, KeyRefreshPhase::First);
     }
     let send = |nodes: &mut Vec<Node<TestRng>>, t: Instant| {
-        nodes[0].handle_command(
-            t,
-            Command::Send {
-                element: 0,
-                dst: Address(n as u16),
-                label: None,
-                key: KeyRef::App(0),
-                net_index: 0,
-                ttl: Some(30),
-                message: onoff_set(true),
-            },
-        );
+        nodes[0].handle_command(t, send_app(n as u16, 30, onoff_set(true)));
     };
     let mut ev = Vec::new();
     send(&mut nodes, Instant::ZERO);
@@ -560,18 +505,7 @@ fn key_refresh_phases_across_the_network() {
     // A node still holding only the old key is now shut out.
     let mut outsider = node(100, false);
     let t = t + Duration::from_secs(600);
-    outsider.handle_command(
-        t,
-        Command::Send {
-            element: 0,
-            dst: Address(1),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(3),
-            message: onoff_set(true),
-        },
-    );
+    outsider.handle_command(t, send_app(1, 3, onoff_set(true)));
     let f = outsider.poll_transmit(t).unwrap();
     nodes[0].handle_frame(
         t,
@@ -610,18 +544,7 @@ fn segmented_380_octets_at_30_percent_loss_every_time() {
             params,
         );
         assert_eq!(message.to_vec().len(), 380);
-        nodes[0].handle_command(
-            Instant::ZERO,
-            Command::Send {
-                element: 0,
-                dst: Address(2),
-                label: None,
-                key: KeyRef::App(0),
-                net_index: 0,
-                ttl: Some(3),
-                message: message.clone(),
-            },
-        );
+        nodes[0].handle_command(Instant::ZERO, send_app(2, 3, message.clone()));
         let mut ev = Vec::new();
         let mut rng = TestRng(seed);
         run_lossy(
@@ -669,18 +592,7 @@ fn segmented_to_a_group_without_acks() {
         n.update_state(|s| s.beacon = false);
     }
     let message = AccessMessage::new(Opcode::Two(0x8202), vec![0x55; 40]);
-    nodes[0].handle_command(
-        Instant::ZERO,
-        Command::Send {
-            element: 0,
-            dst: Address(0xc001),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(5),
-            message: message.clone(),
-        },
-    );
+    nodes[0].handle_command(Instant::ZERO, send_app(0xc001, 5, message.clone()));
     let mut ev = Vec::new();
     run(
         &mut nodes,
@@ -744,18 +656,7 @@ fn onoff_server_switches_replies_and_publishes() {
     })
     .to_access();
     let send = |nodes: &mut Vec<Node<TestRng>>, t: Instant| {
-        nodes[0].handle_command(
-            t,
-            Command::Send {
-                element: 0,
-                dst: Address(2),
-                label: None,
-                key: KeyRef::App(0),
-                net_index: 0,
-                ttl: Some(3),
-                message: set.clone(),
-            },
-        );
+        nodes[0].handle_command(t, send_app(2, 3, set.clone()));
     };
     send(&mut nodes, Instant::ZERO);
     let mut ev = Vec::new();
@@ -817,18 +718,7 @@ fn unbound_model_ignores_the_message() {
         transition: None,
     })
     .to_access();
-    a.handle_command(
-        Instant::ZERO,
-        Command::Send {
-            element: 0,
-            dst: Address(2),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: Some(3),
-            message: set,
-        },
-    );
+    a.handle_command(Instant::ZERO, send_app(2, 3, set));
     let f = a.poll_transmit(Instant::ZERO).unwrap();
     b.handle_frame(
         Instant::ZERO,
