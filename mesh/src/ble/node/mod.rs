@@ -6,6 +6,7 @@
 //! state when it says [`Event::PersistState`]), then [`Node::poll_transmit`]. That order is what
 //! makes "a sequence number reservation is written before use" hold.
 
+pub mod config_server;
 pub mod state;
 
 use std::collections::{HashMap, HashSet, VecDeque};
