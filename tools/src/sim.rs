@@ -644,6 +644,7 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             };
                             Some(json!({"t_us": at.as_micros(), "type": "state", "node": here, "element": element, k: v}))
                         }
+                        Event::NodeReset => Some(json!({"t_us": at.as_micros(), "type": "node_reset", "node": here})),
                         Event::Control { .. } | Event::PersistState => None,
                     }
                 }

@@ -6,6 +6,7 @@
 //! state when it says [`Event::PersistState`]), then [`Node::poll_transmit`]. That order is what
 //! makes "a sequence number reservation is written before use" hold.
 
+pub mod config_server;
 mod models;
 pub mod state;
 
@@ -159,6 +160,9 @@ pub enum Event {
     Dropped { reason: DropReason },
     /// The state changed in a way that must be persisted before anything else is sent.
     PersistState,
+    /// Config Node Reset (MshPRT §4.3.2.70): the node has left the network; the runtime forgets
+    /// its state once the reply is on the air.
+    NodeReset,
     /// The IV Index or the IV Update state changed (MshPRT §3.11.5).
     IvIndex { iv_index: IvIndex, updating: bool },
     /// A subnet's key refresh phase changed (MshPRT §3.11.4).
@@ -957,13 +961,37 @@ impl<R: RngCore> Node<R> {
         true
     }
 
-    /// A Configuration message for the Configuration Server; returns the reply.
+    /// A Configuration message for the Configuration Server (MshPRT §4.4.1): the state changes,
+    /// then what derives from it follows; returns the reply.
     fn config_rx(
         &mut self,
         _now: Instant,
-        _m: &crate::ble::models::config::ConfigMessage,
+        m: &crate::ble::models::config::ConfigMessage,
     ) -> Option<crate::ble::models::config::ConfigMessage> {
-        None
+        use config_server::Effect;
+        let outcome = config_server::handle(&mut self.state, m);
+        let mut persist = outcome.state_changed();
+        for e in &outcome.effects {
+            match e {
+                Effect::KeysChanged => self.rebuild_keys(),
+                Effect::KeyRefresh { net_index, phase } => {
+                    self.set_key_refresh_phase(*net_index, *phase)
+                }
+                Effect::NodeReset => {
+                    self.events.push_back(Event::NodeReset);
+                    persist = false;
+                }
+                Effect::HeartbeatPublicationChanged => self.next_heartbeat = None,
+                Effect::PublicationChanged { element, model } => {
+                    self.servers.next_publish.remove(&(*element, *model));
+                }
+                _ => {}
+            }
+        }
+        if persist {
+            self.events.push_back(Event::PersistState);
+        }
+        outcome.reply
     }
 
     fn virtual_labels(&self, dst: Address) -> Vec<[u8; 16]> {

@@ -732,3 +732,66 @@ fn unbound_model_ignores_the_message() {
     );
     assert_eq!(b.onoff(0), None);
 }
+
+#[test]
+fn configuration_server_over_the_air() {
+    use crate::ble::models::config::{ConfigMessage, StatusCode};
+    use crate::ble::models::KeyIndex;
+    // Node 1 configures node 2 with node 2's device key: an AppKey Add, then a Model App Bind,
+    // then an OnOff Set under the new key works.
+    let mut client = node(1, false);
+    let mut server = node(2, false);
+    client.update_state(|s| {
+        s.remote_dev_keys
+            .push((UnicastAddress::new(2).unwrap(), [2; 16]))
+    });
+    server.update_state(|s| {
+        s.app_keys.clear();
+        s.elements[0].models[1].app_keys.clear();
+        s.beacon = false;
+    });
+    client.update_state(|s| s.beacon = false);
+    let mut nodes = vec![client, server];
+    let links = vec![vec![1], vec![0]];
+    let new_key = [0x77; 16];
+    let dev = |message: AccessMessage| Command::Send {
+        element: 0,
+        dst: Address(2),
+        label: None,
+        key: KeyRef::Dev,
+        net_index: 0,
+        ttl: Some(3),
+        message,
+    };
+    let add = ConfigMessage::AppKeyAdd {
+        net_key_index: KeyIndex::from_bits(0),
+        app_key_index: KeyIndex::from_bits(3),
+        key: new_key,
+    };
+    nodes[0].handle_command(Instant::ZERO, dev(add.to_access()));
+    let mut ev = Vec::new();
+    run(&mut nodes, &links, Instant::from_micros(1_000_000), &mut ev);
+    let statuses: Vec<ConfigMessage> = ev
+        .iter()
+        .filter_map(|(i, e)| match e {
+            Event::Access {
+                message,
+                key: KeyRef::Dev,
+                ..
+            } if *i == 0 => ConfigMessage::parse(message.opcode, &message.parameters).ok(),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(
+            statuses.as_slice(),
+            [ConfigMessage::AppKeyStatus {
+                status: StatusCode::Success,
+                ..
+            }]
+        ),
+        "{statuses:?}"
+    );
+    assert_eq!(nodes[1].state().app_keys.len(), 1);
+    assert!(ev.contains(&(1, Event::PersistState)));
+}
