@@ -68,10 +68,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Virtual seconds to run (default: the scenario's).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub seconds: Option<f64>,
     /// Loss probability of every link, 0..1 (overrides the scenario).
-    #[arg(long, value_parser = parse_probability)]
+    #[arg(long, value_parser = parse_probability, allow_negative_numbers = true)]
     pub loss: Option<f64>,
     /// Number of nodes of a generated grid.
     #[arg(long)]

@@ -120,6 +120,10 @@ pub struct SimConfig {
     /// allows up to 10 ms between PDUs of an event; controllers take about 150 µs plus
     /// processing).
     pub channel_gap: Duration,
+    /// Upper bound of advDelay, the pseudo-random 0..=10 ms a controller adds before each
+    /// advertising event (Core v5.4 Vol 6 Part B §4.4.2.2.1) so that two advertisers don't stay
+    /// in lock step. Zero turns it off.
+    pub adv_delay_max: Duration,
     /// Default scan interval of new nodes.
     pub scan_interval: Duration,
     /// Default scan window of new nodes (equal to the interval: 100 % duty cycle).
@@ -143,6 +147,7 @@ impl Default for SimConfig {
             sensitivity_dbm: -95.0,
             loss: 0.0,
             channel_gap: Duration::from_micros(200),
+            adv_delay_max: Duration::from_millis(10),
             // Zephyr's Bluetooth Mesh scans continuously: interval = window = 30 ms.
             scan_interval: Duration::from_millis(30),
             scan_window: Duration::from_millis(30),
@@ -773,11 +778,22 @@ impl<S: Station> Simulator<S> {
             self.stats.rejected_oversize += 1;
             return;
         }
+        let delay = self.adv_delay();
         let st = &mut self.states[n as usize];
         st.tx_queue.push_back(Arc::from(frame.bytes));
         if !st.tx_busy {
             st.tx_busy = true;
-            self.push(self.now, Ev::AdvStart { node: n });
+            self.push(self.now + delay, Ev::AdvStart { node: n });
+        }
+    }
+
+    /// advDelay for the next advertising event (Core v5.4 Vol 6 Part B §4.4.2.2.1).
+    fn adv_delay(&mut self) -> Duration {
+        let max = self.config.adv_delay_max.as_micros();
+        if max == 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_micros(self.rng.next_u64() % (max + 1))
         }
     }
 
@@ -947,11 +963,12 @@ impl<S: Station> Simulator<S> {
         } else {
             self.txs[tx as usize] = None;
             self.free_txs.push(tx);
+            let delay = self.adv_delay();
             let st = &mut self.states[sender as usize];
             if st.tx_queue.is_empty() {
                 st.tx_busy = false;
             } else {
-                self.push(now + gap, Ev::AdvStart { node: sender });
+                self.push(now + gap + delay, Ev::AdvStart { node: sender });
             }
         }
     }

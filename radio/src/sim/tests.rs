@@ -154,7 +154,7 @@ fn airtime_on_le_1m() {
 
 #[test]
 fn delivers_in_range_and_not_out_of_range() {
-    let mut sim = Simulator::new(SimConfig::default(), 1);
+    let mut sim = Simulator::new(exact(), 1);
     let a = sim.add_node(
         Beacon::new(1, Some(ms(1)), Duration::ZERO, 1),
         Placement::At { x: 0.0, y: 0.0 },
@@ -226,7 +226,7 @@ fn loss_probability_is_respected() {
     let mut sim = Simulator::new(
         SimConfig {
             medium_events: false,
-            ..SimConfig::default()
+            ..exact()
         },
         7,
     );
@@ -259,7 +259,7 @@ fn loss_probability_is_respected() {
 
 #[test]
 fn full_loss_and_below_sensitivity() {
-    let mut sim = Simulator::new(SimConfig::default(), 3);
+    let mut sim = Simulator::new(exact(), 3);
     let a = sim.add_node(
         Beacon::new(1, Some(ms(0)), Duration::from_millis(10), 10),
         Placement::Unplaced,
@@ -297,7 +297,7 @@ fn two_senders(collisions: bool, rssi_a: i8, rssi_b: i8) -> (Vec<u8>, SimStats) 
     let mut sim = Simulator::new(
         SimConfig {
             collisions,
-            ..SimConfig::default()
+            ..exact()
         },
         5,
     );
@@ -354,7 +354,7 @@ fn collisions_when_enabled() {
 
 #[test]
 fn half_duplex() {
-    let mut sim = Simulator::new(SimConfig::default(), 9);
+    let mut sim = Simulator::new(exact(), 9);
     // Both advertise at once: neither hears the other on any channel.
     let a = sim.add_node(
         Beacon::new(1, Some(ms(1)), Duration::ZERO, 1),
@@ -372,7 +372,7 @@ fn half_duplex() {
     assert_eq!(sim.node(a).heard + sim.node(b).heard, 0);
 
     // Apart in time they hear each other (each receiver scans one channel per interval).
-    let mut sim = Simulator::new(SimConfig::default(), 9);
+    let mut sim = Simulator::new(exact(), 9);
     let a = sim.add_node(
         Beacon::new(1, Some(ms(1)), Duration::ZERO, 1),
         Placement::Unplaced,
@@ -396,7 +396,7 @@ fn receptions(window_ms: u64, seed: u64) -> u64 {
             medium_events: false,
             scan_interval: Duration::from_millis(30),
             scan_window: Duration::from_millis(window_ms),
-            ..SimConfig::default()
+            ..exact()
         },
         seed,
     );
@@ -434,7 +434,7 @@ fn trace(seed: u64) -> (String, SimStats) {
         SimConfig {
             collisions: true,
             loss: 0.1,
-            ..SimConfig::default()
+            ..exact()
         },
         seed,
     );
@@ -480,7 +480,7 @@ fn one_seed_one_trace() {
 
 #[test]
 fn relay_reaches_past_the_range() {
-    let mut sim = Simulator::new(SimConfig::default(), 2);
+    let mut sim = Simulator::new(exact(), 2);
     let a = sim.add_node(
         Beacon::new(1, Some(ms(1)), Duration::ZERO, 1),
         Placement::At { x: 0.0, y: 0.0 },
@@ -518,7 +518,7 @@ fn relay_reaches_past_the_range() {
 
 #[test]
 fn scheduled_commands_and_node_mut() {
-    let mut sim = Simulator::new(SimConfig::default(), 4);
+    let mut sim = Simulator::new(exact(), 4);
     let a = sim.add_node(Beacon::silent(1), Placement::Unplaced);
     let b = sim.add_node(Beacon::silent(2), Placement::Unplaced);
     sim.set_link(a, b, good_link());
@@ -550,7 +550,7 @@ fn scheduled_commands_and_node_mut() {
 
 #[test]
 fn queued_frames_go_out_one_event_after_another() {
-    let mut sim = Simulator::new(SimConfig::default(), 4);
+    let mut sim = Simulator::new(exact(), 4);
     let a = sim.add_node(Beacon::silent(1), Placement::Unplaced);
     let tap: Arc<Mutex<Vec<(Instant, u8, u8)>>> = Arc::default();
     let t = tap.clone();
@@ -578,7 +578,7 @@ fn queued_frames_go_out_one_event_after_another() {
 
 #[test]
 fn rejects_oversize_and_other_bearers() {
-    let mut sim = Simulator::new(SimConfig::default(), 4);
+    let mut sim = Simulator::new(exact(), 4);
     let a = sim.add_node(Beacon::silent(1), Placement::Unplaced);
     let s = sim.node_mut(a);
     s.outbox.push_back(TxFrame {
@@ -621,7 +621,7 @@ impl Station for Stuck {
 
 #[test]
 fn a_stuck_timer_does_not_spin() {
-    let mut sim = Simulator::new(SimConfig::default(), 0);
+    let mut sim = Simulator::new(exact(), 0);
     sim.add_node(Stuck, Placement::Unplaced);
     sim.run_until(ms(1));
     assert_eq!(sim.stats().station_calls, 1);
@@ -634,7 +634,7 @@ fn ten_thousand_nodes_build_and_step() {
         SimConfig {
             medium_events: false,
             collisions: true,
-            ..SimConfig::default()
+            ..exact()
         },
         8,
     );
@@ -667,4 +667,40 @@ fn ten_thousand_nodes_build_and_step() {
 fn simulator_is_send_with_send_stations() {
     fn assert_send<T: Send>() {}
     assert_send::<Simulator<Beacon>>();
+}
+
+/// The default configuration without advDelay, for tests that check exact times.
+fn exact() -> SimConfig {
+    SimConfig {
+        adv_delay_max: Duration::ZERO,
+        ..SimConfig::default()
+    }
+}
+
+#[test]
+fn adv_delay_desynchronises_advertisers() {
+    // With advDelay on, each advertising event starts 0..=10 ms after it was asked for
+    // (Core v5.4 Vol 6 Part B §4.4.2.2.1), and the draws differ from event to event.
+    let mut sim = Simulator::new(SimConfig::default(), 5);
+    sim.add_node(
+        Beacon::new(1, Some(Instant::ZERO), Duration::from_millis(100), 20),
+        Placement::At { x: 0.0, y: 0.0 },
+    );
+    let starts = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = starts.clone();
+    sim.set_air_tap(move |f| {
+        if f.channel == 37 {
+            s2.lock().unwrap().push(f.start.as_micros());
+        }
+    });
+    sim.run_until(Instant::from_micros(2_000_000));
+    let starts = starts.lock().unwrap();
+    assert!(starts.len() >= 10);
+    let offsets: Vec<u64> = starts.iter().map(|t| t % 100_000).collect();
+    assert!(offsets.iter().all(|o| *o <= 10_000), "{offsets:?}");
+    let distinct: std::collections::HashSet<_> = offsets.iter().collect();
+    assert!(
+        distinct.len() > starts.len() / 2,
+        "advDelay varies: {offsets:?}"
+    );
 }
