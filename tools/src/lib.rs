@@ -4,8 +4,10 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod net;
 pub mod scenario;
 pub mod sim;
+pub mod store;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
+    /// The network: create, show, export and import it (Mesh Configuration Database JSON).
+    Net(net::NetArgs),
 }
 
 /// Runs the command line given to the process.
@@ -57,6 +61,7 @@ pub fn main() -> ExitCode {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Net(args)) => net::run(&args, &mut std::io::stdout().lock()).into(),
         None => {
             // The inspector on the built-in simulated mesh arrives with its issue; until then
             // the first command runs the same smart-home mesh headless and shows what happened.
