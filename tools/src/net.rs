@@ -195,6 +195,9 @@ pub fn new_network(name: &str, rng: &mut impl RngCore, timestamp: &str) -> NetSt
 /// named [`LOCAL_PROVISIONER_NAME`] with a node of the same UUID).
 pub fn import_cdb(text: &str, rng: &mut impl RngCore, timestamp: &str) -> Result<NetState, String> {
     let mut cdb = Cdb::from_json(text).map_err(|e| e.to_string())?;
+    // weft keeps (and writes) the database in the 1.0.1 form whatever version it was read in.
+    let fresh = Cdb::new([0; 16], "", "");
+    (cdb.schema, cdb.id, cdb.version) = (fresh.schema, fresh.id, fresh.version);
     let iv_index = cdb.iv_index.take().unwrap_or(0);
     let iv_update = cdb.iv_update.take().unwrap_or(false);
     let mut state = NetState {
@@ -253,8 +256,12 @@ pub fn ensure_local_provisioner(
         let lo = n.unicast_address.0;
         (lo, lo.saturating_add(n.elements.len().max(1) as u16 - 1))
     }));
-    let unicast = free_block(&taken, 0x0001, 0x7FFF, UNICAST_BLOCK)
-        .ok_or("no unicast addresses are left for weft's provisioner")?;
+    let unicast = match free_block(&taken, 0x0001, 0x7FFF, UNICAST_BLOCK) {
+        Some(b) => b,
+        None => {
+            shrink_for_block(cdb).ok_or("no unicast addresses are left for weft's provisioner")?
+        }
+    };
     let groups: Vec<(u16, u16)> = cdb
         .provisioners
         .iter()
@@ -338,6 +345,46 @@ pub fn ensure_local_provisioner(
     cdb.timestamp = timestamp.into();
     state.local = Some(s);
     Ok(())
+}
+
+/// When other provisioners hold every unicast address (BlueZ's mesh-cfgclient allocates
+/// 0001-7FFF to itself), takes the upper half of the unused top of the roomiest range, up to
+/// [`UNICAST_BLOCK`] addresses, and shrinks that range so that ranges never overlap.
+fn shrink_for_block(cdb: &mut Cdb) -> Option<(u16, u16)> {
+    let node_spans: Vec<(u16, u16)> = cdb
+        .nodes
+        .iter()
+        .map(|n| {
+            let lo = n.unicast_address.0;
+            (lo, lo.saturating_add(n.elements.len().max(1) as u16 - 1))
+        })
+        .collect();
+    let (mut best, mut room) = (None, 0u16);
+    for (pi, p) in cdb.provisioners.iter().enumerate() {
+        for (ri, r) in p.allocated_unicast_range.iter().enumerate() {
+            let (lo, hi) = (r.low_address.0, r.high_address.0);
+            let used_top = node_spans
+                .iter()
+                .filter(|(a, b)| *a <= hi && lo <= *b)
+                .map(|(_, b)| *b)
+                .max()
+                .unwrap_or(lo.saturating_sub(1));
+            let free = hi.saturating_sub(used_top);
+            if free > room {
+                (best, room) = (Some((pi, ri)), free);
+            }
+        }
+    }
+    let (pi, ri) = best?;
+    let take = (room / 2).min(UNICAST_BLOCK);
+    if take == 0 {
+        return None;
+    }
+    let r = &mut cdb.provisioners[pi].allocated_unicast_range[ri];
+    let hi = r.high_address.0;
+    let lo = hi - take + 1;
+    r.high_address = Hex16(lo - 1);
+    Some((lo, hi))
 }
 
 /// weft's own element: Configuration Server and the clients it drives, the clients bound to

@@ -376,7 +376,10 @@ impl Store {
                 header.push(KDF_KEY_FILE);
                 match read_key_file(path) {
                     Ok(k) => k,
-                    Err(StoreError::KeyFile { .. }) if !path.exists() => create_key_file(path)?,
+                    // A new key only for a new store: never reseal a store whose key is lost.
+                    Err(StoreError::KeyFile { .. }) if !path.exists() && !self.exists() => {
+                        create_key_file(path)?
+                    }
                     Err(e) => return Err(e),
                 }
             }
