@@ -4,9 +4,11 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod net;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;
+pub mod store;
 
 use std::process::ExitCode;
 
@@ -49,6 +51,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
+    /// The network: create, show, export and import it (Mesh Configuration Database JSON).
+    Net(net::NetArgs),
 }
 
 /// Runs the command line given to the process.
@@ -58,6 +62,7 @@ pub fn main() -> ExitCode {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Net(args)) => net::run(&args, &mut std::io::stdout().lock()).into(),
         None => {
             // The inspector on the built-in simulated mesh arrives with its issue; until then
             // the first command runs the same smart-home mesh headless and shows what happened.

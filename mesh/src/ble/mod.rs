@@ -1,6 +1,7 @@
 //! Bluetooth Mesh Protocol 1.1.
 
 pub mod address;
+pub mod cdb;
 pub mod models;
 pub mod node;
 pub mod sniff;

@@ -1,0 +1,592 @@
+//! The local network store: the whole network state (the CDB and weft's own state: IV index,
+//! the local provisioner node with its sequence reservation) encoded with postcard and sealed
+//! at rest with AES-256-GCM.
+//!
+//! The file (`$XDG_DATA_HOME/weft/network.weft` unless `--net PATH` names another):
+//!
+//! | octets | field |
+//! |--------|-------|
+//! | 8      | magic `WEFTNET` 0x00 |
+//! | 1      | format version (1) |
+//! | 1      | key source: 0 key file, 1 passphrase through Argon2id |
+//! | 28     | Argon2id only: m_cost (KiB), t_cost, p_cost (u32 LE each), 16-octet salt |
+//! | 12     | AES-GCM nonce, random for every write |
+//! | n + 16 | ciphertext of the postcard-encoded [`NetState`], and the tag |
+//!
+//! Everything before the ciphertext is authenticated as associated data. Files are written
+//! with mode 0600, atomically (a temporary file in the same directory, fsync, rename, fsync
+//! of the directory), so a crash leaves either the old or the new store. A store that cannot
+//! be opened (wrong passphrase or key, damage) is reported and never overwritten.
+//!
+//! With neither `--passphrase-env VAR` nor `--key-file FILE`, the store is sealed with a random
+//! key kept in a key file beside it (`<store>.key`, mode 0600), as an ssh key without a
+//! passphrase works: unattended scripts and rigs need no secret on the command line.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use weft_mesh::ble::cdb::Cdb;
+use weft_mesh::ble::node::NodeState;
+
+use crate::Exit;
+
+/// Magic octets at the start of a store file.
+pub const MAGIC: [u8; 8] = *b"WEFTNET\0";
+/// The store format this weft writes.
+pub const FORMAT_VERSION: u8 = 1;
+/// File name of the default store inside the data directory.
+pub const STORE_FILE: &str = "network.weft";
+
+const KDF_KEY_FILE: u8 = 0;
+const KDF_ARGON2ID: u8 = 1;
+const NONCE_LEN: usize = 12;
+const SALT_LEN: usize = 16;
+
+/// The options that choose and unlock the store, shared by every command that uses it.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreOpts {
+    /// The network store file (default: $XDG_DATA_HOME/weft/network.weft).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub net: Option<PathBuf>,
+    /// Seal the store with the passphrase in this environment variable (Argon2id).
+    #[arg(long, value_name = "VAR", global = true, conflicts_with = "key_file")]
+    pub passphrase_env: Option<String>,
+    /// Seal the store with the 256-bit key in this file (64 hex digits; created if missing
+    /// when a store is created). Default: a key file beside the store.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+}
+
+/// The whole state of a network as weft keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetState {
+    /// The network database (kept as canonical CDB JSON inside the postcard encoding).
+    #[serde(with = "cdb_as_json")]
+    pub cdb: Cdb,
+    /// The current IV index.
+    pub iv_index: u32,
+    /// IV Update in progress.
+    pub iv_update: bool,
+    /// The local provisioner's node: its keys, address and sequence number reservation.
+    pub local: Option<NodeState>,
+}
+
+mod cdb_as_json {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use weft_mesh::ble::cdb::Cdb;
+
+    pub fn serialize<S: Serializer>(c: &Cdb, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&c.to_json())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cdb, D::Error> {
+        let s = String::deserialize(d)?;
+        Cdb::from_json(&s).map_err(D::Error::custom)
+    }
+}
+
+/// Argon2id cost parameters (stored in the file header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_cost: u32,
+    /// Iterations.
+    pub t_cost: u32,
+    /// Parallelism.
+    pub p_cost: u32,
+}
+
+impl Default for KdfParams {
+    /// OWASP's Argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        KdfParams {
+            m_cost: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    }
+}
+
+/// What seals the store.
+#[derive(Clone)]
+pub enum Secret {
+    /// A passphrase, stretched with Argon2id.
+    Passphrase(String),
+    /// A file holding a 256-bit key.
+    KeyFile(PathBuf),
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Passphrase(_) => f.write_str("Passphrase(..)"),
+            Secret::KeyFile(p) => f.debug_tuple("KeyFile").field(p).finish(),
+        }
+    }
+}
+
+impl Secret {
+    fn describe(&self) -> &'static str {
+        match self {
+            Secret::Passphrase(_) => "a passphrase",
+            Secret::KeyFile(_) => "a key file",
+        }
+    }
+}
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// There is no store yet.
+    #[error("no network store at {0}: create one with `weft net create` or `weft net import --cdb FILE`")]
+    Missing(PathBuf),
+    /// Creating would replace a store.
+    #[error("a network store already exists at {0} (--force replaces it)")]
+    Exists(PathBuf),
+    /// Authentication failed.
+    #[error("cannot open the network store {0}: wrong passphrase or key, or the file is damaged (it was left untouched)")]
+    Unlock(PathBuf),
+    /// Not a store, or damaged beyond the ciphertext.
+    #[error("{path} is not a weft network store or is damaged: {why} (it was left untouched)")]
+    Corrupt {
+        /// The store.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// Sealed with a passphrase but a key file was given, or the other way round.
+    #[error("the network store {path} is sealed with {sealed}, but {given} was given{hint}")]
+    WrongSecretKind {
+        /// The store.
+        path: PathBuf,
+        /// How it is sealed.
+        sealed: &'static str,
+        /// What was given.
+        given: &'static str,
+        /// What to pass instead.
+        hint: &'static str,
+    },
+    /// `--passphrase-env` names an unset or empty variable.
+    #[error("environment variable {0} (named by --passphrase-env) is not set or empty")]
+    NoPassphrase(String),
+    /// The key file is missing or malformed.
+    #[error("key file {path}: {why}")]
+    KeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// No data directory could be found.
+    #[error("cannot find a data directory: set XDG_DATA_HOME or HOME, or give --net PATH")]
+    NoDataDir,
+    /// A file or directory could not be read or written.
+    #[error("cannot {what} {path}: {source}")]
+    Io {
+        /// The action.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    /// The exit code this error ends a command with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            StoreError::Exists(_)
+            | StoreError::Unlock(_)
+            | StoreError::Corrupt { .. }
+            | StoreError::WrongSecretKind { .. } => Exit::Refused,
+            StoreError::Missing(_)
+            | StoreError::NoPassphrase(_)
+            | StoreError::KeyFile { .. }
+            | StoreError::NoDataDir => Exit::Usage,
+            StoreError::Io { .. } => Exit::Unavailable,
+        }
+    }
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.to_owned();
+    move |source| StoreError::Io { what, path, source }
+}
+
+/// The data directory: `$XDG_DATA_HOME` if set to an absolute path, else `$HOME/.local/share`
+/// (XDG Base Directory Specification).
+pub fn data_home(xdg_data_home: Option<OsString>, home: Option<OsString>) -> Option<PathBuf> {
+    if let Some(x) = xdg_data_home.filter(|x| !x.is_empty()) {
+        let p = PathBuf::from(x);
+        if p.is_absolute() {
+            return Some(p);
+        }
+    }
+    home.filter(|h| !h.is_empty())
+        .map(|h| PathBuf::from(h).join(".local").join("share"))
+}
+
+/// The default store: `<data home>/weft/network.weft`.
+pub fn default_store_path() -> Result<PathBuf, StoreError> {
+    data_home(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+        .map(|d| d.join("weft").join(STORE_FILE))
+        .ok_or(StoreError::NoDataDir)
+}
+
+/// The key file used when none is named: `<store>.key` beside the store.
+pub fn default_key_file(store: &Path) -> PathBuf {
+    let mut s = store.as_os_str().to_owned();
+    s.push(".key");
+    PathBuf::from(s)
+}
+
+/// A store file and the secret that seals it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The store file.
+    pub path: PathBuf,
+    /// What seals it.
+    pub secret: Secret,
+    /// Argon2id costs for the next write with a passphrase.
+    pub kdf: KdfParams,
+}
+
+impl Store {
+    /// A store at `path` sealed with `secret`, with the default KDF costs.
+    pub fn new(path: PathBuf, secret: Secret) -> Self {
+        Store {
+            path,
+            secret,
+            kdf: KdfParams::default(),
+        }
+    }
+
+    /// The store the command-line options name.
+    pub fn from_opts(o: &StoreOpts) -> Result<Self, StoreError> {
+        let path = match &o.net {
+            Some(p) => p.clone(),
+            None => default_store_path()?,
+        };
+        let secret = match (&o.passphrase_env, &o.key_file) {
+            (Some(var), _) => match std::env::var(var) {
+                Ok(p) if !p.is_empty() => Secret::Passphrase(p),
+                _ => return Err(StoreError::NoPassphrase(var.clone())),
+            },
+            (None, Some(k)) => Secret::KeyFile(k.clone()),
+            (None, None) => Secret::KeyFile(default_key_file(&path)),
+        };
+        Ok(Store::new(path, secret))
+    }
+
+    /// Whether the store file exists.
+    pub fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
+    /// Reads and opens the store.
+    pub fn load(&self) -> Result<NetState, StoreError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing(self.path.clone()))
+            }
+            Err(e) => return Err(io_err("read", &self.path)(e)),
+        };
+        let corrupt = |why: &str| StoreError::Corrupt {
+            path: self.path.clone(),
+            why: why.to_owned(),
+        };
+        if bytes.len() < 10 || bytes[..8] != MAGIC {
+            return Err(corrupt("it does not start with the weft store header"));
+        }
+        if bytes[8] != FORMAT_VERSION {
+            return Err(corrupt(&format!(
+                "format version {} is not one this weft reads ({FORMAT_VERSION})",
+                bytes[8]
+            )));
+        }
+        let kdf = bytes[9];
+        let (key, header_len) = match (kdf, &self.secret) {
+            (KDF_KEY_FILE, Secret::KeyFile(path)) => (read_key_file(path)?, 10),
+            (KDF_ARGON2ID, Secret::Passphrase(pass)) => {
+                let h = bytes
+                    .get(10..10 + 12 + SALT_LEN)
+                    .ok_or_else(|| corrupt("the header is cut short"))?;
+                let u = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                let params = KdfParams {
+                    m_cost: u(0),
+                    t_cost: u(4),
+                    p_cost: u(8),
+                };
+                let mut salt = [0u8; SALT_LEN];
+                salt.copy_from_slice(&h[12..]);
+                let key = derive_key(pass, &salt, params)
+                    .map_err(|e| corrupt(&format!("bad key derivation parameters: {e}")))?;
+                (key, 10 + 12 + SALT_LEN)
+            }
+            (KDF_KEY_FILE | KDF_ARGON2ID, given) => {
+                let passphrase = kdf == KDF_ARGON2ID;
+                return Err(StoreError::WrongSecretKind {
+                    path: self.path.clone(),
+                    sealed: if passphrase {
+                        "a passphrase"
+                    } else {
+                        "a key file"
+                    },
+                    given: given.describe(),
+                    hint: if passphrase {
+                        " (pass --passphrase-env VAR)"
+                    } else {
+                        " (omit --passphrase-env, or pass --key-file FILE)"
+                    },
+                });
+            }
+            (other, _) => return Err(corrupt(&format!("unknown key source {other}"))),
+        };
+        let body_at = header_len + NONCE_LEN;
+        if bytes.len() < body_at + 16 {
+            return Err(corrupt("the file is cut short"));
+        }
+        let (aad, ct) = bytes.split_at(body_at);
+        let nonce = Nonce::from_slice(&aad[header_len..]);
+        let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| corrupt("bad key length"))?;
+        let plain = cipher
+            .decrypt(nonce, Payload { msg: ct, aad })
+            .map_err(|_| StoreError::Unlock(self.path.clone()))?;
+        postcard::from_bytes(&plain)
+            .map_err(|e| corrupt(&format!("the contents do not decode: {e}")))
+    }
+
+    /// Seals and writes `state`, atomically, replacing the store. Creates the key file first
+    /// if the store is sealed with a key file that does not exist yet.
+    pub fn save(&self, state: &NetState) -> Result<(), StoreError> {
+        let mut header = Vec::with_capacity(64);
+        header.extend_from_slice(&MAGIC);
+        header.push(FORMAT_VERSION);
+        let key = match &self.secret {
+            Secret::KeyFile(path) => {
+                header.push(KDF_KEY_FILE);
+                match read_key_file(path) {
+                    Ok(k) => k,
+                    // A new key only for a new store: never reseal a store whose key is lost.
+                    Err(StoreError::KeyFile { .. }) if !path.exists() && !self.exists() => {
+                        create_key_file(path)?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Secret::Passphrase(pass) => {
+                header.push(KDF_ARGON2ID);
+                let mut salt = [0u8; SALT_LEN];
+                OsRng.fill_bytes(&mut salt);
+                for v in [self.kdf.m_cost, self.kdf.t_cost, self.kdf.p_cost] {
+                    header.extend_from_slice(&v.to_le_bytes());
+                }
+                header.extend_from_slice(&salt);
+                derive_key(pass, &salt, self.kdf).map_err(|e| StoreError::Io {
+                    what: "derive the key for",
+                    path: self.path.clone(),
+                    source: io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
+                })?
+            }
+        };
+        let mut nonce = [0u8; NONCE_LEN];
+        OsRng.fill_bytes(&mut nonce);
+        header.extend_from_slice(&nonce);
+        let plain = postcard::to_stdvec(state).map_err(|e| StoreError::Io {
+            what: "encode",
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        let cipher = Aes256Gcm::new_from_slice(&key).expect("32-octet key");
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &header,
+                },
+            )
+            .map_err(|_| StoreError::Io {
+                what: "seal",
+                path: self.path.clone(),
+                source: io::Error::other("AES-GCM encryption failed"),
+            })?;
+        header.extend_from_slice(&ct);
+        write_atomic(&self.path, &header)
+    }
+
+    /// Writes a new store. An existing store is replaced only with `force`, and only if it
+    /// opens with this store's secret (a store that cannot be opened is never overwritten).
+    pub fn create(&self, state: &NetState, force: bool) -> Result<(), StoreError> {
+        if self.exists() {
+            if !force {
+                return Err(StoreError::Exists(self.path.clone()));
+            }
+            self.load()?;
+        }
+        self.save(state)
+    }
+}
+
+fn derive_key(pass: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32], argon2::Error> {
+    let params = argon2::Params::new(p.m_cost, p.t_cost, p.p_cost, Some(32))?;
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = [0u8; 32];
+    a.hash_password_into(pass.as_bytes(), salt, &mut key)?;
+    Ok(key)
+}
+
+/// Reads a key file: 64 hex digits (surrounding white space ignored) or 32 raw octets.
+pub fn read_key_file(path: &Path) -> Result<[u8; 32], StoreError> {
+    let err = |why: String| StoreError::KeyFile {
+        path: path.to_owned(),
+        why,
+    };
+    let bytes = fs::read(path).map_err(|e| err(e.to_string()))?;
+    let mut key = [0u8; 32];
+    let text = std::str::from_utf8(&bytes).map(str::trim);
+    match text {
+        Ok(t) if t.len() == 64 && hex::decode_to_slice(t, &mut key).is_ok() => Ok(key),
+        _ if bytes.len() == 32 => {
+            key.copy_from_slice(&bytes);
+            Ok(key)
+        }
+        _ => Err(err("not a 256-bit key (64 hexadecimal digits)".into())),
+    }
+}
+
+/// Creates a key file with a random key, mode 0600; never replaces an existing file.
+pub fn create_key_file(path: &Path) -> Result<[u8; 32], StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        make_dir(dir)?;
+    }
+    let mut key = [0u8; 32];
+    OsRng.fill_bytes(&mut key);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err("create the key file", path))?;
+    f.write_all(format!("{}\n", hex::encode(key)).as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(io_err("write the key file", path))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        sync_dir(dir)?;
+    }
+    Ok(key)
+}
+
+fn make_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err("create the directory", dir))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync the directory", dir))
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600: a temporary file in the same directory,
+/// fsync, rename over `path`, fsync of the directory. A leftover temporary file from a crash
+/// is never read and does not stop the next write.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    make_dir(&dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "store".into());
+    let tmp = dir.join(format!(
+        ".{name}.tmp.{}.{:08x}",
+        std::process::id(),
+        OsRng.next_u32()
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io_err("create", &tmp))?;
+        // The mode above is filtered by the umask; make sure of 0600.
+        f.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(io_err("set the mode of", &tmp))?;
+        f.write_all(bytes).map_err(io_err("write", &tmp))?;
+        f.sync_all().map_err(io_err("sync", &tmp))?;
+        fs::rename(&tmp, path).map_err(io_err("replace", path))?;
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xdg_data_home_resolution() {
+        let s = |v: &str| Some(OsString::from(v));
+        assert_eq!(
+            data_home(s("/x/data"), s("/home/u")),
+            Some(PathBuf::from("/x/data"))
+        );
+        // Unset, empty or relative XDG_DATA_HOME falls back to ~/.local/share.
+        assert_eq!(
+            data_home(None, s("/home/u")),
+            Some(PathBuf::from("/home/u/.local/share"))
+        );
+        assert_eq!(
+            data_home(s(""), s("/home/u")),
+            Some(PathBuf::from("/home/u/.local/share"))
+        );
+        assert_eq!(
+            data_home(s("rel/dir"), s("/home/u")),
+            Some(PathBuf::from("/home/u/.local/share"))
+        );
+        assert_eq!(data_home(None, None), None);
+    }
+
+    #[test]
+    fn key_file_beside_the_store() {
+        assert_eq!(
+            default_key_file(Path::new("/d/weft/network.weft")),
+            PathBuf::from("/d/weft/network.weft.key")
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(StoreError::Exists(PathBuf::new()).exit(), Exit::Refused);
+        assert_eq!(StoreError::Unlock(PathBuf::new()).exit(), Exit::Refused);
+        assert_eq!(StoreError::Missing(PathBuf::new()).exit(), Exit::Usage);
+        assert_eq!(
+            StoreError::Io {
+                what: "write",
+                path: PathBuf::new(),
+                source: io::Error::other("x")
+            }
+            .exit(),
+            Exit::Unavailable
+        );
+    }
+}
