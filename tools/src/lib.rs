@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod decode;
 pub mod net;
+pub mod ops;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;
@@ -49,6 +50,11 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Simulated networks: run scenarios headless, list them.
     Sim(sim::SimArgs),
+    /// Send a message to a node or group and print its status (onoff, level, sensor).
+    Send(ops::SendArgs),
+    /// Configure a node with its device key (composition, appkey-add, bind, pub-set, sub-add,
+    /// relay, ttl, reset).
+    Config(ops::ConfigArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
     /// The network: create, show, export and import it (Mesh Configuration Database JSON).
@@ -61,6 +67,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Send(args)) => ops::run_send(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Config(args)) => ops::run_config(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Net(args)) => net::run(&args, &mut std::io::stdout().lock()).into(),
         None => {

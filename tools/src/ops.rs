@@ -1,0 +1,487 @@
+//! Operator actions on a network kept in the store: `weft send` and `weft config`. Each runs
+//! weft's own provisioner node (the store's `local` node state) on a radio, sends one request
+//! and waits for the status that answers it. The node's state (its sequence number
+//! reservation above all) is saved before any frame using it goes on the air.
+
+use std::io::Write;
+use std::time::Duration as StdDuration;
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use weft_mesh::ble::models::config::ConfigMessage;
+use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
+use weft_mesh::ble::models::sensor::SensorMessage;
+use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
+use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
+use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
+use weft_mesh::ble::wire::Wire;
+use weft_mesh::ble::{Address, UnicastAddress};
+use weft_mesh::Duration;
+use weft_radio::hub::HubRadio;
+
+use crate::runtime::{drive, Clock, Flow, Outcome, RadioArg};
+use crate::store::{NetState, Store, StoreOpts};
+use crate::{args, Exit};
+
+/// Options every operator command shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpOpts {
+    /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`).
+    #[arg(long, value_name = "RADIO")]
+    pub radio: String,
+    /// Destination address (hex): a node's unicast address or a group.
+    #[arg(long, value_parser = args::address)]
+    pub dst: Address,
+    /// Seconds to wait for the answer.
+    #[arg(long, default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Print the answer as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreOpts,
+}
+
+/// `weft send`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    pub op: OpOpts,
+    #[command(subcommand)]
+    pub what: SendWhat,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum SendWhat {
+    /// Generic OnOff: `on`, `off` or `get`.
+    Onoff {
+        #[arg(value_parser = ["on", "off", "get"])]
+        action: String,
+    },
+    /// Generic Level Set to N (-32768..32767).
+    Level {
+        #[arg(allow_negative_numbers = true)]
+        level: i16,
+    },
+    /// Sensor: `get` reads every sensor of the node.
+    Sensor {
+        #[arg(value_parser = ["get"])]
+        action: String,
+    },
+}
+
+/// `weft config`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigArgs {
+    #[command(flatten)]
+    pub op: OpOpts,
+    #[command(subcommand)]
+    pub what: ConfigWhat,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ConfigWhat {
+    /// Read Composition Data page 0.
+    Composition,
+    /// Give the node application key INDEX (from the network).
+    AppkeyAdd {
+        #[arg(long, default_value_t = 0)]
+        index: u16,
+    },
+    /// Bind application key INDEX to a model (SIG ID in hex, or 8 hex digits for vendor).
+    Bind {
+        #[arg(long, value_parser = parse_model)]
+        model: ModelId,
+        #[arg(long, default_value_t = 0)]
+        index: u16,
+        /// Element address (default: the node's primary element).
+        #[arg(long, value_parser = args::address)]
+        element: Option<Address>,
+    },
+    /// Set a model's publication to ADDRESS with application key INDEX.
+    PubSet {
+        #[arg(long, value_parser = parse_model)]
+        model: ModelId,
+        #[arg(long, value_parser = args::address)]
+        address: Address,
+        #[arg(long, default_value_t = 0)]
+        index: u16,
+        /// Publish TTL (default: the node's Default TTL).
+        #[arg(long)]
+        ttl: Option<u8>,
+        #[arg(long, value_parser = args::address)]
+        element: Option<Address>,
+    },
+    /// Subscribe a model to group ADDRESS.
+    SubAdd {
+        #[arg(long, value_parser = parse_model)]
+        model: ModelId,
+        #[arg(long, value_parser = args::address)]
+        address: Address,
+        #[arg(long, value_parser = args::address)]
+        element: Option<Address>,
+    },
+    /// Read or set the Relay feature: `on`, `off` or `get`.
+    Relay {
+        #[arg(value_parser = ["on", "off", "get"])]
+        action: String,
+    },
+    /// Read (no value) or set the Default TTL.
+    Ttl { value: Option<u8> },
+    /// Remove the node from the network (Config Node Reset).
+    Reset,
+}
+
+fn parse_model(s: &str) -> Result<ModelId, String> {
+    let t = s.trim_start_matches("0x");
+    let v = u32::from_str_radix(t, 16).map_err(|_| {
+        format!(
+            "'{s}' is not a model ID: use 4 hex digits (1000) or 8 for vendor models (05f10001)"
+        )
+    })?;
+    match t.len() {
+        1..=4 => Ok(ModelId::Sig(v as u16)),
+        8 => Ok(ModelId::Vendor {
+            company_id: (v >> 16) as u16,
+            model_id: v as u16,
+        }),
+        _ => Err(format!(
+            "'{s}' is not a model ID: use 4 hex digits (1000) or 8 for vendor models (05f10001)"
+        )),
+    }
+}
+
+/// Why an operator action could not finish.
+struct OpError(Exit, String);
+
+fn fail<T>(code: Exit, msg: impl Into<String>) -> Result<T, OpError> {
+    Err(OpError(code, msg.into()))
+}
+
+pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Exit {
+    let tid = (ChaCha8Rng::from_entropy().next_u32() & 0xff) as u8;
+    let (message, expect) = match &a.what {
+        SendWhat::Onoff { action } => match action.as_str() {
+            "get" => (GenericMessage::OnOffGet, 0x8204),
+            on => (
+                GenericMessage::OnOffSet(OnOffSet {
+                    on: on == "on",
+                    tid,
+                    transition: None,
+                }),
+                0x8204,
+            ),
+        },
+        SendWhat::Level { level } => (
+            GenericMessage::LevelSet(LevelSet {
+                level: *level,
+                tid,
+                transition: None,
+            }),
+            0x8208,
+        ),
+        SendWhat::Sensor { .. } => {
+            let m = ModelMessage::Sensor(SensorMessage::Get { property_id: None });
+            return finish(&a.op, m.to_access(), Opcode::One(0x52), false, out);
+        }
+    };
+    finish(&a.op, message.to_access(), Opcode::Two(expect), false, out)
+}
+
+pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
+    let Some(node) = UnicastAddress::new(a.op.dst.0) else {
+        eprintln!(
+            "weft config: --dst {} is not a unicast address: configuration goes to one node",
+            a.op.dst
+        );
+        return Exit::Usage;
+    };
+    let element = |e: &Option<Address>| e.unwrap_or(Address::from(node));
+    let msg = match &a.what {
+        ConfigWhat::Composition => ConfigMessage::CompositionDataGet { page: 0 },
+        ConfigWhat::AppkeyAdd { index } => {
+            // The key itself comes from the store; filled in below.
+            ConfigMessage::AppKeyAdd {
+                net_key_index: KeyIndex::from_bits(0),
+                app_key_index: KeyIndex::from_bits(*index),
+                key: [0; 16],
+            }
+        }
+        ConfigWhat::Bind {
+            model,
+            index,
+            element: e,
+        } => ConfigMessage::ModelAppBind {
+            element: element(e),
+            app_key_index: KeyIndex::from_bits(*index),
+            model: *model,
+        },
+        ConfigWhat::PubSet {
+            model,
+            address,
+            index,
+            ttl,
+            element: e,
+        } => ConfigMessage::ModelPublicationSet {
+            element: element(e),
+            address: *address,
+            publication: weft_mesh::ble::models::config::Publication {
+                app_key_index: KeyIndex::from_bits(*index),
+                credential_flag: false,
+                ttl: ttl.unwrap_or(0xFF),
+                period: weft_mesh::ble::models::config::PublishPeriod::from_byte(0),
+                retransmit: weft_mesh::ble::models::config::Retransmit::default(),
+            },
+            model: *model,
+        },
+        ConfigWhat::SubAdd {
+            model,
+            address,
+            element: e,
+        } => ConfigMessage::ModelSubscriptionAdd {
+            element: element(e),
+            address: *address,
+            model: *model,
+        },
+        ConfigWhat::Relay { action } => match action.as_str() {
+            "get" => ConfigMessage::RelayGet,
+            on => ConfigMessage::RelaySet {
+                state: if on == "on" {
+                    weft_mesh::ble::models::config::FeatureState::Enabled
+                } else {
+                    weft_mesh::ble::models::config::FeatureState::Disabled
+                },
+                retransmit: weft_mesh::ble::models::config::Retransmit {
+                    count: 2,
+                    interval_steps: 1,
+                },
+            },
+        },
+        ConfigWhat::Ttl { value: None } => ConfigMessage::DefaultTtlGet,
+        ConfigWhat::Ttl { value: Some(t) } => ConfigMessage::DefaultTtlSet { ttl: *t },
+        ConfigWhat::Reset => ConfigMessage::NodeReset,
+    };
+    let expect = status_opcode(&msg);
+    finish(&a.op, msg.to_access(), expect, true, out)
+}
+
+/// The status opcode that answers a Config request (MshPRT §4.3.4).
+fn status_opcode(m: &ConfigMessage) -> Opcode {
+    use weft_mesh::ble::models::config as c;
+    match m {
+        ConfigMessage::CompositionDataGet { .. } => c::COMPOSITION_DATA_STATUS,
+        ConfigMessage::AppKeyAdd { .. } => c::APPKEY_STATUS,
+        ConfigMessage::ModelAppBind { .. } => c::MODEL_APP_STATUS,
+        ConfigMessage::ModelPublicationSet { .. } => c::MODEL_PUBLICATION_STATUS,
+        ConfigMessage::ModelSubscriptionAdd { .. } => c::MODEL_SUBSCRIPTION_STATUS,
+        ConfigMessage::RelayGet | ConfigMessage::RelaySet { .. } => c::RELAY_STATUS,
+        ConfigMessage::DefaultTtlGet | ConfigMessage::DefaultTtlSet { .. } => c::DEFAULT_TTL_STATUS,
+        _ => c::NODE_RESET_STATUS,
+    }
+}
+
+/// Sends `message` to the destination from the store's provisioner node and waits for
+/// `expect` from it; prints the answer.
+fn finish(
+    op: &OpOpts,
+    message: AccessMessage,
+    expect: Opcode,
+    device_key: bool,
+    out: &mut impl Write,
+) -> Exit {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weft: cannot start the runtime: {e}");
+            return Exit::Unavailable;
+        }
+    };
+    match rt.block_on(request(op, message, expect, device_key)) {
+        Ok((src, answer)) => {
+            let decoded = ModelMessage::parse(answer.opcode, &answer.parameters).ok();
+            let text = decoded
+                .as_ref()
+                .map(|m| m.describe())
+                .unwrap_or_else(|| hex::encode(answer.to_vec()));
+            let refused = decoded.as_ref().is_some_and(is_refusal);
+            let _ = if op.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"src": format!("{:04x}", src.0), "opcode": hex::encode(answer.opcode.to_bytes()),
+                        "name": answer.name(), "parameters": hex::encode(&answer.parameters), "status": text, "ok": !refused})
+                )
+            } else {
+                writeln!(out, "{src}: {text}")
+            };
+            if refused {
+                Exit::Refused
+            } else {
+                Exit::Ok
+            }
+        }
+        Err(OpError(code, msg)) => {
+            eprintln!("weft: {msg}");
+            code
+        }
+    }
+}
+
+/// A Config status carrying a status code other than Success.
+fn is_refusal(m: &ModelMessage) -> bool {
+    let ModelMessage::Config(c) = m else {
+        return false;
+    };
+    let d = c.describe();
+    d.contains("status") && !d.contains("Success") && !d.contains("success")
+}
+
+async fn request(
+    op: &OpOpts,
+    mut message: AccessMessage,
+    expect: Opcode,
+    device_key: bool,
+) -> Result<(Address, AccessMessage), OpError> {
+    let store = Store::from_opts(&op.store).map_err(|e| OpError(e.exit(), e.to_string()))?;
+    let mut state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
+    let Some(mut local) = state.local.clone() else {
+        return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
+    };
+    // Device keys of the nodes, for configuration.
+    local.remote_dev_keys = state
+        .cdb
+        .nodes
+        .iter()
+        .filter_map(|n| {
+            Some((
+                UnicastAddress::new(n.unicast_address.0)?,
+                n.device_key.as_ref()?.0,
+            ))
+        })
+        .collect();
+    if device_key
+        && !local
+            .remote_dev_keys
+            .iter()
+            .any(|(a, _)| a.get() == op.dst.0)
+    {
+        return fail(Exit::Usage, format!("no node with address {} in the network database: provision it first (weft provision)", op.dst));
+    }
+    // Config AppKey Add carries the key from the database.
+    if let Ok(ModelMessage::Config(ConfigMessage::AppKeyAdd { app_key_index, .. })) =
+        ModelMessage::parse(message.opcode, &message.parameters)
+    {
+        let Some(k) = state
+            .cdb
+            .app_keys
+            .iter()
+            .find(|k| k.index == app_key_index.get())
+        else {
+            return fail(
+                Exit::Usage,
+                format!("the network has no application key {}", app_key_index.get()),
+            );
+        };
+        message = ConfigMessage::AppKeyAdd {
+            net_key_index: KeyIndex::from_bits(k.bound_net_key),
+            app_key_index,
+            key: k.key.0,
+        }
+        .to_access();
+    }
+    let mut radio = match RadioArg::parse(&op.radio).map_err(|e| OpError(Exit::Usage, e))? {
+        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| OpError(Exit::Unavailable, e.to_string()))?,
+        RadioArg::Scenario(name) => {
+            return fail(
+                Exit::Usage,
+                format!("sim:{name} runs a scenario inside one process; to act on a simulated network from the shell, start `weft sim serve --socket PATH --scenario {name}` and use --radio sim:PATH"),
+            )
+        }
+        RadioArg::Unsupported(r) => {
+            return fail(Exit::Unavailable, format!("radio {r}: this build of weft drives the simulated air only (sim:PATH)"))
+        }
+    };
+    let key = if device_key {
+        KeyRef::Dev
+    } else {
+        let Some(k) = local.app_keys.first() else {
+            return fail(Exit::Usage, "the local node has no application key");
+        };
+        KeyRef::App(k.index)
+    };
+    let mut node = Node::new(local, ChaCha8Rng::from_entropy());
+    let clock = Clock::default();
+    let dst = op.dst;
+    let sent = node.handle_command(
+        clock.now(),
+        Command::Send {
+            element: 0,
+            dst,
+            label: None,
+            key,
+            net_index: 0,
+            ttl: None,
+            message,
+        },
+    );
+    if !sent {
+        return fail(
+            Exit::Usage,
+            "the message could not be sent with the network's keys",
+        );
+    }
+    let deadline = clock.now() + Duration::from_micros((op.timeout.max(0.0) * 1e6) as u64);
+    let mut answer = None;
+    let mut save_error = None;
+    let outcome = drive(
+        &mut node,
+        &mut radio,
+        &clock,
+        Some(deadline),
+        |n, _, e| match e {
+            Event::PersistState => {
+                state.local = Some(n.state().clone());
+                if let Err(err) = store.save(&state) {
+                    save_error = Some(err.to_string());
+                    return Flow::Stop;
+                }
+                Flow::Continue
+            }
+            Event::Access { src, message, .. }
+                if message.opcode == expect && (src == dst || dst.is_multicast()) =>
+            {
+                answer = Some((src, message));
+                Flow::Stop
+            }
+            _ => Flow::Continue,
+        },
+    )
+    .await
+    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    // Let the last frames (retransmissions of our request) finish before the state is saved.
+    tokio::time::sleep(StdDuration::from_millis(10)).await;
+    state.local = Some(node.state().clone());
+    store
+        .save(&state)
+        .map_err(|e| OpError(e.exit(), e.to_string()))?;
+    if let Some(e) = save_error {
+        return fail(
+            Exit::Unavailable,
+            format!("cannot save the network state: {e}"),
+        );
+    }
+    match (outcome, answer) {
+        (_, Some(a)) => Ok(a),
+        (Outcome::TimedOut, None) | (Outcome::Stopped, None) => fail(
+            Exit::Timeout,
+            format!(
+                "no answer from {} within {} s (is it on the air and provisioned?)",
+                op.dst, op.timeout
+            ),
+        ),
+    }
+}
