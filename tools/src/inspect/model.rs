@@ -142,6 +142,9 @@ pub struct ModelDetail {
     pub subscriptions: Vec<u16>,
 }
 
+/// An undirected link heard: (a, b, strongest latest RSSI, frames heard).
+pub type Edge = (NodeKey, NodeKey, Option<i8>, u64);
+
 /// Everything the UI draws: a snapshot, cheap to clone (the log holds `Arc`s).
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -152,6 +155,9 @@ pub struct Model {
     pub topology: Topology,
     /// Layout positions in the unit square, by node.
     pub positions: Vec<(NodeKey, f64, f64)>,
+    /// The links heard as undirected edges (a, b, RSSI, count), strongest first, computed off
+    /// the render path.
+    pub edges: Arc<Vec<Edge>>,
     /// Newest last.
     pub traffic: VecDeque<Arc<TrafficEntry>>,
     /// Entries ever logged (the log keeps the last [`TRAFFIC_CAPACITY`]).
@@ -310,6 +316,7 @@ impl Feeder {
             paused: false,
             topology,
             positions: Vec::new(),
+            edges: Arc::new(Vec::new()),
             traffic: VecDeque::new(),
             traffic_total: 0,
             stats: Stats::default(),
@@ -404,6 +411,9 @@ impl Feeder {
             self.layout.step(&self.model.topology);
         }
         self.model.positions = self.layout.normalized();
+        let mut edges = self.model.topology.edges();
+        edges.sort_by_key(|&(a, b, rssi, _)| (std::cmp::Reverse(rssi.unwrap_or(i8::MIN)), a, b));
+        self.model.edges = Arc::new(edges);
     }
 
     fn ingest(&mut self) {

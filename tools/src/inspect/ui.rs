@@ -557,7 +557,16 @@ pub fn draw_footer(f: &mut Frame<'_>, area: Rect, app: &App, _m: &Model) {
 /// The graph: links heard coloured by RSSI, nodes by role, messages moving along links.
 pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     let legend = if app.braille { "" } else { " plain" };
-    let block = pane(&format!("Topology{legend}"));
+    // A dense mesh shows its strongest links only, so nodes stay visible (and a frame stays
+    // cheap at a thousand nodes).
+    let budget = usize::from(area.width) * usize::from(area.height) / 3;
+    let shown = m.edges.len().min(budget.max(1));
+    let count = if shown < m.edges.len() {
+        format!(" · strongest {shown} of {} links", m.edges.len())
+    } else {
+        String::new()
+    };
+    let block = pane(&format!("Topology{legend}{count}"));
     let inner = block.inner(area);
     f.render_widget(block, area);
     app.areas.topology = inner;
@@ -599,7 +608,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
         .iter()
         .map(|&(k, x, y)| (k, (1.0 + (x - x0) * sx * span_x, (y - y0) * sy * span_y)))
         .collect();
-    let edges = m.topology.edges();
+    let edges = &m.edges[..shown];
     let sel = app.selected_node(m).map(|n| n.key);
     // Edges (and moving messages) on the canvas.
     let marker = if app.braille {
@@ -624,7 +633,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             .x_bounds([0.0, f64::from(w - 1)])
             .y_bounds([0.0, f64::from(plot_h - 1)])
             .paint(|ctx| {
-                for &(a, b, rssi, _) in &edges {
+                for &(a, b, rssi, _) in edges {
                     let (Some(pa), Some(pb)) = (cells.get(&a), cells.get(&b)) else {
                         continue;
                     };
@@ -648,7 +657,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     } else {
         // Plain characters: edges as dots cell by cell.
         let buf = f.buffer_mut();
-        for &(a, b, rssi, _) in &edges {
+        for &(a, b, rssi, _) in edges {
             let (Some(pa), Some(pb)) = (cells.get(&a), cells.get(&b)) else {
                 continue;
             };
@@ -907,10 +916,11 @@ pub fn draw_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
                     .replace("Unacknowledged", "Unack")
                     .replace("Generic ", "")
             };
-            let with_summary = (wide && !e.summary.is_empty() && e.summary != e.opcode)
-                || matches!(e.kind, EntryKind::Undecryptable(_) | EntryKind::Segment(..));
-            let what = if with_summary {
+            let what = if matches!(e.kind, EntryKind::Undecryptable(_) | EntryKind::Segment(..)) {
                 format!("{opcode}: {}", e.summary)
+            } else if wide && !e.summary.is_empty() {
+                // The decoded message says its opcode in its own words.
+                e.summary.clone()
             } else {
                 opcode
             };
@@ -1049,7 +1059,10 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             ));
             lines.push(kv(
                 "keys",
-                format!("net {:?} app {:?}", d.net_keys, d.app_keys),
+                format!(
+                    "net {:?} app {:?}  IV {:08x}",
+                    d.net_keys, d.app_keys, d.iv_index
+                ),
             ));
             let mut state = Vec::new();
             if let Some(on) = d.onoff {
@@ -1058,7 +1071,7 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             if let Some(l) = d.level {
                 state.push(format!("level {l}"));
             }
-            state.push(format!("seq {} iv {:08x}", d.seq, d.iv_index));
+            state.push(format!("seq {}", d.seq));
             lines.push(kv("state", state.join("  ")));
             lines.push(kv(
                 "heartbeat",
