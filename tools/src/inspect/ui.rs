@@ -490,10 +490,10 @@ pub fn draw_header(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             m.stats.pdus_per_s
         )),
     ];
-    if let Some(c) = &m.capture {
+    if m.capture.is_some() {
         spans.push(Span::styled(
-            format!("  ● capturing {c}"),
-            Style::default().fg(Color::Red),
+            "  ● REC",
+            Style::default().fg(Color::Red).bold(),
         ));
     }
     if let Some((_, t)) = app.target(m) {
@@ -1059,11 +1059,9 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             ));
             lines.push(kv(
                 "keys",
-                format!(
-                    "net {:?} app {:?}  IV {:08x}",
-                    d.net_keys, d.app_keys, d.iv_index
-                ),
+                format!("net {:?} app {:?}", d.net_keys, d.app_keys),
             ));
+            lines.push(kv("IV index", format!("{:08x}", d.iv_index)));
             let mut state = Vec::new();
             if let Some(on) = d.onoff {
                 state.push(format!("onoff {}", if on { "on" } else { "off" }));
