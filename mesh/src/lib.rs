@@ -7,6 +7,7 @@ pub mod ble;
 pub mod crypto;
 pub mod frame;
 pub mod time;
+pub mod topology;
 
 pub use frame::{Bearer, RxFrame, Station, TxFrame};
 pub use time::{Duration, Instant};

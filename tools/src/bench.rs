@@ -46,10 +46,52 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+    /// The inspector's frame time: the whole screen rendered into a TestBackend at the UI's
+    /// tick while the simulated grid (unpaced, in its own thread) feeds decoded traffic.
+    Tui {
+        /// Nodes in the grid.
+        #[arg(long, default_value_t = 1000)]
+        nodes: usize,
+        /// Wall seconds to measure.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Terminal size, columns x rows.
+        #[arg(long, default_value = "160x48")]
+        size: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
     match &a.which {
+        BenchKind::Tui {
+            nodes,
+            seconds,
+            size,
+            seed,
+            json,
+        } => match tui(*nodes, *seconds, size, *seed) {
+            Ok(v) => {
+                let _ = if *json {
+                    writeln!(out, "{v}")
+                } else {
+                    writeln!(
+                        out,
+                        "{nodes} nodes, {size}: frame p50 {} ms, p99 {} ms over {} frames; {} decoded PDUs/s ingested ({} virtual s in {} wall s); {} dropped",
+                        v["frame_ms_p50"], v["frame_ms_p99"], v["frames"], v["pdus_per_s_ingested"], v["virtual_s"], v["wall_s"], v["dropped"]
+                    )
+                };
+                Exit::Ok
+            }
+            Err(e) => {
+                eprintln!("weft bench tui: {e}");
+                Exit::Usage
+            }
+        },
         BenchKind::Sim {
             nodes,
             seconds,
@@ -122,6 +164,80 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
             Exit::Ok
         }
     }
+}
+
+/// Renders the inspector's screen at its tick while the grid runs unpaced in the runtime's
+/// thread; frame times are of `draw` alone.
+fn tui(nodes: usize, seconds: f64, size: &str, seed: u64) -> Result<serde_json::Value, String> {
+    use crate::inspect::model::Feeder;
+    use crate::inspect::runtime::{Pace, Runtime};
+    use crate::inspect::ui::{self, App, Request};
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    let (w, h) = size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u16>().ok()?, h.parse::<u16>().ok()?)))
+        .filter(|&(w, h)| (20..=1000).contains(&w) && (10..=500).contains(&h))
+        .ok_or_else(|| format!("--size {size}: give COLSxROWS, e.g. 160x48"))?;
+    if !(seconds > 0.0 && seconds <= 3600.0) {
+        return Err(format!("--seconds {seconds}: give 0..3600"));
+    }
+    let args = crate::sim::RunArgs {
+        scenario: "grid".into(),
+        seed,
+        nodes: Some(nodes),
+        ..crate::sim::RunArgs::default()
+    };
+    let feeder = Feeder::new(&args).map_err(|e| format!("{e:?}"))?;
+    let rt = Runtime::start(
+        feeder,
+        Pace {
+            speed: None,
+            ..Pace::default()
+        },
+    );
+    let mut term = Terminal::new(TestBackend::new(w, h)).map_err(|e| e.to_string())?;
+    let mut app = App::default();
+    rt.request(Request::Select(Some(1)));
+    let start = WallClock::now();
+    let mut frames = Vec::new();
+    let first = rt.snapshot();
+    let pdus0 = first.stats.pdus;
+    while start.elapsed().as_secs_f64() < seconds {
+        let tick = WallClock::now();
+        let m = rt.snapshot();
+        let t = WallClock::now();
+        term.draw(|f| ui::draw(f, &mut app, &m))
+            .map_err(|e| e.to_string())?;
+        frames.push(t.elapsed().as_secs_f64() * 1000.0);
+        black_box(term.backend().buffer().area);
+        if let Some(left) = crate::inspect::TICK.checked_sub(tick.elapsed()) {
+            std::thread::sleep(left);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let last = rt.snapshot();
+    rt.stop();
+    frames.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| {
+        let i = ((frames.len() as f64 - 1.0) * p).round() as usize;
+        (frames.get(i).copied().unwrap_or(0.0) * 100.0).round() / 100.0
+    };
+    let pdus = last.stats.pdus - pdus0;
+    Ok(json!({
+        "frame_ms_p50": pct(0.5),
+        "frame_ms_p99": pct(0.99),
+        "pdus_per_s_ingested": (pdus as f64 / wall).round() as u64,
+        "dropped": last.stats.ingest_dropped,
+        "nodes": nodes,
+        "size": size,
+        "frames": frames.len(),
+        "wall_s": (wall * 100.0).round() / 100.0,
+        "virtual_s": last.now.as_micros() as f64 / 1e6,
+        "links": last.topology.links().len(),
+        "traffic_logged": last.traffic_total,
+    }))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod inspect;
 pub mod net;
 pub mod ops;
 pub mod runtime;
@@ -59,6 +60,10 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// The network: create, show, export and import it (Mesh Configuration Database JSON).
     Net(net::NetArgs),
+    /// The terminal network inspector (`weft` alone opens it on the smart-home mesh).
+    Inspect(inspect::InspectArgs),
+    /// Export the graph of links heard (Graphviz DOT or JSON).
+    Topology(inspect::TopologyArgs),
 }
 
 /// Runs the command line given to the process.
@@ -71,14 +76,22 @@ pub fn main() -> ExitCode {
         Some(Command::Config(args)) => ops::run_config(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Net(args)) => net::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Inspect(args)) => inspect::run(&args).into(),
+        Some(Command::Topology(args)) => {
+            inspect::run_topology(&args, &mut std::io::stdout().lock()).into()
+        }
         None => {
-            // The inspector on the built-in simulated mesh arrives with its issue; until then
-            // the first command runs the same smart-home mesh headless and shows what happened.
-            eprintln!("weft: the network inspector is not built yet; running the built-in smart-home mesh headless instead (weft sim run).\n");
-            let args = sim::SimArgs {
-                cmd: sim::SimCmd::Run(sim::RunArgs::default()),
-            };
-            sim::run(&args, &mut std::io::stdout().lock()).into()
+            use std::io::IsTerminal;
+            if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+                inspect::run(&inspect::InspectArgs::default()).into()
+            } else {
+                // Not a terminal (a script, CI): the same smart-home mesh, headless, summarised.
+                eprintln!("weft: stdout is not a terminal, so instead of the inspector: the built-in smart-home mesh headless (weft sim run).\n");
+                let args = sim::SimArgs {
+                    cmd: sim::SimCmd::Run(sim::RunArgs::default()),
+                };
+                sim::run(&args, &mut std::io::stdout().lock()).into()
+            }
         }
     }
 }

@@ -429,15 +429,26 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
     }
 }
 
-/// Runs a scenario and writes its report.
-pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunError> {
-    let Built {
-        mut sim,
-        plan,
-        keys,
-        end,
-        scenario: sc,
-    } = build(r)?;
+/// The traffic a scenario schedules: for each (source, destination) flow, the nodes expected to
+/// receive it and the receptions expected in all.
+#[derive(Debug, Clone, Default)]
+pub struct Traffic {
+    pub expected: BTreeMap<(u16, u16), Vec<usize>>,
+    pub sent: BTreeMap<(u16, u16), u64>,
+}
+
+/// Schedules the scenario's traffic on `sim` (nodes in plan order) in the window [`start`,
+/// `end`), the scenario's times counted from `start`, with jitter drawn from `seed`: who sends
+/// what to whom, when.
+pub fn schedule_traffic(
+    sim: &mut Simulator<Node<ChaCha8Rng>>,
+    plan: &[PlannedNode],
+    sc: &Scenario,
+    seed: u64,
+    start: Instant,
+    end: Instant,
+) -> Result<Traffic, RunError> {
+    let span_us = end.as_micros().saturating_sub(start.as_micros());
     let by_name: HashMap<&str, usize> = plan
         .iter()
         .enumerate()
@@ -449,11 +460,9 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         .enumerate()
         .map(|(i, p)| (p.address, i))
         .collect();
-
-    // Traffic: who sends what to whom, when.
-    let mut rng = ChaCha8Rng::seed_from_u64(r.seed ^ 0x7472_6166_6669_6300);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7472_6166_6669_6300);
     let mut expected: BTreeMap<(u16, u16), Vec<usize>> = BTreeMap::new();
-    let mut flows: BTreeMap<(u16, u16), Flow> = BTreeMap::new();
+    let mut sent: BTreeMap<(u16, u16), u64> = BTreeMap::new();
     for t in &sc.traffic {
         let senders: Vec<usize> = match t.from.as_str() {
             set @ ("sensors" | "publishers") => (0..plan.len())
@@ -493,7 +502,7 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                 };
                 let at = t.start_s + k as f64 * t.every_s + jitter;
                 let at_us = (at * 1e6) as u64;
-                if at_us >= end.as_micros() {
+                if at_us >= span_us {
                     break;
                 }
                 let message = traffic_message(&t.message, k);
@@ -507,17 +516,47 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     message,
                 };
                 sim.schedule(
-                    Instant::from_micros(at_us),
+                    start + Duration::from_micros(at_us),
                     NodeId(s as u32),
                     move |n, now| {
                         n.handle_command(now, cmd);
                     },
                 );
-                flows.entry((src, dst)).or_default().sent += receivers.len() as u64;
+                *sent.entry((src, dst)).or_default() += receivers.len() as u64;
                 k += 1;
             }
         }
     }
+
+    Ok(Traffic { expected, sent })
+}
+
+/// Runs a scenario and writes its report.
+pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunError> {
+    let Built {
+        mut sim,
+        plan,
+        keys,
+        end,
+        scenario: sc,
+    } = build(r)?;
+    let addr_of = |i: usize| plan[i].address;
+
+    // Traffic: who sends what to whom, when.
+    let Traffic { expected, sent } =
+        schedule_traffic(&mut sim, &plan, &sc, r.seed, Instant::ZERO, end)?;
+    let mut flows: BTreeMap<(u16, u16), Flow> = sent
+        .into_iter()
+        .map(|(k, sent)| {
+            (
+                k,
+                Flow {
+                    sent,
+                    ..Flow::default()
+                },
+            )
+        })
+        .collect();
 
     let pcap: Option<Arc<Mutex<PcapWriter<std::io::BufWriter<std::fs::File>>>>> = match &r.pcap {
         Some(path) => {

@@ -2,7 +2,7 @@
 //! through the live simulated air to a light that runs (in this test process) with the
 //! network's keys, as a provisioned device would.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command as Process;
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -17,7 +17,7 @@ use weft_mesh::ble::{IvIndex, UnicastAddress};
 use weft_mesh::Duration;
 use weft_radio::hub::HubRadio;
 
-fn weft(dir: &PathBuf, args: &[&str]) -> std::process::Output {
+fn weft(dir: &Path, args: &[&str]) -> std::process::Output {
     Process::cargo_bin("weft")
         .unwrap()
         .args(args)

@@ -1,0 +1,307 @@
+//! `weft inspect`: the terminal network inspector, and `weft topology`: the same graph exported
+//! headless (DOT or JSON).
+//!
+//! The network runs in a thread of its own ([`runtime`]); the UI ([`ui`]) draws snapshots of
+//! the shared [`model::Model`] at a fixed tick and sends requests back through a channel.
+
+pub mod keys;
+pub mod model;
+pub mod runtime;
+pub mod ui;
+
+use std::io::Write;
+use std::time::{Duration as WallDuration, Instant as WallClock};
+
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, KeyEventKind, MouseButton,
+    MouseEventKind,
+};
+use ratatui::crossterm::execute;
+use serde_json::json;
+
+use crate::sim::{RunArgs, RunError};
+use crate::Exit;
+
+use model::Feeder;
+use runtime::{Pace, Runtime};
+use ui::{App, Request};
+
+/// How often the screen is redrawn.
+pub const TICK: WallDuration = WallDuration::from_millis(50);
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct InspectArgs {
+    /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); others (hci:,
+    /// bluez:, ...) are not available yet.
+    #[arg(long, conflicts_with = "scenario")]
+    pub radio: Option<String>,
+    /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// A network database (CDB JSON) with the keys; for real radios, not available yet.
+    #[arg(long, value_name = "FILE")]
+    pub net: Option<std::path::PathBuf>,
+    /// Seed of the simulated network.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Virtual seconds per wall second.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Draw the topology with plain characters instead of braille.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+impl Default for InspectArgs {
+    /// The built-in smart-home mesh, live.
+    fn default() -> Self {
+        InspectArgs {
+            radio: None,
+            scenario: None,
+            net: None,
+            seed: 1,
+            speed: 1.0,
+            plain: false,
+        }
+    }
+}
+
+/// The scenario a `--radio`/`--scenario` pair names; a radio other than `sim:` is unavailable
+/// (exit 3) with a sentence saying so.
+pub fn scenario_of(radio: Option<&str>, scenario: Option<&str>) -> Result<String, (Exit, String)> {
+    match (radio, scenario) {
+        (Some(r), _) => match r.strip_prefix("sim:") {
+            Some(name) if !name.is_empty() => Ok(name.to_string()),
+            Some(_) => Err((
+                Exit::Usage,
+                "--radio sim: needs a scenario name, e.g. sim:smart-home".into(),
+            )),
+            None => {
+                let kind = r.split(':').next().unwrap_or(r);
+                Err((
+                    Exit::Unavailable,
+                    format!(
+                        "radio '{r}' is not available: weft has no {kind} backend yet; only the simulator works (--radio sim:smart-home, see `weft sim list`)"
+                    ),
+                ))
+            }
+        },
+        (None, Some(s)) => Ok(s.to_string()),
+        (None, None) => Ok("smart-home".into()),
+    }
+}
+
+fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, (Exit, String)> {
+    let args = RunArgs {
+        scenario: scenario.to_string(),
+        seed,
+        ..RunArgs::default()
+    };
+    Feeder::new(&args).map_err(|e| match e {
+        RunError::Usage(e) => (Exit::Usage, e),
+        RunError::Io(e) => (Exit::Unavailable, e),
+    })
+}
+
+/// Runs the inspector on the terminal.
+pub fn run(a: &InspectArgs) -> Exit {
+    let scenario = match scenario_of(a.radio.as_deref(), a.scenario.as_deref()) {
+        Ok(s) => s,
+        Err((code, msg)) => {
+            eprintln!("weft inspect: {msg}");
+            return code;
+        }
+    };
+    if a.net.is_some() {
+        eprintln!("weft inspect: --net applies to real radios, which are not available yet; the simulated network brings its own keys");
+        return Exit::Unavailable;
+    }
+    if !(a.speed > 0.0 && a.speed <= 1000.0) {
+        eprintln!(
+            "weft inspect: --speed {}: give a factor between 0 and 1000",
+            a.speed
+        );
+        return Exit::Usage;
+    }
+    let feeder = match feeder_for(&scenario, a.seed) {
+        Ok(f) => f,
+        Err((code, msg)) => {
+            eprintln!("weft inspect: {msg}");
+            return code;
+        }
+    };
+    let rt = Runtime::start(
+        feeder,
+        Pace {
+            speed: Some(a.speed),
+            ..Pace::default()
+        },
+    );
+    let mut app = App::default();
+    app.braille = !a.plain;
+    let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let result = ui_loop(&mut terminal, &rt, &mut app);
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    rt.stop();
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("weft inspect: terminal error: {e}");
+            Exit::Unavailable
+        }
+    }
+}
+
+fn ui_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    rt: &Runtime,
+    app: &mut App,
+) -> std::io::Result<()> {
+    let mut seen_notice = 0u64;
+    let first = rt.snapshot();
+    // Start on the first node that is not the inspector's own.
+    if let Some(i) = first
+        .topology
+        .nodes()
+        .position(|n| Some(n.key) != first.topology.host())
+    {
+        app.selected = i;
+    }
+    rt.request(Request::Select(
+        app.selected_node(&first).map(|n| n.key as u16),
+    ));
+    loop {
+        let tick_start = WallClock::now();
+        let m = rt.snapshot();
+        if let Some((n, text)) = &m.notice {
+            if *n != seen_notice {
+                seen_notice = *n;
+                app.status = Some(text.clone());
+            }
+        }
+        terminal.draw(|f| ui::draw(f, app, &m))?;
+        while let Some(left) = TICK.checked_sub(tick_start.elapsed()) {
+            if !event::poll(left)? {
+                break;
+            }
+            match event::read()? {
+                TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
+                    if app.input.is_some() {
+                        app.type_filter(k.code);
+                    } else if let Some(a) = keys::action_for(&k) {
+                        if let Some(r) = app.act(a, &m) {
+                            rt.request(r);
+                        }
+                    }
+                }
+                TermEvent::Mouse(me) => match me.kind {
+                    MouseEventKind::Down(MouseButton::Left) => {
+                        if let Some(r) = app.click(me.column, me.row, &m) {
+                            rt.request(r);
+                        }
+                    }
+                    MouseEventKind::ScrollUp => {
+                        if let Some(r) = app.act(keys::Action::Up, &m) {
+                            rt.request(r);
+                        }
+                    }
+                    MouseEventKind::ScrollDown => {
+                        if let Some(r) = app.act(keys::Action::Down, &m) {
+                            rt.request(r);
+                        }
+                    }
+                    _ => {}
+                },
+                // The next draw takes the new size.
+                TermEvent::Resize(..) => break,
+                _ => {}
+            }
+            if app.quit {
+                return Ok(());
+            }
+        }
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Graph export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TopologyArgs {
+    /// A built-in scenario or a scenario file ending in .toml.
+    #[arg(long, conflicts_with = "radio", required_unless_present = "radio")]
+    pub scenario: Option<String>,
+    /// The radio: `sim:NAME`; others are not available yet (exit 3).
+    #[arg(long)]
+    pub radio: Option<String>,
+    /// Virtual seconds to listen before exporting.
+    #[arg(long, default_value_t = 30.0)]
+    pub seconds: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// dot (Graphviz) or json.
+    #[arg(long, value_enum)]
+    pub format: GraphFormat,
+}
+
+/// `weft topology`: listens for a while, then writes the graph of links heard.
+pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
+    let scenario = match scenario_of(a.radio.as_deref(), a.scenario.as_deref()) {
+        Ok(s) => s,
+        Err((code, msg)) => {
+            eprintln!("weft topology: {msg}");
+            return code;
+        }
+    };
+    if !(a.seconds > 0.0 && a.seconds <= 86_400.0) {
+        eprintln!(
+            "weft topology: --seconds {}: give a duration between 0 and 86400",
+            a.seconds
+        );
+        return Exit::Usage;
+    }
+    let mut feeder = match feeder_for(&scenario, a.seed) {
+        Ok(f) => f,
+        Err((code, msg)) => {
+            eprintln!("weft topology: {msg}");
+            return code;
+        }
+    };
+    if let Err(e) = runtime::run_for(&mut feeder, a.seconds) {
+        eprintln!("weft topology: {e:?}");
+        return Exit::Unavailable;
+    }
+    let topo = &feeder.model.topology;
+    let text = match a.format {
+        GraphFormat::Dot => topo.to_dot(),
+        GraphFormat::Json => {
+            let mut v = serde_json::to_value(topo).unwrap_or_default();
+            v["source"] = json!(feeder.model.source);
+            v["virtual_s"] = json!(a.seconds);
+            v["layout"] = feeder
+                .model
+                .positions
+                .iter()
+                .map(|(k, x, y)| json!({"key": k, "x": (x * 1000.0).round() / 1000.0, "y": (y * 1000.0).round() / 1000.0}))
+                .collect();
+            format!("{v}\n")
+        }
+    };
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            eprintln!("weft topology: {e}");
+            Exit::Unavailable
+        }
+    }
+}

@@ -1,0 +1,771 @@
+//! What the inspector draws, and the feeder that fills it: a simulated network (its nodes, the
+//! air) decoded as a sniffer given the network's keys would decode it. The feeder is driven by
+//! virtual time only, so a seed and a duration give one picture exactly (the snapshot tests
+//! rely on it); the runtime paces it by the wall clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use rand_chacha::ChaCha8Rng;
+use weft_mesh::ble::address::{Address, IvIndex};
+use weft_mesh::ble::models::ModelMessage;
+use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef, Node};
+use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
+use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
+use weft_mesh::ble::wire::beacon::Beacon;
+use weft_mesh::ble::wire::control::control_opcode_name;
+use weft_mesh::topology::{Layout, NodeKey, Topology};
+use weft_mesh::{Duration, Instant};
+use weft_radio::pcap::{
+    ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+};
+use weft_radio::sim::{DropReason as RadioDrop, NodeId, SimEvent, Simulator};
+
+use crate::scenario::PlannedNode;
+use crate::sim::{Built, RunArgs, RunError};
+
+/// Entries the traffic log keeps (older ones scroll away).
+pub const TRAFFIC_CAPACITY: usize = 2000;
+/// Frames the air tap holds for the decoder between two drains; beyond it frames are counted
+/// as dropped, never blocking the simulation.
+pub const AIR_QUEUE_CAPACITY: usize = 65_536;
+/// How long a message is drawn travelling along a link (virtual time).
+pub const HOP_ANIMATION: Duration = Duration::from_millis(400);
+/// Window over which PDUs/s is measured (virtual time).
+const RATE_WINDOW: Duration = Duration::from_secs(2);
+
+/// What one decoded frame was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An access message (opcode known, or not).
+    Access,
+    /// A transport control message.
+    Control,
+    /// One segment of a segmented message still incomplete: (received, total).
+    Segment(u8, u8),
+    /// A beacon.
+    Beacon,
+    /// PB-ADV / provisioning.
+    Provisioning,
+    /// Not decodable with the keys at hand: the reason.
+    Undecryptable(String),
+}
+
+/// One line of the decoded traffic log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficEntry {
+    pub at: Instant,
+    /// `ADV` (advertising bearer) or `GATT`.
+    pub bearer: &'static str,
+    /// The node whose radio sent the frame.
+    pub transmitter: u16,
+    pub src: Option<u16>,
+    pub dst: Option<u16>,
+    /// Opcode name (or hex when unknown), e.g. `Generic OnOff Set Unacknowledged`.
+    pub opcode: String,
+    /// The message, decoded, e.g. `OnOff Set Unacknowledged on tid 3`.
+    pub summary: String,
+    pub ttl: Option<u8>,
+    pub seq: Option<u32>,
+    /// RSSI at the observer's radio (the host node), when it heard the frame directly.
+    pub rssi: Option<i8>,
+    /// The relay that retransmitted it, when the transmitter is not the source.
+    pub relayed_by: Option<u16>,
+    pub kind: EntryKind,
+}
+
+/// Counters of what was seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Frames decoded (one per advertising event, not per channel).
+    pub pdus: u64,
+    /// PDUs per second over the last two virtual seconds.
+    pub pdus_per_s: f64,
+    pub access: u64,
+    pub control: u64,
+    pub beacons: u64,
+    pub undecryptable: u64,
+    /// Drops by reason: `radio_*` on the air, the node's own reasons after.
+    pub drops: BTreeMap<String, u64>,
+    pub replays: u64,
+    pub relayed: u64,
+    pub sar_complete: u64,
+    pub sar_failed: u64,
+    pub segments: u64,
+    /// PDUs put on the air (three per advertising event).
+    pub frames_on_air: u64,
+    /// Frames the decoder never saw because its queue was full.
+    pub ingest_dropped: u64,
+}
+
+/// A message travelling over a link, for the animation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    pub from: NodeKey,
+    pub to: NodeKey,
+    pub at: Instant,
+}
+
+/// A node's configuration as its own state says (the simulator knows it; on a real network it
+/// would come from Composition Data and the configuration database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDetail {
+    pub address: u16,
+    pub name: String,
+    pub uuid: [u8; 16],
+    pub cid: u16,
+    pub pid: u16,
+    pub vid: u16,
+    pub crpl: u16,
+    pub features: String,
+    pub default_ttl: u8,
+    pub net_keys: Vec<u16>,
+    pub app_keys: Vec<u16>,
+    /// Per element: location and its models.
+    pub elements: Vec<(u16, Vec<ModelDetail>)>,
+    pub heartbeat_pub: Option<String>,
+    pub heartbeat_sub: Option<String>,
+    pub onoff: Option<bool>,
+    pub level: Option<i16>,
+    /// Health faults heard in Health Current/Fault Status messages from the node.
+    pub faults: Option<Vec<u8>>,
+    pub seq: u32,
+    pub iv_index: u32,
+}
+
+/// One model of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelDetail {
+    pub name: String,
+    pub bound: Vec<u16>,
+    pub publication: Option<String>,
+    pub subscriptions: Vec<u16>,
+}
+
+/// An undirected link heard: (a, b, strongest latest RSSI, frames heard).
+pub type Edge = (NodeKey, NodeKey, Option<i8>, u64);
+
+/// Everything the UI draws: a snapshot, cheap to clone (the log holds `Arc`s).
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// `sim:smart-home (seed 1)`.
+    pub source: String,
+    pub now: Instant,
+    pub paused: bool,
+    pub topology: Topology,
+    /// Layout positions in the unit square, by node.
+    pub positions: Vec<(NodeKey, f64, f64)>,
+    /// The links heard as undirected edges (a, b, RSSI, count), strongest first, computed off
+    /// the render path.
+    pub edges: Arc<Vec<Edge>>,
+    /// Newest last.
+    pub traffic: VecDeque<Arc<TrafficEntry>>,
+    /// Entries ever logged (the log keeps the last [`TRAFFIC_CAPACITY`]).
+    pub traffic_total: u64,
+    pub stats: Stats,
+    pub hops: Vec<Hop>,
+    /// Group addresses nodes subscribe to, ascending.
+    pub groups: Vec<u16>,
+    /// The node the inspector's actions are sent from (the provisioner).
+    pub host: u16,
+    /// The detail of the node the UI asked about.
+    pub detail: Option<Arc<NodeDetail>>,
+    /// The pcap file being written, if a capture runs.
+    pub capture: Option<String>,
+    /// A line about the last action's outcome, numbered so the UI sees each one once.
+    pub notice: Option<(u64, String)>,
+}
+
+/// A frame from the air tap.
+#[derive(Debug, Clone)]
+struct AirRec {
+    start: Instant,
+    node: u32,
+    channel: u8,
+    bytes: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+struct AirQueue {
+    frames: VecDeque<AirRec>,
+    dropped: u64,
+}
+
+/// A capture in progress.
+type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
+
+/// The simulator, the decoder and the model they fill.
+#[allow(missing_debug_implementations)]
+pub struct Feeder {
+    sim: Simulator<Node<ChaCha8Rng>>,
+    plan: Vec<PlannedNode>,
+    sniffer: Sniffer,
+    air: Arc<Mutex<AirQueue>>,
+    capture: Arc<Mutex<Option<(String, Capture)>>>,
+    /// Node index by address.
+    index: HashMap<u16, usize>,
+    /// (transmitter, src, seq) of frames logged recently, to show each transmission once
+    /// (network retransmissions repeat a PDU).
+    recent: HashSet<(u16, u16, u32)>,
+    recent_order: VecDeque<(u16, u16, u32)>,
+    rate: VecDeque<Instant>,
+    faults: HashMap<u16, Vec<u8>>,
+    host_index: usize,
+    scenario: crate::scenario::Scenario,
+    seed: u64,
+    /// Traffic is scheduled one scenario period at a time, up to here.
+    scheduled_until: Instant,
+    period: Duration,
+    pub model: Model,
+    pub layout: Layout,
+}
+
+impl Feeder {
+    /// A feeder for a scenario (`RunArgs` as `weft sim run` takes them; `seconds` is the period
+    /// after which the scenario's traffic repeats).
+    pub fn new(args: &RunArgs) -> Result<Feeder, RunError> {
+        let mut args = args.clone();
+        args.json = true; // medium events: links heard, RSSI, drops
+        let Built {
+            mut sim,
+            plan,
+            keys,
+            end,
+            scenario,
+        } = crate::sim::build(&args)?;
+        let mut ring = Keyring::new();
+        ring.add_net_key(keys.net_key);
+        ring.add_app_key(keys.app_key);
+        for (a, k) in &keys.dev_keys {
+            ring.add_dev_key(Address(*a), *k);
+        }
+        let sniffer = Sniffer::new(ring, IvIndex(keys.iv_index));
+        let air = Arc::new(Mutex::new(AirQueue::default()));
+        let capture: Arc<Mutex<Option<(String, Capture)>>> = Arc::new(Mutex::new(None));
+        {
+            let air = Arc::clone(&air);
+            let capture = Arc::clone(&capture);
+            let addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+            sim.set_air_tap(move |f| {
+                if let Ok(mut c) = capture.lock() {
+                    if let Some((_, w)) = c.as_mut() {
+                        let a = addrs
+                            .get(f.node.index())
+                            .copied()
+                            .unwrap_or(0)
+                            .to_le_bytes();
+                        // A random static advertiser address per node (Core v5.4 Vol 6 Part B
+                        // §1.3.2.1: the two most significant bits are 1).
+                        let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
+                        if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, f.bytes) {
+                            if let Ok(pkt) = ble_ll_phdr_packet(f.channel, None, &ll) {
+                                let _ = w.write_packet(
+                                    LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+                                    f.start,
+                                    &pkt,
+                                );
+                            }
+                        }
+                    }
+                }
+                // The three PDUs of an advertising event carry the same bytes: decode one.
+                if f.channel != weft_radio::sim::ADV_CHANNELS[0] {
+                    return;
+                }
+                if let Ok(mut q) = air.lock() {
+                    if q.frames.len() >= AIR_QUEUE_CAPACITY {
+                        q.dropped += 1;
+                    } else {
+                        q.frames.push_back(AirRec {
+                            start: f.start,
+                            node: f.node.0,
+                            channel: f.channel,
+                            bytes: f.bytes.to_vec(),
+                        });
+                    }
+                }
+            });
+        }
+        let host_index = plan
+            .iter()
+            .position(|p| p.models.iter().any(|m| m == "config-client"))
+            .unwrap_or(0);
+        let mut topology = Topology::new();
+        for (i, p) in plan.iter().enumerate() {
+            let n = topology.node_mut(u64::from(p.address));
+            n.name = Some(p.name.clone());
+            n.uuid = Some(sim.node(NodeId(i as u32)).state().uuid);
+            n.elements = Some(sim.node(NodeId(i as u32)).state().elements.len() as u8);
+            n.roles.relay = p.relay;
+            n.position = p.position.map(|(x, y)| (x, -y));
+        }
+        let host = plan.get(host_index).map_or(0, |p| p.address);
+        topology.set_host(Some(u64::from(host)));
+        let mut groups: Vec<u16> = plan.iter().flat_map(|p| p.subscribe.clone()).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let index = plan
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.address, i))
+            .collect();
+        let period = Duration::from_micros(end.as_micros().max(1_000_000));
+        let model = Model {
+            source: format!("sim:{} (seed {})", scenario.name, args.seed),
+            now: Instant::ZERO,
+            paused: false,
+            topology,
+            positions: Vec::new(),
+            edges: Arc::new(Vec::new()),
+            traffic: VecDeque::new(),
+            traffic_total: 0,
+            stats: Stats::default(),
+            hops: Vec::new(),
+            groups,
+            host,
+            detail: None,
+            capture: None,
+            notice: None,
+        };
+        let mut f = Feeder {
+            sim,
+            plan,
+            sniffer,
+            air,
+            capture,
+            index,
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
+            rate: VecDeque::new(),
+            faults: HashMap::new(),
+            host_index,
+            scenario,
+            seed: args.seed,
+            scheduled_until: Instant::ZERO,
+            period,
+            model,
+            layout: Layout::new(),
+        };
+        f.layout_steps(200);
+        Ok(f)
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// Runs the simulation up to `t` (virtual) and folds everything that happened into the
+    /// model.
+    pub fn advance_to(&mut self, t: Instant) -> Result<(), RunError> {
+        while self.scheduled_until <= t {
+            let from = self.scheduled_until;
+            let until = from + self.period;
+            let k = from.as_micros() / self.period.as_micros().max(1);
+            crate::sim::schedule_traffic(
+                &mut self.sim,
+                &self.plan,
+                &self.scenario,
+                self.seed ^ k,
+                from,
+                until,
+            )?;
+            self.scheduled_until = until;
+        }
+        self.sim.run_until(t);
+        self.ingest();
+        self.model.now = t.max(self.model.now);
+        let horizon = Instant::from_micros(
+            self.model
+                .now
+                .as_micros()
+                .saturating_sub(HOP_ANIMATION.as_micros()),
+        );
+        self.model.hops.retain(|h| h.at >= horizon);
+        let since = Instant::from_micros(
+            self.model
+                .now
+                .as_micros()
+                .saturating_sub(RATE_WINDOW.as_micros()),
+        );
+        while self.rate.front().is_some_and(|&a| a < since) {
+            self.rate.pop_front();
+        }
+        let window = RATE_WINDOW.min(self.model.now.saturating_since(Instant::ZERO));
+        self.model.stats.pdus_per_s = if window.as_micros() > 0 {
+            self.rate.len() as f64 / window.as_secs_f64()
+        } else {
+            0.0
+        };
+        self.model.stats.frames_on_air = self.sim.stats().frames_sent;
+        self.model.topology.update_hops();
+        Ok(())
+    }
+
+    /// Layout steps (while the layout has not settled); positions into the model.
+    pub fn layout_steps(&mut self, max: usize) {
+        for _ in 0..max {
+            if self.layout.settled(&self.model.topology) {
+                break;
+            }
+            self.layout.step(&self.model.topology);
+        }
+        self.model.positions = self.layout.normalized();
+        let mut edges = self.model.topology.edges();
+        edges.sort_by_key(|&(a, b, rssi, _)| (std::cmp::Reverse(rssi.unwrap_or(i8::MIN)), a, b));
+        self.model.edges = Arc::new(edges);
+    }
+
+    fn ingest(&mut self) {
+        let (frames, dropped) = match self.air.lock() {
+            Ok(mut q) => (std::mem::take(&mut q.frames), q.dropped),
+            Err(_) => (VecDeque::new(), 0),
+        };
+        self.model.stats.ingest_dropped = dropped;
+        let events: Vec<_> = self.sim.drain_events().collect();
+        // Medium and node events first: links heard and RSSI at the host come from them.
+        let host_key = u64::from(self.model.host);
+        let mut host_rssi: BTreeMap<(u32, Instant), i8> = BTreeMap::new();
+        for ev in events {
+            match ev {
+                SimEvent::Rx {
+                    at,
+                    from,
+                    to,
+                    rssi,
+                    channel,
+                } => {
+                    let (f, t) = (self.key(from.0), self.key(to.0));
+                    self.model.topology.heard(f, t, Some(rssi), at);
+                    if t == host_key {
+                        host_rssi.insert((from.0, at), rssi);
+                    }
+                    if channel == weft_radio::sim::ADV_CHANNELS[0]
+                        || !self.model.hops.iter().any(|h| {
+                            h.from == f && h.to == t && at.saturating_since(h.at) < HOP_ANIMATION
+                        })
+                    {
+                        self.model.hops.push(Hop { from: f, to: t, at });
+                    }
+                }
+                SimEvent::Drop { reason, .. } => {
+                    let r = match reason {
+                        RadioDrop::Loss => "radio_loss",
+                        RadioDrop::Collision => "radio_collision",
+                        RadioDrop::NotListening => "radio_not_listening",
+                        RadioDrop::HalfDuplex => "radio_half_duplex",
+                        RadioDrop::BelowSensitivity => "radio_below_sensitivity",
+                    };
+                    *self.model.stats.drops.entry(r.into()).or_default() += 1;
+                }
+                SimEvent::Tx { .. } => {}
+                SimEvent::Station { event, .. } => match event {
+                    Event::Dropped { reason } => {
+                        if reason == NodeDrop::Replay {
+                            self.model.stats.replays += 1;
+                        }
+                        *self
+                            .model
+                            .stats
+                            .drops
+                            .entry(reason.as_str().into())
+                            .or_default() += 1;
+                    }
+                    Event::Relayed { .. } => self.model.stats.relayed += 1,
+                    Event::Sar { outcome, .. } => {
+                        if outcome.is_none() {
+                            self.model.stats.sar_complete += 1;
+                        } else {
+                            self.model.stats.sar_failed += 1;
+                        }
+                    }
+                    Event::Heartbeat { src, features, .. } => {
+                        self.model.topology.node_mut(u64::from(src.0)).roles =
+                            weft_mesh::topology::Roles::from_features(features);
+                    }
+                    _ => {}
+                },
+            }
+        }
+        for f in frames {
+            self.decode(f, &host_rssi);
+        }
+    }
+
+    fn key(&self, node: u32) -> NodeKey {
+        u64::from(self.plan.get(node as usize).map_or(0, |p| p.address))
+    }
+
+    fn decode(&mut self, f: AirRec, host_rssi: &BTreeMap<(u32, Instant), i8>) {
+        let transmitter = self.plan.get(f.node as usize).map_or(0, |p| p.address);
+        self.model.stats.pdus += 1;
+        self.rate.push_back(f.start);
+        // The host hears the frame (on its channel) at the end of the PDU.
+        let end = f.start + weft_radio::sim::adv_airtime(f.bytes.len());
+        // It may have heard this advertising event on any of the three channels.
+        let rssi = host_rssi
+            .range((f.node, end)..(f.node, end + Duration::from_millis(3)))
+            .next()
+            .map(|(_, r)| *r);
+        let _ = f.channel;
+        let decoded = self.sniffer.handle_ad(&f.bytes);
+        let mut e = TrafficEntry {
+            at: f.start,
+            bearer: "ADV",
+            transmitter,
+            src: None,
+            dst: None,
+            opcode: String::new(),
+            summary: String::new(),
+            ttl: None,
+            seq: None,
+            rssi,
+            relayed_by: None,
+            kind: EntryKind::Undecryptable("nothing decodable".into()),
+        };
+        for d in decoded {
+            match d {
+                Decoded::Network(n) => {
+                    e.src = Some(n.pdu.src.0);
+                    e.dst = Some(n.pdu.dst.0);
+                    e.ttl = Some(n.pdu.ttl);
+                    e.seq = Some(n.pdu.seq.get());
+                    if n.pdu.src.0 != transmitter {
+                        e.relayed_by = Some(transmitter);
+                    }
+                    let node = self.model.topology.node_mut(u64::from(n.pdu.src.0));
+                    node.seq = Some(node.seq.map_or(n.pdu.seq.get(), |s| s.max(n.pdu.seq.get())));
+                }
+                Decoded::Access(a) => {
+                    self.model.stats.access += 1;
+                    e.kind = EntryKind::Access;
+                    e.src = Some(a.src.0);
+                    e.dst = Some(a.dst.0);
+                    match a.opcode {
+                        Some(op) => {
+                            e.opcode = opcode_name(op)
+                                .map_or_else(|| hex::encode(op.to_bytes()), str::to_string);
+                            let params = Opcode::parse(&a.access_payload)
+                                .ok()
+                                .and_then(|(_, n)| a.access_payload.get(n..))
+                                .unwrap_or(&[]);
+                            match ModelMessage::parse(op, params) {
+                                Ok(m) => {
+                                    e.summary = m.describe();
+                                    if let ModelMessage::Health(h) = &m {
+                                        self.note_faults(a.src.0, h);
+                                    }
+                                }
+                                Err(err) => e.summary = format!("parameters: {err}"),
+                            }
+                        }
+                        None => e.opcode = "invalid opcode".into(),
+                    }
+                    if a.segments > 1 {
+                        e.summary = format!("{} ({} segments)", e.summary, a.segments);
+                    }
+                }
+                Decoded::Control(c) => {
+                    self.model.stats.control += 1;
+                    e.kind = EntryKind::Control;
+                    e.opcode = control_opcode_name(c.opcode)
+                        .map_or_else(|| format!("control {:#04x}", c.opcode), str::to_string);
+                }
+                Decoded::SegmentPending {
+                    received, total, ..
+                } => {
+                    self.model.stats.segments += 1;
+                    e.kind = EntryKind::Segment(received, total);
+                    e.opcode = "segment".into();
+                    e.summary = format!("{received} of {total} segments");
+                }
+                Decoded::Beacon(b) => {
+                    self.model.stats.beacons += 1;
+                    e.kind = EntryKind::Beacon;
+                    e.opcode = match &b.beacon {
+                        Beacon::UnprovisionedDevice(_) => "Unprovisioned Device Beacon",
+                        Beacon::SecureNetwork(_) => "Secure Network Beacon",
+                        Beacon::MeshPrivate(_) => "Mesh Private Beacon",
+                    }
+                    .into();
+                    e.src = Some(transmitter);
+                }
+                Decoded::PbAdv(_) | Decoded::Provisioning { .. } => {
+                    e.kind = EntryKind::Provisioning;
+                    e.opcode = "PB-ADV".into();
+                }
+                Decoded::Error { error, .. } => {
+                    if matches!(e.kind, EntryKind::Undecryptable(_)) {
+                        e.kind = EntryKind::Undecryptable(error);
+                    }
+                }
+            }
+        }
+        if let EntryKind::Undecryptable(reason) = &e.kind {
+            self.model.stats.undecryptable += 1;
+            e.opcode = "cannot decrypt".into();
+            e.summary = reason.clone();
+        }
+        if let (Some(src), Some(seq)) = (e.src, e.seq) {
+            let k = (transmitter, src, seq);
+            if !self.recent.insert(k) {
+                return; // a network retransmission of a PDU already logged
+            }
+            self.recent_order.push_back(k);
+            if self.recent_order.len() > 4096 {
+                if let Some(old) = self.recent_order.pop_front() {
+                    self.recent.remove(&old);
+                }
+            }
+        }
+        self.model.traffic_total += 1;
+        self.model.traffic.push_back(Arc::new(e));
+        while self.model.traffic.len() > TRAFFIC_CAPACITY {
+            self.model.traffic.pop_front();
+        }
+    }
+
+    fn note_faults(&mut self, src: u16, h: &weft_mesh::ble::models::health::HealthMessage) {
+        use weft_mesh::ble::models::health::HealthMessage as H;
+        if let H::CurrentStatus(r) | H::FaultStatus(r) = h {
+            self.faults.insert(src, r.faults.clone());
+        }
+    }
+
+    /// The configuration of the node at `address`, from its state in the simulator.
+    pub fn detail(&self, address: u16) -> Option<NodeDetail> {
+        let &i = self.index.get(&address)?;
+        let node = self.sim.node(NodeId(i as u32));
+        let st = node.state();
+        let hb = |dst: Address, period_log: u8| {
+            if period_log == 0 {
+                format!("to {dst} (off)")
+            } else {
+                format!("to {dst} every {} s", 1u64 << (period_log.min(17) - 1))
+            }
+        };
+        Some(NodeDetail {
+            address,
+            name: self.plan[i].name.clone(),
+            uuid: st.uuid,
+            cid: st.cid,
+            pid: st.pid,
+            vid: st.vid,
+            crpl: st.crpl,
+            features: weft_mesh::topology::Roles::from_features(node.features()).letters(),
+            default_ttl: st.default_ttl,
+            net_keys: st.net_keys.iter().map(|k| k.index).collect(),
+            app_keys: st.app_keys.iter().map(|k| k.index).collect(),
+            elements: st
+                .elements
+                .iter()
+                .map(|e| {
+                    (
+                        e.location,
+                        e.models
+                            .iter()
+                            .map(|m| ModelDetail {
+                                name: model_name(m.id),
+                                bound: m.app_keys.clone(),
+                                publication: m.publication.as_ref().map(|p| {
+                                    format!(
+                                        "to {} app key {}",
+                                        p.address,
+                                        u16::from(p.params.app_key_index)
+                                    )
+                                }),
+                                subscriptions: m.subscriptions.iter().map(|a| a.0).collect(),
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+            heartbeat_pub: st
+                .heartbeat_publication
+                .as_ref()
+                .map(|p| hb(p.dst, p.period_log)),
+            heartbeat_sub: st
+                .heartbeat_subscription
+                .as_ref()
+                .map(|s| format!("from {} to {}", s.src, s.dst)),
+            onoff: node.onoff(0),
+            level: node.level(0),
+            faults: self.faults.get(&address).cloned(),
+            seq: node.next_seq(),
+            iv_index: st.iv_index.0,
+        })
+    }
+
+    /// Sends `message` from the host node to `dst` with application key 0, now.
+    pub fn send(&mut self, dst: u16, message: AccessMessage) -> bool {
+        let now = self.sim.now();
+        let cmd = Command::Send {
+            element: 0,
+            dst: Address(dst),
+            label: None,
+            key: KeyRef::App(0),
+            net_index: 0,
+            ttl: None,
+            message,
+        };
+        self.sim
+            .node_mut(NodeId(self.host_index as u32))
+            .handle_command(now, cmd)
+    }
+
+    /// Starts writing every frame on the air to a pcapng file at `path`.
+    pub fn start_capture(&mut self, path: &str) -> Result<(), String> {
+        let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
+        let w = PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| e.to_string())?;
+        if let Ok(mut c) = self.capture.lock() {
+            *c = Some((path.to_string(), w));
+        }
+        self.model.capture = Some(path.to_string());
+        Ok(())
+    }
+
+    /// Stops the capture; returns the file written.
+    pub fn stop_capture(&mut self) -> Option<String> {
+        self.model.capture = None;
+        let (path, mut w) = self.capture.lock().ok()?.take()?;
+        let _ = w.flush();
+        Some(path)
+    }
+
+    /// The virtual time of the simulation.
+    pub fn now(&self) -> Instant {
+        self.sim.now()
+    }
+
+    /// Which of the node's server states changed last, for tests.
+    pub fn onoff_of(&self, address: u16) -> Option<bool> {
+        let &i = self.index.get(&address)?;
+        self.sim.node(NodeId(i as u32)).onoff(0)
+    }
+}
+
+/// A model's name as the inspector shows it.
+pub fn model_name(id: weft_mesh::ble::node::ModelId) -> String {
+    use weft_mesh::ble::node::ModelId as M;
+    let n = match id {
+        M::CONFIG_SERVER => "Configuration Server",
+        M::CONFIG_CLIENT => "Configuration Client",
+        M::HEALTH_SERVER => "Health Server",
+        M::GENERIC_ONOFF_SERVER => "Generic OnOff Server",
+        M::GENERIC_ONOFF_CLIENT => "Generic OnOff Client",
+        M::GENERIC_LEVEL_SERVER => "Generic Level Server",
+        M::GENERIC_LEVEL_CLIENT => "Generic Level Client",
+        M::SENSOR_SERVER => "Sensor Server",
+        M::SENSOR_CLIENT => "Sensor Client",
+        other => return format!("{other:?}"),
+    };
+    n.to_string()
+}
+
+impl Model {
+    /// Sets the notice line.
+    pub fn notify(&mut self, text: impl Into<String>) {
+        let n = self.notice.as_ref().map_or(1, |(n, _)| n + 1);
+        self.notice = Some((n, text.into()));
+    }
+}

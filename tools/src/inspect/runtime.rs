@@ -1,0 +1,197 @@
+//! The inspector's runtime: the simulated network runs in a thread of its own, its virtual time
+//! paced by the wall clock, and publishes snapshots of the [`Model`] at a fixed rate. The UI
+//! takes the latest snapshot (an `Arc` clone under a lock held for nanoseconds) and never waits
+//! for the simulation; it sends its requests through a channel.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration as WallDuration, Instant as WallClock};
+
+use weft_mesh::Duration;
+
+use super::model::{Feeder, Model};
+use super::ui::Request;
+
+/// How the simulation is paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// Virtual seconds per wall second; `None` runs as fast as the machine allows.
+    pub speed: Option<f64>,
+    /// How often a snapshot is published.
+    pub publish_every: WallDuration,
+    /// Directory new captures are written to.
+    pub capture_dir: Option<&'static str>,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            speed: Some(1.0),
+            publish_every: WallDuration::from_millis(33),
+            capture_dir: None,
+        }
+    }
+}
+
+enum Control {
+    Ui(Request),
+    Quit,
+}
+
+/// The running network and its latest snapshot.
+#[derive(Debug)]
+pub struct Runtime {
+    snapshot: Arc<Mutex<Arc<Model>>>,
+    tx: Sender<Control>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// Starts the simulation thread.
+    pub fn start(feeder: Feeder, pace: Pace) -> Runtime {
+        let snapshot = Arc::new(Mutex::new(Arc::new(feeder.model.clone())));
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&snapshot);
+        let handle = std::thread::Builder::new()
+            .name("weft-sim".into())
+            .spawn(move || run(feeder, pace, &rx, &shared))
+            .expect("spawn the simulation thread");
+        Runtime {
+            snapshot,
+            tx,
+            handle: Some(handle),
+        }
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Arc<Model> {
+        match self.snapshot.lock() {
+            Ok(s) => Arc::clone(&s),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Passes a request from the UI to the network.
+    pub fn request(&self, r: Request) {
+        let _ = self.tx.send(Control::Ui(r));
+    }
+
+    /// Stops the simulation (closing any capture) and waits for the thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.tx.send(Control::Quit);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Arc<Model>>) {
+    let mut paused = false;
+    let mut virt_base = feeder.now();
+    let mut wall_base = WallClock::now();
+    let mut last_publish = WallClock::now();
+    let mut selected: Option<u16> = None;
+    loop {
+        for c in rx.try_iter() {
+            match c {
+                Control::Quit => {
+                    feeder.stop_capture();
+                    return;
+                }
+                Control::Ui(Request::TogglePause) => {
+                    paused = !paused;
+                    if !paused {
+                        virt_base = feeder.now();
+                        wall_base = WallClock::now();
+                    }
+                    feeder
+                        .model
+                        .notify(if paused { "paused" } else { "running" });
+                }
+                Control::Ui(Request::Select(a)) => selected = a,
+                Control::Ui(Request::Send { dst, message, what }) => {
+                    let ok = feeder.send(dst, message);
+                    feeder.model.notify(if ok {
+                        format!("sent {what}")
+                    } else {
+                        format!("not sent: the provisioner refused {what}")
+                    });
+                }
+                Control::Ui(Request::ToggleCapture) => {
+                    if let Some(p) = feeder.stop_capture() {
+                        feeder.model.notify(format!("capture written to {p}"));
+                    } else {
+                        let secs = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        let name = format!("weft-capture-{secs}.pcapng");
+                        let path = match pace.capture_dir {
+                            Some(d) => format!("{d}/{name}"),
+                            None => name,
+                        };
+                        match feeder.start_capture(&path) {
+                            Ok(()) => feeder
+                                .model
+                                .notify(format!("capturing the air to {path} (c stops)")),
+                            Err(e) => feeder.model.notify(format!("capture failed: {e}")),
+                        }
+                    }
+                }
+            }
+        }
+        if !paused {
+            let target = match pace.speed {
+                Some(speed) => {
+                    let el = wall_base.elapsed().as_secs_f64() * speed;
+                    virt_base + Duration::from_micros((el * 1e6) as u64)
+                }
+                None => feeder.now() + Duration::from_millis(20),
+            };
+            if target > feeder.now() {
+                if let Err(e) = feeder.advance_to(target) {
+                    feeder.model.notify(format!("simulation stopped: {e:?}"));
+                    paused = true;
+                }
+            }
+        }
+        if last_publish.elapsed() >= pace.publish_every {
+            last_publish = WallClock::now();
+            feeder.layout_steps(3);
+            feeder.model.paused = paused;
+            feeder.model.detail = selected.and_then(|a| feeder.detail(a)).map(Arc::new);
+            let snap = Arc::new(feeder.model.clone());
+            if let Ok(mut s) = shared.lock() {
+                *s = snap;
+            }
+        }
+        if pace.speed.is_some() || paused {
+            std::thread::sleep(WallDuration::from_millis(4));
+        }
+    }
+}
+
+/// Advances a feeder by `seconds` of virtual time in slices, settling the layout as the
+/// runtime would: the deterministic path the snapshot tests and `weft topology` use.
+pub fn run_for(feeder: &mut Feeder, seconds: f64) -> Result<(), crate::sim::RunError> {
+    let end = feeder.now() + Duration::from_micros((seconds * 1e6) as u64);
+    let slice = Duration::from_millis(100);
+    let mut t = feeder.now();
+    while t < end {
+        t = (t + slice).min(end);
+        feeder.advance_to(t)?;
+        feeder.layout_steps(3);
+    }
+    feeder.layout_steps(300);
+    Ok(())
+}
