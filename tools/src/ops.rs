@@ -4,7 +4,6 @@
 //! reservation above all) is saved before any frame using it goes on the air.
 
 use std::io::Write;
-use std::time::Duration as StdDuration;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -153,9 +152,9 @@ fn parse_model(s: &str) -> Result<ModelId, String> {
 }
 
 /// Why an operator action could not finish.
-struct OpError(Exit, String);
+pub(crate) struct OpError(pub Exit, pub String);
 
-fn fail<T>(code: Exit, msg: impl Into<String>) -> Result<T, OpError> {
+pub(crate) fn fail<T>(code: Exit, msg: impl Into<String>) -> Result<T, OpError> {
     Err(OpError(code, msg.into()))
 }
 
@@ -340,148 +339,198 @@ fn is_refusal(m: &ModelMessage) -> bool {
     d.contains("status") && !d.contains("Success") && !d.contains("success")
 }
 
+/// An operator session: the store's provisioner node running on a radio, for one or more
+/// requests. The node's state is saved whenever it asks (sequence reservations), before the
+/// frames that depend on it go out.
+pub(crate) struct Session {
+    pub store: Store,
+    pub state: NetState,
+    pub node: Node<ChaCha8Rng>,
+    pub radio: HubRadio,
+    pub clock: Clock,
+}
+
+/// Connects to the radio named by `--radio` (the live simulated air only, in this build).
+pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
+    match RadioArg::parse(radio).map_err(|e| OpError(Exit::Usage, e))? {
+        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| OpError(Exit::Unavailable, e.to_string())),
+        RadioArg::Scenario(name) => fail(
+            Exit::Usage,
+            format!("sim:{name} runs a scenario inside one process; to act on a simulated network from the shell, start `weft sim serve --socket PATH --scenario {name}` and use --radio sim:PATH"),
+        ),
+        RadioArg::Unsupported(r) => {
+            fail(Exit::Unavailable, format!("radio {r}: this build of weft drives the simulated air only (sim:PATH)"))
+        }
+    }
+}
+
+impl Session {
+    pub async fn open(store: &StoreOpts, radio: &str) -> Result<Session, OpError> {
+        let store = Store::from_opts(store).map_err(|e| OpError(e.exit(), e.to_string()))?;
+        let state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
+        let Some(local) = state.local.clone() else {
+            return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
+        };
+        let radio = connect(radio).await?;
+        let mut s = Session {
+            store,
+            state,
+            node: Node::new(local, ChaCha8Rng::from_entropy()),
+            radio,
+            clock: Clock::default(),
+        };
+        s.refresh_dev_keys();
+        Ok(s)
+    }
+
+    /// Gives the node the device keys of every node in the database (for configuration).
+    pub fn refresh_dev_keys(&mut self) {
+        let keys: Vec<(UnicastAddress, [u8; 16])> = self
+            .state
+            .cdb
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    UnicastAddress::new(n.unicast_address.0)?,
+                    n.device_key.as_ref()?.0,
+                ))
+            })
+            .collect();
+        self.node.update_state(|s| s.remote_dev_keys = keys);
+    }
+
+    /// Saves the network and the node's state.
+    pub fn save(&mut self) -> Result<(), OpError> {
+        self.state.local = Some(self.node.state().clone());
+        self.store
+            .save(&self.state)
+            .map_err(|e| OpError(e.exit(), e.to_string()))
+    }
+
+    /// Sends `message` to `dst` and waits up to `timeout` seconds for `expect` from it.
+    pub async fn request(
+        &mut self,
+        dst: Address,
+        device_key: bool,
+        message: AccessMessage,
+        expect: Opcode,
+        timeout: f64,
+    ) -> Result<(Address, AccessMessage), OpError> {
+        if device_key
+            && !self
+                .node
+                .state()
+                .remote_dev_keys
+                .iter()
+                .any(|(a, _)| a.get() == dst.0)
+        {
+            return fail(Exit::Usage, format!("no node with address {dst} in the network database: provision it first (weft provision)"));
+        }
+        let key = if device_key {
+            KeyRef::Dev
+        } else {
+            let Some(k) = self.node.state().app_keys.first() else {
+                return fail(Exit::Usage, "the local node has no application key");
+            };
+            KeyRef::App(k.index)
+        };
+        let sent = self.node.handle_command(
+            self.clock.now(),
+            Command::Send {
+                element: 0,
+                dst,
+                label: None,
+                key,
+                net_index: 0,
+                ttl: None,
+                message,
+            },
+        );
+        if !sent {
+            return fail(
+                Exit::Usage,
+                "the message could not be sent with the network's keys",
+            );
+        }
+        let deadline = self.clock.now() + Duration::from_micros((timeout.max(0.0) * 1e6) as u64);
+        let mut answer = None;
+        let mut save_error = None;
+        let (store, state) = (&self.store, &mut self.state);
+        let outcome = drive(
+            &mut self.node,
+            &mut self.radio,
+            &self.clock,
+            Some(deadline),
+            |n, _, e| match e {
+                Event::PersistState => {
+                    state.local = Some(n.state().clone());
+                    if let Err(err) = store.save(state) {
+                        save_error = Some(err.to_string());
+                        return Flow::Stop;
+                    }
+                    Flow::Continue
+                }
+                Event::Access { src, message, .. }
+                    if message.opcode == expect && (src == dst || dst.is_multicast()) =>
+                {
+                    answer = Some((src, message));
+                    Flow::Stop
+                }
+                _ => Flow::Continue,
+            },
+        )
+        .await
+        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        if let Some(e) = save_error {
+            return fail(
+                Exit::Unavailable,
+                format!("cannot save the network state: {e}"),
+            );
+        }
+        self.save()?;
+        match (outcome, answer) {
+            (_, Some(a)) => Ok(a),
+            (Outcome::TimedOut, None) | (Outcome::Stopped, None) => fail(
+                Exit::Timeout,
+                format!(
+                    "no answer from {dst} within {timeout} s (is it on the air and provisioned?)"
+                ),
+            ),
+        }
+    }
+}
+
 async fn request(
     op: &OpOpts,
     mut message: AccessMessage,
     expect: Opcode,
     device_key: bool,
 ) -> Result<(Address, AccessMessage), OpError> {
-    let store = Store::from_opts(&op.store).map_err(|e| OpError(e.exit(), e.to_string()))?;
-    let mut state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
-    let Some(mut local) = state.local.clone() else {
-        return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
-    };
-    // Device keys of the nodes, for configuration.
-    local.remote_dev_keys = state
-        .cdb
-        .nodes
-        .iter()
-        .filter_map(|n| {
-            Some((
-                UnicastAddress::new(n.unicast_address.0)?,
-                n.device_key.as_ref()?.0,
-            ))
-        })
-        .collect();
-    if device_key
-        && !local
-            .remote_dev_keys
-            .iter()
-            .any(|(a, _)| a.get() == op.dst.0)
-    {
-        return fail(Exit::Usage, format!("no node with address {} in the network database: provision it first (weft provision)", op.dst));
-    }
+    let mut session = Session::open(&op.store, &op.radio).await?;
     // Config AppKey Add carries the key from the database.
     if let Ok(ModelMessage::Config(ConfigMessage::AppKeyAdd { app_key_index, .. })) =
         ModelMessage::parse(message.opcode, &message.parameters)
     {
-        let Some(k) = state
-            .cdb
-            .app_keys
-            .iter()
-            .find(|k| k.index == app_key_index.get())
-        else {
-            return fail(
-                Exit::Usage,
-                format!("the network has no application key {}", app_key_index.get()),
-            );
-        };
-        message = ConfigMessage::AppKeyAdd {
-            net_key_index: KeyIndex::from_bits(k.bound_net_key),
-            app_key_index,
-            key: k.key.0,
-        }
-        .to_access();
+        message = app_key_add(&session.state, app_key_index.get())?;
     }
-    let mut radio = match RadioArg::parse(&op.radio).map_err(|e| OpError(Exit::Usage, e))? {
-        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| OpError(Exit::Unavailable, e.to_string()))?,
-        RadioArg::Scenario(name) => {
-            return fail(
-                Exit::Usage,
-                format!("sim:{name} runs a scenario inside one process; to act on a simulated network from the shell, start `weft sim serve --socket PATH --scenario {name}` and use --radio sim:PATH"),
-            )
-        }
-        RadioArg::Unsupported(r) => {
-            return fail(Exit::Unavailable, format!("radio {r}: this build of weft drives the simulated air only (sim:PATH)"))
-        }
-    };
-    let key = if device_key {
-        KeyRef::Dev
-    } else {
-        let Some(k) = local.app_keys.first() else {
-            return fail(Exit::Usage, "the local node has no application key");
-        };
-        KeyRef::App(k.index)
-    };
-    let mut node = Node::new(local, ChaCha8Rng::from_entropy());
-    let clock = Clock::default();
-    let dst = op.dst;
-    let sent = node.handle_command(
-        clock.now(),
-        Command::Send {
-            element: 0,
-            dst,
-            label: None,
-            key,
-            net_index: 0,
-            ttl: None,
-            message,
-        },
-    );
-    if !sent {
+    session
+        .request(op.dst, device_key, message, expect, op.timeout)
+        .await
+}
+
+/// Config AppKey Add of the network's application key `index`.
+pub(crate) fn app_key_add(state: &NetState, index: u16) -> Result<AccessMessage, OpError> {
+    let Some(k) = state.cdb.app_keys.iter().find(|k| k.index == index) else {
         return fail(
             Exit::Usage,
-            "the message could not be sent with the network's keys",
+            format!("the network has no application key {index}"),
         );
+    };
+    Ok(ConfigMessage::AppKeyAdd {
+        net_key_index: KeyIndex::from_bits(k.bound_net_key),
+        app_key_index: KeyIndex::from_bits(index),
+        key: k.key.0,
     }
-    let deadline = clock.now() + Duration::from_micros((op.timeout.max(0.0) * 1e6) as u64);
-    let mut answer = None;
-    let mut save_error = None;
-    let outcome = drive(
-        &mut node,
-        &mut radio,
-        &clock,
-        Some(deadline),
-        |n, _, e| match e {
-            Event::PersistState => {
-                state.local = Some(n.state().clone());
-                if let Err(err) = store.save(&state) {
-                    save_error = Some(err.to_string());
-                    return Flow::Stop;
-                }
-                Flow::Continue
-            }
-            Event::Access { src, message, .. }
-                if message.opcode == expect && (src == dst || dst.is_multicast()) =>
-            {
-                answer = Some((src, message));
-                Flow::Stop
-            }
-            _ => Flow::Continue,
-        },
-    )
-    .await
-    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
-    // Let the last frames (retransmissions of our request) finish before the state is saved.
-    tokio::time::sleep(StdDuration::from_millis(10)).await;
-    state.local = Some(node.state().clone());
-    store
-        .save(&state)
-        .map_err(|e| OpError(e.exit(), e.to_string()))?;
-    if let Some(e) = save_error {
-        return fail(
-            Exit::Unavailable,
-            format!("cannot save the network state: {e}"),
-        );
-    }
-    match (outcome, answer) {
-        (_, Some(a)) => Ok(a),
-        (Outcome::TimedOut, None) | (Outcome::Stopped, None) => fail(
-            Exit::Timeout,
-            format!(
-                "no answer from {} within {} s (is it on the air and provisioned?)",
-                op.dst, op.timeout
-            ),
-        ),
-    }
+    .to_access())
 }
