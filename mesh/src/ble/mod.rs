@@ -3,6 +3,7 @@
 pub mod address;
 pub mod models;
 pub mod node;
+pub mod prov;
 pub mod sniff;
 pub mod transport;
 pub mod wire;
