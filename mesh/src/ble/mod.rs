@@ -4,6 +4,7 @@ pub mod address;
 pub mod cdb;
 pub mod models;
 pub mod node;
+pub mod prov;
 pub mod sniff;
 pub mod transport;
 pub mod wire;
