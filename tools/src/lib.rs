@@ -7,6 +7,7 @@ pub mod decode;
 pub mod inspect;
 pub mod net;
 pub mod ops;
+pub mod provisioning;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;
@@ -51,6 +52,10 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     /// Simulated networks: run scenarios headless, list them.
     Sim(sim::SimArgs),
+    /// Run as a mesh device: unprovisioned until a Provisioner adds it, then a node.
+    Node(provisioning::NodeArgs),
+    /// Provision a device into the network, then configure it.
+    Provision(provisioning::ProvisionArgs),
     /// Send a message to a node or group and print its status (onoff, level, sensor).
     Send(ops::SendArgs),
     /// Configure a node with its device key (composition, appkey-add, bind, pub-set, sub-add,
@@ -72,6 +77,12 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
+        Some(Command::Node(args)) => {
+            provisioning::run_node(&args, &mut std::io::stdout().lock()).into()
+        }
+        Some(Command::Provision(args)) => {
+            provisioning::run_provision(&args, &mut std::io::stdout().lock()).into()
+        }
         Some(Command::Send(args)) => ops::run_send(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Config(args)) => ops::run_config(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),

@@ -350,6 +350,9 @@ pub(crate) struct Session {
     pub clock: Clock,
 }
 
+/// How long to wait for an answer before sending an acknowledged request again.
+const RETRY: Duration = Duration::from_secs(2);
+
 /// Connects to the radio named by `--radio` (the live simulated air only, in this build).
 pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
     match RadioArg::parse(radio).map_err(|e| OpError(Exit::Usage, e))? {
@@ -435,53 +438,59 @@ impl Session {
             };
             KeyRef::App(k.index)
         };
-        let sent = self.node.handle_command(
-            self.clock.now(),
-            Command::Send {
-                element: 0,
-                dst,
-                label: None,
-                key,
-                net_index: 0,
-                ttl: None,
-                message,
-            },
-        );
-        if !sent {
-            return fail(
-                Exit::Usage,
-                "the message could not be sent with the network's keys",
-            );
-        }
         let deadline = self.clock.now() + Duration::from_micros((timeout.max(0.0) * 1e6) as u64);
         let mut answer = None;
         let mut save_error = None;
-        let (store, state) = (&self.store, &mut self.state);
-        let outcome = drive(
-            &mut self.node,
-            &mut self.radio,
-            &self.clock,
-            Some(deadline),
-            |n, _, e| match e {
-                Event::PersistState => {
-                    state.local = Some(n.state().clone());
-                    if let Err(err) = store.save(state) {
-                        save_error = Some(err.to_string());
-                        return Flow::Stop;
+        let mut outcome = Outcome::TimedOut;
+        // Acknowledged messages are sent again (with new sequence numbers) until the answer
+        // comes, as configuration clients do: a node may not be listening yet.
+        while answer.is_none() && save_error.is_none() && self.clock.now() < deadline {
+            let sent = self.node.handle_command(
+                self.clock.now(),
+                Command::Send {
+                    element: 0,
+                    dst,
+                    label: None,
+                    key,
+                    net_index: 0,
+                    ttl: None,
+                    message: message.clone(),
+                },
+            );
+            if !sent {
+                return fail(
+                    Exit::Usage,
+                    "the message could not be sent with the network's keys",
+                );
+            }
+            let retry = (self.clock.now() + RETRY).min(deadline);
+            let (store, state) = (&self.store, &mut self.state);
+            outcome = drive(
+                &mut self.node,
+                &mut self.radio,
+                &self.clock,
+                Some(retry),
+                |n, _, e| match e {
+                    Event::PersistState => {
+                        state.local = Some(n.state().clone());
+                        if let Err(err) = store.save(state) {
+                            save_error = Some(err.to_string());
+                            return Flow::Stop;
+                        }
+                        Flow::Continue
                     }
-                    Flow::Continue
-                }
-                Event::Access { src, message, .. }
-                    if message.opcode == expect && (src == dst || dst.is_multicast()) =>
-                {
-                    answer = Some((src, message));
-                    Flow::Stop
-                }
-                _ => Flow::Continue,
-            },
-        )
-        .await
-        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+                    Event::Access { src, message, .. }
+                        if message.opcode == expect && (src == dst || dst.is_multicast()) =>
+                    {
+                        answer = Some((src, message));
+                        Flow::Stop
+                    }
+                    _ => Flow::Continue,
+                },
+            )
+            .await
+            .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        }
         if let Some(e) = save_error {
             return fail(
                 Exit::Unavailable,

@@ -1,0 +1,712 @@
+//! `weft node` (run as a mesh device: unprovisioned until a Provisioner adds it, then a node that
+//! keeps its state) and `weft provision` (add a device to the network in the store, then
+//! configure it: composition, application key, bindings).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+use weft_mesh::ble::cdb::{Cdb, CdbElement, CdbModel, CdbModelId, CdbNode, Hex16, HexKey, Uuid};
+use weft_mesh::ble::models::composition::CompositionDataPage0;
+use weft_mesh::ble::models::config::ConfigMessage;
+use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
+use weft_mesh::ble::node::{ElementState, Event, ModelState, Node, NodeState};
+use weft_mesh::ble::prov::DeviceEvent;
+use weft_mesh::ble::prov::{
+    AuthPolicy, Device, DeviceConfig, OobAction, OobValue, Provisioner, ProvisionerConfig,
+    ProvisionerEvent, SessionEvent,
+};
+use weft_mesh::ble::wire::beacon::OobInformation;
+use weft_mesh::ble::wire::prov::{
+    Algorithms, Capabilities, InputOobAction, InputOobActions, OutputOobAction, OutputOobActions,
+    ProvisioningData,
+};
+use weft_mesh::ble::{IvIndex, UnicastAddress};
+use weft_mesh::Duration;
+
+use crate::ops::{connect, fail, OpError, Session};
+use crate::runtime::{drive, Clock, Flow};
+use crate::store::{NetState, Store, StoreOpts};
+use crate::Exit;
+
+/// How a device authenticates (MshPRT §5.4.2.4): `none`, `static:HEX`, `output:ACTION:SIZE`,
+/// `input:ACTION:SIZE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OobArg {
+    None,
+    Static(Vec<u8>),
+    Output(OutputOobAction, u8),
+    Input(InputOobAction, u8),
+}
+
+pub fn parse_oob(s: &str) -> Result<OobArg, String> {
+    let usage = "use none, static:HEX (16 or 32 bytes), output:ACTION:SIZE (blink, beep, vibrate, numeric, alphanumeric) or input:ACTION:SIZE (push, twist, numeric, alphanumeric), SIZE 1..8";
+    let parts: Vec<&str> = s.split(':').collect();
+    let size = |v: &str| -> Result<u8, String> {
+        v.parse::<u8>()
+            .ok()
+            .filter(|n| (1..=8).contains(n))
+            .ok_or_else(|| format!("'{v}' is not an OOB size 1..8"))
+    };
+    match parts.as_slice() {
+        ["none"] => Ok(OobArg::None),
+        ["static", hex] => {
+            let b = crate::args::hex_bytes(hex)?;
+            if b.len() == 16 || b.len() == 32 {
+                Ok(OobArg::Static(b))
+            } else {
+                Err(format!(
+                    "a static OOB value is 16 or 32 bytes, not {}",
+                    b.len()
+                ))
+            }
+        }
+        ["output", action, n] => Ok(OobArg::Output(
+            match *action {
+                "blink" => OutputOobAction::Blink,
+                "beep" => OutputOobAction::Beep,
+                "vibrate" => OutputOobAction::Vibrate,
+                "numeric" => OutputOobAction::OutputNumeric,
+                "alphanumeric" => OutputOobAction::OutputAlphanumeric,
+                other => return Err(format!("unknown output action '{other}': {usage}")),
+            },
+            size(n)?,
+        )),
+        ["input", action, n] => Ok(OobArg::Input(
+            match *action {
+                "push" => InputOobAction::Push,
+                "twist" => InputOobAction::Twist,
+                "numeric" => InputOobAction::InputNumeric,
+                "alphanumeric" => InputOobAction::InputAlphanumeric,
+                other => return Err(format!("unknown input action '{other}': {usage}")),
+            },
+            size(n)?,
+        )),
+        _ => Err(format!("'{s}' is not an OOB method: {usage}")),
+    }
+}
+
+fn parse_uuid(s: &str) -> Result<[u8; 16], String> {
+    crate::args::label_uuid(s)
+        .map_err(|_| format!("'{s}' is not a device UUID: 32 hex digits, dashes allowed"))
+}
+
+/// Reads one line the user types, after a prompt on stderr.
+fn ask(prompt: &str) -> String {
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    line.trim().to_string()
+}
+
+fn oob_value(action: OobAction, text: &str) -> Option<OobValue> {
+    if action.is_alphanumeric() {
+        Some(OobValue::Alphanumeric(text.to_uppercase()))
+    } else {
+        text.parse().ok().map(OobValue::Numeric)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// weft node
+// ------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct NodeArgs {
+    /// The radio: `sim:PATH` for the live simulated air.
+    #[arg(long, value_name = "RADIO")]
+    pub radio: String,
+    /// The device UUID (32 hex digits).
+    #[arg(long, value_parser = parse_uuid)]
+    pub uuid: [u8; 16],
+    /// How the device authenticates while being provisioned.
+    #[arg(long, value_parser = parse_oob, default_value = "none")]
+    pub oob: OobArg,
+    /// Models of the primary element besides the Configuration and Health Servers.
+    #[arg(long, value_delimiter = ',', default_value = "onoff-server")]
+    pub models: Vec<String>,
+    /// The node's state file (default: $XDG_DATA_HOME/weft/node-UUID.weft).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Stop once provisioned (scripts), instead of serving the network.
+    #[arg(long)]
+    pub exit_after_provisioning: bool,
+    /// Stop after this many seconds (default: run until killed).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Print every event of the node on standard error.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn model_of(name: &str) -> Result<ModelId, String> {
+    Ok(match name {
+        "onoff-server" => ModelId::GENERIC_ONOFF_SERVER,
+        "onoff-client" => ModelId::GENERIC_ONOFF_CLIENT,
+        "level-server" => ModelId::GENERIC_LEVEL_SERVER,
+        "level-client" => ModelId::GENERIC_LEVEL_CLIENT,
+        "sensor-server" => ModelId::SENSOR_SERVER,
+        "sensor-client" => ModelId::SENSOR_CLIENT,
+        other => {
+            return Err(format!(
+                "unknown model '{other}': use onoff-server, onoff-client, level-server, level-client, sensor-server, sensor-client"
+            ))
+        }
+    })
+}
+
+pub fn run_node(a: &NodeArgs, out: &mut impl Write) -> Exit {
+    let models: Result<Vec<ModelId>, String> = a.models.iter().map(|m| model_of(m)).collect();
+    let models = match models {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("weft node: {e}");
+            return Exit::Usage;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weft node: cannot start the runtime: {e}");
+            return Exit::Unavailable;
+        }
+    };
+    match rt.block_on(node_main(a, &models, out)) {
+        Ok(()) => Exit::Ok,
+        Err(OpError(code, msg)) => {
+            eprintln!("weft node: {msg}");
+            code
+        }
+    }
+}
+
+fn node_store(a: &NodeArgs) -> Result<Store, OpError> {
+    let path = match &a.state {
+        Some(p) => p.clone(),
+        None => {
+            let dir = crate::store::default_store_path()
+                .map_err(|e| OpError(e.exit(), e.to_string()))?
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default();
+            dir.join(format!("node-{}.weft", hex::encode(a.uuid)))
+        }
+    };
+    let opts = StoreOpts {
+        net: Some(path),
+        passphrase_env: None,
+        key_file: None,
+    };
+    Store::from_opts(&opts).map_err(|e| OpError(e.exit(), e.to_string()))
+}
+
+async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Result<(), OpError> {
+    let store = node_store(a)?;
+    let mut radio = connect(&a.radio).await?;
+    let clock = Clock::default();
+    let deadline = a
+        .seconds
+        .map(|s| clock.now() + Duration::from_micros((s.max(0.0) * 1e6) as u64));
+    let mut saved: NetState = if store.exists() {
+        store.load().map_err(|e| OpError(e.exit(), e.to_string()))?
+    } else {
+        NetState {
+            cdb: Cdb::new(a.uuid, "weft node", &crate::net::now_rfc3339()),
+            iv_index: 0,
+            iv_update: false,
+            local: None,
+        }
+    };
+    if saved.local.is_none() {
+        // Unprovisioned: beacon and wait for a Provisioner (MshPRT §5).
+        let config = device_config(&a.oob);
+        let mut device = Device::new(
+            ChaCha8Rng::from_entropy(),
+            a.uuid,
+            OobInformation(0),
+            None,
+            config,
+        );
+        let _ = writeln!(
+            out,
+            "unprovisioned {}: waiting for a provisioner",
+            hex::encode(a.uuid)
+        );
+        let mut done = None;
+        let mut failure = None;
+        let outcome = drive(&mut device, &mut radio, &clock, deadline, |d, now, e| {
+            match e {
+                DeviceEvent::Session(SessionEvent::OobOutput { action, value }) => {
+                    let _ = writeln!(out, "oob output: {action:?} {value}");
+                }
+                DeviceEvent::Session(SessionEvent::OobInputNeeded { action, .. }) => {
+                    let text = ask(&format!(
+                        "enter the value the provisioner shows ({action:?}): "
+                    ));
+                    if let Some(v) = oob_value(action, &text) {
+                        let _ = d.input_oob(now, v);
+                    }
+                }
+                DeviceEvent::Session(SessionEvent::Complete(p)) => {
+                    done = Some(p);
+                    return Flow::Stop;
+                }
+                DeviceEvent::Session(SessionEvent::Failed(f)) => failure = Some(format!("{f:?}")),
+                _ => {}
+            }
+            Flow::Continue
+        })
+        .await
+        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        // Let the Provisioning Complete and link acknowledgments go out.
+        let settle = clock.now() + Duration::from_millis(1500);
+        let _ = drive(&mut device, &mut radio, &clock, Some(settle), |_, _, _| {
+            Flow::Continue
+        })
+        .await;
+        let Some(p) = done else {
+            return match (outcome, failure) {
+                (_, Some(f)) => fail(Exit::Refused, format!("provisioning failed: {f}")),
+                _ => fail(Exit::Timeout, "not provisioned before the time ran out"),
+            };
+        };
+        let mut element_models = vec![
+            ModelState::new(ModelId::CONFIG_SERVER),
+            ModelState::new(ModelId::HEALTH_SERVER),
+        ];
+        element_models.extend(models.iter().map(|m| ModelState::new(*m)));
+        let mut st = NodeState::new(
+            a.uuid,
+            p.data.unicast_address,
+            p.device_key,
+            p.data.net_key,
+            IvIndex(p.data.iv_index.0),
+            vec![ElementState {
+                location: 0x0100,
+                models: element_models,
+            }],
+        );
+        st.net_keys[0].index = p.data.key_index;
+        st.iv_update = p.data.flags.iv_update();
+        saved.iv_index = p.data.iv_index.0;
+        saved.local = Some(st);
+        store
+            .save(&saved)
+            .map_err(|e| OpError(e.exit(), e.to_string()))?;
+        let _ = writeln!(out, "provisioned as {}", p.data.unicast_address);
+        if a.exit_after_provisioning {
+            return Ok(());
+        }
+    }
+    let state = saved.local.clone().expect("set above");
+    let _ = writeln!(out, "node {} on the air", state.primary);
+    let mut node = Node::new(state, ChaCha8Rng::from_entropy());
+    let mut error = None;
+    let verbose = a.verbose;
+    drive(&mut node, &mut radio, &clock, deadline, |n, _, e| {
+        if verbose {
+            eprintln!("{e:?}");
+        }
+        match e {
+            Event::PersistState => {
+                saved.local = Some(n.state().clone());
+                if let Err(err) = store.save(&saved) {
+                    error = Some(err.to_string());
+                    return Flow::Stop;
+                }
+            }
+            Event::State { element, change } => {
+                let _ = writeln!(out, "element {element}: {change:?}");
+            }
+            Event::NodeReset => {
+                let _ = writeln!(out, "reset: leaving the network");
+                let _ = std::fs::remove_file(&store.path);
+                return Flow::Stop;
+            }
+            _ => {}
+        }
+        Flow::Continue
+    })
+    .await
+    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    if let Some(e) = error {
+        return fail(
+            Exit::Unavailable,
+            format!("cannot save the node state: {e}"),
+        );
+    }
+    Ok(())
+}
+
+fn device_config(oob: &OobArg) -> DeviceConfig {
+    let mut caps = Capabilities {
+        number_of_elements: 1,
+        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+        public_key_oob: false,
+        static_oob: false,
+        only_oob_authenticated: false,
+        output_oob_size: 0,
+        output_oob_actions: OutputOobActions(0),
+        input_oob_size: 0,
+        input_oob_actions: InputOobActions(0),
+    };
+    let mut static_oob = None;
+    match oob {
+        OobArg::None => {}
+        OobArg::Static(v) => {
+            caps.static_oob = true;
+            static_oob = Some(v.clone());
+        }
+        OobArg::Output(action, size) => {
+            caps.output_oob_size = *size;
+            caps.output_oob_actions = OutputOobActions(1 << (*action as u16));
+        }
+        OobArg::Input(action, size) => {
+            caps.input_oob_size = *size;
+            caps.input_oob_actions = InputOobActions(1 << (*action as u16));
+        }
+    }
+    DeviceConfig {
+        capabilities: caps,
+        static_oob,
+        oob_private_key: None,
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// weft provision
+// ------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProvisionArgs {
+    /// The radio: `sim:PATH` for the live simulated air.
+    #[arg(long, value_name = "RADIO")]
+    pub radio: String,
+    /// The device to provision.
+    #[arg(long, value_parser = parse_uuid)]
+    pub uuid: [u8; 16],
+    /// Authentication: `none`, `static:HEX`; with output/input OOB weft asks on the terminal.
+    #[arg(long, value_parser = parse_oob, default_value = "none")]
+    pub oob: OobArg,
+    /// Unicast address to assign (default: the next free one of weft's range).
+    #[arg(long, value_parser = crate::args::unicast)]
+    pub address: Option<weft_mesh::ble::Address>,
+    /// Seconds to wait for the device and for each step.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Skip the configuration after provisioning (composition, app key, bindings).
+    #[arg(long)]
+    pub no_configure: bool,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub store: StoreOpts,
+}
+
+pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weft provision: cannot start the runtime: {e}");
+            return Exit::Unavailable;
+        }
+    };
+    match rt.block_on(provision_main(a)) {
+        Ok(v) => {
+            let _ = if a.json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "provisioned {} as {} ({} elements){}",
+                    v["uuid"].as_str().unwrap_or(""),
+                    v["address"].as_str().unwrap_or(""),
+                    v["elements"],
+                    if v["configured"] == true {
+                        ", configured"
+                    } else {
+                        ""
+                    }
+                )
+            };
+            Exit::Ok
+        }
+        Err(OpError(code, msg)) => {
+            eprintln!("weft provision: {msg}");
+            code
+        }
+    }
+}
+
+/// The next unicast address for a device of `elements` elements after every node's last one.
+fn next_address(state: &NetState, elements: u16) -> Option<u16> {
+    let mut next = 0x0001u16;
+    for n in &state.cdb.nodes {
+        let count = n.elements.len().max(1) as u16;
+        next = next.max(n.unicast_address.0.saturating_add(count));
+    }
+    (next.checked_add(elements)? <= 0x8000).then_some(next)
+}
+
+async fn provision_main(a: &ProvisionArgs) -> Result<serde_json::Value, OpError> {
+    let mut session = Session::open(&a.store, &a.radio).await?;
+    if session.state.cdb.nodes.iter().any(|n| n.uuid.0 == a.uuid) {
+        return fail(
+            Exit::Refused,
+            format!("{} is already a node of this network", hex::encode(a.uuid)),
+        );
+    }
+    let address = match a.address {
+        Some(addr) => addr.0,
+        None => next_address(&session.state, 1)
+            .ok_or(OpError(Exit::Refused, "no free unicast address".into()))?,
+    };
+    let net = &session.state.cdb.net_keys[0];
+    let data = ProvisioningData {
+        net_key: net.key.0,
+        key_index: net.index,
+        flags: weft_mesh::ble::wire::beacon::Flags(u8::from(session.state.iv_update) << 1),
+        iv_index: IvIndex(session.state.iv_index),
+        unicast_address: UnicastAddress::new(address).ok_or(OpError(
+            Exit::Usage,
+            format!("{address:04x} is not unicast"),
+        ))?,
+    };
+    let static_oob = match &a.oob {
+        OobArg::Static(v) => Some(v.clone()),
+        _ => None,
+    };
+    let config = ProvisionerConfig {
+        attention_duration: 5,
+        data,
+        algorithm: None,
+        auth: AuthPolicy::Auto,
+        static_oob,
+        device_public_key: None,
+    };
+    let mut prov = Provisioner::new(ChaCha8Rng::from_entropy());
+    let clock = &session.clock;
+    prov.provision(clock.now(), a.uuid, config)
+        .map_err(|e| OpError(Exit::Usage, format!("{e:?}")))?;
+    eprintln!("provisioning {} as {address:04x}...", hex::encode(a.uuid));
+    let deadline = clock.now() + Duration::from_micros((a.timeout.max(0.0) * 1e6) as u64);
+    let mut done = None;
+    let mut failure = None;
+    let uuid = a.uuid;
+    drive(
+        &mut prov,
+        &mut session.radio,
+        clock,
+        Some(deadline),
+        |p, now, e| {
+            if let ProvisionerEvent::Session { device_uuid, event } = &e {
+                let (device_uuid, event) = (*device_uuid, event.clone());
+                if device_uuid != uuid {
+                    return Flow::Continue;
+                }
+                match event {
+                    SessionEvent::Capabilities(c) => {
+                        eprintln!("  capabilities: {} elements", c.number_of_elements)
+                    }
+                    SessionEvent::Started(s) => eprintln!("  start: {s:?}"),
+                    SessionEvent::OobOutput { action, value } => {
+                        eprintln!("  enter {value} on the device ({action:?})")
+                    }
+                    SessionEvent::OobInputNeeded { action, .. } => {
+                        let text = ask(&format!(
+                            "  enter the value the device shows ({action:?}): "
+                        ));
+                        if let Some(v) = oob_value(action, &text) {
+                            let _ = p.input_oob(now, uuid, v);
+                        }
+                    }
+                    SessionEvent::Complete(c) => {
+                        done = Some(c);
+                        return Flow::Stop;
+                    }
+                    SessionEvent::Failed(f) => {
+                        failure = Some(format!("{f:?}"));
+                        return Flow::Stop;
+                    }
+                    SessionEvent::Attention { .. } => {}
+                }
+            }
+            if let ProvisionerEvent::LinkClosed {
+                device_uuid,
+                reason,
+                ..
+            } = e
+            {
+                if device_uuid == uuid && done.is_none() {
+                    failure = Some(format!("link closed: {reason:?}"));
+                    return Flow::Stop;
+                }
+            }
+            Flow::Continue
+        },
+    )
+    .await
+    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    let Some(p) = done else {
+        return match failure {
+            Some(f) => fail(Exit::Refused, format!("provisioning failed: {f}")),
+            None => fail(
+                Exit::Timeout,
+                format!(
+                    "no answer from {} within {} s (is it beaconing?)",
+                    hex::encode(a.uuid),
+                    a.timeout
+                ),
+            ),
+        };
+    };
+    // Close the link properly while the record is written.
+    let settle = clock.now() + Duration::from_millis(1200);
+    let _ = drive(
+        &mut prov,
+        &mut session.radio,
+        clock,
+        Some(settle),
+        |_, _, _| Flow::Continue,
+    )
+    .await;
+    let mut record = CdbNode {
+        uuid: Uuid(a.uuid),
+        unicast_address: Hex16(address),
+        device_key: Some(HexKey(p.device_key)),
+        security: Default::default(),
+        net_keys: vec![weft_mesh::ble::cdb::CdbNodeKey {
+            index: session.state.cdb.net_keys[0].index,
+            updated: false,
+        }],
+        config_complete: false,
+        name: None,
+        cid: None,
+        pid: None,
+        vid: None,
+        crpl: None,
+        features: None,
+        secure_network_beacon: None,
+        default_ttl: None,
+        network_transmit: None,
+        relay_retransmit: None,
+        app_keys: Vec::new(),
+        elements: Vec::new(),
+        excluded: false,
+        heartbeat_pub: None,
+        heartbeat_sub: None,
+    };
+    record.elements = (0..p.number_of_elements)
+        .map(|i| CdbElement {
+            name: None,
+            index: i,
+            location: Hex16(0),
+            models: Vec::new(),
+        })
+        .collect();
+    session.state.cdb.nodes.push(record);
+    session.save()?;
+    session.refresh_dev_keys();
+    let mut configured = false;
+    if !a.no_configure {
+        configure(&mut session, address, a.timeout).await?;
+        configured = true;
+    }
+    Ok(json!({
+        "uuid": hex::encode(a.uuid),
+        "address": format!("{address:04x}"),
+        "elements": p.number_of_elements,
+        "device_key": hex::encode(p.device_key),
+        "algorithm": format!("{:?}", p.algorithm),
+        "configured": configured,
+    }))
+}
+
+/// Configures a freshly provisioned node (the "configure" step of issue 5): reads Composition
+/// Data page 0, gives it application key 0 and binds that key to every model that takes
+/// application keys; records the result in the network database.
+async fn configure(session: &mut Session, address: u16, timeout: f64) -> Result<(), OpError> {
+    use weft_mesh::ble::models::config as c;
+    let dst = weft_mesh::ble::Address(address);
+    let (_, comp) = session
+        .request(
+            dst,
+            true,
+            ConfigMessage::CompositionDataGet { page: 0 }.to_access(),
+            c::COMPOSITION_DATA_STATUS,
+            timeout,
+        )
+        .await?;
+    let Ok(ModelMessage::Config(ConfigMessage::CompositionDataStatus { data, .. })) =
+        ModelMessage::parse(comp.opcode, &comp.parameters)
+    else {
+        return fail(
+            Exit::Refused,
+            "the node's Composition Data Status does not parse",
+        );
+    };
+    let page = CompositionDataPage0::parse(&data)
+        .map_err(|e| OpError(Exit::Refused, format!("bad composition data: {e}")))?;
+    eprintln!("  composition: {}", page.describe());
+    let add = crate::ops::app_key_add(&session.state, 0)?;
+    session
+        .request(dst, true, add, c::APPKEY_STATUS, timeout)
+        .await?;
+    let foundation = [ModelId::CONFIG_SERVER, ModelId::CONFIG_CLIENT];
+    let mut elements = Vec::new();
+    for (i, el) in page.elements.iter().enumerate() {
+        let element_address = weft_mesh::ble::Address(address + i as u16);
+        let mut models = Vec::new();
+        for m in el.models() {
+            let mut bind = Vec::new();
+            if !foundation.contains(&m) {
+                let msg = ConfigMessage::ModelAppBind {
+                    element: element_address,
+                    app_key_index: KeyIndex::from_bits(0),
+                    model: m,
+                };
+                session
+                    .request(dst, true, msg.to_access(), c::MODEL_APP_STATUS, timeout)
+                    .await?;
+                bind.push(0);
+            }
+            models.push(CdbModel {
+                model_id: CdbModelId(m),
+                bind,
+                subscribe: Vec::new(),
+                publish: None,
+            });
+        }
+        elements.push(CdbElement {
+            name: None,
+            index: i as u8,
+            location: Hex16(el.location),
+            models,
+        });
+    }
+    if let Some(n) = session
+        .state
+        .cdb
+        .nodes
+        .iter_mut()
+        .find(|n| n.unicast_address.0 == address)
+    {
+        n.elements = elements;
+        n.cid = Some(Hex16(page.cid));
+        n.pid = Some(Hex16(page.pid));
+        n.vid = Some(Hex16(page.vid));
+        n.crpl = Some(Hex16(page.crpl));
+        n.config_complete = true;
+    }
+    session.save()
+}

@@ -1,0 +1,134 @@
+//! The whole operator flow, each step a separate process, through the live simulated air:
+//! `weft sim serve`, `weft node`, `weft net create`, `weft provision`, `weft config`,
+//! `weft send onoff on`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn weft() -> Command {
+    Command::cargo_bin("weft").unwrap()
+}
+
+fn wait_for(path: &Path) {
+    let t = Instant::now();
+    while !path.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = weft().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn flow(dir: &PathBuf, oob_device: &str, oob_provisioner: &str) -> (i32, String, String) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let sock = dir.join("air.sock");
+    let radio = format!("sim:{}", sock.display());
+    let net = dir.join("net.weft");
+    let net = net.to_str().unwrap();
+    let node_state = dir.join("node.weft");
+    let uuid = "0102030405060708090a0b0c0d0e0f10";
+
+    let _hub = Killed(
+        weft()
+            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(&sock);
+    let _node = Killed(
+        weft()
+            .args([
+                "node",
+                "--radio",
+                &radio,
+                "--uuid",
+                uuid,
+                "--oob",
+                oob_device,
+                "--models",
+                "onoff-server",
+            ])
+            .args(["--state", node_state.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (code, _, err) = run(&["net", "create", "--net", net]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&[
+        "provision",
+        "--radio",
+        &radio,
+        "--uuid",
+        uuid,
+        "--oob",
+        oob_provisioner,
+        "--net",
+        net,
+        "--json",
+    ]);
+    if code != 0 {
+        return (code, out, err);
+    }
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["address"], "0002");
+    assert_eq!(v["configured"], true);
+    let (code, out, err) = run(&[
+        "config", "--radio", &radio, "--net", net, "--dst", "0002", "relay", "on",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("Relay"), "{out}");
+    run(&[
+        "send", "--radio", &radio, "--net", net, "--dst", "0002", "onoff", "on",
+    ])
+}
+
+#[test]
+fn provision_configure_and_switch_a_light_from_the_shell() {
+    let dir = std::env::temp_dir().join(format!("weft-process-{}", std::process::id()));
+    let (code, out, err) = flow(&dir, "none", "none");
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(out.trim(), "0002: OnOff Status on");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn static_oob_right_and_wrong() {
+    let dir = std::env::temp_dir().join(format!("weft-process-oob-{}", std::process::id()));
+    let key = "static:00112233445566778899aabbccddeeff";
+    let (code, out, err) = flow(&dir, key, key);
+    assert_eq!(code, 0, "{out} {err}");
+    // A wrong static OOB value ends in Confirmation Failed: refused, exit 1.
+    let (code, _, err) = flow(&dir, key, "static:ffeeddccbbaa99887766554433221100");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("ConfirmationFailed") || err.contains("Confirmation"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
