@@ -217,7 +217,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         store.load().map_err(|e| OpError(e.exit(), e.to_string()))?
     } else {
         NetState {
-            cdb: Cdb::new(a.uuid, "weft node", &crate::net::now_rfc3339()),
+            cdb: Cdb::new(a.uuid, "weft node", crate::net::now_rfc3339()),
             iv_index: 0,
             iv_update: false,
             local: None,
