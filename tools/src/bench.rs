@@ -12,6 +12,8 @@ use weft_mesh::ble::wire::network::{NetworkPduRepr, NonceKind};
 use weft_mesh::crypto::{Aes, NetKey};
 
 use crate::Exit;
+use rand_chacha::ChaCha8Rng;
+use weft_mesh::ble::prov::{Device, Provisioner, ProvisionerEvent};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -30,6 +32,20 @@ pub enum BenchKind {
         /// Runs to take the median of.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Provision DEVICES simulated devices over standard PB-ADV with parallel links: the
+    /// virtual seconds until the last one is provisioned.
+    Provision {
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+        /// Links open at once (one advertiser carries them all, so more is not faster).
+        #[arg(long, default_value_t = 12)]
+        parallel: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// The grid scenario (every node a relay, a tenth publishing) in the simulator: wall time
     /// against virtual time, and peak memory.
@@ -68,6 +84,36 @@ pub enum BenchKind {
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
     match &a.which {
+        BenchKind::Provision { devices, parallel, seed, json } => {
+            let t = WallClock::now();
+            let r = provision_bench(*devices, (*parallel).max(1), *seed);
+            let v = json!({
+                "devices": devices,
+                "parallel_links": parallel,
+                "provisioned": r.provisioned,
+                "failed": r.failed,
+                "virtual_s": r.virtual_s.map(|s| (s * 100.0).round() / 100.0),
+                "frames": r.frames,
+                "wall_s": (t.elapsed().as_secs_f64() * 100.0).round() / 100.0,
+            });
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "{} of {devices} devices provisioned over PB-ADV in {} virtual s ({} failed, {} frames)",
+                    r.provisioned,
+                    r.virtual_s.map_or("-".into(), |s| format!("{s:.2}")),
+                    r.failed,
+                    r.frames
+                )
+            };
+            if r.provisioned == *devices {
+                Exit::Ok
+            } else {
+                Exit::Refused
+            }
+        }
         BenchKind::Tui {
             nodes,
             seconds,
@@ -313,4 +359,158 @@ fn peak_rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// A station of the provisioning benchmark: the Provisioner or one device.
+#[derive(Debug)]
+enum ProvStation {
+    Provisioner(Provisioner<ChaCha8Rng>),
+    Device(Device<ChaCha8Rng>),
+}
+
+#[derive(Debug)]
+enum ProvEvent {
+    Provisioner(ProvisionerEvent),
+    Device,
+}
+
+impl weft_mesh::Station for ProvStation {
+    type Event = ProvEvent;
+    fn handle_frame(&mut self, now: weft_mesh::Instant, frame: &weft_mesh::RxFrame) {
+        match self {
+            ProvStation::Provisioner(p) => p.handle_frame(now, frame),
+            ProvStation::Device(d) => d.handle_frame(now, frame),
+        }
+    }
+    fn poll_transmit(&mut self, now: weft_mesh::Instant) -> Option<weft_mesh::TxFrame> {
+        match self {
+            ProvStation::Provisioner(p) => p.poll_transmit(now),
+            ProvStation::Device(d) => d.poll_transmit(now),
+        }
+    }
+    fn poll_event(&mut self) -> Option<ProvEvent> {
+        match self {
+            ProvStation::Provisioner(p) => p.poll_event().map(ProvEvent::Provisioner),
+            ProvStation::Device(d) => d.poll_event().map(|_| ProvEvent::Device),
+        }
+    }
+    fn poll_timeout(&self) -> Option<weft_mesh::Instant> {
+        match self {
+            ProvStation::Provisioner(p) => p.poll_timeout(),
+            ProvStation::Device(d) => d.poll_timeout(),
+        }
+    }
+    fn handle_timeout(&mut self, now: weft_mesh::Instant) {
+        match self {
+            ProvStation::Provisioner(p) => p.handle_timeout(now),
+            ProvStation::Device(d) => d.handle_timeout(now),
+        }
+    }
+}
+
+struct ProvResult {
+    provisioned: usize,
+    failed: usize,
+    virtual_s: Option<f64>,
+    frames: u64,
+}
+
+/// One Provisioner in the middle of `devices` unprovisioned devices, all in range; it starts a
+/// PB-ADV link to every device whose beacon it hears (MshPRT §5.2.1).
+fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
+    use weft_mesh::ble::prov::{AuthPolicy, DeviceConfig, ProvisionerConfig, SessionEvent};
+    use weft_mesh::ble::wire::beacon::{Flags, OobInformation};
+    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, InputOobActions, OutputOobActions, ProvisioningData};
+    use weft_radio::sim::{station_rng, NodeId, Placement, SimConfig, SimEvent, Simulator};
+
+    let mut sim = Simulator::new(SimConfig { medium_events: false, ..SimConfig::default() }, seed);
+    let p = sim.add_node(ProvStation::Provisioner(Provisioner::new(station_rng(seed, 0))), Placement::At { x: 0.0, y: 0.0 });
+    let caps = Capabilities {
+        number_of_elements: 1,
+        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+        public_key_oob: false,
+        static_oob: false,
+        only_oob_authenticated: false,
+        output_oob_size: 0,
+        output_oob_actions: OutputOobActions(0),
+        input_oob_size: 0,
+        input_oob_actions: InputOobActions(0),
+    };
+    for i in 0..devices {
+        let angle = i as f64 / devices.max(1) as f64 * std::f64::consts::TAU;
+        let r = 10.0 + (i % 5) as f64 * 5.0;
+        let mut uuid = [0u8; 16];
+        uuid[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        let config = DeviceConfig { capabilities: caps, static_oob: None, oob_private_key: None };
+        let d = Device::new(station_rng(seed, 1 + i as u64), uuid, OobInformation(0), None, config);
+        sim.add_node(ProvStation::Device(d), Placement::At { x: r * angle.cos(), y: r * angle.sin() });
+    }
+    let net_key = [0x11; 16];
+    let mut started = std::collections::HashSet::new();
+    let mut waiting = std::collections::VecDeque::new();
+    let mut active = 0usize;
+    let mut done = std::collections::HashSet::new();
+    let mut failed = 0;
+    let mut last = None;
+    let end = weft_mesh::Instant::from_micros(600_000_000);
+    let mut t = weft_mesh::Instant::ZERO;
+    while t < end && done.len() + failed < devices {
+        t = t + weft_mesh::Duration::from_millis(50);
+        sim.run_until(t);
+        let events: Vec<_> = sim.drain_events().collect();
+        for ev in events {
+            let SimEvent::Station { at, node, event: ProvEvent::Provisioner(e) } = ev else { continue };
+            debug_assert_eq!(node, p);
+            match e {
+                ProvisionerEvent::Beacon(b) if started.insert(b.device_uuid) => waiting.push_back(b.device_uuid),
+                ProvisionerEvent::Session { device_uuid, event: SessionEvent::Complete(_) } => {
+                    if done.insert(device_uuid) {
+                        last = Some(at);
+                    }
+                    active -= 1;
+                }
+                ProvisionerEvent::Session { event: SessionEvent::Failed(f), .. } => {
+                    if std::env::var_os("WEFT_DEBUG").is_some() {
+                        eprintln!("{at} failed: {f:?}");
+                    }
+                    failed += 1;
+                    active -= 1;
+                }
+                _ => {}
+            }
+        }
+        // Open links up to the limit, in the order the beacons were heard.
+        while active < parallel {
+            let Some(uuid) = waiting.pop_front() else { break };
+            active += 1;
+            // Devices are numbered by their UUID in this benchmark: device i gets 0x0002 + i.
+            let unicast = 2 + u64::from_be_bytes(uuid[..8].try_into().expect("8 octets")) as u16;
+            let data = ProvisioningData {
+                net_key,
+                key_index: 0,
+                flags: Flags(0),
+                iv_index: weft_mesh::ble::IvIndex(0),
+                unicast_address: weft_mesh::ble::UnicastAddress::new(unicast).expect("unicast"),
+            };
+            let config = ProvisionerConfig {
+                attention_duration: 0,
+                data,
+                algorithm: None,
+                auth: AuthPolicy::Auto,
+                static_oob: None,
+                device_public_key: None,
+            };
+            sim.schedule(t, NodeId(p.0), move |s, now| {
+                if let ProvStation::Provisioner(pr) = s {
+                    let _ = pr.provision(now, uuid, config);
+                }
+            });
+        }
+    }
+    ProvResult {
+        provisioned: done.len(),
+        failed,
+        virtual_s: last.map(|t| t.as_micros() as f64 / 1e6),
+        frames: sim.stats().frames_sent,
+    }
 }
