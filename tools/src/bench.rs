@@ -84,7 +84,12 @@ pub enum BenchKind {
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
     match &a.which {
-        BenchKind::Provision { devices, parallel, seed, json } => {
+        BenchKind::Provision {
+            devices,
+            parallel,
+            seed,
+            json,
+        } => {
             let t = WallClock::now();
             let r = provision_bench(*devices, (*parallel).max(1), *seed);
             let v = json!({
@@ -363,6 +368,7 @@ fn peak_rss_mb() -> Option<f64> {
 
 /// A station of the provisioning benchmark: the Provisioner or one device.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // a benchmark harness: one of each, no copies
 enum ProvStation {
     Provisioner(Provisioner<ChaCha8Rng>),
     Device(Device<ChaCha8Rng>),
@@ -420,11 +426,22 @@ struct ProvResult {
 fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
     use weft_mesh::ble::prov::{AuthPolicy, DeviceConfig, ProvisionerConfig, SessionEvent};
     use weft_mesh::ble::wire::beacon::{Flags, OobInformation};
-    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, InputOobActions, OutputOobActions, ProvisioningData};
+    use weft_mesh::ble::wire::prov::{
+        Algorithms, Capabilities, InputOobActions, OutputOobActions, ProvisioningData,
+    };
     use weft_radio::sim::{station_rng, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
-    let mut sim = Simulator::new(SimConfig { medium_events: false, ..SimConfig::default() }, seed);
-    let p = sim.add_node(ProvStation::Provisioner(Provisioner::new(station_rng(seed, 0))), Placement::At { x: 0.0, y: 0.0 });
+    let mut sim = Simulator::new(
+        SimConfig {
+            medium_events: false,
+            ..SimConfig::default()
+        },
+        seed,
+    );
+    let p = sim.add_node(
+        ProvStation::Provisioner(Provisioner::new(station_rng(seed, 0))),
+        Placement::At { x: 0.0, y: 0.0 },
+    );
     let caps = Capabilities {
         number_of_elements: 1,
         algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
@@ -441,9 +458,25 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
         let r = 10.0 + (i % 5) as f64 * 5.0;
         let mut uuid = [0u8; 16];
         uuid[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        let config = DeviceConfig { capabilities: caps, static_oob: None, oob_private_key: None };
-        let d = Device::new(station_rng(seed, 1 + i as u64), uuid, OobInformation(0), None, config);
-        sim.add_node(ProvStation::Device(d), Placement::At { x: r * angle.cos(), y: r * angle.sin() });
+        let config = DeviceConfig {
+            capabilities: caps,
+            static_oob: None,
+            oob_private_key: None,
+        };
+        let d = Device::new(
+            station_rng(seed, 1 + i as u64),
+            uuid,
+            OobInformation(0),
+            None,
+            config,
+        );
+        sim.add_node(
+            ProvStation::Device(d),
+            Placement::At {
+                x: r * angle.cos(),
+                y: r * angle.sin(),
+            },
+        );
     }
     let net_key = [0x11; 16];
     let mut started = std::collections::HashSet::new();
@@ -455,21 +488,36 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
     let end = weft_mesh::Instant::from_micros(600_000_000);
     let mut t = weft_mesh::Instant::ZERO;
     while t < end && done.len() + failed < devices {
-        t = t + weft_mesh::Duration::from_millis(50);
+        t += weft_mesh::Duration::from_millis(50);
         sim.run_until(t);
         let events: Vec<_> = sim.drain_events().collect();
         for ev in events {
-            let SimEvent::Station { at, node, event: ProvEvent::Provisioner(e) } = ev else { continue };
+            let SimEvent::Station {
+                at,
+                node,
+                event: ProvEvent::Provisioner(e),
+            } = ev
+            else {
+                continue;
+            };
             debug_assert_eq!(node, p);
             match e {
-                ProvisionerEvent::Beacon(b) if started.insert(b.device_uuid) => waiting.push_back(b.device_uuid),
-                ProvisionerEvent::Session { device_uuid, event: SessionEvent::Complete(_) } => {
+                ProvisionerEvent::Beacon(b) if started.insert(b.device_uuid) => {
+                    waiting.push_back(b.device_uuid)
+                }
+                ProvisionerEvent::Session {
+                    device_uuid,
+                    event: SessionEvent::Complete(_),
+                } => {
                     if done.insert(device_uuid) {
                         last = Some(at);
                     }
                     active -= 1;
                 }
-                ProvisionerEvent::Session { event: SessionEvent::Failed(f), .. } => {
+                ProvisionerEvent::Session {
+                    event: SessionEvent::Failed(f),
+                    ..
+                } => {
                     if std::env::var_os("WEFT_DEBUG").is_some() {
                         eprintln!("{at} failed: {f:?}");
                     }
@@ -481,7 +529,9 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
         }
         // Open links up to the limit, in the order the beacons were heard.
         while active < parallel {
-            let Some(uuid) = waiting.pop_front() else { break };
+            let Some(uuid) = waiting.pop_front() else {
+                break;
+            };
             active += 1;
             // Devices are numbered by their UUID in this benchmark: device i gets 0x0002 + i.
             let unicast = 2 + u64::from_be_bytes(uuid[..8].try_into().expect("8 octets")) as u16;

@@ -389,13 +389,22 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "RADIO")]
     pub radio: String,
     /// The device to provision.
-    #[arg(long, value_parser = parse_uuid)]
-    pub uuid: [u8; 16],
+    #[arg(long, value_parser = parse_uuid, required_unless_present = "all", conflicts_with = "all")]
+    pub uuid: Option<[u8; 16]>,
+    /// Provision every unprovisioned device heard, several at once, with a progress bar.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: seconds to listen for unprovisioned beacons.
+    #[arg(long, default_value_t = 10.0)]
+    pub scan: f64,
+    /// Links open at once with --all (one advertiser carries them all).
+    #[arg(long, default_value_t = 12)]
+    pub parallel: usize,
     /// Authentication: `none`, `static:HEX`; with output/input OOB weft asks on the terminal.
     #[arg(long, value_parser = parse_oob, default_value = "none")]
     pub oob: OobArg,
     /// Unicast address to assign (default: the next free one of weft's range).
-    #[arg(long, value_parser = crate::args::unicast)]
+    #[arg(long, value_parser = crate::args::unicast, conflicts_with = "all")]
     pub address: Option<weft_mesh::ble::Address>,
     /// Seconds to wait for the device and for each step.
     #[arg(long, default_value_t = 30.0)]
@@ -422,24 +431,43 @@ pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
         }
     };
     match rt.block_on(provision_main(a)) {
-        Ok(v) => {
-            let _ = if a.json {
-                writeln!(out, "{v}")
+        Ok((done, failed)) => {
+            for v in &done {
+                let _ = if a.json {
+                    writeln!(out, "{v}")
+                } else {
+                    writeln!(
+                        out,
+                        "provisioned {} as {} ({} elements){}",
+                        v["uuid"].as_str().unwrap_or(""),
+                        v["address"].as_str().unwrap_or(""),
+                        v["elements"],
+                        if v["configured"] == true {
+                            ", configured"
+                        } else {
+                            ""
+                        }
+                    )
+                };
+            }
+            for (uuid, why) in &failed {
+                let _ = if a.json {
+                    writeln!(out, "{}", json!({"uuid": hex::encode(uuid), "error": why}))
+                } else {
+                    writeln!(out, "failed {}: {why}", hex::encode(uuid))
+                };
+            }
+            if !failed.is_empty() {
+                Exit::Refused
+            } else if done.is_empty() {
+                eprintln!(
+                    "weft provision: no unprovisioned device heard within {} s",
+                    a.scan
+                );
+                Exit::Timeout
             } else {
-                writeln!(
-                    out,
-                    "provisioned {} as {} ({} elements){}",
-                    v["uuid"].as_str().unwrap_or(""),
-                    v["address"].as_str().unwrap_or(""),
-                    v["elements"],
-                    if v["configured"] == true {
-                        ", configured"
-                    } else {
-                        ""
-                    }
-                )
-            };
-            Exit::Ok
+                Exit::Ok
+            }
         }
         Err(OpError(code, msg)) => {
             eprintln!("weft provision: {msg}");
@@ -458,135 +486,289 @@ fn next_address(state: &NetState, elements: u16) -> Option<u16> {
     (next.checked_add(elements)? <= 0x8000).then_some(next)
 }
 
-async fn provision_main(a: &ProvisionArgs) -> Result<serde_json::Value, OpError> {
-    let mut session = Session::open(&a.store, &a.radio).await?;
-    if session.state.cdb.nodes.iter().any(|n| n.uuid.0 == a.uuid) {
-        return fail(
-            Exit::Refused,
-            format!("{} is already a node of this network", hex::encode(a.uuid)),
-        );
+/// Progress on standard error: a bar on a terminal, a line per change elsewhere.
+struct Progress {
+    tty: bool,
+    last: (usize, usize, usize),
+}
+
+impl Progress {
+    fn show(&mut self, done: usize, failed: usize, total: usize) {
+        if (done, failed, total) == self.last || total == 0 {
+            return;
+        }
+        self.last = (done, failed, total);
+        if self.tty {
+            let width = 30;
+            let filled = (done + failed) * width / total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{total} provisioned, {failed} failed ",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+            if done + failed == total {
+                eprintln!();
+            }
+        } else {
+            eprintln!("{done}/{total} provisioned, {failed} failed");
+        }
     }
-    let address = match a.address {
+}
+
+type Outcomes = (Vec<serde_json::Value>, Vec<([u8; 16], String)>);
+
+async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
+    use std::io::IsTerminal;
+    let mut session = Session::open(&a.store, &a.radio).await?;
+    if let Some(uuid) = a.uuid {
+        if session.state.cdb.nodes.iter().any(|n| n.uuid.0 == uuid) {
+            return fail(
+                Exit::Refused,
+                format!("{} is already a node of this network", hex::encode(uuid)),
+            );
+        }
+    }
+    let known: std::collections::HashSet<[u8; 16]> =
+        session.state.cdb.nodes.iter().map(|n| n.uuid.0).collect();
+    let mut next = match a.address {
         Some(addr) => addr.0,
         None => next_address(&session.state, 1)
             .ok_or(OpError(Exit::Refused, "no free unicast address".into()))?,
     };
-    let net = &session.state.cdb.net_keys[0];
-    let data = ProvisioningData {
-        net_key: net.key.0,
-        key_index: net.index,
-        flags: weft_mesh::ble::wire::beacon::Flags(u8::from(session.state.iv_update) << 1),
-        iv_index: IvIndex(session.state.iv_index),
-        unicast_address: UnicastAddress::new(address).ok_or(OpError(
-            Exit::Usage,
-            format!("{address:04x} is not unicast"),
-        ))?,
-    };
+    let net = session.state.cdb.net_keys[0].clone();
+    let (iv_index, iv_update) = (session.state.iv_index, session.state.iv_update);
     let static_oob = match &a.oob {
         OobArg::Static(v) => Some(v.clone()),
         _ => None,
     };
-    let config = ProvisionerConfig {
-        attention_duration: 5,
-        data,
-        algorithm: None,
-        auth: AuthPolicy::Auto,
-        static_oob,
-        device_public_key: None,
-    };
     let mut prov = Provisioner::new(ChaCha8Rng::from_entropy());
-    let clock = &session.clock;
-    prov.provision(clock.now(), a.uuid, config)
-        .map_err(|e| OpError(Exit::Usage, format!("{e:?}")))?;
-    eprintln!("provisioning {} as {address:04x}...", hex::encode(a.uuid));
-    let deadline = clock.now() + Duration::from_micros((a.timeout.max(0.0) * 1e6) as u64);
-    let mut done = None;
-    let mut failure = None;
-    let uuid = a.uuid;
-    drive(
-        &mut prov,
-        &mut session.radio,
-        clock,
-        Some(deadline),
-        |p, now, e| {
-            if let ProvisionerEvent::Session { device_uuid, event } = &e {
-                let (device_uuid, event) = (*device_uuid, event.clone());
-                if device_uuid != uuid {
-                    return Flow::Continue;
+    let clock = session.clock;
+    let mut waiting: std::collections::VecDeque<[u8; 16]> = a.uuid.into_iter().collect();
+    let mut seen: std::collections::HashSet<[u8; 16]> = waiting.iter().copied().collect();
+    let mut addresses: std::collections::HashMap<[u8; 16], u16> = Default::default();
+    let mut active = 0usize;
+    let mut done: Vec<([u8; 16], u16, weft_mesh::ble::prov::Provisioned)> = Vec::new();
+    let mut failed: Vec<([u8; 16], String)> = Vec::new();
+    let parallel = if a.all { a.parallel.max(1) } else { 1 };
+    let start = clock.now();
+    let scan_end = start + Duration::from_micros((a.scan.max(0.0) * 1e6) as u64);
+    let deadline = start
+        + Duration::from_micros(
+            ((a.timeout + if a.all { a.scan } else { 0.0 }).max(0.0) * 1e6) as u64,
+        );
+    let mut progress = Progress {
+        tty: std::io::stderr().is_terminal(),
+        last: (usize::MAX, 0, 0),
+    };
+    let mut error = None;
+    loop {
+        // Open links up to the limit.
+        while active < parallel {
+            let Some(uuid) = waiting.pop_front() else {
+                break;
+            };
+            let Some(unicast) = UnicastAddress::new(next) else {
+                error = Some("no free unicast address".to_string());
+                break;
+            };
+            let data = ProvisioningData {
+                net_key: net.key.0,
+                key_index: net.index,
+                flags: weft_mesh::ble::wire::beacon::Flags(u8::from(iv_update) << 1),
+                iv_index: IvIndex(iv_index),
+                unicast_address: unicast,
+            };
+            let config = ProvisionerConfig {
+                attention_duration: 5,
+                data,
+                algorithm: None,
+                auth: AuthPolicy::Auto,
+                static_oob: static_oob.clone(),
+                device_public_key: None,
+            };
+            match prov.provision(clock.now(), uuid, config) {
+                Ok(_) => {
+                    addresses.insert(uuid, next);
+                    next += 1;
+                    active += 1;
+                    if !a.all {
+                        eprintln!(
+                            "provisioning {} as {:04x}...",
+                            hex::encode(uuid),
+                            unicast.get()
+                        );
+                    }
                 }
-                match event {
-                    SessionEvent::Capabilities(c) => {
-                        eprintln!("  capabilities: {} elements", c.number_of_elements)
-                    }
-                    SessionEvent::Started(s) => eprintln!("  start: {s:?}"),
-                    SessionEvent::OobOutput { action, value } => {
-                        eprintln!("  enter {value} on the device ({action:?})")
-                    }
-                    SessionEvent::OobInputNeeded { action, .. } => {
-                        let text = ask(&format!(
-                            "  enter the value the device shows ({action:?}): "
-                        ));
-                        if let Some(v) = oob_value(action, &text) {
-                            let _ = p.input_oob(now, uuid, v);
+                Err(e) => failed.push((uuid, format!("{e:?}"))),
+            }
+        }
+        if a.all {
+            progress.show(done.len(), failed.len(), seen.len());
+        }
+        let now = clock.now();
+        let finished = active == 0 && waiting.is_empty() && (!a.all || now >= scan_end);
+        if finished || now >= deadline || error.is_some() {
+            break;
+        }
+        let wake = (now + Duration::from_millis(100)).min(deadline);
+        let all = a.all;
+        drive(
+            &mut prov,
+            &mut session.radio,
+            &clock,
+            Some(wake),
+            |p, now, e| {
+                match e {
+                    ProvisionerEvent::Beacon(b) if all && now < scan_end => {
+                        if !known.contains(&b.device_uuid) && seen.insert(b.device_uuid) {
+                            waiting.push_back(b.device_uuid);
                         }
                     }
-                    SessionEvent::Complete(c) => {
-                        done = Some(c);
-                        return Flow::Stop;
+                    ProvisionerEvent::Session { device_uuid, event } => match event {
+                        SessionEvent::Capabilities(c) if !all => {
+                            eprintln!("  capabilities: {} elements", c.number_of_elements)
+                        }
+                        // With --all each device gets one address; a device with more elements
+                        // would overlap the next one's, so it is left for `--uuid`.
+                        SessionEvent::Capabilities(c) if c.number_of_elements > 1 => {
+                            let _ = p.cancel(now, device_uuid);
+                            failed.push((
+                                device_uuid,
+                                format!(
+                                    "has {} elements: provision it alone with --uuid",
+                                    c.number_of_elements
+                                ),
+                            ));
+                        }
+                        SessionEvent::Started(s) if !all => eprintln!("  start: {s:?}"),
+                        SessionEvent::OobOutput { action, value } => {
+                            eprintln!(
+                                "  {}: enter {value} on the device ({action:?})",
+                                hex::encode(device_uuid)
+                            )
+                        }
+                        SessionEvent::OobInputNeeded { action, .. } => {
+                            let text = ask(&format!(
+                                "  {}: enter the value the device shows ({action:?}): ",
+                                hex::encode(device_uuid)
+                            ));
+                            if let Some(v) = oob_value(action, &text) {
+                                let _ = p.input_oob(now, device_uuid, v);
+                            }
+                        }
+                        SessionEvent::Complete(c) => {
+                            let addr = addresses.get(&device_uuid).copied().unwrap_or(0);
+                            done.push((device_uuid, addr, c));
+                            active = active.saturating_sub(1);
+                        }
+                        SessionEvent::Failed(f) => {
+                            if !failed.iter().any(|x| x.0 == device_uuid) {
+                                failed.push((device_uuid, format!("provisioning failed: {f:?}")));
+                            }
+                            active = active.saturating_sub(1);
+                        }
+                        _ => {}
+                    },
+                    ProvisionerEvent::LinkClosed {
+                        device_uuid,
+                        reason,
+                        ..
+                    } => {
+                        let ended = done.iter().any(|d| d.0 == device_uuid)
+                            || failed.iter().any(|f| f.0 == device_uuid);
+                        if !ended {
+                            failed.push((device_uuid, format!("link closed: {reason:?}")));
+                            active = active.saturating_sub(1);
+                        }
                     }
-                    SessionEvent::Failed(f) => {
-                        failure = Some(format!("{f:?}"));
-                        return Flow::Stop;
-                    }
-                    SessionEvent::Attention { .. } => {}
+                    _ => {}
                 }
-            }
-            if let ProvisionerEvent::LinkClosed {
-                device_uuid,
-                reason,
-                ..
-            } = e
-            {
-                if device_uuid == uuid && done.is_none() {
-                    failure = Some(format!("link closed: {reason:?}"));
-                    return Flow::Stop;
-                }
-            }
-            Flow::Continue
-        },
-    )
-    .await
-    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
-    let Some(p) = done else {
-        return match failure {
-            Some(f) => fail(Exit::Refused, format!("provisioning failed: {f}")),
-            None => fail(
-                Exit::Timeout,
-                format!(
-                    "no answer from {} within {} s (is it beaconing?)",
-                    hex::encode(a.uuid),
-                    a.timeout
-                ),
+                Flow::Continue
+            },
+        )
+        .await
+        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    }
+    if let Some(e) = error {
+        return fail(Exit::Refused, e);
+    }
+    if !a.all && done.is_empty() && failed.is_empty() {
+        let uuid = a.uuid.map(hex::encode).unwrap_or_default();
+        return fail(
+            Exit::Timeout,
+            format!(
+                "no answer from {uuid} within {} s (is it beaconing?)",
+                a.timeout
             ),
-        };
-    };
-    // Close the link properly while the record is written.
+        );
+    }
+    if !a.all {
+        if let Some((_, why)) = failed.first() {
+            return fail(Exit::Refused, why.clone());
+        }
+    }
+    // Close the links properly while the records are written.
     let settle = clock.now() + Duration::from_millis(1200);
     let _ = drive(
         &mut prov,
         &mut session.radio,
-        clock,
+        &clock,
         Some(settle),
         |_, _, _| Flow::Continue,
     )
     .await;
-    let mut record = CdbNode {
-        uuid: Uuid(a.uuid),
+    for (uuid, address, p) in &done {
+        session.state.cdb.nodes.push(node_record(
+            *uuid,
+            *address,
+            p,
+            session.state.cdb.net_keys[0].index,
+        ));
+    }
+    session.save()?;
+    session.refresh_dev_keys();
+    let mut results = Vec::new();
+    for (uuid, address, p) in &done {
+        let configured = if a.no_configure {
+            false
+        } else {
+            match configure(&mut session, *address, a.timeout).await {
+                Ok(()) => true,
+                Err(OpError(_, why)) => {
+                    failed.push((
+                        *uuid,
+                        format!("provisioned as {address:04x} but not configured: {why}"),
+                    ));
+                    continue;
+                }
+            }
+        };
+        results.push(json!({
+            "uuid": hex::encode(uuid),
+            "address": format!("{address:04x}"),
+            "elements": p.number_of_elements,
+            "device_key": hex::encode(p.device_key),
+            "algorithm": format!("{:?}", p.algorithm),
+            "configured": configured,
+        }));
+    }
+    Ok((results, failed))
+}
+
+/// The network database's record of a node just provisioned.
+fn node_record(
+    uuid: [u8; 16],
+    address: u16,
+    p: &weft_mesh::ble::prov::Provisioned,
+    net_index: u16,
+) -> CdbNode {
+    CdbNode {
+        uuid: Uuid(uuid),
         unicast_address: Hex16(address),
         device_key: Some(HexKey(p.device_key)),
         security: Default::default(),
         net_keys: vec![weft_mesh::ble::cdb::CdbNodeKey {
-            index: session.state.cdb.net_keys[0].index,
+            index: net_index,
             updated: false,
         }],
         config_complete: false,
@@ -601,35 +783,18 @@ async fn provision_main(a: &ProvisionArgs) -> Result<serde_json::Value, OpError>
         network_transmit: None,
         relay_retransmit: None,
         app_keys: Vec::new(),
-        elements: Vec::new(),
+        elements: (0..p.number_of_elements)
+            .map(|i| CdbElement {
+                name: None,
+                index: i,
+                location: Hex16(0),
+                models: Vec::new(),
+            })
+            .collect(),
         excluded: false,
         heartbeat_pub: None,
         heartbeat_sub: None,
-    };
-    record.elements = (0..p.number_of_elements)
-        .map(|i| CdbElement {
-            name: None,
-            index: i,
-            location: Hex16(0),
-            models: Vec::new(),
-        })
-        .collect();
-    session.state.cdb.nodes.push(record);
-    session.save()?;
-    session.refresh_dev_keys();
-    let mut configured = false;
-    if !a.no_configure {
-        configure(&mut session, address, a.timeout).await?;
-        configured = true;
     }
-    Ok(json!({
-        "uuid": hex::encode(a.uuid),
-        "address": format!("{address:04x}"),
-        "elements": p.number_of_elements,
-        "device_key": hex::encode(p.device_key),
-        "algorithm": format!("{:?}", p.algorithm),
-        "configured": configured,
-    }))
 }
 
 /// Configures a freshly provisioned node (the "configure" step of issue 5): reads Composition

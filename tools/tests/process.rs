@@ -132,3 +132,74 @@ fn static_oob_right_and_wrong() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn provision_all_heard_devices_in_parallel() {
+    let dir = std::env::temp_dir().join(format!("weft-process-all-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("air.sock");
+    let radio = format!("sim:{}", sock.display());
+    let net = dir.join("net.weft");
+    let net = net.to_str().unwrap();
+    let _hub = Killed(
+        weft()
+            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(&sock);
+    let _nodes: Vec<Killed> = (1..=3)
+        .map(|i| {
+            let state = dir.join(format!("node{i}.weft"));
+            Killed(
+                weft()
+                    .args([
+                        "node",
+                        "--radio",
+                        &radio,
+                        "--uuid",
+                        &format!("{i:032x}"),
+                        "--state",
+                        state.to_str().unwrap(),
+                    ])
+                    .stdout(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(run(&["net", "create", "--net", net]).0, 0);
+    let (code, out, err) = run(&[
+        "provision",
+        "--radio",
+        &radio,
+        "--all",
+        "--scan",
+        "6",
+        "--net",
+        net,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    let mut addrs: Vec<String> = lines
+        .iter()
+        .map(|l| l["address"].as_str().unwrap().to_string())
+        .collect();
+    addrs.sort();
+    assert_eq!(addrs, ["0002", "0003", "0004"]);
+    for a in &addrs {
+        let (code, out, err) = run(&[
+            "send", "--radio", &radio, "--net", net, "--dst", a, "onoff", "on",
+        ]);
+        assert_eq!(code, 0, "{out} {err}");
+        assert_eq!(out.trim(), format!("{a}: OnOff Status on"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
