@@ -620,10 +620,12 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             |p, now, e| {
                 match e {
                     ProvisionerEvent::Beacon(b)
-                    if all && now < scan_end && !known.contains(&b.device_uuid) && seen.insert(b.device_uuid) =>
-                {
-                    waiting.push_back(b.device_uuid);
-                }
+                        if all
+                            && now < scan_end
+                            && !known.contains(&b.device_uuid)
+                            && seen.insert(b.device_uuid) =>
+                    {
+                        waiting.push_back(b.device_uuid);
                     }
                     ProvisionerEvent::Session { device_uuid, event } => match event {
                         SessionEvent::Capabilities(c) if !all => {
