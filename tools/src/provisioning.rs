@@ -281,19 +281,14 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             ModelState::new(ModelId::HEALTH_SERVER),
         ];
         element_models.extend(models.iter().map(|m| ModelState::new(*m)));
-        let mut st = NodeState::new(
+        let st = NodeState::from_provisioned(
             a.uuid,
-            p.data.unicast_address,
-            p.device_key,
-            p.data.net_key,
-            IvIndex(p.data.iv_index.0),
+            &p,
             vec![ElementState {
                 location: 0x0100,
                 models: element_models,
             }],
         );
-        st.net_keys[0].index = p.data.key_index;
-        st.iv_update = p.data.flags.iv_update();
         saved.iv_index = p.data.iv_index.0;
         saved.local = Some(st);
         store
@@ -412,6 +407,14 @@ pub struct ProvisionArgs {
     /// Skip the configuration after provisioning (composition, app key, bindings).
     #[arg(long)]
     pub no_configure: bool,
+    /// While configuring: subscribe the node's server models (OnOff, Level, Sensor) to this
+    /// group.
+    #[arg(long, value_parser = crate::args::address)]
+    pub subscribe: Option<weft_mesh::ble::Address>,
+    /// While configuring: publish from the node's client models (OnOff, Level, Sensor clients)
+    /// and its Sensor Server to this address, with application key 0.
+    #[arg(long, value_parser = crate::args::address)]
+    pub publish: Option<weft_mesh::ble::Address>,
     /// Print the result as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -735,7 +738,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
         let configured = if a.no_configure {
             false
         } else {
-            match configure(&mut session, *address, a.timeout).await {
+            match configure(&mut session, *address, a).await {
                 Ok(()) => true,
                 Err(OpError(_, why)) => {
                     failed.push((
@@ -803,8 +806,20 @@ fn node_record(
 /// Configures a freshly provisioned node (the "configure" step of issue 5): reads Composition
 /// Data page 0, gives it application key 0 and binds that key to every model that takes
 /// application keys; records the result in the network database.
-async fn configure(session: &mut Session, address: u16, timeout: f64) -> Result<(), OpError> {
+async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Result<(), OpError> {
     use weft_mesh::ble::models::config as c;
+    let timeout = a.timeout;
+    let servers = [
+        ModelId::GENERIC_ONOFF_SERVER,
+        ModelId::GENERIC_LEVEL_SERVER,
+        ModelId::SENSOR_SERVER,
+    ];
+    let publishers = [
+        ModelId::GENERIC_ONOFF_CLIENT,
+        ModelId::GENERIC_LEVEL_CLIENT,
+        ModelId::SENSOR_CLIENT,
+        ModelId::SENSOR_SERVER,
+    ];
     let dst = weft_mesh::ble::Address(address);
     let (_, comp) = session
         .request(
@@ -848,11 +863,68 @@ async fn configure(session: &mut Session, address: u16, timeout: f64) -> Result<
                     .await?;
                 bind.push(0);
             }
+            let mut subscribe = Vec::new();
+            if let (Some(group), true) = (a.subscribe, servers.contains(&m)) {
+                let msg = ConfigMessage::ModelSubscriptionAdd {
+                    element: element_address,
+                    address: group,
+                    model: m,
+                };
+                session
+                    .request(
+                        dst,
+                        true,
+                        msg.to_access(),
+                        c::MODEL_SUBSCRIPTION_STATUS,
+                        timeout,
+                    )
+                    .await?;
+                subscribe.push(weft_mesh::ble::cdb::CdbAddress::Address(group.0));
+            }
+            let mut publish = None;
+            if let (Some(to), true) = (a.publish, publishers.contains(&m)) {
+                let publication = c::Publication {
+                    app_key_index: KeyIndex::from_bits(0),
+                    credential_flag: false,
+                    ttl: 0xFF,
+                    period: c::PublishPeriod::from_byte(0),
+                    retransmit: c::Retransmit::default(),
+                };
+                let msg = ConfigMessage::ModelPublicationSet {
+                    element: element_address,
+                    address: to,
+                    publication,
+                    model: m,
+                };
+                session
+                    .request(
+                        dst,
+                        true,
+                        msg.to_access(),
+                        c::MODEL_PUBLICATION_STATUS,
+                        timeout,
+                    )
+                    .await?;
+                publish = Some(weft_mesh::ble::cdb::CdbPublish {
+                    address: weft_mesh::ble::cdb::CdbAddress::Address(to.0),
+                    index: 0,
+                    ttl: 0xFF,
+                    period: weft_mesh::ble::cdb::CdbPeriod {
+                        number_of_steps: 0,
+                        resolution: 100,
+                    },
+                    credentials: false,
+                    retransmit: weft_mesh::ble::cdb::CdbPubRetransmit {
+                        count: 0,
+                        interval: 50,
+                    },
+                });
+            }
             models.push(CdbModel {
                 model_id: CdbModelId(m),
                 bind,
-                subscribe: Vec::new(),
-                publish: None,
+                subscribe,
+                publish,
             });
         }
         elements.push(CdbElement {

@@ -225,6 +225,27 @@ impl NodeState {
         }
     }
 
+    /// The state of a device a Provisioner has just added (MshPRT §5.4.2.5): its address, the
+    /// network key with its index, the IV Index and IV Update flag from the Provisioning Data,
+    /// its device key, and the elements it hosts.
+    pub fn from_provisioned(
+        uuid: [u8; 16],
+        p: &crate::ble::prov::Provisioned,
+        elements: Vec<ElementState>,
+    ) -> Self {
+        let mut st = NodeState::new(
+            uuid,
+            p.data.unicast_address,
+            p.device_key,
+            p.data.net_key,
+            p.data.iv_index,
+            elements,
+        );
+        st.net_keys[0].index = p.data.key_index;
+        st.iv_update = p.data.flags.iv_update();
+        st
+    }
+
     /// The address of element `i`.
     pub fn element_address(&self, i: usize) -> Address {
         Address(self.primary.get().wrapping_add(i as u16))
