@@ -9,10 +9,12 @@
 
 pub mod crypto;
 pub mod pbadv;
+pub mod pbgatt;
 pub mod roles;
 pub mod session;
 
 pub use pbadv::{CloseCause, LinkEvent, LinkRole, LinkTiming, PbAdvLink};
+pub use pbgatt::{PbGatt, PbGattCounters};
 pub use roles::{Device, DeviceEvent, Provisioner, ProvisionerEvent};
 pub use session::{
     AuthPolicy, DeviceConfig, Material, Provisioned, ProvisionerConfig, Role, Session, SessionEvent,
