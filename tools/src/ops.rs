@@ -330,6 +330,17 @@ fn finish(
     }
 }
 
+/// Fails with exit code 1 when a Config status carries a code other than Success.
+pub(crate) fn require_success(answer: &AccessMessage, what: &str) -> Result<(), OpError> {
+    match ModelMessage::parse(answer.opcode, &answer.parameters) {
+        Ok(ModelMessage::Config(c)) => match c.status() {
+            Some(weft_mesh::ble::models::config::StatusCode::Success) | None => Ok(()),
+            Some(code) => fail(Exit::Refused, format!("{what}: the node answered {code:?}")),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// A Config status carrying a status code other than Success.
 fn is_refusal(m: &ModelMessage) -> bool {
     let ModelMessage::Config(c) = m else {

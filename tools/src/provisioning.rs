@@ -842,9 +842,10 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
         .map_err(|e| OpError(Exit::Refused, format!("bad composition data: {e}")))?;
     eprintln!("  composition: {}", page.describe());
     let add = crate::ops::app_key_add(&session.state, 0)?;
-    session
+    let (_, st) = session
         .request(dst, true, add, c::APPKEY_STATUS, timeout)
         .await?;
+    crate::ops::require_success(&st, "AppKey Add")?;
     let foundation = [ModelId::CONFIG_SERVER, ModelId::CONFIG_CLIENT];
     let mut elements = Vec::new();
     for (i, el) in page.elements.iter().enumerate() {
@@ -858,9 +859,10 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
                     app_key_index: KeyIndex::from_bits(0),
                     model: m,
                 };
-                session
+                let (_, st) = session
                     .request(dst, true, msg.to_access(), c::MODEL_APP_STATUS, timeout)
                     .await?;
+                crate::ops::require_success(&st, "Model App Bind")?;
                 bind.push(0);
             }
             let mut subscribe = Vec::new();
@@ -870,7 +872,7 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
                     address: group,
                     model: m,
                 };
-                session
+                let (_, st) = session
                     .request(
                         dst,
                         true,
@@ -879,6 +881,7 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
                         timeout,
                     )
                     .await?;
+                crate::ops::require_success(&st, "Model Subscription Add")?;
                 subscribe.push(weft_mesh::ble::cdb::CdbAddress::Address(group.0));
             }
             let mut publish = None;
@@ -896,7 +899,7 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
                     publication,
                     model: m,
                 };
-                session
+                let (_, st) = session
                     .request(
                         dst,
                         true,
@@ -905,6 +908,7 @@ async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Re
                         timeout,
                     )
                     .await?;
+                crate::ops::require_success(&st, "Model Publication Set")?;
                 publish = Some(weft_mesh::ble::cdb::CdbPublish {
                     address: weft_mesh::ble::cdb::CdbAddress::Address(to.0),
                     index: 0,

@@ -1060,6 +1060,27 @@ fn hex16(b: &[u8; 16]) -> String {
 }
 
 impl ConfigMessage {
+    /// The status code a status message carries (MshPRT §4.3.5), `None` for messages without
+    /// one (requests, and statuses of states that cannot fail).
+    pub fn status(&self) -> Option<StatusCode> {
+        use ConfigMessage as M;
+        match self {
+            M::AppKeyList { status, .. }
+            | M::AppKeyStatus { status, .. }
+            | M::HeartbeatPublicationStatus { status, .. }
+            | M::KeyRefreshPhaseStatus { status, .. }
+            | M::ModelAppList { status, .. }
+            | M::ModelAppStatus { status, .. }
+            | M::ModelPublicationStatus { status, .. }
+            | M::ModelSubscriptionList { status, .. }
+            | M::ModelSubscriptionStatus { status, .. }
+            | M::NetKeyStatus { status, .. }
+            | M::NodeIdentityStatus { status, .. } => Some(*status),
+            M::HeartbeatSubscriptionStatus(h) => Some(h.status),
+            _ => None,
+        }
+    }
+
     /// Parses the parameters of the Configuration message `opcode`.
     ///
     /// Errors: an opcode that is not a Configuration message (`Invalid { field: "opcode" }`),
