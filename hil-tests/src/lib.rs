@@ -1,3 +1,7 @@
-//! weft-hil: scenarios that run unchanged on the simulator, on emulated controllers and on real
-//! dongles described in a rig file. The scenarios arrive with the node stack and the simulator;
-//! until then this crate only reserves its place in the workspace.
+//! weft-hil: hardware-in-the-loop scenarios.
+//!
+//! The scenarios live in `tests/`: the network layer, transport and key management of the node
+//! stack (`tests/network.rs`) and provisioning for every OOB method (`tests/provisioning.rs`),
+//! each driven on the simulated medium (`weft_radio::sim`) with its airtime, channels, scanning
+//! and loss. Rig files that point the same scenarios at emulated controllers and real dongles
+//! come with the hardware radios; until then the simulator is the only radio they run on.
