@@ -1289,9 +1289,12 @@ pub fn draw_unprovisioned(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             .fg(Color::DarkGray),
         );
     } else {
+        // The whole UUID where it fits, else its first and last octets.
+        let wide = area.width >= 70;
+        let uw = if wide { 32 } else { 13 };
         lines.push(
             Line::from(format!(
-                "{:<34} {:>5} {:>6}  {}",
+                "{:<uw$} {:>5} {:>6}  {}",
                 "UUID / NAME", "RSSI", "HEARD", "STATE"
             ))
             .fg(Color::DarkGray),
@@ -1300,19 +1303,19 @@ pub fn draw_unprovisioned(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
         for (i, d) in m.unprovisioned.iter().enumerate() {
             let ago = m.now.saturating_since(d.last_heard).as_secs_f64();
             let rssi = d.rssi.map_or("-".into(), |r| r.to_string());
+            let h = hex::encode(d.uuid);
+            let uuid = if wide {
+                h
+            } else {
+                format!("{}…{}", &h[..8], &h[28..])
+            };
             let style = if i == sel {
                 Style::default().add_modifier(Modifier::REVERSED)
             } else {
                 Style::default()
             };
             lines.push(Line::styled(
-                format!(
-                    "{:<34} {:>5} {:>5.0}s  {}",
-                    hex::encode(d.uuid),
-                    rssi,
-                    ago,
-                    d.state
-                ),
+                format!("{:<uw$} {:>5} {:>5.0}s  {}", uuid, rssi, ago, d.state),
                 style,
             ));
             lines.push(Line::from(format!("  {}", d.name)).fg(Color::DarkGray));
