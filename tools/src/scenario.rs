@@ -440,6 +440,51 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
 mod tests {
     use super::*;
 
+    fn parse(text: &str) -> Scenario {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn unprovisioned_devices_are_planned_apart() {
+        let home = Scenario::load("smart-home").unwrap();
+        let d = home.devices().unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].name, "light-hall");
+        assert_eq!(d[0].uuid, uuid_from_name("light-hall"));
+        assert_eq!(&d[0].uuid[..8], b"weft-dev");
+        assert_eq!(d[0].subscribe, vec![0xc001]);
+        assert!(home
+            .plan(None)
+            .unwrap()
+            .iter()
+            .all(|p| p.name != "light-hall"));
+        assert!(!home.auto_provision);
+        assert_ne!(uuid_from_name("a"), uuid_from_name("b"));
+
+        let given = parse(
+            "name = \"x\"\nauto_provision = true\n[[nodes]]\nname = \"d\"\nunprovisioned = true\nuuid = \"00112233445566778899aabbccddeeff\"\n",
+        );
+        assert!(given.auto_provision);
+        assert_eq!(given.devices().unwrap()[0].uuid[15], 0xff);
+        assert!(given.plan(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unprovisioned_device_mistakes_are_named() {
+        let with_address = parse(
+            "name = \"x\"\n[[nodes]]\nname = \"d\"\nunprovisioned = true\naddress = \"0005\"\n",
+        );
+        assert!(with_address.plan(None).unwrap_err().contains("no address"));
+        let bad_uuid =
+            parse("name = \"x\"\n[[nodes]]\nname = \"d\"\nunprovisioned = true\nuuid = \"0011\"\n");
+        assert!(bad_uuid.devices().unwrap_err().contains("32 hex digits"));
+        let no_address = parse("name = \"x\"\n[[nodes]]\nname = \"n\"\n");
+        assert!(no_address
+            .plan(None)
+            .unwrap_err()
+            .contains("give its address"));
+    }
+
     #[test]
     fn builtins_load_and_plan() {
         for (name, _) in BUILTIN {
