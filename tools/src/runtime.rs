@@ -4,10 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rand_chacha::ChaCha8Rng;
 use tokio::net::UnixListener;
 use tokio::sync::mpsc;
-use weft_mesh::ble::node::Node;
 use weft_mesh::{Instant, Station};
 use weft_radio::hub::{read_msg, write_msg, HubMsg, HubNode, RemoteNode};
 use weft_radio::sim::{Link, NodeId, Placement, SimConfig, Simulator};
@@ -111,7 +109,7 @@ const REMOTE_LINK: Link = Link {
 /// time, and each process that connects becomes a node linked to every other one.
 pub async fn serve_hub(
     socket: &Path,
-    mut sim: Simulator<HubNode<Node<ChaCha8Rng>>>,
+    mut sim: Simulator<HubNode<crate::sim::ScenarioStation>>,
     mut on_note: impl FnMut(&str),
 ) -> Result<(), RadioError> {
     if socket.exists() {
@@ -201,7 +199,7 @@ pub async fn serve_hub(
 }
 
 /// An empty air for the hub when no scenario is given.
-pub fn empty_air(seed: u64) -> Simulator<HubNode<Node<ChaCha8Rng>>> {
+pub fn empty_air(seed: u64) -> Simulator<HubNode<crate::sim::ScenarioStation>> {
     Simulator::new(
         SimConfig {
             medium_events: false,

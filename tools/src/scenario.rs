@@ -34,6 +34,10 @@ pub struct Scenario {
     #[serde(default)]
     pub traffic: Vec<TrafficSpec>,
     pub generate: Option<Generate>,
+    /// The provisioner (the node with `config-client`) provisions every unprovisioned device
+    /// it hears, from the start.
+    #[serde(default)]
+    pub auto_provision: bool,
 }
 
 fn default_seconds() -> f64 {
@@ -66,8 +70,14 @@ pub struct NetworkSpec {
 #[serde(deny_unknown_fields)]
 pub struct NodeSpec {
     pub name: String,
-    /// Unicast address in hex.
-    pub address: String,
+    /// Unicast address in hex (not for unprovisioned devices).
+    pub address: Option<String>,
+    /// An unprovisioned device: it beacons until the provisioner provisions it.
+    #[serde(default)]
+    pub unprovisioned: bool,
+    /// The Device UUID of an unprovisioned device, 32 hex digits (default: derived from the
+    /// name).
+    pub uuid: Option<String>,
     pub position: Option<[f64; 2]>,
     #[serde(default)]
     pub relay: bool,
@@ -142,6 +152,30 @@ pub struct PlannedNode {
     pub sets: Vec<&'static str>,
 }
 
+/// An unprovisioned device ready to build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedDevice {
+    pub name: String,
+    pub uuid: [u8; 16],
+    pub position: Option<(f64, f64)>,
+    pub relay: bool,
+    pub models: Vec<String>,
+    pub subscribe: Vec<u16>,
+    pub ttl: Option<u8>,
+}
+
+/// The Device UUID derived from a device's name: "weft-dev" and the FNV-1a hash of the name.
+pub fn uuid_from_name(name: &str) -> [u8; 16] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut u = *b"weft-dev\0\0\0\0\0\0\0\0";
+    u[8..].copy_from_slice(&h.to_be_bytes());
+    u
+}
+
 /// The model names a scenario may use.
 pub const MODEL_NAMES: &[&str] = &[
     "config-client",
@@ -185,10 +219,16 @@ impl Scenario {
     /// generated node count for a grid).
     pub fn plan(&self, nodes_override: Option<usize>) -> Result<Vec<PlannedNode>, String> {
         let mut out = Vec::new();
-        for n in &self.nodes {
+        for n in self.nodes.iter().filter(|n| !n.unprovisioned) {
+            let address = n.address.as_deref().ok_or_else(|| {
+                format!(
+                    "node {}: give its address (or unprovisioned = true)",
+                    n.name
+                )
+            })?;
             out.push(PlannedNode {
                 name: n.name.clone(),
-                address: parse_unicast(&n.address).map_err(|e| format!("node {}: {e}", n.name))?,
+                address: parse_unicast(address).map_err(|e| format!("node {}: {e}", n.name))?,
                 position: n.position.map(|[x, y]| (x, y)),
                 relay: n.relay,
                 models: n.models.clone(),
@@ -234,6 +274,59 @@ impl Scenario {
             if t.every_s <= 0.0 {
                 return Err(format!("traffic from {}: every_s must be positive", t.from));
             }
+        }
+        self.devices()?;
+        Ok(out)
+    }
+
+    /// The unprovisioned devices, in the order written.
+    pub fn devices(&self) -> Result<Vec<PlannedDevice>, String> {
+        let mut out: Vec<PlannedDevice> = Vec::new();
+        for n in self.nodes.iter().filter(|n| n.unprovisioned) {
+            let uuid = match &n.uuid {
+                Some(h) => {
+                    let v = hex::decode(h.trim_start_matches("0x"))
+                        .ok()
+                        .filter(|v| v.len() == 16)
+                        .ok_or_else(|| {
+                            format!("node {}: uuid '{h}' is not 32 hex digits", n.name)
+                        })?;
+                    let mut u = [0u8; 16];
+                    u.copy_from_slice(&v);
+                    u
+                }
+                None => uuid_from_name(&n.name),
+            };
+            if n.address.is_some() {
+                return Err(format!(
+                    "node {}: an unprovisioned device has no address until provisioned",
+                    n.name
+                ));
+            }
+            if let Some(m) = n.models.iter().find(|m| !MODEL_NAMES.contains(&m.as_str())) {
+                return Err(format!(
+                    "node {}: unknown model '{m}' (known: {})",
+                    n.name,
+                    MODEL_NAMES.join(", ")
+                ));
+            }
+            if out.iter().any(|d| d.uuid == uuid) {
+                return Err(format!("node {}: two devices have the same uuid", n.name));
+            }
+            out.push(PlannedDevice {
+                name: n.name.clone(),
+                uuid,
+                position: n.position.map(|[x, y]| (x, y)),
+                relay: n.relay,
+                models: n.models.clone(),
+                subscribe: n
+                    .subscribe
+                    .iter()
+                    .map(|s| parse_group(s))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| format!("node {}: {e}", n.name))?,
+                ttl: n.ttl,
+            });
         }
         Ok(out)
     }
@@ -346,6 +439,51 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Scenario {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn unprovisioned_devices_are_planned_apart() {
+        let home = Scenario::load("smart-home").unwrap();
+        let d = home.devices().unwrap();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].name, "light-hall");
+        assert_eq!(d[0].uuid, uuid_from_name("light-hall"));
+        assert_eq!(&d[0].uuid[..8], b"weft-dev");
+        assert_eq!(d[0].subscribe, vec![0xc001]);
+        assert!(home
+            .plan(None)
+            .unwrap()
+            .iter()
+            .all(|p| p.name != "light-hall"));
+        assert!(!home.auto_provision);
+        assert_ne!(uuid_from_name("a"), uuid_from_name("b"));
+
+        let given = parse(
+            "name = \"x\"\nauto_provision = true\n[[nodes]]\nname = \"d\"\nunprovisioned = true\nuuid = \"00112233445566778899aabbccddeeff\"\n",
+        );
+        assert!(given.auto_provision);
+        assert_eq!(given.devices().unwrap()[0].uuid[15], 0xff);
+        assert!(given.plan(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unprovisioned_device_mistakes_are_named() {
+        let with_address = parse(
+            "name = \"x\"\n[[nodes]]\nname = \"d\"\nunprovisioned = true\naddress = \"0005\"\n",
+        );
+        assert!(with_address.plan(None).unwrap_err().contains("no address"));
+        let bad_uuid =
+            parse("name = \"x\"\n[[nodes]]\nname = \"d\"\nunprovisioned = true\nuuid = \"0011\"\n");
+        assert!(bad_uuid.devices().unwrap_err().contains("32 hex digits"));
+        let no_address = parse("name = \"x\"\n[[nodes]]\nname = \"n\"\n");
+        assert!(no_address
+            .plan(None)
+            .unwrap_err()
+            .contains("give its address"));
+    }
 
     #[test]
     fn builtins_load_and_plan() {

@@ -5,7 +5,7 @@
 //! [`weft_radio::sim::Simulator`], schedules the traffic, and reports NDJSON events and a
 //! summary of every flow.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,7 @@ use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
     StateChange,
 };
+use weft_mesh::ble::prov::{Device, DeviceEvent, Provisioner, ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
 use weft_radio::pcap::{
@@ -26,7 +27,7 @@ use weft_radio::pcap::{
 };
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
-use crate::scenario::{parse_group, PlannedNode, Scenario, BUILTIN};
+use crate::scenario::{parse_group, PlannedDevice, PlannedNode, Scenario, BUILTIN};
 use crate::Exit;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -218,9 +219,11 @@ pub struct Summary {
 
 /// A scenario ready to run.
 #[allow(missing_debug_implementations)]
-pub struct Built<S: weft_mesh::Station = Node<ChaCha8Rng>> {
+pub struct Built<S: weft_mesh::Station = ScenarioStation> {
     pub sim: Simulator<S>,
     pub plan: Vec<PlannedNode>,
+    /// The unprovisioned devices, on the air after the planned nodes (node ids `plan.len()..`).
+    pub devices: Vec<PlannedDevice>,
     pub keys: Keys,
     /// The virtual end of the run.
     pub end: Instant,
@@ -235,10 +238,11 @@ pub fn build(r: &RunArgs) -> Result<Built, RunError> {
 /// As [`build`], with each node wrapped by `wrap` (e.g. to share the air with other processes).
 pub fn build_with<S: weft_mesh::Station>(
     r: &RunArgs,
-    mut wrap: impl FnMut(Node<ChaCha8Rng>) -> S,
+    mut wrap: impl FnMut(ScenarioStation) -> S,
 ) -> Result<Built<S>, RunError> {
     let sc = Scenario::load(&r.scenario).map_err(RunError::Usage)?;
     let plan = sc.plan(r.nodes).map_err(RunError::Usage)?;
+    let devices = sc.devices().map_err(RunError::Usage)?;
     let seconds = r.seconds.unwrap_or(sc.seconds);
     if !(seconds > 0.0 && seconds <= 30.0 * 24.0 * 3600.0) {
         return Err(RunError::Usage(format!(
@@ -295,7 +299,45 @@ pub fn build_with<S: weft_mesh::Station>(
             Some((x, y)) => Placement::At { x, y },
             None => Placement::Unplaced,
         };
-        sim.add_node(wrap(node), placement);
+        let mut station = ScenarioStation::node(node);
+        if p.models.iter().any(|m| m == "config-client") && !devices.is_empty() {
+            // MshPRT §5: the provisioner hands out addresses after the planned ones.
+            let next = plan.iter().map(|p| p.address).max().unwrap_or(0) + 1;
+            station.prov = Some((
+                Provisioner::new(weft_radio::sim::station_rng(r.seed ^ 0x5052_4f56, i as u64)),
+                ProvPolicy {
+                    net_key,
+                    iv_index,
+                    next_address: next,
+                    auto: sc.auto_provision,
+                    started: Vec::new(),
+                },
+            ));
+        }
+        sim.add_node(wrap(station), placement);
+    }
+    for (j, d) in devices.iter().enumerate() {
+        let k = (plan.len() + j) as u64;
+        let device = Device::new(
+            weft_radio::sim::station_rng(r.seed, k),
+            d.uuid,
+            weft_mesh::ble::wire::beacon::OobInformation(0),
+            None,
+            weft_mesh::ble::prov::DeviceConfig::new(no_oob_capabilities()),
+        );
+        let node_rng = weft_radio::sim::station_rng(r.seed ^ 0x4e4f_4445, k);
+        let station = ScenarioStation {
+            node: None,
+            device: Some((device, d.clone(), node_rng)),
+            prov: None,
+            events: VecDeque::new(),
+            turn: false,
+        };
+        let placement = match d.position {
+            Some((x, y)) => Placement::At { x, y },
+            None => Placement::Unplaced,
+        };
+        sim.add_node(wrap(station), placement);
     }
     for l in &sc.links {
         let find = |n: &str| {
@@ -322,6 +364,7 @@ pub fn build_with<S: weft_mesh::Station>(
     Ok(Built {
         sim,
         plan,
+        devices,
         keys,
         end,
         scenario: sc,
@@ -341,15 +384,7 @@ fn node_state(
         ModelState::new(ModelId::HEALTH_SERVER),
     ];
     for m in &p.models {
-        let id = match m.as_str() {
-            "config-client" => ModelId::CONFIG_CLIENT,
-            "onoff-server" => ModelId::GENERIC_ONOFF_SERVER,
-            "onoff-client" => ModelId::GENERIC_ONOFF_CLIENT,
-            "level-server" => ModelId::GENERIC_LEVEL_SERVER,
-            "level-client" => ModelId::GENERIC_LEVEL_CLIENT,
-            "sensor-server" => ModelId::SENSOR_SERVER,
-            _ => ModelId::SENSOR_CLIENT,
-        };
+        let id = model_id(m);
         let mut ms = ModelState::new(id);
         if id != ModelId::CONFIG_CLIENT {
             ms.app_keys.push(0);
@@ -381,6 +416,36 @@ fn node_state(
         new_key: None,
     });
     st
+}
+
+/// The model a scenario names.
+fn model_id(m: &str) -> ModelId {
+    match m {
+        "config-client" => ModelId::CONFIG_CLIENT,
+        "onoff-server" => ModelId::GENERIC_ONOFF_SERVER,
+        "onoff-client" => ModelId::GENERIC_ONOFF_CLIENT,
+        "level-server" => ModelId::GENERIC_LEVEL_SERVER,
+        "level-client" => ModelId::GENERIC_LEVEL_CLIENT,
+        "sensor-server" => ModelId::SENSOR_SERVER,
+        _ => ModelId::SENSOR_CLIENT,
+    }
+}
+
+/// The Provisioning Capabilities of a scenario device: one element, both algorithms, No OOB
+/// (MshPRT §5.4.1.2).
+fn no_oob_capabilities() -> weft_mesh::ble::wire::prov::Capabilities {
+    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, InputOobActions, OutputOobActions};
+    Capabilities {
+        number_of_elements: 1,
+        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+        public_key_oob: false,
+        static_oob: false,
+        only_oob_authenticated: false,
+        output_oob_size: 0,
+        output_oob_actions: OutputOobActions(0),
+        input_oob_size: 0,
+        input_oob_actions: InputOobActions(0),
+    }
 }
 
 fn uuid_of(addr: u16) -> [u8; 16] {
@@ -441,7 +506,7 @@ pub struct Traffic {
 /// `end`), the scenario's times counted from `start`, with jitter drawn from `seed`: who sends
 /// what to whom, when.
 pub fn schedule_traffic(
-    sim: &mut Simulator<Node<ChaCha8Rng>>,
+    sim: &mut Simulator<ScenarioStation>,
     plan: &[PlannedNode],
     sc: &Scenario,
     seed: u64,
@@ -519,7 +584,9 @@ pub fn schedule_traffic(
                     start + Duration::from_micros(at_us),
                     NodeId(s as u32),
                     move |n, now| {
-                        n.handle_command(now, cmd);
+                        if let Some(n) = n.as_node_mut() {
+                            n.handle_command(now, cmd);
+                        }
                     },
                 );
                 *sent.entry((src, dst)).or_default() += receivers.len() as u64;
@@ -539,8 +606,11 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         keys,
         end,
         scenario: sc,
+        ..
     } = build(r)?;
-    let addr_of = |i: usize| plan[i].address;
+    // Addresses by node id; unprovisioned devices are 0000 until provisioned.
+    let mut addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+    addrs.resize(sim.node_count(), 0);
 
     // Traffic: who sends what to whom, when.
     let Traffic { expected, sent } =
@@ -570,9 +640,13 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
     };
     if let Some(w) = &pcap {
         let w = Arc::clone(w);
-        let addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+        let addrs = addrs.clone();
         sim.set_air_tap(move |f| {
-            let a = addrs[f.node.0 as usize].to_le_bytes();
+            let a = addrs
+                .get(f.node.0 as usize)
+                .copied()
+                .unwrap_or(0)
+                .to_le_bytes();
             // A random static advertiser address per node (Core Vol 6 Part B §1.3.2.1: the two
             // most significant bits are 1).
             let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
@@ -621,7 +695,28 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
             let line = match ev {
                 SimEvent::Station { at, node, event } => {
                     let n = node.0 as usize;
-                    let here = format!("{:04x}", addr_of(n));
+                    let here = format!("{:04x}", addrs.get(n).copied().unwrap_or(0));
+                    let event = match event {
+                        StationEvent::Node(e) => e,
+                        StationEvent::Provisioner(e) => {
+                            let line = provisioning_line(at, &here, &e);
+                            if let (Some(l), true) = (line, r.json) {
+                                writeln!(out, "{l}").map_err(|e| RunError::Io(e.to_string()))?;
+                            }
+                            continue;
+                        }
+                        StationEvent::Device(_) => continue,
+                        StationEvent::Provisioned { uuid, address } => {
+                            if let Some(a) = addrs.get_mut(n) {
+                                *a = address;
+                            }
+                            if r.json {
+                                let l = json!({"t_us": at.as_micros(), "type": "provisioned", "node": format!("{address:04x}"), "uuid": hex::encode(uuid), "address": format!("{address:04x}")});
+                                writeln!(out, "{l}").map_err(|e| RunError::Io(e.to_string()))?;
+                            }
+                            continue;
+                        }
+                    };
                     match event {
                         Event::Sent { src, dst, seq, ctl, ttl } => {
                             if !ctl {
@@ -688,8 +783,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     }
                 }
                 SimEvent::Drop { at, from, to, channel, reason } => (reason != RadioDrop::NotListening).then(|| {
-                    json!({"t_us": at.as_micros(), "type": "dropped", "layer": "radio", "from": format!("{:04x}", addr_of(from.0 as usize)),
-                        "to": format!("{:04x}", addr_of(to.0 as usize)), "channel": channel, "reason": radio_reason(reason)})
+                    json!({"t_us": at.as_micros(), "type": "dropped", "layer": "radio", "from": format!("{:04x}", addrs.get(from.0 as usize).copied().unwrap_or(0)),
+                        "to": format!("{:04x}", addrs.get(to.0 as usize).copied().unwrap_or(0)), "channel": channel, "reason": radio_reason(reason)})
                 }),
                 SimEvent::Tx { .. } | SimEvent::Rx { .. } => None,
             };
@@ -776,6 +871,46 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
     Ok(Summary { json: summary })
 }
 
+/// A Provisioner event as a `provisioning` line (MshPRT §5.4: beacon, link, capabilities,
+/// start, complete or failed).
+fn provisioning_line(at: Instant, here: &str, e: &ProvisionerEvent) -> Option<Value> {
+    let (uuid, step, address, error) = match e {
+        ProvisionerEvent::Beacon(b) => (b.device_uuid, "beacon", None, None),
+        ProvisionerEvent::LinkOpened { device_uuid } => (*device_uuid, "link_opened", None, None),
+        ProvisionerEvent::Session { device_uuid, event } => match event {
+            SessionEvent::Capabilities(_) => (*device_uuid, "capabilities", None, None),
+            SessionEvent::Started(_) => (*device_uuid, "started", None, None),
+            SessionEvent::Complete(p) => (
+                *device_uuid,
+                "complete",
+                Some(p.data.unicast_address.get()),
+                None,
+            ),
+            SessionEvent::Failed(f) => (*device_uuid, "failed", None, Some(format!("{f:?}"))),
+            _ => return None,
+        },
+        ProvisionerEvent::LinkClosed {
+            device_uuid,
+            reason,
+            ..
+        } => (
+            *device_uuid,
+            "link_closed",
+            None,
+            (*reason != weft_mesh::ble::wire::pbadv::LinkCloseReason::Success)
+                .then(|| format!("{reason:?}").to_lowercase()),
+        ),
+    };
+    let mut l = json!({"t_us": at.as_micros(), "type": "provisioning", "node": here, "uuid": hex::encode(uuid), "step": step});
+    if let Some(a) = address {
+        l["address"] = json!(format!("{a:04x}"));
+    }
+    if let Some(e) = error {
+        l["error"] = json!(e);
+    }
+    Some(l)
+}
+
 fn hex4(a: Address) -> String {
     format!("{:04x}", a.0)
 }
@@ -829,4 +964,261 @@ fn print_summary(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
         writeln!(out, "  {k:<22} {v}")?;
     }
     Ok(())
+}
+
+/// What a scenario station reports: its node's events, its Provisioner's, and the device side
+/// of provisioning.
+#[derive(Debug, Clone)]
+pub enum StationEvent {
+    /// The mesh node's event.
+    Node(Event),
+    /// The Provisioner's event (the scenario's provisioner node).
+    Provisioner(ProvisionerEvent),
+    /// The unprovisioned device's event.
+    Device(DeviceEvent),
+    /// The device was provisioned and is now a node at `address`.
+    Provisioned {
+        /// Its Device UUID.
+        uuid: [u8; 16],
+        /// Its primary address.
+        address: u16,
+    },
+}
+
+/// How the provisioner node provisions: the network it hands out, the next free address and
+/// whether it provisions every device it hears.
+#[derive(Debug, Clone)]
+struct ProvPolicy {
+    net_key: [u8; 16],
+    iv_index: u32,
+    next_address: u16,
+    auto: bool,
+    /// Devices started (never twice), with the address given.
+    started: Vec<([u8; 16], u16)>,
+}
+
+/// One node of a scenario on the simulated air: a provisioned [`Node`], an unprovisioned
+/// [`Device`] that becomes a node once provisioned, or the provisioner node (a node with a
+/// [`Provisioner`] beside it). Frames go to both halves: each ignores what is not its own.
+#[allow(missing_debug_implementations)]
+pub struct ScenarioStation {
+    node: Option<Node<ChaCha8Rng>>,
+    device: Option<(Device<ChaCha8Rng>, PlannedDevice, ChaCha8Rng)>,
+    prov: Option<(Provisioner<ChaCha8Rng>, ProvPolicy)>,
+    events: VecDeque<StationEvent>,
+    /// Which half transmits first next time, so neither starves the other.
+    turn: bool,
+}
+
+impl ScenarioStation {
+    /// A provisioned node.
+    pub fn node(node: Node<ChaCha8Rng>) -> Self {
+        ScenarioStation {
+            node: Some(node),
+            device: None,
+            prov: None,
+            events: VecDeque::new(),
+            turn: false,
+        }
+    }
+
+    /// The node, once provisioned.
+    pub fn as_node(&self) -> Option<&Node<ChaCha8Rng>> {
+        self.node.as_ref()
+    }
+
+    /// The node, once provisioned, mutably.
+    pub fn as_node_mut(&mut self) -> Option<&mut Node<ChaCha8Rng>> {
+        self.node.as_mut()
+    }
+
+    /// The Device UUID of a device still unprovisioned.
+    pub fn unprovisioned_uuid(&self) -> Option<[u8; 16]> {
+        match (&self.node, &self.device) {
+            (None, Some((d, _, _))) => Some(d.device_uuid()),
+            _ => None,
+        }
+    }
+
+    /// Whether this station runs the Provisioner.
+    pub fn is_provisioner(&self) -> bool {
+        self.prov.is_some()
+    }
+
+    /// Provisions `uuid` from this station's Provisioner with the next free address; returns
+    /// the address, or why not.
+    pub fn provision(&mut self, now: Instant, uuid: [u8; 16]) -> Result<u16, String> {
+        let Some((p, policy)) = self.prov.as_mut() else {
+            return Err("this node is not the provisioner".into());
+        };
+        start_provisioning(p, policy, now, uuid)
+    }
+
+    fn pump(&mut self, now: Instant) {
+        if let Some((p, policy)) = self.prov.as_mut() {
+            while let Some(e) = p.poll_event() {
+                match &e {
+                    ProvisionerEvent::Beacon(b) if policy.auto => {
+                        let _ = start_provisioning(p, policy, now, b.device_uuid);
+                    }
+                    ProvisionerEvent::Session {
+                        event: SessionEvent::Complete(done),
+                        ..
+                    } => {
+                        if let Some(n) = self.node.as_mut() {
+                            let (a, k) = (done.data.unicast_address, done.device_key);
+                            n.update_state(|s| {
+                                s.remote_dev_keys.retain(|(x, _)| *x != a);
+                                s.remote_dev_keys.push((a, k));
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                self.events.push_back(StationEvent::Provisioner(e));
+            }
+        }
+        let mut became = None;
+        if let Some((d, planned, _)) = self.device.as_mut() {
+            while let Some(e) = d.poll_event() {
+                if let DeviceEvent::Session(SessionEvent::Complete(done)) = &e {
+                    if self.node.is_none() {
+                        became = Some((done.clone(), planned.clone()));
+                    }
+                }
+                self.events.push_back(StationEvent::Device(e));
+            }
+        }
+        if let Some((done, planned)) = became {
+            if let Some((d, _, rng)) = self.device.as_mut() {
+                let uuid = d.device_uuid();
+                let mut st =
+                    NodeState::from_provisioned(uuid, &done, vec![device_element(&planned)]);
+                st.relay = planned.relay;
+                if let Some(t) = planned.ttl {
+                    st.default_ttl = t;
+                }
+                self.node = Some(Node::new(st, rng.clone()));
+                self.events.push_back(StationEvent::Provisioned {
+                    uuid,
+                    address: done.data.unicast_address.get(),
+                });
+            }
+        }
+    }
+}
+
+fn start_provisioning(
+    p: &mut Provisioner<ChaCha8Rng>,
+    policy: &mut ProvPolicy,
+    now: Instant,
+    uuid: [u8; 16],
+) -> Result<u16, String> {
+    use weft_mesh::ble::prov::ProvisionerConfig;
+    use weft_mesh::ble::wire::beacon::Flags;
+    use weft_mesh::ble::wire::prov::ProvisioningData;
+    if policy.started.iter().any(|(u, _)| *u == uuid) && p.session(uuid).is_some() {
+        return Err("already provisioning this device".into());
+    }
+    // A retry after a failure reuses the address given before.
+    let address = match policy.started.iter().find(|(u, _)| *u == uuid) {
+        Some(&(_, a)) => a,
+        None => policy.next_address,
+    };
+    let unicast = UnicastAddress::new(address).ok_or("no unicast address left")?;
+    // MshPRT §5.4.2.5: NetKey, key index, flags, IV Index, unicast address.
+    let data = ProvisioningData {
+        net_key: policy.net_key,
+        key_index: 0,
+        flags: Flags(0),
+        iv_index: IvIndex(policy.iv_index),
+        unicast_address: unicast,
+    };
+    p.provision(now, uuid, ProvisionerConfig::new(data))
+        .map_err(|e| e.to_string())?;
+    if !policy.started.iter().any(|(u, _)| *u == uuid) {
+        policy.started.push((uuid, address));
+        policy.next_address = address.saturating_add(1);
+    }
+    Ok(address)
+}
+
+/// The element of a device just provisioned: its planned models, nothing bound or subscribed
+/// yet (a Configuration Client does that).
+fn device_element(d: &PlannedDevice) -> ElementState {
+    let mut models = vec![
+        ModelState::new(ModelId::CONFIG_SERVER),
+        ModelState::new(ModelId::HEALTH_SERVER),
+    ];
+    models.extend(d.models.iter().map(|m| ModelState::new(model_id(m))));
+    ElementState {
+        location: 0x0100,
+        models,
+    }
+}
+
+impl weft_mesh::Station for ScenarioStation {
+    type Event = StationEvent;
+
+    fn handle_frame(&mut self, now: Instant, frame: &weft_mesh::RxFrame) {
+        // A device just provisioned still finishes its link (the Complete PDU, Link Close).
+        if let Some(n) = self.node.as_mut() {
+            n.handle_frame(now, frame);
+        }
+        if let Some((d, _, _)) = self.device.as_mut() {
+            d.handle_frame(now, frame);
+        }
+        if let Some((p, _)) = self.prov.as_mut() {
+            p.handle_frame(now, frame);
+        }
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<weft_mesh::TxFrame> {
+        self.turn = !self.turn;
+        let prov_first = self.turn;
+        let from_prov = |s: &mut Self| s.prov.as_mut().and_then(|(p, _)| p.poll_transmit(now));
+        let from_main = |s: &mut Self| {
+            let d = s.device.as_mut().and_then(|(d, _, _)| d.poll_transmit(now));
+            d.or_else(|| s.node.as_mut().and_then(|n| n.poll_transmit(now)))
+        };
+        let f = if prov_first {
+            from_prov(self).or_else(|| from_main(self))
+        } else {
+            from_main(self).or_else(|| from_prov(self))
+        };
+        self.pump(now);
+        f
+    }
+
+    fn poll_event(&mut self) -> Option<StationEvent> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        self.node.as_mut()?.poll_event().map(StationEvent::Node)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.node.as_ref().and_then(|n| n.poll_timeout()),
+            self.device.as_ref().and_then(|(d, _, _)| d.poll_timeout()),
+            self.prov.as_ref().and_then(|(p, _)| p.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(n) = self.node.as_mut() {
+            n.handle_timeout(now);
+        }
+        if let Some((d, _, _)) = self.device.as_mut() {
+            d.handle_timeout(now);
+        }
+        if let Some((p, _)) = self.prov.as_mut() {
+            p.handle_timeout(now);
+        }
+        self.pump(now);
+    }
 }

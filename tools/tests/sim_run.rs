@@ -278,3 +278,56 @@ fn malformed_scenario_files_exit_2_and_name_the_problem() {
         eprintln!("{file}: {e}");
     }
 }
+
+/// A scenario with `auto_provision = true`: the provisioner provisions both lamps it hears,
+/// and the run reports every step, each device's ending in "complete" with a fresh address,
+/// and the device side becoming a node.
+#[test]
+fn auto_provision_reports_the_provisioning_steps() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/auto-provision.toml"
+    );
+    let (_, v) = sim_json(&["--scenario", scenario]);
+    let steps = |uuid: &str| -> Vec<String> {
+        v.iter()
+            .filter(|l| l["type"] == "provisioning" && l["uuid"] == uuid)
+            .map(|l| l["step"].as_str().unwrap().to_string())
+            .filter(|s| s != "beacon")
+            .collect()
+    };
+    let mut addresses = BTreeSet::new();
+    for uuid in [
+        "00112233445566778899aabbccddeeff",
+        "776566742d646576fab842ab3702e449",
+    ] {
+        let s = steps(uuid);
+        assert_eq!(
+            s,
+            [
+                "link_opened",
+                "capabilities",
+                "started",
+                "complete",
+                "link_closed"
+            ],
+            "{uuid}"
+        );
+        let done = v
+            .iter()
+            .find(|l| l["type"] == "provisioning" && l["uuid"] == uuid && l["step"] == "complete")
+            .unwrap();
+        assert_eq!(done["node"], "0001");
+        addresses.insert(done["address"].as_str().unwrap().to_string());
+        assert!(
+            v.iter()
+                .any(|l| l["type"] == "provisioned" && l["uuid"] == uuid),
+            "{uuid} became a node"
+        );
+    }
+    assert_eq!(
+        addresses,
+        BTreeSet::from(["0002".to_string(), "0003".to_string()])
+    );
+    assert_eq!(v.last().unwrap()["type"], "summary");
+}

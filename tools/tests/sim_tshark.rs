@@ -23,6 +23,8 @@ const AD_MESH_MESSAGE: u64 = 0x2A;
 const AD_MESH_BEACON: u64 = 0x2B;
 /// Secure Network beacon (MshPRT §3.10.3).
 const BEACON_SECURE_NETWORK: u64 = 0x01;
+/// MshPRT §3.10.2: Unprovisioned Device beacon (the smart-home hall lamp waits for provisioning).
+const BEACON_UNPROVISIONED_DEVICE: u64 = 0x00;
 
 /// The tshark binary, or `None` (after saying why) when the test is to be skipped.
 fn tshark() -> Option<PathBuf> {
@@ -216,6 +218,8 @@ type SegKey = (u64, u64);
 struct Decoded {
     frames: usize,
     beacons: usize,
+    /// Unprovisioned Device beacons.
+    unprovisioned_beacons: usize,
     /// Every (SRC, SEQ, TTL) of a network PDU.
     pdus: BTreeSet<(u64, u64, u64)>,
     /// Unsegmented access messages: (SRC, SEQ) -> decrypted access payload.
@@ -267,6 +271,10 @@ fn check_frames(frames: &[Frame], keys: &Keys) -> Decoded {
         let ad = field(f, "btcommon.eir_ad.entry.type");
         if protocols.ends_with(":beacon") {
             assert_eq!(ad, AD_MESH_BEACON, "frame {n}");
+            if field(f, "beacon.type") == BEACON_UNPROVISIONED_DEVICE {
+                d.unprovisioned_beacons += 1;
+                continue;
+            }
             assert_eq!(field(f, "beacon.type"), BEACON_SECURE_NETWORK, "frame {n}");
             assert_eq!(field(f, "beacon.ivindex"), u64::from(keys.iv_index));
             assert_eq!(
@@ -384,6 +392,10 @@ fn tshark_decrypts_the_smart_home_capture() {
         d.segmented.len()
     );
     assert!(d.beacons > 0, "secure network beacons on the air");
+    assert!(
+        d.unprovisioned_beacons > 0,
+        "the hall lamp beacons, unprovisioned"
+    );
     // Every access message weft originated is one tshark decrypted: the scenario's messages all
     // fit one PDU.
     let originated: BTreeSet<(u64, u64)> = events(&lines, "sent")

@@ -221,6 +221,11 @@ pub struct Sniffer {
 }
 
 impl Sniffer {
+    /// The keys it decrypts with, to add one learnt later (a node just provisioned).
+    pub fn keyring_mut(&mut self) -> &mut Keyring {
+        &mut self.keys
+    }
+
     /// A sniffer with `keys`, at the current IV Index `iv_index` (PDUs with the other IVI bit
     /// are opened with `iv_index - 1`, as a node does, §3.4.4.1).
     pub fn new(keys: Keyring, iv_index: IvIndex) -> Self {

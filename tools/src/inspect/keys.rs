@@ -173,13 +173,13 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Char('P')],
         label: "P",
         action: Action::Provision,
-        help: "provision the selected device (not available yet)",
+        help: "provision and configure the highlighted unprovisioned device (see u)",
     },
     Binding {
         keys: &[KeyCode::Char('C')],
         label: "C",
         action: Action::Configure,
-        help: "configure: bind, publish, subscribe (not available yet)",
+        help: "configure the selected node's first server model: bind, pub ADDR, sub ADDR",
     },
     Binding {
         keys: &[KeyCode::Esc],

@@ -188,7 +188,11 @@ fn ui_loop(
             }
             match event::read()? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
-                    if app.input.is_some() {
+                    if app.config_input.is_some() {
+                        if let Some(r) = app.type_config(k.code) {
+                            rt.request(r);
+                        }
+                    } else if app.input.is_some() {
                         app.type_filter(k.code);
                     } else if let Some(a) = keys::action_for(&k) {
                         if let Some(r) = app.act(a, &m) {

@@ -6,10 +6,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
 use weft_mesh::ble::models::ModelMessage;
-use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef, Node};
+use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
 use weft_mesh::ble::wire::beacon::Beacon;
@@ -22,7 +21,8 @@ use weft_radio::pcap::{
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, SimEvent, Simulator};
 
 use crate::scenario::PlannedNode;
-use crate::sim::{Built, RunArgs, RunError};
+use crate::sim::{Built, RunArgs, RunError, ScenarioStation, StationEvent};
+use weft_mesh::ble::prov::{ProvisionerEvent, SessionEvent};
 
 /// Entries the traffic log keeps (older ones scroll away).
 pub const TRAFFIC_CAPACITY: usize = 2000;
@@ -174,7 +174,50 @@ pub struct Model {
     pub capture: Option<String>,
     /// A line about the last action's outcome, numbered so the UI sees each one once.
     pub notice: Option<(u64, String)>,
+    /// Unprovisioned devices the host heard beaconing, in the order first heard.
+    pub unprovisioned: Vec<UnprovisionedDevice>,
 }
+
+/// An unprovisioned device heard beaconing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnprovisionedDevice {
+    pub uuid: [u8; 16],
+    /// The scenario's name for it.
+    pub name: String,
+    /// RSSI at the host, last heard.
+    pub rssi: Option<i8>,
+    pub last_heard: Instant,
+    /// `waiting`, or the provisioning step reached.
+    pub state: String,
+}
+
+/// What `C` applies to a node's first server model, with application key 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigOp {
+    /// Config Model App Bind.
+    Bind,
+    /// Config Model Publication Set to this address.
+    Publish(u16),
+    /// Config Model Subscription Add of this address.
+    Subscribe(u16),
+}
+
+/// A configuration in progress: Config messages sent one at a time from the host to a node,
+/// each waiting for its status.
+#[derive(Debug, Clone)]
+struct ConfigJob {
+    address: u16,
+    /// (message, the status opcode that answers it, what it is in words).
+    steps: VecDeque<(AccessMessage, Opcode, String)>,
+    sent_at: Option<Instant>,
+    tries: u8,
+    /// Bind application key 0 to the models the Composition Data lists.
+    bind_all: bool,
+}
+
+/// How long a Config message waits for its status before it is sent again, and how often.
+const CONFIG_RETRY: Duration = Duration::from_secs(2);
+const CONFIG_TRIES: u8 = 4;
 
 /// A frame from the air tap.
 #[derive(Debug, Clone)]
@@ -197,13 +240,18 @@ type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
 /// The simulator, the decoder and the model they fill.
 #[allow(missing_debug_implementations)]
 pub struct Feeder {
-    sim: Simulator<Node<ChaCha8Rng>>,
+    sim: Simulator<ScenarioStation>,
     plan: Vec<PlannedNode>,
     sniffer: Sniffer,
     air: Arc<Mutex<AirQueue>>,
     capture: Arc<Mutex<Option<(String, Capture)>>>,
     /// Node index by address.
     index: HashMap<u16, usize>,
+    /// Address by node index (0 while unprovisioned) and names.
+    addrs: Vec<u16>,
+    names: Vec<String>,
+    app_key: [u8; 16],
+    jobs: Vec<ConfigJob>,
     /// (transmitter, src, seq) of frames logged recently, to show each transmission once
     /// (network retransmissions repeat a PDU).
     recent: HashSet<(u16, u16, u32)>,
@@ -232,7 +280,15 @@ impl Feeder {
             keys,
             end,
             scenario,
+            devices,
         } = crate::sim::build(&args)?;
+        let mut addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+        addrs.resize(sim.node_count(), 0);
+        let names: Vec<String> = plan
+            .iter()
+            .map(|p| p.name.clone())
+            .chain(devices.iter().map(|d| d.name.clone()))
+            .collect();
         let mut ring = Keyring::new();
         ring.add_net_key(keys.net_key);
         ring.add_app_key(keys.app_key);
@@ -245,7 +301,7 @@ impl Feeder {
         {
             let air = Arc::clone(&air);
             let capture = Arc::clone(&capture);
-            let addrs: Vec<u16> = plan.iter().map(|p| p.address).collect();
+            let addrs = addrs.clone();
             sim.set_air_tap(move |f| {
                 if let Ok(mut c) = capture.lock() {
                     if let Some((_, w)) = c.as_mut() {
@@ -294,8 +350,10 @@ impl Feeder {
         for (i, p) in plan.iter().enumerate() {
             let n = topology.node_mut(u64::from(p.address));
             n.name = Some(p.name.clone());
-            n.uuid = Some(sim.node(NodeId(i as u32)).state().uuid);
-            n.elements = Some(sim.node(NodeId(i as u32)).state().elements.len() as u8);
+            if let Some(node) = sim.node(NodeId(i as u32)).as_node() {
+                n.uuid = Some(node.state().uuid);
+                n.elements = Some(node.state().elements.len() as u8);
+            }
             n.roles.relay = p.relay;
             n.position = p.position.map(|(x, y)| (x, -y));
         }
@@ -326,6 +384,7 @@ impl Feeder {
             detail: None,
             capture: None,
             notice: None,
+            unprovisioned: Vec::new(),
         };
         let mut f = Feeder {
             sim,
@@ -334,6 +393,10 @@ impl Feeder {
             air,
             capture,
             index,
+            addrs,
+            names,
+            app_key: keys.app_key,
+            jobs: Vec::new(),
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             rate: VecDeque::new(),
@@ -374,6 +437,7 @@ impl Feeder {
         }
         self.sim.run_until(t);
         self.ingest();
+        self.pump_jobs();
         self.model.now = t.max(self.model.now);
         let horizon = Instant::from_micros(
             self.model
@@ -436,6 +500,16 @@ impl Feeder {
                     channel,
                 } => {
                     let (f, t) = (self.key(from.0), self.key(to.0));
+                    if f == 0 {
+                        if to.index() == self.host_index {
+                            host_rssi.insert((from.0, at), rssi);
+                            self.heard_device(from.index(), rssi, at);
+                        }
+                        continue;
+                    }
+                    if t == 0 {
+                        continue;
+                    }
                     self.model.topology.heard(f, t, Some(rssi), at);
                     if t == host_key {
                         host_rssi.insert((from.0, at), rssi);
@@ -459,7 +533,15 @@ impl Feeder {
                     *self.model.stats.drops.entry(r.into()).or_default() += 1;
                 }
                 SimEvent::Tx { .. } => {}
-                SimEvent::Station { event, .. } => match event {
+                SimEvent::Station {
+                    node,
+                    event: StationEvent::Node(Event::Access { src, message, .. }),
+                    ..
+                } if node.index() == self.host_index => self.config_reply(src.0, &message),
+                SimEvent::Station {
+                    event: StationEvent::Node(event),
+                    ..
+                } => match event {
                     Event::Dropped { reason } => {
                         if reason == NodeDrop::Replay {
                             self.model.stats.replays += 1;
@@ -485,6 +567,16 @@ impl Feeder {
                     }
                     _ => {}
                 },
+                SimEvent::Station {
+                    event: StationEvent::Provisioner(e),
+                    ..
+                } => self.provisioner_event(e),
+                SimEvent::Station {
+                    node,
+                    event: StationEvent::Provisioned { uuid, address },
+                    ..
+                } => self.became_node(node.index(), uuid, address),
+                SimEvent::Station { .. } => {}
             }
         }
         for f in frames {
@@ -493,11 +585,362 @@ impl Feeder {
     }
 
     fn key(&self, node: u32) -> NodeKey {
-        u64::from(self.plan.get(node as usize).map_or(0, |p| p.address))
+        u64::from(self.addrs.get(node as usize).copied().unwrap_or(0))
+    }
+
+    /// The host heard an unprovisioned device (its beacons or its provisioning link).
+    fn heard_device(&mut self, i: usize, rssi: i8, at: Instant) {
+        let Some(uuid) = self.sim.node(NodeId(i as u32)).unprovisioned_uuid() else {
+            return;
+        };
+        let name = self.names.get(i).cloned().unwrap_or_default();
+        match self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
+            Some(d) => {
+                d.rssi = Some(rssi);
+                d.last_heard = at;
+            }
+            None => self.model.unprovisioned.push(UnprovisionedDevice {
+                uuid,
+                name,
+                rssi: Some(rssi),
+                last_heard: at,
+                state: "waiting".into(),
+            }),
+        }
+    }
+
+    fn device_name(&self, uuid: [u8; 16]) -> String {
+        self.model
+            .unprovisioned
+            .iter()
+            .find(|d| d.uuid == uuid)
+            .map_or_else(|| hex::encode(uuid), |d| d.name.clone())
+    }
+
+    /// Progress of a provisioning started with `P`, into the status line.
+    fn provisioner_event(&mut self, e: ProvisionerEvent) {
+        let (uuid, step) = match &e {
+            ProvisionerEvent::Beacon(_) => return,
+            ProvisionerEvent::LinkOpened { device_uuid } => (*device_uuid, "link opened".into()),
+            ProvisionerEvent::Session { device_uuid, event } => match event {
+                SessionEvent::Capabilities(_) => (*device_uuid, "capabilities received".into()),
+                SessionEvent::Started(_) => (*device_uuid, "started (No OOB)".into()),
+                SessionEvent::Complete(p) => {
+                    let a = p.data.unicast_address.get();
+                    self.sniffer
+                        .keyring_mut()
+                        .add_dev_key(Address(a), p.device_key);
+                    self.start_job(a, true);
+                    (
+                        *device_uuid,
+                        format!("complete: address {a:04x}; configuring"),
+                    )
+                }
+                SessionEvent::Failed(f) => (*device_uuid, format!("failed: {f:?}")),
+                _ => return,
+            },
+            ProvisionerEvent::LinkClosed { device_uuid, .. } => {
+                if self
+                    .model
+                    .unprovisioned
+                    .iter()
+                    .any(|d| d.uuid == *device_uuid && d.state != "complete")
+                {
+                    (*device_uuid, "link closed".into())
+                } else {
+                    return;
+                }
+            }
+        };
+        let name = self.device_name(uuid);
+        if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
+            d.state = step.split(':').next().unwrap_or("").to_string();
+        }
+        self.model.notify(format!("provisioning {name}: {step}"));
+    }
+
+    /// A device provisioned is a node now: it joins the topology and the node table.
+    fn became_node(&mut self, i: usize, uuid: [u8; 16], address: u16) {
+        if let Some(a) = self.addrs.get_mut(i) {
+            *a = address;
+        }
+        self.index.insert(address, i);
+        let name = self.names.get(i).cloned();
+        let elements = self
+            .sim
+            .node(NodeId(i as u32))
+            .as_node()
+            .map(|n| n.state().elements.len() as u8);
+        let position = self.sim.position(NodeId(i as u32));
+        let n = self.model.topology.node_mut(u64::from(address));
+        n.name = name;
+        n.uuid = Some(uuid);
+        n.elements = elements;
+        n.position = position.map(|(x, y)| (x, -y));
+        self.model.unprovisioned.retain(|d| d.uuid != uuid);
+    }
+
+    /// Provisions the unprovisioned device `uuid` from the host, with the next free address.
+    pub fn provision(&mut self, uuid: [u8; 16]) -> Result<u16, String> {
+        let now = self.sim.now();
+        let a = self
+            .sim
+            .node_mut(NodeId(self.host_index as u32))
+            .provision(now, uuid)?;
+        let name = self.device_name(uuid);
+        if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
+            d.state = "opening link".into();
+        }
+        self.model
+            .notify(format!("provisioning {name} as {a:04x}: opening the link"));
+        Ok(a)
+    }
+
+    /// Configures the node at `address` from the host: `op` on its first server model with
+    /// application key 0; the status arrives in the status line.
+    pub fn configure(&mut self, address: u16, op: ConfigOp) -> Result<(), String> {
+        use weft_mesh::ble::models::config::{
+            ConfigMessage, Publication, PublishPeriod, Retransmit, MODEL_APP_STATUS,
+            MODEL_PUBLICATION_STATUS, MODEL_SUBSCRIPTION_STATUS,
+        };
+        use weft_mesh::ble::models::KeyIndex;
+        use weft_mesh::ble::node::ModelId;
+        let &i = self
+            .index
+            .get(&address)
+            .ok_or_else(|| format!("no node {address:04x}"))?;
+        let servers = [
+            ModelId::GENERIC_ONOFF_SERVER,
+            ModelId::GENERIC_LEVEL_SERVER,
+            ModelId::SENSOR_SERVER,
+        ];
+        let node = self
+            .sim
+            .node(NodeId(i as u32))
+            .as_node()
+            .ok_or("not provisioned")?;
+        let (e, model) = node
+            .state()
+            .elements
+            .iter()
+            .enumerate()
+            .find_map(|(e, el)| {
+                el.models
+                    .iter()
+                    .find(|m| servers.contains(&m.id))
+                    .map(|m| (e, m.id))
+            })
+            .ok_or_else(|| format!("{address:04x} has no server model to configure"))?;
+        let element = Address(address + e as u16);
+        let name = model_name(model);
+        let step = match op {
+            ConfigOp::Bind => (
+                ConfigMessage::ModelAppBind {
+                    element,
+                    app_key_index: KeyIndex::from_bits(0),
+                    model,
+                }
+                .to_access(),
+                MODEL_APP_STATUS,
+                format!("bind app key 0 to {name}"),
+            ),
+            ConfigOp::Subscribe(g) => (
+                ConfigMessage::ModelSubscriptionAdd {
+                    element,
+                    address: Address(g),
+                    model,
+                }
+                .to_access(),
+                MODEL_SUBSCRIPTION_STATUS,
+                format!("subscribe {name} to {g:04x}"),
+            ),
+            ConfigOp::Publish(to) => (
+                ConfigMessage::ModelPublicationSet {
+                    element,
+                    address: Address(to),
+                    publication: Publication {
+                        app_key_index: KeyIndex::from_bits(0),
+                        credential_flag: false,
+                        ttl: 0xFF,
+                        period: PublishPeriod::from_byte(0),
+                        retransmit: Retransmit::default(),
+                    },
+                    model,
+                }
+                .to_access(),
+                MODEL_PUBLICATION_STATUS,
+                format!("publish {name} to {to:04x}"),
+            ),
+        };
+        self.jobs.retain(|j| j.address != address);
+        self.jobs.push(ConfigJob {
+            address,
+            steps: VecDeque::from([step]),
+            sent_at: None,
+            tries: 0,
+            bind_all: false,
+        });
+        self.pump_jobs();
+        Ok(())
+    }
+
+    /// Starts configuring a node just provisioned: Composition Data Get, AppKey Add, then a
+    /// bind of application key 0 to every model but the Configuration Server's.
+    fn start_job(&mut self, address: u16, bind_all: bool) {
+        use weft_mesh::ble::models::config::{
+            ConfigMessage, APPKEY_STATUS, COMPOSITION_DATA_STATUS,
+        };
+        use weft_mesh::ble::models::KeyIndex;
+        let steps = VecDeque::from([
+            (
+                ConfigMessage::CompositionDataGet { page: 0 }.to_access(),
+                COMPOSITION_DATA_STATUS,
+                "Composition Data Get".to_string(),
+            ),
+            (
+                ConfigMessage::AppKeyAdd {
+                    net_key_index: KeyIndex::from_bits(0),
+                    app_key_index: KeyIndex::from_bits(0),
+                    key: self.app_key,
+                }
+                .to_access(),
+                APPKEY_STATUS,
+                "AppKey Add 0".to_string(),
+            ),
+        ]);
+        self.jobs.retain(|j| j.address != address);
+        self.jobs.push(ConfigJob {
+            address,
+            steps,
+            sent_at: None,
+            tries: 0,
+            bind_all,
+        });
+    }
+
+    /// Sends each job's next message when due: first, or again after [`CONFIG_RETRY`].
+    fn pump_jobs(&mut self) {
+        let now = self.sim.now();
+        let mut gave_up = Vec::new();
+        for j in 0..self.jobs.len() {
+            let job = &self.jobs[j];
+            let Some((msg, _, what)) = job.steps.front() else {
+                continue;
+            };
+            let due = job
+                .sent_at
+                .is_none_or(|t| now.saturating_since(t) >= CONFIG_RETRY);
+            if !due {
+                continue;
+            }
+            if job.tries >= CONFIG_TRIES {
+                gave_up.push((job.address, what.clone()));
+                continue;
+            }
+            let cmd = Command::Send {
+                element: 0,
+                dst: Address(job.address),
+                label: None,
+                key: KeyRef::Dev,
+                net_index: 0,
+                ttl: None,
+                message: msg.clone(),
+            };
+            if let Some(n) = self
+                .sim
+                .node_mut(NodeId(self.host_index as u32))
+                .as_node_mut()
+            {
+                n.handle_command(now, cmd);
+            }
+            let job = &mut self.jobs[j];
+            job.sent_at = Some(now);
+            job.tries += 1;
+        }
+        for (a, what) in gave_up {
+            self.jobs.retain(|j| j.address != a);
+            self.model.notify(format!(
+                "{a:04x}: {what}: no answer after {CONFIG_TRIES} tries"
+            ));
+        }
+    }
+
+    /// A message to the host: the status a configuration job waits for moves it on.
+    fn config_reply(&mut self, src: u16, message: &AccessMessage) {
+        use weft_mesh::ble::models::composition::CompositionDataPage0;
+        use weft_mesh::ble::models::config::{
+            ConfigMessage, COMPOSITION_DATA_STATUS, MODEL_APP_STATUS,
+        };
+        use weft_mesh::ble::models::KeyIndex;
+        use weft_mesh::ble::node::ModelId;
+        let Some(j) = self.jobs.iter().position(|j| j.address == src) else {
+            return;
+        };
+        let Some((_, expected, what)) = self.jobs[j].steps.front().cloned() else {
+            return;
+        };
+        if message.opcode != expected {
+            return;
+        }
+        let name = self
+            .index
+            .get(&src)
+            .and_then(|&i| self.names.get(i))
+            .cloned()
+            .unwrap_or_default();
+        let text = if expected == COMPOSITION_DATA_STATUS {
+            // MshPRT §4.3.2.5: Page (1 octet), then the page's data.
+            match message.parameters.get(1..).map(CompositionDataPage0::parse) {
+                Some(Ok(page)) => {
+                    if self.jobs[j].bind_all {
+                        for (e, el) in page.elements.iter().enumerate() {
+                            for m in el.models() {
+                                if m == ModelId::CONFIG_SERVER || m == ModelId::CONFIG_CLIENT {
+                                    continue;
+                                }
+                                let msg = ConfigMessage::ModelAppBind {
+                                    element: Address(src + e as u16),
+                                    app_key_index: KeyIndex::from_bits(0),
+                                    model: m,
+                                };
+                                self.jobs[j].steps.push_back((
+                                    msg.to_access(),
+                                    MODEL_APP_STATUS,
+                                    format!("bind app key 0 to {}", model_name(m)),
+                                ));
+                            }
+                        }
+                    }
+                    format!("composition: {}", page.describe())
+                }
+                _ => "Composition Data Status does not parse".into(),
+            }
+        } else {
+            // MshPRT §4.3.2 (AppKey, Model App, Subscription and Publication Status): the
+            // Status Code comes first (MshPRT §4.3.5).
+            match message.parameters.first() {
+                Some(0) => format!("{what}: success"),
+                Some(c) => format!("{what}: status {c:#04x}"),
+                None => format!("{what}: empty status"),
+            }
+        };
+        let job = &mut self.jobs[j];
+        job.steps.pop_front();
+        job.sent_at = None;
+        job.tries = 0;
+        let done = job.steps.is_empty();
+        if done {
+            self.jobs.remove(j);
+        }
+        self.model.notify(format!(
+            "{name} {src:04x}: {text}{}",
+            if done { " (configured)" } else { "" }
+        ));
+        self.pump_jobs();
     }
 
     fn decode(&mut self, f: AirRec, host_rssi: &BTreeMap<(u32, Instant), i8>) {
-        let transmitter = self.plan.get(f.node as usize).map_or(0, |p| p.address);
+        let transmitter = self.addrs.get(f.node as usize).copied().unwrap_or(0);
         self.model.stats.pdus += 1;
         self.rate.push_back(f.start);
         // The host hears the frame (on its channel) at the end of the PDU.
@@ -588,7 +1031,11 @@ impl Feeder {
                         Beacon::MeshPrivate(_) => "Mesh Private Beacon",
                     }
                     .into();
-                    e.src = Some(transmitter);
+                    if let Beacon::UnprovisionedDevice(u) = &b.beacon {
+                        e.summary = format!("uuid {}", hex::encode(u.device_uuid));
+                    }
+                    // An unprovisioned device has no address yet.
+                    e.src = (transmitter != 0).then_some(transmitter);
                 }
                 Decoded::PbAdv(_) | Decoded::Provisioning { .. } => {
                     e.kind = EntryKind::Provisioning;
@@ -635,7 +1082,7 @@ impl Feeder {
     /// The configuration of the node at `address`, from its state in the simulator.
     pub fn detail(&self, address: u16) -> Option<NodeDetail> {
         let &i = self.index.get(&address)?;
-        let node = self.sim.node(NodeId(i as u32));
+        let node = self.sim.node(NodeId(i as u32)).as_node()?;
         let st = node.state();
         let hb = |dst: Address, period_log: u8| {
             if period_log == 0 {
@@ -646,7 +1093,7 @@ impl Feeder {
         };
         Some(NodeDetail {
             address,
-            name: self.plan[i].name.clone(),
+            name: self.names.get(i).cloned().unwrap_or_default(),
             uuid: st.uuid,
             cid: st.cid,
             pid: st.pid,
@@ -710,7 +1157,8 @@ impl Feeder {
         };
         self.sim
             .node_mut(NodeId(self.host_index as u32))
-            .handle_command(now, cmd)
+            .as_node_mut()
+            .is_some_and(|n| n.handle_command(now, cmd))
     }
 
     /// Starts writing every frame on the air to a pcapng file at `path`.
@@ -740,7 +1188,7 @@ impl Feeder {
     /// Which of the node's server states changed last, for tests.
     pub fn onoff_of(&self, address: u16) -> Option<bool> {
         let &i = self.index.get(&address)?;
-        self.sim.node(NodeId(i as u32)).onoff(0)
+        self.sim.node(NodeId(i as u32)).as_node()?.onoff(0)
     }
 }
 

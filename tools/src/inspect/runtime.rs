@@ -128,6 +128,18 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                         format!("not sent: the provisioner refused {what}")
                     });
                 }
+                Control::Ui(Request::Provision { uuid, name }) => {
+                    if let Err(e) = feeder.provision(uuid) {
+                        feeder.model.notify(format!("cannot provision {name}: {e}"));
+                    }
+                }
+                Control::Ui(Request::Configure { address, op }) => {
+                    if let Err(e) = feeder.configure(address, op) {
+                        feeder
+                            .model
+                            .notify(format!("cannot configure {address:04x}: {e}"));
+                    }
+                }
                 Control::Ui(Request::ToggleCapture) => {
                     if let Some(p) = feeder.stop_capture() {
                         feeder.model.notify(format!("capture written to {p}"));

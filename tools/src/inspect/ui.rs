@@ -18,7 +18,7 @@ use weft_mesh::topology::{NodeKey, TopoNode};
 use weft_mesh::Instant;
 
 use super::keys::{Action, BINDINGS};
-use super::model::{EntryKind, Model, TrafficEntry, HOP_ANIMATION};
+use super::model::{ConfigOp, EntryKind, Model, TrafficEntry, HOP_ANIMATION};
 
 /// The tab shown in the info pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,16 @@ pub enum Request {
     ToggleCapture,
     /// The node whose detail to keep up to date.
     Select(Option<u16>),
+    /// Provision this unprovisioned device from the host.
+    Provision {
+        uuid: [u8; 16],
+        name: String,
+    },
+    /// Configure the node at `address` from the host.
+    Configure {
+        address: u16,
+        op: ConfigOp,
+    },
 }
 
 /// Where panes were drawn last, for the mouse.
@@ -129,6 +139,10 @@ pub struct App {
     pub filter: Filter,
     /// The filter line being typed.
     pub input: Option<String>,
+    /// The configuration line being typed, for the node at this address.
+    pub config_input: Option<(u16, String)>,
+    /// The highlighted device of the Unprovisioned tab.
+    pub unprov_selected: usize,
     pub braille: bool,
     /// Traffic lines scrolled back from the newest (0: following).
     pub scroll: usize,
@@ -150,6 +164,8 @@ impl Default for App {
             help: false,
             filter: Filter::default(),
             input: None,
+            config_input: None,
+            unprov_selected: 0,
             braille: true,
             scroll: 0,
             status: None,
@@ -198,6 +214,15 @@ impl App {
             }
             Action::Help => {
                 self.help = !self.help;
+                None
+            }
+            Action::Up if self.tab == InfoTab::Unprovisioned => {
+                self.unprov_selected = self.unprov_selected.saturating_sub(1);
+                None
+            }
+            Action::Down if self.tab == InfoTab::Unprovisioned => {
+                self.unprov_selected =
+                    (self.unprov_selected + 1).min(m.unprovisioned.len().saturating_sub(1));
                 None
             }
             Action::Up => select(self, self.selected.saturating_sub(1)),
@@ -293,15 +318,25 @@ impl App {
                 None
             }
             Action::Provision => {
-                self.status = Some(
-                    "provisioning is not available yet: the simulated mesh is provisioned by its scenario".into(),
+                let d = m.unprovisioned.get(
+                    self.unprov_selected
+                        .min(m.unprovisioned.len().saturating_sub(1)),
                 );
-                None
+                match d {
+                    Some(d) => Some(Request::Provision {
+                        uuid: d.uuid,
+                        name: d.name.clone(),
+                    }),
+                    None => {
+                        self.tab = InfoTab::Unprovisioned;
+                        self.status = Some("no unprovisioned device heard yet".into());
+                        None
+                    }
+                }
             }
             Action::Configure => {
-                self.status = Some(
-                    "configuration (bind, publish, subscribe) is not available yet; the scenario configures the nodes".into(),
-                );
+                let n = self.selected_node(m)?;
+                self.config_input = Some((n.key as u16, String::new()));
                 None
             }
             Action::Escape => {
@@ -355,6 +390,35 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// A key typed into the configuration line; Enter gives the request.
+    pub fn type_config(&mut self, c: ratatui::crossterm::event::KeyCode) -> Option<Request> {
+        use ratatui::crossterm::event::KeyCode;
+        let (address, input) = self.config_input.as_mut()?;
+        let address = *address;
+        match c {
+            KeyCode::Char(ch) => input.push(ch),
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Esc => {
+                self.config_input = None;
+                self.status = Some("configuration cancelled".into());
+            }
+            KeyCode::Enter => {
+                let text = input.clone();
+                match parse_config(&text) {
+                    Ok(op) => {
+                        self.config_input = None;
+                        return Some(Request::Configure { address, op });
+                    }
+                    Err(e) => self.status = Some(e),
+                }
+            }
+            _ => {}
+        }
+        None
     }
 
     /// A mouse click at (column, row): selects the node under it in the table or topology.
@@ -505,9 +569,43 @@ pub fn draw_header(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// A configuration line: `bind`, `pub ADDR` or `sub ADDR` (hex).
+pub fn parse_config(text: &str) -> Result<ConfigOp, String> {
+    let mut words = text.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let addr = |w: Option<&str>| -> Result<u16, String> {
+        let w = w.ok_or_else(|| format!("{verb}: give an address in hex, e.g. {verb} c001"))?;
+        u16::from_str_radix(w.trim_start_matches("0x"), 16)
+            .map_err(|_| format!("'{w}' is not a hex address"))
+    };
+    let op = match verb {
+        "bind" => ConfigOp::Bind,
+        "pub" | "publish" => ConfigOp::Publish(addr(words.next())?),
+        "sub" | "subscribe" => ConfigOp::Subscribe(addr(words.next())?),
+        _ => return Err(format!("'{text}': type bind, pub ADDR or sub ADDR")),
+    };
+    match words.next() {
+        Some(extra) => Err(format!("'{extra}': one command at a time")),
+        None => Ok(op),
+    }
+}
+
 /// The bottom line: the filter being typed, the last notice, or the main keys.
 pub fn draw_footer(f: &mut Frame<'_>, area: Rect, app: &App, _m: &Model) {
-    let line = if let Some(input) = &app.input {
+    let line = if let Some((a, input)) = &app.config_input {
+        Line::from(vec![
+            Span::styled(
+                format!(" configure {a:04x}: "),
+                Style::default().fg(Color::Yellow),
+            ),
+            Span::raw(input.clone()),
+            Span::styled("▏", Style::default().fg(Color::Yellow)),
+            Span::styled(
+                "  bind · pub ADDR · sub ADDR · Enter send · Esc cancel",
+                Style::default().fg(Color::DarkGray),
+            ),
+        ])
+    } else if let Some(input) = &app.input {
         Line::from(vec![
             Span::styled(" filter /", Style::default().fg(Color::Yellow)),
             Span::raw(input.clone()),
@@ -928,7 +1026,12 @@ pub fn draw_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             if wide {
                 cells.push(Cell::from(e.bearer));
             }
-            cells.push(Cell::from(format!("{}→{}", addr(e.src), addr(e.dst))));
+            // A device not provisioned yet has no address: "new".
+            let src = match (e.src, &e.kind) {
+                (None, EntryKind::Beacon | EntryKind::Provisioning) => "new ".to_string(),
+                (a, _) => addr(a),
+            };
+            cells.push(Cell::from(format!("{src}→{}", addr(e.dst))));
             cells.push(Cell::from(what).style(Style::default().fg(color)));
             if mid {
                 cells.push(Cell::from(e.ttl.map_or("-".into(), |t| t.to_string())));
@@ -1174,14 +1277,54 @@ pub fn draw_stats(f: &mut Frame<'_>, area: Rect, _app: &App, m: &Model) {
 }
 
 /// Unprovisioned devices heard (beacons of devices waiting to be provisioned).
-pub fn draw_unprovisioned(f: &mut Frame<'_>, area: Rect, _app: &App, _m: &Model) {
-    let lines = vec![
-        Line::from("No unprovisioned devices heard."),
-        Line::from(""),
-        Line::from("Every node of this simulated mesh is provisioned by its scenario.")
+pub fn draw_unprovisioned(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
+    let mut lines = Vec::new();
+    if m.unprovisioned.is_empty() {
+        lines.push(Line::from("No unprovisioned devices heard."));
+        lines.push(Line::from(""));
+        lines.push(
+            Line::from(
+                "Devices waiting to be provisioned appear here when their beacons are heard.",
+            )
             .fg(Color::DarkGray),
-        Line::from("Provisioning from the inspector is not available yet (P).").fg(Color::DarkGray),
-    ];
+        );
+    } else {
+        // The whole UUID where it fits, else its first and last octets.
+        let wide = area.width >= 70;
+        let uw = if wide { 32 } else { 13 };
+        lines.push(
+            Line::from(format!(
+                "{:<uw$} {:>5} {:>6}  {}",
+                "UUID / NAME", "RSSI", "HEARD", "STATE"
+            ))
+            .fg(Color::DarkGray),
+        );
+        let sel = app.unprov_selected.min(m.unprovisioned.len() - 1);
+        for (i, d) in m.unprovisioned.iter().enumerate() {
+            let ago = m.now.saturating_since(d.last_heard).as_secs_f64();
+            let rssi = d.rssi.map_or("-".into(), |r| r.to_string());
+            let h = hex::encode(d.uuid);
+            let uuid = if wide {
+                h
+            } else {
+                format!("{}…{}", &h[..8], &h[28..])
+            };
+            let style = if i == sel {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            lines.push(Line::styled(
+                format!("{:<uw$} {:>5} {:>5.0}s  {}", uuid, rssi, ago, d.state),
+                style,
+            ));
+            lines.push(Line::from(format!("  {}", d.name)).fg(Color::DarkGray));
+        }
+        lines.push(Line::from(""));
+        lines.push(
+            Line::from("P provisions the highlighted device (↑↓ choose).").fg(Color::DarkGray),
+        );
+    }
     f.render_widget(
         Paragraph::new(lines)
             .block(pane(&tabs_title(InfoTab::Unprovisioned, area.width)))
