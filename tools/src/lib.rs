@@ -48,27 +48,27 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
-    Decode(decode::DecodeArgs),
-    /// Simulated networks: run scenarios headless, list them.
-    Sim(sim::SimArgs),
-    /// Run as a mesh device: unprovisioned until a Provisioner adds it, then a node.
-    Node(provisioning::NodeArgs),
-    /// Provision a device into the network, then configure it.
-    Provision(provisioning::ProvisionArgs),
-    /// Send a message to a node or group and print its status (onoff, level, sensor).
-    Send(ops::SendArgs),
-    /// Configure a node with its device key (composition, appkey-add, bind, pub-set, sub-add,
-    /// relay, ttl, reset).
-    Config(ops::ConfigArgs),
-    /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
-    Bench(bench::BenchArgs),
-    /// The network: create, show, export and import it (Mesh Configuration Database JSON).
-    Net(net::NetArgs),
     /// The terminal network inspector (`weft` alone opens it on the smart-home mesh).
     Inspect(inspect::InspectArgs),
     /// Export the graph of links heard (Graphviz DOT or JSON).
     Topology(inspect::TopologyArgs),
+    /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
+    Decode(decode::DecodeArgs),
+    /// Simulated networks: run scenarios headless, list them, share one air among processes.
+    Sim(sim::SimArgs),
+    /// The network: create, show, export and import it (Mesh Configuration Database JSON).
+    Net(net::NetArgs),
+    /// Run as a mesh device: unprovisioned until a Provisioner adds it, then a node.
+    Node(provisioning::NodeArgs),
+    /// Provision a device into the network, then configure it.
+    Provision(provisioning::ProvisionArgs),
+    /// Configure a node with its device key (composition, appkey-add, bind, pub-set, sub-add,
+    /// relay, ttl, reset).
+    Config(ops::ConfigArgs),
+    /// Send a message to a node or group and print its status (onoff, level, sensor).
+    Send(ops::SendArgs),
+    /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line given to the process.
