@@ -1406,22 +1406,10 @@ mod tests {
 
     /// The Status field of a reply.
     fn status(out: &ConfigOutcome) -> StatusCode {
-        use ConfigMessage as M;
-        match out.reply.as_ref().expect("a reply") {
-            M::ModelPublicationStatus { status, .. }
-            | M::ModelSubscriptionStatus { status, .. }
-            | M::ModelSubscriptionList { status, .. }
-            | M::NetKeyStatus { status, .. }
-            | M::AppKeyStatus { status, .. }
-            | M::AppKeyList { status, .. }
-            | M::NodeIdentityStatus { status, .. }
-            | M::ModelAppStatus { status, .. }
-            | M::ModelAppList { status, .. }
-            | M::KeyRefreshPhaseStatus { status, .. }
-            | M::HeartbeatPublicationStatus { status, .. } => *status,
-            M::HeartbeatSubscriptionStatus(s) => s.status,
-            other => panic!("no status in {other:?}"),
-        }
+        let reply = out.reply.as_ref().expect("a reply");
+        reply
+            .status()
+            .unwrap_or_else(|| panic!("no status in {reply:?}"))
     }
 
     fn app_add(net: u16, app: u16, key: [u8; 16]) -> ConfigMessage {
