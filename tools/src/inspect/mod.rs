@@ -5,6 +5,7 @@
 //! the shared [`model::Model`] at a fixed tick and sends requests back through a channel.
 
 pub mod keys;
+pub mod live;
 pub mod model;
 pub mod runtime;
 pub mod ui;
@@ -20,6 +21,7 @@ use ratatui::crossterm::execute;
 use serde_json::json;
 
 use crate::sim::{RunArgs, RunError};
+use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
 
 use model::Feeder;
@@ -31,14 +33,16 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {
-    /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); others (hci:,
+    /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
+    /// listens (read-only) on the live air of `weft sim serve --socket PATH`; others (hci:,
     /// bluez:, ...) are not available yet.
     #[arg(long, conflicts_with = "scenario")]
     pub radio: Option<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// A network database (CDB JSON) with the keys; for real radios, not available yet.
+    /// The network store whose keys decode the live air (default: the default store, if any;
+    /// its key file beside it). Scenarios bring their own keys.
     #[arg(long, value_name = "FILE")]
     pub net: Option<std::path::PathBuf>,
     /// Seed of the simulated network.
@@ -105,6 +109,11 @@ fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, (Exit, String)> {
 
 /// Runs the inspector on the terminal.
 pub fn run(a: &InspectArgs) -> Exit {
+    if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
+        a.radio.as_deref().map(crate::runtime::RadioArg::parse)
+    {
+        return run_live(a, &path);
+    }
     let scenario = match scenario_of(a.radio.as_deref(), a.scenario.as_deref()) {
         Ok(s) => s,
         Err((code, msg)) => {
@@ -137,6 +146,65 @@ pub fn run(a: &InspectArgs) -> Exit {
             ..Pace::default()
         },
     );
+    let mut app = App::default();
+    app.braille = !a.plain;
+    let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    let result = ui_loop(&mut terminal, &rt, &mut app);
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    rt.stop();
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("weft inspect: terminal error: {e}");
+            Exit::Unavailable
+        }
+    }
+}
+
+/// The network a live inspector decodes with: `--net FILE`, else the default store when it
+/// exists; `Ok(None)` when there is none.
+pub fn live_keys(net: Option<&std::path::Path>) -> Result<Option<NetState>, (Exit, String)> {
+    let opts = StoreOpts {
+        net: net.map(std::path::Path::to_path_buf),
+        passphrase_env: None,
+        key_file: None,
+    };
+    let store = match Store::from_opts(&opts) {
+        Ok(s) => s,
+        Err(_) if net.is_none() => return Ok(None),
+        Err(e) => return Err((e.exit(), e.to_string())),
+    };
+    if net.is_none() && !store.exists() {
+        return Ok(None);
+    }
+    store
+        .load()
+        .map(Some)
+        .map_err(|e| (e.exit(), e.to_string()))
+}
+
+/// Connects the inspector to the live air at `socket` as a passive listener, decoding with the
+/// store's keys.
+pub fn start_live(
+    socket: &std::path::Path,
+    net: Option<&std::path::Path>,
+) -> Result<Runtime, (Exit, String)> {
+    let state = live_keys(net)?;
+    let source = format!("sim:{}", socket.display());
+    let feeder = live::LiveFeeder::new(&source, state.as_ref());
+    live::start(socket, feeder).map_err(|e| (Exit::Unavailable, e))
+}
+
+fn run_live(a: &InspectArgs, socket: &std::path::Path) -> Exit {
+    let rt = match start_live(socket, a.net.as_deref()) {
+        Ok(rt) => rt,
+        Err((code, msg)) => {
+            eprintln!("weft inspect: {msg}");
+            return code;
+        }
+    };
     let mut app = App::default();
     app.braille = !a.plain;
     let mut terminal = ratatui::init();

@@ -34,7 +34,8 @@ impl Default for Pace {
     }
 }
 
-enum Control {
+/// What the UI side tells the network thread.
+pub(crate) enum Control {
     Ui(Request),
     Quit,
 }
@@ -57,6 +58,27 @@ impl Runtime {
             .name("weft-sim".into())
             .spawn(move || run(feeder, pace, &rx, &shared))
             .expect("spawn the simulation thread");
+        Runtime {
+            snapshot,
+            tx,
+            handle: Some(handle),
+        }
+    }
+
+    /// Starts a thread named `name` running `body` with the control channel and the shared
+    /// snapshot (first `model`).
+    pub(crate) fn spawn(
+        name: &str,
+        model: Model,
+        body: impl FnOnce(&Receiver<Control>, &Mutex<Arc<Model>>) + Send + 'static,
+    ) -> Runtime {
+        let snapshot = Arc::new(Mutex::new(Arc::new(model)));
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&snapshot);
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(&rx, &shared))
+            .expect("spawn the network thread");
         Runtime {
             snapshot,
             tx,
