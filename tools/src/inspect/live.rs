@@ -12,17 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration as WallDuration, Instant as WallClock};
 
 use weft_mesh::ble::address::{Address, IvIndex};
-use weft_mesh::ble::models::ModelMessage;
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
-use weft_mesh::ble::wire::access::{opcode_name, Opcode};
-use weft_mesh::ble::wire::beacon::Beacon;
-use weft_mesh::ble::wire::control::control_opcode_name;
 use weft_mesh::topology::{Layout, NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
 use weft_radio::hub::HubRadio;
 use weft_radio::Radio;
 
-use super::model::{EntryKind, Model, Stats, TrafficEntry, UnprovisionedDevice, TRAFFIC_CAPACITY};
+use super::model::{
+    describe_into, finish_entry, EntryKind, Model, Stats, TrafficEntry, UnprovisionedDevice,
+    TRAFFIC_CAPACITY,
+};
 use super::runtime::{Control, Runtime};
 use super::ui::Request;
 use crate::store::NetState;
@@ -159,74 +158,16 @@ impl LiveFeeder {
                     let node = self.model.topology.node_mut(key);
                     node.seq = Some(node.seq.map_or(n.pdu.seq.get(), |s| s.max(n.pdu.seq.get())));
                 }
-                Decoded::Access(a) => {
-                    self.model.stats.access += 1;
-                    e.kind = EntryKind::Access;
-                    e.src = Some(a.src.0);
-                    e.dst = Some(a.dst.0);
-                    match a.opcode {
-                        Some(op) => {
-                            e.opcode = opcode_name(op)
-                                .map_or_else(|| hex::encode(op.to_bytes()), str::to_string);
-                            let params = Opcode::parse(&a.access_payload)
-                                .ok()
-                                .and_then(|(_, n)| a.access_payload.get(n..))
-                                .unwrap_or(&[]);
-                            e.summary = match ModelMessage::parse(op, params) {
-                                Ok(m) => m.describe(),
-                                Err(err) => format!("parameters: {err}"),
-                            };
-                        }
-                        None => e.opcode = "invalid opcode".into(),
-                    }
-                    if a.segments > 1 {
-                        e.summary = format!("{} ({} segments)", e.summary, a.segments);
-                    }
-                }
-                Decoded::Control(c) => {
-                    self.model.stats.control += 1;
-                    e.kind = EntryKind::Control;
-                    e.opcode = control_opcode_name(c.opcode)
-                        .map_or_else(|| format!("control {:#04x}", c.opcode), str::to_string);
-                }
-                Decoded::SegmentPending {
-                    received, total, ..
-                } => {
-                    self.model.stats.segments += 1;
-                    e.kind = EntryKind::Segment(received, total);
-                    e.opcode = "segment".into();
-                    e.summary = format!("{received} of {total} segments");
-                }
-                Decoded::Beacon(b) => {
-                    self.model.stats.beacons += 1;
-                    e.kind = EntryKind::Beacon;
-                    e.opcode = match &b.beacon {
-                        Beacon::UnprovisionedDevice(_) => "Unprovisioned Device Beacon",
-                        Beacon::SecureNetwork(_) => "Secure Network Beacon",
-                        Beacon::MeshPrivate(_) => "Mesh Private Beacon",
-                    }
-                    .into();
-                    if let Beacon::UnprovisionedDevice(u) = &b.beacon {
-                        e.summary = format!("uuid {}", hex::encode(u.device_uuid));
-                        self.heard_device(u.device_uuid, rssi, at);
-                    }
-                }
-                Decoded::PbAdv(_) | Decoded::Provisioning { .. } => {
-                    e.kind = EntryKind::Provisioning;
-                    e.opcode = "PB-ADV".into();
-                }
-                Decoded::Error { error, .. } => {
-                    if matches!(e.kind, EntryKind::Undecryptable(_)) {
-                        e.kind = EntryKind::Undecryptable(error);
+                other => {
+                    if let Some(uuid) =
+                        describe_into(&mut e, &mut self.model.stats, other).unprovisioned
+                    {
+                        self.heard_device(uuid, rssi, at);
                     }
                 }
             }
         }
-        if let EntryKind::Undecryptable(reason) = &e.kind {
-            self.model.stats.undecryptable += 1;
-            e.opcode = "cannot decrypt".into();
-            e.summary = reason.clone();
-        }
+        finish_entry(&mut e, &mut self.model.stats);
         if let (Some(src), Some(seq)) = (e.src, e.seq) {
             // Retransmissions and relays repeat a PDU: log it once.
             if !self.recent.insert((src, seq)) {

@@ -979,80 +979,21 @@ impl Feeder {
                     let node = self.model.topology.node_mut(u64::from(n.pdu.src.0));
                     node.seq = Some(node.seq.map_or(n.pdu.seq.get(), |s| s.max(n.pdu.seq.get())));
                 }
-                Decoded::Access(a) => {
-                    self.model.stats.access += 1;
-                    e.kind = EntryKind::Access;
-                    e.src = Some(a.src.0);
-                    e.dst = Some(a.dst.0);
-                    match a.opcode {
-                        Some(op) => {
-                            e.opcode = opcode_name(op)
-                                .map_or_else(|| hex::encode(op.to_bytes()), str::to_string);
-                            let params = Opcode::parse(&a.access_payload)
-                                .ok()
-                                .and_then(|(_, n)| a.access_payload.get(n..))
-                                .unwrap_or(&[]);
-                            match ModelMessage::parse(op, params) {
-                                Ok(m) => {
-                                    e.summary = m.describe();
-                                    if let ModelMessage::Health(h) = &m {
-                                        self.note_faults(a.src.0, h);
-                                    }
-                                }
-                                Err(err) => e.summary = format!("parameters: {err}"),
-                            }
-                        }
-                        None => e.opcode = "invalid opcode".into(),
+                other => {
+                    let beacon = matches!(other, Decoded::Beacon(_));
+                    if let Some((src, ModelMessage::Health(h))) =
+                        describe_into(&mut e, &mut self.model.stats, other).message
+                    {
+                        self.note_faults(src, &h);
                     }
-                    if a.segments > 1 {
-                        e.summary = format!("{} ({} segments)", e.summary, a.segments);
-                    }
-                }
-                Decoded::Control(c) => {
-                    self.model.stats.control += 1;
-                    e.kind = EntryKind::Control;
-                    e.opcode = control_opcode_name(c.opcode)
-                        .map_or_else(|| format!("control {:#04x}", c.opcode), str::to_string);
-                }
-                Decoded::SegmentPending {
-                    received, total, ..
-                } => {
-                    self.model.stats.segments += 1;
-                    e.kind = EntryKind::Segment(received, total);
-                    e.opcode = "segment".into();
-                    e.summary = format!("{received} of {total} segments");
-                }
-                Decoded::Beacon(b) => {
-                    self.model.stats.beacons += 1;
-                    e.kind = EntryKind::Beacon;
-                    e.opcode = match &b.beacon {
-                        Beacon::UnprovisionedDevice(_) => "Unprovisioned Device Beacon",
-                        Beacon::SecureNetwork(_) => "Secure Network Beacon",
-                        Beacon::MeshPrivate(_) => "Mesh Private Beacon",
-                    }
-                    .into();
-                    if let Beacon::UnprovisionedDevice(u) = &b.beacon {
-                        e.summary = format!("uuid {}", hex::encode(u.device_uuid));
-                    }
-                    // An unprovisioned device has no address yet.
-                    e.src = (transmitter != 0).then_some(transmitter);
-                }
-                Decoded::PbAdv(_) | Decoded::Provisioning { .. } => {
-                    e.kind = EntryKind::Provisioning;
-                    e.opcode = "PB-ADV".into();
-                }
-                Decoded::Error { error, .. } => {
-                    if matches!(e.kind, EntryKind::Undecryptable(_)) {
-                        e.kind = EntryKind::Undecryptable(error);
+                    if beacon {
+                        // An unprovisioned device has no address yet.
+                        e.src = (transmitter != 0).then_some(transmitter);
                     }
                 }
             }
         }
-        if let EntryKind::Undecryptable(reason) = &e.kind {
-            self.model.stats.undecryptable += 1;
-            e.opcode = "cannot decrypt".into();
-            e.summary = reason.clone();
-        }
+        finish_entry(&mut e, &mut self.model.stats);
         if let (Some(src), Some(seq)) = (e.src, e.seq) {
             let k = (transmitter, src, seq);
             if !self.recent.insert(k) {
@@ -1215,5 +1156,97 @@ impl Model {
     pub fn notify(&mut self, text: impl Into<String>) {
         let n = self.notice.as_ref().map_or(1, |(n, _)| n + 1);
         self.notice = Some((n, text.into()));
+    }
+}
+
+/// What [`describe_into`] found that a feeder keeps track of itself.
+#[derive(Debug, Default)]
+pub(crate) struct Described {
+    /// The model message of an access message, with its source.
+    pub message: Option<(u16, ModelMessage)>,
+    /// The UUID of an Unprovisioned Device beacon.
+    pub unprovisioned: Option<[u8; 16]>,
+}
+
+/// Fills a traffic entry from one decoded item other than the network PDU itself (kinds, names,
+/// summaries) and counts it; both the scenario feeder and the live listener use it.
+pub(crate) fn describe_into(e: &mut TrafficEntry, stats: &mut Stats, d: Decoded) -> Described {
+    let mut out = Described::default();
+    match d {
+        Decoded::Network(_) => {}
+        Decoded::Access(a) => {
+            stats.access += 1;
+            e.kind = EntryKind::Access;
+            e.src = Some(a.src.0);
+            e.dst = Some(a.dst.0);
+            match a.opcode {
+                Some(op) => {
+                    e.opcode =
+                        opcode_name(op).map_or_else(|| hex::encode(op.to_bytes()), str::to_string);
+                    let params = Opcode::parse(&a.access_payload)
+                        .ok()
+                        .and_then(|(_, n)| a.access_payload.get(n..))
+                        .unwrap_or(&[]);
+                    match ModelMessage::parse(op, params) {
+                        Ok(m) => {
+                            e.summary = m.describe();
+                            out.message = Some((a.src.0, m));
+                        }
+                        Err(err) => e.summary = format!("parameters: {err}"),
+                    }
+                }
+                None => e.opcode = "invalid opcode".into(),
+            }
+            if a.segments > 1 {
+                e.summary = format!("{} ({} segments)", e.summary, a.segments);
+            }
+        }
+        Decoded::Control(c) => {
+            stats.control += 1;
+            e.kind = EntryKind::Control;
+            e.opcode = control_opcode_name(c.opcode)
+                .map_or_else(|| format!("control {:#04x}", c.opcode), str::to_string);
+        }
+        Decoded::SegmentPending {
+            received, total, ..
+        } => {
+            stats.segments += 1;
+            e.kind = EntryKind::Segment(received, total);
+            e.opcode = "segment".into();
+            e.summary = format!("{received} of {total} segments");
+        }
+        Decoded::Beacon(b) => {
+            stats.beacons += 1;
+            e.kind = EntryKind::Beacon;
+            e.opcode = match &b.beacon {
+                Beacon::UnprovisionedDevice(_) => "Unprovisioned Device Beacon",
+                Beacon::SecureNetwork(_) => "Secure Network Beacon",
+                Beacon::MeshPrivate(_) => "Mesh Private Beacon",
+            }
+            .into();
+            if let Beacon::UnprovisionedDevice(u) = &b.beacon {
+                e.summary = format!("uuid {}", hex::encode(u.device_uuid));
+                out.unprovisioned = Some(u.device_uuid);
+            }
+        }
+        Decoded::PbAdv(_) | Decoded::Provisioning { .. } => {
+            e.kind = EntryKind::Provisioning;
+            e.opcode = "PB-ADV".into();
+        }
+        Decoded::Error { error, .. } => {
+            if matches!(e.kind, EntryKind::Undecryptable(_)) {
+                e.kind = EntryKind::Undecryptable(error);
+            }
+        }
+    }
+    out
+}
+
+/// An entry nothing decoded shows why.
+pub(crate) fn finish_entry(e: &mut TrafficEntry, stats: &mut Stats) {
+    if let EntryKind::Undecryptable(reason) = &e.kind {
+        stats.undecryptable += 1;
+        e.opcode = "cannot decrypt".into();
+        e.summary = reason.clone();
     }
 }
