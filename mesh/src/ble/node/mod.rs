@@ -563,8 +563,8 @@ impl<R: RngCore> Node<R> {
     fn relay(&mut self, now: Instant, si: usize, pdu: &NetworkPduRepr, iv: IvIndex) {
         let mut out = pdu.clone();
         out.ttl -= 1;
-        let key = self.subnets[si].tx_key().flooding.clone();
-        let Ok(bytes) = out.encrypt(&key, iv, NonceKind::Network) else {
+        let Ok(bytes) = out.encrypt(&self.subnets[si].tx_key().flooding, iv, NonceKind::Network)
+        else {
             return;
         };
         let delay = self.jitter(10);
@@ -1283,8 +1283,8 @@ impl<R: RngCore> Node<R> {
             dst,
             transport_pdu: transport,
         };
-        let key = self.subnets[si].tx_key().flooding.clone();
-        let Ok(bytes) = pdu.encrypt(&key, iv, NonceKind::Network) else {
+        let Ok(bytes) = pdu.encrypt(&self.subnets[si].tx_key().flooding, iv, NonceKind::Network)
+        else {
             return false;
         };
         // Our own message must not come back to us as new (§3.4.6.5).
