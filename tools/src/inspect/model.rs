@@ -950,7 +950,6 @@ impl Feeder {
             .range((f.node, end)..(f.node, end + Duration::from_millis(3)))
             .next()
             .map(|(_, r)| *r);
-        let _ = f.channel;
         let decoded = self.sniffer.handle_ad(&f.bytes);
         let mut e = TrafficEntry {
             at: f.start,

@@ -304,8 +304,10 @@ fn restored_node_never_reuses_a_sequence_number() {
                 used.push(seq.get());
             }
         }
-        while let Some(f) = a.poll_transmit(Instant::from_micros(u64::from(i) + 1_000_000)) {
-            let _ = f;
+        while a
+            .poll_transmit(Instant::from_micros(u64::from(i) + 1_000_000))
+            .is_some()
+        {
             while let Some(e) = a.poll_event() {
                 if let Event::Sent { seq, .. } = e {
                     used.push(seq.get());
