@@ -224,7 +224,6 @@ const CONFIG_TRIES: u8 = 4;
 struct AirRec {
     start: Instant,
     node: u32,
-    channel: u8,
     bytes: Vec<u8>,
 }
 
@@ -335,7 +334,6 @@ impl Feeder {
                         q.frames.push_back(AirRec {
                             start: f.start,
                             node: f.node.0,
-                            channel: f.channel,
                             bytes: f.bytes.to_vec(),
                         });
                     }
