@@ -1081,6 +1081,77 @@ impl ConfigMessage {
         }
     }
 
+    /// The opcode of the status (or list) message that answers this request (MshPRT §4.3.4,
+    /// "Summary of opcodes"; each request's §4.3.2.x names its response), `None` for messages
+    /// that answer nothing themselves (statuses and lists).
+    pub fn status_opcode(&self) -> Option<Opcode> {
+        use ConfigMessage as M;
+        Some(match self {
+            M::BeaconGet | M::BeaconSet { .. } => BEACON_STATUS,
+            M::CompositionDataGet { .. } => COMPOSITION_DATA_STATUS,
+            M::DefaultTtlGet | M::DefaultTtlSet { .. } => DEFAULT_TTL_STATUS,
+            M::GattProxyGet | M::GattProxySet { .. } => GATT_PROXY_STATUS,
+            M::RelayGet | M::RelaySet { .. } => RELAY_STATUS,
+            M::ModelPublicationGet { .. }
+            | M::ModelPublicationSet { .. }
+            | M::ModelPublicationVirtualAddressSet { .. } => MODEL_PUBLICATION_STATUS,
+            M::ModelSubscriptionAdd { .. }
+            | M::ModelSubscriptionVirtualAddressAdd { .. }
+            | M::ModelSubscriptionDelete { .. }
+            | M::ModelSubscriptionVirtualAddressDelete { .. }
+            | M::ModelSubscriptionOverwrite { .. }
+            | M::ModelSubscriptionVirtualAddressOverwrite { .. }
+            | M::ModelSubscriptionDeleteAll { .. } => MODEL_SUBSCRIPTION_STATUS,
+            // §4.3.2.27..=§4.3.2.30: the SIG or vendor list, as the model is.
+            M::ModelSubscriptionGet { model, .. } if model.is_vendor() => {
+                VENDOR_MODEL_SUBSCRIPTION_LIST
+            }
+            M::ModelSubscriptionGet { .. } => SIG_MODEL_SUBSCRIPTION_LIST,
+            M::NetKeyAdd { .. } | M::NetKeyUpdate { .. } | M::NetKeyDelete { .. } => NETKEY_STATUS,
+            M::NetKeyGet => NETKEY_LIST,
+            M::AppKeyAdd { .. } | M::AppKeyUpdate { .. } | M::AppKeyDelete { .. } => APPKEY_STATUS,
+            M::AppKeyGet { .. } => APPKEY_LIST,
+            M::NodeIdentityGet { .. } | M::NodeIdentitySet { .. } => NODE_IDENTITY_STATUS,
+            M::ModelAppBind { .. } | M::ModelAppUnbind { .. } => MODEL_APP_STATUS,
+            // §4.3.2.49..=§4.3.2.52: the SIG or vendor list, as the model is.
+            M::ModelAppGet { model, .. } if model.is_vendor() => VENDOR_MODEL_APP_LIST,
+            M::ModelAppGet { .. } => SIG_MODEL_APP_LIST,
+            M::FriendGet | M::FriendSet { .. } => FRIEND_STATUS,
+            M::KeyRefreshPhaseGet { .. } | M::KeyRefreshPhaseSet { .. } => KEY_REFRESH_PHASE_STATUS,
+            M::HeartbeatPublicationGet | M::HeartbeatPublicationSet(_) => {
+                HEARTBEAT_PUBLICATION_STATUS
+            }
+            M::HeartbeatSubscriptionGet | M::HeartbeatSubscriptionSet { .. } => {
+                HEARTBEAT_SUBSCRIPTION_STATUS
+            }
+            M::LowPowerNodePollTimeoutGet { .. } => LPN_POLL_TIMEOUT_STATUS,
+            M::NetworkTransmitGet | M::NetworkTransmitSet { .. } => NETWORK_TRANSMIT_STATUS,
+            M::NodeReset => NODE_RESET_STATUS,
+            M::BeaconStatus { .. }
+            | M::CompositionDataStatus { .. }
+            | M::DefaultTtlStatus { .. }
+            | M::GattProxyStatus { .. }
+            | M::RelayStatus { .. }
+            | M::ModelPublicationStatus { .. }
+            | M::ModelSubscriptionStatus { .. }
+            | M::ModelSubscriptionList { .. }
+            | M::NetKeyStatus { .. }
+            | M::NetKeyList { .. }
+            | M::AppKeyStatus { .. }
+            | M::AppKeyList { .. }
+            | M::NodeIdentityStatus { .. }
+            | M::ModelAppStatus { .. }
+            | M::ModelAppList { .. }
+            | M::FriendStatus { .. }
+            | M::KeyRefreshPhaseStatus { .. }
+            | M::HeartbeatPublicationStatus { .. }
+            | M::HeartbeatSubscriptionStatus(_)
+            | M::LowPowerNodePollTimeoutStatus { .. }
+            | M::NetworkTransmitStatus { .. }
+            | M::NodeResetStatus => return None,
+        })
+    }
+
     /// Parses the parameters of the Configuration message `opcode`.
     ///
     /// Errors: an opcode that is not a Configuration message (`Invalid { field: "opcode" }`),
@@ -2492,6 +2563,49 @@ pub(crate) mod tests {
             assert!(m.opcode().name().is_some(), "{m:?}");
             assert!(m.opcode().name().unwrap().starts_with("Config "));
         }
+    }
+
+    #[test]
+    fn status_opcodes_are_what_the_server_answers() {
+        use crate::ble::address::{IvIndex, UnicastAddress};
+        use crate::ble::node::config_server;
+        use crate::ble::node::{ElementState, ModelState, NodeState};
+        let fresh = || {
+            NodeState::new(
+                [1; 16],
+                UnicastAddress::new(0x0100).unwrap(),
+                [2; 16],
+                [3; 16],
+                IvIndex(0),
+                vec![ElementState {
+                    location: 0,
+                    models: vec![
+                        ModelState::new(ModelId::CONFIG_SERVER),
+                        ModelState::new(ModelId::GENERIC_ONOFF_SERVER),
+                    ],
+                }],
+            )
+        };
+        let mut answered = 0;
+        for m in sample_messages() {
+            let reply = config_server::handle(&mut fresh(), &m).reply;
+            match (m.status_opcode(), reply) {
+                (Some(op), Some(r)) => {
+                    assert_eq!(op, r.opcode(), "{m:?}");
+                    assert_eq!(r.status_opcode(), None, "{r:?}");
+                    answered += 1;
+                }
+                // A request the server drops (prohibited values), or a status.
+                (Some(_), None) => {}
+                (None, reply) => assert_eq!(reply, None, "{m:?} is no request"),
+            }
+        }
+        assert!(answered > 100, "{answered}");
+        assert_eq!(
+            ConfigMessage::NodeReset.status_opcode(),
+            Some(NODE_RESET_STATUS)
+        );
+        assert_eq!(ConfigMessage::NodeResetStatus.status_opcode(), None);
     }
 
     fn sample_messages() -> Vec<ConfigMessage> {

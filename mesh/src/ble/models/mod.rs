@@ -3,8 +3,10 @@
 //! the Generic OnOff, Generic Level and Generic Default Transition Time models (Mesh Model 1.1
 //! §3.2) and the Sensor model (MshMDL §4.2); and Composition Data Page 0 (MshPRT §4.2.2.1).
 //!
-//! Only codecs and state value types live here, no model behaviour. Every message enum has the
-//! same shape: `parse(opcode, params)`, `opcode()`, `emit_params()` and `to_access()`.
+//! Codecs and state value types live here, no model behaviour (the servers are in
+//! `ble::node`), with one exception: [`config_client`], the Configuration Client's sans-IO
+//! request procedure. Every message enum has the same shape: `parse(opcode, params)`,
+//! `opcode()`, `emit_params()` and `to_access()`.
 //!
 //! Multi-octet fields of the access layer and the foundation models are little-endian
 //! (MshPRT §3.1.1.2). Reserved-for-future-use *bits* are ignored on receipt and sent as 0;
@@ -19,12 +21,14 @@ use crate::ble::wire::{Error, Result};
 
 pub mod composition;
 pub mod config;
+pub mod config_client;
 pub mod generic;
 pub mod health;
 pub mod sensor;
 
 pub use composition::{CompositionDataPage0, Element};
 pub use config::{ConfigMessage, StatusCode};
+pub use config_client::{ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan};
 pub use generic::{GenericMessage, TransitionTime};
 pub use health::HealthMessage;
 pub use sensor::{SensorData, SensorMessage, SensorValue};
