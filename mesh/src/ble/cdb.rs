@@ -25,7 +25,10 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ble::address::{Address, IvIndex, UnicastAddress};
-use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+use crate::ble::models::composition::CompositionDataPage0;
+use crate::ble::models::config::{
+    ConfigMessage, FeatureState, Publication as PubParams, PublishPeriod, Retransmit,
+};
 use crate::ble::models::{KeyIndex, ModelId, StepResolution};
 use crate::ble::node::state::{
     AppKeyState, ElementState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase,
@@ -1409,6 +1412,336 @@ impl CdbNode {
     }
 }
 
+impl CdbNode {
+    /// Learns from `status`, the answer of this node's Configuration Server to `request`
+    /// (MshPRT §4.3.2): what the node now has, as the CDB writes it. A status with a Status
+    /// Code other than Success (MshPRT §4.3.5) changes nothing, nor does a status that does not
+    /// answer `request` (see [`ConfigMessage::status_opcode`]), nor one about an element
+    /// address outside the node.
+    ///
+    /// - Composition Data page 0: CID, PID, VID, CRPL, which features are supported, and the
+    ///   elements (location, models); a model already recorded on the same element keeps its
+    ///   bindings, subscriptions and publication.
+    /// - AppKey and NetKey Add, Update, Delete, NetKey List; Model App Bind, Unbind, List
+    ///   (deleting or unbinding an AppKey also stops the publications that use it, as the
+    ///   Configuration Server does); Model Subscription Add, Delete, Overwrite, Delete All, their
+    ///   virtual-address variants and List; Model Publication Set, Virtual Address Set, Get
+    ///   (unassigned: no publication).
+    /// - Relay (state and Relay Retransmit), GATT Proxy, Friend, Default TTL, Beacon, Network
+    ///   Transmit, Heartbeat Publication and Subscription.
+    pub fn record(&mut self, request: &ConfigMessage, status: &ConfigMessage) {
+        use ConfigMessage as M;
+        if request.status_opcode() != Some(status.opcode())
+            || status.status().is_some_and(|s| !s.is_success())
+        {
+            return;
+        }
+        match status {
+            M::CompositionDataStatus { page: 0, data } => {
+                if let Ok(page) = CompositionDataPage0::parse(data) {
+                    self.record_composition(&page);
+                }
+            }
+            M::AppKeyStatus { app_key_index, .. } => {
+                let index = app_key_index.get();
+                match request {
+                    M::AppKeyAdd { .. } => add_key(&mut self.app_keys, index, false),
+                    M::AppKeyUpdate { .. } => add_key(&mut self.app_keys, index, true),
+                    M::AppKeyDelete { .. } => {
+                        self.app_keys.retain(|k| k.index != index);
+                        for m in self.elements.iter_mut().flat_map(|e| &mut e.models) {
+                            unbind(m, index);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            M::NetKeyStatus { net_key_index, .. } => {
+                let index = net_key_index.get();
+                match request {
+                    M::NetKeyAdd { .. } => add_key(&mut self.net_keys, index, false),
+                    M::NetKeyUpdate { .. } => add_key(&mut self.net_keys, index, true),
+                    M::NetKeyDelete { .. } => self.net_keys.retain(|k| k.index != index),
+                    _ => {}
+                }
+            }
+            M::NetKeyList { net_key_indexes } => {
+                let old = core::mem::take(&mut self.net_keys);
+                self.net_keys = net_key_indexes
+                    .iter()
+                    .map(|i| CdbNodeKey {
+                        index: i.get(),
+                        updated: old.iter().any(|k| k.index == i.get() && k.updated),
+                    })
+                    .collect();
+            }
+            M::ModelAppStatus {
+                element,
+                app_key_index,
+                model,
+                ..
+            } => {
+                let index = app_key_index.get();
+                let bind = matches!(request, M::ModelAppBind { .. });
+                if let Some(m) = self.model_mut(*element, *model) {
+                    if bind {
+                        if !m.bind.contains(&index) {
+                            m.bind.push(index);
+                        }
+                    } else {
+                        unbind(m, index);
+                    }
+                }
+            }
+            M::ModelAppList {
+                element,
+                model,
+                app_key_indexes,
+                ..
+            } => {
+                if let Some(m) = self.model_mut(*element, *model) {
+                    m.bind = app_key_indexes.iter().map(|k| k.get()).collect();
+                }
+            }
+            M::ModelSubscriptionStatus { element, model, .. } => {
+                let Some(m) = self.model_mut(*element, *model) else {
+                    return;
+                };
+                let add = |m: &mut CdbModel, a: CdbAddress| {
+                    if !m.subscribe.contains(&a) {
+                        m.subscribe.push(a);
+                    }
+                };
+                match request {
+                    M::ModelSubscriptionAdd { address, .. } => {
+                        add(m, CdbAddress::Address(address.0))
+                    }
+                    M::ModelSubscriptionVirtualAddressAdd { label, .. } => {
+                        add(m, CdbAddress::Label(*label))
+                    }
+                    M::ModelSubscriptionDelete { address, .. } => {
+                        m.subscribe.retain(|a| *a != CdbAddress::Address(address.0))
+                    }
+                    M::ModelSubscriptionVirtualAddressDelete { label, .. } => {
+                        m.subscribe.retain(|a| *a != CdbAddress::Label(*label))
+                    }
+                    M::ModelSubscriptionOverwrite { address, .. } => {
+                        m.subscribe = vec![CdbAddress::Address(address.0)]
+                    }
+                    M::ModelSubscriptionVirtualAddressOverwrite { label, .. } => {
+                        m.subscribe = vec![CdbAddress::Label(*label)]
+                    }
+                    M::ModelSubscriptionDeleteAll { .. } => m.subscribe.clear(),
+                    _ => {}
+                }
+            }
+            M::ModelSubscriptionList {
+                element,
+                model,
+                addresses,
+                ..
+            } => {
+                if let Some(m) = self.model_mut(*element, *model) {
+                    // A virtual address keeps the Label UUID recorded for it.
+                    let labels: Vec<[u8; 16]> = m
+                        .subscribe
+                        .iter()
+                        .filter_map(|a| match a {
+                            CdbAddress::Label(l) => Some(*l),
+                            CdbAddress::Address(_) => None,
+                        })
+                        .collect();
+                    m.subscribe = addresses.iter().map(|a| label_for(*a, &labels)).collect();
+                }
+            }
+            M::ModelPublicationStatus {
+                element,
+                address,
+                publication,
+                model,
+                ..
+            } => {
+                let Some(m) = self.model_mut(*element, *model) else {
+                    return;
+                };
+                // MshPRT §4.2.3.1: the unassigned address means no publication.
+                if address.is_unassigned() {
+                    m.publish = None;
+                    return;
+                }
+                let mut labels: Vec<[u8; 16]> = m
+                    .publish
+                    .iter()
+                    .filter_map(|p| match p.address {
+                        CdbAddress::Label(l) => Some(l),
+                        CdbAddress::Address(_) => None,
+                    })
+                    .collect();
+                if let M::ModelPublicationVirtualAddressSet { label, .. } = request {
+                    labels.insert(0, *label);
+                }
+                let label = match label_for(*address, &labels) {
+                    CdbAddress::Label(l) => Some(l),
+                    CdbAddress::Address(_) => None,
+                };
+                m.publish = Some(publish_from_state(&Publication {
+                    address: *address,
+                    label,
+                    params: *publication,
+                }));
+            }
+            M::RelayStatus { state, retransmit } => {
+                self.features.get_or_insert_with(Default::default).relay = Some(*state as u8);
+                if *state != FeatureState::NotSupported {
+                    self.relay_retransmit = Some(CdbTransmit::from_state(*retransmit));
+                }
+            }
+            M::GattProxyStatus { state } => {
+                self.features.get_or_insert_with(Default::default).proxy = Some(*state as u8);
+            }
+            M::FriendStatus { state } => {
+                self.features.get_or_insert_with(Default::default).friend = Some(*state as u8);
+            }
+            M::DefaultTtlStatus { ttl } => self.default_ttl = Some(*ttl),
+            M::BeaconStatus { enabled } => self.secure_network_beacon = Some(*enabled),
+            M::NetworkTransmitStatus { transmit } => {
+                self.network_transmit = Some(CdbTransmit::from_state(*transmit));
+            }
+            M::HeartbeatPublicationStatus { publication: h, .. } => {
+                // MshPRT §4.2.17.1: the unassigned destination means no publication.
+                self.heartbeat_pub = (!h.destination.is_unassigned()).then(|| CdbHeartbeatPub {
+                    address: Hex16(h.destination.0),
+                    period: log_to_period(h.period_log),
+                    ttl: h.ttl,
+                    index: h.net_key_index.get(),
+                    features: FEATURES
+                        .iter()
+                        .filter(|(_, bit)| h.features.0 & bit != 0)
+                        .map(|(n, _)| (*n).to_owned())
+                        .collect(),
+                });
+            }
+            M::HeartbeatSubscriptionStatus(h) => {
+                // MshPRT §4.2.18.1, §4.2.18.2: an unassigned source or destination means no
+                // subscription.
+                self.heartbeat_sub = (!h.source.is_unassigned() && !h.destination.is_unassigned())
+                    .then_some(CdbHeartbeatSub {
+                        source: Hex16(h.source.0),
+                        destination: Hex16(h.destination.0),
+                    });
+            }
+            _ => {}
+        }
+    }
+
+    /// Composition Data page 0 (MshPRT §4.2.2.1) into the record.
+    fn record_composition(&mut self, page: &CompositionDataPage0) {
+        self.cid = Some(Hex16(page.cid));
+        self.pid = Some(Hex16(page.pid));
+        self.vid = Some(Hex16(page.vid));
+        self.crpl = Some(Hex16(page.crpl));
+        // The page says which features are supported, not their state: a supported feature
+        // keeps a state already known (enabled or disabled), else it is unknown.
+        let f = self.features.get_or_insert_with(Default::default);
+        let support = |state: &mut Option<u8>, supported: bool| {
+            *state = match (*state, supported) {
+                (_, false) => Some(FEATURE_UNSUPPORTED),
+                (Some(s), true) if s != FEATURE_UNSUPPORTED => Some(s),
+                (_, true) => None,
+            };
+        };
+        support(&mut f.relay, page.features.relay());
+        support(&mut f.proxy, page.features.proxy());
+        support(&mut f.friend, page.features.friend());
+        support(&mut f.low_power, page.features.low_power());
+        let mut old = core::mem::take(&mut self.elements);
+        self.elements = page
+            .elements
+            .iter()
+            // MshPRT §4.2.2.1: at most 256 elements have an index.
+            .take(usize::from(u8::MAX) + 1)
+            .enumerate()
+            .map(|(i, el)| {
+                let index = i as u8;
+                let was = old.iter_mut().find(|e| usize::from(e.index) == i);
+                let (name, mut models) = match was {
+                    Some(e) => (e.name.take(), core::mem::take(&mut e.models)),
+                    None => (None, Vec::new()),
+                };
+                CdbElement {
+                    name,
+                    index,
+                    location: Hex16(el.location),
+                    models: el
+                        .models()
+                        .map(|id| match models.iter().position(|m| m.model_id.0 == id) {
+                            Some(k) => models.swap_remove(k),
+                            None => CdbModel {
+                                model_id: CdbModelId(id),
+                                bind: Vec::new(),
+                                subscribe: Vec::new(),
+                                publish: None,
+                            },
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+    }
+
+    /// The record of `model` on the element at `element`, added when the node's composition is
+    /// not recorded yet; `None` for an address outside the node's 256 possible elements.
+    fn model_mut(&mut self, element: Address, model: ModelId) -> Option<&mut CdbModel> {
+        let index = element.0.checked_sub(self.unicast_address.0)?;
+        let index = u8::try_from(index).ok()?;
+        if !element.is_unicast() {
+            return None;
+        }
+        let e = match self.elements.iter().position(|e| e.index == index) {
+            Some(e) => e,
+            None => {
+                self.elements.push(CdbElement {
+                    name: None,
+                    index,
+                    location: Hex16(0),
+                    models: Vec::new(),
+                });
+                self.elements.len() - 1
+            }
+        };
+        let models = &mut self.elements[e].models;
+        let m = match models.iter().position(|m| m.model_id.0 == model) {
+            Some(m) => m,
+            None => {
+                models.push(CdbModel {
+                    model_id: CdbModelId(model),
+                    bind: Vec::new(),
+                    subscribe: Vec::new(),
+                    publish: None,
+                });
+                models.len() - 1
+            }
+        };
+        models.get_mut(m)
+    }
+}
+
+fn add_key(keys: &mut Vec<CdbNodeKey>, index: u16, updated: bool) {
+    match keys.iter_mut().find(|k| k.index == index) {
+        Some(k) => k.updated |= updated,
+        None => keys.push(CdbNodeKey { index, updated }),
+    }
+}
+
+/// Unbinds AppKey `index` from a model; a publication with that key stops (as the
+/// Configuration Server does, Zephyr's `mod_unbind`).
+fn unbind(m: &mut CdbModel, index: u16) {
+    m.bind.retain(|k| *k != index);
+    if m.publish.as_ref().is_some_and(|p| p.index == index) {
+        m.publish = None;
+    }
+}
+
 /// Heartbeat feature names and their bits (MshPRT §4.2.17.5).
 const FEATURES: [(&str, u16); 4] = [
     ("relay", 0x0001),
@@ -2234,6 +2567,502 @@ mod tests {
             if let Ok(s) = String::from_utf8(json) {
                 let _ = Cdb::from_json(&s);
             }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Learning from configuration statuses
+    // -----------------------------------------------------------------------------------------
+
+    use crate::ble::models::config::{tests::arb_config, FeatureState, StatusCode};
+    use crate::ble::models::config_client::tests::{plan, run_against, two_elements, NODE};
+    use crate::ble::models::config_client::{ConfigClient, ConfigClientEvent};
+    use crate::ble::node::config_server;
+
+    fn ki(v: u16) -> KeyIndex {
+        KeyIndex::from_bits(v)
+    }
+
+    /// A record as provisioning leaves it: keys and elements unknown.
+    fn bare(s: &NodeState) -> CdbNode {
+        let mut n = CdbNode::from_node_state(s, None);
+        n.config_complete = false;
+        n.cid = None;
+        n.pid = None;
+        n.vid = None;
+        n.crpl = None;
+        n.features = None;
+        n.secure_network_beacon = None;
+        n.default_ttl = None;
+        n.network_transmit = None;
+        n.relay_retransmit = None;
+        n.app_keys.clear();
+        n.elements.clear();
+        n
+    }
+
+    /// Asks `request` of the Configuration Server of `st` and records the answer into `node`.
+    fn ask(node: &mut CdbNode, st: &mut NodeState, request: ConfigMessage) -> ConfigMessage {
+        let status = config_server::handle(st, &request).reply.unwrap();
+        node.record(&request, &status);
+        status
+    }
+
+    #[test]
+    fn a_configured_node_is_recorded_as_it_is() {
+        let mut st = two_elements();
+        let mut node = bare(&st);
+        let mut client = ConfigClient::new();
+        client.configure(st.primary, plan());
+        let (_, events) = run_against(&mut client, &mut st);
+        for e in &events {
+            if let ConfigClientEvent::Answered {
+                request, status, ..
+            } = e
+            {
+                node.record(request, status);
+            }
+        }
+        for request in [
+            ConfigMessage::RelayGet,
+            ConfigMessage::GattProxyGet,
+            ConfigMessage::FriendGet,
+            ConfigMessage::DefaultTtlGet,
+            ConfigMessage::BeaconGet,
+            ConfigMessage::NetworkTransmitGet,
+            ConfigMessage::HeartbeatPublicationGet,
+            ConfigMessage::HeartbeatSubscriptionGet,
+        ] {
+            ask(&mut node, &mut st, request);
+        }
+        let mut expected = CdbNode::from_node_state(&st, None);
+        expected.config_complete = false;
+        assert_eq!(node, expected);
+        assert_eq!(
+            node.app_keys,
+            vec![CdbNodeKey {
+                index: 1,
+                updated: false
+            }]
+        );
+        assert_eq!(node.elements[1].location, Hex16(0x0102));
+        let sensor = &node.elements[1].models[0];
+        assert_eq!(sensor.subscribe, vec![CdbAddress::Address(0xC001)]);
+        assert_eq!(
+            sensor.publish.as_ref().map(|p| p.address),
+            Some(CdbAddress::Address(1))
+        );
+    }
+
+    #[test]
+    fn composition_keeps_what_is_known_of_each_model() {
+        let mut st = two_elements();
+        let mut node = bare(&st);
+        let bind = ConfigMessage::ModelAppBind {
+            element: Address(NODE),
+            app_key_index: ki(1),
+            model: ModelId::GENERIC_ONOFF_SERVER,
+        };
+        // Without the composition, the model is recorded on its element all the same.
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::AppKeyAdd {
+                net_key_index: ki(0),
+                app_key_index: ki(1),
+                key: [9; 16],
+            },
+        );
+        ask(&mut node, &mut st, bind);
+        node.elements[0].name = Some("kitchen".into());
+        assert_eq!(node.elements[0].models.len(), 1);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::CompositionDataGet { page: 0 },
+        );
+        let e = &node.elements[0];
+        assert_eq!(e.name.as_deref(), Some("kitchen"));
+        assert_eq!(e.models.len(), 4);
+        assert_eq!(
+            e.models[2].model_id,
+            CdbModelId(ModelId::GENERIC_ONOFF_SERVER)
+        );
+        assert_eq!(e.models[2].bind, vec![1]);
+        assert!(e.models[1].bind.is_empty());
+        assert_eq!(node.cid, Some(Hex16(st.cid)));
+        let f = node.features.unwrap();
+        // Relay is supported (its state unknown yet); the rest are not.
+        assert_eq!(
+            (f.relay, f.proxy, f.friend, f.low_power),
+            (None, Some(2), Some(2), Some(2))
+        );
+        // A relay state known survives the next composition.
+        ask(&mut node, &mut st, ConfigMessage::RelayGet);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::CompositionDataGet { page: 0 },
+        );
+        assert_eq!(node.features.unwrap().relay, Some(FEATURE_DISABLED));
+    }
+
+    #[test]
+    fn keys_bindings_subscriptions_and_publications_follow_the_statuses() {
+        let mut st = two_elements();
+        let mut node = bare(&st);
+        let primary = Address(NODE);
+        let onoff = ModelId::GENERIC_ONOFF_SERVER;
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::CompositionDataGet { page: 0 },
+        );
+        for app in [1, 2] {
+            ask(
+                &mut node,
+                &mut st,
+                ConfigMessage::AppKeyAdd {
+                    net_key_index: ki(0),
+                    app_key_index: ki(app),
+                    key: [app as u8; 16],
+                },
+            );
+            ask(
+                &mut node,
+                &mut st,
+                ConfigMessage::ModelAppBind {
+                    element: primary,
+                    app_key_index: ki(app),
+                    model: onoff,
+                },
+            );
+        }
+        let label = [0xAB; 16];
+        let sub = |m: &CdbNode| m.elements[0].models[2].subscribe.clone();
+        for request in [
+            ConfigMessage::ModelSubscriptionAdd {
+                element: primary,
+                address: Address(0xC001),
+                model: onoff,
+            },
+            ConfigMessage::ModelSubscriptionVirtualAddressAdd {
+                element: primary,
+                label,
+                model: onoff,
+            },
+            ConfigMessage::ModelSubscriptionAdd {
+                element: primary,
+                address: Address(0xC002),
+                model: onoff,
+            },
+        ] {
+            ask(&mut node, &mut st, request);
+        }
+        assert_eq!(
+            sub(&node),
+            vec![
+                CdbAddress::Address(0xC001),
+                CdbAddress::Label(label),
+                CdbAddress::Address(0xC002)
+            ]
+        );
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelSubscriptionDelete {
+                element: primary,
+                address: Address(0xC001),
+                model: onoff,
+            },
+        );
+        // The list as the node has it: the Label UUID is kept for its virtual address.
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelSubscriptionGet {
+                element: primary,
+                model: onoff,
+            },
+        );
+        assert_eq!(
+            sub(&node),
+            vec![CdbAddress::Label(label), CdbAddress::Address(0xC002)]
+        );
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelSubscriptionVirtualAddressDelete {
+                element: primary,
+                label,
+                model: onoff,
+            },
+        );
+        assert_eq!(sub(&node), vec![CdbAddress::Address(0xC002)]);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelSubscriptionOverwrite {
+                element: primary,
+                address: Address(0xC003),
+                model: onoff,
+            },
+        );
+        assert_eq!(sub(&node), vec![CdbAddress::Address(0xC003)]);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelSubscriptionDeleteAll {
+                element: primary,
+                model: onoff,
+            },
+        );
+        assert_eq!(sub(&node), vec![]);
+
+        // Publication to a virtual address, with key 2.
+        let params = PubParams {
+            app_key_index: ki(2),
+            credential_flag: false,
+            ttl: 5,
+            period: PublishPeriod::from_byte(0x41),
+            retransmit: Retransmit {
+                count: 1,
+                interval_steps: 3,
+            },
+        };
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelPublicationVirtualAddressSet {
+                element: primary,
+                label,
+                publication: params,
+                model: onoff,
+            },
+        );
+        let publ = node.elements[0].models[2].publish.clone().unwrap();
+        assert_eq!(publ.address, CdbAddress::Label(label));
+        assert_eq!((publ.index, publ.ttl), (2, 5));
+        assert_eq!(
+            publ.period,
+            CdbPeriod {
+                number_of_steps: 1,
+                resolution: 1000
+            }
+        );
+        assert_eq!(
+            publ.retransmit,
+            CdbPubRetransmit {
+                count: 1,
+                interval: 200
+            }
+        );
+        // Read back, it keeps its label.
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelPublicationGet {
+                element: primary,
+                model: onoff,
+            },
+        );
+        assert_eq!(node.elements[0].models[2].publish, Some(publ));
+        // Deleting key 2 unbinds it and stops the publication that used it.
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::AppKeyDelete {
+                net_key_index: ki(0),
+                app_key_index: ki(2),
+            },
+        );
+        assert_eq!(
+            node.app_keys,
+            vec![CdbNodeKey {
+                index: 1,
+                updated: false
+            }]
+        );
+        assert_eq!(node.elements[0].models[2].bind, vec![1]);
+        assert_eq!(node.elements[0].models[2].publish, None);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelPublicationSet {
+                element: primary,
+                address: Address(0x0001),
+                publication: PubParams {
+                    app_key_index: ki(1),
+                    ..params
+                },
+                model: onoff,
+            },
+        );
+        assert!(node.elements[0].models[2].publish.is_some());
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelPublicationSet {
+                element: primary,
+                address: Address(0),
+                publication: params,
+                model: onoff,
+            },
+        );
+        assert_eq!(node.elements[0].models[2].publish, None);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::ModelAppUnbind {
+                element: primary,
+                app_key_index: ki(1),
+                model: onoff,
+            },
+        );
+        assert!(node.elements[0].models[2].bind.is_empty());
+        // Node state and record agree.
+        let mut expected = CdbNode::from_node_state(&st, None);
+        expected.elements[0].models[2].subscribe.clear();
+        assert_eq!(node.elements, expected.elements);
+        assert_eq!(node.app_keys, expected.app_keys);
+    }
+
+    #[test]
+    fn features_ttl_beacon_transmit_and_heartbeats() {
+        let mut st = two_elements();
+        let mut node = bare(&st);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::RelaySet {
+                state: FeatureState::Enabled,
+                retransmit: Retransmit {
+                    count: 3,
+                    interval_steps: 2,
+                },
+            },
+        );
+        assert_eq!(node.features.unwrap().relay, Some(FEATURE_ENABLED));
+        assert_eq!(
+            node.relay_retransmit,
+            Some(CdbTransmit {
+                count: 4,
+                interval: 30
+            })
+        );
+        ask(&mut node, &mut st, ConfigMessage::DefaultTtlSet { ttl: 9 });
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::BeaconSet { enabled: false },
+        );
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::NetworkTransmitSet {
+                transmit: Retransmit {
+                    count: 1,
+                    interval_steps: 0,
+                },
+            },
+        );
+        assert_eq!(node.default_ttl, Some(9));
+        assert_eq!(node.secure_network_beacon, Some(false));
+        assert_eq!(
+            node.network_transmit,
+            Some(CdbTransmit {
+                count: 2,
+                interval: 10
+            })
+        );
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::HeartbeatPublicationSet(
+                crate::ble::models::config::HeartbeatPublication {
+                    destination: Address(0xC005),
+                    count_log: 0xFF,
+                    period_log: 4,
+                    ttl: 7,
+                    features: crate::ble::wire::control::Features(1),
+                    net_key_index: ki(0),
+                },
+            ),
+        );
+        let hb = node.heartbeat_pub.clone().unwrap();
+        assert_eq!((hb.address, hb.period, hb.ttl), (Hex16(0xC005), 8, 7));
+        assert_eq!(hb.features, vec!["relay".to_string()]);
+        ask(
+            &mut node,
+            &mut st,
+            ConfigMessage::HeartbeatSubscriptionSet {
+                source: Address(0x0005),
+                destination: Address(NODE),
+                period_log: 3,
+            },
+        );
+        assert_eq!(
+            node.heartbeat_sub,
+            Some(CdbHeartbeatSub {
+                source: Hex16(5),
+                destination: Hex16(NODE)
+            })
+        );
+        let expected = CdbNode::from_node_state(&st, None);
+        assert_eq!(node.heartbeat_pub, expected.heartbeat_pub);
+        assert_eq!(node.heartbeat_sub, expected.heartbeat_sub);
+    }
+
+    #[test]
+    fn refusals_and_mismatches_change_nothing() {
+        let mut st = two_elements();
+        let mut node = bare(&st);
+        let before = node.clone();
+        let bind = ConfigMessage::ModelAppBind {
+            element: Address(NODE),
+            app_key_index: ki(7),
+            model: ModelId::GENERIC_ONOFF_SERVER,
+        };
+        // Key 7 is not on the node: Invalid AppKey Index.
+        let status = ask(&mut node, &mut st, bind.clone());
+        assert_eq!(status.status(), Some(StatusCode::InvalidAppKeyIndex));
+        assert_eq!(node, before);
+        // A successful status that does not answer the request.
+        let ok = ConfigMessage::ModelAppStatus {
+            status: StatusCode::Success,
+            element: Address(NODE),
+            app_key_index: ki(7),
+            model: ModelId::GENERIC_ONOFF_SERVER,
+        };
+        node.record(&ConfigMessage::RelayGet, &ok);
+        node.record(&ok, &ok);
+        // An element outside the node.
+        node.record(
+            &bind,
+            &ConfigMessage::ModelAppStatus {
+                status: StatusCode::Success,
+                element: Address(NODE - 1),
+                app_key_index: ki(7),
+                model: ModelId::GENERIC_ONOFF_SERVER,
+            },
+        );
+        node.record(
+            &bind,
+            &ConfigMessage::ModelAppStatus {
+                status: StatusCode::Success,
+                element: Address(0xC000),
+                app_key_index: ki(7),
+                model: ModelId::GENERIC_ONOFF_SERVER,
+            },
+        );
+        assert_eq!(node, before);
+    }
+
+    proptest! {
+        #[test]
+        fn any_request_and_status_never_panic(request in arb_config(), status in arb_config()) {
+            let mut node = bare(&two_elements());
+            node.record(&request, &status);
         }
     }
 }
