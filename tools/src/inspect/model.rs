@@ -6,8 +6,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use weft_mesh::ble::address::{Address, IvIndex};
-use weft_mesh::ble::models::ModelMessage;
+use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
+use weft_mesh::ble::models::composition::CompositionDataPage0;
+use weft_mesh::ble::models::config::ConfigMessage;
+use weft_mesh::ble::models::config_client::SUBSCRIBE_MODELS;
+use weft_mesh::ble::models::{
+    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan, KeyIndex, ModelMessage,
+};
 use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
@@ -202,23 +207,6 @@ pub enum ConfigOp {
     Subscribe(u16),
 }
 
-/// A configuration in progress: Config messages sent one at a time from the host to a node,
-/// each waiting for its status.
-#[derive(Debug, Clone)]
-struct ConfigJob {
-    address: u16,
-    /// (message, the status opcode that answers it, what it is in words).
-    steps: VecDeque<(AccessMessage, Opcode, String)>,
-    sent_at: Option<Instant>,
-    tries: u8,
-    /// Bind application key 0 to the models the Composition Data lists.
-    bind_all: bool,
-}
-
-/// How long a Config message waits for its status before it is sent again, and how often.
-const CONFIG_RETRY: Duration = Duration::from_secs(2);
-const CONFIG_TRIES: u8 = 4;
-
 /// A frame from the air tap.
 #[derive(Debug, Clone)]
 struct AirRec {
@@ -250,7 +238,8 @@ pub struct Feeder {
     addrs: Vec<u16>,
     names: Vec<String>,
     app_key: [u8; 16],
-    jobs: Vec<ConfigJob>,
+    /// Configurations in progress: Config messages from the host, each waiting for its status.
+    config: ConfigClient,
     /// (transmitter, src, seq) of frames logged recently, to show each transmission once
     /// (network retransmissions repeat a PDU).
     recent: HashSet<(u16, u16, u32)>,
@@ -394,7 +383,7 @@ impl Feeder {
             addrs,
             names,
             app_key: keys.app_key,
-            jobs: Vec::new(),
+            config: ConfigClient::new(),
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             rate: VecDeque::new(),
@@ -435,7 +424,7 @@ impl Feeder {
         }
         self.sim.run_until(t);
         self.ingest();
-        self.pump_jobs();
+        self.pump_config();
         self.model.now = t.max(self.model.now);
         let horizon = Instant::from_micros(
             self.model
@@ -535,7 +524,7 @@ impl Feeder {
                     node,
                     event: StationEvent::Node(Event::Access { src, message, .. }),
                     ..
-                } if node.index() == self.host_index => self.config_reply(src.0, &message),
+                } if node.index() == self.host_index => self.config_reply(src, &message),
                 SimEvent::Station {
                     event: StationEvent::Node(event),
                     ..
@@ -628,7 +617,7 @@ impl Feeder {
                     self.sniffer
                         .keyring_mut()
                         .add_dev_key(Address(a), p.device_key);
-                    self.start_job(a, true);
+                    self.start_configure(a);
                     (
                         *device_uuid,
                         format!("complete: address {a:04x}; configuring"),
@@ -697,21 +686,13 @@ impl Feeder {
     /// Configures the node at `address` from the host: `op` on its first server model with
     /// application key 0; the status arrives in the status line.
     pub fn configure(&mut self, address: u16, op: ConfigOp) -> Result<(), String> {
-        use weft_mesh::ble::models::config::{
-            ConfigMessage, Publication, PublishPeriod, Retransmit, MODEL_APP_STATUS,
-            MODEL_PUBLICATION_STATUS, MODEL_SUBSCRIPTION_STATUS,
-        };
-        use weft_mesh::ble::models::KeyIndex;
-        use weft_mesh::ble::node::ModelId;
+        use weft_mesh::ble::models::config::{Publication, PublishPeriod, Retransmit};
         let &i = self
             .index
             .get(&address)
             .ok_or_else(|| format!("no node {address:04x}"))?;
-        let servers = [
-            ModelId::GENERIC_ONOFF_SERVER,
-            ModelId::GENERIC_LEVEL_SERVER,
-            ModelId::SENSOR_SERVER,
-        ];
+        let target =
+            UnicastAddress::new(address).ok_or_else(|| format!("no node {address:04x}"))?;
         let node = self
             .sim
             .node(NodeId(i as u32))
@@ -725,124 +706,74 @@ impl Feeder {
             .find_map(|(e, el)| {
                 el.models
                     .iter()
-                    .find(|m| servers.contains(&m.id))
+                    .find(|m| SUBSCRIBE_MODELS.contains(&m.id))
                     .map(|m| (e, m.id))
             })
             .ok_or_else(|| format!("{address:04x} has no server model to configure"))?;
         let element = Address(address + e as u16);
-        let name = model_name(model);
-        let step = match op {
-            ConfigOp::Bind => (
-                ConfigMessage::ModelAppBind {
-                    element,
+        let request = match op {
+            ConfigOp::Bind => ConfigMessage::ModelAppBind {
+                element,
+                app_key_index: KeyIndex::from_bits(0),
+                model,
+            },
+            ConfigOp::Subscribe(g) => ConfigMessage::ModelSubscriptionAdd {
+                element,
+                address: Address(g),
+                model,
+            },
+            ConfigOp::Publish(to) => ConfigMessage::ModelPublicationSet {
+                element,
+                address: Address(to),
+                publication: Publication {
                     app_key_index: KeyIndex::from_bits(0),
-                    model,
-                }
-                .to_access(),
-                MODEL_APP_STATUS,
-                format!("bind app key 0 to {name}"),
-            ),
-            ConfigOp::Subscribe(g) => (
-                ConfigMessage::ModelSubscriptionAdd {
-                    element,
-                    address: Address(g),
-                    model,
-                }
-                .to_access(),
-                MODEL_SUBSCRIPTION_STATUS,
-                format!("subscribe {name} to {g:04x}"),
-            ),
-            ConfigOp::Publish(to) => (
-                ConfigMessage::ModelPublicationSet {
-                    element,
-                    address: Address(to),
-                    publication: Publication {
-                        app_key_index: KeyIndex::from_bits(0),
-                        credential_flag: false,
-                        ttl: 0xFF,
-                        period: PublishPeriod::from_byte(0),
-                        retransmit: Retransmit::default(),
-                    },
-                    model,
-                }
-                .to_access(),
-                MODEL_PUBLICATION_STATUS,
-                format!("publish {name} to {to:04x}"),
-            ),
+                    credential_flag: false,
+                    ttl: Publication::TTL_USE_DEFAULT,
+                    period: PublishPeriod::from_byte(0),
+                    retransmit: Retransmit::default(),
+                },
+                model,
+            },
         };
-        self.jobs.retain(|j| j.address != address);
-        self.jobs.push(ConfigJob {
-            address,
-            steps: VecDeque::from([step]),
-            sent_at: None,
-            tries: 0,
-            bind_all: false,
-        });
-        self.pump_jobs();
+        // A new request replaces what was still queued for the node.
+        self.config.cancel(target);
+        self.config.request(target, request);
+        self.pump_config();
         Ok(())
     }
 
     /// Starts configuring a node just provisioned: Composition Data Get, AppKey Add, then a
     /// bind of application key 0 to every model but the Configuration Server's.
-    fn start_job(&mut self, address: u16, bind_all: bool) {
-        use weft_mesh::ble::models::config::{
-            ConfigMessage, APPKEY_STATUS, COMPOSITION_DATA_STATUS,
+    fn start_configure(&mut self, address: u16) {
+        let Some(node) = UnicastAddress::new(address) else {
+            return;
         };
-        use weft_mesh::ble::models::KeyIndex;
-        let steps = VecDeque::from([
-            (
-                ConfigMessage::CompositionDataGet { page: 0 }.to_access(),
-                COMPOSITION_DATA_STATUS,
-                "Composition Data Get".to_string(),
-            ),
-            (
-                ConfigMessage::AppKeyAdd {
-                    net_key_index: KeyIndex::from_bits(0),
-                    app_key_index: KeyIndex::from_bits(0),
-                    key: self.app_key,
-                }
-                .to_access(),
-                APPKEY_STATUS,
-                "AppKey Add 0".to_string(),
-            ),
-        ]);
-        self.jobs.retain(|j| j.address != address);
-        self.jobs.push(ConfigJob {
-            address,
-            steps,
-            sent_at: None,
-            tries: 0,
-            bind_all,
-        });
+        self.config.cancel(node);
+        self.config.configure(
+            node,
+            ConfigurePlan {
+                net_key_index: KeyIndex::from_bits(0),
+                app_key_index: KeyIndex::from_bits(0),
+                app_key: self.app_key,
+                subscribe: None,
+                publish: None,
+            },
+        );
     }
 
-    /// Sends each job's next message when due: first, or again after [`CONFIG_RETRY`].
-    fn pump_jobs(&mut self) {
+    /// Sends the Config messages due now (first, or again after the client's retry interval)
+    /// from the host, and shows what came of the configurations.
+    fn pump_config(&mut self) {
         let now = self.sim.now();
-        let mut gave_up = Vec::new();
-        for j in 0..self.jobs.len() {
-            let job = &self.jobs[j];
-            let Some((msg, _, what)) = job.steps.front() else {
-                continue;
-            };
-            let due = job
-                .sent_at
-                .is_none_or(|t| now.saturating_since(t) >= CONFIG_RETRY);
-            if !due {
-                continue;
-            }
-            if job.tries >= CONFIG_TRIES {
-                gave_up.push((job.address, what.clone()));
-                continue;
-            }
+        while let Some((dst, message)) = self.config.poll_request(now) {
             let cmd = Command::Send {
                 element: 0,
-                dst: Address(job.address),
+                dst: Address::from(dst),
                 label: None,
                 key: KeyRef::Dev,
                 net_index: 0,
                 ttl: None,
-                message: msg.clone(),
+                message,
             };
             if let Some(n) = self
                 .sim
@@ -851,90 +782,94 @@ impl Feeder {
             {
                 n.handle_command(now, cmd);
             }
-            let job = &mut self.jobs[j];
-            job.sent_at = Some(now);
-            job.tries += 1;
         }
-        for (a, what) in gave_up {
-            self.jobs.retain(|j| j.address != a);
-            self.model.notify(format!(
-                "{a:04x}: {what}: no answer after {CONFIG_TRIES} tries"
-            ));
+        self.config_notices();
+    }
+
+    /// A message to the host: the status a configuration waits for moves it on.
+    fn config_reply(&mut self, src: Address, message: &AccessMessage) {
+        if self.config.handle_message(self.sim.now(), src, message) {
+            self.config_notices();
+            self.pump_config();
         }
     }
 
-    /// A message to the host: the status a configuration job waits for moves it on.
-    fn config_reply(&mut self, src: u16, message: &AccessMessage) {
-        use weft_mesh::ble::models::composition::CompositionDataPage0;
-        use weft_mesh::ble::models::config::{
-            ConfigMessage, COMPOSITION_DATA_STATUS, MODEL_APP_STATUS,
-        };
-        use weft_mesh::ble::models::KeyIndex;
-        use weft_mesh::ble::node::ModelId;
-        let Some(j) = self.jobs.iter().position(|j| j.address == src) else {
-            return;
-        };
-        let Some((_, expected, what)) = self.jobs[j].steps.front().cloned() else {
-            return;
-        };
-        if message.opcode != expected {
-            return;
-        }
-        let name = self
-            .index
-            .get(&src)
-            .and_then(|&i| self.names.get(i))
-            .cloned()
-            .unwrap_or_default();
-        let text = if expected == COMPOSITION_DATA_STATUS {
-            // MshPRT §4.3.2.5: Page (1 octet), then the page's data.
-            match message.parameters.get(1..).map(CompositionDataPage0::parse) {
-                Some(Ok(page)) => {
-                    if self.jobs[j].bind_all {
-                        for (e, el) in page.elements.iter().enumerate() {
-                            for m in el.models() {
-                                if m == ModelId::CONFIG_SERVER || m == ModelId::CONFIG_CLIENT {
-                                    continue;
-                                }
-                                let msg = ConfigMessage::ModelAppBind {
-                                    element: Address(src + e as u16),
-                                    app_key_index: KeyIndex::from_bits(0),
-                                    model: m,
-                                };
-                                self.jobs[j].steps.push_back((
-                                    msg.to_access(),
-                                    MODEL_APP_STATUS,
-                                    format!("bind app key 0 to {}", model_name(m)),
-                                ));
+    /// The configuration client's events, into the status line.
+    fn config_notices(&mut self) {
+        let events: Vec<ConfigClientEvent> =
+            std::iter::from_fn(|| self.config.poll_event()).collect();
+        for (k, event) in events.iter().enumerate() {
+            let name = |f: &Feeder, node: UnicastAddress| {
+                f.index
+                    .get(&node.get())
+                    .and_then(|&i| f.names.get(i))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let text = match event {
+                ConfigClientEvent::Answered {
+                    node,
+                    request,
+                    status,
+                } => {
+                    let done = matches!(events.get(k + 1), Some(ConfigClientEvent::Done { node: n }) if n == node);
+                    let text = match status {
+                        ConfigMessage::CompositionDataStatus { data, .. } => {
+                            match CompositionDataPage0::parse(data) {
+                                Ok(page) => format!("composition: {}", page.describe()),
+                                Err(_) => "Composition Data Status does not parse".into(),
                             }
                         }
-                    }
-                    format!("composition: {}", page.describe())
+                        // MshPRT §4.3.5: the Status Code of the status.
+                        s => match s.status() {
+                            Some(c) if !c.is_success() => {
+                                format!("{}: status {:#04x}", config_what(request), c.to_u8())
+                            }
+                            _ => format!("{}: success", config_what(request)),
+                        },
+                    };
+                    format!(
+                        "{} {:04x}: {text}{}",
+                        name(self, *node),
+                        node.get(),
+                        if done { " (configured)" } else { "" }
+                    )
                 }
-                _ => "Composition Data Status does not parse".into(),
-            }
-        } else {
-            // MshPRT §4.3.2 (AppKey, Model App, Subscription and Publication Status): the
-            // Status Code comes first (MshPRT §4.3.5).
-            match message.parameters.first() {
-                Some(0) => format!("{what}: success"),
-                Some(c) => format!("{what}: status {c:#04x}"),
-                None => format!("{what}: empty status"),
-            }
-        };
-        let job = &mut self.jobs[j];
-        job.steps.pop_front();
-        job.sent_at = None;
-        job.tries = 0;
-        let done = job.steps.is_empty();
-        if done {
-            self.jobs.remove(j);
+                // The refusal was shown with its status; a finished configuration with its
+                // last answer.
+                ConfigClientEvent::Failed {
+                    reason: ConfigFailure::Refused(_),
+                    ..
+                }
+                | ConfigClientEvent::Done { .. } => continue,
+                ConfigClientEvent::Failed {
+                    node,
+                    request,
+                    reason: ConfigFailure::Malformed(e),
+                } => {
+                    let text = match (request, e) {
+                        (ConfigMessage::CompositionDataGet { .. }, _) => {
+                            "Composition Data Status does not parse".to_string()
+                        }
+                        (_, weft_mesh::ble::wire::Error::Truncated { got: 0, .. }) => {
+                            format!("{}: empty status", config_what(request))
+                        }
+                        _ => format!("{}: status does not parse", config_what(request)),
+                    };
+                    format!("{} {:04x}: {text}", name(self, *node), node.get())
+                }
+                ConfigClientEvent::Failed {
+                    node,
+                    request,
+                    reason: ConfigFailure::NoAnswer { tries },
+                } => format!(
+                    "{:04x}: {}: no answer after {tries} tries",
+                    node.get(),
+                    config_what(request)
+                ),
+            };
+            self.model.notify(text);
         }
-        self.model.notify(format!(
-            "{name} {src:04x}: {text}{}",
-            if done { " (configured)" } else { "" }
-        ));
-        self.pump_jobs();
     }
 
     fn decode(&mut self, f: AirRec, host_rssi: &BTreeMap<(u32, Instant), i8>) {
@@ -1146,6 +1081,32 @@ pub fn model_name(id: weft_mesh::ble::node::ModelId) -> String {
         other => return format!("{other:?}"),
     };
     n.to_string()
+}
+
+/// A Config request in the inspector's words, e.g. `bind app key 0 to Generic OnOff Server`.
+fn config_what(request: &ConfigMessage) -> String {
+    match request {
+        ConfigMessage::CompositionDataGet { .. } => "Composition Data Get".into(),
+        ConfigMessage::AppKeyAdd { app_key_index, .. } => {
+            format!("AppKey Add {}", app_key_index.get())
+        }
+        ConfigMessage::ModelAppBind {
+            app_key_index,
+            model,
+            ..
+        } => format!(
+            "bind app key {} to {}",
+            app_key_index.get(),
+            model_name(*model)
+        ),
+        ConfigMessage::ModelSubscriptionAdd { address, model, .. } => {
+            format!("subscribe {} to {:04x}", model_name(*model), address.0)
+        }
+        ConfigMessage::ModelPublicationSet { address, model, .. } => {
+            format!("publish {} to {:04x}", model_name(*model), address.0)
+        }
+        other => other.describe(),
+    }
 }
 
 impl Model {
