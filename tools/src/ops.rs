@@ -8,18 +8,21 @@ use std::io::Write;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use weft_mesh::ble::cdb::CdbAppKey;
 use weft_mesh::ble::models::config::ConfigMessage;
+use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
 use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
 use weft_mesh::ble::models::sensor::SensorMessage;
+use weft_mesh::ble::models::{ConfigClient, ConfigClientEvent};
 use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
 use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
 use weft_mesh::ble::wire::Wire;
 use weft_mesh::ble::{Address, UnicastAddress};
-use weft_mesh::Duration;
+use weft_mesh::{Duration, Instant};
 use weft_radio::hub::HubRadio;
 
-use crate::runtime::{drive, Clock, Flow, Outcome, RadioArg};
+use crate::runtime::{drive, Clock, Flow, RadioArg};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::{args, Exit};
 
@@ -261,23 +264,11 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
         ConfigWhat::Ttl { value: Some(t) } => ConfigMessage::DefaultTtlSet { ttl: *t },
         ConfigWhat::Reset => ConfigMessage::NodeReset,
     };
-    let expect = status_opcode(&msg);
+    // Every request built above has a status that answers it (MshPRT §4.3.4).
+    let expect = msg
+        .status_opcode()
+        .unwrap_or(weft_mesh::ble::models::config::NODE_RESET_STATUS);
     finish(&a.op, msg.to_access(), expect, true, out)
-}
-
-/// The status opcode that answers a Config request (MshPRT §4.3.4).
-fn status_opcode(m: &ConfigMessage) -> Opcode {
-    use weft_mesh::ble::models::config as c;
-    match m {
-        ConfigMessage::CompositionDataGet { .. } => c::COMPOSITION_DATA_STATUS,
-        ConfigMessage::AppKeyAdd { .. } => c::APPKEY_STATUS,
-        ConfigMessage::ModelAppBind { .. } => c::MODEL_APP_STATUS,
-        ConfigMessage::ModelPublicationSet { .. } => c::MODEL_PUBLICATION_STATUS,
-        ConfigMessage::ModelSubscriptionAdd { .. } => c::MODEL_SUBSCRIPTION_STATUS,
-        ConfigMessage::RelayGet | ConfigMessage::RelaySet { .. } => c::RELAY_STATUS,
-        ConfigMessage::DefaultTtlGet | ConfigMessage::DefaultTtlSet { .. } => c::DEFAULT_TTL_STATUS,
-        _ => c::NODE_RESET_STATUS,
-    }
 }
 
 /// Sends `message` to the destination from the store's provisioner node and waits for
@@ -330,24 +321,9 @@ fn finish(
     }
 }
 
-/// Fails with exit code 1 when a Config status carries a code other than Success.
-pub(crate) fn require_success(answer: &AccessMessage, what: &str) -> Result<(), OpError> {
-    match ModelMessage::parse(answer.opcode, &answer.parameters) {
-        Ok(ModelMessage::Config(c)) => match c.status() {
-            Some(weft_mesh::ble::models::config::StatusCode::Success) | None => Ok(()),
-            Some(code) => fail(Exit::Refused, format!("{what}: the node answered {code:?}")),
-        },
-        _ => Ok(()),
-    }
-}
-
-/// A Config status carrying a status code other than Success.
+/// A Config status carrying a Status Code other than Success (MshPRT §4.3.5).
 fn is_refusal(m: &ModelMessage) -> bool {
-    let ModelMessage::Config(c) = m else {
-        return false;
-    };
-    let d = c.describe();
-    d.contains("status") && !d.contains("Success") && !d.contains("success")
+    matches!(m, ModelMessage::Config(c) if c.status().is_some_and(|s| !s.is_success()))
 }
 
 /// An operator session: the store's provisioner node running on a radio, for one or more
@@ -362,7 +338,7 @@ pub(crate) struct Session {
 }
 
 /// How long to wait for an answer before sending an acknowledged request again.
-const RETRY: Duration = Duration::from_secs(2);
+const RETRY: Duration = DEFAULT_RETRY;
 
 /// Connects to the radio named by `--radio` (the live simulated air only, in this build).
 pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
@@ -451,73 +427,137 @@ impl Session {
         };
         let deadline = self.clock.now() + Duration::from_micros((timeout.max(0.0) * 1e6) as u64);
         let mut answer = None;
-        let mut save_error = None;
-        let mut outcome = Outcome::TimedOut;
         // Acknowledged messages are sent again (with new sequence numbers) until the answer
         // comes, as configuration clients do: a node may not be listening yet.
-        while answer.is_none() && save_error.is_none() && self.clock.now() < deadline {
-            let sent = self.node.handle_command(
-                self.clock.now(),
-                Command::Send {
-                    element: 0,
-                    dst,
-                    label: None,
-                    key,
-                    net_index: 0,
-                    ttl: None,
-                    message: message.clone(),
-                },
-            );
-            if !sent {
-                return fail(
-                    Exit::Usage,
-                    "the message could not be sent with the network's keys",
-                );
-            }
+        while answer.is_none() && self.clock.now() < deadline {
+            self.send(dst, key, message.clone())?;
             let retry = (self.clock.now() + RETRY).min(deadline);
-            let (store, state) = (&self.store, &mut self.state);
-            outcome = drive(
-                &mut self.node,
-                &mut self.radio,
-                &self.clock,
-                Some(retry),
-                |n, _, e| match e {
-                    Event::PersistState => {
-                        state.local = Some(n.state().clone());
-                        if let Err(err) = store.save(state) {
-                            save_error = Some(err.to_string());
-                            return Flow::Stop;
-                        }
-                        Flow::Continue
-                    }
-                    Event::Access { src, message, .. }
-                        if message.opcode == expect && (src == dst || dst.is_multicast()) =>
-                    {
-                        answer = Some((src, message));
-                        Flow::Stop
-                    }
-                    _ => Flow::Continue,
-                },
-            )
-            .await
-            .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
-        }
-        if let Some(e) = save_error {
-            return fail(
-                Exit::Unavailable,
-                format!("cannot save the network state: {e}"),
-            );
+            self.listen(retry, |_, src, message| {
+                let it = message.opcode == expect && (src == dst || dst.is_multicast());
+                if it {
+                    answer = Some((src, message.clone()));
+                }
+                it
+            })
+            .await?;
         }
         self.save()?;
-        match (outcome, answer) {
-            (_, Some(a)) => Ok(a),
-            (Outcome::TimedOut, None) | (Outcome::Stopped, None) => fail(
-                Exit::Timeout,
-                format!(
-                    "no answer from {dst} within {timeout} s (is it on the air and provisioned?)"
-                ),
-            ),
+        answer.map_or_else(
+            || {
+                fail(
+                    Exit::Timeout,
+                    format!(
+                        "no answer from {dst} within {timeout} s (is it on the air and provisioned?)"
+                    ),
+                )
+            },
+            Ok,
+        )
+    }
+
+    /// Sends `message` to `dst` from the primary element, secured with `key`.
+    fn send(&mut self, dst: Address, key: KeyRef, message: AccessMessage) -> Result<(), OpError> {
+        let sent = self.node.handle_command(
+            self.clock.now(),
+            Command::Send {
+                element: 0,
+                dst,
+                label: None,
+                key,
+                net_index: 0,
+                ttl: None,
+                message,
+            },
+        );
+        if sent {
+            Ok(())
+        } else {
+            fail(
+                Exit::Usage,
+                "the message could not be sent with the network's keys",
+            )
         }
+    }
+
+    /// Runs the node on the radio until `until`, or until `heard` says an access message it
+    /// was given is the one awaited. The node's state is saved whenever it asks.
+    async fn listen(
+        &mut self,
+        until: Instant,
+        mut heard: impl FnMut(Instant, Address, &AccessMessage) -> bool,
+    ) -> Result<(), OpError> {
+        let mut save_error = None;
+        let (store, state) = (&self.store, &mut self.state);
+        drive(
+            &mut self.node,
+            &mut self.radio,
+            &self.clock,
+            Some(until),
+            |n, now, e| match e {
+                Event::PersistState => {
+                    state.local = Some(n.state().clone());
+                    if let Err(err) = store.save(state) {
+                        save_error = Some(err.to_string());
+                        return Flow::Stop;
+                    }
+                    Flow::Continue
+                }
+                Event::Access { src, message, .. } if heard(now, src, &message) => Flow::Stop,
+                _ => Flow::Continue,
+            },
+        )
+        .await
+        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        match save_error {
+            Some(e) => fail(
+                Exit::Unavailable,
+                format!("cannot save the network state: {e}"),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `client` on the air until no node has a request left: each request goes to its
+    /// node with the node's device key, each access message heard goes to the client. Every
+    /// answer is recorded into the node's record in the network database
+    /// ([`weft_mesh::ble::cdb::CdbNode::record`]), a node whose requests all succeeded is
+    /// marked configured, and every event is handed to `on_event`. The network is saved at the
+    /// end, and the node's state whenever it asks (before the frames that use it go out).
+    pub async fn run_config(
+        &mut self,
+        client: &mut ConfigClient,
+        mut on_event: impl FnMut(&ConfigClientEvent),
+    ) -> Result<(), OpError> {
+        loop {
+            let now = self.clock.now();
+            while let Some((dst, message)) = client.poll_request(now) {
+                self.send(Address::from(dst), KeyRef::Dev, message)?;
+            }
+            while let Some(event) = client.poll_event() {
+                let (ConfigClientEvent::Answered { node, .. }
+                | ConfigClientEvent::Failed { node, .. }
+                | ConfigClientEvent::Done { node }) = &event;
+                let nodes = &mut self.state.cdb.nodes;
+                if let Some(n) = nodes.iter_mut().find(|n| n.unicast_address.0 == node.get()) {
+                    match &event {
+                        ConfigClientEvent::Answered {
+                            request, status, ..
+                        } => n.record(request, status),
+                        ConfigClientEvent::Done { .. } => n.config_complete = true,
+                        ConfigClientEvent::Failed { .. } => {}
+                    }
+                }
+                on_event(&event);
+            }
+            let Some(wake) = client.poll_timeout() else {
+                break;
+            };
+            self.listen(wake.max(now), |now, src, message| {
+                client.handle_message(now, src, message)
+            })
+            .await?;
+        }
+        self.save()
     }
 }
 
@@ -528,29 +568,50 @@ async fn request(
     device_key: bool,
 ) -> Result<(Address, AccessMessage), OpError> {
     let mut session = Session::open(&op.store, &op.radio).await?;
+    let mut config = device_key
+        .then(|| ConfigMessage::from_access(&message).ok())
+        .flatten();
     // Config AppKey Add carries the key from the database.
-    if let Ok(ModelMessage::Config(ConfigMessage::AppKeyAdd { app_key_index, .. })) =
-        ModelMessage::parse(message.opcode, &message.parameters)
-    {
-        message = app_key_add(&session.state, app_key_index.get())?;
+    if let Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) = config {
+        let add = app_key_add(app_key(&session.state, app_key_index.get())?);
+        message = add.to_access();
+        config = Some(add);
     }
-    session
+    let (src, answer) = session
         .request(op.dst, device_key, message, expect, op.timeout)
-        .await
+        .await?;
+    // The network database learns what the node now has.
+    if let (Some(request), Ok(status)) = (config, ConfigMessage::from_access(&answer)) {
+        if let Some(n) = session
+            .state
+            .cdb
+            .nodes
+            .iter_mut()
+            .find(|n| n.unicast_address.0 == src.0)
+        {
+            n.record(&request, &status);
+            session.save()?;
+        }
+    }
+    Ok((src, answer))
 }
 
-/// Config AppKey Add of the network's application key `index`.
-pub(crate) fn app_key_add(state: &NetState, index: u16) -> Result<AccessMessage, OpError> {
-    let Some(k) = state.cdb.app_keys.iter().find(|k| k.index == index) else {
-        return fail(
+/// The network's application key `index`.
+pub(crate) fn app_key(state: &NetState, index: u16) -> Result<&CdbAppKey, OpError> {
+    match state.cdb.app_keys.iter().find(|k| k.index == index) {
+        Some(k) => Ok(k),
+        None => fail(
             Exit::Usage,
             format!("the network has no application key {index}"),
-        );
-    };
-    Ok(ConfigMessage::AppKeyAdd {
+        ),
+    }
+}
+
+/// Config AppKey Add of an application key of the network.
+fn app_key_add(k: &CdbAppKey) -> ConfigMessage {
+    ConfigMessage::AppKeyAdd {
         net_key_index: KeyIndex::from_bits(k.bound_net_key),
-        app_key_index: KeyIndex::from_bits(index),
+        app_key_index: KeyIndex::from_bits(k.index),
         key: k.key.0,
     }
-    .to_access())
 }

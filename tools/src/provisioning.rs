@@ -2,16 +2,20 @@
 //! keeps its state) and `weft provision` (add a device to the network in the store, then
 //! configure it: composition, application key, bindings).
 
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use weft_mesh::ble::cdb::{Cdb, CdbElement, CdbModel, CdbModelId, CdbNode, Hex16, HexKey, Uuid};
+use weft_mesh::ble::cdb::{Cdb, CdbElement, CdbNode, Hex16, HexKey, Uuid};
 use weft_mesh::ble::models::composition::CompositionDataPage0;
 use weft_mesh::ble::models::config::ConfigMessage;
-use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
+use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
+use weft_mesh::ble::models::{
+    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan, KeyIndex, ModelId,
+};
 use weft_mesh::ble::node::{ElementState, Event, ModelState, Node, NodeState};
 use weft_mesh::ble::prov::DeviceEvent;
 use weft_mesh::ble::prov::{
@@ -23,7 +27,7 @@ use weft_mesh::ble::wire::prov::{
     Algorithms, Capabilities, InputOobAction, InputOobActions, OutputOobAction, OutputOobActions,
     ProvisioningData,
 };
-use weft_mesh::ble::{IvIndex, UnicastAddress};
+use weft_mesh::ble::{Address, IvIndex, UnicastAddress};
 use weft_mesh::Duration;
 
 use crate::ops::{connect, fail, OpError, Session};
@@ -733,22 +737,22 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
     }
     session.save()?;
     session.refresh_dev_keys();
+    let not_configured = if a.no_configure {
+        Default::default()
+    } else {
+        let addresses: Vec<u16> = done.iter().map(|d| d.1).collect();
+        configure(&mut session, &addresses, a).await
+    };
     let mut results = Vec::new();
     for (uuid, address, p) in &done {
-        let configured = if a.no_configure {
-            false
-        } else {
-            match configure(&mut session, *address, a).await {
-                Ok(()) => true,
-                Err(OpError(_, why)) => {
-                    failed.push((
-                        *uuid,
-                        format!("provisioned as {address:04x} but not configured: {why}"),
-                    ));
-                    continue;
-                }
-            }
-        };
+        if let Some(why) = not_configured.get(address) {
+            failed.push((
+                *uuid,
+                format!("provisioned as {address:04x} but not configured: {why}"),
+            ));
+            continue;
+        }
+        let configured = !a.no_configure;
         results.push(json!({
             "uuid": hex::encode(uuid),
             "address": format!("{address:04x}"),
@@ -803,154 +807,94 @@ fn node_record(
     }
 }
 
-/// Configures a freshly provisioned node (the "configure" step of issue 5): reads Composition
-/// Data page 0, gives it application key 0 and binds that key to every model that takes
-/// application keys; records the result in the network database.
-async fn configure(session: &mut Session, address: u16, a: &ProvisionArgs) -> Result<(), OpError> {
-    use weft_mesh::ble::models::config as c;
-    let timeout = a.timeout;
-    let servers = [
-        ModelId::GENERIC_ONOFF_SERVER,
-        ModelId::GENERIC_LEVEL_SERVER,
-        ModelId::SENSOR_SERVER,
-    ];
-    let publishers = [
-        ModelId::GENERIC_ONOFF_CLIENT,
-        ModelId::GENERIC_LEVEL_CLIENT,
-        ModelId::SENSOR_CLIENT,
-        ModelId::SENSOR_SERVER,
-    ];
-    let dst = weft_mesh::ble::Address(address);
-    let (_, comp) = session
-        .request(
-            dst,
-            true,
-            ConfigMessage::CompositionDataGet { page: 0 }.to_access(),
-            c::COMPOSITION_DATA_STATUS,
-            timeout,
-        )
-        .await?;
-    let Ok(ModelMessage::Config(ConfigMessage::CompositionDataStatus { data, .. })) =
-        ModelMessage::parse(comp.opcode, &comp.parameters)
-    else {
-        return fail(
-            Exit::Refused,
-            "the node's Composition Data Status does not parse",
-        );
+/// Configures the nodes just provisioned (the "configure" step of issue 5), side by side:
+/// reads Composition Data page 0, gives each application key 0 and binds that key to every
+/// model that takes application keys, subscribes and publishes as asked
+/// ([`ConfigClient::configure`]); the network database records what the nodes answer. Each
+/// request is sent every 2 s for up to `--timeout` seconds. Returns why each node that is not
+/// configured is not.
+async fn configure(
+    session: &mut Session,
+    addresses: &[u16],
+    a: &ProvisionArgs,
+) -> HashMap<u16, String> {
+    let key = match crate::ops::app_key(&session.state, 0) {
+        Ok(k) => k,
+        Err(OpError(_, why)) => return addresses.iter().map(|&n| (n, why.clone())).collect(),
     };
-    let page = CompositionDataPage0::parse(&data)
-        .map_err(|e| OpError(Exit::Refused, format!("bad composition data: {e}")))?;
-    eprintln!("  composition: {}", page.describe());
-    let add = crate::ops::app_key_add(&session.state, 0)?;
-    let (_, st) = session
-        .request(dst, true, add, c::APPKEY_STATUS, timeout)
-        .await?;
-    crate::ops::require_success(&st, "AppKey Add")?;
-    let foundation = [ModelId::CONFIG_SERVER, ModelId::CONFIG_CLIENT];
-    let mut elements = Vec::new();
-    for (i, el) in page.elements.iter().enumerate() {
-        let element_address = weft_mesh::ble::Address(address + i as u16);
-        let mut models = Vec::new();
-        for m in el.models() {
-            let mut bind = Vec::new();
-            if !foundation.contains(&m) {
-                let msg = ConfigMessage::ModelAppBind {
-                    element: element_address,
-                    app_key_index: KeyIndex::from_bits(0),
-                    model: m,
-                };
-                let (_, st) = session
-                    .request(dst, true, msg.to_access(), c::MODEL_APP_STATUS, timeout)
-                    .await?;
-                crate::ops::require_success(&st, "Model App Bind")?;
-                bind.push(0);
+    let plan = ConfigurePlan {
+        net_key_index: KeyIndex::from_bits(key.bound_net_key),
+        app_key_index: KeyIndex::from_bits(key.index),
+        app_key: key.key.0,
+        subscribe: a.subscribe,
+        publish: a.publish,
+    };
+    let tries = (a.timeout.max(0.0) / DEFAULT_RETRY.as_secs_f64())
+        .ceil()
+        .clamp(1.0, f64::from(u8::MAX)) as u8;
+    let mut client = ConfigClient::with_retry(DEFAULT_RETRY, tries);
+    let mut why: HashMap<u16, String> = HashMap::new();
+    for &address in addresses {
+        match UnicastAddress::new(address) {
+            Some(node) => client.configure(node, plan),
+            None => {
+                why.insert(address, "not a unicast address".into());
             }
-            let mut subscribe = Vec::new();
-            if let (Some(group), true) = (a.subscribe, servers.contains(&m)) {
-                let msg = ConfigMessage::ModelSubscriptionAdd {
-                    element: element_address,
-                    address: group,
-                    model: m,
-                };
-                let (_, st) = session
-                    .request(
-                        dst,
-                        true,
-                        msg.to_access(),
-                        c::MODEL_SUBSCRIPTION_STATUS,
-                        timeout,
-                    )
-                    .await?;
-                crate::ops::require_success(&st, "Model Subscription Add")?;
-                subscribe.push(weft_mesh::ble::cdb::CdbAddress::Address(group.0));
-            }
-            let mut publish = None;
-            if let (Some(to), true) = (a.publish, publishers.contains(&m)) {
-                let publication = c::Publication {
-                    app_key_index: KeyIndex::from_bits(0),
-                    credential_flag: false,
-                    ttl: 0xFF,
-                    period: c::PublishPeriod::from_byte(0),
-                    retransmit: c::Retransmit::default(),
-                };
-                let msg = ConfigMessage::ModelPublicationSet {
-                    element: element_address,
-                    address: to,
-                    publication,
-                    model: m,
-                };
-                let (_, st) = session
-                    .request(
-                        dst,
-                        true,
-                        msg.to_access(),
-                        c::MODEL_PUBLICATION_STATUS,
-                        timeout,
-                    )
-                    .await?;
-                crate::ops::require_success(&st, "Model Publication Set")?;
-                publish = Some(weft_mesh::ble::cdb::CdbPublish {
-                    address: weft_mesh::ble::cdb::CdbAddress::Address(to.0),
-                    index: 0,
-                    ttl: 0xFF,
-                    period: weft_mesh::ble::cdb::CdbPeriod {
-                        number_of_steps: 0,
-                        resolution: 100,
-                    },
-                    credentials: false,
-                    retransmit: weft_mesh::ble::cdb::CdbPubRetransmit {
-                        count: 0,
-                        interval: 50,
-                    },
-                });
-            }
-            models.push(CdbModel {
-                model_id: CdbModelId(m),
-                bind,
-                subscribe,
-                publish,
-            });
         }
-        elements.push(CdbElement {
-            name: None,
-            index: i as u8,
-            location: Hex16(el.location),
-            models,
-        });
     }
-    if let Some(n) = session
-        .state
-        .cdb
-        .nodes
-        .iter_mut()
-        .find(|n| n.unicast_address.0 == address)
-    {
-        n.elements = elements;
-        n.cid = Some(Hex16(page.cid));
-        n.pid = Some(Hex16(page.pid));
-        n.vid = Some(Hex16(page.vid));
-        n.crpl = Some(Hex16(page.crpl));
-        n.config_complete = true;
+    let mut configured = HashSet::new();
+    let timeout = a.timeout;
+    let run = session
+        .run_config(&mut client, |event| match event {
+            ConfigClientEvent::Answered {
+                status: ConfigMessage::CompositionDataStatus { data, .. },
+                ..
+            } => {
+                if let Ok(page) = CompositionDataPage0::parse(data) {
+                    eprintln!("  composition: {}", page.describe());
+                }
+            }
+            ConfigClientEvent::Answered { .. } => {}
+            ConfigClientEvent::Done { node } => {
+                configured.insert(node.get());
+            }
+            ConfigClientEvent::Failed {
+                node,
+                request,
+                reason,
+            } => {
+                let what = request
+                    .opcode()
+                    .name()
+                    .map_or("Config request", |n| n.trim_start_matches("Config "));
+                let text = match (reason, request) {
+                    (ConfigFailure::Refused(code), _) => {
+                        format!("{what}: the node answered {code:?}")
+                    }
+                    (ConfigFailure::Malformed(e), ConfigMessage::CompositionDataGet { .. }) => {
+                        format!("bad composition data: {e}")
+                    }
+                    (ConfigFailure::Malformed(e), _) => {
+                        format!("{what}: the status does not parse: {e}")
+                    }
+                    (ConfigFailure::NoAnswer { .. }, _) => format!(
+                        "no answer from {} within {timeout} s (is it on the air and provisioned?)",
+                        Address::from(*node)
+                    ),
+                };
+                why.insert(node.get(), text);
+            }
+        })
+        .await;
+    for &address in addresses {
+        if configured.contains(&address) {
+            continue;
+        }
+        let text = match &run {
+            Err(OpError(_, e)) => e.clone(),
+            Ok(()) => "the configuration stopped".into(),
+        };
+        why.entry(address).or_insert(text);
     }
-    session.save()
+    why
 }

@@ -141,8 +141,12 @@ async fn send_and_config_reach_a_light_through_the_hub() {
     );
     assert!(stdout.starts_with("0100:"), "{stdout}");
     assert_eq!(light.await.unwrap(), (Some(true), 9));
-    // The provisioner's sequence numbers moved on and were saved.
-    assert!(store.load().unwrap().local.unwrap().seq_reserved > 0);
+    // The provisioner's sequence numbers moved on and were saved, and the network database
+    // learnt the node's new Default TTL from its status.
+    let saved = store.load().unwrap();
+    assert!(saved.local.unwrap().seq_reserved > 0);
+    let light = saved.cdb.node_by_address(0x0100).unwrap();
+    assert_eq!(light.default_ttl, Some(9));
 
     // Nobody at 0x0200: a timeout, exit code 4.
     let d2 = dir.clone();

@@ -98,6 +98,25 @@ fn flow(dir: &PathBuf, oob_device: &str, oob_provisioner: &str) -> (i32, String,
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["address"], "0002");
     assert_eq!(v["configured"], true);
+    // The network database recorded what the node answered while being configured.
+    let (code, out, err) = run(&["net", "show", "--net", net, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let cdb: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let node = cdb["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["unicastAddress"] == "0002")
+        .unwrap();
+    assert_eq!(node["configComplete"], true, "{node}");
+    assert_eq!(node["appKeys"][0]["index"], 0, "{node}");
+    let onoff = node["elements"][0]["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["modelId"] == "1000")
+        .unwrap();
+    assert_eq!(onoff["bind"], serde_json::json!([0]), "{node}");
     let (code, out, err) = run(&[
         "config", "--radio", &radio, "--net", net, "--dst", "0002", "relay", "on",
     ]);
