@@ -588,7 +588,7 @@ impl<R: Read> Iterator for PcapReader<R> {
 /// Checks a pcapng Block Total Length (pcapng §3.1): a multiple of 4, at least the 12 octets
 /// of an empty block, at most [`MAX_BLOCK_LEN`].
 fn check_block_len(total: u32) -> Result<(), PcapError> {
-    let why = if total % 4 != 0 {
+    let why = if !total.is_multiple_of(4) {
         "not a multiple of 4"
     } else if total < 12 {
         "shorter than a block header"

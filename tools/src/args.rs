@@ -21,7 +21,7 @@ pub fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     if let Some(c) = clean.chars().find(|c| !c.is_ascii_hexdigit()) {
         return Err(format!("'{c}' is not a hex digit (expected 0-9, a-f)"));
     }
-    if clean.len() % 2 != 0 {
+    if !clean.len().is_multiple_of(2) {
         return Err(format!(
             "odd number of hex digits ({}): each byte needs two digits",
             clean.len()

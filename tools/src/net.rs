@@ -86,6 +86,14 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
         Ok(s) => s,
         Err(e) => return fail(&e, e.exit()),
     };
+    // Creating or importing replaces the store: not while another process holds it.
+    let _lock = match &a.cmd {
+        NetCmd::Create { .. } | NetCmd::Import { .. } => match store.lock() {
+            Ok(l) => Some(l),
+            Err(e) => return fail(&e, e.exit()),
+        },
+        _ => None,
+    };
     match &a.cmd {
         NetCmd::Create { name, force } => {
             let state = new_network(name, &mut OsRng, &now_rfc3339());

@@ -331,6 +331,8 @@ fn is_refusal(m: &ModelMessage) -> bool {
 /// frames that depend on it go out.
 pub(crate) struct Session {
     pub store: Store,
+    /// This process holds the store while the session lasts.
+    _lock: crate::store::StoreLock,
     pub state: NetState,
     pub node: Node<ChaCha8Rng>,
     pub radio: HubRadio,
@@ -357,6 +359,7 @@ pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
 impl Session {
     pub async fn open(store: &StoreOpts, radio: &str) -> Result<Session, OpError> {
         let store = Store::from_opts(store).map_err(|e| OpError(e.exit(), e.to_string()))?;
+        let lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
         let state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
         let Some(local) = state.local.clone() else {
             return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
@@ -364,6 +367,7 @@ impl Session {
         let radio = connect(radio).await?;
         let mut s = Session {
             store,
+            _lock: lock,
             state,
             node: Node::new(local, ChaCha8Rng::from_entropy()),
             radio,
@@ -375,18 +379,7 @@ impl Session {
 
     /// Gives the node the device keys of every node in the database (for configuration).
     pub fn refresh_dev_keys(&mut self) {
-        let keys: Vec<(UnicastAddress, [u8; 16])> = self
-            .state
-            .cdb
-            .nodes
-            .iter()
-            .filter_map(|n| {
-                Some((
-                    UnicastAddress::new(n.unicast_address.0)?,
-                    n.device_key.as_ref()?.0,
-                ))
-            })
-            .collect();
+        let keys = self.state.dev_keys();
         self.node.update_state(|s| s.remote_dev_keys = keys);
     }
 

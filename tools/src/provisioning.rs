@@ -212,6 +212,7 @@ fn node_store(a: &NodeArgs) -> Result<Store, OpError> {
 
 async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Result<(), OpError> {
     let store = node_store(a)?;
+    let _lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
     let mut radio = connect(&a.radio).await?;
     let clock = Clock::default();
     let deadline = a
@@ -484,7 +485,7 @@ pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
 }
 
 /// The next unicast address for a device of `elements` elements after every node's last one.
-fn next_address(state: &NetState, elements: u16) -> Option<u16> {
+pub(crate) fn next_address(state: &NetState, elements: u16) -> Option<u16> {
     let mut next = 0x0001u16;
     for n in &state.cdb.nodes {
         let count = n.elements.len().max(1) as u16;
@@ -766,7 +767,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
 }
 
 /// The network database's record of a node just provisioned.
-fn node_record(
+pub(crate) fn node_record(
     uuid: [u8; 16],
     address: u16,
     p: &weft_mesh::ble::prov::Provisioned,

@@ -307,6 +307,7 @@ pub fn build_with<S: weft_mesh::Station>(
                 Provisioner::new(weft_radio::sim::station_rng(r.seed ^ 0x5052_4f56, i as u64)),
                 ProvPolicy {
                     net_key,
+                    key_index: 0,
                     iv_index,
                     next_address: next,
                     auto: sc.auto_provision,
@@ -461,7 +462,7 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
     let tid = (k % 256) as u8;
     match name {
         "onoff-set" => GenericMessage::OnOffSet(OnOffSet {
-            on: k % 2 == 0,
+            on: k.is_multiple_of(2),
             tid,
             transition: None,
         })
@@ -486,7 +487,7 @@ pub fn traffic_message(name: &str, k: u64) -> AccessMessage {
         ])
         .to_access(),
         _ => GenericMessage::OnOffSetUnacknowledged(OnOffSet {
-            on: k % 2 == 0,
+            on: k.is_multiple_of(2),
             tid,
             transition: None,
         })
@@ -990,6 +991,7 @@ pub enum StationEvent {
 #[derive(Debug, Clone)]
 struct ProvPolicy {
     net_key: [u8; 16],
+    key_index: u16,
     iv_index: u32,
     next_address: u16,
     auto: bool,
@@ -1020,6 +1022,31 @@ impl ScenarioStation {
             events: VecDeque::new(),
             turn: false,
         }
+    }
+
+    /// A provisioner node: `node` with a [`Provisioner`] beside it that hands out the network
+    /// key (with its index) at `iv_index` and unicast addresses from `next_address` up, to the
+    /// devices it is asked to provision.
+    pub fn provisioner(
+        node: Node<ChaCha8Rng>,
+        rng: ChaCha8Rng,
+        (net_key, key_index): ([u8; 16], u16),
+        iv_index: u32,
+        next_address: u16,
+    ) -> Self {
+        let mut s = ScenarioStation::node(node);
+        s.prov = Some((
+            Provisioner::new(rng),
+            ProvPolicy {
+                net_key,
+                key_index,
+                iv_index,
+                next_address,
+                auto: false,
+                started: Vec::new(),
+            },
+        ));
+        s
     }
 
     /// The node, once provisioned.
@@ -1129,7 +1156,7 @@ fn start_provisioning(
     // MshPRT §5.4.2.5: NetKey, key index, flags, IV Index, unicast address.
     let data = ProvisioningData {
         net_key: policy.net_key,
-        key_index: 0,
+        key_index: policy.key_index,
         flags: Flags(0),
         iv_index: IvIndex(policy.iv_index),
         unicast_address: unicast,

@@ -37,6 +37,23 @@ use weft_mesh::ble::node::NodeState;
 
 use crate::Exit;
 
+impl NetState {
+    /// The device keys of the nodes of the database that have one, by primary address: what
+    /// the local node needs to configure them.
+    pub fn dev_keys(&self) -> Vec<(weft_mesh::ble::UnicastAddress, [u8; 16])> {
+        self.cdb
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                Some((
+                    weft_mesh::ble::UnicastAddress::new(n.unicast_address.0)?,
+                    n.device_key.as_ref()?.0,
+                ))
+            })
+            .collect()
+    }
+}
+
 /// Magic octets at the start of a store file.
 pub const MAGIC: [u8; 8] = *b"WEFTNET\0";
 /// The store format this weft writes.
@@ -184,6 +201,9 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// Another weft process holds the store (its lock file is locked).
+    #[error("the network store {0} is in use by another weft process (an inspector, or a provisioning still running): close it, or act from that inspector")]
+    Busy(PathBuf),
     /// No data directory could be found.
     #[error("cannot find a data directory: set XDG_DATA_HOME or HOME, or give --net PATH")]
     NoDataDir,
@@ -211,7 +231,7 @@ impl StoreError {
             | StoreError::NoPassphrase(_)
             | StoreError::KeyFile { .. }
             | StoreError::NoDataDir => Exit::Usage,
-            StoreError::Io { .. } => Exit::Unavailable,
+            StoreError::Io { .. } | StoreError::Busy(_) => Exit::Unavailable,
         }
     }
 }
@@ -289,6 +309,32 @@ impl Store {
     /// Whether the store file exists.
     pub fn exists(&self) -> bool {
         self.path.exists()
+    }
+
+    /// Takes the store for this process: an exclusive advisory lock on `STORE.lock` beside
+    /// it, held until the returned guard drops (or the process ends). Every process that
+    /// writes the store (its sequence number reservation above all) holds it, so two never
+    /// hand out the same sequence numbers or overwrite each other's database.
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            make_dir(d)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err("open the lock file", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(StoreLock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy(self.path.clone())),
+            Err(fs::TryLockError::Error(e)) => Err(io_err("lock", &path)(e)),
+        }
     }
 
     /// Reads and opens the store.
@@ -435,6 +481,12 @@ impl Store {
         }
         self.save(state)
     }
+}
+
+/// The store held by this process (see [`Store::lock`]); released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
 }
 
 fn derive_key(pass: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32], argon2::Error> {
@@ -588,5 +640,20 @@ mod tests {
             .exit(),
             Exit::Unavailable
         );
+        assert_eq!(StoreError::Busy(PathBuf::new()).exit(), Exit::Unavailable);
+    }
+
+    #[test]
+    fn one_process_part_holds_the_store_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(
+            dir.path().join("net.weft"),
+            Secret::KeyFile(dir.path().join("k")),
+        );
+        let held = store.lock().unwrap();
+        // A second open file description (as another process would have) is refused.
+        assert!(matches!(store.lock(), Err(StoreError::Busy(_))));
+        drop(held);
+        assert!(store.lock().is_ok());
     }
 }

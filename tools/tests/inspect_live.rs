@@ -1,5 +1,5 @@
-//! `weft inspect --radio sim:PATH`: the inspector as a passive listener on the live simulated
-//! air, decoding with the network store's keys; and its command-line errors.
+//! `weft inspect --radio sim:PATH`: the inspector on the live simulated air, decoding with the
+//! network store's keys; `weft topology` of the live air; and their command-line errors.
 
 use std::path::Path;
 use std::process::Command as Process;
@@ -102,10 +102,17 @@ async fn the_live_inspector_decodes_and_names_what_it_hears() {
         tries += 1;
     }
     let (s3, n3) = (sock.clone(), net_path.clone());
-    let inspector = tokio::task::spawn_blocking(move || weft::inspect::start_live(&s3, Some(&n3)))
-        .await
-        .unwrap()
-        .expect("the inspector reaches the hub");
+    let inspector = tokio::task::spawn_blocking(move || {
+        let opts = StoreOpts {
+            net: Some(n3),
+            passphrase_env: None,
+            key_file: None,
+        };
+        weft::inspect::start_live(&s3, &opts, None)
+    })
+    .await
+    .unwrap()
+    .expect("the inspector reaches the hub");
 
     let light_sock = sock.clone();
     let light = tokio::spawn(async move {

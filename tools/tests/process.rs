@@ -2,45 +2,12 @@
 //! `weft sim serve`, `weft node`, `weft net create`, `weft provision`, `weft config`,
 //! `weft send onoff on`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Stdio;
 
-use assert_cmd::cargo::CommandCargoExt;
+mod procs;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn weft() -> Command {
-    Command::cargo_bin("weft").unwrap()
-}
-
-fn wait_for(path: &Path) {
-    let t = Instant::now();
-    while !path.exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = weft().args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use procs::{run, wait_for, weft, Killed};
 
 fn flow(dir: &PathBuf, oob_device: &str, oob_provisioner: &str) -> (i32, String, String) {
     let _ = std::fs::remove_dir_all(dir);

@@ -549,11 +549,11 @@ impl CdbTransmit {
     pub fn to_state(self) -> Option<Retransmit> {
         ((1..=8).contains(&self.count)
             && (10..=320).contains(&self.interval)
-            && self.interval % 10 == 0)
-            .then(|| Retransmit {
-                count: self.count - 1,
-                interval_steps: (self.interval / 10 - 1) as u8,
-            })
+            && self.interval.is_multiple_of(10))
+        .then(|| Retransmit {
+            count: self.count - 1,
+            interval_steps: (self.interval / 10 - 1) as u8,
+        })
     }
 }
 
@@ -650,7 +650,7 @@ impl CdbPeriod {
         }
         StepResolution::ALL.iter().rev().find_map(|r| {
             let res = u64::from(r.millis());
-            (ms % res == 0 && ms / res <= 0x3F).then(|| CdbPeriod {
+            (ms.is_multiple_of(res) && ms / res <= 0x3F).then(|| CdbPeriod {
                 number_of_steps: (ms / res) as u8,
                 resolution: r.millis(),
             })
@@ -1872,7 +1872,7 @@ fn check_publish(p: &str, publ: &CdbPublish) -> Result<(), CdbError> {
         ));
     }
     // MshPRT §4.2.3.8: (steps + 1) × 50 ms, steps 0..=31.
-    if !(50..=1600).contains(&r.interval) || r.interval % 50 != 0 {
+    if !(50..=1600).contains(&r.interval) || !r.interval.is_multiple_of(50) {
         return Err(CdbError::field(
             format!("{p}.retransmit.interval"),
             format!("{} ms is not 50..1600 in 50 ms steps", r.interval),

@@ -1,60 +1,113 @@
-//! `weft inspect --radio sim:PATH`: the inspector as a passive listener on the live simulated
-//! air (`weft sim serve --socket PATH`). It never transmits: it decodes what it hears with the
-//! keys of the network store and fills the same [`Model`] the UI draws.
+//! `weft inspect --radio sim:PATH`: the inspector on the live simulated air (`weft sim serve
+//! --socket PATH`). It decodes what it hears with the keys of the network store and fills the
+//! same [`Model`] the UI draws.
+//!
+//! With a store that has a local provisioner node, and when no other weft process holds the
+//! store, the inspector is that node on the air ([`Host`]): it sends OnOff and Level, provisions
+//! the unprovisioned devices it hears and configures nodes, persisting the node's sequence
+//! reservation and the network database as `weft send/provision/config` do. Otherwise it only
+//! listens (read-only).
 //!
 //! The hub reports neither who transmitted a frame nor whether it was relayed, so a node's RSSI
 //! and the listener's links are those of the frames carrying its source address, as heard.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as WallDuration, Instant as WallClock};
 
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
+use weft_mesh::ble::cdb::{CdbNode, FEATURE_ENABLED};
+use weft_mesh::ble::models::config_client::{
+    ConfigClient, ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS,
+};
+use weft_mesh::ble::models::generic::GenericMessage;
+use weft_mesh::ble::models::{KeyIndex, ModelMessage};
+use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
+use weft_mesh::ble::prov::{ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
-use weft_mesh::topology::{Layout, NodeKey, Topology};
-use weft_mesh::{Duration, Instant};
+use weft_mesh::ble::wire::access::AccessMessage;
+use weft_mesh::ble::UnicastAddress;
+use weft_mesh::topology::{Layout, NodeKey, Roles, Topology};
+use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 use weft_radio::hub::HubRadio;
 use weft_radio::Radio;
 
 use super::model::{
-    describe_into, finish_entry, EntryKind, Model, Stats, TrafficEntry, UnprovisionedDevice,
+    create_capture, describe_into, finish_entry, model_name, write_adv, Capture, ConfigOp,
+    EntryKind, Model, ModelDetail, NodeDetail, Stats, TrafficEntry, UnprovisionedDevice,
     TRAFFIC_CAPACITY,
 };
 use super::runtime::{Control, Runtime};
 use super::ui::Request;
-use crate::store::NetState;
+use crate::sim::{ScenarioStation, StationEvent};
+use crate::store::{NetState, Store, StoreLock};
 
-/// The status line for actions that would transmit.
-pub const READ_ONLY: &str = "read-only on the live air: use weft send/provision/config";
-/// The listener's own key in the topology (no unicast address is 0, MshPRT §3.4.2.1).
+/// The status line for actions when the inspector only listens.
+pub const READ_ONLY: &str =
+    "read-only: this inspector only listens (no store with a provisioner node, or another weft holds it)";
+/// The listener's own key in the topology when it only listens (no unicast address is 0,
+/// MshPRT §3.4.2.1).
 pub const LISTENER: NodeKey = 0;
 /// Window over which PDUs/s is measured.
 const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// The advertising channel own frames are written to a capture on (Core v5.4 Vol 6 Part B
+/// §1.4.1: 37 is the first primary advertising channel).
+const OWN_CHANNEL: u8 = 37;
 
-/// The decoder and the model it fills from frames heard on the live air.
+/// The store a read-write inspector holds, with its lock.
+#[allow(missing_debug_implementations)]
+pub struct HeldStore {
+    pub store: Store,
+    pub lock: StoreLock,
+}
+
+/// The inspector's own node on the air: the store's provisioner node with a Provisioner
+/// beside it, and the Configuration Client procedures it runs.
+#[allow(missing_debug_implementations)]
+pub struct Host {
+    station: ScenarioStation,
+    store: Store,
+    _lock: StoreLock,
+    config: ConfigClient,
+    address: u16,
+}
+
+/// The decoder, the model it fills from frames heard on the live air, and the inspector's own
+/// node when it has one.
 #[allow(missing_debug_implementations)]
 pub struct LiveFeeder {
     sniffer: Sniffer,
     keys: bool,
+    net: Option<NetState>,
+    host: Option<Host>,
     recent: HashSet<(u16, u32)>,
     recent_order: VecDeque<(u16, u32)>,
     rate: VecDeque<Instant>,
+    faults: HashMap<u16, Vec<u8>>,
+    onoff: HashMap<u16, bool>,
+    level: HashMap<u16, i16>,
+    /// The capture being written: path, writer, and the wall clock (µs since the Unix epoch)
+    /// at [`Instant::ZERO`].
+    capture: Option<(String, Capture, u64)>,
+    /// The picture is frozen (the node goes on).
+    pub paused: bool,
     pub model: Model,
     pub layout: Layout,
 }
 
 impl LiveFeeder {
     /// A feeder for the air at `source`, decoding with the keys of `net` (none: only beacons,
-    /// which need no keys, decode).
-    pub fn new(source: &str, net: Option<&NetState>) -> LiveFeeder {
+    /// which need no keys, decode). With `held` (the store `net` came from, locked) and a
+    /// local node in `net`, the inspector is that node on the air.
+    pub fn new(source: &str, net: Option<NetState>, held: Option<HeldStore>) -> LiveFeeder {
         let mut ring = Keyring::new();
         let mut topology = Topology::new();
-        topology.node_mut(LISTENER).name = Some("this listener".into());
-        topology.set_host(Some(LISTENER));
         let mut iv = 0;
-        if let Some(net) = net {
+        if let Some(net) = &net {
             iv = net.iv_index;
             for k in &net.cdb.net_keys {
                 ring.add_net_key(k.key.0);
@@ -69,18 +122,33 @@ impl LiveFeeder {
                 }
             }
             for n in &net.cdb.nodes {
-                let a = n.unicast_address.0;
                 if let Some(k) = &n.device_key {
-                    ring.add_dev_key(Address(a), k.0);
+                    ring.add_dev_key(Address(n.unicast_address.0), k.0);
                 }
-                let t = topology.node_mut(u64::from(a));
-                t.name = n.name.clone();
-                t.uuid = Some(n.uuid.0);
-                t.elements = u8::try_from(n.elements.len()).ok().filter(|&e| e > 0);
+                node_into_topology(&mut topology, n);
             }
         }
+        let host = match (&net, held) {
+            (Some(net), Some(held)) => Host::new(net, held),
+            _ => None,
+        };
+        let me = host.as_ref().map_or(LISTENER, |h| u64::from(h.address));
+        let t = topology.node_mut(me);
+        t.name = Some(if host.is_some() {
+            "weft (this inspector)".into()
+        } else {
+            "this listener".into()
+        });
+        topology.set_host(Some(me));
         let mut model = Model {
-            source: format!("{source} (live, listening)"),
+            source: format!(
+                "{source} (live, {})",
+                if host.is_some() {
+                    "as the provisioner"
+                } else {
+                    "listening"
+                }
+            ),
             now: Instant::ZERO,
             paused: false,
             topology,
@@ -91,23 +159,38 @@ impl LiveFeeder {
             stats: Stats::default(),
             hops: Vec::new(),
             groups: Vec::new(),
-            host: LISTENER as u16,
+            host: me as u16,
             detail: None,
             capture: None,
             notice: None,
             unprovisioned: Vec::new(),
         };
-        if net.is_none() {
-            model.notify("no network store: nothing decrypts (give --net FILE); beacons only");
-        } else {
-            model.notify(format!("listening on {source}; {READ_ONLY}"));
+        if let Some(net) = &net {
+            model.groups = groups_of(net);
+        }
+        match (&net, &host) {
+            (None, _) => {
+                model.notify("no network store: nothing decrypts (give --net FILE); beacons only")
+            }
+            (Some(_), Some(h)) => model.notify(format!(
+                "on {source} as {:04x}: P provisions, C configures, o/l send",
+                h.address
+            )),
+            (Some(_), None) => model.notify(format!("listening on {source}; {READ_ONLY}")),
         }
         let mut f = LiveFeeder {
             sniffer: Sniffer::new(ring, IvIndex(iv)),
             keys: net.is_some(),
+            net,
+            host,
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             rate: VecDeque::new(),
+            faults: HashMap::new(),
+            onoff: HashMap::new(),
+            level: HashMap::new(),
+            capture: None,
+            paused: false,
             model,
             layout: Layout::new(),
         };
@@ -120,16 +203,211 @@ impl LiveFeeder {
         self.keys
     }
 
-    /// One frame heard at `at` (time since listening began) with `rssi`.
-    pub fn ingest(&mut self, at: Instant, rssi: Option<i8>, bytes: &[u8]) {
+    /// Whether the inspector is a node on the air (its actions transmit).
+    pub fn is_host(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// One frame heard at `at` (time since listening began) on `channel` with `rssi`: into the
+    /// capture, the log, and the inspector's own node.
+    pub fn handle_frame(&mut self, at: Instant, channel: u8, rssi: Option<i8>, bytes: &[u8]) {
+        self.capture_frame(0, channel, rssi, at, bytes);
+        if !self.paused {
+            self.ingest(at, 0, rssi, bytes);
+        }
+        if let Some(h) = self.host.as_mut() {
+            h.station.handle_frame(
+                at,
+                &RxFrame {
+                    bearer: Bearer::Advertising,
+                    channel,
+                    rssi,
+                    timestamp: at,
+                    bytes: bytes.to_vec(),
+                },
+            );
+        }
+        self.pump(at);
+    }
+
+    /// The next frame the inspector's node puts on the air now. Its events are handled first,
+    /// so the state they persist is on disk before the frames that use it are on the air.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        self.pump(now);
+        let h = self.host.as_mut()?;
+        let f = h.station.poll_transmit(now)?;
+        let me = h.address;
+        self.capture_frame(me, OWN_CHANNEL, None, now, &f.bytes);
+        if !self.paused {
+            self.ingest(now, me, None, &f.bytes);
+        }
+        Some(f)
+    }
+
+    /// When [`LiveFeeder::handle_timeout`] is due next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let h = self.host.as_ref()?;
+        [h.station.poll_timeout(), h.config.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Timers of the inspector's node and of its configuration procedures.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(h) = self.host.as_mut() {
+            if h.station.poll_timeout().is_some_and(|t| t <= now) {
+                h.station.handle_timeout(now);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// Sends `message` from the inspector's node to `dst` with the first application key.
+    pub fn send(&mut self, now: Instant, dst: u16, message: AccessMessage) -> Result<(), String> {
+        let h = self.host.as_mut().ok_or(READ_ONLY)?;
+        let node = h.station.as_node_mut().ok_or("no node")?;
+        let Some(key) = node.state().app_keys.first().map(|k| k.index) else {
+            return Err("the inspector's node has no application key".into());
+        };
+        let sent = node.handle_command(
+            now,
+            Command::Send {
+                element: 0,
+                dst: Address(dst),
+                label: None,
+                key: KeyRef::App(key),
+                net_index: 0,
+                ttl: None,
+                message,
+            },
+        );
+        self.pump(now);
+        if sent {
+            Ok(())
+        } else {
+            Err("the node refused to send it".into())
+        }
+    }
+
+    /// Provisions the unprovisioned device `uuid` with the next free address (then
+    /// configures it); returns the address.
+    pub fn provision(&mut self, now: Instant, uuid: [u8; 16]) -> Result<u16, String> {
+        let h = self.host.as_mut().ok_or(READ_ONLY)?;
+        let a = h.station.provision(now, uuid)?;
+        if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
+            d.state = "opening link".into();
+        }
+        let name = self.model.device_name(uuid);
+        self.model
+            .notify(format!("provisioning {name} as {a:04x}: opening the link"));
+        self.pump(now);
+        Ok(a)
+    }
+
+    /// Configures the node at `address`: `op` on its first server model (as the network
+    /// database knows its composition) with application key 0.
+    pub fn configure(&mut self, now: Instant, address: u16, op: ConfigOp) -> Result<(), String> {
+        let h = self.host.as_mut().ok_or(READ_ONLY)?;
+        let node = self
+            .net
+            .as_ref()
+            .and_then(|n| n.cdb.node_by_address(address))
+            .ok_or_else(|| format!("{address:04x} is not in the network database"))?;
+        let target = UnicastAddress::new(address).ok_or("not a unicast address")?;
+        let (e, model) = node
+            .elements
+            .iter()
+            .find_map(|el| {
+                el.models
+                    .iter()
+                    .find(|m| SUBSCRIBE_MODELS.contains(&m.model_id.0))
+                    .map(|m| (el.index, m.model_id.0))
+            })
+            .ok_or_else(|| {
+                if node.elements.iter().all(|e| e.models.is_empty()) {
+                    format!("{address:04x}: its composition is not known yet (weft config --dst {address:04x} composition)")
+                } else {
+                    format!("{address:04x} has no server model to configure")
+                }
+            })?;
+        let element = Address(address + u16::from(e));
+        let msg = super::model::config_message(op, element, model);
+        self.model.notify(format!(
+            "{address:04x}: {}…",
+            super::model::config_what(&msg)
+        ));
+        // A new request replaces what was still queued for the node.
+        h.config.cancel(target);
+        h.config.request(target, msg);
+        self.pump(now);
+        Ok(())
+    }
+
+    /// The selected node's detail: what the network database knows, with what was heard.
+    pub fn detail(&self, address: u16) -> Option<NodeDetail> {
+        let net = self.net.as_ref()?;
+        let seq = self
+            .model
+            .topology
+            .nodes()
+            .find(|n| n.key == u64::from(address))
+            .and_then(|n| n.seq);
+        let mut d = match net.cdb.node_by_address(address) {
+            Some(n) => detail_from_cdb(n, net.iv_index),
+            None => {
+                let h = self.host.as_ref().filter(|h| h.address == address)?;
+                let node = h.station.as_node()?;
+                let mut d = super::model::detail_of(node);
+                d.name = "weft (this inspector)".into();
+                d
+            }
+        };
+        d.onoff = self.onoff.get(&address).copied().or(d.onoff);
+        d.level = self.level.get(&address).copied().or(d.level);
+        d.faults = self.faults.get(&address).cloned();
+        d.seq = d.seq.or(seq);
+        Some(d)
+    }
+
+    /// Starts writing every frame heard and sent to a pcapng file at `path`.
+    pub fn start_capture(&mut self, path: &str) -> Result<(), String> {
+        let w = create_capture(path)?;
+        let now_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        let base = now_unix.saturating_sub(self.model.now.as_micros());
+        self.capture = Some((path.to_string(), w, base));
+        self.model.capture = Some(path.to_string());
+        Ok(())
+    }
+
+    /// Stops the capture; returns the file written.
+    pub fn stop_capture(&mut self) -> Option<String> {
+        self.model.capture = None;
+        let (path, mut w, _) = self.capture.take()?;
+        let _ = w.flush();
+        Some(path)
+    }
+
+    fn capture_frame(&mut self, from: u16, channel: u8, rssi: Option<i8>, at: Instant, b: &[u8]) {
+        if let Some((_, w, base)) = self.capture.as_mut() {
+            let t = Instant::from_micros(base.saturating_add(at.as_micros()));
+            write_adv(w, from, channel, rssi, t, b);
+        }
+    }
+
+    /// One frame into the log: heard (`own` 0) or sent by the inspector's node at `own`.
+    fn ingest(&mut self, at: Instant, own: u16, rssi: Option<i8>, bytes: &[u8]) {
         self.model.now = self.model.now.max(at);
         self.model.stats.pdus += 1;
         self.model.stats.frames_on_air += 1;
         self.rate.push_back(at);
+        let me = self.model.host;
         let mut e = TrafficEntry {
             at,
             bearer: "ADV",
-            transmitter: 0,
+            transmitter: own,
             src: None,
             dst: None,
             opcode: String::new(),
@@ -149,20 +427,27 @@ impl LiveFeeder {
                 Decoded::Network(n) => {
                     let src = n.pdu.src.0;
                     e.src = Some(src);
-                    e.transmitter = src;
                     e.dst = Some(n.pdu.dst.0);
                     e.ttl = Some(n.pdu.ttl);
                     e.seq = Some(n.pdu.seq.get());
-                    let key = u64::from(src);
-                    self.model.topology.heard(key, LISTENER, rssi, at);
-                    let node = self.model.topology.node_mut(key);
+                    if own == 0 {
+                        e.transmitter = src;
+                        self.model
+                            .topology
+                            .heard(u64::from(src), u64::from(me), rssi, at);
+                    } else if src != own {
+                        e.relayed_by = Some(own);
+                    }
+                    let node = self.model.topology.node_mut(u64::from(src));
                     node.seq = Some(node.seq.map_or(n.pdu.seq.get(), |s| s.max(n.pdu.seq.get())));
                 }
                 other => {
-                    if let Some(uuid) =
-                        describe_into(&mut e, &mut self.model.stats, other).unprovisioned
-                    {
+                    let d = describe_into(&mut e, &mut self.model.stats, other);
+                    if let Some(uuid) = d.unprovisioned {
                         self.heard_device(uuid, rssi, at);
+                    }
+                    if let Some((src, m)) = d.message {
+                        self.heard_state(src, &m);
                     }
                 }
             }
@@ -187,12 +472,28 @@ impl LiveFeeder {
         }
     }
 
+    /// Server states and faults a node reported.
+    fn heard_state(&mut self, src: u16, m: &ModelMessage) {
+        use weft_mesh::ble::models::health::HealthMessage as H;
+        match m {
+            ModelMessage::Generic(GenericMessage::OnOffStatus { present, .. }) => {
+                self.onoff.insert(src, *present);
+            }
+            ModelMessage::Generic(GenericMessage::LevelStatus { present, .. }) => {
+                self.level.insert(src, *present);
+            }
+            ModelMessage::Health(H::CurrentStatus(r) | H::FaultStatus(r)) => {
+                self.faults.insert(src, r.faults.clone());
+            }
+            _ => {}
+        }
+    }
+
     fn heard_device(&mut self, uuid: [u8; 16], rssi: Option<i8>, at: Instant) {
         if self
-            .model
-            .topology
-            .nodes()
-            .any(|n| n.uuid == Some(uuid) && n.key != LISTENER)
+            .net
+            .as_ref()
+            .is_some_and(|n| n.cdb.node_by_uuid(&uuid).is_some())
         {
             return; // a node of the database still beaconing
         }
@@ -208,6 +509,152 @@ impl LiveFeeder {
                 last_heard: at,
                 state: "waiting".into(),
             }),
+        }
+    }
+
+    /// Handles what the inspector's node reported and hands its Configuration Client's
+    /// requests to it.
+    fn pump(&mut self, now: Instant) {
+        loop {
+            let Some(h) = self.host.as_mut() else { return };
+            if let Some((dst, msg)) = h.config.poll_request(now) {
+                if let Some(n) = h.station.as_node_mut() {
+                    n.handle_command(
+                        now,
+                        Command::Send {
+                            element: 0,
+                            dst: Address::from(dst),
+                            label: None,
+                            key: KeyRef::Dev,
+                            net_index: 0,
+                            ttl: None,
+                            message: msg,
+                        },
+                    );
+                }
+                continue;
+            }
+            let events: Vec<_> = std::iter::from_fn(|| h.config.poll_event()).collect();
+            if !events.is_empty() {
+                self.config_events(&events);
+                continue;
+            }
+            let Some(e) = h.station.poll_event() else {
+                return;
+            };
+            match e {
+                StationEvent::Node(Event::PersistState) => {
+                    if let (Some(net), Some(n)) = (self.net.as_mut(), h.station.as_node()) {
+                        net.local = Some(n.state().clone());
+                    }
+                    self.save();
+                }
+                StationEvent::Node(Event::Access { src, message, .. }) => {
+                    h.config.handle_message(now, src, &message);
+                }
+                StationEvent::Node(e) => self.model.node_event(&e),
+                StationEvent::Provisioner(e) => self.provisioner_event(&e),
+                _ => {}
+            }
+        }
+    }
+
+    fn provisioner_event(&mut self, e: &ProvisionerEvent) {
+        if let ProvisionerEvent::Session {
+            device_uuid,
+            event: SessionEvent::Complete(p),
+        } = e
+        {
+            self.provisioned(*device_uuid, p);
+        }
+        self.model.provisioning_progress(e);
+    }
+
+    /// A device provisioned: into the network database (saved), the decoder's keys and the
+    /// topology; then configured.
+    fn provisioned(&mut self, uuid: [u8; 16], p: &weft_mesh::ble::prov::Provisioned) {
+        let address = p.data.unicast_address.get();
+        let Some(net) = self.net.as_mut() else { return };
+        let record = crate::provisioning::node_record(uuid, address, p, p.data.key_index);
+        net.cdb.nodes.retain(|n| n.uuid.0 != uuid);
+        net.cdb.nodes.push(record);
+        let plan = net.cdb.app_keys.first().map(|k| ConfigurePlan {
+            net_key_index: KeyIndex::from_bits(k.bound_net_key),
+            app_key_index: KeyIndex::from_bits(k.index),
+            app_key: k.key.0,
+            subscribe: None,
+            publish: None,
+        });
+        if let Some(n) = net.cdb.node_by_uuid(&uuid) {
+            node_into_topology(&mut self.model.topology, n);
+        }
+        self.sniffer
+            .keyring_mut()
+            .add_dev_key(Address(address), p.device_key);
+        self.model.unprovisioned.retain(|d| d.uuid != uuid);
+        self.save();
+        // The Configuration Client's requests go out in the pump round this runs in.
+        if let (Some(h), Some(plan), Some(a)) =
+            (self.host.as_mut(), plan, UnicastAddress::new(address))
+        {
+            h.config.configure(a, plan);
+        }
+    }
+
+    /// What the Configuration Client reported: answers into the network database (saved),
+    /// everything into the status line.
+    fn config_events(&mut self, events: &[ConfigClientEvent]) {
+        for e in events {
+            let a = match e {
+                ConfigClientEvent::Answered {
+                    node,
+                    request,
+                    status,
+                } => {
+                    let a = node.get();
+                    if let Some(n) = self.net.as_mut().and_then(|n| node_mut(n, a)) {
+                        n.record(request, status);
+                    }
+                    a
+                }
+                ConfigClientEvent::Done { node } => {
+                    let a = node.get();
+                    if let Some(n) = self.net.as_mut().and_then(|n| node_mut(n, a)) {
+                        n.config_complete = true;
+                    }
+                    a
+                }
+                ConfigClientEvent::Failed { .. } => continue,
+            };
+            if let Some(n) = self.net.as_ref().and_then(|n| n.cdb.node_by_address(a)) {
+                node_into_topology(&mut self.model.topology, n);
+            }
+        }
+        self.save();
+        let net = &self.net;
+        let name = |a: u16| {
+            net.as_ref()
+                .and_then(|n| n.cdb.node_by_address(a))
+                .and_then(|n| n.name.clone())
+                .unwrap_or_default()
+        };
+        for text in super::model::config_notices(events, name) {
+            self.model.notify(text);
+        }
+        if let Some(net) = &self.net {
+            self.model.groups = groups_of(net);
+        }
+    }
+
+    /// Writes the network and the node's state to the store; a failure is shown (the node
+    /// goes on, as the state is still in memory).
+    fn save(&mut self) {
+        let (Some(h), Some(net)) = (self.host.as_ref(), self.net.as_ref()) else {
+            return;
+        };
+        if let Err(e) = h.store.save(net) {
+            self.model
+                .notify(format!("cannot save the network store: {e}"));
         }
     }
 
@@ -247,9 +694,147 @@ impl LiveFeeder {
     }
 }
 
-/// Connects to the hub at `socket` as a passive listener and runs `feeder` in a thread of its
-/// own (a current-thread tokio runtime inside it); fails when the hub cannot be reached.
-pub fn start(socket: &Path, feeder: LiveFeeder) -> Result<Runtime, String> {
+impl Host {
+    /// The store's local node as a provisioner on the air, when the network has one.
+    fn new(net: &NetState, held: HeldStore) -> Option<Host> {
+        let mut local = net.local.clone()?;
+        let key = net.cdb.net_keys.first()?;
+        local.remote_dev_keys = net.dev_keys();
+        let address = local.primary.get();
+        let next = crate::provisioning::next_address(net, 1)?;
+        let node = Node::new(local, ChaCha8Rng::from_entropy());
+        Some(Host {
+            station: ScenarioStation::provisioner(
+                node,
+                ChaCha8Rng::from_entropy(),
+                (key.key.0, key.index),
+                net.iv_index,
+                next,
+            ),
+            store: held.store,
+            _lock: held.lock,
+            config: ConfigClient::new(),
+            address,
+        })
+    }
+}
+
+fn node_mut(net: &mut NetState, address: u16) -> Option<&mut CdbNode> {
+    net.cdb
+        .nodes
+        .iter_mut()
+        .find(|n| n.unicast_address.0 == address)
+}
+
+/// A node of the network database into the topology: name, UUID, elements, roles.
+fn node_into_topology(topology: &mut Topology, n: &CdbNode) {
+    let t = topology.node_mut(u64::from(n.unicast_address.0));
+    t.name = n.name.clone();
+    t.uuid = Some(n.uuid.0);
+    t.elements = u8::try_from(n.elements.len()).ok().filter(|&e| e > 0);
+    if let Some(f) = &n.features {
+        let on = |v: Option<u8>| v == Some(FEATURE_ENABLED);
+        t.roles = Roles {
+            relay: on(f.relay),
+            proxy: on(f.proxy),
+            friend: on(f.friend),
+            low_power: on(f.low_power),
+        };
+    }
+}
+
+/// Group addresses the network's models subscribe to, ascending.
+fn groups_of(net: &NetState) -> Vec<u16> {
+    let mut g: Vec<u16> = net
+        .cdb
+        .nodes
+        .iter()
+        .flat_map(|n| &n.elements)
+        .flat_map(|e| &e.models)
+        .flat_map(|m| &m.subscribe)
+        .map(|a| a.address().0)
+        .filter(|a| Address(*a).is_group())
+        .collect();
+    g.sort_unstable();
+    g.dedup();
+    g
+}
+
+/// What the network database knows of a node, as the detail pane shows it.
+pub fn detail_from_cdb(n: &CdbNode, iv_index: u32) -> NodeDetail {
+    let features = n.features.map_or_else(
+        || "?".to_string(),
+        |f| {
+            let on = |v: Option<u8>| v == Some(FEATURE_ENABLED);
+            Roles {
+                relay: on(f.relay),
+                proxy: on(f.proxy),
+                friend: on(f.friend),
+                low_power: on(f.low_power),
+            }
+            .letters()
+        },
+    );
+    NodeDetail {
+        address: n.unicast_address.0,
+        name: n.name.clone().unwrap_or_default(),
+        uuid: n.uuid.0,
+        cid: n.cid.map(|v| v.0),
+        pid: n.pid.map(|v| v.0),
+        vid: n.vid.map(|v| v.0),
+        crpl: n.crpl.map(|v| v.0),
+        features,
+        default_ttl: n.default_ttl,
+        net_keys: n.net_keys.iter().map(|k| k.index).collect(),
+        app_keys: n.app_keys.iter().map(|k| k.index).collect(),
+        elements: n
+            .elements
+            .iter()
+            .map(|e| {
+                (
+                    e.location.0,
+                    e.models
+                        .iter()
+                        .map(|m| ModelDetail {
+                            name: model_name(m.model_id.0),
+                            bound: m.bind.clone(),
+                            publication: m
+                                .publish
+                                .as_ref()
+                                .map(|p| format!("to {} app key {}", p.address.address(), p.index)),
+                            subscriptions: m.subscribe.iter().map(|a| a.address().0).collect(),
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+        heartbeat_pub: n.heartbeat_pub.as_ref().map(|p| {
+            if p.period == 0 {
+                format!("to {:04x} (off)", p.address.0)
+            } else {
+                format!("to {:04x} every {} s", p.address.0, p.period)
+            }
+        }),
+        heartbeat_sub: n
+            .heartbeat_sub
+            .as_ref()
+            .map(|s| format!("from {:04x} to {:04x}", s.source.0, s.destination.0)),
+        onoff: None,
+        level: None,
+        faults: None,
+        seq: None,
+        iv_index,
+    }
+}
+
+/// Connects to the hub at `socket` and runs `feeder` in a thread of its own (a current-thread
+/// tokio runtime inside it); fails when the hub cannot be reached. Captures are written to
+/// `capture_dir` (default: the working directory).
+pub fn start(
+    socket: &Path,
+    feeder: LiveFeeder,
+    capture_dir: Option<PathBuf>,
+) -> Result<Runtime, String> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let path: PathBuf = socket.to_owned();
     let rt = Runtime::spawn("weft-live", feeder.model.clone(), move |rx, shared| {
@@ -263,7 +848,7 @@ pub fn start(socket: &Path, feeder: LiveFeeder) -> Result<Runtime, String> {
                 return;
             }
         };
-        tokio_rt.block_on(listen(&path, feeder, rx, shared, ready_tx));
+        tokio_rt.block_on(listen(&path, feeder, capture_dir, rx, shared, ready_tx));
     });
     match ready_rx.recv() {
         Ok(Ok(())) => Ok(rt),
@@ -282,9 +867,54 @@ fn since(start: WallClock) -> Instant {
     Instant::from_micros(start.elapsed().as_micros() as u64)
 }
 
+/// Carries out one request of the UI.
+fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Path>) {
+    match r {
+        Request::TogglePause => {
+            f.paused = !f.paused;
+            f.model.paused = f.paused;
+            f.model.notify(if f.paused {
+                "paused: the picture is frozen, the air goes on"
+            } else {
+                "running"
+            });
+        }
+        Request::Select(_) => {}
+        Request::ToggleCapture => {
+            if let Some(p) = f.stop_capture() {
+                f.model.notify(format!("capture written to {p}"));
+            } else {
+                let path = super::runtime::new_capture_path(capture_dir);
+                match f.start_capture(&path) {
+                    Ok(()) => f
+                        .model
+                        .notify(format!("capturing the air to {path} (c stops)")),
+                    Err(e) => f.model.notify(format!("capture failed: {e}")),
+                }
+            }
+        }
+        Request::Send { dst, message, what } => match f.send(now, dst, message) {
+            Ok(()) => f.model.notify(format!("sent {what}")),
+            Err(e) => f.model.notify(format!("not sent: {e}")),
+        },
+        Request::Provision { uuid, name } => {
+            if let Err(e) = f.provision(now, uuid) {
+                f.model.notify(format!("cannot provision {name}: {e}"));
+            }
+        }
+        Request::Configure { address, op } => {
+            if let Err(e) = f.configure(now, address, op) {
+                f.model
+                    .notify(format!("cannot configure {address:04x}: {e}"));
+            }
+        }
+    }
+}
+
 async fn listen(
     path: &Path,
     mut feeder: LiveFeeder,
+    capture_dir: Option<PathBuf>,
     rx: &Receiver<Control>,
     shared: &Mutex<Arc<Model>>,
     ready: mpsc::Sender<Result<(), String>>,
@@ -300,57 +930,91 @@ async fn listen(
     let start = WallClock::now();
     let publish_every = WallDuration::from_millis(33);
     let mut last_publish = WallClock::now();
-    let mut paused = false;
     let mut connected = true;
+    let mut selected: Option<u16> = None;
     loop {
         for c in rx.try_iter() {
             match c {
-                Control::Quit => return,
-                Control::Ui(Request::TogglePause) => {
-                    paused = !paused;
-                    feeder.model.notify(if paused {
-                        "paused: the picture is frozen, the air goes on"
-                    } else {
-                        "running"
-                    });
-                    feeder.model.paused = paused;
+                Control::Quit => {
+                    feeder.stop_capture();
+                    return;
                 }
-                Control::Ui(Request::Select(_)) => {}
-                Control::Ui(Request::ToggleCapture) => feeder
-                    .model
-                    .notify("capture is not available on the live air yet"),
-                Control::Ui(
-                    Request::Send { .. } | Request::Provision { .. } | Request::Configure { .. },
-                ) => feeder.model.notify(READ_ONLY),
+                Control::Ui(Request::Select(a)) => selected = a,
+                Control::Ui(r) => control(&mut feeder, since(start), r, capture_dir.as_deref()),
             }
         }
         if connected {
+            // Everything due goes out before waiting (state persisted first, see poll_transmit).
+            while let Some(f) = feeder.poll_transmit(since(start)) {
+                if let Err(e) = radio.send(f).await {
+                    connected = false;
+                    feeder.model.notify(format!("stopped: {e}"));
+                    break;
+                }
+            }
+        }
+        let tick = tokio::time::Instant::now() + WallDuration::from_millis(10);
+        let wake = feeder.poll_timeout().map_or(tick, |t| {
+            let at = start + WallDuration::from_micros(t.as_micros());
+            tokio::time::Instant::from_std(at).min(tick)
+        });
+        if connected {
             tokio::select! {
                 r = radio.recv() => match r {
-                    Ok(f) => {
-                        if !paused {
-                            feeder.ingest(since(start), f.rssi, &f.bytes);
-                        }
-                    }
+                    Ok(f) => feeder.handle_frame(since(start), f.channel, f.rssi, &f.bytes),
                     Err(e) => {
                         connected = false;
                         feeder.model.notify(format!("stopped listening: {e}"));
                         publish(&feeder, shared);
                     }
                 },
-                _ = tokio::time::sleep(WallDuration::from_millis(10)) => {}
+                _ = tokio::time::sleep_until(wake) => {}
             }
         } else {
-            tokio::time::sleep(WallDuration::from_millis(10)).await;
+            tokio::time::sleep_until(wake).await;
+        }
+        if feeder.poll_timeout().is_some_and(|t| t <= since(start)) {
+            feeder.handle_timeout(since(start));
         }
         if last_publish.elapsed() >= publish_every {
             last_publish = WallClock::now();
-            if !paused {
+            if !feeder.paused {
                 feeder.tick(since(start));
             }
+            feeder.model.detail = selected.and_then(|a| feeder.detail(a)).map(Arc::new);
             publish(&feeder, shared);
         }
     }
+}
+
+/// Listens on the hub at `socket` for `seconds` (wall clock) and returns the feeder with what
+/// it heard, its layout settled: `weft topology --radio sim:PATH`.
+pub fn listen_for(
+    socket: &Path,
+    mut feeder: LiveFeeder,
+    seconds: f64,
+) -> Result<LiveFeeder, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the listener: {e}"))?;
+    rt.block_on(async {
+        let mut radio = HubRadio::connect(socket).await.map_err(|e| e.to_string())?;
+        let start = WallClock::now();
+        let end = tokio::time::Instant::now() + WallDuration::from_secs_f64(seconds);
+        loop {
+            tokio::select! {
+                r = radio.recv() => {
+                    let f = r.map_err(|e| e.to_string())?;
+                    feeder.handle_frame(since(start), f.channel, f.rssi, &f.bytes);
+                }
+                _ = tokio::time::sleep_until(end) => break,
+            }
+        }
+        feeder.tick(since(start));
+        feeder.publish_prep(300);
+        Ok(feeder)
+    })
 }
 
 fn publish(feeder: &LiveFeeder, shared: &Mutex<Arc<Model>>) {
@@ -375,22 +1039,27 @@ mod tests {
 
     #[test]
     fn without_keys_beacons_decode_and_network_pdus_say_why_not() {
-        let mut f = LiveFeeder::new("sim:/tmp/air.sock", None);
+        let mut f = LiveFeeder::new("sim:/tmp/air.sock", None, None);
         assert!(!f.has_keys());
         assert!(f
             .model
             .notice
             .as_ref()
             .is_some_and(|(_, t)| t.contains("no network store")));
-        f.ingest(
+        f.handle_frame(
             Instant::from_micros(5_000),
+            37,
             Some(-40),
             &unprovisioned_beacon([7; 16]),
         );
         // A Mesh Message AD (0x2A, MshPRT §3.3.1) no key opens.
         let mut pdu = vec![19, 0x2a];
         pdu.extend_from_slice(&[0x11; 18]);
-        f.ingest(Instant::from_micros(9_000), Some(-50), &pdu);
+        f.handle_frame(Instant::from_micros(9_000), 38, Some(-50), &pdu);
+        // Read-only: actions say why they cannot be done.
+        assert!(!f.is_host());
+        let now = Instant::from_micros(9_500);
+        assert_eq!(f.provision(now, [7; 16]), Err(READ_ONLY.to_string()));
         f.tick(Instant::from_micros(10_000));
         assert_eq!(f.model.unprovisioned.len(), 1);
         assert_eq!(f.model.unprovisioned[0].uuid, [7; 16]);

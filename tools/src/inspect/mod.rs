@@ -34,17 +34,18 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
-    /// listens (read-only) on the live air of `weft sim serve --socket PATH`; others (hci:,
-    /// bluez:, ...) are not available yet.
+    /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
+    /// others (hci:, bluez:, ...) are not available yet.
     #[arg(long, conflicts_with = "scenario")]
     pub radio: Option<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
     #[arg(long)]
     pub scenario: Option<String>,
-    /// The network store whose keys decode the live air (default: the default store, if any;
-    /// its key file beside it). Scenarios bring their own keys.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<std::path::PathBuf>,
+    /// The network store (--net, --passphrase-env, --key-file) whose keys decode the live air
+    /// and whose provisioner node the inspector becomes (default: the default store, if any).
+    /// Scenarios bring their own keys.
+    #[command(flatten)]
+    pub store: StoreOpts,
     /// Seed of the simulated network.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -62,7 +63,7 @@ impl Default for InspectArgs {
         InspectArgs {
             radio: None,
             scenario: None,
-            net: None,
+            store: StoreOpts::default(),
             seed: 1,
             speed: 1.0,
             plain: false,
@@ -121,9 +122,9 @@ pub fn run(a: &InspectArgs) -> Exit {
             return code;
         }
     };
-    if a.net.is_some() {
-        eprintln!("weft inspect: --net applies to real radios, which are not available yet; the simulated network brings its own keys");
-        return Exit::Unavailable;
+    if a.store.net.is_some() {
+        eprintln!("weft inspect: --net applies to the live air (--radio sim:SOCKET); a scenario brings its own keys");
+        return Exit::Usage;
     }
     if !(a.speed > 0.0 && a.speed <= 1000.0) {
         eprintln!(
@@ -163,42 +164,56 @@ pub fn run(a: &InspectArgs) -> Exit {
     }
 }
 
-/// The network a live inspector decodes with: `--net FILE`, else the default store when it
-/// exists; `Ok(None)` when there is none.
-pub fn live_keys(net: Option<&std::path::Path>) -> Result<Option<NetState>, (Exit, String)> {
-    let opts = StoreOpts {
-        net: net.map(std::path::Path::to_path_buf),
-        passphrase_env: None,
-        key_file: None,
-    };
-    let store = match Store::from_opts(&opts) {
+/// The network a live inspector decodes with: the store the options name, else the default
+/// store when it exists; `Ok(None)` when there is none.
+pub fn live_store(opts: &StoreOpts) -> Result<Option<(Store, NetState)>, (Exit, String)> {
+    let store = match Store::from_opts(opts) {
         Ok(s) => s,
-        Err(_) if net.is_none() => return Ok(None),
+        Err(_) if opts.net.is_none() => return Ok(None),
         Err(e) => return Err((e.exit(), e.to_string())),
     };
-    if net.is_none() && !store.exists() {
+    if opts.net.is_none() && !store.exists() {
         return Ok(None);
     }
-    store
-        .load()
-        .map(Some)
-        .map_err(|e| (e.exit(), e.to_string()))
+    let state = store.load().map_err(|e| (e.exit(), e.to_string()))?;
+    Ok(Some((store, state)))
 }
 
-/// Connects the inspector to the live air at `socket` as a passive listener, decoding with the
-/// store's keys.
+/// Connects the inspector to the live air at `socket`. With the store's provisioner node and
+/// the store to itself, the inspector is that node; otherwise it listens, decoding with the
+/// store's keys (a notice says why it only listens).
 pub fn start_live(
     socket: &std::path::Path,
-    net: Option<&std::path::Path>,
+    opts: &StoreOpts,
+    capture_dir: Option<std::path::PathBuf>,
 ) -> Result<Runtime, (Exit, String)> {
-    let state = live_keys(net)?;
     let source = format!("sim:{}", socket.display());
-    let feeder = live::LiveFeeder::new(&source, state.as_ref());
-    live::start(socket, feeder).map_err(|e| (Exit::Unavailable, e))
+    let (feeder, why) = match live_store(opts)? {
+        None => (live::LiveFeeder::new(&source, None, None), None),
+        Some((store, state)) => match store.lock() {
+            Ok(lock) => {
+                let why = state.local.is_none().then(|| {
+                    "read-only: the network has no provisioner node of weft's (weft net create)"
+                        .to_string()
+                });
+                let held = live::HeldStore { store, lock };
+                (live::LiveFeeder::new(&source, Some(state), Some(held)), why)
+            }
+            Err(e) => (
+                live::LiveFeeder::new(&source, Some(state), None),
+                Some(format!("read-only: {e}")),
+            ),
+        },
+    };
+    let mut feeder = feeder;
+    if let Some(why) = why {
+        feeder.model.notify(why);
+    }
+    live::start(socket, feeder, capture_dir).map_err(|e| (Exit::Unavailable, e))
 }
 
 fn run_live(a: &InspectArgs, socket: &std::path::Path) -> Exit {
-    let rt = match start_live(socket, a.net.as_deref()) {
+    let rt = match start_live(socket, &a.store, None) {
         Ok(rt) => rt,
         Err((code, msg)) => {
             eprintln!("weft inspect: {msg}");
@@ -312,10 +327,14 @@ pub struct TopologyArgs {
     /// A built-in scenario or a scenario file ending in .toml.
     #[arg(long, conflicts_with = "radio", required_unless_present = "radio")]
     pub scenario: Option<String>,
-    /// The radio: `sim:NAME`; others are not available yet (exit 3).
+    /// The radio: `sim:NAME` runs a built-in scenario; `sim:PATH` listens to the live air of
+    /// `weft sim serve --socket PATH`; others are not available yet (exit 3).
     #[arg(long)]
     pub radio: Option<String>,
-    /// Virtual seconds to listen before exporting.
+    /// The network store whose keys decode the live air (default: the default store, if any).
+    #[command(flatten)]
+    pub store: StoreOpts,
+    /// Seconds to listen before exporting (virtual for a scenario, wall clock on the live air).
     #[arg(long, default_value_t = 30.0)]
     pub seconds: f64,
     #[arg(long, default_value_t = 1)]
@@ -327,13 +346,6 @@ pub struct TopologyArgs {
 
 /// `weft topology`: listens for a while, then writes the graph of links heard.
 pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
-    let scenario = match scenario_of(a.radio.as_deref(), a.scenario.as_deref()) {
-        Ok(s) => s,
-        Err((code, msg)) => {
-            eprintln!("weft topology: {msg}");
-            return code;
-        }
-    };
     if !(a.seconds > 0.0 && a.seconds <= 86_400.0) {
         eprintln!(
             "weft topology: --seconds {}: give a duration between 0 and 86400",
@@ -341,26 +353,21 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
         );
         return Exit::Usage;
     }
-    let mut feeder = match feeder_for(&scenario, a.seed) {
-        Ok(f) => f,
+    let model = match topology_model(a) {
+        Ok(m) => m,
         Err((code, msg)) => {
             eprintln!("weft topology: {msg}");
             return code;
         }
     };
-    if let Err(e) = runtime::run_for(&mut feeder, a.seconds) {
-        eprintln!("weft topology: {e:?}");
-        return Exit::Unavailable;
-    }
-    let topo = &feeder.model.topology;
+    let topo = &model.topology;
     let text = match a.format {
         GraphFormat::Dot => topo.to_dot(),
         GraphFormat::Json => {
             let mut v = serde_json::to_value(topo).unwrap_or_default();
-            v["source"] = json!(feeder.model.source);
+            v["source"] = json!(model.source);
             v["virtual_s"] = json!(a.seconds);
-            v["layout"] = feeder
-                .model
+            v["layout"] = model
                 .positions
                 .iter()
                 .map(|(k, x, y)| json!({"key": k, "x": (x * 1000.0).round() / 1000.0, "y": (y * 1000.0).round() / 1000.0}))
@@ -376,4 +383,22 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
             Exit::Unavailable
         }
     }
+}
+
+/// The picture after `--seconds`: of a scenario run in virtual time, or of the live air heard
+/// for that long (wall clock), decoded with the store's keys.
+fn topology_model(a: &TopologyArgs) -> Result<model::Model, (Exit, String)> {
+    if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
+        a.radio.as_deref().map(crate::runtime::RadioArg::parse)
+    {
+        let source = format!("sim:{}", path.display());
+        let net = live_store(&a.store)?.map(|(_, state)| state);
+        let feeder = live::LiveFeeder::new(&source, net, None);
+        let f = live::listen_for(&path, feeder, a.seconds).map_err(|e| (Exit::Unavailable, e))?;
+        return Ok(f.model);
+    }
+    let scenario = scenario_of(a.radio.as_deref(), a.scenario.as_deref())?;
+    let mut feeder = feeder_for(&scenario, a.seed)?;
+    runtime::run_for(&mut feeder, a.seconds).map_err(|e| (Exit::Unavailable, format!("{e:?}")))?;
+    Ok(feeder.model)
 }

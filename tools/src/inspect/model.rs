@@ -111,19 +111,20 @@ pub struct Hop {
     pub at: Instant,
 }
 
-/// A node's configuration as its own state says (the simulator knows it; on a real network it
-/// would come from Composition Data and the configuration database).
+/// A node's configuration: in a scenario, as its own state says; on the live air, as the
+/// network database knows it (Composition Data and the configuration statuses recorded), `None`
+/// where nothing has been read yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeDetail {
     pub address: u16,
     pub name: String,
     pub uuid: [u8; 16],
-    pub cid: u16,
-    pub pid: u16,
-    pub vid: u16,
-    pub crpl: u16,
+    pub cid: Option<u16>,
+    pub pid: Option<u16>,
+    pub vid: Option<u16>,
+    pub crpl: Option<u16>,
     pub features: String,
-    pub default_ttl: u8,
+    pub default_ttl: Option<u8>,
     pub net_keys: Vec<u16>,
     pub app_keys: Vec<u16>,
     /// Per element: location and its models.
@@ -134,7 +135,8 @@ pub struct NodeDetail {
     pub level: Option<i16>,
     /// Health faults heard in Health Current/Fault Status messages from the node.
     pub faults: Option<Vec<u8>>,
-    pub seq: u32,
+    /// The next sequence number (scenario), or the highest heard (live air).
+    pub seq: Option<u32>,
     pub iv_index: u32,
 }
 
@@ -222,7 +224,7 @@ struct AirQueue {
 }
 
 /// A capture in progress.
-type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
+pub(crate) type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
 
 /// The simulator, the decoder and the model they fill.
 #[allow(missing_debug_implementations)]
@@ -293,23 +295,8 @@ impl Feeder {
             sim.set_air_tap(move |f| {
                 if let Ok(mut c) = capture.lock() {
                     if let Some((_, w)) = c.as_mut() {
-                        let a = addrs
-                            .get(f.node.index())
-                            .copied()
-                            .unwrap_or(0)
-                            .to_le_bytes();
-                        // A random static advertiser address per node (Core v5.4 Vol 6 Part B
-                        // §1.3.2.1: the two most significant bits are 1).
-                        let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
-                        if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, f.bytes) {
-                            if let Ok(pkt) = ble_ll_phdr_packet(f.channel, None, &ll) {
-                                let _ = w.write_packet(
-                                    LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
-                                    f.start,
-                                    &pkt,
-                                );
-                            }
-                        }
+                        let a = addrs.get(f.node.index()).copied().unwrap_or(0);
+                        write_adv(w, a, f.channel, None, f.start, f.bytes);
                     }
                 }
                 // The three PDUs of an advertising event carry the same bytes: decode one.
@@ -528,32 +515,7 @@ impl Feeder {
                 SimEvent::Station {
                     event: StationEvent::Node(event),
                     ..
-                } => match event {
-                    Event::Dropped { reason } => {
-                        if reason == NodeDrop::Replay {
-                            self.model.stats.replays += 1;
-                        }
-                        *self
-                            .model
-                            .stats
-                            .drops
-                            .entry(reason.as_str().into())
-                            .or_default() += 1;
-                    }
-                    Event::Relayed { .. } => self.model.stats.relayed += 1,
-                    Event::Sar { outcome, .. } => {
-                        if outcome.is_none() {
-                            self.model.stats.sar_complete += 1;
-                        } else {
-                            self.model.stats.sar_failed += 1;
-                        }
-                    }
-                    Event::Heartbeat { src, features, .. } => {
-                        self.model.topology.node_mut(u64::from(src.0)).roles =
-                            weft_mesh::topology::Roles::from_features(features);
-                    }
-                    _ => {}
-                },
+                } => self.model.node_event(&event),
                 SimEvent::Station {
                     event: StationEvent::Provisioner(e),
                     ..
@@ -596,54 +558,20 @@ impl Feeder {
         }
     }
 
-    fn device_name(&self, uuid: [u8; 16]) -> String {
-        self.model
-            .unprovisioned
-            .iter()
-            .find(|d| d.uuid == uuid)
-            .map_or_else(|| hex::encode(uuid), |d| d.name.clone())
-    }
-
     /// Progress of a provisioning started with `P`, into the status line.
     fn provisioner_event(&mut self, e: ProvisionerEvent) {
-        let (uuid, step) = match &e {
-            ProvisionerEvent::Beacon(_) => return,
-            ProvisionerEvent::LinkOpened { device_uuid } => (*device_uuid, "link opened".into()),
-            ProvisionerEvent::Session { device_uuid, event } => match event {
-                SessionEvent::Capabilities(_) => (*device_uuid, "capabilities received".into()),
-                SessionEvent::Started(_) => (*device_uuid, "started (No OOB)".into()),
-                SessionEvent::Complete(p) => {
-                    let a = p.data.unicast_address.get();
-                    self.sniffer
-                        .keyring_mut()
-                        .add_dev_key(Address(a), p.device_key);
-                    self.start_configure(a);
-                    (
-                        *device_uuid,
-                        format!("complete: address {a:04x}; configuring"),
-                    )
-                }
-                SessionEvent::Failed(f) => (*device_uuid, format!("failed: {f:?}")),
-                _ => return,
-            },
-            ProvisionerEvent::LinkClosed { device_uuid, .. } => {
-                if self
-                    .model
-                    .unprovisioned
-                    .iter()
-                    .any(|d| d.uuid == *device_uuid && d.state != "complete")
-                {
-                    (*device_uuid, "link closed".into())
-                } else {
-                    return;
-                }
-            }
-        };
-        let name = self.device_name(uuid);
-        if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
-            d.state = step.split(':').next().unwrap_or("").to_string();
+        if let ProvisionerEvent::Session {
+            event: SessionEvent::Complete(p),
+            ..
+        } = &e
+        {
+            let a = p.data.unicast_address.get();
+            self.sniffer
+                .keyring_mut()
+                .add_dev_key(Address(a), p.device_key);
+            self.start_configure(a);
         }
-        self.model.notify(format!("provisioning {name}: {step}"));
+        self.model.provisioning_progress(&e);
     }
 
     /// A device provisioned is a node now: it joins the topology and the node table.
@@ -674,7 +602,7 @@ impl Feeder {
             .sim
             .node_mut(NodeId(self.host_index as u32))
             .provision(now, uuid)?;
-        let name = self.device_name(uuid);
+        let name = self.model.device_name(uuid);
         if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
             d.state = "opening link".into();
         }
@@ -686,7 +614,6 @@ impl Feeder {
     /// Configures the node at `address` from the host: `op` on its first server model with
     /// application key 0; the status arrives in the status line.
     pub fn configure(&mut self, address: u16, op: ConfigOp) -> Result<(), String> {
-        use weft_mesh::ble::models::config::{Publication, PublishPeriod, Retransmit};
         let &i = self
             .index
             .get(&address)
@@ -711,30 +638,7 @@ impl Feeder {
             })
             .ok_or_else(|| format!("{address:04x} has no server model to configure"))?;
         let element = Address(address + e as u16);
-        let request = match op {
-            ConfigOp::Bind => ConfigMessage::ModelAppBind {
-                element,
-                app_key_index: KeyIndex::from_bits(0),
-                model,
-            },
-            ConfigOp::Subscribe(g) => ConfigMessage::ModelSubscriptionAdd {
-                element,
-                address: Address(g),
-                model,
-            },
-            ConfigOp::Publish(to) => ConfigMessage::ModelPublicationSet {
-                element,
-                address: Address(to),
-                publication: Publication {
-                    app_key_index: KeyIndex::from_bits(0),
-                    credential_flag: false,
-                    ttl: Publication::TTL_USE_DEFAULT,
-                    period: PublishPeriod::from_byte(0),
-                    retransmit: Retransmit::default(),
-                },
-                model,
-            },
-        };
+        let request = config_message(op, element, model);
         // A new request replaces what was still queued for the node.
         self.config.cancel(target);
         self.config.request(target, request);
@@ -798,76 +702,15 @@ impl Feeder {
     fn config_notices(&mut self) {
         let events: Vec<ConfigClientEvent> =
             std::iter::from_fn(|| self.config.poll_event()).collect();
-        for (k, event) in events.iter().enumerate() {
-            let name = |f: &Feeder, node: UnicastAddress| {
-                f.index
-                    .get(&node.get())
-                    .and_then(|&i| f.names.get(i))
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            let text = match event {
-                ConfigClientEvent::Answered {
-                    node,
-                    request,
-                    status,
-                } => {
-                    let done = matches!(events.get(k + 1), Some(ConfigClientEvent::Done { node: n }) if n == node);
-                    let text = match status {
-                        ConfigMessage::CompositionDataStatus { data, .. } => {
-                            match CompositionDataPage0::parse(data) {
-                                Ok(page) => format!("composition: {}", page.describe()),
-                                Err(_) => "Composition Data Status does not parse".into(),
-                            }
-                        }
-                        // MshPRT §4.3.5: the Status Code of the status.
-                        s => match s.status() {
-                            Some(c) if !c.is_success() => {
-                                format!("{}: status {:#04x}", config_what(request), c.to_u8())
-                            }
-                            _ => format!("{}: success", config_what(request)),
-                        },
-                    };
-                    format!(
-                        "{} {:04x}: {text}{}",
-                        name(self, *node),
-                        node.get(),
-                        if done { " (configured)" } else { "" }
-                    )
-                }
-                // The refusal was shown with its status; a finished configuration with its
-                // last answer.
-                ConfigClientEvent::Failed {
-                    reason: ConfigFailure::Refused(_),
-                    ..
-                }
-                | ConfigClientEvent::Done { .. } => continue,
-                ConfigClientEvent::Failed {
-                    node,
-                    request,
-                    reason: ConfigFailure::Malformed(e),
-                } => {
-                    let text = match (request, e) {
-                        (ConfigMessage::CompositionDataGet { .. }, _) => {
-                            "Composition Data Status does not parse".to_string()
-                        }
-                        (_, weft_mesh::ble::wire::Error::Truncated { got: 0, .. }) => {
-                            format!("{}: empty status", config_what(request))
-                        }
-                        _ => format!("{}: status does not parse", config_what(request)),
-                    };
-                    format!("{} {:04x}: {text}", name(self, *node), node.get())
-                }
-                ConfigClientEvent::Failed {
-                    node,
-                    request,
-                    reason: ConfigFailure::NoAnswer { tries },
-                } => format!(
-                    "{:04x}: {}: no answer after {tries} tries",
-                    node.get(),
-                    config_what(request)
-                ),
-            };
+        let name = |a: u16| {
+            self.index
+                .get(&a)
+                .and_then(|&i| self.names.get(i))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let notices = config_notices(&events, name);
+        for text in notices {
             self.model.notify(text);
         }
     }
@@ -956,64 +799,10 @@ impl Feeder {
     pub fn detail(&self, address: u16) -> Option<NodeDetail> {
         let &i = self.index.get(&address)?;
         let node = self.sim.node(NodeId(i as u32)).as_node()?;
-        let st = node.state();
-        let hb = |dst: Address, period_log: u8| {
-            if period_log == 0 {
-                format!("to {dst} (off)")
-            } else {
-                format!("to {dst} every {} s", 1u64 << (period_log.min(17) - 1))
-            }
-        };
-        Some(NodeDetail {
-            address,
-            name: self.names.get(i).cloned().unwrap_or_default(),
-            uuid: st.uuid,
-            cid: st.cid,
-            pid: st.pid,
-            vid: st.vid,
-            crpl: st.crpl,
-            features: weft_mesh::topology::Roles::from_features(node.features()).letters(),
-            default_ttl: st.default_ttl,
-            net_keys: st.net_keys.iter().map(|k| k.index).collect(),
-            app_keys: st.app_keys.iter().map(|k| k.index).collect(),
-            elements: st
-                .elements
-                .iter()
-                .map(|e| {
-                    (
-                        e.location,
-                        e.models
-                            .iter()
-                            .map(|m| ModelDetail {
-                                name: model_name(m.id),
-                                bound: m.app_keys.clone(),
-                                publication: m.publication.as_ref().map(|p| {
-                                    format!(
-                                        "to {} app key {}",
-                                        p.address,
-                                        u16::from(p.params.app_key_index)
-                                    )
-                                }),
-                                subscriptions: m.subscriptions.iter().map(|a| a.0).collect(),
-                            })
-                            .collect(),
-                    )
-                })
-                .collect(),
-            heartbeat_pub: st
-                .heartbeat_publication
-                .as_ref()
-                .map(|p| hb(p.dst, p.period_log)),
-            heartbeat_sub: st
-                .heartbeat_subscription
-                .as_ref()
-                .map(|s| format!("from {} to {}", s.src, s.dst)),
-            onoff: node.onoff(0),
-            level: node.level(0),
-            faults: self.faults.get(&address).cloned(),
-            seq: node.next_seq(),
-            iv_index: st.iv_index.0,
-        })
+        let mut d = detail_of(node);
+        d.name = self.names.get(i).cloned().unwrap_or_default();
+        d.faults = self.faults.get(&address).cloned();
+        Some(d)
     }
 
     /// Sends `message` from the host node to `dst` with application key 0, now.
@@ -1036,8 +825,7 @@ impl Feeder {
 
     /// Starts writing every frame on the air to a pcapng file at `path`.
     pub fn start_capture(&mut self, path: &str) -> Result<(), String> {
-        let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
-        let w = PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| e.to_string())?;
+        let w = create_capture(path)?;
         if let Ok(mut c) = self.capture.lock() {
             *c = Some((path.to_string(), w));
         }
@@ -1084,7 +872,82 @@ pub fn model_name(id: weft_mesh::ble::node::ModelId) -> String {
 }
 
 /// A Config request in the inspector's words, e.g. `bind app key 0 to Generic OnOff Server`.
-fn config_what(request: &ConfigMessage) -> String {
+/// What a run of Configuration Client events says in the status line, one line each (a
+/// refusal is shown with its status, a finished configuration with its last answer);
+/// `name` names a node by address.
+pub(crate) fn config_notices(
+    events: &[ConfigClientEvent],
+    name: impl Fn(u16) -> String,
+) -> Vec<String> {
+    let named = |a: u16| format!("{} {a:04x}", name(a)).trim_start().to_string();
+    let mut out = Vec::new();
+    for (k, event) in events.iter().enumerate() {
+        let text = match event {
+            ConfigClientEvent::Answered {
+                node,
+                request,
+                status,
+            } => {
+                let done = matches!(events.get(k + 1), Some(ConfigClientEvent::Done { node: n }) if n == node);
+                let text = match status {
+                    ConfigMessage::CompositionDataStatus { data, .. } => {
+                        match CompositionDataPage0::parse(data) {
+                            Ok(page) => format!("composition: {}", page.describe()),
+                            Err(_) => "Composition Data Status does not parse".into(),
+                        }
+                    }
+                    // MshPRT §4.3.5: the Status Code of the status.
+                    s => match s.status() {
+                        Some(c) if !c.is_success() => {
+                            format!("{}: status {:#04x}", config_what(request), c.to_u8())
+                        }
+                        _ => format!("{}: success", config_what(request)),
+                    },
+                };
+                format!(
+                    "{}: {text}{}",
+                    named(node.get()),
+                    if done { " (configured)" } else { "" }
+                )
+            }
+            ConfigClientEvent::Failed {
+                reason: ConfigFailure::Refused(_),
+                ..
+            }
+            | ConfigClientEvent::Done { .. } => continue,
+            ConfigClientEvent::Failed {
+                node,
+                request,
+                reason: ConfigFailure::Malformed(e),
+            } => {
+                let text = match (request, e) {
+                    (ConfigMessage::CompositionDataGet { .. }, _) => {
+                        "Composition Data Status does not parse".to_string()
+                    }
+                    (_, weft_mesh::ble::wire::Error::Truncated { got: 0, .. }) => {
+                        format!("{}: empty status", config_what(request))
+                    }
+                    _ => format!("{}: status does not parse", config_what(request)),
+                };
+                format!("{}: {text}", named(node.get()))
+            }
+            ConfigClientEvent::Failed {
+                node,
+                request,
+                reason: ConfigFailure::NoAnswer { tries },
+            } => format!(
+                "{:04x}: {}: no answer after {tries} tries",
+                node.get(),
+                config_what(request)
+            ),
+        };
+        out.push(text);
+    }
+    out
+}
+
+/// A Config request in a few words.
+pub(crate) fn config_what(request: &ConfigMessage) -> String {
     match request {
         ConfigMessage::CompositionDataGet { .. } => "Composition Data Get".into(),
         ConfigMessage::AppKeyAdd { app_key_index, .. } => {
@@ -1114,6 +977,61 @@ impl Model {
     pub fn notify(&mut self, text: impl Into<String>) {
         let n = self.notice.as_ref().map_or(1, |(n, _)| n + 1);
         self.notice = Some((n, text.into()));
+    }
+
+    /// A node's event into the statistics (drops by reason, replays, relays, SAR) and the
+    /// roles its heartbeats announce.
+    pub(crate) fn node_event(&mut self, e: &Event) {
+        match e {
+            Event::Dropped { reason } => {
+                if *reason == NodeDrop::Replay {
+                    self.stats.replays += 1;
+                }
+                *self.stats.drops.entry(reason.as_str().into()).or_default() += 1;
+            }
+            Event::Relayed { .. } => self.stats.relayed += 1,
+            Event::Sar { outcome, .. } => {
+                if outcome.is_none() {
+                    self.stats.sar_complete += 1;
+                } else {
+                    self.stats.sar_failed += 1;
+                }
+            }
+            Event::Heartbeat { src, features, .. } => {
+                self.topology.node_mut(u64::from(src.0)).roles =
+                    weft_mesh::topology::Roles::from_features(*features);
+            }
+            _ => {}
+        }
+    }
+
+    /// The name an unprovisioned device is listed under (its UUID in hex when unknown).
+    pub(crate) fn device_name(&self, uuid: [u8; 16]) -> String {
+        self.unprovisioned
+            .iter()
+            .find(|d| d.uuid == uuid)
+            .map_or_else(|| hex::encode(uuid), |d| d.name.clone())
+    }
+
+    /// A provisioning step into the Unprovisioned tab and the status line.
+    pub(crate) fn provisioning_progress(&mut self, e: &ProvisionerEvent) {
+        let Some((uuid, step)) = provisioning_step(e) else {
+            return;
+        };
+        // A link closing after completion says nothing new.
+        if matches!(e, ProvisionerEvent::LinkClosed { .. })
+            && !self
+                .unprovisioned
+                .iter()
+                .any(|d| d.uuid == uuid && d.state != "complete")
+        {
+            return;
+        }
+        let name = self.device_name(uuid);
+        if let Some(d) = self.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
+            d.state = step.split(':').next().unwrap_or("").to_string();
+        }
+        self.notify(format!("provisioning {name}: {step}"));
     }
 }
 
@@ -1206,5 +1124,155 @@ pub(crate) fn finish_entry(e: &mut TrafficEntry, stats: &mut Stats) {
         stats.undecryptable += 1;
         e.opcode = "cannot decrypt".into();
         e.summary = reason.clone();
+    }
+}
+
+/// Writes one advertising PDU heard on `channel` to a capture as an ADV_NONCONN_IND from
+/// `transmitter`'s advertiser address (0 when the transmitter is unknown).
+pub(crate) fn write_adv(
+    w: &mut Capture,
+    transmitter: u16,
+    channel: u8,
+    rssi: Option<i8>,
+    at: Instant,
+    bytes: &[u8],
+) {
+    let a = transmitter.to_le_bytes();
+    // A random static advertiser address per node (Core v5.4 Vol 6 Part B §1.3.2.1: the two
+    // most significant bits are 1).
+    let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
+    if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, bytes) {
+        if let Ok(pkt) = ble_ll_phdr_packet(channel, rssi, &ll) {
+            let _ = w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, at, &pkt);
+        }
+    }
+}
+
+/// A pcapng capture file created at `path`.
+pub(crate) fn create_capture(path: &str) -> Result<Capture, String> {
+    let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
+    PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| e.to_string())
+}
+
+/// What a provisioning event means for the device, in a few words (the inspector's status
+/// line and Unprovisioned tab), or `None` for events that say nothing new.
+fn provisioning_step(e: &ProvisionerEvent) -> Option<([u8; 16], String)> {
+    Some(match e {
+        ProvisionerEvent::Beacon(_) => return None,
+        ProvisionerEvent::LinkOpened { device_uuid } => (*device_uuid, "link opened".into()),
+        ProvisionerEvent::Session { device_uuid, event } => match event {
+            SessionEvent::Capabilities(_) => (*device_uuid, "capabilities received".into()),
+            SessionEvent::Started(_) => (*device_uuid, "started (No OOB)".into()),
+            SessionEvent::Complete(p) => (
+                *device_uuid,
+                format!(
+                    "complete: address {:04x}; configuring",
+                    p.data.unicast_address.get()
+                ),
+            ),
+            SessionEvent::Failed(f) => (*device_uuid, format!("failed: {f:?}")),
+            _ => return None,
+        },
+        ProvisionerEvent::LinkClosed { device_uuid, .. } => (*device_uuid, "link closed".into()),
+    })
+}
+
+/// The Config message that carries `op` for `model` on `element`, with application key 0
+/// (MshPRT §4.3.2: Model App Bind, Model Subscription Add, Model Publication Set with the
+/// Default TTL, no period, no retransmissions).
+pub fn config_message(
+    op: ConfigOp,
+    element: Address,
+    model: weft_mesh::ble::node::ModelId,
+) -> weft_mesh::ble::models::config::ConfigMessage {
+    use weft_mesh::ble::models::config::{ConfigMessage, Publication, PublishPeriod, Retransmit};
+    use weft_mesh::ble::models::KeyIndex;
+    match op {
+        ConfigOp::Bind => ConfigMessage::ModelAppBind {
+            element,
+            app_key_index: KeyIndex::from_bits(0),
+            model,
+        },
+        ConfigOp::Subscribe(g) => ConfigMessage::ModelSubscriptionAdd {
+            element,
+            address: Address(g),
+            model,
+        },
+        ConfigOp::Publish(to) => ConfigMessage::ModelPublicationSet {
+            element,
+            address: Address(to),
+            publication: Publication {
+                app_key_index: KeyIndex::from_bits(0),
+                credential_flag: false,
+                ttl: Publication::TTL_USE_DEFAULT,
+                period: PublishPeriod::from_byte(0),
+                retransmit: Retransmit::default(),
+            },
+            model,
+        },
+    }
+}
+
+/// A node's configuration from its own state (no name, no faults: the caller knows those).
+pub fn detail_of<R: rand_chacha::rand_core::RngCore>(
+    node: &weft_mesh::ble::node::Node<R>,
+) -> NodeDetail {
+    let st = node.state();
+    let hb = |dst: Address, period_log: u8| {
+        if period_log == 0 {
+            format!("to {dst} (off)")
+        } else {
+            format!("to {dst} every {} s", 1u64 << (period_log.min(17) - 1))
+        }
+    };
+    NodeDetail {
+        address: st.primary.get(),
+        name: String::new(),
+        uuid: st.uuid,
+        cid: Some(st.cid),
+        pid: Some(st.pid),
+        vid: Some(st.vid),
+        crpl: Some(st.crpl),
+        features: weft_mesh::topology::Roles::from_features(node.features()).letters(),
+        default_ttl: Some(st.default_ttl),
+        net_keys: st.net_keys.iter().map(|k| k.index).collect(),
+        app_keys: st.app_keys.iter().map(|k| k.index).collect(),
+        elements: st
+            .elements
+            .iter()
+            .map(|e| {
+                (
+                    e.location,
+                    e.models
+                        .iter()
+                        .map(|m| ModelDetail {
+                            name: model_name(m.id),
+                            bound: m.app_keys.clone(),
+                            publication: m.publication.as_ref().map(|p| {
+                                format!(
+                                    "to {} app key {}",
+                                    p.address,
+                                    u16::from(p.params.app_key_index)
+                                )
+                            }),
+                            subscriptions: m.subscriptions.iter().map(|a| a.0).collect(),
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+        heartbeat_pub: st
+            .heartbeat_publication
+            .as_ref()
+            .map(|p| hb(p.dst, p.period_log)),
+        heartbeat_sub: st
+            .heartbeat_subscription
+            .as_ref()
+            .map(|s| format!("from {} to {}", s.src, s.dst)),
+        onoff: node.onoff(0),
+        level: node.level(0),
+        faults: None,
+        seq: Some(node.next_seq()),
+        iv_index: st.iv_index.0,
     }
 }

@@ -166,14 +166,7 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                     if let Some(p) = feeder.stop_capture() {
                         feeder.model.notify(format!("capture written to {p}"));
                     } else {
-                        let secs = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs());
-                        let name = format!("weft-capture-{secs}.pcapng");
-                        let path = match pace.capture_dir {
-                            Some(d) => format!("{d}/{name}"),
-                            None => name,
-                        };
+                        let path = new_capture_path(pace.capture_dir.map(std::path::Path::new));
                         match feeder.start_capture(&path) {
                             Ok(()) => feeder
                                 .model
@@ -228,4 +221,17 @@ pub fn run_for(feeder: &mut Feeder, seconds: f64) -> Result<(), crate::sim::RunE
     }
     feeder.layout_steps(300);
     Ok(())
+}
+
+/// A new capture file's path: `weft-capture-SECONDS.pcapng` in `dir` (default: the working
+/// directory).
+pub(crate) fn new_capture_path(dir: Option<&std::path::Path>) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!("weft-capture-{secs}.pcapng");
+    match dir {
+        Some(d) => d.join(name).to_string_lossy().into_owned(),
+        None => name,
+    }
 }

@@ -479,7 +479,7 @@ pub fn clock(t: Instant) -> String {
 
 fn ago(now: Instant, t: Option<Instant>) -> String {
     match t {
-        None => "never".into(),
+        None => "silent".into(),
         Some(t) => {
             let s = now.saturating_since(t).as_secs_f64();
             if s < 60.0 {
@@ -1141,10 +1141,10 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             ));
             lines.push(kv(
                 "company",
-                if narrow {
-                    format!("{:04x}:{:04x}:{:04x}", d.cid, d.pid, d.vid)
-                } else {
-                    format!("cid {:04x} pid {:04x} vid {:04x}", d.cid, d.pid, d.vid)
+                match (d.cid, d.pid, d.vid) {
+                    (Some(c), Some(p), Some(v)) if narrow => format!("{c:04x}:{p:04x}:{v:04x}"),
+                    (Some(c), Some(p), Some(v)) => format!("cid {c:04x} pid {p:04x} vid {v:04x}"),
+                    _ => "composition not read yet".into(),
                 },
             ));
             let features = if d.features == "-" {
@@ -1152,12 +1152,14 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             } else {
                 d.features.clone()
             };
+            let opt = |v: Option<u16>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
+            let ttl = opt(d.default_ttl.map(u16::from));
             lines.push(kv(
                 "features",
                 if narrow {
-                    format!("{features}  TTL {}", d.default_ttl)
+                    format!("{features}  TTL {ttl}")
                 } else {
-                    format!("{features}  default TTL {}  crpl {}", d.default_ttl, d.crpl)
+                    format!("{features}  default TTL {ttl}  crpl {}", opt(d.crpl))
                 },
             ));
             lines.push(kv(
@@ -1172,7 +1174,9 @@ pub fn draw_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
             if let Some(l) = d.level {
                 state.push(format!("level {l}"));
             }
-            state.push(format!("seq {}", d.seq));
+            if let Some(seq) = d.seq {
+                state.push(format!("seq {seq}"));
+            }
             lines.push(kv("state", state.join("  ")));
             lines.push(kv(
                 "heartbeat",

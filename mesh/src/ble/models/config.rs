@@ -1046,7 +1046,7 @@ fn read_status(r: &mut Reader<'_>) -> Result<StatusCode> {
 }
 
 fn read_addresses(bytes: &[u8]) -> Result<Vec<Address>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(invalid("address list length", bytes.len() as u32));
     }
     Ok(bytes

@@ -296,8 +296,8 @@ impl StepResolution {
 pub(crate) fn human_millis(ms: u32) -> String {
     if ms < 1_000 {
         format!("{ms}ms")
-    } else if ms < 60_000 || ms % 60_000 != 0 {
-        if ms % 1_000 == 0 {
+    } else if ms < 60_000 || !ms.is_multiple_of(60_000) {
+        if ms.is_multiple_of(1_000) {
             format!("{}s", ms / 1_000)
         } else {
             format!("{}.{}s", ms / 1_000, (ms % 1_000) / 100)

@@ -552,7 +552,7 @@ impl SensorMessage {
             DESCRIPTOR_STATUS => {
                 if r.remaining() == 2 {
                     M::DescriptorStatus(DescriptorStatus::NotFound(read_property_id(r)?))
-                } else if r.remaining() % SensorDescriptor::LEN == 0 {
+                } else if r.remaining().is_multiple_of(SensorDescriptor::LEN) {
                     let mut v = Vec::with_capacity(r.remaining() / SensorDescriptor::LEN);
                     while !r.is_empty() {
                         v.push(SensorDescriptor::read(r)?);
@@ -612,7 +612,7 @@ impl SensorMessage {
             SETTINGS_STATUS => {
                 let property_id = read_property_id(r)?;
                 let rest = r.rest();
-                if rest.len() % 2 != 0 {
+                if !rest.len().is_multiple_of(2) {
                     return Err(invalid(
                         "Sensor Setting Property IDs length",
                         rest.len() as u32,

@@ -725,7 +725,7 @@ mod tests {
             for _ in 0..20_000 {
                 while let Some(b) = p.poll_transmit(now) {
                     k += 1;
-                    if drops[k % drops.len()] && k % 3 == 0 { continue; }
+                    if drops[k % drops.len()] && k.is_multiple_of(3) { continue; }
                     match d.as_mut() {
                         Some(d) => { d.handle_pdu(now, &b); }
                         None => {
@@ -738,7 +738,7 @@ mod tests {
                 if let Some(d) = d.as_mut() {
                     while let Some(b) = d.poll_transmit(now) {
                         k += 1;
-                        if drops[k % drops.len()] && k % 3 == 0 { continue; }
+                        if drops[k % drops.len()] && k.is_multiple_of(3) { continue; }
                         p.handle_pdu(now, &b);
                     }
                     while let Some(e) = d.poll_event() {

@@ -462,7 +462,7 @@ impl Wire for FriendSubscriptionList {
         need(bytes, 3)?;
         at_most(bytes, 1 + 2 * Self::MAX_ADDRESSES)?;
         let list = &bytes[1..];
-        if list.len() % 2 != 0 {
+        if !list.len().is_multiple_of(2) {
             return Err(Error::Truncated {
                 need: bytes.len() + 1,
                 got: bytes.len(),

@@ -736,7 +736,7 @@ impl Wire for ProvisioningPdu {
             pdu_type::RECORDS_LIST => {
                 need(p, 2)?;
                 let ids = &p[2..];
-                if ids.len() % 2 != 0 {
+                if !ids.len().is_multiple_of(2) {
                     return Err(Error::Invalid {
                         field: "records list length",
                         value: u32::try_from(ids.len()).unwrap_or(u32::MAX),

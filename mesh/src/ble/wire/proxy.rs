@@ -589,7 +589,7 @@ impl ProxyConfigMessage {
 
 /// Parses a list of big-endian 16-bit addresses filling all of `bytes`.
 fn parse_addresses(bytes: &[u8]) -> Result<Vec<Address>> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(Error::Truncated {
             need: bytes.len() + 1,
             got: bytes.len(),
