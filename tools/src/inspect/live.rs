@@ -452,6 +452,9 @@ impl LiveFeeder {
                 }
             }
         }
+        if own != 0 && e.kind == EntryKind::Beacon {
+            e.src = Some(own); // the inspector's own Secure Network Beacon
+        }
         finish_entry(&mut e, &mut self.model.stats);
         if let (Some(src), Some(seq)) = (e.src, e.seq) {
             // Retransmissions and relays repeat a PDU: log it once.

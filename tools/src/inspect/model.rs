@@ -853,22 +853,20 @@ impl Feeder {
     }
 }
 
-/// A model's name as the inspector shows it.
+/// A model's name as the inspector shows it: the Assigned Numbers name, else its ID.
 pub fn model_name(id: weft_mesh::ble::node::ModelId) -> String {
     use weft_mesh::ble::node::ModelId as M;
-    let n = match id {
-        M::CONFIG_SERVER => "Configuration Server",
-        M::CONFIG_CLIENT => "Configuration Client",
-        M::HEALTH_SERVER => "Health Server",
-        M::GENERIC_ONOFF_SERVER => "Generic OnOff Server",
-        M::GENERIC_ONOFF_CLIENT => "Generic OnOff Client",
-        M::GENERIC_LEVEL_SERVER => "Generic Level Server",
-        M::GENERIC_LEVEL_CLIENT => "Generic Level Client",
-        M::SENSOR_SERVER => "Sensor Server",
-        M::SENSOR_CLIENT => "Sensor Client",
-        other => return format!("{other:?}"),
-    };
-    n.to_string()
+    match (id.name(), id) {
+        (Some(n), _) => n.to_string(),
+        (None, M::Sig(m)) => format!("SIG model {m:04x}"),
+        (
+            None,
+            M::Vendor {
+                company_id,
+                model_id,
+            },
+        ) => format!("vendor model {company_id:04x}:{model_id:04x}"),
+    }
 }
 
 /// A Config request in the inspector's words, e.g. `bind app key 0 to Generic OnOff Server`.

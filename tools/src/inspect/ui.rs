@@ -191,9 +191,13 @@ impl App {
     pub fn target(&self, m: &Model) -> Option<(u16, String)> {
         match self.target_group.and_then(|g| m.groups.get(g)) {
             Some(&g) => Some((g, format!("group {g:04x}"))),
-            None => self
-                .selected_node(m)
-                .map(|n| (n.key as u16, format!("{} {}", n.address, n.label()))),
+            None => self.selected_node(m).map(|n| {
+                let text = match &n.name {
+                    Some(name) => format!("{} {name}", n.address),
+                    None => n.address.clone(),
+                };
+                (n.key as u16, text)
+            }),
         }
     }
 
@@ -1028,7 +1032,13 @@ pub fn draw_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             }
             // A device not provisioned yet has no address: "new".
             let src = match (e.src, &e.kind) {
-                (None, EntryKind::Beacon | EntryKind::Provisioning) => "new ".to_string(),
+                (None, EntryKind::Provisioning) => "new ".to_string(),
+                (None, EntryKind::Beacon) if e.opcode.starts_with("Unprovisioned") => {
+                    "new ".to_string()
+                }
+                // Heard without a source the decoder could read (a beacon of the live air,
+                // a frame no key opens).
+                (None, _) => "?   ".to_string(),
                 (a, _) => addr(a),
             };
             cells.push(Cell::from(format!("{src}→{}", addr(e.dst))));

@@ -163,6 +163,90 @@ pub enum ModelId {
     },
 }
 
+/// SIG model identifiers and names (Bluetooth Assigned Numbers §4.3), ascending.
+const SIG_MODEL_NAMES: &[(u16, &str)] = &[
+    (0x0000, "Configuration Server"),
+    (0x0001, "Configuration Client"),
+    (0x0002, "Health Server"),
+    (0x0003, "Health Client"),
+    (0x0004, "Remote Provisioning Server"),
+    (0x0005, "Remote Provisioning Client"),
+    (0x0006, "Directed Forwarding Configuration Server"),
+    (0x0007, "Directed Forwarding Configuration Client"),
+    (0x0008, "Bridge Configuration Server"),
+    (0x0009, "Bridge Configuration Client"),
+    (0x000A, "Mesh Private Beacon Server"),
+    (0x000B, "Mesh Private Beacon Client"),
+    (0x000C, "On-Demand Private Proxy Server"),
+    (0x000D, "On-Demand Private Proxy Client"),
+    (0x000E, "SAR Configuration Server"),
+    (0x000F, "SAR Configuration Client"),
+    (0x0010, "Opcodes Aggregator Server"),
+    (0x0011, "Opcodes Aggregator Client"),
+    (0x0012, "Large Composition Data Server"),
+    (0x0013, "Large Composition Data Client"),
+    (0x0014, "Solicitation PDU RPL Configuration Server"),
+    (0x0015, "Solicitation PDU RPL Configuration Client"),
+    (0x1000, "Generic OnOff Server"),
+    (0x1001, "Generic OnOff Client"),
+    (0x1002, "Generic Level Server"),
+    (0x1003, "Generic Level Client"),
+    (0x1004, "Generic Default Transition Time Server"),
+    (0x1005, "Generic Default Transition Time Client"),
+    (0x1006, "Generic Power OnOff Server"),
+    (0x1007, "Generic Power OnOff Setup Server"),
+    (0x1008, "Generic Power OnOff Client"),
+    (0x1009, "Generic Power Level Server"),
+    (0x100A, "Generic Power Level Setup Server"),
+    (0x100B, "Generic Power Level Client"),
+    (0x100C, "Generic Battery Server"),
+    (0x100D, "Generic Battery Client"),
+    (0x100E, "Generic Location Server"),
+    (0x100F, "Generic Location Setup Server"),
+    (0x1010, "Generic Location Client"),
+    (0x1011, "Generic Admin Property Server"),
+    (0x1012, "Generic Manufacturer Property Server"),
+    (0x1013, "Generic User Property Server"),
+    (0x1014, "Generic Client Property Server"),
+    (0x1015, "Generic Property Client"),
+    (0x1100, "Sensor Server"),
+    (0x1101, "Sensor Setup Server"),
+    (0x1102, "Sensor Client"),
+    (0x1200, "Time Server"),
+    (0x1201, "Time Setup Server"),
+    (0x1202, "Time Client"),
+    (0x1203, "Scene Server"),
+    (0x1204, "Scene Setup Server"),
+    (0x1205, "Scene Client"),
+    (0x1206, "Scheduler Server"),
+    (0x1207, "Scheduler Setup Server"),
+    (0x1208, "Scheduler Client"),
+    (0x1300, "Light Lightness Server"),
+    (0x1301, "Light Lightness Setup Server"),
+    (0x1302, "Light Lightness Client"),
+    (0x1303, "Light CTL Server"),
+    (0x1304, "Light CTL Setup Server"),
+    (0x1305, "Light CTL Client"),
+    (0x1306, "Light CTL Temperature Server"),
+    (0x1307, "Light HSL Server"),
+    (0x1308, "Light HSL Setup Server"),
+    (0x1309, "Light HSL Client"),
+    (0x130A, "Light HSL Hue Server"),
+    (0x130B, "Light HSL Saturation Server"),
+    (0x130C, "Light xyL Server"),
+    (0x130D, "Light xyL Setup Server"),
+    (0x130E, "Light xyL Client"),
+    (0x130F, "Light LC Server"),
+    (0x1310, "Light LC Setup Server"),
+    (0x1311, "Light LC Client"),
+    (0x1400, "BLOB Transfer Server"),
+    (0x1401, "BLOB Transfer Client"),
+    (0x1402, "Firmware Update Server"),
+    (0x1403, "Firmware Update Client"),
+    (0x1404, "Firmware Distribution Server"),
+    (0x1405, "Firmware Distribution Client"),
+];
+
 #[allow(clippy::len_without_is_empty)]
 impl ModelId {
     /// Configuration Server (MshPRT §4.4.1).
@@ -191,6 +275,20 @@ impl ModelId {
     pub const SENSOR_SETUP_SERVER: ModelId = ModelId::Sig(0x1101);
     /// Sensor Client (MshMDL §7.3).
     pub const SENSOR_CLIENT: ModelId = ModelId::Sig(0x1102);
+
+    /// The SIG model's name as the Bluetooth Assigned Numbers list it (Assigned Numbers §4.3
+    /// "Mesh Model IDs": the foundation models of MshPRT §4.4, the models of MshMDL §7.3, and
+    /// the BLOB Transfer and Device Firmware Update models); `None` for vendor models and IDs
+    /// the list does not name.
+    pub fn name(self) -> Option<&'static str> {
+        let ModelId::Sig(id) = self else {
+            return None;
+        };
+        SIG_MODEL_NAMES
+            .binary_search_by_key(&id, |&(i, _)| i)
+            .ok()
+            .map(|k| SIG_MODEL_NAMES[k].1)
+    }
 
     /// The number of octets on air: 2 (SIG) or 4 (vendor).
     pub const fn len(self) -> usize {
@@ -537,6 +635,28 @@ pub fn fuzz_parse(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sig_model_names_are_sorted_unique_and_name_the_known_models() {
+        assert!(SIG_MODEL_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(ModelId::CONFIG_SERVER.name(), Some("Configuration Server"));
+        assert_eq!(ModelId::HEALTH_CLIENT.name(), Some("Health Client"));
+        assert_eq!(
+            ModelId::GENERIC_LEVEL_CLIENT.name(),
+            Some("Generic Level Client")
+        );
+        assert_eq!(
+            ModelId::SENSOR_SETUP_SERVER.name(),
+            Some("Sensor Setup Server")
+        );
+        assert_eq!(ModelId::Sig(0x1310).name(), Some("Light LC Setup Server"));
+        assert_eq!(ModelId::Sig(0x0016).name(), None);
+        let vendor = ModelId::Vendor {
+            company_id: 0x05f1,
+            model_id: 0,
+        };
+        assert_eq!(vendor.name(), None);
+    }
     use super::*;
     use proptest::prelude::*;
 
