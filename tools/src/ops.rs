@@ -131,8 +131,30 @@ pub enum ConfigWhat {
     },
     /// Read (no value) or set the Default TTL.
     Ttl { value: Option<u8> },
+    /// Read (no --to) or set the Heartbeat Publication: a Heartbeat to ADDRESS every PERIOD
+    /// seconds (a power of two up to 65536; 0 stops it), announcing the node's features and
+    /// letting receivers count hops (MshPRT §4.2.17, §3.6.5.10).
+    Heartbeat {
+        #[arg(long, value_parser = args::address)]
+        to: Option<Address>,
+        #[arg(long, default_value_t = 16, value_parser = parse_heartbeat_period)]
+        period: u32,
+        /// Initial TTL of each Heartbeat (0..=127).
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(0..=127))]
+        ttl: u8,
+    },
     /// Remove the node from the network (Config Node Reset).
     Reset,
+}
+
+/// A Heartbeat period in seconds: 0 (off) or a power of two up to 65536 (MshPRT §4.2.17.3).
+fn parse_heartbeat_period(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(v) if v == 0 || (v.is_power_of_two() && v <= 65_536) => Ok(v),
+        _ => Err(format!(
+            "'{s}' is not a Heartbeat period: give 0 (off) or a power of two of seconds up to 65536 (1, 2, 4, ... 16)"
+        )),
+    }
 }
 
 fn parse_model(s: &str) -> Result<ModelId, String> {
@@ -263,6 +285,28 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
         ConfigWhat::Ttl { value: None } => ConfigMessage::DefaultTtlGet,
         ConfigWhat::Ttl { value: Some(t) } => ConfigMessage::DefaultTtlSet { ttl: *t },
         ConfigWhat::Reset => ConfigMessage::NodeReset,
+        ConfigWhat::Heartbeat { to: None, .. } => ConfigMessage::HeartbeatPublicationGet,
+        ConfigWhat::Heartbeat {
+            to: Some(to),
+            period,
+            ttl,
+        } => ConfigMessage::HeartbeatPublicationSet(
+            weft_mesh::ble::models::config::HeartbeatPublication {
+                destination: *to,
+                // MshPRT §4.2.17.2: 0xFF sends Heartbeats indefinitely, 0 none.
+                count_log: if *period == 0 { 0 } else { 0xFF },
+                // MshPRT §4.2.17.3: period = 2^(log - 1) s, 0 disables.
+                period_log: if *period == 0 {
+                    0
+                } else {
+                    period.trailing_zeros() as u8 + 1
+                },
+                ttl: *ttl,
+                // MshPRT §4.2.17.5: a change of Relay, Proxy, Friend or Low Power sends one too.
+                features: weft_mesh::ble::wire::control::Features(0x000F),
+                net_key_index: KeyIndex::from_bits(0),
+            },
+        ),
     };
     // Every request built above has a status that answers it (MshPRT §4.3.4).
     let expect = msg

@@ -230,5 +230,65 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("on"), "{out}");
+
+    // Heartbeats from the lamp to the inspector's node, every 2 s: the database records the
+    // publication, and an inspector started again counts the lamp's hops from them.
+    let (code, out, err) = run(&[
+        "config",
+        "--radio",
+        &radio,
+        "--net",
+        net,
+        "--dst",
+        &dst,
+        "heartbeat",
+        "--to",
+        "0001",
+        "--period",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let hb = store
+        .load()
+        .unwrap()
+        .cdb
+        .node_by_address(address)
+        .unwrap()
+        .heartbeat_pub
+        .clone();
+    assert_eq!(hb.map(|h| (h.address.0, h.period)), Some((0x0001, 2)));
+    let (code, _, err) = run(&[
+        "config",
+        "--radio",
+        &radio,
+        "--dst",
+        &dst,
+        "heartbeat",
+        "--period",
+        "3",
+    ]);
+    assert_eq!(
+        code, 2,
+        "a period that is not a power of two is a usage error"
+    );
+    assert!(err.contains("power of two"), "{err}");
+    let rt = weft::inspect::start_live(&sock, &opts, Some(dir.clone()))
+        .map_err(|(_, e)| e)
+        .unwrap();
+    let (m, ok) = wait_model(&rt, 10, |m| {
+        m.topology
+            .node(u64::from(address))
+            .is_some_and(|n| n.hops == Some(1))
+    });
+    assert!(
+        ok,
+        "no hop count from the lamp's Heartbeats: {:?}",
+        m.topology.node(u64::from(address))
+    );
+    assert!(m
+        .traffic
+        .iter()
+        .any(|e| e.summary.starts_with("Heartbeat, init TTL 7")));
+    rt.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

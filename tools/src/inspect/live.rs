@@ -90,6 +90,8 @@ pub struct LiveFeeder {
     faults: HashMap<u16, Vec<u8>>,
     onoff: HashMap<u16, bool>,
     level: HashMap<u16, i16>,
+    /// Hops to each node, from the Heartbeats heard.
+    hops: HashMap<u16, u8>,
     /// The capture being written: path, writer, and the wall clock (µs since the Unix epoch)
     /// at [`Instant::ZERO`].
     capture: Option<(String, Capture, u64)>,
@@ -140,6 +142,7 @@ impl LiveFeeder {
             "this listener".into()
         });
         topology.set_host(Some(me));
+        topology.node_mut(me).hops = Some(0);
         let mut model = Model {
             source: format!(
                 "{source} (live, {})",
@@ -189,6 +192,7 @@ impl LiveFeeder {
             faults: HashMap::new(),
             onoff: HashMap::new(),
             level: HashMap::new(),
+            hops: HashMap::new(),
             capture: None,
             paused: false,
             model,
@@ -449,6 +453,13 @@ impl LiveFeeder {
                     if let Some((src, m)) = d.message {
                         self.heard_state(src, &m);
                     }
+                    if let Some((src, h)) = d.heartbeat {
+                        let node = self.model.topology.node_mut(u64::from(src));
+                        node.roles = Roles::from_features(h.features.0);
+                        if let Some(hops) = e.ttl.and_then(|t| h.init_ttl.checked_sub(t)) {
+                            self.hops.insert(src, hops.saturating_add(1));
+                        }
+                    }
                 }
             }
         }
@@ -679,7 +690,11 @@ impl LiveFeeder {
         } else {
             0.0
         };
-        self.model.topology.update_hops();
+        // The listener's links are only "heard by me", so the graph gives no hop counts:
+        // Heartbeats do (MshPRT §3.6.5.10).
+        for (&a, &h) in &self.hops {
+            self.model.topology.node_mut(u64::from(a)).hops = Some(h);
+        }
         self.publish_prep(3);
     }
 

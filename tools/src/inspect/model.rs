@@ -1040,6 +1040,8 @@ pub(crate) struct Described {
     pub message: Option<(u16, ModelMessage)>,
     /// The UUID of an Unprovisioned Device beacon.
     pub unprovisioned: Option<[u8; 16]>,
+    /// A Heartbeat, with its source.
+    pub heartbeat: Option<(u16, weft_mesh::ble::wire::control::Heartbeat)>,
 }
 
 /// Fills a traffic entry from one decoded item other than the network PDU itself (kinds, names,
@@ -1076,10 +1078,27 @@ pub(crate) fn describe_into(e: &mut TrafficEntry, stats: &mut Stats, d: Decoded)
             }
         }
         Decoded::Control(c) => {
+            use weft_mesh::ble::wire::control::{Heartbeat, OPCODE_HEARTBEAT};
+            use weft_mesh::ble::wire::Wire;
             stats.control += 1;
             e.kind = EntryKind::Control;
             e.opcode = control_opcode_name(c.opcode)
                 .map_or_else(|| format!("control {:#04x}", c.opcode), str::to_string);
+            if c.opcode == OPCODE_HEARTBEAT {
+                // MshPRT §3.6.5.10: hops = InitTTL - RxTTL + 1.
+                match Heartbeat::parse(&c.parameters) {
+                    Ok(h) => {
+                        let roles = weft_mesh::topology::Roles::from_features(h.features.0);
+                        e.summary = format!(
+                            "Heartbeat, init TTL {}, features {}",
+                            h.init_ttl,
+                            roles.letters()
+                        );
+                        out.heartbeat = Some((c.src.0, h));
+                    }
+                    Err(err) => e.summary = format!("parameters: {err}"),
+                }
+            }
         }
         Decoded::SegmentPending {
             received, total, ..
@@ -1272,5 +1291,60 @@ pub fn detail_of<R: rand_chacha::rand_core::RngCore>(
         faults: None,
         seq: Some(node.next_seq()),
         iv_index: st.iv_index.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_mesh::ble::address::Seq;
+    use weft_mesh::ble::sniff::ControlInfo;
+
+    fn entry() -> TrafficEntry {
+        TrafficEntry {
+            at: Instant::ZERO,
+            bearer: "ADV",
+            transmitter: 0,
+            src: None,
+            dst: None,
+            opcode: String::new(),
+            summary: String::new(),
+            ttl: Some(3),
+            seq: None,
+            rssi: None,
+            relayed_by: None,
+            kind: EntryKind::Undecryptable(String::new()),
+        }
+    }
+
+    #[test]
+    fn a_heartbeat_is_described_with_its_init_ttl_and_features() {
+        // MshPRT §3.6.5.10: InitTTL 5, Features 0x0001 (Relay), big-endian.
+        let c = ControlInfo {
+            src: Address(0x0042),
+            dst: Address(0xc000),
+            seq: Seq::truncate(9),
+            opcode: 0x0A,
+            parameters: vec![0x05, 0x00, 0x01],
+            segments: 1,
+        };
+        let mut e = entry();
+        let mut stats = Stats::default();
+        let d = describe_into(&mut e, &mut stats, Decoded::Control(c.clone()));
+        assert_eq!(e.kind, EntryKind::Control);
+        assert_eq!(e.opcode, "Heartbeat");
+        assert_eq!(e.summary, "Heartbeat, init TTL 5, features R");
+        let (src, h) = d.heartbeat.expect("a heartbeat");
+        assert_eq!((src, h.init_ttl, h.features.relay()), (0x0042, 5, true));
+        // Parameters of the wrong length are said, not guessed at.
+        let mut e = entry();
+        let short = ControlInfo {
+            parameters: vec![0x05],
+            ..c
+        };
+        let d = describe_into(&mut e, &mut stats, Decoded::Control(short));
+        assert!(d.heartbeat.is_none());
+        assert!(e.summary.starts_with("parameters:"), "{}", e.summary);
+        assert_eq!(stats.control, 2);
     }
 }
