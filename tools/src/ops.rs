@@ -571,19 +571,7 @@ impl Session {
                 self.send(Address::from(dst), KeyRef::Dev, message)?;
             }
             while let Some(event) = client.poll_event() {
-                let (ConfigClientEvent::Answered { node, .. }
-                | ConfigClientEvent::Failed { node, .. }
-                | ConfigClientEvent::Done { node }) = &event;
-                let nodes = &mut self.state.cdb.nodes;
-                if let Some(n) = nodes.iter_mut().find(|n| n.unicast_address.0 == node.get()) {
-                    match &event {
-                        ConfigClientEvent::Answered {
-                            request, status, ..
-                        } => n.record(request, status),
-                        ConfigClientEvent::Done { .. } => n.config_complete = true,
-                        ConfigClientEvent::Failed { .. } => {}
-                    }
-                }
+                self.state.cdb.apply(&event, self.state.iv_index);
                 on_event(&event);
             }
             let Some(wake) = client.poll_timeout() else {
@@ -617,18 +605,19 @@ async fn request(
     let (src, answer) = session
         .request(op.dst, device_key, message, expect, op.timeout)
         .await?;
-    // The network database learns what the node now has.
-    if let (Some(request), Ok(status)) = (config, ConfigMessage::from_access(&answer)) {
-        if let Some(n) = session
-            .state
-            .cdb
-            .nodes
-            .iter_mut()
-            .find(|n| n.unicast_address.0 == src.0)
-        {
-            n.record(&request, &status);
-            session.save()?;
-        }
+    // The network database learns what the node now has (or that it left).
+    if let (Some(request), Ok(status), Some(node)) = (
+        config,
+        ConfigMessage::from_access(&answer),
+        UnicastAddress::new(src.0),
+    ) {
+        let event = ConfigClientEvent::Answered {
+            node,
+            request,
+            status,
+        };
+        session.state.cdb.apply(&event, session.state.iv_index);
+        session.save()?;
     }
     Ok((src, answer))
 }

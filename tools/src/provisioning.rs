@@ -308,6 +308,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     let _ = writeln!(out, "node {} on the air", state.primary);
     let mut node = Node::new(state, ChaCha8Rng::from_entropy());
     let mut error = None;
+    let mut reset = false;
     let verbose = a.verbose;
     drive(&mut node, &mut radio, &clock, deadline, |n, _, e| {
         if verbose {
@@ -327,6 +328,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             Event::NodeReset => {
                 let _ = writeln!(out, "reset: leaving the network");
                 let _ = std::fs::remove_file(&store.path);
+                reset = true;
                 return Flow::Stop;
             }
             _ => {}
@@ -335,6 +337,15 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     })
     .await
     .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    if reset {
+        // The Config Node Reset Status (and its network retransmissions) still go out before
+        // the node forgets its keys (MshPRT §4.3.2.53).
+        let settle = clock.now() + Duration::from_millis(1000);
+        let _ = drive(&mut node, &mut radio, &clock, Some(settle), |_, _, _| {
+            Flow::Continue
+        })
+        .await;
+    }
     if let Some(e) = error {
         return fail(
             Exit::Unavailable,
@@ -490,6 +501,10 @@ pub(crate) fn next_address(state: &NetState, elements: u16) -> Option<u16> {
     for n in &state.cdb.nodes {
         let count = n.elements.len().max(1) as u16;
         next = next.max(n.unicast_address.0.saturating_add(count));
+    }
+    // Addresses of removed nodes stay unused while excluded (CDB 1.0.1 networkExclusions).
+    for a in state.cdb.excluded(state.iv_index) {
+        next = next.max(a.saturating_add(1));
     }
     (next.checked_add(elements)? <= 0x8000).then_some(next)
 }

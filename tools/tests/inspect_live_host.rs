@@ -290,5 +290,14 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
         .iter()
         .any(|e| e.summary.starts_with("Heartbeat, init TTL 7")));
     rt.stop();
+
+    // Config Node Reset: the node leaves the database, its address stays excluded.
+    let (code, out, err) = run(&[
+        "config", "--radio", &radio, "--net", net, "--dst", &dst, "reset",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let state = store.load().unwrap();
+    assert!(state.cdb.node_by_uuid(&uuid).is_none());
+    assert!(state.cdb.is_excluded(address, state.iv_index));
     let _ = std::fs::remove_dir_all(&dir);
 }

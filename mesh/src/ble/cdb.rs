@@ -29,6 +29,7 @@ use crate::ble::models::composition::CompositionDataPage0;
 use crate::ble::models::config::{
     ConfigMessage, FeatureState, Publication as PubParams, PublishPeriod, Retransmit,
 };
+use crate::ble::models::config_client::ConfigClientEvent;
 use crate::ble::models::{KeyIndex, ModelId, StepResolution};
 use crate::ble::node::state::{
     AppKeyState, ElementState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase,
@@ -1153,6 +1154,78 @@ impl Cdb {
         })
     }
 
+    /// Removes the node whose primary address is `primary` (after a Config Node Reset, MshPRT
+    /// §4.3.2.53) and excludes its addresses from reuse (CDB 1.0.1 `networkExclusions`: not
+    /// before the IV index passes `iv_index + 1`, so a node keeping an old RPL entry for them
+    /// cannot reject a newcomer's messages as replays). Returns the node removed.
+    pub fn remove_node(&mut self, primary: u16, iv_index: u32) -> Option<CdbNode> {
+        let i = self
+            .nodes
+            .iter()
+            .position(|n| n.unicast_address.0 == primary)?;
+        let node = self.nodes.remove(i);
+        let count = node.elements.len().max(1) as u16;
+        let addresses = (0..count).map(|k| Hex16(primary.saturating_add(k)));
+        match self
+            .network_exclusions
+            .iter_mut()
+            .find(|e| e.iv_index == iv_index)
+        {
+            Some(e) => e.addresses.extend(addresses),
+            None => self.network_exclusions.push(CdbExclusion {
+                iv_index,
+                addresses: addresses.collect(),
+            }),
+        }
+        Some(node)
+    }
+
+    /// What a Configuration Client procedure learnt, into the database: every answer into
+    /// the node's record ([`CdbNode::record`]); a Node Reset Status removes the node
+    /// ([`Cdb::remove_node`] at `iv_index`); a finished procedure marks the node configured.
+    pub fn apply(&mut self, event: &ConfigClientEvent, iv_index: u32) {
+        match event {
+            ConfigClientEvent::Answered {
+                node,
+                request,
+                status,
+            } => {
+                if matches!(status, ConfigMessage::NodeResetStatus) {
+                    self.remove_node(node.get(), iv_index);
+                } else if let Some(n) = self.node_mut(node.get()) {
+                    n.record(request, status);
+                }
+            }
+            ConfigClientEvent::Done { node } => {
+                if let Some(n) = self.node_mut(node.get()) {
+                    n.config_complete = true;
+                }
+            }
+            ConfigClientEvent::Failed { .. } => {}
+        }
+    }
+
+    /// The node whose primary address is `primary`, mutably.
+    pub fn node_mut(&mut self, primary: u16) -> Option<&mut CdbNode> {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.unicast_address.0 == primary)
+    }
+
+    /// Whether `addr` is excluded from reuse at IV index `iv_index` (CDB 1.0.1: an exclusion
+    /// made at IV index I holds while the IV index is at most I + 1).
+    pub fn is_excluded(&self, addr: u16, iv_index: u32) -> bool {
+        self.excluded(iv_index).any(|a| a == addr)
+    }
+
+    /// The addresses excluded from reuse at IV index `iv_index`.
+    pub fn excluded(&self, iv_index: u32) -> impl Iterator<Item = u16> + '_ {
+        self.network_exclusions
+            .iter()
+            .filter(move |e| iv_index <= e.iv_index.saturating_add(1))
+            .flat_map(|e| e.addresses.iter().map(|a| a.0))
+    }
+
     /// The node stack's state for the node `node` of this database: its keys from the
     /// network's key lists, its configuration, and `iv_index`. Sequence numbers start at 0.
     /// Heartbeat publication counts and subscription periods are not in the CDB and read as 0
@@ -1892,6 +1965,37 @@ fn strip_position(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_removed_node_leaves_its_addresses_excluded_for_two_iv_indexes() {
+        let mut c = Cdb::new([1; 16], "n", "2026-01-01T00:00:00Z");
+        let mut st = crate::ble::node::NodeState::new(
+            [2; 16],
+            UnicastAddress::new(0x0010).unwrap(),
+            [3; 16],
+            [4; 16],
+            IvIndex(5),
+            vec![
+                ElementState {
+                    location: 0,
+                    models: Vec::new(),
+                };
+                2
+            ],
+        );
+        st.beacon = false;
+        c.nodes.push(CdbNode::from_node_state(&st, None));
+        assert!(c.remove_node(0x0011, 5).is_none(), "not a primary address");
+        let gone = c.remove_node(0x0010, 5).expect("removed");
+        assert_eq!(gone.uuid, Uuid([2; 16]));
+        assert!(c.nodes.is_empty());
+        for a in [0x0010, 0x0011] {
+            assert!(c.is_excluded(a, 5) && c.is_excluded(a, 6), "{a:04x}");
+            assert!(!c.is_excluded(a, 7));
+        }
+        assert!(!c.is_excluded(0x0012, 5));
+        c.validate().unwrap();
+    }
     use proptest::prelude::*;
 
     const MINIMAL: &str = r#"{

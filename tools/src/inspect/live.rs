@@ -618,29 +618,11 @@ impl LiveFeeder {
     /// What the Configuration Client reported: answers into the network database (saved),
     /// everything into the status line.
     fn config_events(&mut self, events: &[ConfigClientEvent]) {
-        for e in events {
-            let a = match e {
-                ConfigClientEvent::Answered {
-                    node,
-                    request,
-                    status,
-                } => {
-                    let a = node.get();
-                    if let Some(n) = self.net.as_mut().and_then(|n| node_mut(n, a)) {
-                        n.record(request, status);
-                    }
-                    a
-                }
-                ConfigClientEvent::Done { node } => {
-                    let a = node.get();
-                    if let Some(n) = self.net.as_mut().and_then(|n| node_mut(n, a)) {
-                        n.config_complete = true;
-                    }
-                    a
-                }
-                ConfigClientEvent::Failed { .. } => continue,
-            };
-            if let Some(n) = self.net.as_ref().and_then(|n| n.cdb.node_by_address(a)) {
+        if let Some(net) = self.net.as_mut() {
+            for e in events {
+                net.cdb.apply(e, net.iv_index);
+            }
+            for n in &net.cdb.nodes {
                 node_into_topology(&mut self.model.topology, n);
             }
         }
@@ -735,13 +717,6 @@ impl Host {
             address,
         })
     }
-}
-
-fn node_mut(net: &mut NetState, address: u16) -> Option<&mut CdbNode> {
-    net.cdb
-        .nodes
-        .iter_mut()
-        .find(|n| n.unicast_address.0 == address)
 }
 
 /// A node of the network database into the topology: name, UUID, elements, roles.
