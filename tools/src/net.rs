@@ -140,12 +140,15 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
                 Ok(t) => t,
                 Err(e) => return fail(format!("cannot read {}: {e}", cdb.display()), Exit::Usage),
             };
-            let state = match import_cdb(&text, &mut OsRng, &now_rfc3339()) {
+            let (state, notes) = match import_cdb(&text, &mut OsRng, &now_rfc3339()) {
                 Ok(s) => s,
                 Err(e) => return fail(format!("{}: {e}", cdb.display()), Exit::Usage),
             };
             if let Err(e) = store.create(&state, *force) {
                 return fail(&e, e.exit());
+            }
+            for n in notes {
+                eprintln!("weft net import: {n}");
             }
             let _ = writeln!(
                 out,
@@ -201,7 +204,11 @@ pub fn new_network(name: &str, rng: &mut impl RngCore, timestamp: &str) -> NetSt
 /// Reads a CDB document into a network state: the IV index from BlueZ's `ivIndex` extension
 /// (0 if absent), and weft's provisioner, added if the document has none (a provisioner
 /// named [`LOCAL_PROVISIONER_NAME`] with a node of the same UUID).
-pub fn import_cdb(text: &str, rng: &mut impl RngCore, timestamp: &str) -> Result<NetState, String> {
+pub fn import_cdb(
+    text: &str,
+    rng: &mut impl RngCore,
+    timestamp: &str,
+) -> Result<(NetState, Vec<String>), String> {
     let mut cdb = Cdb::from_json(text).map_err(|e| e.to_string())?;
     // weft keeps (and writes) the database in the 1.0.1 form whatever version it was read in.
     let fresh = Cdb::new([0; 16], "", "");
@@ -214,8 +221,8 @@ pub fn import_cdb(text: &str, rng: &mut impl RngCore, timestamp: &str) -> Result
         iv_update,
         local: None,
     };
-    ensure_local_provisioner(&mut state, rng, timestamp)?;
-    Ok(state)
+    let notes = ensure_local_provisioner(&mut state, rng, timestamp)?;
+    Ok((state, notes))
 }
 
 /// The CDB to export: the database with the IV index written as BlueZ's extension.
@@ -223,6 +230,13 @@ pub fn export_cdb(state: &NetState) -> Cdb {
     let mut cdb = state.cdb.clone();
     cdb.iv_index = Some(state.iv_index);
     cdb.iv_update = Some(state.iv_update);
+    // weft's own node carries its sequence number reservation, so that importing this file
+    // again goes on from there instead of reusing sequence numbers (MshPRT §3.4.6.4).
+    if let Some(local) = &state.local {
+        if let Some(n) = cdb.node_mut(local.primary.get()) {
+            n.sequence_number = Some(local.seq_reserved);
+        }
+    }
     cdb
 }
 
@@ -234,22 +248,54 @@ pub fn ensure_local_provisioner(
     state: &mut NetState,
     rng: &mut impl RngCore,
     timestamp: &str,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let iv = IvIndex(state.iv_index);
     let cdb = &mut state.cdb;
-    if let Some(node) = cdb
+    let mut notes = Vec::new();
+    if let Some(p) = cdb
         .provisioners
         .iter()
         .filter(|p| p.provisioner_name == LOCAL_PROVISIONER_NAME)
-        .find_map(|p| {
+        .find(|p| {
             cdb.node_by_uuid(&p.uuid.0)
-                .filter(|n| n.device_key.is_some())
+                .is_some_and(|n| n.device_key.is_some())
         })
+        .cloned()
     {
+        let Some(i) = cdb.nodes.iter().position(|n| n.uuid == p.uuid) else {
+            return Err("weft's node vanished from the database".into());
+        };
+        if cdb.nodes[i].sequence_number.is_none() {
+            // Which sequence numbers the node used at this address is unknown (the file was
+            // not written by weft, or went through a tool that drops the extension): it moves
+            // to a fresh address of its range, where every sequence number is new to the
+            // other nodes' replay protection (MshPRT §3.9.8), and the old one is excluded.
+            let old = cdb.nodes[i].unicast_address.0;
+            let free = p
+                .allocated_unicast_range
+                .iter()
+                .flat_map(|r| r.low_address.0..=r.high_address.0)
+                .find(|&a| {
+                    a != old
+                        && cdb.node_by_address(a).is_none()
+                        && !cdb.is_excluded(a, state.iv_index)
+                })
+                .ok_or("weft's node has no sequence number in the file and its address range has no free address to move it to")?;
+            let node = &mut cdb.nodes[i];
+            node.unicast_address = Hex16(free);
+            node.elements.truncate(1);
+            cdb.exclude([old], state.iv_index);
+            notes.push(format!(
+                "weft's node moved from {old:04x} to {free:04x}: the file does not say which sequence numbers it used at {old:04x}"
+            ));
+        }
+        let node = &cdb.nodes[i];
         let mut s = cdb.node_state(node, iv).map_err(|e| e.to_string())?;
         s.iv_update = state.iv_update;
+        // The store keeps the reservation in the node state, not in the database.
+        cdb.nodes[i].sequence_number = None;
         state.local = Some(s);
-        return Ok(());
+        return Ok(notes);
     }
     if cdb.net_keys.is_empty() {
         return Err("the network has no network key: weft cannot join it".into());
@@ -352,7 +398,7 @@ pub fn ensure_local_provisioner(
     ));
     cdb.timestamp = timestamp.into();
     state.local = Some(s);
-    Ok(())
+    Ok(notes)
 }
 
 /// When other provisioners hold every unicast address (BlueZ's mesh-cfgclient allocates
@@ -610,7 +656,8 @@ mod tests {
             local
         );
         // Importing its export finds the provisioner again instead of adding one.
-        let again = import_cdb(&export_cdb(&s).to_json(), &mut rng, "later").unwrap();
+        let (again, notes) = import_cdb(&export_cdb(&s).to_json(), &mut rng, "later").unwrap();
+        assert!(notes.is_empty(), "{notes:?}");
         assert_eq!(again, s);
     }
 }

@@ -820,6 +820,7 @@ pub(crate) fn node_record(
         excluded: false,
         heartbeat_pub: None,
         heartbeat_sub: None,
+        sequence_number: None,
     }
 }
 

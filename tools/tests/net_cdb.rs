@@ -147,9 +147,10 @@ fn bluez_export_reads() {
 fn import_export_import_is_stable() {
     for f in FIXTURES {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let first = import_cdb(&fixture(f), &mut rng, "2025-01-01T00:00:00Z").unwrap();
+        let (first, _) = import_cdb(&fixture(f), &mut rng, "2025-01-01T00:00:00Z").unwrap();
         let exported = export_cdb(&first).to_json();
-        let second = import_cdb(&exported, &mut rng, "2026-01-01T00:00:00Z").unwrap();
+        let (second, notes) = import_cdb(&exported, &mut rng, "2026-01-01T00:00:00Z").unwrap();
+        assert!(notes.is_empty(), "{f}: {notes:?}");
         assert_eq!(second, first, "{f}");
         assert_eq!(export_cdb(&second).to_json(), exported, "{f}");
         // Written strictly: uppercase hex, dashed UUIDs, the 1.0.1 schema.
@@ -171,7 +172,7 @@ fn import_export_import_is_stable() {
 #[test]
 fn import_adds_weft_provisioner_outside_other_ranges() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let s = import_cdb(&fixture("nrf-mesh.json"), &mut rng, "t").unwrap();
+    let (s, _) = import_cdb(&fixture("nrf-mesh.json"), &mut rng, "t").unwrap();
     let p = s
         .cdb
         .provisioners
@@ -186,7 +187,7 @@ fn import_adds_weft_provisioner_outside_other_ranges() {
     assert_eq!(local.app_keys.len(), 2);
     // BlueZ's provisioner holds every unicast address: weft takes the top of its unused part
     // and shrinks its range, so that no two ranges overlap.
-    let b = import_cdb(&fixture("bluez-mesh-cfgclient.json"), &mut rng, "t").unwrap();
+    let (b, _) = import_cdb(&fixture("bluez-mesh-cfgclient.json"), &mut rng, "t").unwrap();
     let bluez = &b.cdb.provisioners[0].allocated_unicast_range[0];
     assert_eq!(
         (bluez.low_address, bluez.high_address),
@@ -199,4 +200,52 @@ fn import_adds_weft_provisioner_outside_other_ranges() {
     );
     assert_eq!(b.local.as_ref().unwrap().primary.get(), 0x6000);
     b.cdb.validate().unwrap();
+}
+
+#[test]
+fn weft_s_own_node_goes_on_from_its_sequence_numbers_across_export_and_import() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (mut s, _) = import_cdb(&fixture("nrf-mesh.json"), &mut rng, "t").unwrap();
+    let local = s.local.as_mut().unwrap();
+    let address = local.primary.get();
+    local.seq_reserved = 5120;
+    let exported = export_cdb(&s).to_json();
+    let v: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    let own = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["unicastAddress"] == format!("{address:04X}"))
+        .unwrap();
+    assert_eq!(own["sequenceNumber"], 5120);
+    // Only weft's own node carries the extension.
+    let with_seq = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n.get("sequenceNumber").is_some())
+        .count();
+    assert_eq!(with_seq, 1);
+    let (again, notes) = import_cdb(&exported, &mut rng, "later").unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+    let local = again.local.as_ref().unwrap();
+    assert_eq!((local.primary.get(), local.seq_reserved), (address, 5120));
+    // The store's database does not keep it: the node state does.
+    assert!(again.cdb.nodes.iter().all(|n| n.sequence_number.is_none()));
+
+    // A file without it (a tool dropped the extension): weft's node moves to a fresh address
+    // of its range, and the old one is excluded from reuse.
+    let mut v = v;
+    for n in v["nodes"].as_array_mut().unwrap() {
+        n.as_object_mut().unwrap().remove("sequenceNumber");
+    }
+    let (moved, notes) = import_cdb(&v.to_string(), &mut rng, "later").unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("moved"), "{}", notes[0]);
+    let local = moved.local.as_ref().unwrap();
+    assert_ne!(local.primary.get(), address);
+    assert_eq!(local.seq_reserved, 0);
+    assert!(moved.cdb.is_excluded(address, moved.iv_index));
+    assert!(moved.cdb.node_by_address(local.primary.get()).is_some());
+    moved.cdb.validate().unwrap();
 }

@@ -24,7 +24,7 @@ use core::fmt;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::ble::address::{Address, IvIndex, UnicastAddress};
+use crate::ble::address::{Address, IvIndex, Seq, UnicastAddress};
 use crate::ble::models::composition::CompositionDataPage0;
 use crate::ble::models::config::{
     ConfigMessage, FeatureState, Publication as PubParams, PublishPeriod, Retransmit,
@@ -810,6 +810,11 @@ pub struct CdbNode {
     /// Heartbeat subscription.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_sub: Option<CdbHeartbeatSub>,
+    /// The next sequence number the node may use: an extension outside the CDB schema (BlueZ
+    /// keeps the same `sequenceNumber` in its node files), written by weft for its own node
+    /// only, so that importing its export never reuses a sequence number (MshPRT §3.4.6.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<u32>,
 }
 
 /// A group (`groups[]`).
@@ -1165,7 +1170,14 @@ impl Cdb {
             .position(|n| n.unicast_address.0 == primary)?;
         let node = self.nodes.remove(i);
         let count = node.elements.len().max(1) as u16;
-        let addresses = (0..count).map(|k| Hex16(primary.saturating_add(k)));
+        self.exclude((0..count).map(|k| primary.saturating_add(k)), iv_index);
+        Some(node)
+    }
+
+    /// Excludes `addresses` from reuse, from IV index `iv_index` on (CDB 1.0.1
+    /// `networkExclusions`).
+    pub fn exclude(&mut self, addresses: impl IntoIterator<Item = u16>, iv_index: u32) {
+        let addresses = addresses.into_iter().map(Hex16);
         match self
             .network_exclusions
             .iter_mut()
@@ -1177,7 +1189,6 @@ impl Cdb {
                 addresses: addresses.collect(),
             }),
         }
-        Some(node)
     }
 
     /// What a Configuration Client procedure learnt, into the database: every answer into
@@ -1227,7 +1238,8 @@ impl Cdb {
     }
 
     /// The node stack's state for the node `node` of this database: its keys from the
-    /// network's key lists, its configuration, and `iv_index`. Sequence numbers start at 0.
+    /// network's key lists, its configuration, and `iv_index`. Sequence numbers start at the
+    /// node's `sequenceNumber` (weft's extension), else at 0.
     /// Heartbeat publication counts and subscription periods are not in the CDB and read as 0
     /// (periodic heartbeats stopped, as nRF Mesh does on import).
     pub fn node_state(&self, node: &CdbNode, iv_index: IvIndex) -> Result<NodeState, CdbError> {
@@ -1354,6 +1366,8 @@ impl Cdb {
         if let Some(v) = node.crpl {
             s.crpl = v.0;
         }
+        // The node's sequence numbers go on from weft's extension, when the file has it.
+        s.seq_reserved = node.sequence_number.unwrap_or(0).min(Seq::MAX + 1);
         Ok(s)
     }
 
@@ -1481,6 +1495,7 @@ impl CdbNode {
                 source: Hex16(h.src.0),
                 destination: Hex16(h.dst.0),
             }),
+            sequence_number: None,
         }
     }
 }
@@ -2511,6 +2526,7 @@ mod tests {
                         source: Hex16(s),
                         destination: Hex16(d),
                     }),
+                    sequence_number: None,
                 },
             )
     }
