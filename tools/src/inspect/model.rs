@@ -1282,16 +1282,43 @@ pub fn detail_of<R: rand_chacha::rand_core::RngCore>(
             .heartbeat_publication
             .as_ref()
             .map(|p| hb(p.dst, p.period_log)),
-        heartbeat_sub: st
-            .heartbeat_subscription
+        heartbeat_sub: node
+            .heartbeat_subscription()
             .as_ref()
-            .map(|s| format!("from {} to {}", s.src, s.dst)),
+            .map(heartbeat_sub_text),
         onoff: node.onoff(0),
         level: node.level(0),
         faults: None,
         seq: Some(node.next_seq()),
         iv_index: st.iv_index.0,
     }
+}
+
+/// A node's Heartbeat Subscription with what it counted (MshPRT §4.2.18), e.g. "from 0001 to
+/// c000, 5 received, 1..3 hops, 12 s left".
+fn heartbeat_sub_text(
+    r: &weft_mesh::ble::node::config_server::HeartbeatSubscriptionReport,
+) -> String {
+    let mut s = format!("from {} to {}", r.source, r.destination);
+    match r.count {
+        0 => s.push_str(", none received"),
+        // The Heartbeat Subscription Count stops at 0xFFFF (§4.2.18.3).
+        0xFFFF => s.push_str(", 65535+ received"),
+        n => s.push_str(&format!(", {n} received")),
+    }
+    if r.count > 0 {
+        match (r.min_hops, r.max_hops) {
+            (1, 1) => s.push_str(", 1 hop"),
+            (a, b) if a == b => s.push_str(&format!(", {a} hops")),
+            (a, b) => s.push_str(&format!(", {a}..{b} hops")),
+        }
+    }
+    if r.remaining > 0 {
+        s.push_str(&format!(", {} s left", r.remaining));
+    } else {
+        s.push_str(", ended");
+    }
+    s
 }
 
 #[cfg(test)]
@@ -1315,6 +1342,53 @@ mod tests {
             relayed_by: None,
             kind: EntryKind::Undecryptable(String::new()),
         }
+    }
+
+    #[test]
+    fn a_heartbeat_subscription_is_shown_with_its_counters() {
+        use weft_mesh::ble::node::config_server::HeartbeatSubscriptionReport;
+        let r = HeartbeatSubscriptionReport {
+            source: Address(0x0001),
+            destination: Address(0xc000),
+            remaining: 12,
+            count: 5,
+            min_hops: 1,
+            max_hops: 3,
+        };
+        assert_eq!(
+            heartbeat_sub_text(&r),
+            "from 0001 to c000, 5 received, 1..3 hops, 12 s left"
+        );
+        let one = HeartbeatSubscriptionReport {
+            count: 1,
+            max_hops: 1,
+            remaining: 0,
+            ..r
+        };
+        assert_eq!(
+            heartbeat_sub_text(&one),
+            "from 0001 to c000, 1 received, 1 hop, ended"
+        );
+        let none = HeartbeatSubscriptionReport {
+            count: 0,
+            min_hops: 0x7f,
+            max_hops: 0,
+            ..r
+        };
+        assert_eq!(
+            heartbeat_sub_text(&none),
+            "from 0001 to c000, none received, 12 s left"
+        );
+        let full = HeartbeatSubscriptionReport {
+            count: 0xffff,
+            min_hops: 4,
+            max_hops: 4,
+            ..r
+        };
+        assert_eq!(
+            heartbeat_sub_text(&full),
+            "from 0001 to c000, 65535+ received, 4 hops, 12 s left"
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! [`handle`] changes the state, returns the status message to send back (if any) and a list of
 //! [`Effect`]s that tell the [`Node`](super::Node) what else to do: rebuild derived keys, move a
-//! subnet through the key refresh phases, restart timers, reset. There is no I/O, no clock and
-//! no access to the node's runtime here.
+//! subnet through the key refresh phases, restart timers, reset. There is no I/O and no clock
+//! here: [`handle_at`] is given `now` and the one piece of run-time state the server reports,
+//! the Heartbeat Subscription counters ([`HeartbeatSubscriptionCounters`]).
 //!
 //! Contract with the caller:
 //!
@@ -36,6 +37,7 @@ use crate::ble::models::config::{
 use crate::ble::models::{KeyIndex, ModelId};
 use crate::ble::wire::control::Features;
 use crate::crypto::virtual_address;
+use crate::time::{Duration, Instant};
 
 use super::state::{
     AppKeyState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase, NetKeyState,
@@ -60,9 +62,13 @@ const TRANSITION_PHASE3: u8 = 0x03;
 /// The Heartbeat Publication Features bits that are defined: relay, proxy, friend, low power
 /// (MshPRT §4.2.17.5; bits 4-15 RFU).
 const HEARTBEAT_FEATURES: u16 = 0x000F;
-/// Min Hops reported for a subscription that has not received a Heartbeat yet (MshPRT
-/// §4.2.18.5: the counting starts from the largest hop count).
+/// Min Hops of a subscription that has counted no Heartbeat yet: a Set that starts one sets it
+/// to 0x7F (MshPRT §4.2.18.5; Configuration Server behaviour, §4.4.1.2.16 in MshPRF 1.0.1).
 const MIN_HOPS_INITIAL: u8 = 0x7F;
+/// The largest hop count the Min Hops and Max Hops states hold (MshPRT §4.2.18.5, §4.2.18.6:
+/// 0x80..=0xFF are prohibited). A forged Heartbeat (InitTTL 0x7F received with TTL 0) would
+/// give 0x80.
+const MAX_HOPS_VALUE: u8 = 0x7F;
 
 /// Something the node must do besides sending the reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +85,8 @@ pub enum Effect {
     NodeReset,
     /// The Heartbeat Publication state changed: reschedule the periodic Heartbeats.
     HeartbeatPublicationChanged,
-    /// The Heartbeat Subscription state was set: reset its counters and period.
+    /// The Heartbeat Subscription's Source, Destination or Period Log changed (its run-time
+    /// counters and period are in [`HeartbeatSubscriptionCounters`]).
     HeartbeatSubscriptionChanged,
     /// A model's AppKey bindings changed.
     BindingsChanged { element: usize, model: ModelId },
@@ -173,16 +180,156 @@ pub fn apply_key_refresh(state: &mut NodeState, net_index: u16, phase: KeyRefres
     true
 }
 
-/// The Configuration Server's answer to `msg` (MshPRT §4.4.1), changing `state`.
+/// The Configuration Server's answer to `msg` (MshPRT §4.4.1), changing `state`, for a caller
+/// that holds only the persisted state (tools, a Configuration Client's tests): its Heartbeat
+/// Subscription has counted nothing and is not counting, as after a restart. A Set answers as
+/// it would on a node; a Get reports Period Log 0. A [`Node`](super::Node) uses [`handle_at`].
 pub fn handle(state: &mut NodeState, msg: &ConfigMessage) -> ConfigOutcome {
+    handle_at(
+        state,
+        &mut HeartbeatSubscriptionCounters::default(),
+        Instant::ZERO,
+        msg,
+    )
+}
+
+/// The Configuration Server's answer to `msg` at `now` (MshPRT §4.4.1), changing `state` and
+/// the node's Heartbeat Subscription counters `hb`.
+pub fn handle_at(
+    state: &mut NodeState,
+    hb: &mut HeartbeatSubscriptionCounters,
+    now: Instant,
+    msg: &ConfigMessage,
+) -> ConfigOutcome {
     let mut s = Server {
         state,
+        hb,
+        now,
         effects: Vec::new(),
     };
     let reply = s.dispatch(msg);
     ConfigOutcome {
         reply,
         effects: s.effects,
+    }
+}
+
+/// The run-time part of the Heartbeat Subscription (MshPRT §4.2.18): how long it still counts
+/// and what it has counted since the last Config Heartbeat Subscription Set that started it.
+/// Source and Destination are persisted ([`NodeState::heartbeat_subscription`]); these are not,
+/// as in Zephyr, which persists no Heartbeat Subscription state at all: a restarted node has
+/// counted nothing and is not counting until the next Set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatSubscriptionCounters {
+    /// When the Heartbeat Subscription Period reaches 0 (None: not counting).
+    end: Option<Instant>,
+    /// Heartbeat Subscription Count (§4.2.18.3): Heartbeats counted, stops at 0xFFFF.
+    count: u16,
+    /// Heartbeat Subscription Min Hops (§4.2.18.5).
+    min_hops: u8,
+    /// Heartbeat Subscription Max Hops (§4.2.18.6).
+    max_hops: u8,
+}
+
+impl Default for HeartbeatSubscriptionCounters {
+    /// Nothing counted, not counting: the values a Set that starts a subscription gives, with
+    /// no period.
+    fn default() -> Self {
+        HeartbeatSubscriptionCounters {
+            end: None,
+            count: 0,
+            min_hops: MIN_HOPS_INITIAL,
+            max_hops: 0,
+        }
+    }
+}
+
+impl HeartbeatSubscriptionCounters {
+    /// The remaining Heartbeat Subscription Period at `now` in seconds, rounded up: the whole
+    /// period right after the Set, 0 once it has run out (§4.2.18.4).
+    pub fn remaining(&self, now: Instant) -> u16 {
+        match self.end {
+            Some(end) if end > now => {
+                let secs = (end - now).as_micros().div_ceil(1_000_000);
+                u16::try_from(secs).unwrap_or(u16::MAX)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Whether Heartbeats are counted at `now`: the period has not run out.
+    pub fn counting(&self, now: Instant) -> bool {
+        self.end.is_some_and(|end| now < end)
+    }
+
+    /// Counts a Heartbeat that arrived over `hops` hops (§3.6.5.10: InitTTL - RxTTL + 1) if the
+    /// period runs; returns whether it was counted.
+    fn record(&mut self, now: Instant, hops: u8) -> bool {
+        if !self.counting(now) {
+            return false;
+        }
+        // A Heartbeat travels at least one hop.
+        let hops = hops.clamp(1, MAX_HOPS_VALUE);
+        self.count = self.count.saturating_add(1);
+        self.min_hops = self.min_hops.min(hops);
+        self.max_hops = self.max_hops.max(hops);
+        true
+    }
+}
+
+/// A Heartbeat Subscription as it stands at one instant (MshPRT §4.2.18), in exact values
+/// rather than the logarithms of the Status message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatSubscriptionReport {
+    /// Heartbeat Subscription Source (§4.2.18.1).
+    pub source: Address,
+    /// Heartbeat Subscription Destination (§4.2.18.2).
+    pub destination: Address,
+    /// Remaining Heartbeat Subscription Period in seconds (§4.2.18.4); 0: not counting.
+    pub remaining: u16,
+    /// Heartbeats counted (§4.2.18.3), 0xFFFF at most.
+    pub count: u16,
+    /// Fewest hops of the counted Heartbeats; 0x7F while none was counted (§4.2.18.5).
+    pub min_hops: u8,
+    /// Most hops of the counted Heartbeats; 0 while none was counted (§4.2.18.6).
+    pub max_hops: u8,
+}
+
+/// The node's Heartbeat Subscription at `now`; None when its Source or Destination is
+/// unassigned (no subscription).
+pub fn heartbeat_subscription_report(
+    state: &NodeState,
+    hb: &HeartbeatSubscriptionCounters,
+    now: Instant,
+) -> Option<HeartbeatSubscriptionReport> {
+    let s = state.heartbeat_subscription.as_ref()?;
+    if s.src.is_unassigned() || s.dst.is_unassigned() {
+        return None;
+    }
+    Some(HeartbeatSubscriptionReport {
+        source: s.src,
+        destination: s.dst,
+        remaining: hb.remaining(now),
+        count: hb.count,
+        min_hops: hb.min_hops,
+        max_hops: hb.max_hops,
+    })
+}
+
+/// A Heartbeat (transport control opcode 0x0A, MshPRT §3.6.5.10) from `src` to `dst` arrived
+/// over `hops` hops: it is counted when `src` is the Heartbeat Subscription Source, `dst` its
+/// Destination and the period runs (§4.2.18). Returns whether it was counted.
+pub fn heartbeat_received(
+    state: &NodeState,
+    hb: &mut HeartbeatSubscriptionCounters,
+    now: Instant,
+    src: Address,
+    dst: Address,
+    hops: u8,
+) -> bool {
+    match &state.heartbeat_subscription {
+        Some(s) if s.src == src && s.dst == dst && !src.is_unassigned() => hb.record(now, hops),
+        _ => false,
     }
 }
 
@@ -233,9 +380,48 @@ fn log_from_count(count: u16) -> u8 {
     }
 }
 
+/// The Heartbeat Subscription Period in seconds for a Period Log (MshPRT §4.2.18.4): 0 → 0,
+/// n → 2^(n-1), 0x11 → 0xFFFF (the period is a 16-bit state, and 0xFFFF is 0x11 in the
+/// Mesh CDB too; Zephyr counts 0x10000 s).
+fn subscription_period(log: u8) -> u16 {
+    match log {
+        0 => 0,
+        1..=0x10 => 1 << (log - 1),
+        _ => 0xFFFF,
+    }
+}
+
+/// The logarithm the Heartbeat Subscription Status reports for a 16-bit value (MshPRF 1.0.1
+/// Table 4.1, the log field transformation): 0 → 0, n → ⌊log2 n⌋ + 1, so n is in
+/// 2^(log-1)..=2^log - 1.
+fn floor_log(v: u16) -> u8 {
+    (16 - v.leading_zeros()) as u8
+}
+
+/// Period Log of a remaining period (MshPRT §4.2.18.4): 0xFFFF → 0x11, the counterpart of
+/// [`subscription_period`]; otherwise [`floor_log`] (16 s → 5, 15 s → 4).
+fn subscription_period_log(remaining: u16) -> u8 {
+    match remaining {
+        0xFFFF => 0x11,
+        r => floor_log(r),
+    }
+}
+
+/// Count Log of a Heartbeat Subscription Count (MshPRT §4.2.18.3): 0xFFFF (the counter has
+/// stopped) → 0xFF; otherwise [`floor_log`], so 0x8000..=0xFFFE → 0x10.
+fn subscription_count_log(count: u16) -> u8 {
+    match count {
+        0xFFFF => 0xFF,
+        c => floor_log(c),
+    }
+}
+
 /// The handler with the effects collected so far.
 struct Server<'a> {
     state: &'a mut NodeState,
+    /// The Heartbeat Subscription's run-time counters and period.
+    hb: &'a mut HeartbeatSubscriptionCounters,
+    now: Instant,
     effects: Vec<Effect>,
 }
 
@@ -522,7 +708,7 @@ impl Server<'_> {
 
             M::HeartbeatPublicationGet => Some(self.heartbeat_publication_status()),
             M::HeartbeatPublicationSet(p) => self.heartbeat_publication_set(p),
-            M::HeartbeatSubscriptionGet => Some(self.heartbeat_subscription_status(false)),
+            M::HeartbeatSubscriptionGet => Some(self.heartbeat_subscription_status()),
             M::HeartbeatSubscriptionSet {
                 source,
                 destination,
@@ -1260,37 +1446,49 @@ impl Server<'_> {
         Some(self.heartbeat_publication_status())
     }
 
-    /// Heartbeat Subscription Status. The counters (Count, Min Hops, Max Hops) and the
-    /// remaining period live in the node's runtime, not in the persisted state: the status
-    /// reports the values of a subscription that has not heard a Heartbeat yet (Count 0, Min
-    /// Hops 0x7F, Max Hops 0; §4.2.18), and the configured Period Log. The node may fill in
-    /// its counters before sending.
-    fn heartbeat_subscription_status(&self, just_set: bool) -> ConfigMessage {
-        let (source, destination, period_log) = match &self.state.heartbeat_subscription {
-            Some(s) => (s.src, s.dst, s.period_log),
-            None => (Address::UNASSIGNED, Address::UNASSIGNED, 0),
+    /// Config Heartbeat Subscription Status for a Get (MshPRT §4.3.2.64): the states at `now`,
+    /// the remaining period and the count as logs. With the Source or Destination unassigned
+    /// every field is 0 (§4.4.1.2.16 in MshPRF 1.0.1; BlueZ and the nRF5 SDK do the same, and
+    /// Zephyr, which clears its counters with the addresses, answers zeros there too).
+    fn heartbeat_subscription_status(&self) -> ConfigMessage {
+        let params = match heartbeat_subscription_report(self.state, self.hb, self.now) {
+            Some(r) => HeartbeatSubscriptionParams {
+                status: StatusCode::Success,
+                source: r.source,
+                destination: r.destination,
+                period_log: subscription_period_log(r.remaining),
+                count_log: subscription_count_log(r.count),
+                min_hops: r.min_hops,
+                max_hops: r.max_hops,
+            },
+            None => HeartbeatSubscriptionParams {
+                status: StatusCode::Success,
+                source: Address::UNASSIGNED,
+                destination: Address::UNASSIGNED,
+                period_log: 0,
+                count_log: 0,
+                min_hops: 0,
+                max_hops: 0,
+            },
         };
-        // Zephyr (MESH/NODE/CFG/HBS/BV-01-C): Min Hops is 0x7F in the answer to a Set, and
-        // in later answers while the subscription period runs; 0 once it is off.
-        let min_hops = if just_set || period_log > 0 {
-            MIN_HOPS_INITIAL
-        } else {
-            0
-        };
-        ConfigMessage::HeartbeatSubscriptionStatus(HeartbeatSubscriptionParams {
-            status: StatusCode::Success,
-            source,
-            destination,
-            period_log,
-            count_log: 0,
-            min_hops,
-            max_hops: 0,
-        })
+        ConfigMessage::HeartbeatSubscriptionStatus(params)
     }
 
-    /// Config Heartbeat Subscription Set: the source is unassigned or unicast; the destination
-    /// unassigned, this node's primary address or a group address (other values are
-    /// prohibited). Either address unassigned clears the subscription.
+    /// Config Heartbeat Subscription Set (MshPRT §4.3.2.63; behaviour §4.4.1.2.16 in MshPRF
+    /// 1.0.1). The source is unassigned or unicast; the destination unassigned, this node's
+    /// primary address or a group address; other values are prohibited and get no answer.
+    ///
+    /// * A unicast source, an assigned destination and a Period Log other than 0 start a
+    ///   subscription: Count 0, Min Hops 0x7F, Max Hops 0, and the period runs from now. A Set
+    ///   with the same source and destination starts it again (BlueZ, Zephyr and the nRF5 SDK
+    ///   reset the counters on every such Set too).
+    /// * Otherwise the subscription stops: Source and Destination become unassigned and the
+    ///   period 0, while Count, Min Hops and Max Hops are kept, and the answer reports them
+    ///   (a later Get reports all zeros). Zephyr differs: a Period Log of 0 with assigned
+    ///   addresses keeps them (and answers with the old count, then clears it), and unassigned
+    ///   addresses clear the counters; it then forces Min Hops 0x7F into the answer for the
+    ///   qualification test MESH/NODE/CFG/HBS/BV-01-C, which the specification's rule gives
+    ///   by itself when nothing was counted.
     fn heartbeat_subscription_set(
         &mut self,
         source: Address,
@@ -1304,18 +1502,40 @@ impl Server<'_> {
         if !src_ok || !dst_ok || period_log > 0x11 {
             return None;
         }
-        self.state.heartbeat_subscription = if source.is_unassigned() || destination.is_unassigned()
-        {
+        let new = if source.is_unassigned() || destination.is_unassigned() || period_log == 0 {
+            self.hb.end = None;
             None
         } else {
+            let period = subscription_period(period_log);
+            *self.hb = HeartbeatSubscriptionCounters {
+                end: Some(self.now + Duration::from_secs(u64::from(period))),
+                ..HeartbeatSubscriptionCounters::default()
+            };
             Some(HeartbeatSubscription {
                 src: source,
                 dst: destination,
                 period_log,
             })
         };
-        self.effect(Effect::HeartbeatSubscriptionChanged);
-        Some(self.heartbeat_subscription_status(true))
+        if self.state.heartbeat_subscription != new {
+            self.state.heartbeat_subscription = new;
+            self.effect(Effect::HeartbeatSubscriptionChanged);
+        }
+        let (source, destination) = match &self.state.heartbeat_subscription {
+            Some(s) => (s.src, s.dst),
+            None => (Address::UNASSIGNED, Address::UNASSIGNED),
+        };
+        Some(ConfigMessage::HeartbeatSubscriptionStatus(
+            HeartbeatSubscriptionParams {
+                status: StatusCode::Success,
+                source,
+                destination,
+                period_log: subscription_period_log(self.hb.remaining(self.now)),
+                count_log: subscription_count_log(self.hb.count),
+                min_hops: self.hb.min_hops,
+                max_hops: self.hb.max_hops,
+            },
+        ))
     }
 }
 
@@ -2788,52 +3008,302 @@ mod tests {
         check(&st).unwrap();
     }
 
-    #[test]
-    fn heartbeat_subscription() {
-        let mut st = state();
-        let set = |src, dst, period_log| ConfigMessage::HeartbeatSubscriptionSet {
+    /// A Heartbeat Subscription Set.
+    fn hb_set(src: u16, dst: u16, period_log: u8) -> ConfigMessage {
+        ConfigMessage::HeartbeatSubscriptionSet {
             source: Address(src),
             destination: Address(dst),
             period_log,
-        };
+        }
+    }
+
+    /// The parameters of the answer to `msg` at `now`, as hex.
+    fn hb_run(
+        st: &mut NodeState,
+        hb: &mut HeartbeatSubscriptionCounters,
+        now: Instant,
+        msg: ConfigMessage,
+    ) -> Option<String> {
+        handle_at(st, hb, now, &msg)
+            .reply
+            .map(|r| hex::encode(r.emit_params()))
+    }
+
+    fn secs(s: f64) -> Instant {
+        Instant::from_micros((s * 1e6) as u64)
+    }
+
+    /// Status parameters: Status, Source, Destination, PeriodLog, CountLog, MinHops, MaxHops.
+    fn hb_status(src: u16, dst: u16, period_log: u8, count_log: u8, min: u8, max: u8) -> String {
+        let [s0, s1] = src.to_le_bytes();
+        let [d0, d1] = dst.to_le_bytes();
+        hex::encode([0, s0, s1, d0, d1, period_log, count_log, min, max])
+    }
+
+    #[test]
+    fn heartbeat_subscription_logs() {
+        // Period Log n means 2^(n-1) s, 0x11 the 16-bit maximum (MshPRT §4.2.18.4).
+        assert_eq!(subscription_period(0), 0);
+        assert_eq!(subscription_period(1), 1);
+        assert_eq!(subscription_period(5), 16);
+        assert_eq!(subscription_period(0x10), 0x8000);
+        assert_eq!(subscription_period(0x11), 0xFFFF);
+        for log in 0..=0x11 {
+            assert_eq!(subscription_period_log(subscription_period(log)), log);
+        }
+        // A remaining period is reported rounded down to a power of two (MshPRF 1.0.1
+        // Table 4.1): 2^(n-1)..=2^n - 1 → n.
+        for (remaining, log) in [
+            (0, 0),
+            (1, 1),
+            (2, 2),
+            (3, 2),
+            (4, 3),
+            (7, 3),
+            (15, 4),
+            (16, 5),
+            (0x7FFF, 0x0F),
+            (0x8000, 0x10),
+            (0xFFFE, 0x10),
+            (0xFFFF, 0x11),
+        ] {
+            assert_eq!(subscription_period_log(remaining), log, "{remaining} s");
+        }
+        // Count Log the same way, 0xFFFF (the counter has stopped) → 0xFF (§4.2.18.3).
+        for (count, log) in [
+            (0, 0),
+            (1, 1),
+            (2, 2),
+            (3, 2),
+            (5, 3),
+            (0x100, 9),
+            (0x8000, 0x10),
+            (0xFFFE, 0x10),
+            (0xFFFF, 0xFF),
+        ] {
+            assert_eq!(subscription_count_log(count), log, "count {count}");
+        }
+    }
+
+    #[test]
+    fn heartbeat_subscription_set_get_and_counting() {
+        let mut st = state();
+        let mut hb = HeartbeatSubscriptionCounters::default();
+        let t0 = secs(100.0);
+        // No subscription: all zeros.
         assert_eq!(
-            run(&mut st, ConfigMessage::HeartbeatSubscriptionGet)
-                .reply
-                .unwrap()
-                .to_access()
-                .to_vec(),
-            h("803c 00 0000 0000 00 00 00 00".replace(' ', "").as_str())
+            hb_run(
+                &mut st,
+                &mut hb,
+                t0,
+                ConfigMessage::HeartbeatSubscriptionGet
+            )
+            .unwrap(),
+            hb_status(0, 0, 0, 0, 0, 0)
         );
-        let out = run(&mut st, set(0x0042, 0xC000, 4));
+        // From 0x0042 to 0xC000 for 16 s.
+        let out = handle_at(&mut st, &mut hb, t0, &hb_set(0x0042, 0xC000, 5));
         assert_eq!(out.effects, vec![Effect::HeartbeatSubscriptionChanged]);
         assert_eq!(
-            out.reply.unwrap().emit_params(),
-            h("00 4200 00c0 04 00 7f 00".replace(' ', "").as_str())
+            out.reply.unwrap().to_access().to_vec(),
+            h("803c 00 4200 00c0 05 00 7f 00".replace(' ', "").as_str())
         );
         assert_eq!(
             st.heartbeat_subscription,
             Some(HeartbeatSubscription {
                 src: Address(0x0042),
                 dst: Address(0xC000),
-                period_log: 4,
+                period_log: 5,
             })
         );
-        // This node's primary address is a valid destination; other unicast ones are not.
-        assert!(run(&mut st, set(0x0042, PRIMARY, 4)).reply.is_some());
-        assert_eq!(run(&mut st, set(0x0042, PRIMARY + 1, 4)).reply, None);
-        assert_eq!(run(&mut st, set(0xC000, 0xC000, 4)).reply, None);
-        assert_eq!(run(&mut st, set(0x0042, 0x8000, 4)).reply, None);
-        assert_eq!(run(&mut st, set(0x0042, 0xC000, 0x12)).reply, None);
-        // Unassigned source clears it.
-        let out = run(&mut st, set(0, 0xC000, 4));
-        assert_eq!(status(&out), StatusCode::Success);
-        assert_eq!(st.heartbeat_subscription, None);
+        // Only Heartbeats from the Source to the Destination count.
+        let beat = |st: &NodeState, hb: &mut _, t, src, dst, hops| {
+            heartbeat_received(st, hb, t, Address(src), Address(dst), hops)
+        };
+        assert!(beat(&st, &mut hb, secs(101.0), 0x0042, 0xC000, 3));
+        assert!(!beat(&st, &mut hb, secs(101.0), 0x0043, 0xC000, 1));
+        assert!(!beat(&st, &mut hb, secs(101.0), 0x0042, 0xC001, 1));
+        assert!(!beat(&st, &mut hb, secs(101.0), 0x0042, PRIMARY, 1));
+        assert!(beat(&st, &mut hb, secs(102.0), 0x0042, 0xC000, 2));
+        assert!(beat(&st, &mut hb, secs(103.0), 0x0042, 0xC000, 5));
+        // 3 counted (Count Log 2: 2..=3), 2..5 hops; 12.5 s left → 13 s (Period Log 4: 8..=15).
         assert_eq!(
-            run(&mut st, ConfigMessage::HeartbeatSubscriptionGet)
-                .reply
-                .unwrap()
-                .emit_params(),
-            h("00 0000 0000 00 00 00 00".replace(' ', "").as_str())
+            hb_run(
+                &mut st,
+                &mut hb,
+                secs(103.5),
+                ConfigMessage::HeartbeatSubscriptionGet
+            )
+            .unwrap(),
+            hb_status(0x0042, 0xC000, 4, 2, 2, 5)
+        );
+        assert_eq!(
+            heartbeat_subscription_report(&st, &hb, secs(103.5)),
+            Some(HeartbeatSubscriptionReport {
+                source: Address(0x0042),
+                destination: Address(0xC000),
+                remaining: 13,
+                count: 3,
+                min_hops: 2,
+                max_hops: 5,
+            })
+        );
+        // Hop counts beyond 0x7F (a forged InitTTL/TTL pair) are held at 0x7F.
+        assert!(beat(&st, &mut hb, secs(104.0), 0x0042, 0xC000, 0x80));
+        assert_eq!(hb.max_hops, 0x7F);
+        // The period runs out at 116 s: nothing more is counted, the counters stay, Period
+        // Log 0.
+        assert!(beat(&st, &mut hb, secs(115.9), 0x0042, 0xC000, 1));
+        assert!(!beat(&st, &mut hb, secs(116.0), 0x0042, 0xC000, 1));
+        assert_eq!(
+            hb_run(
+                &mut st,
+                &mut hb,
+                secs(200.0),
+                ConfigMessage::HeartbeatSubscriptionGet
+            )
+            .unwrap(),
+            hb_status(0x0042, 0xC000, 0, 3, 1, 0x7F)
+        );
+        // The same Set again starts over: counters reset, a new period.
+        let out = handle_at(&mut st, &mut hb, secs(200.0), &hb_set(0x0042, 0xC000, 5));
+        assert_eq!(out.effects, vec![], "the persisted state did not change");
+        assert_eq!(
+            hex::encode(out.reply.unwrap().emit_params()),
+            hb_status(0x0042, 0xC000, 5, 0, 0x7F, 0)
+        );
+        assert!(beat(&st, &mut hb, secs(201.0), 0x0042, 0xC000, 4));
+        assert_eq!(hb.count, 1);
+    }
+
+    #[test]
+    fn heartbeat_subscription_count_stops_at_ffff() {
+        let mut st = state();
+        let mut hb = HeartbeatSubscriptionCounters::default();
+        handle_at(
+            &mut st,
+            &mut hb,
+            Instant::ZERO,
+            &hb_set(0x0042, PRIMARY, 0x11),
+        );
+        let t = secs(1.0);
+        for i in 0..0x1_0005u32 {
+            let hops = (i % 7) as u8 + 1;
+            assert!(heartbeat_received(
+                &st,
+                &mut hb,
+                t,
+                Address(0x0042),
+                Address(PRIMARY),
+                hops
+            ));
+        }
+        assert_eq!(hb.count, 0xFFFF);
+        // 0xFFFF s minus one second, rounded up.
+        assert_eq!(
+            hb_run(&mut st, &mut hb, t, ConfigMessage::HeartbeatSubscriptionGet).unwrap(),
+            hb_status(0x0042, PRIMARY, 0x10, 0xFF, 1, 7)
+        );
+        // One count short of the stop is Count Log 0x10.
+        hb.count = 0xFFFE;
+        assert_eq!(
+            hb_run(&mut st, &mut hb, t, ConfigMessage::HeartbeatSubscriptionGet).unwrap(),
+            hb_status(0x0042, PRIMARY, 0x10, 0x10, 1, 7)
+        );
+    }
+
+    #[test]
+    fn heartbeat_subscription_disabling_keeps_the_counters() {
+        let mut st = state();
+        let mut hb = HeartbeatSubscriptionCounters::default();
+        let beat = |st: &NodeState, hb: &mut _, t| {
+            heartbeat_received(st, hb, t, Address(0x0042), Address(0xC000), 2)
+        };
+        // Period Log 0 stops the subscription: the answer reports unassigned addresses, Period
+        // Log 0 and the counters as they were (MshPRF 1.0.1 §4.4.1.2.16); a Get, all zeros.
+        for disable in [
+            hb_set(0x0042, 0xC000, 0),
+            hb_set(0, 0xC000, 5),
+            hb_set(0x0042, 0, 5),
+        ] {
+            handle_at(&mut st, &mut hb, secs(10.0), &hb_set(0x0042, 0xC000, 6));
+            for t in [11.0, 12.0, 13.0, 14.0] {
+                assert!(beat(&st, &mut hb, secs(t)));
+            }
+            let out = handle_at(&mut st, &mut hb, secs(15.0), &disable);
+            assert_eq!(out.effects, vec![Effect::HeartbeatSubscriptionChanged]);
+            assert_eq!(
+                hex::encode(out.reply.unwrap().emit_params()),
+                hb_status(0, 0, 0, 3, 2, 2),
+                "{disable:?}"
+            );
+            assert_eq!(st.heartbeat_subscription, None);
+            assert!(!beat(&st, &mut hb, secs(16.0)));
+            assert_eq!(heartbeat_subscription_report(&st, &hb, secs(16.0)), None);
+            assert_eq!(
+                hb_run(
+                    &mut st,
+                    &mut hb,
+                    secs(16.0),
+                    ConfigMessage::HeartbeatSubscriptionGet
+                )
+                .unwrap(),
+                hb_status(0, 0, 0, 0, 0, 0)
+            );
+        }
+        // Disabling what counted nothing answers Min Hops 0x7F, as the qualification test
+        // MESH/NODE/CFG/HBS/BV-01-C expects.
+        handle_at(&mut st, &mut hb, secs(20.0), &hb_set(0x0042, 0xC000, 6));
+        assert_eq!(
+            hb_run(&mut st, &mut hb, secs(21.0), hb_set(0, 0, 0)).unwrap(),
+            hb_status(0, 0, 0, 0, 0x7F, 0)
+        );
+        // Disabling what is already disabled changes nothing persisted.
+        let out = handle_at(&mut st, &mut hb, secs(22.0), &hb_set(0, 0, 0));
+        assert_eq!(out.effects, vec![]);
+    }
+
+    #[test]
+    fn heartbeat_subscription_prohibited_values_get_no_answer() {
+        let mut st = state();
+        let mut hb = HeartbeatSubscriptionCounters::default();
+        let mut set =
+            |src, dst, log| hb_run(&mut st, &mut hb, Instant::ZERO, hb_set(src, dst, log));
+        // This node's primary address is a valid destination; other unicast ones are not.
+        assert!(set(0x0042, PRIMARY, 4).is_some());
+        assert_eq!(set(0x0042, PRIMARY + 1, 4), None);
+        assert_eq!(set(0xC000, 0xC000, 4), None);
+        assert_eq!(set(0x0042, 0x8000, 4), None);
+        assert_eq!(set(0x0042, 0xC000, 0x12), None);
+        // The refusals left the subscription alone.
+        assert_eq!(
+            st.heartbeat_subscription.as_ref().map(|s| s.dst),
+            Some(Address(PRIMARY))
+        );
+    }
+
+    #[test]
+    fn heartbeat_subscription_without_run_time_state() {
+        // `handle` (no counters, no clock) answers a Set as a node does and reports a
+        // subscription that counts nothing afterwards.
+        let mut st = state();
+        assert_eq!(
+            hex::encode(
+                run(&mut st, hb_set(0x0042, 0xC000, 4))
+                    .reply
+                    .unwrap()
+                    .emit_params()
+            ),
+            hb_status(0x0042, 0xC000, 4, 0, 0x7F, 0)
+        );
+        assert_eq!(
+            hex::encode(
+                run(&mut st, ConfigMessage::HeartbeatSubscriptionGet)
+                    .reply
+                    .unwrap()
+                    .emit_params()
+            ),
+            hb_status(0x0042, 0xC000, 0, 0, 0x7F, 0)
         );
     }
 
@@ -3177,6 +3647,51 @@ mod tests {
                     prop_assert_eq!(ConfigMessage::from_access(&access), Ok(reply));
                 }
                 prop_assert_eq!(check(&st), Ok(()));
+            }
+        }
+
+        /// Any mix of Heartbeat Subscription Sets and Gets, Heartbeats and time never panics;
+        /// every answer survives the codec; the counters stay within their states' ranges.
+        #[test]
+        fn heartbeat_subscription_never_breaks(
+            ops in prop::collection::vec(
+                (0u8..4, 0usize..4, 0usize..4, any::<u8>(), 0u64..40_000_000),
+                1..64,
+            ),
+        ) {
+            const ADDRS: [u16; 4] = [0x0000, 0x0042, 0xC000, PRIMARY];
+            let mut st = state();
+            let mut hb = HeartbeatSubscriptionCounters::default();
+            let mut now = Instant::ZERO;
+            for (op, a, b, x, dt) in ops {
+                now += Duration::from_micros(dt);
+                let msg = match op {
+                    0 => Some(hb_set(ADDRS[a], ADDRS[b], x % 0x14)),
+                    1 => Some(ConfigMessage::HeartbeatSubscriptionGet),
+                    _ => {
+                        let before = hb.count;
+                        let counted = heartbeat_received(
+                            &st, &mut hb, now, Address(ADDRS[a]), Address(ADDRS[b]), x,
+                        );
+                        prop_assert_eq!(hb.count, before.saturating_add(u16::from(counted)));
+                        None
+                    }
+                };
+                if let Some(msg) = msg {
+                    let out = handle_at(&mut st, &mut hb, now, &msg);
+                    if let Some(reply) = out.reply {
+                        let access = reply.to_access();
+                        prop_assert_eq!(ConfigMessage::from_access(&access), Ok(reply));
+                    }
+                }
+                prop_assert!(hb.min_hops <= MAX_HOPS_VALUE && hb.max_hops <= MAX_HOPS_VALUE);
+                if hb.count > 0 {
+                    prop_assert!(1 <= hb.min_hops && hb.min_hops <= hb.max_hops);
+                }
+                prop_assert_eq!(
+                    heartbeat_subscription_report(&st, &hb, now).is_some(),
+                    st.heartbeat_subscription.is_some()
+                );
             }
         }
 

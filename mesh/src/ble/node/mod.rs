@@ -312,6 +312,8 @@ pub struct Node<R> {
     iv_state_since: Option<Instant>,
     /// When the next periodic Heartbeat is due (None: not scheduled yet).
     next_heartbeat: Option<Instant>,
+    /// Heartbeat Subscription counters and period (MshPRT §4.2.18); not persisted.
+    hb_sub: config_server::HeartbeatSubscriptionCounters,
     /// Run-time state of the hosted servers.
     servers: ServerStates,
     /// Commands due later (publish retransmissions).
@@ -338,6 +340,7 @@ impl<R: RngCore> Node<R> {
             events: VecDeque::new(),
             iv_state_since: None,
             next_heartbeat: None,
+            hb_sub: Default::default(),
             servers: ServerStates::default(),
             deferred: Vec::new(),
             now: Instant::ZERO,
@@ -399,10 +402,21 @@ impl<R: RngCore> Node<R> {
         &self.state
     }
 
+    /// The Heartbeat Subscription with its counters and remaining period, as of the last
+    /// `handle_*` call (None: no subscription).
+    pub fn heartbeat_subscription(&self) -> Option<config_server::HeartbeatSubscriptionReport> {
+        config_server::heartbeat_subscription_report(&self.state, &self.hb_sub, self.now)
+    }
+
     /// Changes the state through `f` and rebuilds what derives from it; for configuration
     /// models and tools. Emits [`Event::PersistState`].
     pub fn update_state(&mut self, f: impl FnOnce(&mut NodeState)) {
+        let hb_sub = self.state.heartbeat_subscription.clone();
         f(&mut self.state);
+        if self.state.heartbeat_subscription != hb_sub {
+            // Not a Config Heartbeat Subscription Set: nothing counted, not counting.
+            self.hb_sub = Default::default();
+        }
         self.rebuild_keys();
         self.next_heartbeat = None;
         self.events.push_back(Event::PersistState);
@@ -855,6 +869,14 @@ impl<R: RngCore> Node<R> {
             let init_ttl = parameters[0] & 0x7f;
             let hops = init_ttl.saturating_sub(pdu.ttl).saturating_add(1);
             let features = u16::from_be_bytes([parameters[1], parameters[2]]);
+            config_server::heartbeat_received(
+                &self.state,
+                &mut self.hb_sub,
+                self.now,
+                pdu.src,
+                pdu.dst,
+                hops,
+            );
             self.events.push_back(Event::Heartbeat {
                 src: pdu.src,
                 dst: pdu.dst,
@@ -965,11 +987,11 @@ impl<R: RngCore> Node<R> {
     /// then what derives from it follows; returns the reply.
     fn config_rx(
         &mut self,
-        _now: Instant,
+        now: Instant,
         m: &crate::ble::models::config::ConfigMessage,
     ) -> Option<crate::ble::models::config::ConfigMessage> {
         use config_server::Effect;
-        let outcome = config_server::handle(&mut self.state, m);
+        let outcome = config_server::handle_at(&mut self.state, &mut self.hb_sub, now, m);
         let mut persist = outcome.state_changed();
         for e in &outcome.effects {
             match e {

@@ -121,11 +121,17 @@ pub struct HeartbeatPublication {
     pub net_index: u16,
 }
 
-/// Heartbeat Subscription (MshPRT §4.2.18).
+/// Heartbeat Subscription (MshPRT §4.2.18): what is persisted of it. The remaining period and
+/// the counters (Count, Min Hops, Max Hops) are run-time state of the node
+/// (`config_server::HeartbeatSubscriptionCounters`), not persisted, as in Zephyr.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatSubscription {
+    /// Heartbeat Subscription Source (§4.2.18.1): a unicast address.
     pub src: Address,
+    /// Heartbeat Subscription Destination (§4.2.18.2): the primary address or a group address.
     pub dst: Address,
+    /// The Period Log of the Set that started the subscription (§4.2.18.4): the period is
+    /// 2^(log - 1) s; 0 when not known (imported from a CDB).
     pub period_log: u8,
 }
 

@@ -797,3 +797,112 @@ fn configuration_server_over_the_air() {
     assert_eq!(nodes[1].state().app_keys.len(), 1);
     assert!(ev.contains(&(1, Event::PersistState)));
 }
+
+#[test]
+fn heartbeat_subscription_counts_what_arrives() {
+    use crate::ble::models::config::{ConfigMessage, HeartbeatSubscription as Params};
+    let at = |s: u64| Instant::from_micros(s * 1_000_000);
+    let publish = |n: &mut Node<TestRng>, count| {
+        n.update_state(|s| {
+            s.heartbeat_publication = Some(state::HeartbeatPublication {
+                dst: Address(4),
+                count,
+                period_log: 2, // every 2 s
+                ttl: 7,
+                features: 0,
+                net_index: 0,
+            })
+        })
+    };
+    // 1 - 2 - 3 - 4 in a line, 2 and 3 relay; node 1 configures node 4.
+    let mut nodes: Vec<_> = (0..4).map(|i| node(1 + i as u16, i > 0)).collect();
+    for n in &mut nodes {
+        n.update_state(|s| s.beacon = false);
+    }
+    nodes[0].update_state(|s| {
+        s.remote_dev_keys
+            .push((UnicastAddress::new(4).unwrap(), [4; 16]))
+    });
+    let links = line(4);
+    let ask = |nodes: &mut Vec<Node<TestRng>>, now: Instant, m: ConfigMessage| {
+        nodes[0].handle_command(
+            now,
+            Command::Send {
+                element: 0,
+                dst: Address(4),
+                label: None,
+                key: KeyRef::Dev,
+                net_index: 0,
+                ttl: Some(7),
+                message: m.to_access(),
+            },
+        );
+        let mut ev = Vec::new();
+        run_from(nodes, &links, now, now + Duration::from_secs(1), &mut ev);
+        ev.into_iter()
+            .find_map(|(i, e)| match e {
+                Event::Access { message, .. } if i == 0 => {
+                    match ConfigMessage::parse(message.opcode, &message.parameters) {
+                        Ok(ConfigMessage::HeartbeatSubscriptionStatus(p)) => Some(p),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .expect("a Heartbeat Subscription Status")
+    };
+    let status = |period_log, count_log, min_hops, max_hops| Params {
+        status: crate::ble::models::config::StatusCode::Success,
+        source: Address(1),
+        destination: Address(4),
+        period_log,
+        count_log,
+        min_hops,
+        max_hops,
+    };
+
+    // Node 4 counts Heartbeats from node 1 to itself for 64 s (Period Log 7).
+    let set = ConfigMessage::HeartbeatSubscriptionSet {
+        source: Address(1),
+        destination: Address(4),
+        period_log: 7,
+    };
+    assert_eq!(ask(&mut nodes, Instant::ZERO, set), status(7, 0, 0x7F, 0));
+    // Node 1 sends three Heartbeats to node 4, node 2 one, which node 4 hears but does not
+    // count.
+    publish(&mut nodes[0], 3);
+    publish(&mut nodes[1], 1);
+    let mut ev = Vec::new();
+    run_from(&mut nodes, &links, at(1), at(30), &mut ev);
+    let heard: Vec<_> = ev
+        .iter()
+        .filter_map(|(i, e)| match e {
+            Event::Heartbeat { src, hops, .. } if *i == 3 => Some((src.0, *hops)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(heard.len(), 4, "{heard:?}");
+    assert!(heard.contains(&(2, 2)));
+    let r = nodes[3].heartbeat_subscription().unwrap();
+    assert_eq!((r.count, r.min_hops, r.max_hops), (3, 3, 3));
+    // About 34 s left (Period Log 6: 32..=63 s), 3 counted (Count Log 2: 2..=3).
+    assert_eq!(
+        ask(&mut nodes, at(30), ConfigMessage::HeartbeatSubscriptionGet),
+        status(6, 2, 3, 3)
+    );
+    // After 64 s nothing more is counted; the counts stay.
+    publish(&mut nodes[0], 2);
+    ev.clear();
+    run_from(&mut nodes, &links, at(70), at(80), &mut ev);
+    let late = ev
+        .iter()
+        .filter(|(i, e)| *i == 3 && matches!(e, Event::Heartbeat { .. }))
+        .count();
+    assert_eq!(late, 2, "heard, not counted");
+    let r = nodes[3].heartbeat_subscription().unwrap();
+    assert_eq!((r.remaining, r.count), (0, 3));
+    assert_eq!(
+        ask(&mut nodes, at(80), ConfigMessage::HeartbeatSubscriptionGet),
+        status(0, 2, 3, 3)
+    );
+}
