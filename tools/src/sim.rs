@@ -776,6 +776,14 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                                 StateChange::OnOff(on) => ("onoff", json!(on)),
                                 StateChange::Level(l) => ("level", json!(l)),
                                 StateChange::Attention(a) => ("attention", json!(a)),
+                                StateChange::OnOffTransition { present, target, remaining } => (
+                                    "onoff_transition",
+                                    json!({"present": present, "target": target, "remaining_us": remaining.as_micros()}),
+                                ),
+                                StateChange::LevelTransition { present, target, remaining } => (
+                                    "level_transition",
+                                    json!({"present": present, "target": target, "remaining_us": remaining.map(|r| r.as_micros())}),
+                                ),
                             };
                             Some(json!({"t_us": at.as_micros(), "type": "state", "node": here, "element": element, k: v}))
                         }

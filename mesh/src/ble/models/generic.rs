@@ -115,6 +115,26 @@ impl TransitionTime {
     }
 }
 
+impl TransitionTime {
+    /// A Remaining Time (MshMDL §3.2.1.4, §3.2.2.8: the format of §3.1.3) for `ms`
+    /// milliseconds still to go: the nearest step at the finest resolution that holds it, at
+    /// least one step while anything remains (a running transition never reads as done), and
+    /// "unknown" beyond 62 × 10 min.
+    pub fn remaining(ms: u64) -> Self {
+        if ms == 0 {
+            return TransitionTime::IMMEDIATE;
+        }
+        let Ok(ms32) = u32::try_from(ms) else {
+            return TransitionTime(Self::UNKNOWN_STEPS);
+        };
+        match Self::from_millis(ms32) {
+            Some(t) if t.steps() == 0 => TransitionTime(1),
+            Some(t) => t,
+            None => TransitionTime(Self::UNKNOWN_STEPS),
+        }
+    }
+}
+
 impl fmt::Debug for TransitionTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TransitionTime({self})")
@@ -587,6 +607,18 @@ pub(crate) mod tests {
             0xFE
         );
         assert_eq!(TransitionTime::from_millis(62 * 600_000 + 300_000), None);
+    }
+
+    #[test]
+    fn remaining_time() {
+        assert_eq!(TransitionTime::remaining(0), TransitionTime::IMMEDIATE);
+        assert_eq!(TransitionTime::remaining(1).to_byte(), 0x01);
+        assert_eq!(TransitionTime::remaining(949).to_byte(), 0x09);
+        assert_eq!(TransitionTime::remaining(1_000).to_byte(), 0x0A);
+        assert_eq!(TransitionTime::remaining(6_300).to_byte(), 0x46);
+        assert_eq!(TransitionTime::remaining(62 * 600_000).to_byte(), 0xFE);
+        assert!(TransitionTime::remaining(63 * 600_000).is_unknown());
+        assert!(TransitionTime::remaining(u64::MAX).is_unknown());
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod config_server;
 mod models;
 pub mod state;
 
-pub use models::{ServerStates, StateChange};
+pub use models::{Level, OnOff, ServerStates, StateChange, LEVEL_MAX, LEVEL_MIN};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 

@@ -1,15 +1,20 @@
 //! The behaviour of the models a node hosts: Health Server (MshPRT §4.4.3), Generic OnOff and
-//! Generic Level Servers (MshMDL §3.3.1, §3.3.2) and the Sensor Server (MshMDL §4.3.1), with
-//! publication (MshPRT §3.7.6.1, §4.2.3). The Configuration Server's messages go to
+//! Generic Level Servers (MshMDL §3.3.1, §3.3.2) with their transitions ([`transition`]), the
+//! Generic Default Transition Time Server (MshMDL §3.3.3) and the Sensor Server (MshMDL
+//! §4.3.1), with publication (MshPRT §3.7.6.1, §4.2.3). The Configuration Server's messages go to
 //! [`super::config_server`]. Clients need no behaviour here: the statuses they receive are
 //! [`Event::Access`](super::Event::Access) events for the application.
 
 use std::collections::HashMap;
 
+#[cfg(test)]
+mod tests;
+mod transition;
+
 use rand_core::RngCore;
 
 use crate::ble::address::Address;
-use crate::ble::models::generic::GenericMessage;
+use crate::ble::models::generic::{GenericMessage, Transition, TransitionTime};
 use crate::ble::models::health::{FaultReport, HealthMessage};
 use crate::ble::models::sensor::{SensorData, SensorMessage, SensorValue};
 use crate::ble::models::{ModelId, ModelMessage};
@@ -17,6 +22,8 @@ use crate::ble::wire::access::AccessMessage;
 use crate::time::{Duration, Instant};
 
 use super::{Command, Event, KeyRef, Node};
+pub use transition::{Level, OnOff, LEVEL_MAX, LEVEL_MIN};
+use transition::{LevelOp, Milestone};
 
 /// How long a TID identifies one transaction from one source (MshMDL §3.3.2.2.3: 6 seconds).
 pub const TID_WINDOW: Duration = Duration::from_secs(6);
@@ -28,6 +35,23 @@ pub enum StateChange {
     OnOff(bool),
     /// Generic Level (MshMDL §3.1.2).
     Level(i16),
+    /// A Generic OnOff transition starts (MshMDL §3.3.1.2.2): the present state (MshMDL
+    /// §3.1.1.1: On from the start when going On, On until the end when going Off), the target
+    /// and the time until it is reached. [`StateChange::OnOff`] follows when it ends.
+    OnOffTransition {
+        present: bool,
+        target: bool,
+        remaining: Duration,
+    },
+    /// A Generic Level transition starts (MshMDL §3.3.2.2): the present level, the target and
+    /// the time until it is reached (`None` for a Move, MshMDL §3.3.2.2.4, which runs to the
+    /// end of the range unless a new message stops it). [`StateChange::Level`] follows when it
+    /// ends.
+    LevelTransition {
+        present: i16,
+        target: i16,
+        remaining: Option<Duration>,
+    },
     /// Attention Timer, seconds (MshPRT §4.2.12).
     Attention(u8),
 }
@@ -35,10 +59,12 @@ pub enum StateChange {
 /// The run-time state of the servers of one node (not persisted).
 #[derive(Debug, Default, Clone)]
 pub struct ServerStates {
-    /// Generic OnOff per element.
-    pub onoff: HashMap<usize, bool>,
-    /// Generic Level per element.
-    pub level: HashMap<usize, i16>,
+    /// Generic OnOff per element, with its transition.
+    onoff: HashMap<usize, OnOff>,
+    /// Generic Level per element, with its transition.
+    level: HashMap<usize, Level>,
+    /// Generic Default Transition Time per element (MshMDL §3.1.3); run-time only.
+    default_transition: HashMap<usize, TransitionTime>,
     /// Sensor values per element.
     pub sensors: HashMap<usize, Vec<SensorValue>>,
     /// Current faults of the Health Server (primary element).
@@ -47,10 +73,30 @@ pub struct ServerStates {
     pub registered: Vec<u8>,
     pub attention: u8,
     pub fast_period_divisor: u8,
-    /// Last transaction per (source, element): TID and when it was seen.
-    tids: HashMap<(Address, usize), (u8, Instant)>,
+    /// The last transaction of each server, per (element, model) (MshMDL §3.3.2.2.3).
+    tids: HashMap<(usize, ModelId), Transaction>,
     /// When each (element, model) publishes next.
     pub(super) next_publish: HashMap<(usize, ModelId), Instant>,
+}
+
+/// The last transaction a server took part in.
+#[derive(Debug, Clone, Copy)]
+struct Transaction {
+    src: Address,
+    tid: u8,
+    /// When its last message arrived.
+    at: Instant,
+    /// For Delta Sets: the level when the transaction started and the last delta applied
+    /// (MshMDL §3.3.2.2.3: a Delta Set continuing a transaction is relative to its start).
+    delta: Option<(i16, i32)>,
+    /// A Delta transaction another source aborted: its messages change nothing (MshMDL
+    /// §3.3.2.2.3).
+    aborted: Option<(Address, u8, Instant)>,
+}
+
+/// A Remaining Time (MshMDL §3.2.1.4) for `d` still to go, rounded up to a millisecond.
+fn remaining(d: Duration) -> TransitionTime {
+    TransitionTime::remaining(d.as_micros().div_ceil(1_000))
 }
 
 /// The company ID the Health Server reports its faults under (Bluetooth SIG: 0x05F1, Linux
@@ -130,20 +176,105 @@ impl<R: RngCore> Node<R> {
             .is_some_and(|m| m.app_keys.contains(&k))
     }
 
-    /// A new transaction, or a retransmission of the last one from this source (MshMDL
-    /// §3.3.2.2.3)?
-    fn new_transaction(&mut self, now: Instant, src: Address, element: usize, tid: u8) -> bool {
-        let s = &mut self.servers;
-        let fresh = match s.tids.get(&(src, element)) {
-            Some(&(t, at)) => t != tid || now.saturating_since(at) >= TID_WINDOW,
-            None => true,
+    /// A new transaction, or a retransmission of the last message to this server (MshMDL
+    /// §3.3.1.2.2, §3.3.2.2.2: the same source and TID as the previous message, within 6
+    /// seconds)? The destination is not compared: the node does not hand it to its models.
+    fn new_transaction(
+        &mut self,
+        now: Instant,
+        src: Address,
+        element: usize,
+        model: ModelId,
+        tid: u8,
+    ) -> bool {
+        let key = (element, model);
+        let last = self.servers.tids.get(&key).copied();
+        let fresh = last.is_none_or(|t| {
+            t.src != src || t.tid != tid || now.saturating_since(t.at) >= TID_WINDOW
+        });
+        let (delta, aborted) = match last {
+            Some(t) if !fresh => (t.delta, t.aborted),
+            // MshMDL §3.3.2.2.3: a message from another source aborts a Delta transaction.
+            Some(t) if t.src != src && t.delta.is_some() => (None, Some((t.src, t.tid, t.at))),
+            _ => (None, None),
         };
-        s.tids.insert((src, element), (tid, now));
-        if s.tids.len() > 1024 {
-            s.tids
-                .retain(|_, (_, at)| now.saturating_since(*at) < TID_WINDOW);
-        }
+        self.servers.tids.insert(
+            key,
+            Transaction {
+                src,
+                tid,
+                at: now,
+                delta,
+                aborted,
+            },
+        );
         fresh
+    }
+
+    /// The target of a Generic Delta Set (MshMDL §3.3.2.2.3): a new transaction adds the delta
+    /// to the present level (its Initial Generic Level); a message continuing the transaction
+    /// replaces the delta, still relative to that initial level. `None`: a plain
+    /// retransmission, or a message of an aborted transaction.
+    fn delta_target(
+        &mut self,
+        now: Instant,
+        src: Address,
+        element: usize,
+        tid: u8,
+        delta: i32,
+    ) -> Option<i16> {
+        let key = (element, ModelId::GENERIC_LEVEL_SERVER);
+        let aborted = self.servers.tids.get(&key).and_then(|t| t.aborted);
+        if aborted
+            .is_some_and(|(a, t, at)| a == src && t == tid && now.saturating_since(at) < TID_WINDOW)
+        {
+            return None;
+        }
+        let fresh = self.new_transaction(now, src, element, key.1, tid);
+        let present = self.level_at(element, now);
+        let t = self.servers.tids.get_mut(&key)?;
+        let base = match t.delta {
+            _ if fresh => present,
+            Some((base, last)) if last != delta => base,
+            _ => return None,
+        };
+        t.delta = Some((base, delta));
+        let target = i64::from(base) + i64::from(delta);
+        // Not bound to another state, the Generic Level stops at the ends of its range
+        // (MshMDL §3.3.2.2.3 leaves overflow to the implementation).
+        Some(target.clamp(i64::from(LEVEL_MIN), i64::from(LEVEL_MAX)) as i16)
+    }
+
+    /// The Generic Default Transition Time that applies to the models of `element` (MshMDL
+    /// §3.1.3): instant (0) when there is no Generic Default Transition Time Server.
+    pub fn default_transition_time(&self, element: usize) -> TransitionTime {
+        // MshMDL §3.3.3.1: the server on the model's element, else the one on the nearest
+        // element below it; none: not supported.
+        (0..=element)
+            .rev()
+            .find(|e| self.has_model(*e, ModelId::GENERIC_DEFAULT_TRANSITION_TIME_SERVER))
+            .map_or(TransitionTime::IMMEDIATE, |e| {
+                self.servers
+                    .default_transition
+                    .get(&e)
+                    .copied()
+                    .unwrap_or(TransitionTime::IMMEDIATE)
+            })
+    }
+
+    /// The transition time (`None`: unknown) and the delay of a Set (MshMDL §3.2.1.2:
+    /// Delay in 5 ms steps); without the optional fields, the element's Default Transition
+    /// Time and no delay (MshMDL §3.3.1.2.2, §3.3.2.2.2).
+    fn transition_of(&self, element: usize, t: Option<Transition>) -> (Option<Duration>, Duration) {
+        let (time, delay) = match t {
+            Some(t) => (t.time, Duration::from_millis(u64::from(t.delay_ms()))),
+            None => (self.default_transition_time(element), Duration::ZERO),
+        };
+        (
+            time.to_millis()
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+            delay,
+        )
     }
 
     fn generic_rx(
@@ -155,6 +286,8 @@ impl<R: RngCore> Node<R> {
         m: GenericMessage,
     ) -> Option<AccessMessage> {
         use GenericMessage as G;
+        // Transitions that were due report first, so that events keep their order.
+        self.transition_timer(now);
         match m {
             G::OnOffGet | G::OnOffSet(_) | G::OnOffSetUnacknowledged(_) => {
                 if !self.bound(element, ModelId::GENERIC_ONOFF_SERVER, key) {
@@ -162,11 +295,13 @@ impl<R: RngCore> Node<R> {
                 }
                 let ack = !matches!(m, G::OnOffSetUnacknowledged(_));
                 if let G::OnOffSet(s) | G::OnOffSetUnacknowledged(s) = m {
-                    if self.new_transaction(now, src, element, s.tid) {
-                        self.set_onoff(now, element, s.on);
+                    let model = ModelId::GENERIC_ONOFF_SERVER;
+                    if self.new_transaction(now, src, element, model, s.tid) {
+                        let (time, delay) = self.transition_of(element, s.transition);
+                        self.onoff_request(now, element, s.on, time.unwrap_or_default(), delay);
                     }
                 }
-                ack.then(|| self.onoff_status(element).to_access())
+                ack.then(|| self.onoff_status(element, now).to_access())
             }
             G::LevelGet
             | G::LevelSet(_)
@@ -182,70 +317,295 @@ impl<R: RngCore> Node<R> {
                     m,
                     G::LevelGet | G::LevelSet(_) | G::DeltaSet(_) | G::MoveSet(_)
                 );
-                let current = self.servers.level.get(&element).copied().unwrap_or(0);
-                let target = match m {
+                let model = ModelId::GENERIC_LEVEL_SERVER;
+                let request = match m {
                     G::LevelSet(s) | G::LevelSetUnacknowledged(s) => self
-                        .new_transaction(now, src, element, s.tid)
-                        .then_some(s.level),
-                    // A Delta Set within one transaction is relative to the level at the
-                    // transaction's start; without transitions, each new transaction adds
-                    // its delta to the present level (MshMDL §3.3.2.2.3).
+                        .new_transaction(now, src, element, model, s.tid)
+                        .then(|| {
+                            let (time, delay) = self.transition_of(element, s.transition);
+                            let time = time.unwrap_or_default();
+                            (
+                                LevelOp::To {
+                                    target: s.level,
+                                    time,
+                                },
+                                delay,
+                            )
+                        }),
                     G::DeltaSet(d) | G::DeltaSetUnacknowledged(d) => self
-                        .new_transaction(now, src, element, d.tid)
-                        .then(|| (i32::from(current) + d.delta).clamp(-32768, 32767) as i16),
-                    // Without transition time support a Move has no speed to apply: the level
-                    // stays (MshMDL §3.3.2.2.4 with an unknown or zero transition time).
+                        .delta_target(now, src, element, d.tid, d.delta)
+                        .map(|target| {
+                            let (time, delay) = self.transition_of(element, d.transition);
+                            let time = time.unwrap_or_default();
+                            (LevelOp::To { target, time }, delay)
+                        }),
+                    // MshMDL §3.2.2.6: the level moves by Delta Level every Transition Time;
+                    // with a zero or unknown time (or a zero delta) nothing moves, and as a new
+                    // message it ends the running change (§3.3.2.2.4).
+                    G::MoveSet(mv) | G::MoveSetUnacknowledged(mv) => self
+                        .new_transaction(now, src, element, model, mv.tid)
+                        .then(|| {
+                            let (time, delay) = self.transition_of(element, mv.transition);
+                            let op = match time {
+                                Some(step) if step > Duration::ZERO && mv.delta != 0 => {
+                                    LevelOp::Move {
+                                        delta: mv.delta,
+                                        step,
+                                    }
+                                }
+                                _ => LevelOp::Stop,
+                            };
+                            (op, delay)
+                        }),
                     _ => None,
                 };
-                if let Some(level) = target {
-                    self.set_level(now, element, level);
+                if let Some((op, delay)) = request {
+                    self.level_request(now, element, op, delay);
                 }
-                ack.then(|| self.level_status(element).to_access())
+                ack.then(|| self.level_status(element, now).to_access())
             }
-            // Statuses are for clients; Default Transition Time is not hosted.
+            G::DefaultTransitionTimeGet
+            | G::DefaultTransitionTimeSet { .. }
+            | G::DefaultTransitionTimeSetUnacknowledged { .. } => {
+                let model = ModelId::GENERIC_DEFAULT_TRANSITION_TIME_SERVER;
+                if !self.bound(element, model, key) {
+                    return None;
+                }
+                let ack = !matches!(m, G::DefaultTransitionTimeSetUnacknowledged { .. });
+                // MshMDL §3.3.3.2.2: the new state, answered and published when it changed.
+                if let G::DefaultTransitionTimeSet { time }
+                | G::DefaultTransitionTimeSetUnacknowledged { time } = m
+                {
+                    let old = self.default_transition_time(element);
+                    self.servers.default_transition.insert(element, time);
+                    if old != time {
+                        let status = G::DefaultTransitionTimeStatus { time }.to_access();
+                        self.publish(now, element, model, status);
+                    }
+                }
+                ack.then(|| {
+                    G::DefaultTransitionTimeStatus {
+                        time: self.default_transition_time(element),
+                    }
+                    .to_access()
+                })
+            }
+            // Statuses are for clients.
             _ => None,
         }
     }
 
-    fn onoff_status(&self, element: usize) -> GenericMessage {
+    /// Generic OnOff Status (MshMDL §3.2.1.4): Target and Remaining Time only while a change
+    /// is pending or running.
+    fn onoff_status(&self, element: usize, now: Instant) -> GenericMessage {
+        let s = self.servers.onoff.get(&element);
         GenericMessage::OnOffStatus {
-            present: self.servers.onoff.get(&element).copied().unwrap_or(false),
-            target: None,
+            present: s.is_some_and(|s| s.present(now)),
+            target: s
+                .and_then(|s| s.target(now))
+                .map(|(t, rem)| (t, remaining(rem))),
         }
     }
 
-    fn level_status(&self, element: usize) -> GenericMessage {
+    /// Generic Level Status (MshMDL §3.2.2.8): Target Level and Remaining Time only while a
+    /// change is pending or running; a Move reports the end of the range it moves to and an
+    /// unknown remaining time (0x3F steps, MshMDL §3.1.3.1).
+    fn level_status(&self, element: usize, now: Instant) -> GenericMessage {
+        let s = self.servers.level.get(&element);
         GenericMessage::LevelStatus {
-            present: self.servers.level.get(&element).copied().unwrap_or(0),
-            target: None,
+            present: self.level_at(element, now),
+            target: s.and_then(|s| s.target(now)).map(|(t, rem)| {
+                let rem = rem.map_or(
+                    TransitionTime::from_byte(TransitionTime::UNKNOWN_STEPS),
+                    remaining,
+                );
+                (t, rem)
+            }),
         }
     }
 
-    /// Sets Generic OnOff on `element` (as a local action or a received Set), reporting and
-    /// publishing the change (MshMDL §3.3.1.2.2: a state change is published).
+    fn level_at(&self, element: usize, now: Instant) -> i16 {
+        self.servers
+            .level
+            .get(&element)
+            .map_or(0, |s| s.present(now))
+    }
+
+    /// Starts a Generic OnOff change (now, or queued behind `delay`) and reports it.
+    fn onoff_request(
+        &mut self,
+        now: Instant,
+        element: usize,
+        on: bool,
+        time: Duration,
+        delay: Duration,
+    ) {
+        let fresh = !self.servers.onoff.contains_key(&element);
+        let mut seen = Vec::new();
+        self.servers
+            .onoff
+            .entry(element)
+            .or_insert_with(|| OnOff::new(false))
+            .request(now, on, time, delay, &mut |m| seen.push(m));
+        for m in seen {
+            self.onoff_report(now, now, element, m, fresh);
+        }
+    }
+
+    /// Starts a Generic Level change (now, or queued behind `delay`) and reports it.
+    fn level_request(&mut self, now: Instant, element: usize, op: LevelOp, delay: Duration) {
+        let fresh = !self.servers.level.contains_key(&element);
+        let mut seen = Vec::new();
+        self.servers
+            .level
+            .entry(element)
+            .or_insert_with(|| Level::new(0))
+            .request(now, op, delay, &mut |m| seen.push(m));
+        for m in seen {
+            self.level_report(now, now, element, m, fresh);
+        }
+    }
+
+    /// Reports a milestone of a Generic OnOff change that happened `at`: an event and a
+    /// publication (MshMDL §3.3.1.2.2: a server publishes its state when it changes) at the
+    /// start of a transition (with target and remaining time) and at its end.
+    fn onoff_report(
+        &mut self,
+        now: Instant,
+        at: Instant,
+        element: usize,
+        m: Milestone,
+        fresh: bool,
+    ) {
+        let Some(s) = self.servers.onoff.get(&element).copied() else {
+            return;
+        };
+        let present = s.present(at);
+        let change = match m {
+            Milestone::Executed { running: true, .. } => match s.target(at) {
+                Some((target, remaining)) => StateChange::OnOffTransition {
+                    present,
+                    target,
+                    remaining,
+                },
+                None => return,
+            },
+            Milestone::Executed {
+                changed,
+                interrupted,
+                ..
+            } if !(changed || interrupted || fresh) => return,
+            _ => StateChange::OnOff(present),
+        };
+        self.events.push_back(Event::State { element, change });
+        let status = self.onoff_status(element, at).to_access();
+        self.publish(now, element, ModelId::GENERIC_ONOFF_SERVER, status);
+    }
+
+    /// As [`Self::onoff_report`], for Generic Level (MshMDL §3.3.2.2).
+    fn level_report(
+        &mut self,
+        now: Instant,
+        at: Instant,
+        element: usize,
+        m: Milestone,
+        fresh: bool,
+    ) {
+        let Some(s) = self.servers.level.get(&element).copied() else {
+            return;
+        };
+        let present = s.present(at);
+        let change = match m {
+            Milestone::Executed { running: true, .. } => match s.target(at) {
+                Some((target, remaining)) => StateChange::LevelTransition {
+                    present,
+                    target,
+                    remaining,
+                },
+                None => return,
+            },
+            Milestone::Executed {
+                changed,
+                interrupted,
+                ..
+            } if !(changed || interrupted || fresh) => return,
+            _ => StateChange::Level(present),
+        };
+        self.events.push_back(Event::State { element, change });
+        let status = self.level_status(element, at).to_access();
+        self.publish(now, element, ModelId::GENERIC_LEVEL_SERVER, status);
+    }
+
+    /// Reports every transition milestone due by `now`, each at its own instant.
+    fn transition_timer(&mut self, now: Instant) {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        let mut onoff: Vec<usize> = (self.servers.onoff.iter())
+            .filter(|(_, s)| due(s.next_milestone()))
+            .map(|(e, _)| *e)
+            .collect();
+        onoff.sort_unstable();
+        for e in onoff {
+            while let Some(s) = self.servers.onoff.get_mut(&e) {
+                let Some(at) = s.next_milestone().filter(|t| *t <= now) else {
+                    break;
+                };
+                let mut seen = Vec::new();
+                s.advance(at, &mut |m| seen.push(m));
+                for m in seen {
+                    self.onoff_report(now, at, e, m, false);
+                }
+            }
+        }
+        let mut level: Vec<usize> = (self.servers.level.iter())
+            .filter(|(_, s)| due(s.next_milestone()))
+            .map(|(e, _)| *e)
+            .collect();
+        level.sort_unstable();
+        for e in level {
+            while let Some(s) = self.servers.level.get_mut(&e) {
+                let Some(at) = s.next_milestone().filter(|t| *t <= now) else {
+                    break;
+                };
+                let mut seen = Vec::new();
+                s.advance(at, &mut |m| seen.push(m));
+                for m in seen {
+                    self.level_report(now, at, e, m, false);
+                }
+            }
+        }
+    }
+
+    /// When a transition next starts or ends.
+    fn transition_timeout(&self) -> Option<Instant> {
+        let onoff = self
+            .servers
+            .onoff
+            .values()
+            .filter_map(|s| s.next_milestone());
+        let level = self
+            .servers
+            .level
+            .values()
+            .filter_map(|s| s.next_milestone());
+        onoff.chain(level).min()
+    }
+
+    /// Sets Generic OnOff on `element` at once (a local action), ending any transition, and
+    /// reports and publishes the change (MshMDL §3.3.1.2.2: a state change is published).
     pub fn set_onoff(&mut self, now: Instant, element: usize, on: bool) {
-        let old = self.servers.onoff.insert(element, on);
-        if old != Some(on) {
-            self.events.push_back(Event::State {
-                element,
-                change: StateChange::OnOff(on),
-            });
-            let status = self.onoff_status(element).to_access();
-            self.publish(now, element, ModelId::GENERIC_ONOFF_SERVER, status);
-        }
+        self.transition_timer(now);
+        self.onoff_request(now, element, on, Duration::ZERO, Duration::ZERO);
     }
 
-    /// Sets Generic Level on `element`, reporting and publishing the change.
+    /// Sets Generic Level on `element` at once, ending any transition or move, and reports and
+    /// publishes the change.
     pub fn set_level(&mut self, now: Instant, element: usize, level: i16) {
-        let old = self.servers.level.insert(element, level);
-        if old != Some(level) {
-            self.events.push_back(Event::State {
-                element,
-                change: StateChange::Level(level),
-            });
-            let status = self.level_status(element).to_access();
-            self.publish(now, element, ModelId::GENERIC_LEVEL_SERVER, status);
-        }
+        self.transition_timer(now);
+        let op = LevelOp::To {
+            target: level,
+            time: Duration::ZERO,
+        };
+        self.level_request(now, element, op, Duration::ZERO);
     }
 
     /// Sets the values a Sensor Server on `element` reports.
@@ -253,14 +613,30 @@ impl<R: RngCore> Node<R> {
         self.servers.sensors.insert(element, values);
     }
 
-    /// The Generic OnOff state of `element`, if it has been set.
+    /// The Generic OnOff state of `element` at the node's present time, if it has been set.
     pub fn onoff(&self, element: usize) -> Option<bool> {
-        self.servers.onoff.get(&element).copied()
+        self.servers
+            .onoff
+            .get(&element)
+            .map(|s| s.present(self.now))
     }
 
-    /// The Generic Level state of `element`, if it has been set.
+    /// The Generic Level state of `element` at the node's present time, if it has been set.
     pub fn level(&self, element: usize) -> Option<i16> {
-        self.servers.level.get(&element).copied()
+        self.servers
+            .level
+            .get(&element)
+            .map(|s| s.present(self.now))
+    }
+
+    /// The Generic OnOff state of `element` with its transition, if it has been set.
+    pub fn onoff_state(&self, element: usize) -> Option<&OnOff> {
+        self.servers.onoff.get(&element)
+    }
+
+    /// The Generic Level state of `element` with its transition, if it has been set.
+    pub fn level_state(&self, element: usize) -> Option<&Level> {
+        self.servers.level.get(&element)
     }
 
     fn sensor_status(&self, element: usize, property: Option<u16>) -> SensorMessage {
@@ -413,9 +789,11 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// Periodic publication (MshPRT §4.2.3.5): each server with a publish period publishes its
-    /// state when its period comes round.
+    /// Transitions that start or end (reported and published), then periodic publication
+    /// (MshPRT §4.2.3.5): each server with a publish period publishes its state when its period
+    /// comes round.
     pub(super) fn publication_timer(&mut self, now: Instant) {
+        self.transition_timer(now);
         let mut due = Vec::new();
         for (e, el) in self.state.elements.iter().enumerate() {
             for m in &el.models {
@@ -436,8 +814,14 @@ impl<R: RngCore> Node<R> {
         }
         for (e, id) in due {
             let status = match id {
-                ModelId::GENERIC_ONOFF_SERVER => Some(self.onoff_status(e).to_access()),
-                ModelId::GENERIC_LEVEL_SERVER => Some(self.level_status(e).to_access()),
+                ModelId::GENERIC_ONOFF_SERVER => Some(self.onoff_status(e, now).to_access()),
+                ModelId::GENERIC_LEVEL_SERVER => Some(self.level_status(e, now).to_access()),
+                ModelId::GENERIC_DEFAULT_TRANSITION_TIME_SERVER => Some(
+                    GenericMessage::DefaultTransitionTimeStatus {
+                        time: self.default_transition_time(e),
+                    }
+                    .to_access(),
+                ),
                 ModelId::SENSOR_SERVER => Some(self.sensor_status(e, None).to_access()),
                 ModelId::HEALTH_SERVER => Some(
                     HealthMessage::CurrentStatus(FaultReport {
@@ -470,7 +854,7 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// When publication work is next due.
+    /// When publication work (or a transition's start or end) is next due.
     pub(super) fn publication_timeout(&self) -> Option<Instant> {
         let periodic = self.servers.next_publish.values().min().copied();
         let unscheduled = self.state.elements.iter().enumerate().any(|(e, el)| {
@@ -480,9 +864,14 @@ impl<R: RngCore> Node<R> {
             })
         });
         let deferred = self.deferred.iter().map(|(at, _)| *at).min();
-        [periodic, deferred, unscheduled.then_some(self.now)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            periodic,
+            deferred,
+            unscheduled.then_some(self.now),
+            self.transition_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
