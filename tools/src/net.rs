@@ -195,6 +195,7 @@ pub fn new_network(name: &str, rng: &mut impl RngCore, timestamp: &str) -> NetSt
         iv_index: 0,
         iv_update: false,
         local: None,
+        rpl: None,
     };
     // A network with a network key always has room for weft's provisioner.
     let _ = ensure_local_provisioner(&mut state, rng, timestamp);
@@ -220,6 +221,7 @@ pub fn import_cdb(
         iv_index,
         iv_update,
         local: None,
+        rpl: None,
     };
     let notes = ensure_local_provisioner(&mut state, rng, timestamp)?;
     Ok((state, notes))

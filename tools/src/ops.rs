@@ -11,7 +11,9 @@ use serde_json::json;
 use weft_mesh::ble::cdb::CdbAppKey;
 use weft_mesh::ble::models::config::ConfigMessage;
 use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
-use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
+use weft_mesh::ble::models::generic::{
+    GenericMessage, LevelSet, OnOffSet, Transition, TransitionTime,
+};
 use weft_mesh::ble::models::sensor::SensorMessage;
 use weft_mesh::ble::models::{ConfigClient, ConfigClientEvent};
 use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
@@ -60,17 +62,61 @@ pub enum SendWhat {
     Onoff {
         #[arg(value_parser = ["on", "off", "get"])]
         action: String,
+        #[command(flatten)]
+        transition: TransitionArgs,
     },
     /// Generic Level Set to N (-32768..32767).
     Level {
         #[arg(allow_negative_numbers = true)]
         level: i16,
+        #[command(flatten)]
+        transition: TransitionArgs,
     },
     /// Sensor: `get` reads every sensor of the node.
     Sensor {
         #[arg(value_parser = ["get"])]
         action: String,
     },
+}
+
+/// How a Set changes the state: over a transition time, after a delay (MshMDL §3.2.1.2).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct TransitionArgs {
+    /// Transition time in milliseconds (up to 37,200,000 = 62 × 10 min; rounded to the
+    /// nearest step the message can carry). Without it the node's Default Transition Time
+    /// applies.
+    #[arg(long, value_name = "MS", value_parser = parse_transition_ms)]
+    pub transition: Option<TransitionTime>,
+    /// Delay before the change starts, in milliseconds (0..=1275, 5 ms steps).
+    #[arg(long, value_name = "MS", requires = "transition", value_parser = parse_delay_ms)]
+    pub delay: Option<u8>,
+}
+
+impl TransitionArgs {
+    fn to_transition(self) -> Option<Transition> {
+        self.transition.map(|time| Transition {
+            time,
+            delay: self.delay.unwrap_or(0),
+        })
+    }
+}
+
+fn parse_transition_ms(s: &str) -> Result<TransitionTime, String> {
+    s.parse::<u32>()
+        .ok()
+        .and_then(TransitionTime::from_millis)
+        .ok_or_else(|| {
+            format!("'{s}' is not a transition time: give milliseconds from 0 to 37200000")
+        })
+}
+
+fn parse_delay_ms(s: &str) -> Result<u8, String> {
+    match s.parse::<u32>() {
+        Ok(ms) if ms <= 1275 => Ok(((ms + 2) / 5).min(255) as u8),
+        _ => Err(format!(
+            "'{s}' is not a delay: give milliseconds from 0 to 1275 (5 ms steps)"
+        )),
+    }
 }
 
 /// `weft config`.
@@ -186,22 +232,22 @@ pub(crate) fn fail<T>(code: Exit, msg: impl Into<String>) -> Result<T, OpError> 
 pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Exit {
     let tid = (ChaCha8Rng::from_entropy().next_u32() & 0xff) as u8;
     let (message, expect) = match &a.what {
-        SendWhat::Onoff { action } => match action.as_str() {
+        SendWhat::Onoff { action, transition } => match action.as_str() {
             "get" => (GenericMessage::OnOffGet, 0x8204),
             on => (
                 GenericMessage::OnOffSet(OnOffSet {
                     on: on == "on",
                     tid,
-                    transition: None,
+                    transition: transition.to_transition(),
                 }),
                 0x8204,
             ),
         },
-        SendWhat::Level { level } => (
+        SendWhat::Level { level, transition } => (
             GenericMessage::LevelSet(LevelSet {
                 level: *level,
                 tid,
-                transition: None,
+                transition: transition.to_transition(),
             }),
             0x8208,
         ),
@@ -405,7 +451,7 @@ impl Session {
         let store = Store::from_opts(store).map_err(|e| OpError(e.exit(), e.to_string()))?;
         let lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
         let state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
-        let Some(local) = state.local.clone() else {
+        let Some(node) = state.local_node(ChaCha8Rng::from_entropy()) else {
             return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
         };
         let radio = connect(radio).await?;
@@ -413,7 +459,7 @@ impl Session {
             store,
             _lock: lock,
             state,
-            node: Node::new(local, ChaCha8Rng::from_entropy()),
+            node,
             radio,
             clock: Clock::default(),
         };
@@ -429,7 +475,7 @@ impl Session {
 
     /// Saves the network and the node's state.
     pub fn save(&mut self) -> Result<(), OpError> {
-        self.state.local = Some(self.node.state().clone());
+        self.state.remember(&self.node);
         self.store
             .save(&self.state)
             .map_err(|e| OpError(e.exit(), e.to_string()))
@@ -532,7 +578,7 @@ impl Session {
             Some(until),
             |n, now, e| match e {
                 Event::PersistState => {
-                    state.local = Some(n.state().clone());
+                    state.remember(n);
                     if let Err(err) = store.save(state) {
                         save_error = Some(err.to_string());
                         return Flow::Stop;
@@ -639,5 +685,35 @@ fn app_key_add(k: &CdbAppKey) -> ConfigMessage {
         net_key_index: KeyIndex::from_bits(k.bound_net_key),
         app_key_index: KeyIndex::from_bits(k.index),
         key: k.key.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_and_delay_arguments() {
+        // MshMDL §3.1.3: 100 ms steps up to 6.2 s, then 1 s, 10 s and 10 min steps.
+        let t = parse_transition_ms("1500").unwrap();
+        assert_eq!(t.to_millis(), Some(1500));
+        assert_eq!(parse_transition_ms("0").unwrap().to_millis(), Some(0));
+        assert_eq!(
+            parse_transition_ms("37200000").unwrap().to_millis(),
+            Some(37_200_000)
+        );
+        assert!(parse_transition_ms("37200001000").is_err());
+        assert!(parse_transition_ms("soon").is_err());
+        // MshMDL §3.2.1.2: Delay in 5 ms steps, one octet.
+        assert_eq!(parse_delay_ms("0"), Ok(0));
+        assert_eq!(parse_delay_ms("12"), Ok(2));
+        assert_eq!(parse_delay_ms("1275"), Ok(255));
+        assert!(parse_delay_ms("1276").unwrap_err().contains("1275"));
+        let both = TransitionArgs {
+            transition: Some(t),
+            delay: Some(4),
+        };
+        assert_eq!(both.to_transition(), Some(Transition { time: t, delay: 4 }));
+        assert_eq!(TransitionArgs::default().to_transition(), None);
     }
 }

@@ -16,7 +16,7 @@ use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
 use weft_mesh::ble::models::{
     ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan, KeyIndex, ModelId,
 };
-use weft_mesh::ble::node::{ElementState, Event, ModelState, Node, NodeState};
+use weft_mesh::ble::node::{ElementState, Event, ModelState, NodeState};
 use weft_mesh::ble::prov::DeviceEvent;
 use weft_mesh::ble::prov::{
     AuthPolicy, Device, DeviceConfig, OobAction, OobValue, Provisioner, ProvisionerConfig,
@@ -226,6 +226,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             iv_index: 0,
             iv_update: false,
             local: None,
+            rpl: None,
         }
     };
     if saved.local.is_none() {
@@ -304,24 +305,33 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             return Ok(());
         }
     }
-    let state = saved.local.clone().expect("set above");
-    let _ = writeln!(out, "node {} on the air", state.primary);
-    let mut node = Node::new(state, ChaCha8Rng::from_entropy());
+    let mut node = saved
+        .local_node(ChaCha8Rng::from_entropy())
+        .ok_or(OpError(Exit::Unavailable, "no node state".into()))?;
+    let _ = writeln!(out, "node {} on the air", node.primary());
     let mut error = None;
     let mut reset = false;
     let verbose = a.verbose;
-    drive(&mut node, &mut radio, &clock, deadline, |n, _, e| {
+    // The replay protection list changes with every message accepted: it is saved with the
+    // node's state, and on its own at most once per RPL_SAVE_EVERY (as Zephyr's
+    // CONFIG_BT_MESH_RPL_STORE_TIMEOUT), and when the node stops.
+    let mut rpl_saved_at = clock.now();
+    drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
         if verbose {
             eprintln!("{e:?}");
         }
-        match e {
-            Event::PersistState => {
-                saved.local = Some(n.state().clone());
-                if let Err(err) = store.save(&saved) {
-                    error = Some(err.to_string());
-                    return Flow::Stop;
-                }
+        let rpl_due = saved.rpl.as_ref() != Some(n.rpl())
+            && now.saturating_since(rpl_saved_at) >= RPL_SAVE_EVERY;
+        if matches!(e, Event::PersistState) || rpl_due {
+            saved.remember(n);
+            rpl_saved_at = now;
+            if let Err(err) = store.save(&saved) {
+                error = Some(err.to_string());
+                return Flow::Stop;
             }
+        }
+        match e {
+            Event::PersistState => {}
             Event::State { element, change } => {
                 let _ = writeln!(out, "element {element}: {change:?}");
             }
@@ -345,6 +355,11 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             Flow::Continue
         })
         .await;
+    } else if error.is_none() && saved.rpl.as_ref() != Some(node.rpl()) {
+        saved.remember(&node);
+        store
+            .save(&saved)
+            .map_err(|e| OpError(e.exit(), e.to_string()))?;
     }
     if let Some(e) = error {
         return fail(
@@ -354,6 +369,9 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     }
     Ok(())
 }
+
+/// How often at most `weft node` saves its replay protection list on its own.
+const RPL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 fn device_config(oob: &OobArg) -> DeviceConfig {
     let mut caps = Capabilities {

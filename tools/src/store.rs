@@ -7,7 +7,7 @@
 //! | octets | field |
 //! |--------|-------|
 //! | 8      | magic `WEFTNET` 0x00 |
-//! | 1      | format version (1) |
+//! | 1      | format version (2; version 1, without the replay protection list, is read too) |
 //! | 1      | key source: 0 key file, 1 passphrase through Argon2id |
 //! | 28     | Argon2id only: m_cost (KiB), t_cost, p_cost (u32 LE each), 16-octet salt |
 //! | 12     | AES-GCM nonce, random for every write |
@@ -33,11 +33,28 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use weft_mesh::ble::cdb::Cdb;
+use weft_mesh::ble::node::Node;
 use weft_mesh::ble::node::NodeState;
+use weft_mesh::ble::transport::rpl::ReplayProtectionList;
 
 use crate::Exit;
 
 impl NetState {
+    /// The local node as it was saved: its state and its replay protection list.
+    pub fn local_node<R: rand_core::RngCore>(&self, rng: R) -> Option<Node<R>> {
+        let mut node = Node::new(self.local.clone()?, rng);
+        if let Some(rpl) = &self.rpl {
+            node.restore_rpl(rpl);
+        }
+        Some(node)
+    }
+
+    /// Takes the local node's state and replay protection list, to be saved.
+    pub fn remember<R: rand_core::RngCore>(&mut self, node: &Node<R>) {
+        self.local = Some(node.state().clone());
+        self.rpl = Some(node.rpl().clone());
+    }
+
     /// The device keys of the nodes of the database that have one, by primary address: what
     /// the local node needs to configure them.
     pub fn dev_keys(&self) -> Vec<(weft_mesh::ble::UnicastAddress, [u8; 16])> {
@@ -57,7 +74,9 @@ impl NetState {
 /// Magic octets at the start of a store file.
 pub const MAGIC: [u8; 8] = *b"WEFTNET\0";
 /// The store format this weft writes.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+/// The first format: [`NetState`] without `rpl`.
+const FORMAT_VERSION_1: u8 = 1;
 /// File name of the default store inside the data directory.
 pub const STORE_FILE: &str = "network.weft";
 
@@ -93,6 +112,19 @@ pub struct NetState {
     pub iv_update: bool,
     /// The local provisioner's node: its keys, address and sequence number reservation.
     pub local: Option<NodeState>,
+    /// The local node's replay protection list (MshPRT §3.9.8): what it accepted stays
+    /// refused as a replay in the next process (format version 2).
+    pub rpl: Option<ReplayProtectionList>,
+}
+
+/// [`NetState`] as format version 1 wrote it.
+#[derive(Deserialize)]
+struct NetStateV1 {
+    #[serde(with = "cdb_as_json")]
+    cdb: Cdb,
+    iv_index: u32,
+    iv_update: bool,
+    local: Option<NodeState>,
 }
 
 mod cdb_as_json {
@@ -353,10 +385,10 @@ impl Store {
         if bytes.len() < 10 || bytes[..8] != MAGIC {
             return Err(corrupt("it does not start with the weft store header"));
         }
-        if bytes[8] != FORMAT_VERSION {
+        let version = bytes[8];
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
             return Err(corrupt(&format!(
-                "format version {} is not one this weft reads ({FORMAT_VERSION})",
-                bytes[8]
+                "format version {version} is not one this weft reads ({FORMAT_VERSION_1} or {FORMAT_VERSION}): a newer weft wrote it"
             )));
         }
         let kdf = bytes[9];
@@ -407,16 +439,36 @@ impl Store {
         let plain = cipher
             .decrypt(nonce, Payload { msg: ct, aad })
             .map_err(|_| StoreError::Unlock(self.path.clone()))?;
-        postcard::from_bytes(&plain)
-            .map_err(|e| corrupt(&format!("the contents do not decode: {e}")))
+        let decoded = if version == FORMAT_VERSION_1 {
+            postcard::from_bytes::<NetStateV1>(&plain).map(|v| NetState {
+                cdb: v.cdb,
+                iv_index: v.iv_index,
+                iv_update: v.iv_update,
+                local: v.local,
+                rpl: None,
+            })
+        } else {
+            postcard::from_bytes(&plain)
+        };
+        decoded.map_err(|e| corrupt(&format!("the contents do not decode: {e}")))
     }
 
     /// Seals and writes `state`, atomically, replacing the store. Creates the key file first
     /// if the store is sealed with a key file that does not exist yet.
     pub fn save(&self, state: &NetState) -> Result<(), StoreError> {
+        let plain = postcard::to_stdvec(state).map_err(|e| StoreError::Io {
+            what: "encode",
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        self.seal(FORMAT_VERSION, &plain)
+    }
+
+    /// Seals `plain` as format `version` and writes it, atomically.
+    fn seal(&self, version: u8, plain: &[u8]) -> Result<(), StoreError> {
         let mut header = Vec::with_capacity(64);
         header.extend_from_slice(&MAGIC);
-        header.push(FORMAT_VERSION);
+        header.push(version);
         let key = match &self.secret {
             Secret::KeyFile(path) => {
                 header.push(KDF_KEY_FILE);
@@ -447,17 +499,12 @@ impl Store {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
         header.extend_from_slice(&nonce);
-        let plain = postcard::to_stdvec(state).map_err(|e| StoreError::Io {
-            what: "encode",
-            path: self.path.clone(),
-            source: io::Error::other(e),
-        })?;
         let cipher = Aes256Gcm::new_from_slice(&key).expect("32-octet key");
         let ct = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: &plain,
+                    msg: plain,
                     aad: &header,
                 },
             )
@@ -641,6 +688,46 @@ mod tests {
             Exit::Unavailable
         );
         assert_eq!(StoreError::Busy(PathBuf::new()).exit(), Exit::Unavailable);
+    }
+
+    #[test]
+    fn a_version_1_store_still_opens_without_a_replay_list() {
+        #[derive(Serialize)]
+        struct V1 {
+            #[serde(with = "cdb_as_json")]
+            cdb: Cdb,
+            iv_index: u32,
+            iv_update: bool,
+            local: Option<NodeState>,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(
+            dir.path().join("net.weft"),
+            Secret::KeyFile(dir.path().join("k")),
+        );
+        let cdb = Cdb::new([1; 16], "old", "2025-01-01T00:00:00Z");
+        let v1 = V1 {
+            cdb: cdb.clone(),
+            iv_index: 7,
+            iv_update: false,
+            local: None,
+        };
+        store
+            .seal(FORMAT_VERSION_1, &postcard::to_stdvec(&v1).unwrap())
+            .unwrap();
+        let state = store.load().unwrap();
+        assert_eq!((state.iv_index, &state.rpl, &state.cdb), (7, &None, &cdb));
+        // Written back as version 2, with a replay protection list.
+        let mut state = state;
+        let mut rpl = ReplayProtectionList::new(4);
+        let src = weft_mesh::ble::UnicastAddress::new(0x0042).unwrap();
+        let seq = weft_mesh::ble::address::Seq::new(77).unwrap();
+        rpl.accept(src, weft_mesh::ble::IvIndex(7), seq).unwrap();
+        state.rpl = Some(rpl.clone());
+        store.save(&state).unwrap();
+        assert_eq!(store.load().unwrap().rpl, Some(rpl));
+        assert_eq!(std::fs::read(&store.path).unwrap()[8], FORMAT_VERSION);
+        assert_eq!(store.load().unwrap().iv_index, 7);
     }
 
     #[test]

@@ -229,7 +229,32 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
         "send", "--radio", &radio, "--net", net, "--dst", &dst, "onoff", "get",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("on"), "{out}");
+    assert!(out.contains("OnOff Status on"), "{out}");
+    // Off over two seconds: the lamp answers on, going off, with the time left (MshMDL
+    // §3.3.1.2.2: it stays on until the transition ends).
+    let (code, out, err) = run(&[
+        "send",
+        "--radio",
+        &radio,
+        "--net",
+        net,
+        "--dst",
+        &dst,
+        "onoff",
+        "off",
+        "--transition",
+        "2000",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("OnOff Status on target off remaining"),
+        "{out}"
+    );
+    let (code, _, err) = run(&[
+        "send", "--radio", &radio, "--dst", &dst, "onoff", "off", "--delay", "5",
+    ]);
+    assert_eq!(code, 2, "--delay needs --transition");
+    assert!(err.contains("--transition"), "{err}");
 
     // Heartbeats from the lamp to the inspector's node, every 2 s: the database records the
     // publication, and an inspector started again counts the lamp's hops from them.

@@ -64,7 +64,7 @@ fn round_trip_with_key_file_and_passphrase() {
     // The KDF parameters are in the header, after the magic, version and key source.
     let bytes = fs::read(&pp.path).unwrap();
     assert_eq!(bytes[..8], MAGIC);
-    assert_eq!((bytes[8], bytes[9]), (1, 1));
+    assert_eq!((bytes[8], bytes[9]), (weft::store::FORMAT_VERSION, 1));
     assert_eq!(u32::from_le_bytes(bytes[10..14].try_into().unwrap()), 64);
     // Loading with other (default) costs configured still reads the file's.
     let mut other = pp.clone();

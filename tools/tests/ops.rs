@@ -147,6 +147,12 @@ async fn send_and_config_reach_a_light_through_the_hub() {
     assert!(saved.local.unwrap().seq_reserved > 0);
     let light = saved.cdb.node_by_address(0x0100).unwrap();
     assert_eq!(light.default_ttl, Some(9));
+    // So did the provisioner's replay protection list: the light's answers stay replays for
+    // the next process (MshPRT §3.9.8).
+    let rpl = saved.rpl.expect("saved with the node");
+    assert!(rpl
+        .get(weft_mesh::ble::UnicastAddress::new(0x0100).unwrap())
+        .is_some());
 
     // Nobody at 0x0200: a timeout, exit code 4.
     let d2 = dir.clone();

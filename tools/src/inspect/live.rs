@@ -26,7 +26,7 @@ use weft_mesh::ble::models::config_client::{
 };
 use weft_mesh::ble::models::generic::GenericMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelMessage};
-use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
+use weft_mesh::ble::node::{Command, Event, KeyRef};
 use weft_mesh::ble::prov::{ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::AccessMessage;
@@ -557,12 +557,7 @@ impl LiveFeeder {
                 return;
             };
             match e {
-                StationEvent::Node(Event::PersistState) => {
-                    if let (Some(net), Some(n)) = (self.net.as_mut(), h.station.as_node()) {
-                        net.local = Some(n.state().clone());
-                    }
-                    self.save();
-                }
+                StationEvent::Node(Event::PersistState) => self.save(),
                 StationEvent::Node(Event::Access { src, message, .. }) => {
                     h.config.handle_message(now, src, &message);
                 }
@@ -644,10 +639,13 @@ impl LiveFeeder {
 
     /// Writes the network and the node's state to the store; a failure is shown (the node
     /// goes on, as the state is still in memory).
-    fn save(&mut self) {
-        let (Some(h), Some(net)) = (self.host.as_ref(), self.net.as_ref()) else {
+    pub(crate) fn save(&mut self) {
+        let (Some(h), Some(net)) = (self.host.as_ref(), self.net.as_mut()) else {
             return;
         };
+        if let Some(n) = h.station.as_node() {
+            net.remember(n);
+        }
         if let Err(e) = h.store.save(net) {
             self.model
                 .notify(format!("cannot save the network store: {e}"));
@@ -697,12 +695,12 @@ impl LiveFeeder {
 impl Host {
     /// The store's local node as a provisioner on the air, when the network has one.
     fn new(net: &NetState, held: HeldStore) -> Option<Host> {
-        let mut local = net.local.clone()?;
+        let mut node = net.local_node(ChaCha8Rng::from_entropy())?;
         let key = net.cdb.net_keys.first()?;
-        local.remote_dev_keys = net.dev_keys();
-        let address = local.primary.get();
+        let keys = net.dev_keys();
+        node.update_state(|s| s.remote_dev_keys = keys);
+        let address = node.primary().get();
         let next = crate::provisioning::next_address(net, 1)?;
-        let node = Node::new(local, ChaCha8Rng::from_entropy());
         Some(Host {
             station: ScenarioStation::provisioner(
                 node,
@@ -930,6 +928,8 @@ async fn listen(
             match c {
                 Control::Quit => {
                     feeder.stop_capture();
+                    // The node's replay protection list goes with it.
+                    feeder.save();
                     return;
                 }
                 Control::Ui(Request::Select(a)) => selected = a,

@@ -402,6 +402,21 @@ impl<R: RngCore> Node<R> {
         &self.state
     }
 
+    /// The replay protection list (MshPRT §3.9.8). It is not in [`NodeState`], whose every
+    /// change must be persisted before the node goes on: it changes with every message
+    /// accepted, so the runtime saves it on its own schedule (and on exit) and gives it back
+    /// with [`Node::restore_rpl`] after a restart, keeping the node protected against replays
+    /// of what it accepted before.
+    pub fn rpl(&self) -> &ReplayProtectionList {
+        &self.rpl
+    }
+
+    /// Takes back the records of a saved replay protection list (the newer record of each
+    /// source wins; sources beyond the list's capacity are left out).
+    pub fn restore_rpl(&mut self, saved: &ReplayProtectionList) {
+        self.rpl.merge(saved);
+    }
+
     /// The Heartbeat Subscription with its counters and remaining period, as of the last
     /// `handle_*` call (None: no subscription).
     pub fn heartbeat_subscription(&self) -> Option<config_server::HeartbeatSubscriptionReport> {

@@ -112,6 +112,21 @@ impl ReplayProtectionList {
         Ok(())
     }
 
+    /// Takes in the records of `other`: for each source the newer of the two records; a
+    /// source new to this list only while there is room.
+    pub fn merge(&mut self, other: &ReplayProtectionList) {
+        for (src, e) in other.iter() {
+            let full = self.is_full();
+            match self.entries.get_mut(&src) {
+                Some(mine) => *mine = (*mine).max(e),
+                None if !full => {
+                    self.entries.insert(src, e);
+                }
+                None => {}
+            }
+        }
+    }
+
     /// Forgets `src` (e.g. a node removed from the network), returning its record.
     pub fn remove(&mut self, src: UnicastAddress) -> Option<RplEntry> {
         self.entries.remove(&src)
@@ -140,13 +155,15 @@ mod entries {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use super::RplEntry;
-    use crate::ble::address::UnicastAddress;
+    use crate::ble::address::{IvIndex, Seq, UnicastAddress};
 
+    /// One record, its fields inline (not `flatten`: a flattened struct is a map of unknown
+    /// length, which compact formats such as postcard cannot write).
     #[derive(Serialize, Deserialize)]
     struct Record {
         src: UnicastAddress,
-        #[serde(flatten)]
-        entry: RplEntry,
+        iv_index: IvIndex,
+        seq: Seq,
     }
 
     pub(super) fn serialize<S: Serializer>(
@@ -155,7 +172,11 @@ mod entries {
     ) -> Result<S::Ok, S::Error> {
         let list: Vec<Record> = map
             .iter()
-            .map(|(&src, &entry)| Record { src, entry })
+            .map(|(&src, &e)| Record {
+                src,
+                iv_index: e.iv_index,
+                seq: e.seq,
+            })
             .collect();
         list.serialize(s)
     }
@@ -164,13 +185,45 @@ mod entries {
         d: D,
     ) -> Result<BTreeMap<UnicastAddress, RplEntry>, D::Error> {
         let list = Vec::<Record>::deserialize(d)?;
-        Ok(list.into_iter().map(|r| (r.src, r.entry)).collect())
+        Ok(list
+            .into_iter()
+            .map(|r| {
+                let entry = RplEntry {
+                    iv_index: r.iv_index,
+                    seq: r.seq,
+                };
+                (r.src, entry)
+            })
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_a_saved_list_keeps_the_newer_record_and_the_capacity() {
+        let a = |v| UnicastAddress::new(v).unwrap();
+        let seq = |v| Seq::new(v).unwrap();
+        let mut saved = ReplayProtectionList::new(3);
+        saved.accept(a(1), IvIndex(0), seq(10)).unwrap();
+        saved.accept(a(2), IvIndex(0), seq(20)).unwrap();
+        saved.accept(a(3), IvIndex(1), seq(1)).unwrap();
+        let mut live = ReplayProtectionList::new(2);
+        live.accept(a(1), IvIndex(0), seq(15)).unwrap();
+        live.merge(&saved);
+        assert_eq!(
+            live.get(a(1)).unwrap().seq,
+            seq(15),
+            "the newer record wins"
+        );
+        assert_eq!(live.get(a(2)).unwrap().seq, seq(20));
+        assert_eq!(live.get(a(3)), None, "no room left");
+        // What the saved list accepted is a replay now.
+        assert!(live.check(a(2), IvIndex(0), seq(20)).is_err());
+        assert!(live.check(a(2), IvIndex(0), seq(21)).is_ok());
+    }
     use proptest::prelude::*;
 
     fn a(v: u16) -> UnicastAddress {
