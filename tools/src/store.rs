@@ -730,6 +730,28 @@ mod tests {
         assert_eq!(store.load().unwrap().iv_index, 7);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever a sealed store holds (a damaged or foreign encoding that still
+        /// authenticates), opening it reports it and never panics.
+        #[test]
+        fn any_sealed_contents_open_or_are_reported(
+            version in proptest::prelude::prop_oneof![proptest::prelude::Just(FORMAT_VERSION_1), proptest::prelude::Just(FORMAT_VERSION)],
+            plain in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::new(
+                dir.path().join("net.weft"),
+                Secret::KeyFile(dir.path().join("k")),
+            );
+            store.seal(version, &plain).unwrap();
+            match store.load() {
+                Ok(_) | Err(StoreError::Corrupt { .. }) => {}
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn one_process_part_holds_the_store_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
