@@ -29,8 +29,13 @@ impl Clock {
     pub fn now(&self) -> Instant {
         Instant::from_micros(self.start.elapsed().as_micros() as u64)
     }
+    /// The host instant of `t`; a time beyond what the host clock can hold (a timer that
+    /// never fires in practice) becomes a year from the start.
     pub fn to_host(&self, t: Instant) -> tokio::time::Instant {
-        self.start + std::time::Duration::from_micros(t.as_micros())
+        let far = std::time::Duration::from_secs(365 * 24 * 3600);
+        self.start
+            .checked_add(std::time::Duration::from_micros(t.as_micros()))
+            .unwrap_or_else(|| self.start + far)
     }
 }
 
@@ -260,5 +265,12 @@ mod tests {
             .unwrap_err()
             .contains("unknown radio"));
         assert!(RadioArg::parse("smart-home").unwrap_err().contains("sim:"));
+    }
+
+    #[test]
+    fn a_timer_beyond_the_host_clock_does_not_panic() {
+        let c = Clock::default();
+        let far = c.to_host(Instant::from_micros(u64::MAX));
+        assert!(far > c.to_host(Instant::from_micros(1_000_000)));
     }
 }

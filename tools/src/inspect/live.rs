@@ -947,10 +947,11 @@ async fn listen(
             }
         }
         let tick = tokio::time::Instant::now() + WallDuration::from_millis(10);
-        let wake = feeder.poll_timeout().map_or(tick, |t| {
-            let at = start + WallDuration::from_micros(t.as_micros());
-            tokio::time::Instant::from_std(at).min(tick)
-        });
+        // A timer far in the future (or beyond what the host clock can hold) waits a tick.
+        let wake = feeder
+            .poll_timeout()
+            .and_then(|t| start.checked_add(WallDuration::from_micros(t.as_micros())))
+            .map_or(tick, |at| tokio::time::Instant::from_std(at).min(tick));
         if connected {
             tokio::select! {
                 r = radio.recv() => match r {
