@@ -181,8 +181,10 @@ pub enum ConfigWhat {
     /// seconds (a power of two up to 65536; 0 stops it), announcing the node's features and
     /// letting receivers count hops (MshPRT §4.2.17, §3.6.5.10).
     Heartbeat {
+        /// Where the Heartbeats go: a unicast or group address (hex).
         #[arg(long, value_parser = args::address)]
         to: Option<Address>,
+        /// Seconds between Heartbeats: 0 (stop) or a power of two up to 65536.
         #[arg(long, default_value_t = 16, value_parser = parse_heartbeat_period)]
         period: u32,
         /// Initial TTL of each Heartbeat (0..=127).
