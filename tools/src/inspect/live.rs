@@ -176,7 +176,7 @@ impl LiveFeeder {
                 model.notify("no network store: nothing decrypts (give --net FILE); beacons only")
             }
             (Some(_), Some(h)) => model.notify(format!(
-                "on {source} as {:04x}: P provisions, C configures, o/l send",
+                "on {source} as {:04x}: P provisions, C configures, o and +/- switch",
                 h.address
             )),
             (Some(_), None) => model.notify(format!("listening on {source}; {READ_ONLY}")),
