@@ -15,6 +15,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 
+use weft_mesh::ble::models::config::ConfigMessage;
+use weft_mesh::ble::models::config_client::{ConfigClient, ConfigClientEvent, ConfigurePlan};
+use weft_mesh::ble::models::KeyIndex;
 use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
     StateChange,
@@ -312,6 +315,13 @@ pub fn build_with<S: weft_mesh::Station>(
                     next_address: next,
                     auto: sc.auto_provision,
                     started: Vec::new(),
+                    configure: Some(ConfigurePlan {
+                        net_key_index: KeyIndex::from_bits(0),
+                        app_key_index: KeyIndex::from_bits(0),
+                        app_key,
+                        subscribe: None,
+                        publish: None,
+                    }),
                 },
             ));
         }
@@ -331,8 +341,10 @@ pub fn build_with<S: weft_mesh::Station>(
             node: None,
             device: Some((device, d.clone(), node_rng)),
             prov: None,
+            config: ConfigClient::new(),
             events: VecDeque::new(),
             turn: false,
+            now: Instant::ZERO,
         };
         let placement = match d.position {
             Some((x, y)) => Placement::At { x, y },
@@ -707,6 +719,13 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             continue;
                         }
                         StationEvent::Device(_) => continue,
+                        StationEvent::Config(e) => {
+                            if r.json {
+                                let l = config_line(at, &here, &e);
+                                writeln!(out, "{l}").map_err(|e| RunError::Io(e.to_string()))?;
+                            }
+                            continue;
+                        }
                         StationEvent::Provisioned { uuid, address } => {
                             if let Some(a) = addrs.get_mut(n) {
                                 *a = address;
@@ -920,6 +939,40 @@ fn provisioning_line(at: Instant, here: &str, e: &ProvisionerEvent) -> Option<Va
     Some(l)
 }
 
+/// A line of `weft sim run --json` for the provisioner's configuration of a node: each answer
+/// (`request`, `status`, `ok`), a failure (`error`), or the end (`step` `configured`).
+fn config_line(at: Instant, here: &str, e: &ConfigClientEvent) -> Value {
+    let mut l = json!({"t_us": at.as_micros(), "type": "config", "node": here});
+    match e {
+        ConfigClientEvent::Answered {
+            node,
+            request,
+            status,
+        } => {
+            l["target"] = json!(format!("{:04x}", node.get()));
+            l["step"] = json!("answered");
+            l["request"] = json!(request.describe());
+            l["status"] = json!(status.describe());
+            l["ok"] = json!(status.status().is_none_or(|c| c.is_success()));
+        }
+        ConfigClientEvent::Failed {
+            node,
+            request,
+            reason,
+        } => {
+            l["target"] = json!(format!("{:04x}", node.get()));
+            l["step"] = json!("failed");
+            l["request"] = json!(request.describe());
+            l["error"] = json!(reason.to_string());
+        }
+        ConfigClientEvent::Done { node } => {
+            l["target"] = json!(format!("{:04x}", node.get()));
+            l["step"] = json!("configured");
+        }
+    }
+    l
+}
+
 fn hex4(a: Address) -> String {
     format!("{:04x}", a.0)
 }
@@ -992,6 +1045,8 @@ pub enum StationEvent {
         /// Its primary address.
         address: u16,
     },
+    /// The provisioner node's Configuration Client: an answer, a failure, or a node done.
+    Config(ConfigClientEvent),
 }
 
 /// How the provisioner node provisions: the network it hands out, the next free address and
@@ -1005,6 +1060,8 @@ struct ProvPolicy {
     auto: bool,
     /// Devices started (never twice), with the address given.
     started: Vec<([u8; 16], u16)>,
+    /// What to configure on each device once provisioned (none: leave it as provisioned).
+    configure: Option<ConfigurePlan>,
 }
 
 /// One node of a scenario on the simulated air: a provisioned [`Node`], an unprovisioned
@@ -1015,9 +1072,14 @@ pub struct ScenarioStation {
     node: Option<Node<ChaCha8Rng>>,
     device: Option<(Device<ChaCha8Rng>, PlannedDevice, ChaCha8Rng)>,
     prov: Option<(Provisioner<ChaCha8Rng>, ProvPolicy)>,
+    /// The node's Configuration Client (used by the provisioner node): its requests go out
+    /// with the node's device keys, the statuses the node receives move it on.
+    config: ConfigClient,
     events: VecDeque<StationEvent>,
     /// Which half transmits first next time, so neither starves the other.
     turn: bool,
+    /// The time of the last call, for the Configuration Client.
+    now: Instant,
 }
 
 impl ScenarioStation {
@@ -1027,20 +1089,23 @@ impl ScenarioStation {
             node: Some(node),
             device: None,
             prov: None,
+            config: ConfigClient::new(),
             events: VecDeque::new(),
             turn: false,
+            now: Instant::ZERO,
         }
     }
 
     /// A provisioner node: `node` with a [`Provisioner`] beside it that hands out the network
     /// key (with its index) at `iv_index` and unicast addresses from `next_address` up, to the
-    /// devices it is asked to provision.
+    /// devices it is asked to provision, then configures them as `configure` says.
     pub fn provisioner(
         node: Node<ChaCha8Rng>,
         rng: ChaCha8Rng,
         (net_key, key_index): ([u8; 16], u16),
         iv_index: u32,
         next_address: u16,
+        configure: Option<ConfigurePlan>,
     ) -> Self {
         let mut s = ScenarioStation::node(node);
         s.prov = Some((
@@ -1052,9 +1117,51 @@ impl ScenarioStation {
                 next_address,
                 auto: false,
                 started: Vec::new(),
+                configure,
             },
         ));
         s
+    }
+
+    /// Queues a Config request from this node to `node` (replacing what was still queued for
+    /// it); the answer arrives as a [`StationEvent::Config`].
+    pub fn config_request(
+        &mut self,
+        node: UnicastAddress,
+        msg: ConfigMessage,
+    ) -> Result<(), String> {
+        if self.node.is_none() {
+            return Err("this station has no node".into());
+        }
+        self.config.cancel(node);
+        if !self.config.request(node, msg) {
+            return Err("not a Config request a status answers".into());
+        }
+        Ok(())
+    }
+
+    /// Hands the Configuration Client's due requests to the node (with the device key of the
+    /// node they go to) and its events to the station's.
+    fn pump_config(&mut self, now: Instant) {
+        if let Some(n) = self.node.as_mut() {
+            while let Some((dst, message)) = self.config.poll_request(now) {
+                n.handle_command(
+                    now,
+                    Command::Send {
+                        element: 0,
+                        dst: Address::from(dst),
+                        label: None,
+                        key: KeyRef::Dev,
+                        net_index: 0,
+                        ttl: None,
+                        message,
+                    },
+                );
+            }
+        }
+        while let Some(e) = self.config.poll_event() {
+            self.events.push_back(StationEvent::Config(e));
+        }
     }
 
     /// The node, once provisioned.
@@ -1106,6 +1213,10 @@ impl ScenarioStation {
                                 s.remote_dev_keys.retain(|(x, _)| *x != a);
                                 s.remote_dev_keys.push((a, k));
                             });
+                            if let Some(plan) = policy.configure {
+                                self.config.cancel(a);
+                                self.config.configure(a, plan);
+                            }
                         }
                     }
                     _ => {}
@@ -1196,6 +1307,7 @@ impl weft_mesh::Station for ScenarioStation {
     type Event = StationEvent;
 
     fn handle_frame(&mut self, now: Instant, frame: &weft_mesh::RxFrame) {
+        self.now = now;
         // A device just provisioned still finishes its link (the Complete PDU, Link Close).
         if let Some(n) = self.node.as_mut() {
             n.handle_frame(now, frame);
@@ -1210,6 +1322,8 @@ impl weft_mesh::Station for ScenarioStation {
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<weft_mesh::TxFrame> {
+        self.now = now;
+        self.pump_config(now);
         self.turn = !self.turn;
         let prov_first = self.turn;
         let from_prov = |s: &mut Self| s.prov.as_mut().and_then(|(p, _)| p.poll_transmit(now));
@@ -1230,12 +1344,20 @@ impl weft_mesh::Station for ScenarioStation {
         if let Some(e) = self.events.pop_front() {
             return Some(e);
         }
-        self.node.as_mut()?.poll_event().map(StationEvent::Node)
+        let e = self.node.as_mut()?.poll_event()?;
+        if let Event::Access { src, message, .. } = &e {
+            // A status the Configuration Client waits for moves it on; its events follow.
+            if self.config.handle_message(self.now, *src, message) {
+                self.pump_config(self.now);
+            }
+        }
+        Some(StationEvent::Node(e))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
         [
             self.node.as_ref().and_then(|n| n.poll_timeout()),
+            self.node.as_ref().and_then(|_| self.config.poll_timeout()),
             self.device.as_ref().and_then(|(d, _, _)| d.poll_timeout()),
             self.prov.as_ref().and_then(|(p, _)| p.poll_timeout()),
         ]
@@ -1245,6 +1367,8 @@ impl weft_mesh::Station for ScenarioStation {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        self.pump_config(now);
         if let Some(n) = self.node.as_mut() {
             n.handle_timeout(now);
         }

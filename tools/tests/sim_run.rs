@@ -281,7 +281,7 @@ fn malformed_scenario_files_exit_2_and_name_the_problem() {
 
 /// A scenario with `auto_provision = true`: the provisioner provisions both lamps it hears,
 /// and the run reports every step, each device's ending in "complete" with a fresh address,
-/// and the device side becoming a node.
+/// the device side becoming a node, and the provisioner configuring it.
 #[test]
 fn auto_provision_reports_the_provisioning_steps() {
     let scenario = concat!(
@@ -329,5 +329,38 @@ fn auto_provision_reports_the_provisioning_steps() {
         addresses,
         BTreeSet::from(["0002".to_string(), "0003".to_string()])
     );
+    // Then the provisioner configures each: composition, application key, binds, all answered
+    // with success, and a "configured" line (MshPRT §4.3.2).
+    for a in &addresses {
+        let lines: Vec<_> = v
+            .iter()
+            .filter(|l| l["type"] == "config" && l["target"] == a.as_str())
+            .collect();
+        let requests: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["step"] == "answered")
+            .map(|l| l["request"].as_str().unwrap())
+            .collect();
+        assert!(
+            requests
+                .first()
+                .is_some_and(|r| r.contains("Composition Data Get")),
+            "{a}: {requests:?}"
+        );
+        assert!(
+            requests.iter().any(|r| r.contains("AppKey Add")),
+            "{a}: {requests:?}"
+        );
+        assert!(
+            requests.iter().any(|r| r.contains("Model App Bind")),
+            "{a}: {requests:?}"
+        );
+        assert!(lines
+            .iter()
+            .filter(|l| l["step"] == "answered")
+            .all(|l| l["ok"] == true));
+        assert_eq!(lines.last().unwrap()["step"], "configured", "{a}");
+        assert!(lines.iter().all(|l| l["node"] == "0001"));
+    }
     assert_eq!(v.last().unwrap()["type"], "summary");
 }

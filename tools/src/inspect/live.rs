@@ -21,9 +21,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
 use weft_mesh::ble::cdb::{CdbNode, FEATURE_ENABLED};
-use weft_mesh::ble::models::config_client::{
-    ConfigClient, ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS,
-};
+use weft_mesh::ble::models::config_client::{ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS};
 use weft_mesh::ble::models::generic::GenericMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef};
@@ -72,7 +70,6 @@ pub struct Host {
     station: ScenarioStation,
     store: Store,
     _lock: StoreLock,
-    config: ConfigClient,
     address: u16,
 }
 
@@ -231,13 +228,13 @@ impl LiveFeeder {
                 },
             );
         }
-        self.pump(at);
+        self.pump();
     }
 
     /// The next frame the inspector's node puts on the air now. Its events are handled first,
     /// so the state they persist is on disk before the frames that use it are on the air.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
-        self.pump(now);
+        self.pump();
         let h = self.host.as_mut()?;
         let f = h.station.poll_transmit(now)?;
         let me = h.address;
@@ -251,10 +248,7 @@ impl LiveFeeder {
     /// When [`LiveFeeder::handle_timeout`] is due next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let h = self.host.as_ref()?;
-        [h.station.poll_timeout(), h.config.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        h.station.poll_timeout()
     }
 
     /// Timers of the inspector's node and of its configuration procedures.
@@ -264,7 +258,7 @@ impl LiveFeeder {
                 h.station.handle_timeout(now);
             }
         }
-        self.pump(now);
+        self.pump();
     }
 
     /// Sends `message` from the inspector's node to `dst` with the first application key.
@@ -286,7 +280,7 @@ impl LiveFeeder {
                 message,
             },
         );
-        self.pump(now);
+        self.pump();
         if sent {
             Ok(())
         } else {
@@ -305,13 +299,13 @@ impl LiveFeeder {
         let name = self.model.device_name(uuid);
         self.model
             .notify(format!("provisioning {name} as {a:04x}: opening the link"));
-        self.pump(now);
+        self.pump();
         Ok(a)
     }
 
     /// Configures the node at `address`: `op` on its first server model (as the network
     /// database knows its composition) with application key 0.
-    pub fn configure(&mut self, now: Instant, address: u16, op: ConfigOp) -> Result<(), String> {
+    pub fn configure(&mut self, address: u16, op: ConfigOp) -> Result<(), String> {
         let h = self.host.as_mut().ok_or(READ_ONLY)?;
         let node = self
             .net
@@ -341,10 +335,8 @@ impl LiveFeeder {
             "{address:04x}: {}…",
             super::model::config_what(&msg)
         ));
-        // A new request replaces what was still queued for the node.
-        h.config.cancel(target);
-        h.config.request(target, msg);
-        self.pump(now);
+        h.station.config_request(target, msg)?;
+        self.pump();
         Ok(())
     }
 
@@ -526,45 +518,27 @@ impl LiveFeeder {
         }
     }
 
-    /// Handles what the inspector's node reported and hands its Configuration Client's
-    /// requests to it.
-    fn pump(&mut self, now: Instant) {
-        loop {
-            let Some(h) = self.host.as_mut() else { return };
-            if let Some((dst, msg)) = h.config.poll_request(now) {
-                if let Some(n) = h.station.as_node_mut() {
-                    n.handle_command(
-                        now,
-                        Command::Send {
-                            element: 0,
-                            dst: Address::from(dst),
-                            label: None,
-                            key: KeyRef::Dev,
-                            net_index: 0,
-                            ttl: None,
-                            message: msg,
-                        },
-                    );
-                }
+    /// Handles what the inspector's node reported (its Configuration Client's events in runs,
+    /// so that a notice can say the run finished a configuration).
+    fn pump(&mut self) {
+        let mut config = Vec::new();
+        while let Some(e) = self.host.as_mut().and_then(|h| h.station.poll_event()) {
+            if let StationEvent::Config(c) = e {
+                config.push(c);
                 continue;
             }
-            let events: Vec<_> = std::iter::from_fn(|| h.config.poll_event()).collect();
-            if !events.is_empty() {
-                self.config_events(&events);
-                continue;
+            if !config.is_empty() {
+                self.config_events(&std::mem::take(&mut config));
             }
-            let Some(e) = h.station.poll_event() else {
-                return;
-            };
             match e {
                 StationEvent::Node(Event::PersistState) => self.save(),
-                StationEvent::Node(Event::Access { src, message, .. }) => {
-                    h.config.handle_message(now, src, &message);
-                }
                 StationEvent::Node(e) => self.model.node_event(&e),
                 StationEvent::Provisioner(e) => self.provisioner_event(&e),
                 _ => {}
             }
+        }
+        if !config.is_empty() {
+            self.config_events(&config);
         }
     }
 
@@ -587,13 +561,6 @@ impl LiveFeeder {
         let record = crate::provisioning::node_record(uuid, address, p, p.data.key_index);
         net.cdb.nodes.retain(|n| n.uuid.0 != uuid);
         net.cdb.nodes.push(record);
-        let plan = net.cdb.app_keys.first().map(|k| ConfigurePlan {
-            net_key_index: KeyIndex::from_bits(k.bound_net_key),
-            app_key_index: KeyIndex::from_bits(k.index),
-            app_key: k.key.0,
-            subscribe: None,
-            publish: None,
-        });
         if let Some(n) = net.cdb.node_by_uuid(&uuid) {
             node_into_topology(&mut self.model.topology, n);
         }
@@ -601,13 +568,8 @@ impl LiveFeeder {
             .keyring_mut()
             .add_dev_key(Address(address), p.device_key);
         self.model.unprovisioned.retain(|d| d.uuid != uuid);
+        // The station configures it next (its Configuration Client).
         self.save();
-        // The Configuration Client's requests go out in the pump round this runs in.
-        if let (Some(h), Some(plan), Some(a)) =
-            (self.host.as_mut(), plan, UnicastAddress::new(address))
-        {
-            h.config.configure(a, plan);
-        }
     }
 
     /// What the Configuration Client reported: answers into the network database (saved),
@@ -708,10 +670,18 @@ impl Host {
                 (key.key.0, key.index),
                 net.iv_index,
                 next,
+                // A device provisioned gets the network's first application key, bound to its
+                // models (MshPRT §4.3.2: AppKey Add, Model App Bind).
+                net.cdb.app_keys.first().map(|k| ConfigurePlan {
+                    net_key_index: KeyIndex::from_bits(k.bound_net_key),
+                    app_key_index: KeyIndex::from_bits(k.index),
+                    app_key: k.key.0,
+                    subscribe: None,
+                    publish: None,
+                }),
             ),
             store: held.store,
             _lock: held.lock,
-            config: ConfigClient::new(),
             address,
         })
     }
@@ -894,7 +864,7 @@ fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Pa
             }
         }
         Request::Configure { address, op } => {
-            if let Err(e) = f.configure(now, address, op) {
+            if let Err(e) = f.configure(address, op) {
                 f.model
                     .notify(format!("cannot configure {address:04x}: {e}"));
             }

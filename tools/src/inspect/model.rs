@@ -10,9 +10,7 @@ use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 use weft_mesh::ble::models::composition::CompositionDataPage0;
 use weft_mesh::ble::models::config::ConfigMessage;
 use weft_mesh::ble::models::config_client::SUBSCRIBE_MODELS;
-use weft_mesh::ble::models::{
-    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan, KeyIndex, ModelMessage,
-};
+use weft_mesh::ble::models::{ConfigClientEvent, ConfigFailure, ModelMessage};
 use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
@@ -239,9 +237,6 @@ pub struct Feeder {
     /// Address by node index (0 while unprovisioned) and names.
     addrs: Vec<u16>,
     names: Vec<String>,
-    app_key: [u8; 16],
-    /// Configurations in progress: Config messages from the host, each waiting for its status.
-    config: ConfigClient,
     /// (transmitter, src, seq) of frames logged recently, to show each transmission once
     /// (network retransmissions repeat a PDU).
     recent: HashSet<(u16, u16, u32)>,
@@ -369,8 +364,6 @@ impl Feeder {
             index,
             addrs,
             names,
-            app_key: keys.app_key,
-            config: ConfigClient::new(),
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             rate: VecDeque::new(),
@@ -411,7 +404,6 @@ impl Feeder {
         }
         self.sim.run_until(t);
         self.ingest();
-        self.pump_config();
         self.model.now = t.max(self.model.now);
         let horizon = Instant::from_micros(
             self.model
@@ -464,7 +456,19 @@ impl Feeder {
         // Medium and node events first: links heard and RSSI at the host come from them.
         let host_key = u64::from(self.model.host);
         let mut host_rssi: BTreeMap<(u32, Instant), i8> = BTreeMap::new();
+        let mut config = Vec::new();
         for ev in events {
+            if !config.is_empty()
+                && !matches!(
+                    ev,
+                    SimEvent::Station {
+                        event: StationEvent::Config(_),
+                        ..
+                    }
+                )
+            {
+                self.config_notices(&std::mem::take(&mut config));
+            }
             match ev {
                 SimEvent::Rx {
                     at,
@@ -507,11 +511,15 @@ impl Feeder {
                     *self.model.stats.drops.entry(r.into()).or_default() += 1;
                 }
                 SimEvent::Tx { .. } => {}
+                // The host's Configuration Client, in runs: a notice can say a run finished a
+                // configuration.
                 SimEvent::Station {
-                    node,
-                    event: StationEvent::Node(Event::Access { src, message, .. }),
+                    event: StationEvent::Config(e),
                     ..
-                } if node.index() == self.host_index => self.config_reply(src, &message),
+                } => {
+                    config.push(e);
+                    continue;
+                }
                 SimEvent::Station {
                     event: StationEvent::Node(event),
                     ..
@@ -527,6 +535,9 @@ impl Feeder {
                 } => self.became_node(node.index(), uuid, address),
                 SimEvent::Station { .. } => {}
             }
+        }
+        if !config.is_empty() {
+            self.config_notices(&config);
         }
         for f in frames {
             self.decode(f, &host_rssi);
@@ -565,11 +576,11 @@ impl Feeder {
             ..
         } = &e
         {
+            // The host station configures it next (its Configuration Client).
             let a = p.data.unicast_address.get();
             self.sniffer
                 .keyring_mut()
                 .add_dev_key(Address(a), p.device_key);
-            self.start_configure(a);
         }
         self.model.provisioning_progress(&e);
     }
@@ -640,68 +651,13 @@ impl Feeder {
         let element = Address(address + e as u16);
         let request = config_message(op, element, model);
         // A new request replaces what was still queued for the node.
-        self.config.cancel(target);
-        self.config.request(target, request);
-        self.pump_config();
-        Ok(())
+        self.sim
+            .node_mut(NodeId(self.host_index as u32))
+            .config_request(target, request)
     }
 
-    /// Starts configuring a node just provisioned: Composition Data Get, AppKey Add, then a
-    /// bind of application key 0 to every model but the Configuration Server's.
-    fn start_configure(&mut self, address: u16) {
-        let Some(node) = UnicastAddress::new(address) else {
-            return;
-        };
-        self.config.cancel(node);
-        self.config.configure(
-            node,
-            ConfigurePlan {
-                net_key_index: KeyIndex::from_bits(0),
-                app_key_index: KeyIndex::from_bits(0),
-                app_key: self.app_key,
-                subscribe: None,
-                publish: None,
-            },
-        );
-    }
-
-    /// Sends the Config messages due now (first, or again after the client's retry interval)
-    /// from the host, and shows what came of the configurations.
-    fn pump_config(&mut self) {
-        let now = self.sim.now();
-        while let Some((dst, message)) = self.config.poll_request(now) {
-            let cmd = Command::Send {
-                element: 0,
-                dst: Address::from(dst),
-                label: None,
-                key: KeyRef::Dev,
-                net_index: 0,
-                ttl: None,
-                message,
-            };
-            if let Some(n) = self
-                .sim
-                .node_mut(NodeId(self.host_index as u32))
-                .as_node_mut()
-            {
-                n.handle_command(now, cmd);
-            }
-        }
-        self.config_notices();
-    }
-
-    /// A message to the host: the status a configuration waits for moves it on.
-    fn config_reply(&mut self, src: Address, message: &AccessMessage) {
-        if self.config.handle_message(self.sim.now(), src, message) {
-            self.config_notices();
-            self.pump_config();
-        }
-    }
-
-    /// The configuration client's events, into the status line.
-    fn config_notices(&mut self) {
-        let events: Vec<ConfigClientEvent> =
-            std::iter::from_fn(|| self.config.poll_event()).collect();
+    /// A run of the host's Configuration Client events, into the status line.
+    fn config_notices(&mut self, events: &[ConfigClientEvent]) {
         let name = |a: u16| {
             self.index
                 .get(&a)
@@ -709,7 +665,7 @@ impl Feeder {
                 .cloned()
                 .unwrap_or_default()
         };
-        let notices = config_notices(&events, name);
+        let notices = config_notices(events, name);
         for text in notices {
             self.model.notify(text);
         }
