@@ -339,21 +339,12 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
             period,
             ttl,
         } => ConfigMessage::HeartbeatPublicationSet(
-            weft_mesh::ble::models::config::HeartbeatPublication {
-                destination: *to,
-                // MshPRT §4.2.17.2: 0xFF sends Heartbeats indefinitely, 0 none.
-                count_log: if *period == 0 { 0 } else { 0xFF },
-                // MshPRT §4.2.17.3: period = 2^(log - 1) s, 0 disables.
-                period_log: if *period == 0 {
-                    0
-                } else {
-                    period.trailing_zeros() as u8 + 1
-                },
-                ttl: *ttl,
-                // MshPRT §4.2.17.5: a change of Relay, Proxy, Friend or Low Power sends one too.
-                features: weft_mesh::ble::wire::control::Features(0x000F),
-                net_key_index: KeyIndex::from_bits(0),
-            },
+            weft_mesh::ble::models::config::HeartbeatPublication::every(
+                *to,
+                *period,
+                *ttl,
+                KeyIndex::from_bits(0),
+            ),
         ),
     };
     // Every request built above has a status that answers it (MshPRT §4.3.4).

@@ -119,6 +119,26 @@ fn provision_configure_and_subscribe_the_hall_lamp() {
     }
     assert!(switched, "the hall lamp switched on with c001");
     assert_eq!(f.onoff_of(address), f.onoff_of(0x0030));
+
+    // C hb 0001: the lamp sends Heartbeats to the provisioner (MshPRT §4.2.17).
+    f.configure(address, parse_config("hb 0001").unwrap())
+        .unwrap();
+    run_for(&mut f, 3.0).unwrap();
+    let d = f.detail(address).unwrap();
+    assert_eq!(
+        d.heartbeat_pub.as_deref(),
+        Some("to 0001 every 16 s"),
+        "{:?}",
+        f.model.notice
+    );
+    assert!(
+        f.model
+            .notice
+            .as_ref()
+            .is_some_and(|(_, t)| t.contains("Heartbeats to 0001 every 16 s: success")),
+        "{:?}",
+        f.model.notice
+    );
 }
 
 #[test]
@@ -130,4 +150,10 @@ fn configuration_lines_parse() {
     assert!(parse_config("sub zz").is_err());
     assert!(parse_config("frob").is_err());
     assert!(parse_config("bind extra").is_err());
+    assert_eq!(
+        parse_config("hb 0001"),
+        Ok(ConfigOp::Heartbeat(Some(0x0001)))
+    );
+    assert_eq!(parse_config("hb off"), Ok(ConfigOp::Heartbeat(None)));
+    assert!(parse_config("hb").unwrap_err().contains("hex"));
 }

@@ -179,7 +179,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Char('C')],
         label: "C",
         action: Action::Configure,
-        help: "configure the selected node's first server model: bind, pub ADDR, sub ADDR",
+        help: "configure the selected node: bind, pub ADDR, sub ADDR, hb ADDR|off",
     },
     Binding {
         keys: &[KeyCode::Esc],

@@ -313,6 +313,15 @@ impl LiveFeeder {
             .and_then(|n| n.cdb.node_by_address(address))
             .ok_or_else(|| format!("{address:04x} is not in the network database"))?;
         let target = UnicastAddress::new(address).ok_or("not a unicast address")?;
+        if let Some(msg) = op.node_message() {
+            self.model.notify(format!(
+                "{address:04x}: {}…",
+                super::model::config_what(&msg)
+            ));
+            h.station.config_request(target, msg)?;
+            self.pump();
+            return Ok(());
+        }
         let (e, model) = node
             .elements
             .iter()

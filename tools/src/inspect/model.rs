@@ -196,9 +196,12 @@ pub struct UnprovisionedDevice {
     pub state: String,
 }
 
-/// What `C` applies to a node's first server model, with application key 0.
+/// What `C` applies: to a node's first server model, with application key 0, or to the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigOp {
+    /// Config Heartbeat Publication Set: Heartbeats to this address every
+    /// [`HEARTBEAT_PERIOD_S`] (None: stop them).
+    Heartbeat(Option<u16>),
     /// Config Model App Bind.
     Bind,
     /// Config Model Publication Set to this address.
@@ -636,6 +639,12 @@ impl Feeder {
             .node(NodeId(i as u32))
             .as_node()
             .ok_or("not provisioned")?;
+        if let Some(request) = op.node_message() {
+            return self
+                .sim
+                .node_mut(NodeId(self.host_index as u32))
+                .config_request(target, request);
+        }
         let (e, model) = node
             .state()
             .elements
@@ -922,6 +931,14 @@ pub(crate) fn config_what(request: &ConfigMessage) -> String {
         ConfigMessage::ModelPublicationSet { address, model, .. } => {
             format!("publish {} to {:04x}", model_name(*model), address.0)
         }
+        ConfigMessage::HeartbeatPublicationSet(h) if h.period_log == 0 => {
+            "stop Heartbeats".to_string()
+        }
+        ConfigMessage::HeartbeatPublicationSet(h) => format!(
+            "Heartbeats to {:04x} every {} s",
+            h.destination.0,
+            1u32 << (h.period_log.min(0x11) - 1)
+        ),
         other => other.describe(),
     }
 }
@@ -1150,6 +1167,28 @@ fn provisioning_step(e: &ProvisionerEvent) -> Option<([u8; 16], String)> {
     })
 }
 
+/// The period of the Heartbeats `C hb ADDR` asks a node for, in seconds.
+pub const HEARTBEAT_PERIOD_S: u32 = 16;
+
+impl ConfigOp {
+    /// The Config message of an operation on the node itself (not on a model).
+    pub fn node_message(self) -> Option<weft_mesh::ble::models::config::ConfigMessage> {
+        use weft_mesh::ble::models::config::{ConfigMessage, HeartbeatPublication};
+        use weft_mesh::ble::models::KeyIndex;
+        match self {
+            ConfigOp::Heartbeat(to) => Some(ConfigMessage::HeartbeatPublicationSet(
+                HeartbeatPublication::every(
+                    Address(to.unwrap_or(0)),
+                    to.map_or(0, |_| HEARTBEAT_PERIOD_S),
+                    0x7F,
+                    KeyIndex::from_bits(0),
+                ),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// The Config message that carries `op` for `model` on `element`, with application key 0
 /// (MshPRT §4.3.2: Model App Bind, Model Subscription Add, Model Publication Set with the
 /// Default TTL, no period, no retransmissions).
@@ -1183,6 +1222,9 @@ pub fn config_message(
             },
             model,
         },
+        ConfigOp::Heartbeat(_) => op
+            .node_message()
+            .unwrap_or(ConfigMessage::HeartbeatPublicationGet),
     }
 }
 

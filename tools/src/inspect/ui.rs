@@ -573,7 +573,8 @@ pub fn draw_header(f: &mut Frame<'_>, area: Rect, app: &App, m: &Model) {
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// A configuration line: `bind`, `pub ADDR` or `sub ADDR` (hex).
+/// A configuration line: `bind`, `pub ADDR`, `sub ADDR` (hex), or `hb ADDR` / `hb off`
+/// (Heartbeats to ADDR, e.g. the inspector's own node, which counts their hops).
 pub fn parse_config(text: &str) -> Result<ConfigOp, String> {
     let mut words = text.split_whitespace();
     let verb = words.next().unwrap_or("");
@@ -586,7 +587,15 @@ pub fn parse_config(text: &str) -> Result<ConfigOp, String> {
         "bind" => ConfigOp::Bind,
         "pub" | "publish" => ConfigOp::Publish(addr(words.next())?),
         "sub" | "subscribe" => ConfigOp::Subscribe(addr(words.next())?),
-        _ => return Err(format!("'{text}': type bind, pub ADDR or sub ADDR")),
+        "hb" | "heartbeat" => match words.next() {
+            Some("off") => ConfigOp::Heartbeat(None),
+            w => ConfigOp::Heartbeat(Some(addr(w)?)),
+        },
+        _ => {
+            return Err(format!(
+                "'{text}': type bind, pub ADDR, sub ADDR or hb ADDR|off"
+            ))
+        }
     };
     match words.next() {
         Some(extra) => Err(format!("'{extra}': one command at a time")),
@@ -605,7 +614,7 @@ pub fn draw_footer(f: &mut Frame<'_>, area: Rect, app: &App, _m: &Model) {
             Span::raw(input.clone()),
             Span::styled("▏", Style::default().fg(Color::Yellow)),
             Span::styled(
-                "  bind · pub ADDR · sub ADDR · Enter send · Esc cancel",
+                "  bind · pub ADDR · sub ADDR · hb ADDR|off · Enter send · Esc cancel",
                 Style::default().fg(Color::DarkGray),
             ),
         ])

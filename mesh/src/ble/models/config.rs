@@ -491,6 +491,25 @@ pub struct HeartbeatPublication {
 }
 
 impl HeartbeatPublication {
+    /// Heartbeats to `destination` every `period_s` seconds, indefinitely (Count Log 0xFF,
+    /// MshPRT §4.2.17.2), with `ttl`, and also on any change of the Relay, Proxy, Friend or Low
+    /// Power feature (§4.2.17.5). The period is a power of two up to 65536 s (Period Log
+    /// 0x01..=0x11, §4.2.17.3; others round down); 0 stops them (Count Log and Period Log 0).
+    pub fn every(destination: Address, period_s: u32, ttl: u8, net_key_index: KeyIndex) -> Self {
+        let period_log = match period_s {
+            0 => 0,
+            p => (p.min(1 << 16).ilog2() + 1) as u8,
+        };
+        HeartbeatPublication {
+            destination,
+            count_log: if period_log == 0 { 0 } else { 0xFF },
+            period_log,
+            ttl: ttl.min(0x7F),
+            features: Features(0x000F),
+            net_key_index,
+        }
+    }
+
     fn read(r: &mut Reader<'_>) -> Result<Self> {
         let destination = Address(r.u16()?);
         let count_log = r.u8()?;
@@ -2187,6 +2206,35 @@ fn join(v: &[KeyIndex]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn heartbeat_publication_every() {
+        let a = Address(0xc000);
+        let k = KeyIndex::from_bits(0);
+        let h = HeartbeatPublication::every(a, 16, 7, k);
+        assert_eq!(
+            (h.count_log, h.period_log, h.ttl, h.features.0),
+            (0xFF, 5, 7, 0x000F)
+        );
+        assert_eq!(HeartbeatPublication::every(a, 1, 7, k).period_log, 1);
+        assert_eq!(
+            HeartbeatPublication::every(a, 65_536, 7, k).period_log,
+            0x11
+        );
+        assert_eq!(
+            HeartbeatPublication::every(a, 1 << 20, 7, k).period_log,
+            0x11
+        );
+        assert_eq!(HeartbeatPublication::every(a, 24, 200, k).period_log, 5);
+        assert_eq!(HeartbeatPublication::every(a, 24, 200, k).ttl, 0x7F);
+        let off = HeartbeatPublication::every(a, 0, 7, k);
+        assert_eq!((off.count_log, off.period_log), (0, 0));
+        // Every one encodes and parses back (MshPRT §4.3.2.62).
+        for h in [h, off] {
+            let m = ConfigMessage::HeartbeatPublicationSet(h);
+            assert_eq!(ConfigMessage::from_access(&m.to_access()), Ok(m));
+        }
+    }
     use crate::ble::wire::Error;
     use proptest::prelude::*;
 
