@@ -169,6 +169,11 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
             .is_some_and(|d| d.address == address && d.onoff == Some(true))
     });
     assert!(ok, "the lamp's OnOff Status never came: {}", notice(&m));
+    let me = m.topology.node(u64::from(m.host)).unwrap();
+    assert!(
+        me.last_seen.is_some(),
+        "the inspector's node was on the air"
+    );
     assert!(m.traffic.iter().any(|e| e.kind == EntryKind::Access
         && e.src == Some(m.host)
         && e.dst == Some(address)

@@ -440,8 +440,12 @@ impl LiveFeeder {
                         self.model
                             .topology
                             .heard(u64::from(src), u64::from(me), rssi, at);
-                    } else if src != own {
-                        e.relayed_by = Some(own);
+                    } else {
+                        // The inspector's own node was on the air just now.
+                        self.model.topology.node_mut(u64::from(own)).last_seen = Some(at);
+                        if src != own {
+                            e.relayed_by = Some(own);
+                        }
                     }
                     let node = self.model.topology.node_mut(u64::from(src));
                     node.seq = Some(node.seq.map_or(n.pdu.seq.get(), |s| s.max(n.pdu.seq.get())));
