@@ -91,17 +91,7 @@ fn data() -> ProvisioningData {
 
 /// The capabilities of a device offering exactly `auth` under `alg` (§5.4.1.2).
 fn caps_for(alg: Algorithm, auth: AuthMethod) -> Capabilities {
-    let mut c = Capabilities {
-        number_of_elements: 2,
-        algorithms: Algorithms(1 << alg as u16),
-        public_key_oob: false,
-        static_oob: false,
-        only_oob_authenticated: false,
-        output_oob_size: 0,
-        output_oob_actions: OutputOobActions(0),
-        input_oob_size: 0,
-        input_oob_actions: InputOobActions(0),
-    };
+    let mut c = Capabilities::no_oob(2, Algorithms(1 << alg as u16));
     match auth {
         AuthMethod::NoOob => {}
         AuthMethod::StaticOob => c.static_oob = true,

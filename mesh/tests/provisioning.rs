@@ -804,17 +804,7 @@ fn device(n: u8, config: DeviceConfig) -> Device<TestRng> {
 
 /// The capabilities of a device offering exactly `auth` under `alg`.
 fn caps_for(alg: Algorithm, auth: AuthMethod) -> Capabilities {
-    let mut c = Capabilities {
-        number_of_elements: 3,
-        algorithms: Algorithms(1 << alg as u16),
-        public_key_oob: false,
-        static_oob: false,
-        only_oob_authenticated: false,
-        output_oob_size: 0,
-        output_oob_actions: OutputOobActions(0),
-        input_oob_size: 0,
-        input_oob_actions: InputOobActions(0),
-    };
+    let mut c = Capabilities::no_oob(3, Algorithms(1 << alg as u16));
     match auth {
         AuthMethod::NoOob => {}
         AuthMethod::StaticOob => c.static_oob = true,

@@ -426,9 +426,7 @@ struct ProvResult {
 fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
     use weft_mesh::ble::prov::{AuthPolicy, DeviceConfig, ProvisionerConfig, SessionEvent};
     use weft_mesh::ble::wire::beacon::{Flags, OobInformation};
-    use weft_mesh::ble::wire::prov::{
-        Algorithms, Capabilities, InputOobActions, OutputOobActions, ProvisioningData,
-    };
+    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, ProvisioningData};
     use weft_radio::sim::{station_rng, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
     let mut sim = Simulator::new(
@@ -442,17 +440,10 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
         ProvStation::Provisioner(Provisioner::new(station_rng(seed, 0))),
         Placement::At { x: 0.0, y: 0.0 },
     );
-    let caps = Capabilities {
-        number_of_elements: 1,
-        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
-        public_key_oob: false,
-        static_oob: false,
-        only_oob_authenticated: false,
-        output_oob_size: 0,
-        output_oob_actions: OutputOobActions(0),
-        input_oob_size: 0,
-        input_oob_actions: InputOobActions(0),
-    };
+    let caps = Capabilities::no_oob(
+        1,
+        Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+    );
     for i in 0..devices {
         let angle = i as f64 / devices.max(1) as f64 * std::f64::consts::TAU;
         let r = 10.0 + (i % 5) as f64 * 5.0;

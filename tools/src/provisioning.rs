@@ -374,17 +374,10 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
 const RPL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 fn device_config(oob: &OobArg) -> DeviceConfig {
-    let mut caps = Capabilities {
-        number_of_elements: 1,
-        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
-        public_key_oob: false,
-        static_oob: false,
-        only_oob_authenticated: false,
-        output_oob_size: 0,
-        output_oob_actions: OutputOobActions(0),
-        input_oob_size: 0,
-        input_oob_actions: InputOobActions(0),
-    };
+    let mut caps = Capabilities::no_oob(
+        1,
+        Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+    );
     let mut static_oob = None;
     match oob {
         OobArg::None => {}

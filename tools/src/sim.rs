@@ -447,18 +447,11 @@ fn model_id(m: &str) -> ModelId {
 /// The Provisioning Capabilities of a scenario device: one element, both algorithms, No OOB
 /// (MshPRT §5.4.1.2).
 fn no_oob_capabilities() -> weft_mesh::ble::wire::prov::Capabilities {
-    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, InputOobActions, OutputOobActions};
-    Capabilities {
-        number_of_elements: 1,
-        algorithms: Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
-        public_key_oob: false,
-        static_oob: false,
-        only_oob_authenticated: false,
-        output_oob_size: 0,
-        output_oob_actions: OutputOobActions(0),
-        input_oob_size: 0,
-        input_oob_actions: InputOobActions(0),
-    }
+    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities};
+    Capabilities::no_oob(
+        1,
+        Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+    )
 }
 
 fn uuid_of(addr: u16) -> [u8; 16] {

@@ -153,6 +153,22 @@ pub struct Capabilities {
 impl Capabilities {
     const LEN: usize = 11;
 
+    /// A device of `number_of_elements` elements offering `algorithms` and no OOB of any kind
+    /// (no OOB public key, no static, output or input OOB).
+    pub const fn no_oob(number_of_elements: u8, algorithms: Algorithms) -> Self {
+        Capabilities {
+            number_of_elements,
+            algorithms,
+            public_key_oob: false,
+            static_oob: false,
+            only_oob_authenticated: false,
+            output_oob_size: 0,
+            output_oob_actions: OutputOobActions(0),
+            input_oob_size: 0,
+            input_oob_actions: InputOobActions(0),
+        }
+    }
+
     fn parse_params(p: &[u8]) -> Result<Self> {
         exact(p, Self::LEN)?;
         if p[0] == 0 {
@@ -958,17 +974,10 @@ mod tests {
         let caps = round("010100010000000000000000");
         assert_eq!(
             caps,
-            ProvisioningPdu::Capabilities(Capabilities {
-                number_of_elements: 1,
-                algorithms: Algorithms(Algorithms::P256_CMAC_AES128),
-                public_key_oob: false,
-                static_oob: false,
-                only_oob_authenticated: false,
-                output_oob_size: 0,
-                output_oob_actions: OutputOobActions(0),
-                input_oob_size: 0,
-                input_oob_actions: InputOobActions(0),
-            })
+            ProvisioningPdu::Capabilities(Capabilities::no_oob(
+                1,
+                Algorithms(Algorithms::P256_CMAC_AES128)
+            ))
         );
         assert_eq!(hex::encode(caps.parameters()), "0100010000000000000000");
         // Provisioning Start: algorithm 0, no OOB public key, no OOB authentication.
