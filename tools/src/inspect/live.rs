@@ -11,7 +11,7 @@
 //! The hub reports neither who transmitted a frame nor whether it was relayed, so a node's RSSI
 //! and the listener's links are those of the frames carrying its source address, as heard.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -30,14 +30,14 @@ use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::ble::UnicastAddress;
 use weft_mesh::topology::{Layout, NodeKey, Roles, Topology};
-use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
+use weft_mesh::{Bearer, Instant, RxFrame, Station, TxFrame};
 use weft_radio::hub::HubRadio;
 use weft_radio::Radio;
 
 use super::model::{
     create_capture, describe_into, finish_entry, model_name, write_adv, Capture, ConfigOp,
-    EntryKind, Model, ModelDetail, NodeDetail, Stats, TrafficEntry, UnprovisionedDevice,
-    TRAFFIC_CAPACITY,
+    EntryKind, Model, ModelDetail, NodeDetail, Stats, TrafficEntry, TrafficTally,
+    UnprovisionedDevice,
 };
 use super::runtime::{Control, Runtime};
 use super::ui::Request;
@@ -50,8 +50,6 @@ pub const READ_ONLY: &str =
 /// The listener's own key in the topology when it only listens (no unicast address is 0,
 /// MshPRT §3.4.2.1).
 pub const LISTENER: NodeKey = 0;
-/// Window over which PDUs/s is measured.
-const RATE_WINDOW: Duration = Duration::from_secs(2);
 /// The advertising channel own frames are written to a capture on (Core v5.4 Vol 6 Part B
 /// §1.4.1: 37 is the first primary advertising channel).
 const OWN_CHANNEL: u8 = 37;
@@ -81,9 +79,7 @@ pub struct LiveFeeder {
     keys: bool,
     net: Option<NetState>,
     host: Option<Host>,
-    recent: HashSet<(u16, u32)>,
-    recent_order: VecDeque<(u16, u32)>,
-    rate: VecDeque<Instant>,
+    tally: TrafficTally,
     faults: HashMap<u16, Vec<u8>>,
     onoff: HashMap<u16, bool>,
     level: HashMap<u16, i16>,
@@ -183,9 +179,7 @@ impl LiveFeeder {
             keys: net.is_some(),
             net,
             host,
-            recent: HashSet::new(),
-            recent_order: VecDeque::new(),
-            rate: VecDeque::new(),
+            tally: TrafficTally::default(),
             faults: HashMap::new(),
             onoff: HashMap::new(),
             level: HashMap::new(),
@@ -407,7 +401,7 @@ impl LiveFeeder {
         self.model.now = self.model.now.max(at);
         self.model.stats.pdus += 1;
         self.model.stats.frames_on_air += 1;
-        self.rate.push_back(at);
+        self.tally.count(at);
         let me = self.model.host;
         let mut e = TrafficEntry {
             at,
@@ -472,23 +466,9 @@ impl LiveFeeder {
             e.src = Some(own); // the inspector's own Secure Network Beacon
         }
         finish_entry(&mut e, &mut self.model.stats);
-        if let (Some(src), Some(seq)) = (e.src, e.seq) {
-            // Retransmissions and relays repeat a PDU: log it once.
-            if !self.recent.insert((src, seq)) {
-                return;
-            }
-            self.recent_order.push_back((src, seq));
-            if self.recent_order.len() > 4096 {
-                if let Some(old) = self.recent_order.pop_front() {
-                    self.recent.remove(&old);
-                }
-            }
-        }
-        self.model.traffic_total += 1;
-        self.model.traffic.push_back(Arc::new(e));
-        while self.model.traffic.len() > TRAFFIC_CAPACITY {
-            self.model.traffic.pop_front();
-        }
+        // Heard copies (relays, retransmissions) are logged once; the inspector's own frames
+        // under its own key.
+        self.tally.log(&mut self.model, own, e);
     }
 
     /// Server states and faults a node reported.
@@ -630,21 +610,7 @@ impl LiveFeeder {
     /// Brings time to `now` (rate, hop horizon) and prepares a snapshot (layout, edges).
     pub fn tick(&mut self, now: Instant) {
         self.model.now = self.model.now.max(now);
-        let since = Instant::from_micros(
-            self.model
-                .now
-                .as_micros()
-                .saturating_sub(RATE_WINDOW.as_micros()),
-        );
-        while self.rate.front().is_some_and(|&a| a < since) {
-            self.rate.pop_front();
-        }
-        let window = RATE_WINDOW.min(self.model.now.saturating_since(Instant::ZERO));
-        self.model.stats.pdus_per_s = if window.as_micros() > 0 {
-            self.rate.len() as f64 / window.as_secs_f64()
-        } else {
-            0.0
-        };
+        self.model.stats.pdus_per_s = self.tally.per_second(self.model.now);
         // The listener's links are only "heard by me", so the graph gives no hop counts:
         // Heartbeats do (MshPRT §3.6.5.10).
         for (&a, &h) in &self.hops {
@@ -654,16 +620,7 @@ impl LiveFeeder {
     }
 
     fn publish_prep(&mut self, steps: usize) {
-        for _ in 0..steps {
-            if self.layout.settled(&self.model.topology) {
-                break;
-            }
-            self.layout.step(&self.model.topology);
-        }
-        self.model.positions = self.layout.normalized();
-        let mut edges = self.model.topology.edges();
-        edges.sort_by_key(|&(a, b, rssi, _)| (std::cmp::Reverse(rssi.unwrap_or(i8::MIN)), a, b));
-        self.model.edges = Arc::new(edges);
+        self.model.settle(&mut self.layout, steps);
     }
 }
 

@@ -34,8 +34,64 @@ pub const TRAFFIC_CAPACITY: usize = 2000;
 pub const AIR_QUEUE_CAPACITY: usize = 65_536;
 /// How long a message is drawn travelling along a link (virtual time).
 pub const HOP_ANIMATION: Duration = Duration::from_millis(400);
-/// Window over which PDUs/s is measured (virtual time).
+/// Window over which PDUs/s is measured.
 const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// Transmissions remembered to log each once.
+const RECENT_CAPACITY: usize = 4096;
+
+/// What a feeder keeps beside the model to fill its traffic log: the transmissions logged
+/// lately (network retransmissions and relays repeat a PDU: it is logged once) and the times of
+/// the frames counted for PDUs/s.
+#[derive(Debug, Default)]
+pub(crate) struct TrafficTally {
+    /// (transmitter, src, seq).
+    recent: HashSet<(u16, u16, u32)>,
+    order: VecDeque<(u16, u16, u32)>,
+    rate: VecDeque<Instant>,
+}
+
+impl TrafficTally {
+    /// A frame at `at`, for the rate.
+    pub fn count(&mut self, at: Instant) {
+        self.rate.push_back(at);
+    }
+
+    /// Frames per second over the last [`RATE_WINDOW`] before `now`.
+    pub fn per_second(&mut self, now: Instant) -> f64 {
+        let since = Instant::from_micros(now.as_micros().saturating_sub(RATE_WINDOW.as_micros()));
+        while self.rate.front().is_some_and(|&a| a < since) {
+            self.rate.pop_front();
+        }
+        let window = RATE_WINDOW.min(now.saturating_since(Instant::ZERO));
+        if window.as_micros() > 0 {
+            self.rate.len() as f64 / window.as_secs_f64()
+        } else {
+            0.0
+        }
+    }
+
+    /// Adds `e` to the model's log, unless the transmission `(transmitter, src, seq)` of a
+    /// network PDU was logged lately.
+    pub fn log(&mut self, model: &mut Model, transmitter: u16, e: TrafficEntry) {
+        if let (Some(src), Some(seq)) = (e.src, e.seq) {
+            let k = (transmitter, src, seq);
+            if !self.recent.insert(k) {
+                return;
+            }
+            self.order.push_back(k);
+            if self.order.len() > RECENT_CAPACITY {
+                if let Some(old) = self.order.pop_front() {
+                    self.recent.remove(&old);
+                }
+            }
+        }
+        model.traffic_total += 1;
+        model.traffic.push_back(Arc::new(e));
+        while model.traffic.len() > TRAFFIC_CAPACITY {
+            model.traffic.pop_front();
+        }
+    }
+}
 
 /// What one decoded frame was.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,11 +296,7 @@ pub struct Feeder {
     /// Address by node index (0 while unprovisioned) and names.
     addrs: Vec<u16>,
     names: Vec<String>,
-    /// (transmitter, src, seq) of frames logged recently, to show each transmission once
-    /// (network retransmissions repeat a PDU).
-    recent: HashSet<(u16, u16, u32)>,
-    recent_order: VecDeque<(u16, u16, u32)>,
-    rate: VecDeque<Instant>,
+    tally: TrafficTally,
     faults: HashMap<u16, Vec<u8>>,
     host_index: usize,
     scenario: crate::scenario::Scenario,
@@ -367,9 +419,7 @@ impl Feeder {
             index,
             addrs,
             names,
-            recent: HashSet::new(),
-            recent_order: VecDeque::new(),
-            rate: VecDeque::new(),
+            tally: TrafficTally::default(),
             faults: HashMap::new(),
             host_index,
             scenario,
@@ -415,21 +465,7 @@ impl Feeder {
                 .saturating_sub(HOP_ANIMATION.as_micros()),
         );
         self.model.hops.retain(|h| h.at >= horizon);
-        let since = Instant::from_micros(
-            self.model
-                .now
-                .as_micros()
-                .saturating_sub(RATE_WINDOW.as_micros()),
-        );
-        while self.rate.front().is_some_and(|&a| a < since) {
-            self.rate.pop_front();
-        }
-        let window = RATE_WINDOW.min(self.model.now.saturating_since(Instant::ZERO));
-        self.model.stats.pdus_per_s = if window.as_micros() > 0 {
-            self.rate.len() as f64 / window.as_secs_f64()
-        } else {
-            0.0
-        };
+        self.model.stats.pdus_per_s = self.tally.per_second(self.model.now);
         self.model.stats.frames_on_air = self.sim.stats().frames_sent;
         self.model.topology.update_hops();
         Ok(())
@@ -437,16 +473,7 @@ impl Feeder {
 
     /// Layout steps (while the layout has not settled); positions into the model.
     pub fn layout_steps(&mut self, max: usize) {
-        for _ in 0..max {
-            if self.layout.settled(&self.model.topology) {
-                break;
-            }
-            self.layout.step(&self.model.topology);
-        }
-        self.model.positions = self.layout.normalized();
-        let mut edges = self.model.topology.edges();
-        edges.sort_by_key(|&(a, b, rssi, _)| (std::cmp::Reverse(rssi.unwrap_or(i8::MIN)), a, b));
-        self.model.edges = Arc::new(edges);
+        self.model.settle(&mut self.layout, max);
     }
 
     fn ingest(&mut self) {
@@ -683,7 +710,7 @@ impl Feeder {
     fn decode(&mut self, f: AirRec, host_rssi: &BTreeMap<(u32, Instant), i8>) {
         let transmitter = self.addrs.get(f.node as usize).copied().unwrap_or(0);
         self.model.stats.pdus += 1;
-        self.rate.push_back(f.start);
+        self.tally.count(f.start);
         // The host hears the frame (on its channel) at the end of the PDU.
         let end = f.start + weft_radio::sim::adv_airtime(f.bytes.len());
         // It may have heard this advertising event on any of the three channels.
@@ -734,23 +761,7 @@ impl Feeder {
             }
         }
         finish_entry(&mut e, &mut self.model.stats);
-        if let (Some(src), Some(seq)) = (e.src, e.seq) {
-            let k = (transmitter, src, seq);
-            if !self.recent.insert(k) {
-                return; // a network retransmission of a PDU already logged
-            }
-            self.recent_order.push_back(k);
-            if self.recent_order.len() > 4096 {
-                if let Some(old) = self.recent_order.pop_front() {
-                    self.recent.remove(&old);
-                }
-            }
-        }
-        self.model.traffic_total += 1;
-        self.model.traffic.push_back(Arc::new(e));
-        while self.model.traffic.len() > TRAFFIC_CAPACITY {
-            self.model.traffic.pop_front();
-        }
+        self.tally.log(&mut self.model, transmitter, e);
     }
 
     fn note_faults(&mut self, src: u16, h: &weft_mesh::ble::models::health::HealthMessage) {
@@ -944,6 +955,21 @@ pub(crate) fn config_what(request: &ConfigMessage) -> String {
 }
 
 impl Model {
+    /// Layout steps (while `layout` has not settled), then its positions and the links heard,
+    /// strongest first, into the model: the snapshot work done off the render path.
+    pub(crate) fn settle(&mut self, layout: &mut Layout, steps: usize) {
+        for _ in 0..steps {
+            if layout.settled(&self.topology) {
+                break;
+            }
+            layout.step(&self.topology);
+        }
+        self.positions = layout.normalized();
+        let mut edges = self.topology.edges();
+        edges.sort_by_key(|&(a, b, rssi, _)| (std::cmp::Reverse(rssi.unwrap_or(i8::MIN)), a, b));
+        self.edges = Arc::new(edges);
+    }
+
     /// Sets the notice line.
     pub fn notify(&mut self, text: impl Into<String>) {
         let n = self.notice.as_ref().map_or(1, |(n, _)| n + 1);
