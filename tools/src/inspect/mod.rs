@@ -147,21 +147,7 @@ pub fn run(a: &InspectArgs) -> Exit {
             ..Pace::default()
         },
     );
-    let mut app = App::default();
-    app.braille = !a.plain;
-    let mut terminal = ratatui::init();
-    let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    let result = ui_loop(&mut terminal, &rt, &mut app);
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
-    rt.stop();
-    match result {
-        Ok(()) => Exit::Ok,
-        Err(e) => {
-            eprintln!("weft inspect: terminal error: {e}");
-            Exit::Unavailable
-        }
-    }
+    on_terminal(rt, a.plain)
 }
 
 /// The network a live inspector decodes with: the store the options name, else the default
@@ -188,7 +174,7 @@ pub fn start_live(
     capture_dir: Option<std::path::PathBuf>,
 ) -> Result<Runtime, (Exit, String)> {
     let source = format!("sim:{}", socket.display());
-    let (feeder, why) = match live_store(opts)? {
+    let (mut feeder, why) = match live_store(opts)? {
         None => (live::LiveFeeder::new(&source, None, None), None),
         Some((store, state)) => match store.lock() {
             Ok(lock) => {
@@ -205,7 +191,6 @@ pub fn start_live(
             ),
         },
     };
-    let mut feeder = feeder;
     if let Some(why) = why {
         feeder.model.notify(why);
     }
@@ -220,8 +205,13 @@ fn run_live(a: &InspectArgs, socket: &std::path::Path) -> Exit {
             return code;
         }
     };
+    on_terminal(rt, a.plain)
+}
+
+/// Runs the UI on the terminal over `rt` until the user quits, then stops the network.
+fn on_terminal(rt: Runtime, plain: bool) -> Exit {
     let mut app = App::default();
-    app.braille = !a.plain;
+    app.braille = !plain;
     let mut terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
     let result = ui_loop(&mut terminal, &rt, &mut app);
