@@ -96,15 +96,7 @@ fn main() {
             let message =
                 SensorMessage::Status(values.iter().map(|v| v.to_sensor_data()).collect())
                     .to_access();
-            let send = Command::Send {
-                element: 0,
-                dst: Address(GATEWAY),
-                label: None,
-                key: KeyRef::App(0),
-                net_index: 0,
-                ttl: None,
-                message,
-            };
+            let send = Command::send(Address(GATEWAY), KeyRef::App(0), message);
             let at = Instant::from_micros(1_000_000 + round * 20_000_000 + k as u64 * 1_500_000);
             sim.schedule(at, id, move |n, now| {
                 n.set_sensor_values(0, values);

@@ -103,15 +103,7 @@ fn main() {
             transition: None,
         })
         .to_access();
-        let send = Command::Send {
-            element: 0,
-            dst: LIVING_ROOM,
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: None,
-            message,
-        };
+        let send = Command::send(LIVING_ROOM, KeyRef::App(0), message);
         sim.schedule(Instant::from_micros(t), NodeId(0), move |n, now| {
             n.handle_command(now, send);
         });

@@ -533,18 +533,9 @@ impl Session {
 
     /// Sends `message` to `dst` from the primary element, secured with `key`.
     fn send(&mut self, dst: Address, key: KeyRef, message: AccessMessage) -> Result<(), OpError> {
-        let sent = self.node.handle_command(
-            self.clock.now(),
-            Command::Send {
-                element: 0,
-                dst,
-                label: None,
-                key,
-                net_index: 0,
-                ttl: None,
-                message,
-            },
-        );
+        let sent = self
+            .node
+            .handle_command(self.clock.now(), Command::send(dst, key, message));
         if sent {
             Ok(())
         } else {

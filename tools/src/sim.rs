@@ -577,15 +577,7 @@ pub fn schedule_traffic(
                     break;
                 }
                 let message = traffic_message(&t.message, k);
-                let cmd = Command::Send {
-                    element: 0,
-                    dst: Address(dst),
-                    label: None,
-                    key: KeyRef::App(0),
-                    net_index: 0,
-                    ttl: None,
-                    message,
-                };
+                let cmd = Command::send(Address(dst), KeyRef::App(0), message);
                 sim.schedule(
                     start + Duration::from_micros(at_us),
                     NodeId(s as u32),
@@ -1138,18 +1130,7 @@ impl ScenarioStation {
     fn pump_config(&mut self, now: Instant) {
         if let Some(n) = self.node.as_mut() {
             while let Some((dst, message)) = self.config.poll_request(now) {
-                n.handle_command(
-                    now,
-                    Command::Send {
-                        element: 0,
-                        dst: Address::from(dst),
-                        label: None,
-                        key: KeyRef::Dev,
-                        net_index: 0,
-                        ttl: None,
-                        message,
-                    },
-                );
+                n.handle_command(now, Command::send(Address::from(dst), KeyRef::Dev, message));
             }
         }
         while let Some(e) = self.config.poll_event() {

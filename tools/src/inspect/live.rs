@@ -262,18 +262,7 @@ impl LiveFeeder {
         let Some(key) = node.state().app_keys.first().map(|k| k.index) else {
             return Err("the inspector's node has no application key".into());
         };
-        let sent = node.handle_command(
-            now,
-            Command::Send {
-                element: 0,
-                dst: Address(dst),
-                label: None,
-                key: KeyRef::App(key),
-                net_index: 0,
-                ttl: None,
-                message,
-            },
-        );
+        let sent = node.handle_command(now, Command::send(Address(dst), KeyRef::App(key), message));
         self.pump();
         if sent {
             Ok(())

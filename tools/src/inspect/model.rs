@@ -784,15 +784,7 @@ impl Feeder {
     /// Sends `message` from the host node to `dst` with application key 0, now.
     pub fn send(&mut self, dst: u16, message: AccessMessage) -> bool {
         let now = self.sim.now();
-        let cmd = Command::Send {
-            element: 0,
-            dst: Address(dst),
-            label: None,
-            key: KeyRef::App(0),
-            net_index: 0,
-            ttl: None,
-            message,
-        };
+        let cmd = Command::send(Address(dst), KeyRef::App(0), message);
         self.sim
             .node_mut(NodeId(self.host_index as u32))
             .as_node_mut()

@@ -192,6 +192,22 @@ pub enum Command {
     StartIvUpdate,
 }
 
+impl Command {
+    /// Sends `message` to `dst` with `key` from the primary element, on the primary subnet
+    /// (net key index 0), with the Default TTL: the common case of [`Command::Send`].
+    pub fn send(dst: Address, key: KeyRef, message: AccessMessage) -> Command {
+        Command::Send {
+            element: 0,
+            dst,
+            label: None,
+            key,
+            net_index: 0,
+            ttl: None,
+            message,
+        }
+    }
+}
+
 /// What the network layer decided for a received PDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkDecision {
