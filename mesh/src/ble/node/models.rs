@@ -481,21 +481,15 @@ impl<R: RngCore> Node<R> {
             return;
         };
         let present = s.present(at);
-        let change = match m {
-            Milestone::Executed { running: true, .. } => match s.target(at) {
-                Some((target, remaining)) => StateChange::OnOffTransition {
-                    present,
-                    target,
-                    remaining,
-                },
-                None => return,
-            },
-            Milestone::Executed {
-                changed,
-                interrupted,
-                ..
-            } if !(changed || interrupted || fresh) => return,
-            _ => StateChange::OnOff(present),
+        let start = s
+            .target(at)
+            .map(|(target, remaining)| StateChange::OnOffTransition {
+                present,
+                target,
+                remaining,
+            });
+        let Some(change) = milestone_change(m, fresh, start, StateChange::OnOff(present)) else {
+            return;
         };
         self.events.push_back(Event::State { element, change });
         let status = self.onoff_status(element, at).to_access();
@@ -515,21 +509,15 @@ impl<R: RngCore> Node<R> {
             return;
         };
         let present = s.present(at);
-        let change = match m {
-            Milestone::Executed { running: true, .. } => match s.target(at) {
-                Some((target, remaining)) => StateChange::LevelTransition {
-                    present,
-                    target,
-                    remaining,
-                },
-                None => return,
-            },
-            Milestone::Executed {
-                changed,
-                interrupted,
-                ..
-            } if !(changed || interrupted || fresh) => return,
-            _ => StateChange::Level(present),
+        let start = s
+            .target(at)
+            .map(|(target, remaining)| StateChange::LevelTransition {
+                present,
+                target,
+                remaining,
+            });
+        let Some(change) = milestone_change(m, fresh, start, StateChange::Level(present)) else {
+            return;
         };
         self.events.push_back(Event::State { element, change });
         let status = self.level_status(element, at).to_access();
@@ -873,5 +861,25 @@ impl<R: RngCore> Node<R> {
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+/// What a milestone of a server's change reports: the start of a transition (`start`, with its
+/// target; nothing when the transition has none), nothing when a Set changed nothing (unless
+/// `fresh`: the server's state was just created), else the state reached (`end`).
+fn milestone_change(
+    m: Milestone,
+    fresh: bool,
+    start: Option<StateChange>,
+    end: StateChange,
+) -> Option<StateChange> {
+    match m {
+        Milestone::Executed { running: true, .. } => start,
+        Milestone::Executed {
+            changed,
+            interrupted,
+            ..
+        } if !(changed || interrupted || fresh) => None,
+        _ => Some(end),
     }
 }
