@@ -506,20 +506,6 @@ pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
     }
 }
 
-/// The next unicast address for a device of `elements` elements after every node's last one.
-pub(crate) fn next_address(state: &NetState, elements: u16) -> Option<u16> {
-    let mut next = 0x0001u16;
-    for n in &state.cdb.nodes {
-        let count = n.elements.len().max(1) as u16;
-        next = next.max(n.unicast_address.0.saturating_add(count));
-    }
-    // Addresses of removed nodes stay unused while excluded (CDB 1.0.1 networkExclusions).
-    for a in state.cdb.excluded(state.iv_index) {
-        next = next.max(a.saturating_add(1));
-    }
-    (next.checked_add(elements)? <= 0x8000).then_some(next)
-}
-
 /// Progress on standard error: a bar on a terminal, a line per change elsewhere.
 struct Progress {
     tty: bool,
@@ -566,7 +552,10 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
         session.state.cdb.nodes.iter().map(|n| n.uuid.0).collect();
     let mut next = match a.address {
         Some(addr) => addr.0,
-        None => next_address(&session.state, 1)
+        None => session
+            .state
+            .cdb
+            .next_unicast(1, session.state.iv_index)
             .ok_or(OpError(Exit::Refused, "no free unicast address".into()))?,
     };
     let net = session.state.cdb.net_keys[0].clone();

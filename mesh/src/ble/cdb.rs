@@ -1229,6 +1229,20 @@ impl Cdb {
         self.excluded(iv_index).any(|a| a == addr)
     }
 
+    /// The unicast address for a new node of `elements` elements: after every node's last
+    /// element and every address excluded at IV index `iv_index` (MshPRT §3.4.2.2: a node's
+    /// elements take consecutive addresses); `None` when the unicast range (up to 0x7FFF) is
+    /// used up.
+    pub fn next_unicast(&self, elements: u16, iv_index: u32) -> Option<u16> {
+        let after_nodes = self.nodes.iter().map(|n| {
+            let count = n.elements.len().max(1) as u16;
+            n.unicast_address.0.saturating_add(count)
+        });
+        let after_excluded = self.excluded(iv_index).map(|a| a.saturating_add(1));
+        let next = after_nodes.chain(after_excluded).fold(0x0001, u16::max);
+        (next.checked_add(elements)? <= 0x8000).then_some(next)
+    }
+
     /// The addresses excluded from reuse at IV index `iv_index`.
     pub fn excluded(&self, iv_index: u32) -> impl Iterator<Item = u16> + '_ {
         self.network_exclusions
@@ -2009,6 +2023,10 @@ mod tests {
             assert!(!c.is_excluded(a, 7));
         }
         assert!(!c.is_excluded(0x0012, 5));
+        // A new node goes after the excluded addresses while they are excluded.
+        assert_eq!(c.next_unicast(1, 5), Some(0x0012));
+        assert_eq!(c.next_unicast(1, 7), Some(0x0001));
+        assert_eq!(c.next_unicast(0x8000, 5), None);
         c.validate().unwrap();
     }
     use proptest::prelude::*;

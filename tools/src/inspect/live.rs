@@ -621,7 +621,7 @@ impl Host {
         let keys = net.dev_keys();
         node.update_state(|s| s.remote_dev_keys = keys);
         let address = node.primary().get();
-        let next = crate::provisioning::next_address(net, 1)?;
+        let next = net.cdb.next_unicast(1, net.iv_index)?;
         Some(Host {
             station: ScenarioStation::provisioner(
                 node,
