@@ -6,7 +6,10 @@
 //! tshark comes from the Debian package `tshark`, which CI installs. Without it these tests
 //! fail, unless `WEFT_SKIP_TSHARK=1` is set.
 
-use std::collections::BTreeMap;
+#[path = "support/tshark.rs"]
+mod support;
+use support::{num, run_tshark, tshark, Frame, PI_WARN};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,9 +38,6 @@ const MESSAGES: [&str; 6] = [
     "message 18:",
     "message 22:",
 ];
-
-/// Expert info severities as tshark prints them (epan/proto.h `PI_WARN`).
-const PI_WARN: u64 = 0x0060_0000;
 
 /// Capture timestamps: 1.7e9 s after the Unix epoch, 20 ms apart.
 const T0_US: u64 = 1_700_000_000_000_000;
@@ -101,26 +101,6 @@ fn write_capture(path: &Path, packets: &[Vec<u8>]) {
     w.flush().expect("flush");
 }
 
-/// The tshark binary, or `None` (after saying why) when the test is to be skipped.
-fn tshark() -> Option<PathBuf> {
-    let bin = PathBuf::from("tshark");
-    match Command::new(&bin).arg("--version").output() {
-        Ok(out) if out.status.success() => {
-            let v = String::from_utf8_lossy(&out.stdout);
-            eprintln!("{}", v.lines().next().unwrap_or_default());
-            Some(bin)
-        }
-        _ if std::env::var("WEFT_SKIP_TSHARK").as_deref() == Ok("1") => {
-            eprintln!("tshark is not installed: skipping, as WEFT_SKIP_TSHARK=1 asks");
-            None
-        }
-        _ => panic!(
-            "tshark is not installed: install the Debian package `tshark` \
-             (`apt-get install tshark`; CI installs it), or set WEFT_SKIP_TSHARK=1 to skip"
-        ),
-    }
-}
-
 const FIELDS: [&str; 19] = [
     "frame.number",
     "frame.time_epoch",
@@ -142,49 +122,6 @@ const FIELDS: [&str; 19] = [
     "_ws.malformed",
     "_ws.expert.severity",
 ];
-
-type Frame = BTreeMap<&'static str, String>;
-
-/// Runs tshark (two passes, so reassembled segments decode) on `file` with the preferences
-/// `prefs`; one map of field to value per frame (several occurrences joined by commas).
-fn run_tshark(bin: &Path, file: &Path, prefs: &[String]) -> Vec<Frame> {
-    let mut cmd = Command::new(bin);
-    cmd.arg("-r").arg(file).arg("-2");
-    for p in prefs {
-        cmd.arg("-o").arg(p);
-    }
-    cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
-    cmd.args(["-E", "aggregator=,"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tshark failed: {stderr}");
-    let stdout = String::from_utf8(out.stdout).expect("tshark prints UTF-8");
-    eprintln!("tshark on {}:\n{stdout}", file.display());
-    stdout
-        .lines()
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cols.len(), FIELDS.len(), "tshark line {line:?}");
-            FIELDS
-                .iter()
-                .zip(cols)
-                .map(|(f, v)| (*f, v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-/// A number as tshark prints it: `0x` hex or decimal.
-fn num(s: &str) -> u64 {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap_or_else(|e| panic!("not a number: {s:?}: {e}"))
-}
 
 /// Asserts what holds of every frame: BLE advertising, Mesh Message AD, no warning or error.
 fn assert_clean(f: &Frame, i: usize, name: &str) {
@@ -286,7 +223,7 @@ fn tshark_decodes_and_decrypts_the_sample_messages() {
         }
     }
 
-    let frames = run_tshark(&bin, &path, &prefs);
+    let frames = run_tshark(&bin, &path, &prefs, &FIELDS);
     assert_eq!(frames.len(), msgs.len(), "one frame per message");
     for (i, (f, m)) in frames.iter().zip(&msgs).enumerate() {
         let name = text(m, "name");
@@ -381,7 +318,7 @@ fn tshark_checks_the_crc_itself_and_flags_bad_packets() {
     write_capture(&path, &packets);
 
     let Some(bin) = tshark() else { return };
-    let frames = run_tshark(&bin, &path, &[]);
+    let frames = run_tshark(&bin, &path, &[], &FIELDS);
     assert_eq!(frames.len(), msgs.len());
     for (i, (f, ll)) in frames.iter().zip(&lls).enumerate() {
         let name = text(&msgs[i], "name");

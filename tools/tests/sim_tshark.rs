@@ -7,15 +7,16 @@
 //! tshark comes from the Debian package `tshark`, which CI installs. Without it these tests
 //! fail, unless `WEFT_SKIP_TSHARK=1` is set (as in radio/tests/tshark.rs).
 
+#[path = "../../radio/tests/support/tshark.rs"]
+mod support;
+use support::{num, run_tshark, tshark, Frame, PI_WARN};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use serde_json::Value;
 use weft_mesh::crypto::NetKey;
 
-/// Expert info severities as tshark prints them (epan/proto.h `PI_WARN`).
-const PI_WARN: u64 = 0x0060_0000;
 /// ADV_NONCONN_IND (Core v5.4 Vol 6 Part B §2.3).
 const PDU_ADV_NONCONN_IND: u64 = 0x02;
 /// AD types Mesh Message and Mesh Beacon (MshPRT §3.3.1; Assigned Numbers).
@@ -25,26 +26,6 @@ const AD_MESH_BEACON: u64 = 0x2B;
 const BEACON_SECURE_NETWORK: u64 = 0x01;
 /// MshPRT §3.10.2: Unprovisioned Device beacon (the smart-home hall lamp waits for provisioning).
 const BEACON_UNPROVISIONED_DEVICE: u64 = 0x00;
-
-/// The tshark binary, or `None` (after saying why) when the test is to be skipped.
-fn tshark() -> Option<PathBuf> {
-    let bin = PathBuf::from("tshark");
-    match Command::new(&bin).arg("--version").output() {
-        Ok(out) if out.status.success() => {
-            let v = String::from_utf8_lossy(&out.stdout);
-            eprintln!("{}", v.lines().next().unwrap_or_default());
-            Some(bin)
-        }
-        _ if std::env::var("WEFT_SKIP_TSHARK").as_deref() == Ok("1") => {
-            eprintln!("tshark is not installed: skipping, as WEFT_SKIP_TSHARK=1 asks");
-            None
-        }
-        _ => panic!(
-            "tshark is not installed: install the Debian package `tshark` \
-             (`apt-get install tshark`; CI installs it), or set WEFT_SKIP_TSHARK=1 to skip"
-        ),
-    }
-}
 
 /// Runs `weft sim run --json --pcap <tmp>` with `args`: the NDJSON lines and the capture.
 fn sim_capture(name: &str, args: &[&str]) -> (Vec<Value>, PathBuf) {
@@ -160,48 +141,6 @@ const FIELDS: [&str; 25] = [
     "_ws.expert.severity",
     "_ws.expert.message",
 ];
-
-type Frame = BTreeMap<&'static str, String>;
-
-/// Runs tshark (two passes, so reassembled segments decode) on `file` with `prefs`; one map of
-/// field to value per frame (several occurrences joined by commas).
-fn run_tshark(bin: &Path, file: &Path, prefs: &[String]) -> Vec<Frame> {
-    let mut cmd = Command::new(bin);
-    cmd.arg("-r").arg(file).arg("-2");
-    for p in prefs {
-        cmd.arg("-o").arg(p);
-    }
-    cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
-    cmd.args(["-E", "aggregator=,"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("run tshark");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tshark failed: {stderr}");
-    let stdout = String::from_utf8(out.stdout).expect("tshark prints UTF-8");
-    stdout
-        .lines()
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            assert_eq!(cols.len(), FIELDS.len(), "tshark line {line:?}");
-            FIELDS
-                .iter()
-                .zip(cols)
-                .map(|(f, v)| (*f, v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-/// A number as tshark prints it: `0x` hex or decimal.
-fn num(s: &str) -> u64 {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => s.parse(),
-    }
-    .unwrap_or_else(|e| panic!("not a number: {s:?}: {e}"))
-}
 
 /// A number field that must be there.
 fn field(f: &Frame, name: &str) -> u64 {
@@ -376,7 +315,7 @@ fn tshark_decrypts_the_smart_home_capture() {
     let Some(bin) = tshark() else { return };
     let keys = keys(&lines[0]);
     assert_eq!(keys.dev_keys.len(), 12, "a device key per node");
-    let frames = run_tshark(&bin, &pcap, &prefs(&keys));
+    let frames = run_tshark(&bin, &pcap, &prefs(&keys), &FIELDS);
     let summary = lines.last().unwrap();
     assert_eq!(
         frames.len() as u64,
@@ -427,7 +366,7 @@ fn tshark_reassembles_the_industrial_capture() {
     );
     let Some(bin) = tshark() else { return };
     let keys = keys(&lines[0]);
-    let frames = run_tshark(&bin, &pcap, &prefs(&keys));
+    let frames = run_tshark(&bin, &pcap, &prefs(&keys), &FIELDS);
     let d = check_frames(&frames, &keys);
     eprintln!(
         "{} frames: {} beacons, {} unsegmented and {} segmented access messages, control {:?}",
