@@ -14,8 +14,8 @@ use weft_mesh::ble::prov::{
 };
 use weft_mesh::ble::wire::beacon::{Flags, OobInformation};
 use weft_mesh::ble::wire::prov::{
-    Algorithm, Algorithms, AuthMethod, Capabilities, ErrorCode, InputOobAction, InputOobActions,
-    OutputOobAction, OutputOobActions, ProvisioningData,
+    Algorithm, Algorithms, AuthMethod, Capabilities, ErrorCode, InputOobAction, OutputOobAction,
+    ProvisioningData,
 };
 use weft_mesh::ble::{IvIndex, UnicastAddress};
 use weft_mesh::{Duration, Instant, RxFrame, Station, TxFrame};
@@ -91,20 +91,7 @@ fn data() -> ProvisioningData {
 
 /// The capabilities of a device offering exactly `auth` under `alg` (§5.4.1.2).
 fn caps_for(alg: Algorithm, auth: AuthMethod) -> Capabilities {
-    let mut c = Capabilities::no_oob(2, Algorithms(1 << alg as u16));
-    match auth {
-        AuthMethod::NoOob => {}
-        AuthMethod::StaticOob => c.static_oob = true,
-        AuthMethod::OutputOob { action, size } => {
-            c.output_oob_size = size;
-            c.output_oob_actions = OutputOobActions(1 << action as u16);
-        }
-        AuthMethod::InputOob { action, size } => {
-            c.input_oob_size = size;
-            c.input_oob_actions = InputOobActions(1 << action as u16);
-        }
-    }
-    c
+    Capabilities::offering(2, Algorithms(1 << alg as u16), auth)
 }
 
 /// No OOB, Static OOB, the five Output OOB actions and the four Input OOB actions, with

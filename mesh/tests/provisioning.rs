@@ -804,20 +804,7 @@ fn device(n: u8, config: DeviceConfig) -> Device<TestRng> {
 
 /// The capabilities of a device offering exactly `auth` under `alg`.
 fn caps_for(alg: Algorithm, auth: AuthMethod) -> Capabilities {
-    let mut c = Capabilities::no_oob(3, Algorithms(1 << alg as u16));
-    match auth {
-        AuthMethod::NoOob => {}
-        AuthMethod::StaticOob => c.static_oob = true,
-        AuthMethod::OutputOob { action, size } => {
-            c.output_oob_size = size;
-            c.output_oob_actions = OutputOobActions(1 << action as u16);
-        }
-        AuthMethod::InputOob { action, size } => {
-            c.input_oob_size = size;
-            c.input_oob_actions = InputOobActions(1 << action as u16);
-        }
-    }
-    c
+    Capabilities::offering(3, Algorithms(1 << alg as u16), auth)
 }
 
 fn all_methods() -> Vec<AuthMethod> {

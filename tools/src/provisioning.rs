@@ -24,8 +24,7 @@ use weft_mesh::ble::prov::{
 };
 use weft_mesh::ble::wire::beacon::OobInformation;
 use weft_mesh::ble::wire::prov::{
-    Algorithms, Capabilities, InputOobAction, InputOobActions, OutputOobAction, OutputOobActions,
-    ProvisioningData,
+    Algorithms, AuthMethod, Capabilities, InputOobAction, OutputOobAction, ProvisioningData,
 };
 use weft_mesh::ble::{Address, IvIndex, UnicastAddress};
 use weft_mesh::Duration;
@@ -374,29 +373,28 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
 const RPL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 fn device_config(oob: &OobArg) -> DeviceConfig {
-    let mut caps = Capabilities::no_oob(
-        1,
-        Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
-    );
-    let mut static_oob = None;
-    match oob {
-        OobArg::None => {}
-        OobArg::Static(v) => {
-            caps.static_oob = true;
-            static_oob = Some(v.clone());
-        }
-        OobArg::Output(action, size) => {
-            caps.output_oob_size = *size;
-            caps.output_oob_actions = OutputOobActions(1 << (*action as u16));
-        }
-        OobArg::Input(action, size) => {
-            caps.input_oob_size = *size;
-            caps.input_oob_actions = InputOobActions(1 << (*action as u16));
-        }
-    }
+    let auth = match oob {
+        OobArg::None => AuthMethod::NoOob,
+        OobArg::Static(_) => AuthMethod::StaticOob,
+        OobArg::Output(action, size) => AuthMethod::OutputOob {
+            action: *action,
+            size: *size,
+        },
+        OobArg::Input(action, size) => AuthMethod::InputOob {
+            action: *action,
+            size: *size,
+        },
+    };
     DeviceConfig {
-        capabilities: caps,
-        static_oob,
+        capabilities: Capabilities::offering(
+            1,
+            Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256),
+            auth,
+        ),
+        static_oob: match oob {
+            OobArg::Static(v) => Some(v.clone()),
+            _ => None,
+        },
         oob_private_key: None,
     }
 }

@@ -153,6 +153,26 @@ pub struct Capabilities {
 impl Capabilities {
     const LEN: usize = 11;
 
+    /// A device of `number_of_elements` elements offering `algorithms` and exactly the
+    /// authentication `auth` (§5.4.1.2: the Static OOB bit, or one Output or Input OOB action
+    /// with its size); no OOB public key.
+    pub fn offering(number_of_elements: u8, algorithms: Algorithms, auth: AuthMethod) -> Self {
+        let mut c = Capabilities::no_oob(number_of_elements, algorithms);
+        match auth {
+            AuthMethod::NoOob => {}
+            AuthMethod::StaticOob => c.static_oob = true,
+            AuthMethod::OutputOob { action, size } => {
+                c.output_oob_size = size;
+                c.output_oob_actions = OutputOobActions(1 << action as u16);
+            }
+            AuthMethod::InputOob { action, size } => {
+                c.input_oob_size = size;
+                c.input_oob_actions = InputOobActions(1 << action as u16);
+            }
+        }
+        c
+    }
+
     /// A device of `number_of_elements` elements offering `algorithms` and no OOB of any kind
     /// (no OOB public key, no static, output or input OOB).
     pub const fn no_oob(number_of_elements: u8, algorithms: Algorithms) -> Self {
