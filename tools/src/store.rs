@@ -309,6 +309,57 @@ pub struct Store {
     pub secret: Secret,
     /// Argon2id costs for the next write with a passphrase.
     pub kdf: KdfParams,
+    /// The key last derived from the passphrase, with its salt and costs: a process that
+    /// reads and writes the store many times (an operator session, the live inspector) runs
+    /// Argon2id once, not once per write. Each write still has a fresh nonce.
+    derived: KeyCache,
+}
+
+/// A passphrase-derived key: (passphrase, salt, costs, key).
+type Derived = (String, [u8; SALT_LEN], KdfParams, [u8; 32]);
+
+/// The derived key, shared by a store's clones; never printed.
+#[derive(Clone, Default)]
+struct KeyCache(std::sync::Arc<std::sync::Mutex<Option<Derived>>>);
+
+impl std::fmt::Debug for KeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyCache(..)")
+    }
+}
+
+impl KeyCache {
+    /// The key for `pass` under `salt` and `params`: the cached one when they match, else
+    /// derived (and cached).
+    fn key(
+        &self,
+        pass: &str,
+        salt: &[u8; SALT_LEN],
+        params: KdfParams,
+    ) -> Result<[u8; 32], argon2::Error> {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((x, s, p, k)) = c.as_ref() {
+            if x == pass && s == salt && *p == params {
+                return Ok(*k);
+            }
+        }
+        let k = derive_key(pass, salt, params)?;
+        *c = Some((pass.to_owned(), *salt, params, k));
+        Ok(k)
+    }
+
+    /// The salt to write for `pass` with `params`: the cached key's, or a fresh random one.
+    fn salt_for(&self, pass: &str, params: KdfParams) -> [u8; SALT_LEN] {
+        let c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match c.as_ref() {
+            Some((x, s, p, _)) if x == pass && *p == params => *s,
+            _ => {
+                let mut salt = [0u8; SALT_LEN];
+                OsRng.fill_bytes(&mut salt);
+                salt
+            }
+        }
+    }
 }
 
 impl Store {
@@ -318,6 +369,7 @@ impl Store {
             path,
             secret,
             kdf: KdfParams::default(),
+            derived: KeyCache::default(),
         }
     }
 
@@ -406,7 +458,9 @@ impl Store {
                 };
                 let mut salt = [0u8; SALT_LEN];
                 salt.copy_from_slice(&h[12..]);
-                let key = derive_key(pass, &salt, params)
+                let key = self
+                    .derived
+                    .key(pass, &salt, params)
                     .map_err(|e| corrupt(&format!("bad key derivation parameters: {e}")))?;
                 (key, 10 + 12 + SALT_LEN)
             }
@@ -483,17 +537,18 @@ impl Store {
             }
             Secret::Passphrase(pass) => {
                 header.push(KDF_ARGON2ID);
-                let mut salt = [0u8; SALT_LEN];
-                OsRng.fill_bytes(&mut salt);
+                let salt = self.derived.salt_for(pass, self.kdf);
                 for v in [self.kdf.m_cost, self.kdf.t_cost, self.kdf.p_cost] {
                     header.extend_from_slice(&v.to_le_bytes());
                 }
                 header.extend_from_slice(&salt);
-                derive_key(pass, &salt, self.kdf).map_err(|e| StoreError::Io {
-                    what: "derive the key for",
-                    path: self.path.clone(),
-                    source: io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
-                })?
+                self.derived
+                    .key(pass, &salt, self.kdf)
+                    .map_err(|e| StoreError::Io {
+                        what: "derive the key for",
+                        path: self.path.clone(),
+                        source: io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
+                    })?
             }
         };
         let mut nonce = [0u8; NONCE_LEN];
@@ -688,6 +743,46 @@ mod tests {
             Exit::Unavailable
         );
         assert_eq!(StoreError::Busy(PathBuf::new()).exit(), Exit::Unavailable);
+    }
+
+    #[test]
+    fn a_passphrase_is_stretched_once_per_store_not_once_per_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::new(
+            dir.path().join("net.weft"),
+            Secret::Passphrase("correct horse".into()),
+        );
+        store.kdf = KdfParams {
+            m_cost: 64,
+            t_cost: 1,
+            p_cost: 1,
+        };
+        let state = NetState {
+            cdb: Cdb::new([1; 16], "n", "2025-01-01T00:00:00Z"),
+            iv_index: 3,
+            iv_update: false,
+            local: None,
+            rpl: None,
+        };
+        let salt = |p: &Path| std::fs::read(p).unwrap()[22..22 + SALT_LEN].to_vec();
+        store.save(&state).unwrap();
+        let first = salt(&store.path);
+        store.save(&state).unwrap();
+        // Same salt (the cached key), a fresh nonce: the files differ, both open.
+        assert_eq!(salt(&store.path), first);
+        assert_eq!(store.load().unwrap(), state);
+        // Another process (a fresh Store) derives the key again and opens it; a wrong
+        // passphrase does not.
+        let mut other = Store::new(
+            store.path.clone(),
+            Secret::Passphrase("correct horse".into()),
+        );
+        other.kdf = store.kdf;
+        assert_eq!(other.load().unwrap(), state);
+        let wrong = Store::new(store.path.clone(), Secret::Passphrase("wrong".into()));
+        assert!(matches!(wrong.load(), Err(StoreError::Unlock(_))));
+        // The cached key is never printed.
+        assert!(format!("{store:?}").contains("KeyCache(..)"));
     }
 
     #[test]
