@@ -52,6 +52,10 @@ impl Duration {
     pub const fn saturating_mul(self, n: u64) -> Duration {
         Duration(self.0.saturating_mul(n))
     }
+    /// `self - other`, or zero when `other` is longer.
+    pub const fn saturating_sub(self, other: Duration) -> Duration {
+        Duration(self.0.saturating_sub(other.0))
+    }
 }
 
 impl Add<Duration> for Instant {

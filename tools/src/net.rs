@@ -114,6 +114,11 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
                 Ok(s) => s,
                 Err(e) => return fail(&e, e.exit()),
             };
+            if let Err(e) = state.cdb.validate() {
+                eprintln!(
+                    "weft net: warning: the network database is inconsistent ({e}); weft will not save it as it is: export it (weft net export --cdb FILE), mend the file and import it (weft net import --cdb FILE --force)"
+                );
+            }
             if *json {
                 let _ = writeln!(out, "{}", export_cdb(&state).to_json());
             } else {
@@ -196,6 +201,7 @@ pub fn new_network(name: &str, rng: &mut impl RngCore, timestamp: &str) -> NetSt
         iv_update: false,
         local: None,
         rpl: None,
+        iv_state_since: None,
     };
     // A network with a network key always has room for weft's provisioner.
     let _ = ensure_local_provisioner(&mut state, rng, timestamp);
@@ -222,6 +228,7 @@ pub fn import_cdb(
         iv_update,
         local: None,
         rpl: None,
+        iv_state_since: None,
     };
     let notes = ensure_local_provisioner(&mut state, rng, timestamp)?;
     Ok((state, notes))

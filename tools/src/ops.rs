@@ -441,9 +441,20 @@ pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
 
 impl Session {
     pub async fn open(store: &StoreOpts, radio: &str) -> Result<Session, OpError> {
+        Self::open_checked(store, radio, |_| Ok(())).await
+    }
+
+    /// [`Session::open`], first checking the command's arguments against the network with
+    /// `check`, before the radio is touched.
+    pub async fn open_checked(
+        store: &StoreOpts,
+        radio: &str,
+        check: impl FnOnce(&NetState) -> Result<(), OpError>,
+    ) -> Result<Session, OpError> {
         let store = Store::from_opts(store).map_err(|e| OpError(e.exit(), e.to_string()))?;
         let lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
         let state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
+        check(&state)?;
         let Some(node) = state.local_node(ChaCha8Rng::from_entropy()) else {
             return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
         };
@@ -466,9 +477,11 @@ impl Session {
         self.node.update_state(|s| s.remote_dev_keys = keys);
     }
 
-    /// Saves the network and the node's state.
+    /// Saves the network and the node's state, giving back the sequence numbers reserved
+    /// and not used ([`NetState::remember_at_exit`]): this is how a session ends (a send
+    /// after it reserves again, persisted before use).
     pub fn save(&mut self) -> Result<(), OpError> {
-        self.state.remember(&self.node);
+        self.state.remember_at_exit(&mut self.node);
         self.store
             .save(&self.state)
             .map_err(|e| OpError(e.exit(), e.to_string()))
@@ -538,6 +551,27 @@ impl Session {
             .handle_command(self.clock.now(), Command::send(dst, key, message));
         if sent {
             Ok(())
+        } else if self.node.sequence_exhausted() {
+            // The node started the IV Update that frees them (MshPRT §3.11.5); save that.
+            let _ = self.save();
+            let st = self.node.state();
+            let since = self
+                .node
+                .iv_state_age()
+                .map(|a| format!(" for {} h", a.as_micros() / 3_600_000_000))
+                .unwrap_or_default();
+            fail(
+                Exit::Refused,
+                format!(
+                    "weft's node has used every sequence number of IV index {:08x} (2^24, MshPRT §3.4.4.5); {}: it sends again when the IV Update ends, 96 hours after it began (MshPRT §3.11.5), or when another node of the network ends it",
+                    self.node.tx_iv_index().0,
+                    if st.iv_update {
+                        format!("an IV Update to {:08x} has been in progress{since}", st.iv_index.0)
+                    } else {
+                        format!("an IV Update cannot start yet: the current IV index began less than 96 hours ago{since}")
+                    }
+                ),
+            )
         } else {
             fail(
                 Exit::Usage,

@@ -226,6 +226,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             iv_update: false,
             local: None,
             rpl: None,
+            iv_state_since: None,
         }
     };
     if saved.local.is_none() {
@@ -315,7 +316,8 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     // node's state, and on its own at most once per RPL_SAVE_EVERY (as Zephyr's
     // CONFIG_BT_MESH_RPL_STORE_TIMEOUT), and when the node stops.
     let mut rpl_saved_at = clock.now();
-    drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
+    let stop = crate::runtime::stop_signal();
+    let run = drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
         if verbose {
             eprintln!("{e:?}");
         }
@@ -343,9 +345,13 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             _ => {}
         }
         Flow::Continue
-    })
-    .await
-    .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+    });
+    // SIGTERM or ctrl-c is a clean stop: the node's state is written back below. The node is
+    // sans-IO, so stopping between two awaits leaves it whole.
+    tokio::select! {
+        r = run => { r.map_err(|e| OpError(Exit::Unavailable, e.to_string()))?; }
+        _ = stop => {}
+    }
     if reset {
         // The Config Node Reset Status (and its network retransmissions) still go out before
         // the node forgets its keys (MshPRT §4.3.2.53).
@@ -354,8 +360,9 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             Flow::Continue
         })
         .await;
-    } else if error.is_none() && saved.rpl.as_ref() != Some(node.rpl()) {
-        saved.remember(&node);
+    } else if error.is_none() {
+        // A clean stop: the replay protection list, and the exact next sequence number.
+        saved.remember_at_exit(&mut node);
         store
             .save(&saved)
             .map_err(|e| OpError(e.exit(), e.to_string()))?;
@@ -537,18 +544,36 @@ type Outcomes = (Vec<serde_json::Value>, Vec<([u8; 16], String)>);
 
 async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
     use std::io::IsTerminal;
-    let mut session = Session::open(&a.store, &a.radio).await?;
-    if let Some(uuid) = a.uuid {
-        if session.state.cdb.nodes.iter().any(|n| n.uuid.0 == uuid) {
-            return fail(
-                Exit::Refused,
-                format!("{} is already a node of this network", hex::encode(uuid)),
-            );
+    let mut session = Session::open_checked(&a.store, &a.radio, |state| {
+        if let Some(uuid) = a.uuid {
+            if state.cdb.nodes.iter().any(|n| n.uuid.0 == uuid) {
+                return fail(
+                    Exit::Refused,
+                    format!("{} is already a node of this network", hex::encode(uuid)),
+                );
+            }
         }
-    }
+        match a.address {
+            Some(addr) => match state.cdb.address_in_use(addr.0, 1, state.iv_index) {
+                Some(holder) => fail(
+                    Exit::Usage,
+                    format!(
+                        "--address {:04X} is taken by {holder}: omit --address to take the next free one ({})",
+                        addr.0,
+                        free_hint(state)
+                    ),
+                ),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    })
+    .await?;
     let known: std::collections::HashSet<[u8; 16]> =
         session.state.cdb.nodes.iter().map(|n| n.uuid.0).collect();
-    let mut next = match a.address {
+    // The address each device starts with; the final one is chosen once its Capabilities tell
+    // how many elements it has (`assign`, below).
+    let first_guess = match a.address {
         Some(addr) => addr.0,
         None => session
             .state
@@ -566,7 +591,8 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
     let clock = session.clock;
     let mut waiting: std::collections::VecDeque<[u8; 16]> = a.uuid.into_iter().collect();
     let mut seen: std::collections::HashSet<[u8; 16]> = waiting.iter().copied().collect();
-    let mut addresses: std::collections::HashMap<[u8; 16], u16> = Default::default();
+    // The addresses given to devices in this run: (primary, elements).
+    let mut addresses: std::collections::HashMap<[u8; 16], (u16, u16)> = Default::default();
     let mut active = 0usize;
     let mut done: Vec<([u8; 16], u16, weft_mesh::ble::prov::Provisioned)> = Vec::new();
     let mut failed: Vec<([u8; 16], String)> = Vec::new();
@@ -588,7 +614,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             let Some(uuid) = waiting.pop_front() else {
                 break;
             };
-            let Some(unicast) = UnicastAddress::new(next) else {
+            let Some(unicast) = UnicastAddress::new(first_guess) else {
                 error = Some("no free unicast address".to_string());
                 break;
             };
@@ -609,15 +635,9 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             };
             match prov.provision(clock.now(), uuid, config) {
                 Ok(_) => {
-                    addresses.insert(uuid, next);
-                    next += 1;
                     active += 1;
                     if !a.all {
-                        eprintln!(
-                            "provisioning {} as {:04x}...",
-                            hex::encode(uuid),
-                            unicast.get()
-                        );
+                        eprintln!("provisioning {}...", hex::encode(uuid));
                     }
                 }
                 Err(e) => failed.push((uuid, format!("{e:?}"))),
@@ -633,6 +653,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
         }
         let wake = (now + Duration::from_millis(100)).min(deadline);
         let all = a.all;
+        let (cdb, iv) = (&session.state.cdb, session.state.iv_index);
         drive(
             &mut prov,
             &mut session.radio,
@@ -649,20 +670,34 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
                         waiting.push_back(b.device_uuid);
                     }
                     ProvisionerEvent::Session { device_uuid, event } => match event {
-                        SessionEvent::Capabilities(c) if !all => {
-                            eprintln!("  capabilities: {} elements", c.number_of_elements)
-                        }
-                        // With --all each device gets one address; a device with more elements
-                        // would overlap the next one's, so it is left for `--uuid`.
-                        SessionEvent::Capabilities(c) if c.number_of_elements > 1 => {
-                            let _ = p.cancel(now, device_uuid);
-                            failed.push((
-                                device_uuid,
-                                format!(
-                                    "has {} elements: provision it alone with --uuid",
-                                    c.number_of_elements
-                                ),
-                            ));
+                        // The device's elements take consecutive addresses (MshPRT §3.4.2.2):
+                        // now that their number is known, the device gets a range no node
+                        // holds.
+                        SessionEvent::Capabilities(c) => {
+                            let n = u16::from(c.number_of_elements.max(1));
+                            let chosen = assign(cdb, iv, a.address.map(|x| x.0), n, &addresses)
+                                .and_then(|addr| {
+                                    UnicastAddress::new(addr)
+                                        .filter(|u| p.assign_address(device_uuid, *u).is_ok())
+                                        .map(|_| addr)
+                                        .ok_or_else(|| {
+                                            format!("its {n} elements do not fit from {addr:04X}")
+                                        })
+                                });
+                            match chosen {
+                                Ok(addr) => {
+                                    addresses.insert(device_uuid, (addr, n));
+                                    if !all {
+                                        eprintln!(
+                                            "  capabilities: {n} element(s); its address: {addr:04x}"
+                                        );
+                                    }
+                                }
+                                Err(why) => {
+                                    let _ = p.cancel(now, device_uuid);
+                                    failed.push((device_uuid, why));
+                                }
+                            }
                         }
                         SessionEvent::Started(s) if !all => eprintln!("  start: {s:?}"),
                         SessionEvent::OobOutput { action, value } => {
@@ -681,7 +716,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
                             }
                         }
                         SessionEvent::Complete(c) => {
-                            let addr = addresses.get(&device_uuid).copied().unwrap_or(0);
+                            let addr = addresses.get(&device_uuid).map_or(0, |x| x.0);
                             done.push((device_uuid, addr, c));
                             active = active.saturating_sub(1);
                         }
@@ -742,6 +777,21 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
     )
     .await;
     for (uuid, address, p) in &done {
+        // `assign` chose a free range; a record that would overlap another is never written
+        // (the store would not take it).
+        let count = u16::from(p.number_of_elements.max(1));
+        if let Some(holder) =
+            session
+                .state
+                .cdb
+                .address_in_use(*address, count, session.state.iv_index)
+        {
+            failed.push((
+                *uuid,
+                format!("provisioned as {address:04x}, which {holder} holds: not recorded"),
+            ));
+            continue;
+        }
         session.state.cdb.nodes.push(node_record(
             *uuid,
             *address,
@@ -749,6 +799,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             session.state.cdb.net_keys[0].index,
         ));
     }
+    done.retain(|d| session.state.cdb.nodes.iter().any(|n| n.uuid.0 == d.0));
     session.save()?;
     session.refresh_dev_keys();
     let not_configured = if a.no_configure {
@@ -777,6 +828,60 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
         }));
     }
     Ok((results, failed))
+}
+
+/// The primary address for a device of `elements` elements: `wanted` if all its addresses are
+/// free, else (with no `wanted`) the first range after every node, exclusion and device of this
+/// run (`given`). Errors say what holds the address.
+fn assign(
+    cdb: &weft_mesh::ble::cdb::Cdb,
+    iv_index: u32,
+    wanted: Option<u16>,
+    elements: u16,
+    given: &std::collections::HashMap<[u8; 16], (u16, u16)>,
+) -> Result<u16, String> {
+    let this_run = |first: u16| {
+        let last = u32::from(first) + u32::from(elements) - 1;
+        given
+            .values()
+            .find(|(p, n)| {
+                u32::from(*p) <= last && u32::from(first) < u32::from(*p) + u32::from(*n)
+            })
+            .copied()
+    };
+    let first = match wanted {
+        Some(w) => w,
+        None => {
+            let after_run = given.values().map(|(p, n)| p + n).max().unwrap_or(1);
+            cdb.next_unicast(elements, iv_index)
+                .ok_or("no free unicast address left for it")?
+                .max(after_run)
+        }
+    };
+    if u32::from(first) + u32::from(elements) - 1 > 0x7FFF {
+        return Err(format!(
+            "its {elements} elements do not fit the unicast range from {first:04X}"
+        ));
+    }
+    if let Some(holder) = cdb.address_in_use(first, elements, iv_index) {
+        return Err(format!(
+            "it needs {elements} address(es) from {first:04X}, but {holder} holds one of them"
+        ));
+    }
+    if let Some((p, _)) = this_run(first) {
+        return Err(format!(
+            "it needs {elements} address(es) from {first:04X}, but the device provisioned as {p:04X} in this run holds one of them"
+        ));
+    }
+    Ok(first)
+}
+
+/// Where free unicast addresses start, for messages.
+fn free_hint(state: &crate::store::NetState) -> String {
+    match state.cdb.next_unicast(1, state.iv_index) {
+        Some(a) => format!("free addresses start at {a:04X}"),
+        None => "no unicast address is free".into(),
+    }
 }
 
 /// The network database's record of a node just provisioned.
@@ -912,4 +1017,54 @@ async fn configure(
         why.entry(address).or_insert(text);
     }
     why
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_mesh::ble::cdb::Cdb;
+
+    fn cdb_with_node_at(primary: u16, elements: usize) -> Cdb {
+        let mut c = Cdb::new([1; 16], "n", "2026-01-01T00:00:00Z");
+        let st = weft_mesh::ble::node::NodeState::new(
+            [2; 16],
+            UnicastAddress::new(primary).unwrap(),
+            [3; 16],
+            [4; 16],
+            weft_mesh::ble::IvIndex(0),
+            vec![
+                weft_mesh::ble::node::ElementState {
+                    location: 0,
+                    models: Vec::new()
+                };
+                elements
+            ],
+        );
+        c.nodes.push(CdbNode::from_node_state(&st, None));
+        c
+    }
+
+    /// A device's address range is chosen once its element count is known: never over a
+    /// node's elements or another device of the same run.
+    #[test]
+    fn a_device_gets_a_range_nobody_holds() {
+        let c = cdb_with_node_at(0x0001, 3);
+        let mut given = std::collections::HashMap::new();
+        assert_eq!(assign(&c, 0, None, 2, &given), Ok(0x0004));
+        given.insert([9; 16], (0x0004, 2));
+        assert_eq!(assign(&c, 0, None, 1, &given), Ok(0x0006));
+        // Asked for: taken by the node's third element, or by this run's device.
+        let e = assign(&c, 0, Some(0x0003), 1, &given).unwrap_err();
+        assert!(
+            e.contains("node 0001, whose 3 elements hold 0001-0003"),
+            "{e}"
+        );
+        let e = assign(&c, 0, Some(0x0010), 1, &given);
+        assert_eq!(e, Ok(0x0010));
+        let e = assign(&c, 0, Some(0x0005), 1, &given).unwrap_err();
+        assert!(e.contains("provisioned as 0004 in this run"), "{e}");
+        // A 4-element device asked for at 0x7FFE runs past 7FFF.
+        let e = assign(&c, 0, Some(0x7ffe), 4, &given).unwrap_err();
+        assert!(e.contains("do not fit"), "{e}");
+    }
 }

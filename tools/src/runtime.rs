@@ -104,6 +104,24 @@ pub async fn drive<S: Station, R: Radio>(
     }
 }
 
+/// Resolves when the process is asked to stop: SIGTERM, or SIGINT (ctrl-c). A process that
+/// cannot watch for the signals waits forever here (and is stopped the default way).
+pub async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
 /// RSSI and loss of the links between a connected process and every other node of the air.
 const REMOTE_LINK: Link = Link {
     rssi_dbm: -55,

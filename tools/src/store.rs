@@ -7,7 +7,7 @@
 //! | octets | field |
 //! |--------|-------|
 //! | 8      | magic `WEFTNET` 0x00 |
-//! | 1      | format version (2; version 1, without the replay protection list, is read too) |
+//! | 1      | format version (3; versions 1 and 2, without the replay protection list or the IV Update state's start, are read too) |
 //! | 1      | key source: 0 key file, 1 passphrase through Argon2id |
 //! | 28     | Argon2id only: m_cost (KiB), t_cost, p_cost (u32 LE each), 16-octet salt |
 //! | 12     | AES-GCM nonce, random for every write |
@@ -46,13 +46,35 @@ impl NetState {
         if let Some(rpl) = &self.rpl {
             node.restore_rpl(rpl);
         }
+        if let Some(since) = self.iv_state_since {
+            // A clock set back makes the state younger, never older: the 96 hours of an IV
+            // Update are never cut short.
+            let age = weft_mesh::Duration::from_secs(unix_now().saturating_sub(since));
+            node.restore_iv_state_age(weft_mesh::Instant::ZERO, age);
+        }
         Some(node)
     }
 
-    /// Takes the local node's state and replay protection list, to be saved.
+    /// Takes the local node's state, replay protection list and IV Update state (with the
+    /// host's clock, when it began), to be saved.
     pub fn remember<R: rand_core::RngCore>(&mut self, node: &Node<R>) {
-        self.local = Some(node.state().clone());
+        let st = node.state();
+        // The network is where weft's own node is: new devices get this IV index.
+        self.iv_index = st.iv_index.0;
+        self.iv_update = st.iv_update;
+        self.iv_state_since = node
+            .iv_state_age()
+            .map(|age| unix_now().saturating_sub(age.as_micros() / 1_000_000));
+        self.local = Some(st.clone());
         self.rpl = Some(node.rpl().clone());
+    }
+
+    /// As [`NetState::remember`] for a process that stops cleanly: the sequence numbers the
+    /// node reserved but did not use are given back ([`Node::release_reservation`]), so the
+    /// next process goes on from the exact next one; only a crash skips the rest of a block.
+    pub fn remember_at_exit<R: rand_core::RngCore>(&mut self, node: &mut Node<R>) {
+        node.release_reservation();
+        self.remember(node);
     }
 
     /// The device keys of the nodes of the database that have one, by primary address: what
@@ -74,9 +96,11 @@ impl NetState {
 /// Magic octets at the start of a store file.
 pub const MAGIC: [u8; 8] = *b"WEFTNET\0";
 /// The store format this weft writes.
-pub const FORMAT_VERSION: u8 = 2;
-/// The first format: [`NetState`] without `rpl`.
+pub const FORMAT_VERSION: u8 = 3;
+/// The first format: [`NetState`] without `rpl` and `iv_state_since`.
 const FORMAT_VERSION_1: u8 = 1;
+/// The second format: [`NetState`] without `iv_state_since`.
+const FORMAT_VERSION_2: u8 = 2;
 /// File name of the default store inside the data directory.
 pub const STORE_FILE: &str = "network.weft";
 
@@ -115,6 +139,29 @@ pub struct NetState {
     /// The local node's replay protection list (MshPRT §3.9.8): what it accepted stays
     /// refused as a replay in the next process (format version 2).
     pub rpl: Option<ReplayProtectionList>,
+    /// When the local node's current IV Update state began, in seconds since the Unix epoch
+    /// by the host's clock (format version 3): the 96 hours an IV Update lasts at least
+    /// (MshPRT §3.11.5) are counted across the short processes of `weft send`, not restarted
+    /// in each.
+    pub iv_state_since: Option<u64>,
+}
+
+/// Seconds since the Unix epoch, by the host's clock (0 if the clock is before 1970).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// [`NetState`] as format version 2 wrote it.
+#[derive(Deserialize)]
+struct NetStateV2 {
+    #[serde(with = "cdb_as_json")]
+    cdb: Cdb,
+    iv_index: u32,
+    iv_update: bool,
+    local: Option<NodeState>,
+    rpl: Option<ReplayProtectionList>,
 }
 
 /// [`NetState`] as format version 1 wrote it.
@@ -135,9 +182,12 @@ mod cdb_as_json {
         s.serialize_str(&c.to_json())
     }
 
+    /// Read without [`Cdb::validate`]: the store holds what weft wrote, and a database that
+    /// an older weft let become inconsistent must still open, keys and all, so that it can
+    /// be shown, exported and mended ([`Store::save`] refuses to write one).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cdb, D::Error> {
         let s = String::deserialize(d)?;
-        Cdb::from_json(&s).map_err(D::Error::custom)
+        Cdb::from_json_unchecked(&s).map_err(D::Error::custom)
     }
 }
 
@@ -210,6 +260,9 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// The state to write breaks a rule of the network database; nothing was written.
+    #[error("not saving the network store {0}: the network database would be inconsistent ({1}); the store was left as it was")]
+    Inconsistent(PathBuf, String),
     /// Sealed with a passphrase but a key file was given, or the other way round.
     #[error("the network store {path} is sealed with {sealed}, but {given} was given{hint}")]
     WrongSecretKind {
@@ -258,7 +311,8 @@ impl StoreError {
             StoreError::Exists(_)
             | StoreError::Unlock(_)
             | StoreError::Corrupt { .. }
-            | StoreError::WrongSecretKind { .. } => Exit::Refused,
+            | StoreError::WrongSecretKind { .. }
+            | StoreError::Inconsistent(..) => Exit::Refused,
             StoreError::Missing(_)
             | StoreError::NoPassphrase(_)
             | StoreError::KeyFile { .. }
@@ -438,9 +492,9 @@ impl Store {
             return Err(corrupt("it does not start with the weft store header"));
         }
         let version = bytes[8];
-        if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
+        if !(FORMAT_VERSION_1..=FORMAT_VERSION).contains(&version) {
             return Err(corrupt(&format!(
-                "format version {version} is not one this weft reads ({FORMAT_VERSION_1} or {FORMAT_VERSION}): a newer weft wrote it"
+                "format version {version} is not one this weft reads ({FORMAT_VERSION_1} to {FORMAT_VERSION}): a newer weft wrote it"
             )));
         }
         let kdf = bytes[9];
@@ -493,23 +547,39 @@ impl Store {
         let plain = cipher
             .decrypt(nonce, Payload { msg: ct, aad })
             .map_err(|_| StoreError::Unlock(self.path.clone()))?;
-        let decoded = if version == FORMAT_VERSION_1 {
-            postcard::from_bytes::<NetStateV1>(&plain).map(|v| NetState {
+        let decoded = match version {
+            FORMAT_VERSION_1 => postcard::from_bytes::<NetStateV1>(&plain).map(|v| NetState {
                 cdb: v.cdb,
                 iv_index: v.iv_index,
                 iv_update: v.iv_update,
                 local: v.local,
                 rpl: None,
-            })
-        } else {
-            postcard::from_bytes(&plain)
+                iv_state_since: None,
+            }),
+            FORMAT_VERSION_2 => postcard::from_bytes::<NetStateV2>(&plain).map(|v| NetState {
+                cdb: v.cdb,
+                iv_index: v.iv_index,
+                iv_update: v.iv_update,
+                local: v.local,
+                rpl: v.rpl,
+                iv_state_since: None,
+            }),
+            _ => postcard::from_bytes(&plain),
         };
         decoded.map_err(|e| corrupt(&format!("the contents do not decode: {e}")))
     }
 
     /// Seals and writes `state`, atomically, replacing the store. Creates the key file first
     /// if the store is sealed with a key file that does not exist yet.
+    ///
+    /// A state whose network database is inconsistent (two nodes on one address, a key
+    /// index twice, ...) is refused and the store left as it was: what is written must read
+    /// back as it was meant.
     pub fn save(&self, state: &NetState) -> Result<(), StoreError> {
+        state
+            .cdb
+            .validate()
+            .map_err(|e| StoreError::Inconsistent(self.path.clone(), e.to_string()))?;
         let plain = postcard::to_stdvec(state).map_err(|e| StoreError::Io {
             what: "encode",
             path: self.path.clone(),
@@ -763,6 +833,7 @@ mod tests {
             iv_update: false,
             local: None,
             rpl: None,
+            iv_state_since: None,
         };
         let salt = |p: &Path| std::fs::read(p).unwrap()[22..22 + SALT_LEN].to_vec();
         store.save(&state).unwrap();
@@ -845,6 +916,56 @@ mod tests {
                 Err(e) => panic!("unexpected: {e}"),
             }
         }
+    }
+
+    /// Two nodes on one address: the store is never written so (it would not read back as
+    /// meant), and a store an older weft wrote so still opens, keys and all.
+    #[test]
+    fn an_inconsistent_database_is_never_written_but_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(
+            dir.path().join("net.weft"),
+            Secret::KeyFile(dir.path().join("k")),
+        );
+        let mut state = NetState {
+            cdb: Cdb::new([1; 16], "n", "2025-01-01T00:00:00Z"),
+            iv_index: 3,
+            iv_update: false,
+            local: None,
+            rpl: None,
+            iv_state_since: None,
+        };
+        store.save(&state).unwrap();
+        let before = std::fs::read(&store.path).unwrap();
+        let node = |uuid: u8| {
+            let mut n = weft_mesh::ble::cdb::CdbNode::from_node_state(
+                &weft_mesh::ble::node::NodeState::new(
+                    [uuid; 16],
+                    weft_mesh::ble::UnicastAddress::new(0x0002).unwrap(),
+                    [3; 16],
+                    [4; 16],
+                    weft_mesh::ble::IvIndex(3),
+                    Vec::new(),
+                ),
+                None,
+            );
+            n.net_keys.clear();
+            n
+        };
+        state.cdb.nodes = vec![node(7), node(8)];
+        let err = store.save(&state).unwrap_err();
+        assert!(matches!(err, StoreError::Inconsistent(..)), "{err}");
+        assert!(err.to_string().contains("overlaps"), "{err}");
+        assert_eq!(
+            std::fs::read(&store.path).unwrap(),
+            before,
+            "left as it was"
+        );
+        // As an older weft wrote it: it opens.
+        store
+            .seal(FORMAT_VERSION, &postcard::to_stdvec(&state).unwrap())
+            .unwrap();
+        assert_eq!(store.load().unwrap().cdb.nodes.len(), 2);
     }
 
     #[test]

@@ -859,6 +859,52 @@ pub struct CdbExclusion {
     pub addresses: Vec<Hex16>,
 }
 
+/// Why an address cannot go to a new node ([`Cdb::address_in_use`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressInUse {
+    /// A node's elements hold it.
+    Node {
+        /// The node's primary address.
+        primary: u16,
+        /// How many elements (hence addresses) the node has.
+        elements: u16,
+        /// The node's name, if it has one.
+        name: Option<String>,
+    },
+    /// It belonged to a node that was removed and is excluded from reuse (CDB 1.0.1
+    /// `networkExclusions`) until the IV index moves on.
+    Excluded(u16),
+}
+
+impl fmt::Display for AddressInUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddressInUse::Node {
+                primary,
+                elements,
+                name,
+            } => {
+                write!(f, "node {primary:04X}")?;
+                if let Some(n) = name {
+                    write!(f, " ({n})")?;
+                }
+                if *elements > 1 {
+                    let last = u32::from(*primary) + u32::from(*elements) - 1;
+                    write!(
+                        f,
+                        ", whose {elements} elements hold {primary:04X}-{last:04X}"
+                    )?;
+                }
+                Ok(())
+            }
+            AddressInUse::Excluded(a) => write!(
+                f,
+                "the network's exclusion list ({a:04X} belonged to a removed node)"
+            ),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading, writing, checking
 // ---------------------------------------------------------------------------------------------
@@ -892,6 +938,14 @@ impl Cdb {
 
     /// Parses and checks a CDB document. Errors name the offending field.
     pub fn from_json(text: &str) -> Result<Self, CdbError> {
+        let cdb = Self::from_json_unchecked(text)?;
+        cdb.validate()?;
+        Ok(cdb)
+    }
+
+    /// Parses a CDB document without [`Cdb::validate`]: for a document that must open even
+    /// when its references disagree (to show, export and mend it).
+    pub fn from_json_unchecked(text: &str) -> Result<Self, CdbError> {
         let mut de = serde_json::Deserializer::from_str(text);
         let cdb: Cdb = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -914,7 +968,6 @@ impl Cdb {
             column: e.column(),
             msg: e.to_string(),
         })?;
-        cdb.validate()?;
         Ok(cdb)
     }
 
@@ -1241,6 +1294,31 @@ impl Cdb {
         let after_excluded = self.excluded(iv_index).map(|a| a.saturating_add(1));
         let next = after_nodes.chain(after_excluded).fold(0x0001, u16::max);
         (next.checked_add(elements)? <= 0x8000).then_some(next)
+    }
+
+    /// What already holds one of the `count` addresses from `first` (a node's element, or an
+    /// address excluded at IV index `iv_index`), if anything: a new node must not be given it
+    /// (MshPRT §3.4.2.2: each element has its own unicast address).
+    pub fn address_in_use(&self, first: u16, count: u16, iv_index: u32) -> Option<AddressInUse> {
+        let last = u32::from(first) + u32::from(count.max(1)) - 1;
+        let overlaps = |lo: u16, n: usize| {
+            let hi = u32::from(lo) + n.max(1) as u32 - 1;
+            u32::from(lo) <= last && u32::from(first) <= hi
+        };
+        if let Some(n) = self
+            .nodes
+            .iter()
+            .find(|n| overlaps(n.unicast_address.0, n.elements.len()))
+        {
+            return Some(AddressInUse::Node {
+                primary: n.unicast_address.0,
+                elements: n.elements.len().max(1) as u16,
+                name: n.name.clone(),
+            });
+        }
+        self.excluded(iv_index)
+            .find(|&a| overlaps(a, 1))
+            .map(AddressInUse::Excluded)
     }
 
     /// The addresses excluded from reuse at IV index `iv_index`.
@@ -2028,6 +2106,50 @@ mod tests {
         assert_eq!(c.next_unicast(1, 7), Some(0x0001));
         assert_eq!(c.next_unicast(0x8000, 5), None);
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn an_address_held_by_any_element_or_an_exclusion_is_in_use() {
+        let mut c = Cdb::new([1; 16], "n", "2026-01-01T00:00:00Z");
+        let element = ElementState {
+            location: 0,
+            models: Vec::new(),
+        };
+        let st = crate::ble::node::NodeState::new(
+            [2; 16],
+            UnicastAddress::new(0x0010).unwrap(),
+            [3; 16],
+            [4; 16],
+            IvIndex(5),
+            vec![element.clone(); 3],
+        );
+        c.nodes.push(CdbNode::from_node_state(&st, None));
+        let holder = AddressInUse::Node {
+            primary: 0x0010,
+            elements: 3,
+            name: None,
+        };
+        // 0010-0012 belong to the node: a new node may touch none of them.
+        for (first, count) in [(0x0010, 1), (0x0012, 1), (0x000e, 3), (0x0011, 5)] {
+            assert_eq!(c.address_in_use(first, count, 5), Some(holder.clone()));
+        }
+        for (first, count) in [(0x000d, 3), (0x0013, 1), (0x7fff, 1)] {
+            assert_eq!(
+                c.address_in_use(first, count, 5),
+                None,
+                "{first:04x}+{count}"
+            );
+        }
+        assert_eq!(
+            holder.to_string(),
+            "node 0010, whose 3 elements hold 0010-0012"
+        );
+        c.remove_node(0x0010, 5).unwrap();
+        assert_eq!(
+            c.address_in_use(0x0011, 1, 6),
+            Some(AddressInUse::Excluded(0x0011))
+        );
+        assert_eq!(c.address_in_use(0x0011, 1, 7), None, "the exclusion lapsed");
     }
     use proptest::prelude::*;
 

@@ -584,11 +584,25 @@ impl LiveFeeder {
     /// Writes the network and the node's state to the store; a failure is shown (the node
     /// goes on, as the state is still in memory).
     pub(crate) fn save(&mut self) {
-        let (Some(h), Some(net)) = (self.host.as_ref(), self.net.as_mut()) else {
+        self.save_state(false)
+    }
+
+    /// As [`LiveFeeder::save`] when the inspector stops: the node's unused sequence numbers
+    /// are given back ([`NetState::remember_at_exit`]).
+    pub(crate) fn save_at_exit(&mut self) {
+        self.save_state(true)
+    }
+
+    fn save_state(&mut self, at_exit: bool) {
+        let (Some(h), Some(net)) = (self.host.as_mut(), self.net.as_mut()) else {
             return;
         };
-        if let Some(n) = h.station.as_node() {
-            net.remember(n);
+        if let Some(n) = h.station.as_node_mut() {
+            if at_exit {
+                net.remember_at_exit(n);
+            } else {
+                net.remember(n);
+            }
         }
         if let Err(e) = h.store.save(net) {
             self.model
@@ -857,8 +871,9 @@ async fn listen(
             match c {
                 Control::Quit => {
                     feeder.stop_capture();
-                    // The node's replay protection list goes with it.
-                    feeder.save();
+                    // The node's replay protection list and exact next sequence number go
+                    // with it.
+                    feeder.save_at_exit();
                     return;
                 }
                 Control::Ui(Request::Select(a)) => selected = a,

@@ -324,8 +324,9 @@ pub struct Node<R> {
     completed: HashMap<Address, CompletedRx>,
     txq: Vec<Pending>,
     events: VecDeque<Event>,
-    /// When the current IV Update state began (None: unknown, e.g. after a restore).
-    iv_state_since: Option<Instant>,
+    /// How long the node has been in its current IV Update state: at the instant, it was
+    /// already the duration old (None: unknown, e.g. after a restore the runtime could not date).
+    iv_state_since: Option<(Instant, Duration)>,
     /// When the next periodic Heartbeat is due (None: not scheduled yet).
     next_heartbeat: Option<Instant>,
     /// Heartbeat Subscription counters and period (MshPRT §4.2.18); not persisted.
@@ -334,8 +335,16 @@ pub struct Node<R> {
     servers: ServerStates,
     /// Commands due later (publish retransmissions).
     deferred: Vec<(Instant, Command)>,
+    /// Network PDUs for our own elements, delivered once the current call has done its own
+    /// work (a segmented message to ourselves acknowledges itself: handled at once, the
+    /// acknowledgment would change the SAR machines while they are being driven).
+    loopback: VecDeque<(u16, NetworkPduRepr, IvIndex)>,
     now: Instant,
 }
+
+/// Most PDUs one call delivers to our own elements: a local exchange that keeps answering
+/// itself (it cannot, but nothing from a frame may loop without bound) stops there.
+const LOOPBACK_LIMIT: usize = 1024;
 
 impl<R: RngCore> Node<R> {
     /// A node from its persisted state. The sequence number resumes at the reserved mark, so a
@@ -359,6 +368,7 @@ impl<R: RngCore> Node<R> {
             hb_sub: Default::default(),
             servers: ServerStates::default(),
             deferred: Vec::new(),
+            loopback: VecDeque::new(),
             now: Instant::ZERO,
             state,
             rng,
@@ -472,6 +482,11 @@ impl<R: RngCore> Node<R> {
     }
 
     fn alloc_seq(&mut self) -> Option<Seq> {
+        // Running low (or out): start the IV Update that gives a fresh space when it ends
+        // (MshPRT §3.11.5), if the 96 hours of the current state allow it now.
+        if self.next_seq >= SEQ_IV_UPDATE_THRESHOLD && !self.state.iv_update {
+            self.start_iv_update();
+        }
         if self.next_seq > Seq::MAX {
             return None;
         }
@@ -481,9 +496,6 @@ impl<R: RngCore> Node<R> {
         }
         let s = Seq::new(self.next_seq)?;
         self.next_seq += 1;
-        if self.next_seq >= SEQ_IV_UPDATE_THRESHOLD && !self.state.iv_update {
-            self.start_iv_update();
-        }
         Some(s)
     }
 
@@ -1170,7 +1182,7 @@ impl<R: RngCore> Node<R> {
         let index_changed = iv != self.state.iv_index;
         self.state.iv_index = iv;
         self.state.iv_update = updating;
-        self.iv_state_since = Some(now);
+        self.iv_state_since = Some((now, Duration::ZERO));
         if !updating {
             // Normal operation with a new IV Index: sequence numbers restart (§3.11.5).
             self.next_seq = 0;
@@ -1196,10 +1208,7 @@ impl<R: RngCore> Node<R> {
             return;
         }
         let now = self.now;
-        if self
-            .iv_state_since
-            .is_some_and(|t| now.saturating_since(t) < IV_UPDATE_MIN)
-        {
+        if self.iv_state_age_at(now).is_some_and(|a| a < IV_UPDATE_MIN) {
             return;
         }
         let iv = IvIndex(self.state.iv_index.0.wrapping_add(1));
@@ -1237,11 +1246,53 @@ impl<R: RngCore> Node<R> {
         }
     }
 
+    /// How long the node had been in its IV Update state at `now`, if known.
+    fn iv_state_age_at(&self, now: Instant) -> Option<Duration> {
+        self.iv_state_since
+            .map(|(t, age)| age + now.saturating_since(t))
+    }
+
+    /// How long the node has been in its current IV Update state (normal operation or IV
+    /// Update in progress), as of the last call; `None` when unknown. A runtime that stops
+    /// and starts the node keeps it (with the host's wall clock) and gives it back with
+    /// [`Node::restore_iv_state_age`], so that the 96 hours of MshPRT §3.11.5 are counted
+    /// across processes instead of starting again in each.
+    pub fn iv_state_age(&self) -> Option<Duration> {
+        self.iv_state_age_at(self.now)
+    }
+
+    /// The node has been in its current IV Update state for `age` at `now` (see
+    /// [`Node::iv_state_age`]).
+    pub fn restore_iv_state_age(&mut self, now: Instant, age: Duration) {
+        self.now = self.now.max(now);
+        self.iv_state_since = Some((now, age));
+    }
+
+    /// Gives back the sequence numbers reserved but not used: the reservation becomes the
+    /// next sequence number, so a process that stops cleanly leaves the next one to start
+    /// exactly where it ended instead of skipping the rest of a block (MshPRT §3.4.4.5
+    /// allows 2^24 per IV index; each skipped number brings the IV Update closer). Safe at
+    /// any time: the next message reserves a block again, asking to persist it
+    /// ([`Event::PersistState`]) before it uses a number.
+    pub fn release_reservation(&mut self) {
+        self.state.seq_reserved = self.next_seq;
+    }
+
+    /// Whether the sequence numbers of the current IV index are used up (MshPRT §3.4.4.5:
+    /// 24 bits): nothing can be sent until the IV Update the node started ends.
+    pub fn sequence_exhausted(&self) -> bool {
+        self.next_seq > Seq::MAX
+    }
+
     /// Ends an IV Update this node is in, if 96 hours have passed (MshPRT §3.11.5).
     fn iv_timer(&mut self, now: Instant) {
         if self.state.iv_update {
-            let since = *self.iv_state_since.get_or_insert(now);
-            if now.saturating_since(since) >= IV_UPDATE_MIN {
+            // Not known how long it has been: from now on (never shorter than 96 hours).
+            self.iv_state_since.get_or_insert((now, Duration::ZERO));
+            if self
+                .iv_state_age_at(now)
+                .is_some_and(|a| a >= IV_UPDATE_MIN)
+            {
                 let iv = self.state.iv_index;
                 self.set_iv(now, iv, false);
             }
@@ -1304,7 +1355,9 @@ impl<R: RngCore> Node<R> {
             parameters: params.to_vec(),
         };
         let src = self.state.element_address(0);
-        self.send_network(now, net_index, true, ttl, src, dst, lower.to_vec(), None)
+        let sent = self.send_network(now, net_index, true, ttl, src, dst, lower.to_vec(), None);
+        self.flush_loopback(now);
+        sent
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1350,10 +1403,23 @@ impl<R: RngCore> Node<R> {
             Some((src, dst, seq, ctl, ttl)),
         );
         if self.state.element_of(dst).is_some() || (dst.is_multicast() && self.is_for_us(dst)) {
-            // Loop back to our own elements (§3.4.6.4 local delivery).
-            self.lower_rx(now, si, &pdu, iv, None);
+            // Loop back to our own elements (§3.4.6.4 local delivery), once this call is done.
+            self.loopback.push_back((net_index, pdu, iv));
         }
         true
+    }
+
+    /// Delivers what we sent to our own elements ([`Node::loopback`]), and what that causes.
+    fn flush_loopback(&mut self, now: Instant) {
+        for _ in 0..LOOPBACK_LIMIT {
+            let Some((net_index, pdu, iv)) = self.loopback.pop_front() else {
+                return;
+            };
+            if let Some(si) = self.subnets.iter().position(|s| s.index == net_index) {
+                self.lower_rx(now, si, &pdu, iv, None);
+            }
+        }
+        self.loopback.clear();
     }
 
     fn send_access(&mut self, now: Instant, cmd: Command) -> bool {
@@ -1484,14 +1550,16 @@ impl<R: RngCore> Node<R> {
     /// Executes a command.
     pub fn handle_command(&mut self, now: Instant, cmd: Command) -> bool {
         self.now = now;
-        match cmd {
+        let done = match cmd {
             Command::StartIvUpdate => {
                 self.iv_state_since = None;
                 self.start_iv_update();
                 true
             }
             send @ Command::Send { .. } => self.send_access(now, send),
-        }
+        };
+        self.flush_loopback(now);
+        done
     }
 }
 
@@ -1505,6 +1573,7 @@ impl<R: RngCore> Station for Node<R> {
             // Proxy PDUs over GATT arrive with the proxy feature (issue of the GATT bearer).
             Bearer::Gatt | Bearer::Ieee802154 => {}
         }
+        self.flush_loopback(now);
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
@@ -1549,7 +1618,10 @@ impl<R: RngCore> Station for Node<R> {
             None
         };
         let iv = if self.state.iv_update {
-            Some(self.iv_state_since.map_or(self.now, |t| t + IV_UPDATE_MIN))
+            Some(
+                self.iv_state_since
+                    .map_or(self.now, |(t, age)| t + IV_UPDATE_MIN.saturating_sub(age)),
+            )
         } else {
             None
         };
@@ -1581,6 +1653,7 @@ impl<R: RngCore> Station for Node<R> {
         self.heartbeat_timer(now);
         self.drive_sar(now);
         self.publication_timer(now);
+        self.flush_loopback(now);
     }
 }
 

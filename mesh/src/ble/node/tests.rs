@@ -906,3 +906,126 @@ fn heartbeat_subscription_counts_what_arrives() {
         status(0, 2, 3, 3)
     );
 }
+
+/// A message to the node's own address is delivered locally (MshPRT §3.4.6.4) whatever its
+/// size: a segmented one is reassembled and acknowledged by the node itself, with no panic
+/// (the acknowledgment used to arrive while the SAR machines were being driven).
+#[test]
+fn a_segmented_message_to_our_own_address_is_delivered_once() {
+    let mut nodes = vec![node(1, false)];
+    nodes[0].update_state(|s| s.beacon = false);
+    let message = AccessMessage::new(Opcode::Two(0x8202), vec![0x55; 40]);
+    assert!(nodes[0].handle_command(Instant::ZERO, send_app(1, 5, message.clone())));
+    let mut ev = Vec::new();
+    run(
+        &mut nodes,
+        &[vec![]],
+        Instant::from_micros(10_000_000),
+        &mut ev,
+    );
+    let got: Vec<_> = ev
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Access { message: m, .. } => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![message], "{ev:#?}");
+    assert!(ev
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Sar { outcome: None, .. })));
+}
+
+/// The sequence numbers a node sent, in order.
+fn sent_seqs(n: &mut Node<TestRng>, at: Instant) -> Vec<u32> {
+    let mut seqs = Vec::new();
+    loop {
+        while let Some(e) = n.poll_event() {
+            if let Event::Sent { seq, .. } = e {
+                seqs.push(seq.get());
+            }
+        }
+        if n.poll_transmit(at).is_none() {
+            break;
+        }
+    }
+    seqs
+}
+
+/// A clean stop gives back the unused reservation: the next process goes on from the exact
+/// next number, and still persists a new reservation before using one.
+#[test]
+fn a_released_reservation_restarts_at_the_exact_next_number() {
+    let mut a = node(1, false);
+    a.update_state(|s| s.beacon = false);
+    for _ in 0..3 {
+        a.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true)));
+    }
+    assert_eq!(sent_seqs(&mut a, Instant::ZERO), vec![0, 1, 2]);
+    assert!(a.state().seq_reserved >= SEQ_BLOCK, "a block was reserved");
+    a.release_reservation();
+    assert_eq!(a.state().seq_reserved, 3);
+    let mut b = Node::new(a.state().clone(), TestRng(7));
+    assert!(b.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true))));
+    let first = b.poll_event();
+    assert_eq!(
+        first,
+        Some(Event::PersistState),
+        "the new reservation is persisted before the number is used"
+    );
+    assert!(b.state().seq_reserved > 3);
+    assert_eq!(sent_seqs(&mut b, Instant::ZERO), vec![3]);
+}
+
+/// Sequence numbers running low start an IV Update (MshPRT §3.11.5); its 96 hours are
+/// counted across restarts when the runtime gives the state's age back, and the numbers
+/// start again from 0 in normal operation.
+#[test]
+fn running_out_of_sequence_numbers_starts_an_iv_update_that_ends_across_restarts() {
+    let mut a = node(1, false);
+    a.update_state(|s| {
+        s.beacon = false;
+        s.seq_reserved = SEQ_IV_UPDATE_THRESHOLD;
+    });
+    let mut a = Node::new(a.state().clone(), TestRng(3));
+    assert!(a.handle_command(hours(1), send_app(2, 3, onoff_set(true))));
+    assert!(a.state().iv_update, "IV Update in progress");
+    assert_eq!(a.state().iv_index, IvIndex(0x101));
+    assert_eq!(
+        a.tx_iv_index(),
+        IvIndex(0x100),
+        "still sending with the old one"
+    );
+    assert_eq!(a.iv_state_age(), Some(Duration::ZERO));
+    // A new process, 95 hours later by the host's clock.
+    a.release_reservation();
+    let mut b = Node::new(a.state().clone(), TestRng(4));
+    b.restore_iv_state_age(Instant::ZERO, Duration::from_secs(95 * 3600));
+    assert_eq!(
+        b.poll_timeout(),
+        Some(hours(1)),
+        "the update ends an hour from now"
+    );
+    b.handle_timeout(Instant::from_micros(hours(1).as_micros() - 1));
+    assert!(b.state().iv_update, "not before 96 hours");
+    b.handle_timeout(hours(1));
+    assert!(!b.state().iv_update, "normal operation");
+    assert_eq!(b.tx_iv_index(), IvIndex(0x101));
+    assert!(b.handle_command(hours(1), send_app(2, 3, onoff_set(true))));
+    assert_eq!(sent_seqs(&mut b, hours(1)), vec![0], "numbers start again");
+}
+
+/// All 2^24 numbers used: nothing is sent, the node says so, and an IV Update starts.
+#[test]
+fn used_up_sequence_numbers_refuse_to_send_and_start_an_iv_update() {
+    let mut a = node(1, false);
+    a.update_state(|s| {
+        s.beacon = false;
+        s.seq_reserved = Seq::MAX + 1;
+    });
+    let mut a = Node::new(a.state().clone(), TestRng(3));
+    assert!(!a.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true))));
+    assert!(a.sequence_exhausted());
+    assert!(a.state().iv_update, "the IV Update that frees them started");
+    assert!(sent_seqs(&mut a, Instant::ZERO).is_empty());
+}

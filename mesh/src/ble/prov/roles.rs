@@ -17,6 +17,7 @@ use crate::ble::wire::adv::{AdStructure, AdStructures, AD_TYPE_MESH_BEACON, AD_T
 use crate::ble::wire::beacon::{Beacon, OobInformation, UnprovisionedDeviceBeacon};
 use crate::ble::wire::pbadv::{BearerControl, GenericProvisioningPdu, LinkCloseReason, PbAdvPdu};
 use crate::ble::wire::Wire;
+use crate::ble::UnicastAddress;
 use crate::frame::{Bearer, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 
@@ -35,6 +36,10 @@ pub enum ProvisionError {
     /// The OOB value was refused.
     #[error(transparent)]
     Oob(#[from] OobError),
+    /// The address cannot change any more: the Provisioning Data is on its way, or the
+    /// device's elements would run past 7FFF.
+    #[error("the device's address can no longer change, or its elements do not fit there")]
+    TooLate,
 }
 
 /// What a Provisioner reports.
@@ -148,6 +153,23 @@ impl<R: RngCore> Provisioner<R> {
         self.slots[i].session.input_oob(now, value)?;
         self.pump(now, i);
         Ok(())
+    }
+
+    /// Gives the device `address` instead of the one it was started with (see
+    /// [`Session::set_unicast_address`]): for a Provisioner that chooses the address once the
+    /// device's Capabilities tell how many elements it has. Refused once the Provisioning
+    /// Data is on its way.
+    pub fn assign_address(
+        &mut self,
+        device_uuid: [u8; 16],
+        address: UnicastAddress,
+    ) -> Result<(), ProvisionError> {
+        let i = self.index(device_uuid)?;
+        if self.slots[i].session.set_unicast_address(address) {
+            Ok(())
+        } else {
+            Err(ProvisionError::TooLate)
+        }
     }
 
     /// Abandons a device's provisioning: its link closes with reason Fail.

@@ -22,6 +22,7 @@ use crate::ble::wire::prov::{
     ProvisioningData, ProvisioningPdu, ProvisioningValue, PublicKeyPdu, Start,
 };
 use crate::ble::wire::Wire;
+use crate::ble::UnicastAddress;
 use crate::crypto::{EcdhError, KeyPair, PublicKey};
 use crate::time::Instant;
 
@@ -291,6 +292,25 @@ impl Session {
         self.injected_key = Some(KeyPair::from_private(private_key)?);
         self.injected_random = Some(random.to_vec());
         Ok(self)
+    }
+
+    /// Changes the unicast address the Provisioner will give the device, once its
+    /// Capabilities tell how many elements (hence addresses) it needs (MshPRT §5.4.2.5: the
+    /// Provisioning Data carries the primary address; the others follow it). Only until the
+    /// Provisioning Data is sent; false after that, or on a device's session.
+    pub fn set_unicast_address(&mut self, address: UnicastAddress) -> bool {
+        let before_data = !matches!(self.state, State::ExpectComplete) && self.result.is_none();
+        let elements = self
+            .capabilities
+            .map_or(1, |c| u32::from(c.number_of_elements));
+        let fits = u32::from(address.get()) + elements.max(1) - 1 <= 0x7FFF;
+        match self.provisioner.as_mut() {
+            Some(c) if before_data && fits => {
+                c.data.unicast_address = address;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// This session's role.
