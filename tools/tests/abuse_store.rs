@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 mod procs;
 
-use procs::{run, wait_for, weft, Killed};
+use procs::{hub, run, weft, Killed};
 
 /// A shared air, one device, a network: (directory, radio, store).
 struct Air {
@@ -30,14 +30,7 @@ fn air(uuids: &[&str]) -> Air {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("air.sock");
     let radio = format!("sim:{}", sock.display());
-    let mut procs = vec![Killed(
-        weft()
-            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )];
-    wait_for(&sock);
+    let mut procs = vec![hub(&sock)];
     for (i, uuid) in uuids.iter().enumerate() {
         let state = dir.path().join(format!("node{i}.weft"));
         procs.push(Killed(
@@ -56,6 +49,23 @@ fn air(uuids: &[&str]) -> Air {
         _procs: procs,
     };
     assert_eq!(run(&["net", "create", "--net", &a.net()]).0, 0);
+    a
+}
+
+/// [`air`] with one lamp, provisioned and configured at 0002.
+fn lamp_at_0002() -> Air {
+    let uuid = "0102030405060708090a0b0c0d0e0f10";
+    let a = air(&[uuid]);
+    let (code, out, err) = run(&[
+        "provision",
+        "--radio",
+        &a.radio,
+        "--uuid",
+        uuid,
+        "--net",
+        &a.net(),
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
     a
 }
 
@@ -83,19 +93,8 @@ fn reserved(net: &str) -> u64 {
 /// send`s used to burn 20 x 1,024 of the 2^24 an IV index allows.
 #[test]
 fn each_short_command_uses_only_the_sequence_numbers_it_sends() {
-    let uuid = "0102030405060708090a0b0c0d0e0f10";
-    let a = air(&[uuid]);
+    let a = lamp_at_0002();
     let net = a.net();
-    let (code, out, err) = run(&[
-        "provision",
-        "--radio",
-        &a.radio,
-        "--uuid",
-        uuid,
-        "--net",
-        &net,
-    ]);
-    assert_eq!(code, 0, "{out} {err}");
     let before = reserved(&net);
     for _ in 0..5 {
         let (code, out, err) = run(&[
@@ -115,19 +114,8 @@ fn each_short_command_uses_only_the_sequence_numbers_it_sends() {
 /// §3.11.5) and goes on sending with the old IV index; with none left it says so and exits 1.
 #[test]
 fn running_out_of_sequence_numbers_starts_an_iv_update_and_says_so() {
-    let uuid = "0102030405060708090a0b0c0d0e0f10";
-    let a = air(&[uuid]);
+    let a = lamp_at_0002();
     let net = a.net();
-    let (code, out, err) = run(&[
-        "provision",
-        "--radio",
-        &a.radio,
-        "--uuid",
-        uuid,
-        "--net",
-        &net,
-    ]);
-    assert_eq!(code, 0, "{out} {err}");
     let with_seq = |seq: u64| {
         let mut c = cdb(&net);
         for n in c["nodes"].as_array_mut().unwrap() {
@@ -176,45 +164,17 @@ fn running_out_of_sequence_numbers_starts_an_iv_update_and_says_so() {
 /// store still opens (it used to panic and leave a store that no longer decoded, keys lost).
 #[test]
 fn a_taken_address_is_refused_and_the_store_stays_readable() {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("air.sock");
-    let radio = format!("sim:{}", sock.display());
-    let net = dir.path().join("net.weft");
-    let net = net.to_str().unwrap();
-    let _hub = Killed(
-        weft()
-            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(&sock);
     let devices = [
         "0102030405060708090a0b0c0d0e0f10",
         "0102030405060708090a0b0c0d0e0f20",
     ];
-    let _nodes: Vec<Killed> = devices
-        .iter()
-        .enumerate()
-        .map(|(i, uuid)| {
-            let state = dir.path().join(format!("node{i}.weft"));
-            Killed(
-                weft()
-                    .args(["node", "--radio", &radio, "--uuid", uuid])
-                    .args(["--state", state.to_str().unwrap()])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(run(&["net", "create", "--net", net]).0, 0);
+    let a = air(&devices);
+    let (radio, net) = (&a.radio, &a.net());
     let provision = |uuid: &str, address: Option<&str>| {
         let mut args = vec![
             "provision",
             "--radio",
-            &radio,
+            radio,
             "--uuid",
             uuid,
             "--net",

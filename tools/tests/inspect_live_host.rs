@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 mod procs;
 
-use procs::{run, wait_for, weft, Killed};
+use procs::{hub, run, weft, Killed};
 use weft::inspect::model::{ConfigOp, EntryKind, Model};
 use weft::inspect::ui::Request;
 use weft::store::{Store, StoreOpts};
@@ -54,14 +54,7 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
     let mut uuid = [0u8; 16];
     hex::decode_to_slice(uuid_hex, &mut uuid).unwrap();
 
-    let _hub = Killed(
-        weft()
-            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(&sock);
+    let _hub = hub(&sock);
     let node_state = dir.join("node.weft");
     let _node = Killed(
         weft()

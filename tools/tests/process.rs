@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 mod procs;
 
-use procs::{run, wait_for, weft, Killed};
+use procs::{hub, run, weft, Killed};
 
 fn flow(dir: &PathBuf, oob_device: &str, oob_provisioner: &str) -> (i32, String, String) {
     let _ = std::fs::remove_dir_all(dir);
@@ -19,14 +19,7 @@ fn flow(dir: &PathBuf, oob_device: &str, oob_provisioner: &str) -> (i32, String,
     let node_state = dir.join("node.weft");
     let uuid = "0102030405060708090a0b0c0d0e0f10";
 
-    let _hub = Killed(
-        weft()
-            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(&sock);
+    let _hub = hub(&sock);
     let _node = Killed(
         weft()
             .args([
@@ -128,14 +121,7 @@ fn provision_all_heard_devices_in_parallel() {
     let radio = format!("sim:{}", sock.display());
     let net = dir.join("net.weft");
     let net = net.to_str().unwrap();
-    let _hub = Killed(
-        weft()
-            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(&sock);
+    let _hub = hub(&sock);
     let _nodes: Vec<Killed> = (1..=3)
         .map(|i| {
             let state = dir.join(format!("node{i}.weft"));

@@ -31,6 +31,19 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `weft sim serve --socket sock`, once its socket is there.
+pub fn hub(sock: &Path) -> Killed {
+    let hub = Killed(
+        weft()
+            .args(["sim", "serve", "--socket", sock.to_str().unwrap()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(sock);
+    hub
+}
+
 /// Waits (10 s at most) for `path` to exist, e.g. a hub's socket.
 pub fn wait_for(path: &Path) {
     let t = Instant::now();
