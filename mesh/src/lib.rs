@@ -8,6 +8,8 @@ pub mod crypto;
 pub mod frame;
 pub mod time;
 pub mod topology;
+pub mod wire;
 
 pub use frame::{Bearer, RxFrame, Station, TxFrame};
 pub use time::{Duration, Instant};
+pub use wire::Wire;

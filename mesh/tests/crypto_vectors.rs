@@ -2,7 +2,8 @@
 //! `tests/data/btmesh-sample-data.json`, against the security toolbox.
 
 use serde_json::Value;
-use weft_mesh::crypto::{self, nonce, AppKey, KeyPair, NetKey, PublicKey};
+use weft_mesh::ble::crypto::{self as toolbox, nonce, AppKey, NetKey};
+use weft_mesh::crypto::{self, KeyPair, PublicKey};
 
 fn data() -> Value {
     let path = concat!(
@@ -44,21 +45,21 @@ fn toolbox() {
     for c in cases {
         match c["fn"].as_str().unwrap() {
             "s1" => assert_eq!(
-                crypto::s1(c["m_ascii"].as_str().unwrap().as_bytes()).to_vec(),
+                toolbox::s1(c["m_ascii"].as_str().unwrap().as_bytes()).to_vec(),
                 h(&c["out"])
             ),
             "k1" => assert_eq!(
-                crypto::k1(&h(&c["n"]), &h16(&c["salt"]), &h(&c["p"])).to_vec(),
+                toolbox::k1(&h(&c["n"]), &h16(&c["salt"]), &h(&c["p"])).to_vec(),
                 h(&c["out"])
             ),
             "k2" => {
-                let k = crypto::k2(&h16(&c["n"]), &h(&c["p"]));
+                let k = toolbox::k2(&h16(&c["n"]), &h(&c["p"]));
                 assert_eq!(u64::from(k.nid), u(&c["nid"]));
                 assert_eq!(k.encryption_key.to_vec(), h(&c["encryption_key"]));
                 assert_eq!(k.privacy_key.to_vec(), h(&c["privacy_key"]));
             }
-            "k3" => assert_eq!(crypto::k3(&h16(&c["n"])).to_vec(), h(&c["out"])),
-            "k4" => assert_eq!(u64::from(crypto::k4(&h16(&c["n"]))), u(&c["out"])),
+            "k3" => assert_eq!(toolbox::k3(&h16(&c["n"])).to_vec(), h(&c["out"])),
+            "k4" => assert_eq!(u64::from(toolbox::k4(&h16(&c["n"]))), u(&c["out"])),
             other => panic!("unknown toolbox function {other}"),
         }
     }
@@ -89,7 +90,7 @@ fn network_key_derivation() {
     assert_eq!(fr.encryption_key.to_vec(), h(&f["encryption_key"]));
     assert_eq!(fr.privacy_key.to_vec(), h(&f["privacy_key"]));
     // The k2 P parameter the vector states is the one NetKey::friendship builds.
-    let direct = crypto::k2(nk.key(), &h(&f["p"]));
+    let direct = toolbox::k2(nk.key(), &h(&f["p"]));
     assert_eq!(direct.nid, fr.nid);
 }
 
@@ -142,7 +143,7 @@ fn virtual_address_of_message_22() {
     let d = data();
     let m = &d["network_pdus"][7];
     assert_eq!(
-        crypto::virtual_address(&h16(&m["label_uuid"])),
+        toolbox::virtual_address(&h16(&m["label_uuid"])),
         hu16(&m["dst"])
     );
 }
@@ -173,9 +174,9 @@ fn provisioning_ecdh_and_keys() {
     ] {
         inputs.extend(h(&p[f]));
     }
-    let salt = crypto::s1(&inputs);
+    let salt = toolbox::s1(&inputs);
     assert_eq!(salt.to_vec(), h(&p["confirmation_salt"]));
-    let ck = crypto::k1(&s1, &salt, b"prck");
+    let ck = toolbox::k1(&s1, &salt, b"prck");
     assert_eq!(ck.to_vec(), h(&p["confirmation_key"]));
     let auth = h(&p["auth_value"]);
     let confirm = |random: &[u8]| {
@@ -194,14 +195,14 @@ fn provisioning_ecdh_and_keys() {
     let mut m = salt.to_vec();
     m.extend(h(&p["random_provisioner"]));
     m.extend(h(&p["random_device"]));
-    let prov_salt = crypto::s1(&m);
+    let prov_salt = toolbox::s1(&m);
     assert_eq!(prov_salt.to_vec(), h(&p["provisioning_salt"]));
-    let session_key = crypto::k1(&s1, &prov_salt, b"prsk");
+    let session_key = toolbox::k1(&s1, &prov_salt, b"prsk");
     assert_eq!(session_key.to_vec(), h(&p["session_key"]));
-    let nonce = crypto::k1(&s1, &prov_salt, b"prsn");
+    let nonce = toolbox::k1(&s1, &prov_salt, b"prsn");
     assert_eq!(nonce[3..].to_vec(), h(&p["session_nonce"]));
     assert_eq!(
-        crypto::k1(&s1, &prov_salt, b"prdk").to_vec(),
+        toolbox::k1(&s1, &prov_salt, b"prdk").to_vec(),
         h(&p["device_key"])
     );
 

@@ -7,9 +7,10 @@ use std::time::Instant as WallClock;
 
 use serde_json::json;
 use weft_mesh::ble::address::{Address, IvIndex, Seq, UnicastAddress};
+use weft_mesh::ble::crypto::NetKey;
 use weft_mesh::ble::node::{ElementState, Node, NodeState};
 use weft_mesh::ble::wire::network::{NetworkPduRepr, NonceKind};
-use weft_mesh::crypto::{Aes, NetKey};
+use weft_mesh::crypto::Aes;
 
 use crate::Exit;
 use rand_chacha::ChaCha8Rng;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
-use weft_mesh::crypto::NetKey;
+use weft_mesh::ble::crypto::NetKey;
 
 /// ADV_NONCONN_IND (Core v5.4 Vol 6 Part B §2.3).
 const PDU_ADV_NONCONN_IND: u64 = 0x02;

@@ -235,7 +235,7 @@ impl CdbAddress {
     pub fn address(&self) -> Address {
         match self {
             CdbAddress::Address(a) => Address(*a),
-            CdbAddress::Label(l) => Address(crate::crypto::virtual_address(l)),
+            CdbAddress::Label(l) => Address(crate::ble::crypto::virtual_address(l)),
         }
     }
 }
@@ -1956,7 +1956,7 @@ fn label_for(a: Address, labels: &[[u8; 16]]) -> CdbAddress {
     if a.is_virtual() {
         if let Some(l) = labels
             .iter()
-            .find(|l| crate::crypto::virtual_address(l) == a.0)
+            .find(|l| crate::ble::crypto::virtual_address(l) == a.0)
         {
             return CdbAddress::Label(*l);
         }
@@ -2363,7 +2363,7 @@ mod tests {
         onoff.app_keys = vec![1];
         onoff.subscriptions = vec![
             Address(0xC001),
-            Address(crate::crypto::virtual_address(&label)),
+            Address(crate::ble::crypto::virtual_address(&label)),
         ];
         onoff.labels = vec![label];
         onoff.publication = Some(Publication {
@@ -2377,7 +2377,7 @@ mod tests {
             model_id: 0x0001,
         });
         vendor.publication = Some(Publication {
-            address: Address(crate::crypto::virtual_address(&label)),
+            address: Address(crate::ble::crypto::virtual_address(&label)),
             label: Some(label),
             params: pub_params,
         });

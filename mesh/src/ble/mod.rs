@@ -2,6 +2,7 @@
 
 pub mod address;
 pub mod cdb;
+pub mod crypto;
 pub mod models;
 pub mod node;
 pub mod prov;

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::ble::address::{Address, IvIndex, Seq};
+use crate::ble::crypto::{virtual_address, AppKey, DevKey, NetKey, NetworkCredentials};
 use crate::ble::wire::access::Opcode;
 use crate::ble::wire::adv::{
     AdStructures, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE, AD_TYPE_PB_ADV,
@@ -17,7 +18,6 @@ use crate::ble::wire::pbadv::{self, GenericProvisioningPdu, PbAdvPdu};
 use crate::ble::wire::prov::ProvisioningPdu;
 use crate::ble::wire::upper::{decrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::{Error, Wire};
-use crate::crypto::{virtual_address, AppKey, DevKey, NetKey, NetworkCredentials};
 
 /// Which credentials opened a network PDU (§3.9.6.3.1, §3.9.6.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

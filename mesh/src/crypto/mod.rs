@@ -1,24 +1,21 @@
-//! The Bluetooth Mesh security toolbox (Mesh Protocol 1.1 §3.9 "Mesh security"), built on
-//! RustCrypto. Nothing here is hand-rolled cryptography: AES, CMAC, CCM, HMAC, SHA-256 and P-256
-//! come from audited crates; this module composes them the way the specification does.
+//! The cryptographic primitives both protocols use, built on RustCrypto: AES-128, AES-CMAC,
+//! AES-CCM, HMAC-SHA256 and P-256 ECDH. Nothing here is hand-rolled cryptography; the
+//! protocols' own key functions compose these (Bluetooth Mesh's s1 and k1-k5 in
+//! [`crate::ble::crypto`]).
 //!
 //! Every key type keeps its expanded AES key schedule, so a key is expanded once when it is
 //! installed and never again per packet.
 
 mod ecdh;
-mod keys;
-mod toolbox;
 
 pub use ecdh::{EcdhError, KeyPair, PublicKey};
-pub use keys::{nonce, AppKey, DevKey, NetKey, NetworkCredentials};
-pub use toolbox::{k1, k2, k3, k4, k5, s1, s2, virtual_address, K2};
 
 use aes::cipher::{BlockEncrypt, KeyInit};
 use ccm::aead::AeadInPlace;
 use ccm::consts::{U13, U4, U8};
 use cmac::Mac;
 
-/// A 128-bit key, as every Bluetooth Mesh key is.
+/// A 128-bit key (every Bluetooth Mesh key, the Thread MAC and MLE keys).
 pub type Key = [u8; 16];
 
 /// Authentication failed: the MIC did not match (wrong key, wrong nonce, or corrupted data).
@@ -77,6 +74,18 @@ impl core::fmt::Debug for Cmac {
 /// AES-CMAC of `msg` under `key`, for one-off use (§3.9.2.2).
 pub fn aes_cmac(key: &Key, msg: &[u8]) -> [u8; 16] {
     Cmac::new(key).mac(&[msg])
+}
+
+/// HMAC-SHA256 (RFC 2104, FIPS 180-4) of the concatenation of `parts` under `key`.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::Mac as _;
+    // HMAC takes a key of any length.
+    let mut m = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key)
+        .expect("HMAC accepts every key length");
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
 }
 
 /// The length of a message integrity check: AES-CCM in Bluetooth Mesh uses 32- or 64-bit MICs
@@ -221,6 +230,16 @@ mod tests {
         assert_eq!(
             hex::encode(aes_cmac(&key, &msg)),
             "070a16b46b4d4144f79bdd9dd04a287c"
+        );
+    }
+
+    #[test]
+    fn rfc4231_hmac_sha256() {
+        // RFC 4231 §4.3, Test Case 2: key "Jefe", data "what do ya want for nothing?", given in
+        // two parts.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 

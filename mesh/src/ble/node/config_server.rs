@@ -28,6 +28,7 @@
 //! (Invalid Publish Parameters) and do not subscribe (Not a Subscribe Model).
 
 use crate::ble::address::Address;
+use crate::ble::crypto::virtual_address;
 use crate::ble::models::composition::{CompositionDataPage0, Element, VendorModelId};
 use crate::ble::models::config::{
     ConfigMessage, FeatureState, HeartbeatPublication as HeartbeatPublicationParams,
@@ -36,7 +37,6 @@ use crate::ble::models::config::{
 };
 use crate::ble::models::{KeyIndex, ModelId};
 use crate::ble::wire::control::Features;
-use crate::crypto::virtual_address;
 use crate::time::{Duration, Instant};
 
 use super::state::{

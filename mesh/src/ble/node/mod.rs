@@ -37,6 +37,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use rand_core::RngCore;
 
 use crate::ble::address::{Address, IvIndex, Seq, UnicastAddress};
+use crate::ble::crypto::{virtual_address, AppKey, DevKey, NetKey};
 use crate::ble::transport::rpl::ReplayProtectionList;
 use crate::ble::transport::sar::{
     CompletedRx, LowerPdu, RxOutcome, SarRx, SarRxParams, SarTx, SarTxError, SarTxParams, SegKind,
@@ -48,7 +49,6 @@ use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, SegmentHeader};
 use crate::ble::wire::network::{NetworkPdu, NetworkPduRepr, NonceKind};
 use crate::ble::wire::upper::{decrypt_access, encrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::Wire;
-use crate::crypto::{virtual_address, AppKey, DevKey, NetKey};
 use crate::frame::{Bearer, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 

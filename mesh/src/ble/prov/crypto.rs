@@ -2,12 +2,10 @@
 //! salt and key, confirmation values, the provisioning salt, session key and nonce, the device
 //! key (§3.9.6.1) and the encryption of the Provisioning Data.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
+use crate::ble::crypto::{k1, k5, s1, s2};
 use crate::ble::wire::prov::{Algorithm, EncryptedProvisioningData, ProvisioningData};
 use crate::ble::wire::Wire;
-use crate::crypto::{aes_cmac, k1, k5, s1, s2, AuthError, Ccm, Key, MicLen};
+use crate::crypto::{aes_cmac, AuthError, Ccm, Key, MicLen};
 
 /// The length of ConfirmationInputs: Invite (1), Capabilities (11) and Start (5) parameters
 /// and both public keys (64 each) (§5.4.2.4.1).
@@ -74,12 +72,7 @@ pub fn confirmation(algorithm: Algorithm, key: &[u8], random: &[u8], auth_value:
             m.extend_from_slice(auth_value);
             aes_cmac(&to16(key), &m).to_vec()
         }
-        Algorithm::P256HmacSha256 => {
-            let mut mac =
-                <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
-            mac.update(random);
-            mac.finalize().into_bytes().to_vec()
-        }
+        Algorithm::P256HmacSha256 => crate::crypto::hmac_sha256(key, &[random]).to_vec(),
     }
 }
 

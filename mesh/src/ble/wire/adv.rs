@@ -9,7 +9,7 @@ use core::iter::FusedIterator;
 
 use super::{at_most, need, Error, Hex, Result, Wire};
 use crate::ble::address::UnicastAddress;
-use crate::crypto::NetKey;
+use crate::ble::crypto::NetKey;
 
 /// AD type «Flags» (CSS Part A §1.3).
 pub const AD_TYPE_FLAGS: u8 = 0x01;

@@ -8,8 +8,8 @@
 use core::fmt;
 
 use super::{need, Error, Hex, Result, Wire};
+use crate::ble::crypto::{s1, NetKey};
 use crate::ble::IvIndex;
-use crate::crypto::{s1, NetKey};
 
 /// Beacon Type values (§3.10). 0x03..=0xFF are Reserved for Future Use.
 pub mod beacon_type {

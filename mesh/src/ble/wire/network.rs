@@ -9,7 +9,8 @@
 //! ```
 
 use crate::ble::address::{Address, IvIndex, Seq};
-use crate::crypto::{nonce, MicLen, NetworkCredentials};
+use crate::ble::crypto::{nonce, NetworkCredentials};
+use crate::crypto::MicLen;
 
 use super::{need, Error, Result};
 
@@ -268,8 +269,8 @@ impl NetworkPduRepr {
 #[doc(hidden)]
 pub fn fuzz_parse(data: &[u8]) {
     use std::sync::OnceLock;
-    static KEYS: OnceLock<crate::crypto::NetKey> = OnceLock::new();
-    let key = KEYS.get_or_init(|| crate::crypto::NetKey::new([0x42; 16]));
+    static KEYS: OnceLock<crate::ble::crypto::NetKey> = OnceLock::new();
+    let key = KEYS.get_or_init(|| crate::ble::crypto::NetKey::new([0x42; 16]));
     if let Ok(v) = NetworkPdu::new_checked(data) {
         let _ = (v.ivi(), v.nid(), v.privacy_random(), v.secured());
     }
@@ -292,7 +293,7 @@ pub fn fuzz_parse(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::NetKey;
+    use crate::ble::crypto::NetKey;
     use proptest::prelude::*;
 
     fn key() -> NetKey {

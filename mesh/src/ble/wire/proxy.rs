@@ -806,7 +806,8 @@ mod tests {
     /// recovered here with the security toolbox, is `0000`.
     #[test]
     fn sample_8_9_1_set_filter_type() {
-        use crate::crypto::{nonce, MicLen, NetKey};
+        use crate::ble::crypto::{nonce, NetKey};
+        use crate::crypto::MicLen;
         let pdu = ProxyPdu::parse(&h("0210386bd60efbbb8b8c28512e792d3711f4b526")).unwrap();
         assert_eq!(pdu.sar, Sar::Complete);
         assert_eq!(pdu.message_type, MessageType::ProxyConfiguration);

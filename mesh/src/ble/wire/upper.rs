@@ -8,7 +8,8 @@
 //! ```
 
 use crate::ble::address::{Address, IvIndex, Seq};
-use crate::crypto::{nonce, AppKey, Ccm, DevKey, MicLen};
+use crate::ble::crypto::{nonce, AppKey, DevKey};
+use crate::crypto::{Ccm, MicLen};
 
 use super::{at_most, need, Error, Result};
 
@@ -112,7 +113,7 @@ pub fn decrypt_access(
 
 fn check_label(ctx: &AccessContext, label_uuid: Option<&[u8; 16]>) -> Result<()> {
     match (ctx.dst.is_virtual(), label_uuid) {
-        (true, Some(l)) if crate::crypto::virtual_address(l) == ctx.dst.0 => Ok(()),
+        (true, Some(l)) if crate::ble::crypto::virtual_address(l) == ctx.dst.0 => Ok(()),
         (false, None) => Ok(()),
         _ => Err(Error::Invalid {
             field: "Label UUID for DST",
@@ -156,7 +157,7 @@ mod tests {
             let devk = DevKey::new([2; 16]);
             let key = if dev { AccessKey::Dev(&devk) } else { AccessKey::App(&app) };
             let (dst, label) = if virt {
-                (Address(crate::crypto::virtual_address(&label)), Some(&label))
+                (Address(crate::ble::crypto::virtual_address(&label)), Some(&label))
             } else {
                 (Address(0xc001), None)
             };

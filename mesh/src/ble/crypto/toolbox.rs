@@ -1,12 +1,7 @@
 //! The key derivation functions of Mesh Protocol 1.1 §3.9.2 (s1, k1..k5, s2) and the
 //! virtual address hash (§3.4.2.3).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use super::{aes_cmac, Cmac, Key};
-
-type HmacSha256 = Hmac<Sha256>;
+use crate::crypto::{aes_cmac, hmac_sha256, Cmac, Key};
 
 /// s1 SALT generation function (§3.9.2.4): `s1(M) = AES-CMAC_ZERO(M)`.
 pub fn s1(m: &[u8]) -> Key {
@@ -64,23 +59,15 @@ pub fn k4(n: &Key) -> u8 {
 
 /// s2 SALT generation function (§3.9.2.10, Mesh 1.1): `s2(M) = HMAC-SHA-256_ZERO(M)`.
 pub fn s2(m: &[u8]) -> [u8; 32] {
-    hmac256(&[0u8; 32], &[m])
+    hmac_sha256(&[0u8; 32], &[m])
 }
 
 /// k5 derivation function (§3.9.2.9, Mesh 1.1), used by the
 /// BTM_ECDH_P256_HMAC_SHA256_AES_CCM provisioning algorithm:
 /// `T = HMAC-SHA-256_SALT(N)`, `k5 = HMAC-SHA-256_T(P)`.
 pub fn k5(n: &[u8], salt: &[u8; 32], p: &[u8]) -> [u8; 32] {
-    let t = hmac256(salt, &[n]);
-    hmac256(&t, &[p])
-}
-
-fn hmac256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut m = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
-    for p in parts {
-        m.update(p);
-    }
-    m.finalize().into_bytes().into()
+    let t = hmac_sha256(salt, &[n]);
+    hmac_sha256(&t, &[p])
 }
 
 /// The virtual address of a Label UUID (§3.4.2.3):

@@ -1,6 +1,7 @@
 //! Keys with their derived material, computed once when a key is installed (§3.9.6).
 
-use super::{k1, k2, k3, k4, s1, Aes, AuthError, Ccm, Cmac, Key, MicLen};
+use super::{k1, k2, k3, k4, s1};
+use crate::crypto::{Aes, AuthError, Ccm, Cmac, Key, MicLen};
 
 /// One set of network-layer security credentials: NID, EncryptionKey and PrivacyKey, the
 /// output of k2 (§3.9.6.3.1 flooding, §3.9.6.3.2 friendship), with both keys expanded.
