@@ -238,7 +238,10 @@ mod tests {
         // RFC 4231 §4.3, Test Case 2: key "Jefe", data "what do ya want for nothing?", given in
         // two parts.
         assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"])),
+            hex::encode(hmac_sha256(
+                b"Jefe",
+                &[b"what do ya want ", b"for nothing?"]
+            )),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

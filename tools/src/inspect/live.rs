@@ -17,6 +17,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as WallDuration, Instant as WallClock};
 
+use super::layout::Layout;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
@@ -29,7 +30,7 @@ use weft_mesh::ble::prov::{ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::ble::UnicastAddress;
-use weft_mesh::topology::{Layout, NodeKey, Roles, Topology};
+use weft_mesh::topology::{NodeKey, Roles, Topology};
 use weft_mesh::{Bearer, Instant, RxFrame, Station, TxFrame};
 use weft_radio::hub::HubRadio;
 use weft_radio::Radio;

@@ -5,6 +5,7 @@
 //! the shared [`model::Model`] at a fixed tick and sends requests back through a channel.
 
 pub mod keys;
+pub mod layout;
 pub mod live;
 pub mod model;
 pub mod runtime;
@@ -352,7 +353,7 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
     };
     let topo = &model.topology;
     let text = match a.format {
-        GraphFormat::Dot => topo.to_dot(),
+        GraphFormat::Dot => layout::to_dot(topo),
         GraphFormat::Json => {
             let mut v = serde_json::to_value(topo).unwrap_or_default();
             v["source"] = json!(model.source);

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use super::layout::Layout;
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 use weft_mesh::ble::models::composition::CompositionDataPage0;
 use weft_mesh::ble::models::config::ConfigMessage;
@@ -16,7 +17,7 @@ use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
 use weft_mesh::ble::wire::beacon::Beacon;
 use weft_mesh::ble::wire::control::control_opcode_name;
-use weft_mesh::topology::{Layout, NodeKey, Topology};
+use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
 use weft_radio::pcap::{
     ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
