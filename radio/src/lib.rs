@@ -8,6 +8,7 @@
 
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
+pub mod ble_ll;
 pub mod hub;
 pub mod pcap;
 pub mod sim;

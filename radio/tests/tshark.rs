@@ -18,11 +18,11 @@ use weft_mesh::ble::wire::access::Opcode;
 use weft_mesh::ble::wire::adv::{AdStructure, AD_TYPE_MESH_MESSAGE};
 use weft_mesh::ble::wire::Wire;
 use weft_mesh::Instant;
-use weft_radio::pcap::{
+use weft_radio::ble_ll::{
     ble_adv_nonconn_ind, ble_crc24, ble_ll_phdr_packet, crc24_to_air, parse_ble_adv,
-    read_all_packets, rf_channel_of_index, BleLlPhdr, PcapWriter, ADV_CRC_INIT,
-    LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, PDU_ADV_NONCONN_IND, PHDR_DEWHITENED,
+    rf_channel_of_index, BleLlPhdr, ADV_CRC_INIT, PDU_ADV_NONCONN_IND, PHDR_DEWHITENED,
 };
+use weft_radio::pcap::{read_all_packets, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
 
 const SAMPLE_DATA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -25,9 +25,8 @@ use weft_mesh::ble::node::{
 use weft_mesh::ble::prov::{Device, DeviceEvent, Provisioner, ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
-use weft_radio::pcap::{
-    ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
-};
+use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
+use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
 use crate::scenario::{parse_group, PlannedDevice, PlannedNode, Scenario, BUILTIN};

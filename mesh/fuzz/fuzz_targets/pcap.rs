@@ -5,8 +5,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(packets) = weft_radio::pcap::read_all_packets(data) {
         for p in packets {
-            let _ = weft_radio::pcap::parse_ble_adv(&p.data);
+            let _ = weft_radio::ble_ll::parse_ble_adv(&p.data);
         }
     }
-    let _ = weft_radio::pcap::parse_ble_adv(data);
+    let _ = weft_radio::ble_ll::parse_ble_adv(data);
 });

@@ -19,9 +19,8 @@ use weft_mesh::ble::wire::beacon::Beacon;
 use weft_mesh::ble::wire::control::control_opcode_name;
 use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
-use weft_radio::pcap::{
-    ble_adv_nonconn_ind, ble_ll_phdr_packet, PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
-};
+use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
+use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, SimEvent, Simulator};
 
 use crate::scenario::PlannedNode;
