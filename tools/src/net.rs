@@ -280,15 +280,8 @@ pub fn ensure_local_provisioner(
             // to a fresh address of its range, where every sequence number is new to the
             // other nodes' replay protection (MshPRT §3.9.8), and the old one is excluded.
             let old = cdb.nodes[i].unicast_address.0;
-            let free = p
-                .allocated_unicast_range
-                .iter()
-                .flat_map(|r| r.low_address.0..=r.high_address.0)
-                .find(|&a| {
-                    a != old
-                        && cdb.node_by_address(a).is_none()
-                        && !cdb.is_excluded(a, state.iv_index)
-                })
+            let free = cdb
+                .free_unicast_in(&p.allocated_unicast_range, old, state.iv_index)
                 .ok_or("weft's node has no sequence number in the file and its address range has no free address to move it to")?;
             let node = &mut cdb.nodes[i];
             node.unicast_address = Hex16(free);
@@ -309,34 +302,14 @@ pub fn ensure_local_provisioner(
     if cdb.net_keys.is_empty() {
         return Err("the network has no network key: weft cannot join it".into());
     }
-    let mut taken: Vec<(u16, u16)> = cdb
-        .provisioners
-        .iter()
-        .flat_map(|p| p.allocated_unicast_range.iter())
-        .map(|r| (r.low_address.0, r.high_address.0))
-        .collect();
-    taken.extend(cdb.nodes.iter().map(|n| {
-        let lo = n.unicast_address.0;
-        (lo, lo.saturating_add(n.elements.len().max(1) as u16 - 1))
-    }));
-    let unicast = match free_block(&taken, 0x0001, 0x7FFF, UNICAST_BLOCK) {
+    let unicast = match cdb.free_unicast_block(UNICAST_BLOCK) {
         Some(b) => b,
-        None => {
-            shrink_for_block(cdb).ok_or("no unicast addresses are left for weft's provisioner")?
-        }
+        None => cdb
+            .shrink_for_block(UNICAST_BLOCK)
+            .ok_or("no unicast addresses are left for weft's provisioner")?,
     };
-    let groups: Vec<(u16, u16)> = cdb
-        .provisioners
-        .iter()
-        .flat_map(|p| p.allocated_group_range.iter())
-        .map(|r| (r.low_address.0, r.high_address.0))
-        .collect();
-    let scenes: Vec<(u16, u16)> = cdb
-        .provisioners
-        .iter()
-        .flat_map(|p| p.allocated_scene_range.iter())
-        .map(|r| (r.first_scene.0, r.last_scene.0))
-        .collect();
+    let groups = cdb.free_group_block(GROUP_BLOCK);
+    let scenes = cdb.free_scene_block(SCENE_BLOCK);
     let uuid = random_uuid(rng);
     cdb.provisioners.push(CdbProvisioner {
         provisioner_name: LOCAL_PROVISIONER_NAME.into(),
@@ -345,14 +318,14 @@ pub fn ensure_local_provisioner(
             low_address: Hex16(unicast.0),
             high_address: Hex16(unicast.1),
         }],
-        allocated_group_range: free_block(&groups, 0xC000, 0xFEFF, GROUP_BLOCK)
+        allocated_group_range: groups
             .map(|(lo, hi)| CdbRange {
                 low_address: Hex16(lo),
                 high_address: Hex16(hi),
             })
             .into_iter()
             .collect(),
-        allocated_scene_range: free_block(&scenes, 0x0001, 0xFFFF, SCENE_BLOCK)
+        allocated_scene_range: scenes
             .map(|(lo, hi)| CdbSceneRange {
                 first_scene: Hex16(lo),
                 last_scene: Hex16(hi),
@@ -410,46 +383,6 @@ pub fn ensure_local_provisioner(
     Ok(notes)
 }
 
-/// When other provisioners hold every unicast address (BlueZ's mesh-cfgclient allocates
-/// 0001-7FFF to itself), takes the upper half of the unused top of the roomiest range, up to
-/// [`UNICAST_BLOCK`] addresses, and shrinks that range so that ranges never overlap.
-fn shrink_for_block(cdb: &mut Cdb) -> Option<(u16, u16)> {
-    let node_spans: Vec<(u16, u16)> = cdb
-        .nodes
-        .iter()
-        .map(|n| {
-            let lo = n.unicast_address.0;
-            (lo, lo.saturating_add(n.elements.len().max(1) as u16 - 1))
-        })
-        .collect();
-    let (mut best, mut room) = (None, 0u16);
-    for (pi, p) in cdb.provisioners.iter().enumerate() {
-        for (ri, r) in p.allocated_unicast_range.iter().enumerate() {
-            let (lo, hi) = (r.low_address.0, r.high_address.0);
-            let used_top = node_spans
-                .iter()
-                .filter(|(a, b)| *a <= hi && lo <= *b)
-                .map(|(_, b)| *b)
-                .max()
-                .unwrap_or(lo.saturating_sub(1));
-            let free = hi.saturating_sub(used_top);
-            if free > room {
-                (best, room) = (Some((pi, ri)), free);
-            }
-        }
-    }
-    let (pi, ri) = best?;
-    let take = (room / 2).min(UNICAST_BLOCK);
-    if take == 0 {
-        return None;
-    }
-    let r = &mut cdb.provisioners[pi].allocated_unicast_range[ri];
-    let hi = r.high_address.0;
-    let lo = hi - take + 1;
-    r.high_address = Hex16(lo - 1);
-    Some((lo, hi))
-}
-
 /// weft's own element: Configuration Server and the clients it drives, the clients bound to
 /// every application key.
 fn local_element(cdb: &Cdb) -> ElementState {
@@ -472,24 +405,6 @@ fn local_element(cdb: &Cdb) -> ElementState {
             model(ModelId::SENSOR_CLIENT, true),
         ],
     }
-}
-
-/// The first block of up to `size` values in `lo..=hi` that overlaps none of `taken`.
-pub fn free_block(taken: &[(u16, u16)], lo: u16, hi: u16, size: u16) -> Option<(u16, u16)> {
-    let mut start = u32::from(lo);
-    while start <= u32::from(hi) {
-        let end = (start + u32::from(size) - 1).min(u32::from(hi));
-        match taken
-            .iter()
-            .filter(|(a, b)| u32::from(*a) <= end && start <= u32::from(*b))
-            .map(|(_, b)| u32::from(*b))
-            .max()
-        {
-            None => return Some((start as u16, end as u16)),
-            Some(b) => start = b + 1,
-        }
-    }
-    None
 }
 
 fn random16(rng: &mut impl RngCore) -> [u8; 16] {
@@ -630,20 +545,6 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_715_000_000), "2024-05-06T12:53:20Z");
-    }
-
-    #[test]
-    fn free_blocks() {
-        assert_eq!(free_block(&[], 1, 0x7FFF, 0x2000), Some((1, 0x2000)));
-        assert_eq!(
-            free_block(&[(1, 0x199A)], 1, 0x7FFF, 0x2000),
-            Some((0x199B, 0x399A))
-        );
-        assert_eq!(
-            free_block(&[(1, 0x7FF0)], 1, 0x7FFF, 0x2000),
-            Some((0x7FF1, 0x7FFF))
-        );
-        assert_eq!(free_block(&[(1, 0x7FFF)], 1, 0x7FFF, 0x2000), None);
     }
 
     #[test]
