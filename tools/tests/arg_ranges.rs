@@ -3,21 +3,21 @@
 //! or radio tried (no hub runs in these tests: a value that got through would end in exit 3
 //! or wait out a timeout).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
 const RADIO: &str = "sim:/nonexistent/air.sock";
 
-/// Runs `weft ARGS` in an empty home; its exit code and stderr.
-fn weft(args: &[&str]) -> (i32, String) {
-    let home = tempfile::tempdir().unwrap();
+/// Runs `weft ARGS` in `home`; its exit code and stderr.
+fn weft(home: &Path, args: &[&str]) -> (i32, String) {
     let t = Instant::now();
     let out = Command::cargo_bin("weft")
         .unwrap()
         .args(args)
-        .env("HOME", home.path())
-        .env("XDG_DATA_HOME", home.path().join("xdg"))
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("xdg"))
         .timeout(Duration::from_secs(20))
         .output()
         .unwrap();
@@ -31,10 +31,14 @@ fn weft(args: &[&str]) -> (i32, String) {
     )
 }
 
-/// Each of `cases` (arguments, a part of the message) ends in exit 2 with that message.
+/// Each of `cases` (arguments, a part of the message) ends in exit 2 with that message, in a
+/// home with a network store: a value that got through would reach the missing radio (exit 3).
 fn refused(cases: &[(&[&str], &str)]) {
+    let home = tempfile::tempdir().unwrap();
+    let (c, err) = weft(home.path(), &["net", "create"]);
+    assert_eq!(c, 0, "{err}");
     for (args, want) in cases {
-        let (c, err) = weft(args);
+        let (c, err) = weft(home.path(), args);
         assert_eq!(c, 2, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: want {want:?} in: {err}");
     }
