@@ -220,6 +220,9 @@ fn durations_are_finite_and_above_zero() {
 #[test]
 fn counts_are_within_their_range() {
     refused(&[
+        // As reported: the default scenario took these silently.
+        (&["sim", "run", "--nodes", "0"], "give 1 to 30000"),
+        (&["sim", "run", "--nodes", "4000000000"], "give 1 to 30000"),
         (
             &["sim", "run", "--scenario", "grid", "--nodes", "0"],
             "give 1 to 30000",
