@@ -30,17 +30,18 @@ pub enum BenchKind {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
-        /// Runs to take the median of.
-        #[arg(long, default_value_t = 5)]
+        /// Runs to take the median of, 1-100.
+        #[arg(long, default_value_t = 5, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
         runs: usize,
     },
     /// Provision DEVICES simulated devices over standard PB-ADV with parallel links: the
     /// virtual seconds until the last one is provisioned.
     Provision {
-        #[arg(long, default_value_t = 100)]
+        /// Devices to provision, 1-32766 (device i gets unicast address 0002 + i).
+        #[arg(long, default_value_t = 100, value_parser = |s: &str| crate::args::count(s, "a number of devices", 1, 0x7ffe))]
         devices: usize,
-        /// Links open at once (one advertiser carries them all, so more is not faster).
-        #[arg(long, default_value_t = 12)]
+        /// Links open at once, 1-64 (one advertiser carries them all, so more is not faster).
+        #[arg(long, default_value_t = 12, value_parser = crate::args::links)]
         parallel: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -51,11 +52,11 @@ pub enum BenchKind {
     /// The grid scenario (every node a relay, a tenth publishing) in the simulator: wall time
     /// against virtual time, and peak memory.
     Sim {
-        /// Nodes in the grid.
-        #[arg(long, default_value_t = 1000)]
+        /// Nodes in the grid, 1-30000.
+        #[arg(long, default_value_t = 1000, value_parser = crate::args::grid_nodes)]
         nodes: usize,
         /// Virtual seconds.
-        #[arg(long, default_value_t = 60.0)]
+        #[arg(long, default_value_t = 60.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
         seconds: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -66,11 +67,11 @@ pub enum BenchKind {
     /// The inspector's frame time: the whole screen rendered into a TestBackend at the UI's
     /// tick while the simulated grid (unpaced, in its own thread) feeds decoded traffic.
     Tui {
-        /// Nodes in the grid.
-        #[arg(long, default_value_t = 1000)]
+        /// Nodes in the grid, 1-30000.
+        #[arg(long, default_value_t = 1000, value_parser = crate::args::grid_nodes)]
         nodes: usize,
-        /// Wall seconds to measure.
-        #[arg(long, default_value_t = 10.0)]
+        /// Wall seconds to measure (at most 3600).
+        #[arg(long, default_value_t = 10.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
         seconds: f64,
         /// Terminal size, columns x rows.
         #[arg(long, default_value = "160x48")]

@@ -141,9 +141,9 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
             Exit::Ok
         }
         NetCmd::Import { cdb, force } => {
-            let text = match std::fs::read_to_string(cdb) {
+            let text = match crate::files::read_to_string(cdb, crate::files::CDB) {
                 Ok(t) => t,
-                Err(e) => return fail(format!("cannot read {}: {e}", cdb.display()), Exit::Usage),
+                Err(e) => return fail(&e, e.exit()),
             };
             let (state, notes) = match import_cdb(&text, &mut OsRng, &now_rfc3339()) {
                 Ok(s) => s,

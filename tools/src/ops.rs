@@ -34,11 +34,11 @@ pub struct OpOpts {
     /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`).
     #[arg(long, value_name = "RADIO")]
     pub radio: String,
-    /// Destination address (hex): a node's unicast address or a group.
-    #[arg(long, value_parser = args::address)]
+    /// Destination address (hex): a node's unicast address (0001-7fff) or a group (c000-ffff).
+    #[arg(long, value_parser = args::destination)]
     pub dst: Address,
-    /// Seconds to wait for the answer.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds to wait for the answer (above 0).
+    #[arg(long, default_value_t = 5.0, value_parser = args::seconds, allow_hyphen_values = true)]
     pub timeout: f64,
     /// Print the answer as one JSON object.
     #[arg(long)]
@@ -134,40 +134,47 @@ pub enum ConfigWhat {
     Composition,
     /// Give the node application key INDEX (from the network).
     AppkeyAdd {
-        #[arg(long, default_value_t = 0)]
+        /// The application key's index (0-4095).
+        #[arg(long, default_value_t = 0, value_parser = args::key_index)]
         index: u16,
     },
     /// Bind application key INDEX to a model (SIG ID in hex, or 8 hex digits for vendor).
     Bind {
         #[arg(long, value_parser = parse_model)]
         model: ModelId,
-        #[arg(long, default_value_t = 0)]
+        /// The application key's index (0-4095).
+        #[arg(long, default_value_t = 0, value_parser = args::key_index)]
         index: u16,
-        /// Element address (default: the node's primary element).
-        #[arg(long, value_parser = args::address)]
+        /// Element address (unicast; default: the node's primary element).
+        #[arg(long, value_parser = args::unicast)]
         element: Option<Address>,
     },
     /// Set a model's publication to ADDRESS with application key INDEX.
     PubSet {
         #[arg(long, value_parser = parse_model)]
         model: ModelId,
-        #[arg(long, value_parser = args::address)]
+        /// Where to publish: 0000 (stop), a unicast address or a group.
+        #[arg(long, value_parser = args::publication)]
         address: Address,
-        #[arg(long, default_value_t = 0)]
+        /// The application key's index (0-4095).
+        #[arg(long, default_value_t = 0, value_parser = args::key_index)]
         index: u16,
-        /// Publish TTL (default: the node's Default TTL).
-        #[arg(long)]
+        /// Publish TTL: 0-127, or 255 for the node's Default TTL (the default).
+        #[arg(long, value_parser = args::publish_ttl)]
         ttl: Option<u8>,
-        #[arg(long, value_parser = args::address)]
+        /// Element address (unicast; default: the node's primary element).
+        #[arg(long, value_parser = args::unicast)]
         element: Option<Address>,
     },
     /// Subscribe a model to group ADDRESS.
     SubAdd {
         #[arg(long, value_parser = parse_model)]
         model: ModelId,
-        #[arg(long, value_parser = args::address)]
+        /// The group (c000-fffe).
+        #[arg(long, value_parser = args::subscription)]
         address: Address,
-        #[arg(long, value_parser = args::address)]
+        /// Element address (unicast; default: the node's primary element).
+        #[arg(long, value_parser = args::unicast)]
         element: Option<Address>,
     },
     /// Read or set the Relay feature: `on`, `off` or `get`.
@@ -175,20 +182,23 @@ pub enum ConfigWhat {
         #[arg(value_parser = ["on", "off", "get"])]
         action: String,
     },
-    /// Read (no value) or set the Default TTL.
-    Ttl { value: Option<u8> },
+    /// Read (no value) or set the Default TTL: 0 or 2-127.
+    Ttl {
+        #[arg(value_name = "TTL", value_parser = args::default_ttl)]
+        value: Option<u8>,
+    },
     /// Read (no --to) or set the Heartbeat Publication: a Heartbeat to ADDRESS every PERIOD
     /// seconds (a power of two up to 65536; 0 stops it), announcing the node's features and
     /// letting receivers count hops (MshPRT §4.2.17, §3.6.5.10).
     Heartbeat {
-        /// Where the Heartbeats go: a unicast or group address (hex).
-        #[arg(long, value_parser = args::address)]
+        /// Where the Heartbeats go: a unicast or group address (hex; 0000 stops them).
+        #[arg(long, value_parser = args::publication)]
         to: Option<Address>,
         /// Seconds between Heartbeats: 0 (stop) or a power of two up to 65536.
         #[arg(long, default_value_t = 16, value_parser = parse_heartbeat_period)]
         period: u32,
-        /// Initial TTL of each Heartbeat (0..=127).
-        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u8).range(0..=127))]
+        /// Initial TTL of each Heartbeat (0-127).
+        #[arg(long, default_value_t = 7, value_parser = args::heartbeat_ttl)]
         ttl: u8,
     },
     /// Remove the node from the network (Config Node Reset).

@@ -138,7 +138,7 @@ pub struct NodeArgs {
     #[arg(long)]
     pub exit_after_provisioning: bool,
     /// Stop after this many seconds (default: run until killed).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub seconds: Option<f64>,
     /// Print every event of the node on standard error.
     #[arg(long, short)]
@@ -422,10 +422,10 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub all: bool,
     /// With --all: seconds to listen for unprovisioned beacons.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub scan: f64,
-    /// Links open at once with --all (one advertiser carries them all).
-    #[arg(long, default_value_t = 12)]
+    /// Links open at once with --all, 1-64 (one advertiser carries them all).
+    #[arg(long, default_value_t = 12, value_parser = crate::args::links)]
     pub parallel: usize,
     /// Authentication: `none`, `static:HEX`; with output/input OOB weft asks on the terminal.
     #[arg(long, value_parser = parse_oob, default_value = "none")]
@@ -434,18 +434,18 @@ pub struct ProvisionArgs {
     #[arg(long, value_parser = crate::args::unicast, conflicts_with = "all")]
     pub address: Option<weft_mesh::ble::Address>,
     /// Seconds to wait for the device and for each step.
-    #[arg(long, default_value_t = 30.0)]
+    #[arg(long, default_value_t = 30.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub timeout: f64,
     /// Skip the configuration after provisioning (composition, app key, bindings).
     #[arg(long)]
     pub no_configure: bool,
     /// While configuring: subscribe the node's server models (OnOff, Level, Sensor) to this
-    /// group.
-    #[arg(long, value_parser = crate::args::address)]
+    /// group (c000-fffe).
+    #[arg(long, value_parser = crate::args::subscription)]
     pub subscribe: Option<weft_mesh::ble::Address>,
     /// While configuring: publish from the node's client models (OnOff, Level, Sensor clients)
-    /// and its Sensor Server to this address, with application key 0.
-    #[arg(long, value_parser = crate::args::address)]
+    /// and its Sensor Server to this address (unicast or group), with application key 0.
+    #[arg(long, value_parser = crate::args::destination)]
     pub publish: Option<weft_mesh::ble::Address>,
     /// Print the result as one JSON object.
     #[arg(long)]

@@ -135,7 +135,14 @@ pub async fn serve_hub(
     mut sim: Simulator<HubNode<crate::sim::ScenarioStation>>,
     mut on_note: impl FnMut(&str),
 ) -> Result<(), RadioError> {
-    if socket.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(socket) {
+        // Only a socket is ever replaced: any other file there is someone's, named by mistake.
+        if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+            return Err(RadioError::Unavailable(format!(
+                "{} exists and is not a socket (left untouched): give --socket a new path",
+                socket.display()
+            )));
+        }
         // A socket left by a hub that died: nobody answers on it.
         if tokio::net::UnixStream::connect(socket).await.is_ok() {
             return Err(RadioError::Unavailable(format!(

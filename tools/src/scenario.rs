@@ -6,6 +6,10 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+/// The most nodes a generated grid holds: each takes one unicast address (0001 upwards, so
+/// they fit the 32,767 of MshPRT §3.4.2.2), and the simulator's memory stays bounded.
+pub const MAX_GRID_NODES: usize = 30_000;
+
 /// The scenarios built into weft: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
     ("smart-home", include_str!("../scenarios/smart-home.toml")),
@@ -202,8 +206,10 @@ impl Scenario {
     pub fn load(name_or_path: &str) -> Result<Scenario, String> {
         let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
             Some((_, t)) => t.to_string(),
-            None if name_or_path.ends_with(".toml") => std::fs::read_to_string(name_or_path)
-                .map_err(|e| format!("cannot read scenario file {name_or_path}: {e}"))?,
+            None if name_or_path.ends_with(".toml") => {
+                crate::files::read_to_string(name_or_path.as_ref(), crate::files::SCENARIO)
+                    .map_err(|e| e.to_string())?
+            }
             None => {
                 let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
                 return Err(format!(
@@ -218,6 +224,12 @@ impl Scenario {
     /// The concrete nodes: those written out, plus the generated layout (`nodes` overrides the
     /// generated node count for a grid).
     pub fn plan(&self, nodes_override: Option<usize>) -> Result<Vec<PlannedNode>, String> {
+        if nodes_override.is_some() && self.generate.as_ref().is_none_or(|g| g.kind != "grid") {
+            return Err(format!(
+                "--nodes sets the size of a generated grid, and scenario {} has none: drop --nodes, or use --scenario grid",
+                self.name
+            ));
+        }
         let mut out = Vec::new();
         for n in self.nodes.iter().filter(|n| !n.unprovisioned) {
             let address = n.address.as_deref().ok_or_else(|| {
@@ -358,8 +370,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
     match g.kind.as_str() {
         "grid" => {
             let n = nodes_override.or(g.nodes).unwrap_or(100);
-            if n == 0 || n > 30_000 {
-                return Err(format!("a grid holds 1 to 30000 nodes, not {n}"));
+            if n == 0 || n > MAX_GRID_NODES {
+                return Err(format!("a grid holds 1 to {MAX_GRID_NODES} nodes, not {n}"));
             }
             let side = (n as f64).sqrt().ceil() as usize;
             let publishers = g.publishers.unwrap_or(0.1).clamp(0.0, 1.0);

@@ -71,13 +71,13 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Virtual seconds to run (default: the scenario's).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub seconds: Option<f64>,
     /// Loss probability of every link, 0..1 (overrides the scenario).
     #[arg(long, value_parser = parse_probability, allow_negative_numbers = true)]
     pub loss: Option<f64>,
-    /// Number of nodes of a generated grid.
-    #[arg(long)]
+    /// Number of nodes of a generated grid (--scenario grid), 1-30000.
+    #[arg(long, value_parser = crate::args::grid_nodes)]
     pub nodes: Option<usize>,
     /// NDJSON: the network's keys, one line per event, then a summary.
     #[arg(long)]

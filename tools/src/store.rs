@@ -24,7 +24,7 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -37,7 +37,14 @@ use weft_mesh::ble::node::Node;
 use weft_mesh::ble::node::NodeState;
 use weft_mesh::ble::transport::rpl::ReplayProtectionList;
 
+use crate::files::{self, Problem};
 use crate::Exit;
+
+mod format;
+pub use format::{
+    decode, open_sealed, parse_header, seal_with_key, Header, OpenError, Sealing, MAX_HEADER_LEN,
+    MAX_KDF,
+};
 
 impl NetState {
     /// The local node as it was saved: its state and its replay protection list.
@@ -98,16 +105,18 @@ pub const MAGIC: [u8; 8] = *b"WEFTNET\0";
 /// The store format this weft writes.
 pub const FORMAT_VERSION: u8 = 3;
 /// The first format: [`NetState`] without `rpl` and `iv_state_since`.
-const FORMAT_VERSION_1: u8 = 1;
+pub(crate) const FORMAT_VERSION_1: u8 = 1;
 /// The second format: [`NetState`] without `iv_state_since`.
-const FORMAT_VERSION_2: u8 = 2;
+pub(crate) const FORMAT_VERSION_2: u8 = 2;
 /// File name of the default store inside the data directory.
 pub const STORE_FILE: &str = "network.weft";
 
 const KDF_KEY_FILE: u8 = 0;
 const KDF_ARGON2ID: u8 = 1;
-const NONCE_LEN: usize = 12;
-const SALT_LEN: usize = 16;
+/// Octets of the AES-GCM nonce.
+pub const NONCE_LEN: usize = 12;
+/// Octets of the Argon2id salt.
+pub const SALT_LEN: usize = 16;
 
 /// The options that choose and unlock the store, shared by every command that uses it.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -286,6 +295,20 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+    /// The key file can be read or written by other users.
+    #[error("key file {path} is {how} by other users (mode {mode:04o}): run chmod 600 {path}")]
+    KeyFileMode {
+        /// The key file.
+        path: PathBuf,
+        /// "readable" or "writable".
+        how: &'static str,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The store names something that is not a store file (a directory, a FIFO, a device, a
+    /// file larger than a store can be).
+    #[error(transparent)]
+    File(files::ReadError),
     /// Another weft process holds the store (its lock file is locked).
     #[error("the network store {0} is in use by another weft process (an inspector, or a provisioning still running): close it, or act from that inspector")]
     Busy(PathBuf),
@@ -316,7 +339,9 @@ impl StoreError {
             StoreError::Missing(_)
             | StoreError::NoPassphrase(_)
             | StoreError::KeyFile { .. }
+            | StoreError::KeyFileMode { .. }
             | StoreError::NoDataDir => Exit::Usage,
+            StoreError::File(e) => e.exit(),
             StoreError::Io { .. } | StoreError::Busy(_) => Exit::Unavailable,
         }
     }
@@ -454,6 +479,8 @@ impl Store {
     /// writes the store (its sequence number reservation above all) holds it, so two never
     /// hand out the same sequence numbers or overwrite each other's database.
     pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        // Nothing is created beside a store path that names a directory or a device.
+        files::refuse_non_regular(&self.path, files::STORE).map_err(StoreError::File)?;
         let mut name = self.path.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
@@ -475,58 +502,32 @@ impl Store {
         }
     }
 
-    /// Reads and opens the store.
+    /// Reads and opens the store. The file is checked before it is read (a regular file, not
+    /// larger than a store can be: see [`files::STORE`]), and its header before the rest.
     pub fn load(&self) -> Result<NetState, StoreError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing(self.path.clone()))
+        let (mut file, meta) =
+            files::open(&self.path, files::STORE).map_err(|e| match e.problem {
+                Problem::Missing => StoreError::Missing(self.path.clone()),
+                _ => StoreError::File(e),
+            })?;
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        (&mut file)
+            .take(MAX_HEADER_LEN as u64)
+            .read_to_end(&mut bytes)
+            .map_err(io_err("read", &self.path))?;
+        let header = parse_header(&bytes).map_err(|e| e.at(&self.path))?;
+        let key = match (&header.sealing, &self.secret) {
+            (Sealing::KeyFile, Secret::KeyFile(path)) => read_key_file(path)?,
+            (Sealing::Passphrase { params, salt }, Secret::Passphrase(pass)) => {
+                self.derived.key(pass, salt, *params).map_err(|e| {
+                    OpenError::Corrupt(format!("bad key derivation parameters: {e}")).at(&self.path)
+                })?
             }
-            Err(e) => return Err(io_err("read", &self.path)(e)),
-        };
-        let corrupt = |why: &str| StoreError::Corrupt {
-            path: self.path.clone(),
-            why: why.to_owned(),
-        };
-        if bytes.len() < 10 || bytes[..8] != MAGIC {
-            return Err(corrupt("it does not start with the weft store header"));
-        }
-        let version = bytes[8];
-        if !(FORMAT_VERSION_1..=FORMAT_VERSION).contains(&version) {
-            return Err(corrupt(&format!(
-                "format version {version} is not one this weft reads ({FORMAT_VERSION_1} to {FORMAT_VERSION}): a newer weft wrote it"
-            )));
-        }
-        let kdf = bytes[9];
-        let (key, header_len) = match (kdf, &self.secret) {
-            (KDF_KEY_FILE, Secret::KeyFile(path)) => (read_key_file(path)?, 10),
-            (KDF_ARGON2ID, Secret::Passphrase(pass)) => {
-                let h = bytes
-                    .get(10..10 + 12 + SALT_LEN)
-                    .ok_or_else(|| corrupt("the header is cut short"))?;
-                let u = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-                let params = KdfParams {
-                    m_cost: u(0),
-                    t_cost: u(4),
-                    p_cost: u(8),
-                };
-                let mut salt = [0u8; SALT_LEN];
-                salt.copy_from_slice(&h[12..]);
-                let key = self
-                    .derived
-                    .key(pass, &salt, params)
-                    .map_err(|e| corrupt(&format!("bad key derivation parameters: {e}")))?;
-                (key, 10 + 12 + SALT_LEN)
-            }
-            (KDF_KEY_FILE | KDF_ARGON2ID, given) => {
-                let passphrase = kdf == KDF_ARGON2ID;
+            (sealing, given) => {
+                let passphrase = matches!(sealing, Sealing::Passphrase { .. });
                 return Err(StoreError::WrongSecretKind {
                     path: self.path.clone(),
-                    sealed: if passphrase {
-                        "a passphrase"
-                    } else {
-                        "a key file"
-                    },
+                    sealed: sealing.describe(),
                     given: given.describe(),
                     hint: if passphrase {
                         " (pass --passphrase-env VAR)"
@@ -535,38 +536,20 @@ impl Store {
                     },
                 });
             }
-            (other, _) => return Err(corrupt(&format!("unknown key source {other}"))),
         };
-        let body_at = header_len + NONCE_LEN;
-        if bytes.len() < body_at + 16 {
-            return Err(corrupt("the file is cut short"));
+        let room = files::STORE.limit - bytes.len() as u64;
+        match files::read_at_most(&mut file, &mut bytes, room) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(StoreError::File(files::ReadError::too_large(
+                    &self.path,
+                    files::STORE,
+                    bytes.len() as u64,
+                )))
+            }
+            Err(e) => return Err(io_err("read", &self.path)(e)),
         }
-        let (aad, ct) = bytes.split_at(body_at);
-        let nonce = Nonce::from_slice(&aad[header_len..]);
-        let cipher = Aes256Gcm::new_from_slice(&key).map_err(|_| corrupt("bad key length"))?;
-        let plain = cipher
-            .decrypt(nonce, Payload { msg: ct, aad })
-            .map_err(|_| StoreError::Unlock(self.path.clone()))?;
-        let decoded = match version {
-            FORMAT_VERSION_1 => postcard::from_bytes::<NetStateV1>(&plain).map(|v| NetState {
-                cdb: v.cdb,
-                iv_index: v.iv_index,
-                iv_update: v.iv_update,
-                local: v.local,
-                rpl: None,
-                iv_state_since: None,
-            }),
-            FORMAT_VERSION_2 => postcard::from_bytes::<NetStateV2>(&plain).map(|v| NetState {
-                cdb: v.cdb,
-                iv_index: v.iv_index,
-                iv_update: v.iv_update,
-                local: v.local,
-                rpl: v.rpl,
-                iv_state_since: None,
-            }),
-            _ => postcard::from_bytes(&plain),
-        };
-        decoded.map_err(|e| corrupt(&format!("the contents do not decode: {e}")))
+        open_sealed(&bytes, &key).map_err(|e| e.at(&self.path))
     }
 
     /// Seals and writes `state`, atomically, replacing the store. Creates the key file first
@@ -645,6 +628,7 @@ impl Store {
     /// Writes a new store. An existing store is replaced only with `force`, and only if it
     /// opens with this store's secret (a store that cannot be opened is never overwritten).
     pub fn create(&self, state: &NetState, force: bool) -> Result<(), StoreError> {
+        files::refuse_non_regular(&self.path, files::STORE).map_err(StoreError::File)?;
         if self.exists() {
             if !force {
                 return Err(StoreError::Exists(self.path.clone()));
@@ -669,13 +653,39 @@ fn derive_key(pass: &str, salt: &[u8], p: KdfParams) -> Result<[u8; 32], argon2:
     Ok(key)
 }
 
-/// Reads a key file: 64 hex digits (surrounding white space ignored) or 32 raw octets.
+/// Reads a key file: 64 hex digits (surrounding white space ignored) or 32 raw octets. The
+/// file must be a regular file that only its owner can read or write (mode 0600 or 0400, as
+/// ssh asks of a private key): it is the network's root secret, and a key others can read is
+/// a key to be replaced, not used quietly.
 pub fn read_key_file(path: &Path) -> Result<[u8; 32], StoreError> {
     let err = |why: String| StoreError::KeyFile {
         path: path.to_owned(),
         why,
     };
-    let bytes = fs::read(path).map_err(|e| err(e.to_string()))?;
+    let (mut file, meta) = files::open(path, files::KEY_FILE).map_err(|e| err(e.why()))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(StoreError::KeyFileMode {
+            path: path.to_owned(),
+            how: if mode & 0o044 != 0 {
+                "readable"
+            } else {
+                "writable"
+            },
+            mode,
+        });
+    }
+    let mut bytes = Vec::new();
+    match files::read_at_most(&mut file, &mut bytes, files::KEY_FILE.limit) {
+        Ok(true) => {}
+        Ok(false) => {
+            let len = bytes.len() as u64;
+            return Err(err(
+                files::ReadError::too_large(path, files::KEY_FILE, len).why()
+            ));
+        }
+        Err(e) => return Err(err(e.to_string())),
+    }
     let mut key = [0u8; 32];
     let text = std::str::from_utf8(&bytes).map(str::trim);
     match text {
@@ -724,9 +734,10 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(io_err("sync the directory", dir))
 }
 
-/// Writes `bytes` to `path` atomically with mode 0600: a temporary file in the same directory,
-/// fsync, rename over `path`, fsync of the directory. A leftover temporary file from a crash
-/// is never read and does not stop the next write.
+/// Writes `bytes` to `path` atomically with mode 0600: a temporary file in the same directory
+/// (`.NAME.tmp.PID.RANDOM`), fsync, rename over `path`, fsync of the directory. A leftover
+/// temporary file from a crash is never read and does not stop the next write, which removes
+/// it (see [`remove_dead_temporaries`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
@@ -737,6 +748,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "store".into());
+    remove_dead_temporaries(&dir, &name);
     let tmp = dir.join(format!(
         ".{name}.tmp.{}.{:08x}",
         std::process::id(),
@@ -761,6 +773,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Removes the temporary files that writers of `name` left in `dir` when they died before
+/// their rename (`.NAME.tmp.PID.RANDOM`), only those whose writer's process is gone: a live
+/// writer's temporary file is its write in progress. A process id taken again since by
+/// another process only keeps a leftover one more write. Best effort: what cannot be
+/// removed stays, and nothing is removed when /proc cannot tell which processes live (not
+/// mounted, or another PID namespace's).
+pub fn remove_dead_temporaries(dir: &Path, name: &str) {
+    let me = std::process::id();
+    let proc_is_ours = fs::read_link("/proc/self")
+        .is_ok_and(|p| p.as_os_str().to_str() == Some(me.to_string().as_str()));
+    if !proc_is_ours {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.tmp.");
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(temporary_pid)
+        else {
+            continue;
+        };
+        let alive = pid == me || Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The writer's process id in the tail `PID.RANDOM` of a temporary file's name (RANDOM is 8
+/// hex digits, as [`write_atomic`] names them); `None` for any other name.
+fn temporary_pid(tail: &str) -> Option<u32> {
+    let (pid, random) = tail.split_once('.')?;
+    let digits = |s: &str, hex: bool| {
+        !s.is_empty()
+            && s.bytes().all(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    if random.len() != 8 || !digits(random, true) || !digits(pid, false) {
+        return None;
+    }
+    pid.parse().ok()
 }
 
 #[cfg(test)]
@@ -788,6 +853,21 @@ mod tests {
             Some(PathBuf::from("/home/u/.local/share"))
         );
         assert_eq!(data_home(None, None), None);
+    }
+
+    #[test]
+    fn only_writers_temporary_files_are_recognised() {
+        assert_eq!(temporary_pid("4242.deadbeef"), Some(4242));
+        for other in [
+            "4242",
+            "4242.dead",
+            "x.deadbeef",
+            ".deadbeef",
+            "4242.deadbeefs",
+            "-1.deadbeef",
+        ] {
+            assert_eq!(temporary_pid(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -202,28 +202,35 @@ fn a_crash_leaves_a_temporary_file_that_does_not_matter() {
     let s = with_key_file(&path);
     let state = network(8);
     s.create(&state, false).unwrap();
-    // A write that died before its rename: a temporary file beside the store.
-    let tmp = dir.path().join(".network.weft.tmp.4242.deadbeef");
+    // A write that died before its rename: a temporary file beside the store. Its writer's
+    // id is above Linux's PID_MAX_LIMIT (4194304), so no process has it.
+    let tmp = dir.path().join(".network.weft.tmp.4194399.deadbeef");
     fs::write(&tmp, b"half a store").unwrap();
+    // A writer that is alive (another process: a child of this test) keeps its file.
+    let mut child = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let live = dir
+        .path()
+        .join(format!(".network.weft.tmp.{}.0badf00d", child.id()));
+    fs::write(&live, b"a write in progress").unwrap();
     assert_eq!(s.load().unwrap(), state);
     let mut next = state.clone();
     next.iv_index = 1;
     s.save(&next).unwrap();
     assert_eq!(s.load().unwrap(), next);
-    // Only the store, its key and the dead temporary file are there: no new leftovers.
+    let _ = child.kill();
+    let _ = child.wait();
+    // The store, its key and the live writer's file are there: the dead writer's file went
+    // with the next write, and the write left nothing of its own.
     let mut names: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(
-        names,
-        [
-            ".network.weft.tmp.4242.deadbeef",
-            "network.weft",
-            "network.weft.key"
-        ]
-    );
+    let live_name = live.file_name().unwrap().to_str().unwrap();
+    assert_eq!(names, [live_name, "network.weft", "network.weft.key"]);
 }
 
 #[test]
@@ -239,5 +246,9 @@ fn missing_store_and_key_file() {
     // Saving must not mint a new key over a store sealed with the lost one.
     assert!(s.create(&network(9), true).is_err());
     fs::write(default_key_file(&path), "00".repeat(32)).unwrap();
+    // A key file others can read is refused until only its owner can.
+    fs::set_permissions(default_key_file(&path), fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(matches!(s.load(), Err(StoreError::KeyFileMode { .. })));
+    fs::set_permissions(default_key_file(&path), fs::Permissions::from_mode(0o600)).unwrap();
     assert!(matches!(s.load(), Err(StoreError::Unlock(_))));
 }

@@ -325,8 +325,9 @@ pub struct TopologyArgs {
     /// The network store whose keys decode the live air (default: the default store, if any).
     #[command(flatten)]
     pub store: StoreOpts,
-    /// Seconds to listen before exporting (virtual for a scenario, wall clock on the live air).
-    #[arg(long, default_value_t = 30.0)]
+    /// Seconds to listen before exporting (virtual for a scenario, wall clock on the live air;
+    /// at most 86400).
+    #[arg(long, default_value_t = 30.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub seconds: f64,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
