@@ -6,6 +6,7 @@ pub mod bench;
 pub mod decode;
 pub mod files;
 pub mod inspect;
+pub mod logging;
 pub mod net;
 pub mod ops;
 pub mod provisioning;
@@ -45,6 +46,14 @@ impl From<Exit> for ExitCode {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// More traces on standard error: -v info, -vv debug, -vvv trace (RUST_LOG, if set,
+    /// chooses instead, e.g. RUST_LOG=weft_radio=trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Append the traces to FILE instead of standard error (the inspector writes them only
+    /// there).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,7 +83,20 @@ pub enum Command {
 
 /// Runs the command line given to the process.
 pub fn main() -> ExitCode {
+    use std::io::IsTerminal;
     let cli = Cli::parse();
+    // The inspector owns the terminal: its traces go to --log only.
+    let tui =
+        matches!(cli.command, Some(Command::Inspect(_)) | None) && std::io::stdout().is_terminal();
+    let sink = if tui {
+        logging::Sink::Nowhere
+    } else {
+        logging::Sink::Stderr
+    };
+    if let Err(e) = logging::init(cli.verbose, cli.log.as_deref(), sink) {
+        eprintln!("weft: {e}");
+        return Exit::Usage.into();
+    }
     match cli.command {
         Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
         Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
@@ -93,7 +115,6 @@ pub fn main() -> ExitCode {
             inspect::run_topology(&args, &mut std::io::stdout().lock()).into()
         }
         None => {
-            use std::io::IsTerminal;
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
                 inspect::run(&inspect::InspectArgs::default()).into()
             } else {

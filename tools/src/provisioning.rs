@@ -140,9 +140,6 @@ pub struct NodeArgs {
     /// Stop after this many seconds (default: run until killed).
     #[arg(long, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub seconds: Option<f64>,
-    /// Print every event of the node on standard error.
-    #[arg(long, short)]
-    pub verbose: bool,
 }
 
 fn model_of(name: &str) -> Result<ModelId, String> {
@@ -311,16 +308,14 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     let _ = writeln!(out, "node {} on the air", node.primary());
     let mut error = None;
     let mut reset = false;
-    let verbose = a.verbose;
     // The replay protection list changes with every message accepted: it is saved with the
     // node's state, and on its own at most once per RPL_SAVE_EVERY (as Zephyr's
     // CONFIG_BT_MESH_RPL_STORE_TIMEOUT), and when the node stops.
     let mut rpl_saved_at = clock.now();
     let stop = crate::runtime::stop_signal();
     let run = drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
-        if verbose {
-            eprintln!("{e:?}");
-        }
+        // Every event of the node: `weft node -v` shows them.
+        tracing::info!(target: "weft::node", event = ?e);
         let rpl_due = saved.rpl.as_ref() != Some(n.rpl())
             && now.saturating_since(rpl_saved_at) >= RPL_SAVE_EVERY;
         if matches!(e, Event::PersistState) || rpl_due {

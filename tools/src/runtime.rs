@@ -77,7 +77,13 @@ pub async fn drive<S: Station, R: Radio>(
                 }
             }
             match station.poll_transmit(now) {
-                Some(f) => radio.send(f).await?,
+                Some(f) => {
+                    tracing::trace!(target: "weft::air", at = %now, bearer = ?f.bearer, "tx {}", hex::encode(&f.bytes));
+                    if let Err(e) = radio.send(f).await {
+                        tracing::warn!(target: "weft::air", "the radio refused a frame: {e}");
+                        return Err(e);
+                    }
+                }
                 None => break,
             }
         }
@@ -96,7 +102,8 @@ pub async fn drive<S: Station, R: Radio>(
         };
         tokio::select! {
             r = radio.recv() => {
-                let f = r?;
+                let f = r.inspect_err(|e| tracing::warn!(target: "weft::air", "the radio stopped: {e}"))?;
+                tracing::trace!(target: "weft::air", channel = f.channel, rssi = ?f.rssi, "rx {}", hex::encode(&f.bytes));
                 station.handle_frame(clock.now(), &f);
             }
             _ = sleep => {}

@@ -559,6 +559,14 @@ impl Store {
     /// index twice, ...) is refused and the store left as it was: what is written must read
     /// back as it was meant.
     pub fn save(&self, state: &NetState) -> Result<(), StoreError> {
+        tracing::debug!(
+            target: "weft::store",
+            path = %self.path.display(),
+            seq_reserved = state.local.as_ref().map(|l| l.seq_reserved),
+            iv_index = state.iv_index,
+            nodes = state.cdb.nodes.len(),
+            "saving the network store"
+        );
         state
             .cdb
             .validate()
