@@ -1,4 +1,5 @@
 //! Helpers for the tests that run `weft` commands as separate processes.
+#![allow(dead_code)] // each test binary uses some of these
 
 use std::path::Path;
 use std::process::{Child, Command};
