@@ -9,13 +9,13 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use weft_mesh::ble::cdb::CdbAppKey;
-use weft_mesh::ble::models::config::ConfigMessage;
-use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
+use weft_mesh::ble::foundation::config::client::DEFAULT_RETRY;
+use weft_mesh::ble::foundation::config::client::{ConfigClient, ConfigClientEvent};
+use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::generic::{
     GenericMessage, LevelSet, OnOffSet, Transition, TransitionTime,
 };
 use weft_mesh::ble::models::sensor::SensorMessage;
-use weft_mesh::ble::models::{ConfigClient, ConfigClientEvent};
 use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
 use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
@@ -308,12 +308,12 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
         } => ConfigMessage::ModelPublicationSet {
             element: element(e),
             address: *address,
-            publication: weft_mesh::ble::models::config::Publication {
+            publication: weft_mesh::ble::foundation::config::Publication {
                 app_key_index: KeyIndex::from_bits(*index),
                 credential_flag: false,
                 ttl: ttl.unwrap_or(0xFF),
-                period: weft_mesh::ble::models::config::PublishPeriod::from_byte(0),
-                retransmit: weft_mesh::ble::models::config::Retransmit::default(),
+                period: weft_mesh::ble::foundation::config::PublishPeriod::from_byte(0),
+                retransmit: weft_mesh::ble::foundation::config::Retransmit::default(),
             },
             model: *model,
         },
@@ -330,11 +330,11 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
             "get" => ConfigMessage::RelayGet,
             on => ConfigMessage::RelaySet {
                 state: if on == "on" {
-                    weft_mesh::ble::models::config::FeatureState::Enabled
+                    weft_mesh::ble::foundation::config::FeatureState::Enabled
                 } else {
-                    weft_mesh::ble::models::config::FeatureState::Disabled
+                    weft_mesh::ble::foundation::config::FeatureState::Disabled
                 },
-                retransmit: weft_mesh::ble::models::config::Retransmit {
+                retransmit: weft_mesh::ble::foundation::config::Retransmit {
                     count: 2,
                     interval_steps: 1,
                 },
@@ -349,7 +349,7 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
             period,
             ttl,
         } => ConfigMessage::HeartbeatPublicationSet(
-            weft_mesh::ble::models::config::HeartbeatPublication::every(
+            weft_mesh::ble::foundation::config::HeartbeatPublication::every(
                 *to,
                 *period,
                 *ttl,
@@ -360,7 +360,7 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
     // Every request built above has a status that answers it (MshPRT §4.3.4).
     let expect = msg
         .status_opcode()
-        .unwrap_or(weft_mesh::ble::models::config::NODE_RESET_STATUS);
+        .unwrap_or(weft_mesh::ble::foundation::config::NODE_RESET_STATUS);
     finish(&a.op, msg.to_access(), expect, true, out)
 }
 

@@ -10,12 +10,13 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use weft_mesh::ble::cdb::{Cdb, CdbElement, CdbNode, Hex16, HexKey, Uuid};
-use weft_mesh::ble::models::composition::CompositionDataPage0;
-use weft_mesh::ble::models::config::ConfigMessage;
-use weft_mesh::ble::models::config_client::DEFAULT_RETRY;
-use weft_mesh::ble::models::{
-    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan, KeyIndex, ModelId,
+use weft_mesh::ble::foundation::composition::CompositionDataPage0;
+use weft_mesh::ble::foundation::config::client::DEFAULT_RETRY;
+use weft_mesh::ble::foundation::config::client::{
+    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan,
 };
+use weft_mesh::ble::foundation::config::ConfigMessage;
+use weft_mesh::ble::models::{KeyIndex, ModelId};
 use weft_mesh::ble::node::{ElementState, Event, ModelState, NodeState};
 use weft_mesh::ble::prov::DeviceEvent;
 use weft_mesh::ble::prov::{

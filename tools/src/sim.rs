@@ -15,8 +15,8 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 
-use weft_mesh::ble::models::config::ConfigMessage;
-use weft_mesh::ble::models::config_client::{ConfigClient, ConfigClientEvent, ConfigurePlan};
+use weft_mesh::ble::foundation::config::client::{ConfigClient, ConfigClientEvent, ConfigurePlan};
+use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::KeyIndex;
 use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod cdb;
 pub mod crypto;
+pub mod foundation;
 pub mod models;
 pub mod node;
 pub mod prov;

@@ -22,7 +22,9 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
 use weft_mesh::ble::cdb::{CdbNode, FEATURE_ENABLED};
-use weft_mesh::ble::models::config_client::{ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS};
+use weft_mesh::ble::foundation::config::client::{
+    ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS,
+};
 use weft_mesh::ble::models::generic::GenericMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef};
@@ -463,7 +465,7 @@ impl LiveFeeder {
 
     /// Server states and faults a node reported.
     fn heard_state(&mut self, src: u16, m: &ModelMessage) {
-        use weft_mesh::ble::models::health::HealthMessage as H;
+        use weft_mesh::ble::foundation::health::HealthMessage as H;
         match m {
             ModelMessage::Generic(GenericMessage::OnOffStatus { present, .. }) => {
                 self.onoff.insert(src, *present);

@@ -8,10 +8,11 @@ use std::sync::{Arc, Mutex};
 
 use super::layout::Layout;
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
-use weft_mesh::ble::models::composition::CompositionDataPage0;
-use weft_mesh::ble::models::config::ConfigMessage;
-use weft_mesh::ble::models::config_client::SUBSCRIBE_MODELS;
-use weft_mesh::ble::models::{ConfigClientEvent, ConfigFailure, ModelMessage};
+use weft_mesh::ble::foundation::composition::CompositionDataPage0;
+use weft_mesh::ble::foundation::config::client::SUBSCRIBE_MODELS;
+use weft_mesh::ble::foundation::config::client::{ConfigClientEvent, ConfigFailure};
+use weft_mesh::ble::foundation::config::ConfigMessage;
+use weft_mesh::ble::models::ModelMessage;
 use weft_mesh::ble::node::{Command, DropReason as NodeDrop, Event, KeyRef};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::{opcode_name, AccessMessage, Opcode};
@@ -764,8 +765,8 @@ impl Feeder {
         self.tally.log(&mut self.model, transmitter, e);
     }
 
-    fn note_faults(&mut self, src: u16, h: &weft_mesh::ble::models::health::HealthMessage) {
-        use weft_mesh::ble::models::health::HealthMessage as H;
+    fn note_faults(&mut self, src: u16, h: &weft_mesh::ble::foundation::health::HealthMessage) {
+        use weft_mesh::ble::foundation::health::HealthMessage as H;
         if let H::CurrentStatus(r) | H::FaultStatus(r) = h {
             self.faults.insert(src, r.faults.clone());
         }
@@ -1190,8 +1191,8 @@ pub const HEARTBEAT_PERIOD_S: u32 = 16;
 
 impl ConfigOp {
     /// The Config message of an operation on the node itself (not on a model).
-    pub fn node_message(self) -> Option<weft_mesh::ble::models::config::ConfigMessage> {
-        use weft_mesh::ble::models::config::{ConfigMessage, HeartbeatPublication};
+    pub fn node_message(self) -> Option<weft_mesh::ble::foundation::config::ConfigMessage> {
+        use weft_mesh::ble::foundation::config::{ConfigMessage, HeartbeatPublication};
         use weft_mesh::ble::models::KeyIndex;
         match self {
             ConfigOp::Heartbeat(to) => Some(ConfigMessage::HeartbeatPublicationSet(
@@ -1214,8 +1215,10 @@ pub fn config_message(
     op: ConfigOp,
     element: Address,
     model: weft_mesh::ble::node::ModelId,
-) -> weft_mesh::ble::models::config::ConfigMessage {
-    use weft_mesh::ble::models::config::{ConfigMessage, Publication, PublishPeriod, Retransmit};
+) -> weft_mesh::ble::foundation::config::ConfigMessage {
+    use weft_mesh::ble::foundation::config::{
+        ConfigMessage, Publication, PublishPeriod, Retransmit,
+    };
     use weft_mesh::ble::models::KeyIndex;
     match op {
         ConfigOp::Bind => ConfigMessage::ModelAppBind {
@@ -1313,7 +1316,7 @@ pub fn detail_of<R: rand_chacha::rand_core::RngCore>(
 /// A node's Heartbeat Subscription with what it counted (MshPRT §4.2.18), e.g. "from 0001 to
 /// c000, 5 received, 1..3 hops, 12 s left".
 fn heartbeat_sub_text(
-    r: &weft_mesh::ble::node::config_server::HeartbeatSubscriptionReport,
+    r: &weft_mesh::ble::foundation::config::server::HeartbeatSubscriptionReport,
 ) -> String {
     let mut s = format!("from {} to {}", r.source, r.destination);
     match r.count {
@@ -1362,7 +1365,7 @@ mod tests {
 
     #[test]
     fn a_heartbeat_subscription_is_shown_with_its_counters() {
-        use weft_mesh::ble::node::config_server::HeartbeatSubscriptionReport;
+        use weft_mesh::ble::foundation::config::server::HeartbeatSubscriptionReport;
         let r = HeartbeatSubscriptionReport {
             source: Address(0x0001),
             destination: Address(0xc000),

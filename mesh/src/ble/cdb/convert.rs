@@ -8,7 +8,7 @@ use super::{
     FEATURE_ENABLED, FEATURE_UNSUPPORTED,
 };
 use crate::ble::address::{Address, IvIndex, Seq, UnicastAddress};
-use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+use crate::ble::foundation::config::{Publication as PubParams, PublishPeriod, Retransmit};
 use crate::ble::models::{KeyIndex, StepResolution};
 use crate::ble::node::state::{
     AppKeyState, ElementState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase,

@@ -7,9 +7,9 @@ use super::{
     CdbNodeKey, CdbTransmit, Hex16, FEATURE_UNSUPPORTED,
 };
 use crate::ble::address::Address;
-use crate::ble::models::composition::CompositionDataPage0;
-use crate::ble::models::config::{ConfigMessage, FeatureState};
-use crate::ble::models::config_client::ConfigClientEvent;
+use crate::ble::foundation::composition::CompositionDataPage0;
+use crate::ble::foundation::config::client::ConfigClientEvent;
+use crate::ble::foundation::config::{ConfigMessage, FeatureState};
 use crate::ble::models::ModelId;
 use crate::ble::node::state::Publication;
 

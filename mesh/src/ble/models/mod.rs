@@ -1,11 +1,20 @@
-//! Message codecs of the models weft's node stack implements: the parameters of access messages
-//! (Mesh Protocol 1.1 §3.7.3) for the Configuration and Health foundation models (MshPRT §4.3),
-//! the Generic OnOff, Generic Level and Generic Default Transition Time models (Mesh Model 1.1
-//! §3.2) and the Sensor model (MshMDL §4.2); and Composition Data Page 0 (MshPRT §4.2.2.1).
+//! What every model shares, and the models of the Mesh Model specification.
 //!
-//! Codecs and state value types live here, no model behaviour (the servers are in
-//! `ble::node`), with one exception: [`config_client`], the Configuration Client's sans-IO
-//! request procedure. Every message enum has the same shape: `parse(opcode, params)`,
+//! Shared by every model, foundation or not: model identifiers ([`ModelId`], MshPRT §4.2.2.1,
+//! §4.3.2), global key indexes ([`KeyIndex`], MshPRT §4.3.1.1), the step resolution of periods
+//! and transition times ([`StepResolution`]), the reading and writing of message parameters
+//! (MshPRT §3.7.3), and [`ModelMessage`]: any message of a model weft knows, decoded by the
+//! codec that owns its opcode.
+//!
+//! The models of Mesh Model 1.1, each with its messages and its server:
+//!
+//! | module | MshMDL |
+//! |--------|--------|
+//! | [`generic`] | §3 Generic OnOff, Generic Level, Generic Default Transition Time |
+//! | [`sensor`] | §4 Sensor |
+//!
+//! The foundation models (Configuration, Health, Composition Data) are in
+//! [`crate::ble::foundation`]. Every message enum has the same shape: `parse(opcode, params)`,
 //! `opcode()`, `emit_params()` and `to_access()`.
 //!
 //! Multi-octet fields of the access layer and the foundation models are little-endian
@@ -19,19 +28,14 @@ use core::fmt;
 use crate::ble::wire::access::Opcode;
 use crate::ble::wire::{Error, Result};
 
-pub mod composition;
-pub mod config;
-pub mod config_client;
+use crate::ble::foundation::config::ConfigMessage;
+use crate::ble::foundation::health::HealthMessage;
+
 pub mod generic;
-pub mod health;
 pub mod sensor;
 
-pub use composition::{CompositionDataPage0, Element};
-pub use config::{ConfigMessage, StatusCode};
-pub use config_client::{ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan};
-pub use generic::{GenericMessage, TransitionTime};
-pub use health::HealthMessage;
-pub use sensor::{SensorData, SensorMessage, SensorValue};
+use generic::GenericMessage;
+use sensor::SensorMessage;
 
 // ---------------------------------------------------------------------------------------------
 // Shared field types

@@ -99,8 +99,8 @@ impl<R: RngCore> Node<R> {
     pub(super) fn config_rx(
         &mut self,
         now: Instant,
-        m: &crate::ble::models::config::ConfigMessage,
-    ) -> Option<crate::ble::models::config::ConfigMessage> {
+        m: &crate::ble::foundation::config::ConfigMessage,
+    ) -> Option<crate::ble::foundation::config::ConfigMessage> {
         use config_server::Effect;
         let outcome = config_server::handle_at(&mut self.state, &mut self.hb_sub, now, m);
         let mut persist = outcome.state_changed();

@@ -9,8 +9,7 @@
 //! | `beacon.rs` | §3.10.3 secure network beacons, §3.11.4 key refresh |
 //! | `iv_update.rs` | §3.11.5 IV Update, §3.11.6 IV Index Recovery |
 //! | `heartbeat.rs` | §3.6.7, §4.2.17 heartbeat publication |
-//! | `config_server.rs` | §4.4.1 Configuration Server |
-//! | `models.rs` | the servers of the models the node hosts (Health, Generic OnOff/Level, Sensor) |
+//! | `servers.rs` | §3.7.6.1, §4.2.3 the servers the node hosts (in [`crate::ble::foundation`] and [`crate::ble::models`]): dispatch, publication |
 //! | `state.rs` | the persisted state |
 //!
 //! The runtime's loop, after every `handle_*` call: drain [`Node::poll_event`] first (persist the
@@ -19,15 +18,17 @@
 
 mod access;
 mod beacon;
-pub mod config_server;
 mod heartbeat;
 mod iv_update;
-mod models;
 mod network;
+mod servers;
 pub mod state;
 mod transport;
 
-pub use models::{Level, OnOff, ServerStates, StateChange, LEVEL_MAX, LEVEL_MIN};
+use servers::ServerStates;
+pub use servers::StateChange;
+
+use crate::ble::foundation::config::server as config_server;
 
 use network::{ad_wrap, NetCache, Pending};
 use transport::{InTransfer, OutTransfer};
@@ -551,4 +552,4 @@ impl<R: RngCore> Station for Node<R> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

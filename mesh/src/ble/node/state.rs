@@ -8,7 +8,7 @@ use crate::ble::address::{Address, IvIndex, UnicastAddress};
 use crate::ble::transport::sar::{SarRxConfig, SarTxConfig};
 use crate::time::Duration;
 
-pub use crate::ble::models::config::Retransmit;
+pub use crate::ble::foundation::config::Retransmit;
 pub use crate::ble::models::ModelId;
 
 /// A model's publication state (MshPRT §4.2.3): where it publishes, and how.
@@ -18,7 +18,7 @@ pub struct Publication {
     /// The Label UUID when `address` is virtual.
     pub label: Option<[u8; 16]>,
     /// AppKey index, credentials, TTL, period and retransmissions.
-    pub params: crate::ble::models::config::Publication,
+    pub params: crate::ble::foundation::config::Publication,
 }
 
 impl Publication {
@@ -267,7 +267,7 @@ impl NodeState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ble::models::config::PublishPeriod;
+    use crate::ble::foundation::config::PublishPeriod;
     use crate::ble::models::{KeyIndex, StepResolution};
 
     #[test]
@@ -275,7 +275,7 @@ mod tests {
         let mut p = Publication {
             address: Address(0xc000),
             label: None,
-            params: crate::ble::models::config::Publication {
+            params: crate::ble::foundation::config::Publication {
                 app_key_index: KeyIndex::from_bits(0),
                 credential_flag: false,
                 ttl: 0xff,

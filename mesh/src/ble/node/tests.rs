@@ -623,7 +623,7 @@ fn segmented_to_a_group_without_acks() {
 
 #[test]
 fn onoff_server_switches_replies_and_publishes() {
-    use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+    use crate::ble::foundation::config::{Publication as PubParams, PublishPeriod, Retransmit};
     use crate::ble::models::generic::{GenericMessage, OnOffSet};
     use crate::ble::models::{KeyIndex, StepResolution};
     let mut nodes: Vec<_> = (0..3).map(|i| node(1 + i as u16, false)).collect();
@@ -737,7 +737,7 @@ fn unbound_model_ignores_the_message() {
 
 #[test]
 fn configuration_server_over_the_air() {
-    use crate::ble::models::config::{ConfigMessage, StatusCode};
+    use crate::ble::foundation::config::{ConfigMessage, StatusCode};
     use crate::ble::models::KeyIndex;
     // Node 1 configures node 2 with node 2's device key: an AppKey Add, then a Model App Bind,
     // then an OnOff Set under the new key works.
@@ -800,7 +800,7 @@ fn configuration_server_over_the_air() {
 
 #[test]
 fn heartbeat_subscription_counts_what_arrives() {
-    use crate::ble::models::config::{ConfigMessage, HeartbeatSubscription as Params};
+    use crate::ble::foundation::config::{ConfigMessage, HeartbeatSubscription as Params};
     let at = |s: u64| Instant::from_micros(s * 1_000_000);
     let publish = |n: &mut Node<TestRng>, count| {
         n.update_state(|s| {
@@ -852,7 +852,7 @@ fn heartbeat_subscription_counts_what_arrives() {
             .expect("a Heartbeat Subscription Status")
     };
     let status = |period_log, count_log, min_hops, max_hops| Params {
-        status: crate::ble::models::config::StatusCode::Success,
+        status: crate::ble::foundation::config::StatusCode::Success,
         source: Address(1),
         destination: Address(4),
         period_log,

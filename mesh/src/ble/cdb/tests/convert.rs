@@ -3,7 +3,7 @@
 use crate::ble::address::{Address, IvIndex, UnicastAddress};
 use crate::ble::cdb::convert::{log_to_period, period_log};
 use crate::ble::cdb::*;
-use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+use crate::ble::foundation::config::{Publication as PubParams, PublishPeriod, Retransmit};
 use crate::ble::models::{KeyIndex, ModelId};
 use crate::ble::node::state::{
     AppKeyState, ElementState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase,

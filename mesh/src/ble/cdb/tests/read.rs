@@ -3,7 +3,7 @@
 
 use crate::ble::cdb::read::parse_uuid;
 use crate::ble::cdb::*;
-use crate::ble::models::config::Retransmit;
+use crate::ble::foundation::config::Retransmit;
 use crate::ble::models::ModelId;
 
 const MINIMAL: &str = r#"{

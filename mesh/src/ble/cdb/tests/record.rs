@@ -4,14 +4,14 @@ use proptest::prelude::*;
 
 use crate::ble::address::Address;
 use crate::ble::cdb::*;
-use crate::ble::models::config::{
-    tests::arb_config, ConfigMessage, FeatureState, Publication as PubParams, PublishPeriod,
-    Retransmit, StatusCode,
+use crate::ble::foundation::config::client::tests::{plan, run_against, two_elements, NODE};
+use crate::ble::foundation::config::client::{ConfigClient, ConfigClientEvent};
+use crate::ble::foundation::config::messages::tests::arb_config;
+use crate::ble::foundation::config::server as config_server;
+use crate::ble::foundation::config::{
+    ConfigMessage, FeatureState, Publication as PubParams, PublishPeriod, Retransmit, StatusCode,
 };
-use crate::ble::models::config_client::tests::{plan, run_against, two_elements, NODE};
-use crate::ble::models::config_client::{ConfigClient, ConfigClientEvent};
 use crate::ble::models::{KeyIndex, ModelId};
-use crate::ble::node::config_server;
 use crate::ble::node::state::NodeState;
 
 fn ki(v: u16) -> KeyIndex {
@@ -413,14 +413,16 @@ fn features_ttl_beacon_transmit_and_heartbeats() {
     ask(
         &mut node,
         &mut st,
-        ConfigMessage::HeartbeatPublicationSet(crate::ble::models::config::HeartbeatPublication {
-            destination: Address(0xC005),
-            count_log: 0xFF,
-            period_log: 4,
-            ttl: 7,
-            features: crate::ble::wire::control::Features(1),
-            net_key_index: ki(0),
-        }),
+        ConfigMessage::HeartbeatPublicationSet(
+            crate::ble::foundation::config::HeartbeatPublication {
+                destination: Address(0xC005),
+                count_log: 0xFF,
+                period_log: 4,
+                ttl: 7,
+                features: crate::ble::wire::control::Features(1),
+                net_key_index: ki(0),
+            },
+        ),
     );
     let hb = node.heartbeat_pub.clone().unwrap();
     assert_eq!((hb.address, hb.period, hb.ttl), (Hex16(0xC005), 8, 7));

@@ -3,10 +3,10 @@
 
 use proptest::prelude::*;
 
-use super::super::tests::{node, run, run_from, TestRng};
 use super::*;
 use crate::ble::models::generic::{DeltaSet, LevelSet, MoveSet, OnOffSet};
-use crate::ble::node::ModelState;
+use crate::ble::node::tests::{node, run, run_from, TestRng};
+use crate::ble::node::{Command, ModelState};
 use crate::frame::Station;
 
 const CLIENT: Address = Address(0x0001);
@@ -47,7 +47,7 @@ fn server(dtt: bool) -> Node<TestRng> {
 
 /// Delivers `m` to element 0 as from the client and returns the server's answer.
 fn rx(n: &mut Node<TestRng>, now: Instant, m: GenericMessage) -> Option<GenericMessage> {
-    n.now = now;
+    n.set_now(now);
     n.generic_rx(now, 0, CLIENT, KeyRef::App(0), m)
         .map(|a| GenericMessage::from_access(&a).unwrap())
 }
@@ -58,7 +58,7 @@ fn states(n: &mut Node<TestRng>, until: Instant) -> Vec<StateChange> {
         n.handle_timeout(t);
         while n.poll_transmit(t).is_some() {}
     }
-    n.now = until;
+    n.set_now(until);
     let mut out = Vec::new();
     while let Some(e) = n.poll_event() {
         if let Event::State { change, .. } = e {
@@ -381,7 +381,7 @@ fn statuses_without_a_transition_have_no_target() {
 
 #[test]
 fn publishes_at_the_start_and_at_the_end_of_a_transition() {
-    use crate::ble::models::config::{Publication as PubParams, PublishPeriod, Retransmit};
+    use crate::ble::foundation::config::{Publication as PubParams, PublishPeriod, Retransmit};
     use crate::ble::models::{KeyIndex, StepResolution};
     use crate::ble::node::Publication;
     let mut nodes: Vec<_> = (0..3).map(|i| node(1 + i as u16, false)).collect();
@@ -447,7 +447,7 @@ fn publishes_at_the_start_and_at_the_end_of_a_transition() {
 }
 
 fn arb_set() -> impl Strategy<Value = GenericMessage> {
-    crate::ble::models::generic::tests::arb_generic()
+    crate::ble::models::generic::messages::tests::arb_generic()
 }
 
 proptest! {
@@ -479,7 +479,7 @@ proptest! {
             let _ = states(&mut n, t);
         }
         prop_assert_eq!(n.poll_timeout(), None);
-        let now = n.now;
+        let now = n.now();
         prop_assert_eq!(rx(&mut n, now, GenericMessage::LevelGet).and_then(|s| match s {
             GenericMessage::LevelStatus { target, .. } => Some(target),
             _ => None,

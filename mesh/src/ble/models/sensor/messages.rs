@@ -10,7 +10,7 @@ use core::fmt;
 use crate::ble::wire::access::{AccessMessage, Opcode};
 use crate::ble::wire::{Error, Result};
 
-use super::{invalid, put_u16, put_u24, unknown_opcode, Reader};
+use crate::ble::models::{invalid, put_u16, put_u24, unknown_opcode, Reader};
 
 /// Sensor Descriptor Get (MshMDL §4.2.1).
 pub const DESCRIPTOR_GET: Opcode = Opcode::Two(0x8230);

@@ -2,7 +2,7 @@
 //! Configuration messages of §4.3.2, as a pure function over its persisted [`NodeState`].
 //!
 //! [`handle`] changes the state, returns the status message to send back (if any) and a list of
-//! [`Effect`]s that tell the [`Node`](super::Node) what else to do: rebuild derived keys, move a
+//! [`Effect`]s that tell the [`Node`](crate::ble::node::Node) what else to do: rebuild derived keys, move a
 //! subnet through the key refresh phases, restart timers, reset. There is no I/O and no clock
 //! here: [`handle_at`] is given `now` and the one piece of run-time state the server reports,
 //! the Heartbeat Subscription counters ([`HeartbeatSubscriptionCounters`]).
@@ -27,19 +27,19 @@
 //! with the device key, so they cannot be bound to AppKeys (Cannot Bind), cannot publish
 //! (Invalid Publish Parameters) and do not subscribe (Not a Subscribe Model).
 
-use crate::ble::address::Address;
-use crate::ble::crypto::virtual_address;
-use crate::ble::models::composition::{CompositionDataPage0, Element, VendorModelId};
-use crate::ble::models::config::{
+use super::{
     ConfigMessage, FeatureState, HeartbeatPublication as HeartbeatPublicationParams,
     HeartbeatSubscription as HeartbeatSubscriptionParams, Publication as PublishParams,
     PublishPeriod, Retransmit, StatusCode,
 };
+use crate::ble::address::Address;
+use crate::ble::crypto::virtual_address;
+use crate::ble::foundation::composition::{CompositionDataPage0, Element, VendorModelId};
 use crate::ble::models::{KeyIndex, ModelId};
 use crate::ble::wire::control::Features;
 use crate::time::{Duration, Instant};
 
-use super::state::{
+use crate::ble::node::state::{
     AppKeyState, HeartbeatPublication, HeartbeatSubscription, KeyRefreshPhase, NetKeyState,
     NodeState, Publication,
 };
@@ -183,7 +183,7 @@ pub fn apply_key_refresh(state: &mut NodeState, net_index: u16, phase: KeyRefres
 /// The Configuration Server's answer to `msg` (MshPRT §4.4.1), changing `state`, for a caller
 /// that holds only the persisted state (tools, a Configuration Client's tests): its Heartbeat
 /// Subscription has counted nothing and is not counting, as after a restart. A Set answers as
-/// it would on a node; a Get reports Period Log 0. A [`Node`](super::Node) uses [`handle_at`].
+/// it would on a node; a Get reports Period Log 0. A [`Node`](crate::ble::node::Node) uses [`handle_at`].
 pub fn handle(state: &mut NodeState, msg: &ConfigMessage) -> ConfigOutcome {
     handle_at(
         state,
@@ -456,11 +456,14 @@ impl Server<'_> {
         Ok((e, m))
     }
 
-    fn model_mut(&mut self, (e, m): (usize, usize)) -> Option<&mut super::state::ModelState> {
+    fn model_mut(
+        &mut self,
+        (e, m): (usize, usize),
+    ) -> Option<&mut crate::ble::node::state::ModelState> {
         self.state.elements.get_mut(e)?.models.get_mut(m)
     }
 
-    fn model_ref(&self, (e, m): (usize, usize)) -> Option<&super::state::ModelState> {
+    fn model_ref(&self, (e, m): (usize, usize)) -> Option<&crate::ble::node::state::ModelState> {
         self.state.elements.get(e)?.models.get(m)
     }
 
@@ -1560,7 +1563,7 @@ enum Sub {
 mod tests {
     use super::*;
     use crate::ble::address::{IvIndex, UnicastAddress};
-    use crate::ble::models::config as cfg;
+    use crate::ble::foundation::config as cfg;
     use crate::ble::models::StepResolution;
     use crate::ble::node::state::{ElementState, ModelState};
     use crate::ble::wire::access::Opcode;

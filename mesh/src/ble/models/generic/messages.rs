@@ -9,7 +9,7 @@ use core::fmt;
 use crate::ble::wire::access::{AccessMessage, Opcode};
 use crate::ble::wire::Result;
 
-use super::{human_millis, invalid, put_u16, unknown_opcode, Reader, StepResolution};
+use crate::ble::models::{human_millis, invalid, put_u16, unknown_opcode, Reader, StepResolution};
 
 /// Generic OnOff Get (MshMDL §3.2.1.1).
 pub const ONOFF_GET: Opcode = Opcode::Two(0x8201);

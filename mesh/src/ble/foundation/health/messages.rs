@@ -7,7 +7,7 @@
 use crate::ble::wire::access::{AccessMessage, Opcode};
 use crate::ble::wire::Result;
 
-use super::{invalid, put_u16, unknown_opcode, Reader};
+use crate::ble::models::{invalid, put_u16, unknown_opcode, Reader};
 
 /// Health Current Status (§4.3.3.6).
 pub const CURRENT_STATUS: Opcode = Opcode::One(0x04);

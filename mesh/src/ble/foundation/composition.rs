@@ -19,7 +19,7 @@
 use crate::ble::wire::control::Features;
 use crate::ble::wire::{Error, Result};
 
-use super::{invalid, put_u16, ModelId, Reader};
+use crate::ble::models::{invalid, put_u16, ModelId, Reader};
 
 /// A vendor model identifier (MshPRT §4.2.2.1): the company identifier and the vendor-assigned
 /// model identifier.

@@ -21,9 +21,9 @@ use crate::ble::wire::access::AccessMessage;
 use crate::ble::wire::Error;
 use crate::{Duration, Instant};
 
-use super::composition::CompositionDataPage0;
-use super::config::{ConfigMessage, Publication, PublishPeriod, Retransmit, StatusCode};
-use super::{KeyIndex, ModelId};
+use super::{ConfigMessage, Publication, PublishPeriod, Retransmit, StatusCode};
+use crate::ble::foundation::composition::CompositionDataPage0;
+use crate::ble::models::{KeyIndex, ModelId};
 
 /// How long a request waits for its status before it is sent again (weft's choice; the
 /// specification leaves retries to the client, MshPRT §3.7.3.1 only says acknowledged messages
@@ -445,7 +445,7 @@ fn plan_for(
 pub(crate) mod tests {
     use super::*;
     use crate::ble::address::IvIndex;
-    use crate::ble::node::config_server;
+    use crate::ble::foundation::config::server as config_server;
     use crate::ble::node::{ElementState, ModelState, NodeState};
     use crate::ble::wire::access::Opcode;
     use proptest::prelude::*;
@@ -620,10 +620,7 @@ pub(crate) mod tests {
         let mut sends = Vec::new();
         for ms in (0..=10_000).step_by(100) {
             while let Some((dst, m)) = client.poll_request(at(ms)) {
-                assert_eq!(
-                    (dst, m.opcode),
-                    (node(), super::super::config::DEFAULT_TTL_GET)
-                );
+                assert_eq!((dst, m.opcode), (node(), super::super::DEFAULT_TTL_GET));
                 sends.push(ms);
             }
             if ms == 1_000 {
@@ -715,7 +712,7 @@ pub(crate) mod tests {
             assert!(!client.handle_message(at(5), Address(src), &status));
         }
         let relay = ConfigMessage::RelayStatus {
-            state: super::super::config::FeatureState::Disabled,
+            state: super::super::FeatureState::Disabled,
             retransmit: Retransmit::default(),
         };
         assert!(!client.handle_message(at(5), Address(NODE), &relay.to_access()));
@@ -751,7 +748,7 @@ pub(crate) mod tests {
         // A status with an empty parameter list.
         client.request(node(), ConfigMessage::DefaultTtlGet);
         client.poll_request(at(0)).unwrap();
-        let empty = AccessMessage::new(super::super::config::DEFAULT_TTL_STATUS, vec![]);
+        let empty = AccessMessage::new(super::super::DEFAULT_TTL_STATUS, vec![]);
         assert!(client.handle_message(at(1), Address(NODE), &empty));
         assert!(matches!(
             client.poll_event(),

@@ -11,7 +11,7 @@ use crate::ble::wire::access::{AccessMessage, Opcode};
 use crate::ble::wire::control::{Features, FriendRequest};
 use crate::ble::wire::Result;
 
-use super::{
+use crate::ble::models::{
     human_millis, invalid, pack_key_index_pair, pack_key_indexes, put_u16, put_u24, unknown_opcode,
     unpack_key_index_pair, unpack_key_indexes, KeyIndex, ModelId, Reader, StepResolution,
 };
@@ -632,7 +632,7 @@ pub enum ConfigMessage {
         /// The page number requested (0xFF: the highest page).
         page: u8,
     },
-    /// §4.3.2.5: see [`super::CompositionDataPage0`] to read page 0.
+    /// §4.3.2.5: see [`CompositionDataPage0`](crate::ble::foundation::composition::CompositionDataPage0) to read page 0.
     CompositionDataStatus {
         /// The page number of the data.
         page: u8,
@@ -1972,7 +1972,7 @@ impl ConfigMessage {
             M::CompositionDataGet { page } => format!("page {page}"),
             M::CompositionDataStatus { page, data } => {
                 let summary = if *page == 0 {
-                    super::CompositionDataPage0::parse(data)
+                    crate::ble::foundation::composition::CompositionDataPage0::parse(data)
                         .map(|c| c.describe())
                         .unwrap_or_else(|e| format!("malformed page 0: {e}"))
                 } else {
@@ -2616,7 +2616,7 @@ pub(crate) mod tests {
     #[test]
     fn status_opcodes_are_what_the_server_answers() {
         use crate::ble::address::{IvIndex, UnicastAddress};
-        use crate::ble::node::config_server;
+        use crate::ble::foundation::config::server as config_server;
         use crate::ble::node::{ElementState, ModelState, NodeState};
         let fresh = || {
             NodeState::new(
