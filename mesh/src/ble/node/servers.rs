@@ -3,8 +3,8 @@
 //! publication. The servers themselves are beside their messages:
 //! [`crate::ble::foundation::config::server`], [`crate::ble::foundation::health::server`],
 //! [`crate::ble::models::generic::server`] and [`crate::ble::models::sensor::server`]. Clients
-//! need no behaviour here: the statuses they receive are [`Event::Access`](super::Event::Access)
-//! events for the application.
+//! need no behaviour here: the statuses they receive are [`Event::Access`] events for the
+//! application.
 
 use std::collections::HashMap;
 
@@ -22,7 +22,7 @@ use crate::time::{Duration, Instant};
 
 use super::{Command, Event, KeyRef, Node};
 
-/// A change of a server's state, reported as [`Event::State`](super::Event::State).
+/// A change of a server's state, reported as [`Event::State`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateChange {
     /// Generic OnOff (MshMDL §3.1.1).

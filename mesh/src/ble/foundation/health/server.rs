@@ -24,6 +24,7 @@ pub(crate) struct HealthServerState {
 }
 
 impl<R: RngCore> Node<R> {
+    /// The Health Server's answer to `m` (MshPRT §4.4.3), if it answers.
     pub(crate) fn health_rx(&mut self, m: HealthMessage) -> Option<HealthMessage> {
         use HealthMessage as H;
         let report = |faults: &[u8]| FaultReport {

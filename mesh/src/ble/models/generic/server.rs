@@ -1,6 +1,6 @@
 //! The Generic OnOff, Generic Level and Generic Default Transition Time Servers (Mesh Model 1.1
 //! §3.3.1, §3.3.2, §3.3.3) as a [`Node`] hosts them: transactions (TIDs), Set messages with
-//! their transitions and delays ([`super::transition`]), statuses, and publication of every
+//! their transitions and delays ([`OnOff`], [`Level`]), statuses, and publication of every
 //! change (MshMDL §3.3.1.2.2, §3.3.2.2.2).
 //!
 //! The node delivers their messages here from [`crate::ble::node`]'s access dispatch and

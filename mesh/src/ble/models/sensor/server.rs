@@ -23,6 +23,7 @@ impl<R: RngCore> Node<R> {
         self.servers_mut().sensor.sensors.insert(element, values);
     }
 
+    /// Sensor Status (MshMDL §4.2.14) of the values of `element`: all, or one property.
     pub(crate) fn sensor_status(&self, element: usize, property: Option<u16>) -> SensorMessage {
         let values = self
             .servers()
@@ -47,6 +48,7 @@ impl<R: RngCore> Node<R> {
         }
     }
 
+    /// The Sensor Server's answer to `m` (MshMDL §4.3.1.2), if it answers.
     pub(crate) fn sensor_rx(&mut self, element: usize, m: SensorMessage) -> Option<SensorMessage> {
         match m {
             SensorMessage::Get { property_id } => Some(self.sensor_status(element, property_id)),
