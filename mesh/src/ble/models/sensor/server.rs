@@ -48,7 +48,7 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// The Sensor Server's answer to `m` (MshMDL §4.3.1.2), if it answers.
+    /// The Sensor Server's answer to `m` (MshMDL §4.3.1), if it answers.
     pub(crate) fn sensor_rx(&mut self, element: usize, m: SensorMessage) -> Option<SensorMessage> {
         match m {
             SensorMessage::Get { property_id } => Some(self.sensor_status(element, property_id)),
