@@ -1,5 +1,5 @@
 //! Frames at the boundary between a protocol core and a radio, and the sans-IO contract every
-//! core implements (DESIGN.md, "The sans-IO contract").
+//! core implements (ARCHITECTURE.md, "Rules of each folder").
 
 use crate::time::Instant;
 

@@ -1,7 +1,7 @@
 //! weft-mesh: sans-IO protocol cores for Bluetooth Mesh (and, later, Thread).
 //!
 //! Nothing in this crate performs I/O, reads a clock or spawns a task: bytes go in,
-//! bytes and events come out. See `DESIGN.md` ("mesh/").
+//! bytes and events come out. See `ARCHITECTURE.md`.
 
 pub mod ble;
 pub mod crypto;

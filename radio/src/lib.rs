@@ -4,7 +4,7 @@
 //! a radio backend turns them into air and back. Backends live in modules of their own: the
 //! discrete-event simulator ([`sim`]), the live simulated air shared by processes ([`hub`]), and
 //! the pcapng capture format ([`pcap`]); HCI, BlueZ, GATT proxy, Spinel and the nRF 802.15.4
-//! sniffer follow. See `DESIGN.md` ("radio/").
+//! sniffer follow. See `ARCHITECTURE.md`.
 
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 

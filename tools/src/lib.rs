@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes of every weft command (DESIGN.md, "tools/").
+/// Exit codes of every weft command (ARCHITECTURE.md, "Rules of each folder").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// 0: done.
