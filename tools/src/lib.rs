@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod hub;
 pub mod inspect;
 pub mod net;
 pub mod ops;
