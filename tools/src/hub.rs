@@ -209,6 +209,14 @@ fn what_is(m: &std::fs::Metadata) -> &'static str {
 /// anything else there is an error.
 async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), HubError> {
     let path = socket.display();
+    // What sockaddr_un holds (108 octets with the terminating NUL): longer, no client could
+    // connect.
+    let len = socket.as_os_str().len();
+    if len > 107 {
+        return Err(HubError::Usage(format!(
+            "{path} is {len} octets long, and a socket path holds at most 107"
+        )));
+    }
     match std::fs::symlink_metadata(socket) {
         Ok(m) if m.file_type().is_socket() => match UnixStream::connect(socket).await {
             Ok(_) => {
@@ -282,7 +290,18 @@ fn bind_privately(socket: &Path, private: &Path) -> Result<(UnixListener, Socket
     // The umask may have taken bits off the directory's mode; chmod is not subject to it.
     std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700)).map_err(cannot)?;
     let tmp = private.join("s");
-    let listener = UnixListener::bind(&tmp).map_err(cannot)?;
+    let listener = match UnixListener::bind(&tmp) {
+        Ok(l) => l,
+        // The private path is a few octets longer than the socket's, and a socket address
+        // holds 107: bind through the directory's descriptor instead (Linux's /proc/self/fd).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            use std::os::fd::AsRawFd;
+            let dir = std::fs::File::open(private).map_err(cannot)?;
+            let short = PathBuf::from(format!("/proc/self/fd/{}/s", dir.as_raw_fd()));
+            UnixListener::bind(&short).map_err(|_| cannot(e))?
+        }
+        Err(e) => return Err(cannot(e)),
+    };
     let linked = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
         .and_then(|()| std::fs::hard_link(&tmp, socket));
     let _ = std::fs::remove_file(&tmp);

@@ -228,6 +228,34 @@ fn a_stale_socket_is_replaced_but_a_live_hub_is_not() {
 }
 
 #[test]
+fn socket_paths_of_up_to_107_octets_serve_and_longer_ones_are_refused() {
+    let dir = scratch("long");
+    let room = 107 - dir.as_os_str().len() - "/x/air.sock".len();
+    let sub = dir.join("x".repeat(room + 1));
+    std::fs::create_dir(&sub).unwrap();
+    let sock = sub.join("air.sock");
+    assert_eq!(sock.as_os_str().len(), 107);
+    let h = hub(&sock, &dir.join("log"));
+    let t = Instant::now();
+    while UnixStream::connect(&sock).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no hub on a 107-octet path"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(h);
+    let longer = sub.join("air.sock2");
+    let log = dir.join("log2");
+    let mut h = hub(&longer, &log);
+    let code = exit_within(&mut h.0, 10);
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, Some(Some(2)), "{err}");
+    assert!(err.contains("108 octets long"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn the_socket_is_the_users_alone_whatever_the_umask() {
     let dir = scratch("umask");
     let sock = dir.join("air.sock");
