@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod decode;
 pub mod files;
+pub mod hub;
 pub mod inspect;
 pub mod logging;
 pub mod net;

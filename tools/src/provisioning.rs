@@ -313,7 +313,13 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     // node's state, and on its own at most once per RPL_SAVE_EVERY (as Zephyr's
     // CONFIG_BT_MESH_RPL_STORE_TIMEOUT), and when the node stops.
     let mut rpl_saved_at = clock.now();
-    let stop = crate::runtime::stop_signal();
+    // A process that cannot watch for signals is stopped the default way.
+    let stop = async {
+        match crate::runtime::stop_signals() {
+            Ok(s) => s.await,
+            Err(_) => std::future::pending().await,
+        }
+    };
     let run = drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
         // Every event of the node: `weft node -v` shows them.
         tracing::info!(target: "weft::node", event = ?e);

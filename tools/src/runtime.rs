@@ -1,15 +1,15 @@
 //! The runtime that joins a protocol core to a radio in real time: the host's monotonic clock
 //! becomes weft's [`Instant`], frames flow between [`Station`] and [`Radio`], and events go to
-//! the caller. Also the live simulated air's server (`weft sim serve`).
+//! the caller. The live simulated air's server (`weft sim serve`) is in [`crate::hub`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use tokio::net::UnixListener;
-use tokio::sync::mpsc;
 use weft_mesh::{Instant, Station};
-use weft_radio::hub::{read_msg, write_msg, HubMsg, HubNode, RemoteNode};
-use weft_radio::sim::{Link, NodeId, Placement, SimConfig, Simulator};
+use weft_radio::hub::HubNode;
+use weft_radio::sim::{SimConfig, Simulator};
 use weft_radio::{Radio, RadioError};
+
+pub use crate::hub::{serve_hub, serve_hub_until, HubError};
 
 /// The host's monotonic clock as weft time: microseconds since the clock was made.
 #[derive(Debug, Clone, Copy)]
@@ -111,128 +111,19 @@ pub async fn drive<S: Station, R: Radio>(
     }
 }
 
-/// Resolves when the process is asked to stop: SIGTERM, or SIGINT (ctrl-c). A process that
-/// cannot watch for the signals waits forever here (and is stopped the default way).
-pub async fn stop_signal() {
+/// SIGTERM and SIGINT as a future naming the one that came: a clean stop for `weft node` and
+/// `weft sim serve`. The handlers are installed at once, so a signal that comes right after
+/// this call is not lost. Must run inside a tokio runtime.
+pub fn stop_signals() -> std::io::Result<impl std::future::Future<Output = String>> {
     use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-        }
-        _ => std::future::pending().await,
-    }
-}
-
-/// RSSI and loss of the links between a connected process and every other node of the air.
-const REMOTE_LINK: Link = Link {
-    rssi_dbm: -55,
-    loss: 0.0,
-};
-
-/// Serves the live simulated air on `socket`: `sim` (a scenario's nodes, or empty) runs in real
-/// time, and each process that connects becomes a node linked to every other one.
-pub async fn serve_hub(
-    socket: &Path,
-    mut sim: Simulator<HubNode<crate::sim::ScenarioStation>>,
-    mut on_note: impl FnMut(&str),
-) -> Result<(), RadioError> {
-    if let Ok(meta) = std::fs::symlink_metadata(socket) {
-        // Only a socket is ever replaced: any other file there is someone's, named by mistake.
-        if !std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
-            return Err(RadioError::Unavailable(format!(
-                "{} exists and is not a socket (left untouched): give --socket a new path",
-                socket.display()
-            )));
-        }
-        // A socket left by a hub that died: nobody answers on it.
-        if tokio::net::UnixStream::connect(socket).await.is_ok() {
-            return Err(RadioError::Unavailable(format!(
-                "another hub is serving {}",
-                socket.display()
-            )));
-        }
-        let _ = std::fs::remove_file(socket);
-    }
-    let listener = UnixListener::bind(socket).map_err(|e| {
-        RadioError::Unavailable(format!("cannot listen on {}: {e}", socket.display()))
-    })?;
-    on_note(&format!(
-        "simulated air on {} ({} nodes)",
-        socket.display(),
-        sim.node_count()
-    ));
-    let clock = Clock::default();
-    let (in_tx, mut in_rx) = mpsc::channel::<(NodeId, Option<Vec<u8>>)>(4096);
-    let mut writers: Vec<(NodeId, mpsc::Sender<HubMsg>)> = Vec::new();
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(2));
-    loop {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            acc = listener.accept() => {
-                let Ok((stream, _)) = acc else { continue };
-                sim.run_until(clock.now());
-                let id = sim.add_node(HubNode::Remote(RemoteNode::default()), Placement::Unplaced);
-                for other in 0..sim.node_count() as u32 {
-                    if other != id.0 {
-                        sim.set_link(id, NodeId(other), REMOTE_LINK);
-                    }
-                }
-                let (mut r, mut w) = stream.into_split();
-                let itx = in_tx.clone();
-                tokio::spawn(async move {
-                    while let Ok(Some(m)) = read_msg(&mut r).await {
-                        if let HubMsg::Tx { bytes } = m {
-                            if itx.send((id, Some(bytes))).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    let _ = itx.send((id, None)).await;
-                });
-                let (otx, mut orx) = mpsc::channel::<HubMsg>(4096);
-                tokio::spawn(async move {
-                    while let Some(m) = orx.recv().await {
-                        if write_msg(&mut w, &m).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-                writers.push((id, otx));
-                on_note(&format!("node {} connected", id.0));
-            }
-            Some((id, bytes)) = in_rx.recv() => {
-                sim.run_until(clock.now());
-                match bytes {
-                    Some(b) => {
-                        if let HubNode::Remote(r) = sim.node_mut(id) {
-                            r.outbox.push_back(b);
-                        }
-                    }
-                    None => {
-                        writers.retain(|(w, _)| *w != id);
-                        on_note(&format!("node {} disconnected", id.0));
-                    }
-                }
-            }
-            _ = tick.tick() => {
-                sim.run_until(clock.now());
-                sim.drain_events().for_each(drop);
-                for (id, w) in &writers {
-                    if let HubNode::Remote(r) = sim.node_mut(*id) {
-                        while let Some((channel, rssi, at, bytes)) = r.inbox.pop_front() {
-                            // A full queue means a stuck client: drop, as the air would.
-                            let _ = w.try_send(HubMsg::Rx { channel, rssi, t_us: at.as_micros(), bytes });
-                        }
-                    }
-                }
-            }
+            _ = term.recv() => "SIGTERM".to_string(),
+            _ = int.recv() => "SIGINT".to_string(),
         }
-    }
+    })
 }
 
 /// An empty air for the hub when no scenario is given.

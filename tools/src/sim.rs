@@ -163,13 +163,21 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
                     return Exit::Unavailable;
                 }
             };
-            match rt.block_on(crate::runtime::serve_hub(socket, sim, |note| {
-                eprintln!("weft sim serve: {note}")
-            })) {
+            let note = |note: &str| eprintln!("weft sim serve: {note}");
+            let served = rt.block_on(async {
+                // Before the socket exists, so that a signal never leaves it behind.
+                match crate::runtime::stop_signals() {
+                    Ok(stop) => crate::hub::serve_hub_until(socket, sim, note, stop).await,
+                    Err(e) => Err(crate::hub::HubError::Unavailable(format!(
+                        "cannot watch for SIGTERM and SIGINT: {e}"
+                    ))),
+                }
+            });
+            match served {
                 Ok(()) => Exit::Ok,
                 Err(e) => {
                     eprintln!("weft sim serve: {e}");
-                    Exit::Unavailable
+                    e.exit()
                 }
             }
         }

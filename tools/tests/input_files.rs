@@ -243,17 +243,3 @@ fn temporary_files_of_dead_writers_go_with_the_next_write() {
     assert!(o.status.success(), "{}", code_and_stderr(&o).1);
     assert!(!dead_export.exists() && out.exists());
 }
-
-#[test]
-fn sim_serve_never_removes_a_file_that_is_not_a_socket() {
-    let d = tempfile::tempdir().unwrap();
-    let precious = d.path().join("precious.txt");
-    fs::write(&precious, "keep me").unwrap();
-    let (c, err) = code_and_stderr(&bounded(
-        d.path(),
-        &["sim", "serve", "--socket", s(&precious)],
-    ));
-    assert_eq!(c, 3, "{err}");
-    assert!(err.contains("is not a socket"), "{err}");
-    assert_eq!(fs::read_to_string(&precious).unwrap(), "keep me");
-}

@@ -12,6 +12,7 @@
 //! Events are ordered by (time, insertion sequence) and all randomness comes from one seeded
 //! ChaCha8 generator drawn in event order, so one seed replays a run exactly.
 
+mod detach;
 mod topology;
 
 #[cfg(test)]
@@ -362,6 +363,9 @@ struct TxSlot {
     node: u32,
     bytes: Arc<[u8]>,
     airtime: u64,
+    /// The sender was detached while this event was in flight: its remaining PDUs keep their
+    /// time (the node's next event still waits for them) but nobody hears them.
+    silent: bool,
 }
 
 /// A PDU recently on the air (kept for collision checks).
@@ -812,6 +816,7 @@ impl<S: Station> Simulator<S> {
             node,
             bytes,
             airtime,
+            silent: false,
         });
         let tx = match self.free_txs.pop() {
             Some(tx) => {
@@ -834,6 +839,10 @@ impl<S: Station> Simulator<S> {
         };
         let channel = ADV_CHANNELS[ch as usize];
         let end = now + Duration::from_micros(slot.airtime);
+        if slot.silent {
+            self.push(end, Ev::ChannelEnd { tx, ch });
+            return;
+        }
         self.stats.frames_sent += 1;
         if self.config.medium_events {
             self.events.push(SimEvent::Tx {
@@ -869,6 +878,10 @@ impl<S: Station> Simulator<S> {
             return;
         };
         let sender = slot.node;
+        if slot.silent {
+            self.after_channel(tx, ch, sender);
+            return;
+        }
         let start = Instant::from_micros(now.as_micros().saturating_sub(slot.airtime));
         let channel = ADV_CHANNELS[ch as usize];
         let mut rx = RxFrame {
@@ -956,7 +969,13 @@ impl<S: Station> Simulator<S> {
             }
         }
         self.rx_buf = rx.bytes;
+        self.after_channel(tx, ch, sender);
+    }
 
+    /// After PDU `ch` of `tx` (sent by `sender`): the next PDU of the event, or the end of the
+    /// event and the sender's next one if it has more queued.
+    fn after_channel(&mut self, tx: u32, ch: u8, sender: u32) {
+        let now = self.now;
         let gap = self.config.channel_gap;
         if ch < 2 {
             self.push(now + gap, Ev::ChannelStart { tx, ch: ch + 1 });

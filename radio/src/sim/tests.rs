@@ -704,3 +704,75 @@ fn adv_delay_desynchronises_advertisers() {
         "advDelay varies: {offsets:?}"
     );
 }
+
+#[test]
+fn a_detached_node_is_off_the_air_and_its_slot_can_be_reused() {
+    let mut sim = Simulator::new(exact(), 4);
+    let a = sim.add_node(Beacon::silent(1), Placement::Unplaced);
+    let b = sim.add_node(Beacon::silent(2), Placement::Unplaced);
+    let c = sim.add_node(Beacon::silent(3), Placement::Unplaced);
+    for (x, y) in [(a, b), (a, c), (b, c)] {
+        sim.set_link(x, y, good_link());
+    }
+    sim.set_scan(b, fixed_scan_37());
+    sim.set_scan(c, fixed_scan_37());
+    let tap: Arc<Mutex<Vec<(Instant, u8, u8)>>> = Arc::default();
+    let t = tap.clone();
+    sim.set_air_tap(move |f| t.lock().unwrap().push((f.start, f.channel, f.bytes[0])));
+    for tag in [7, 8, 9] {
+        let f = sim.node(a).frame(tag);
+        sim.node_mut(a).outbox.push_back(f);
+    }
+    // Mid-event: the PDU on 38 is on the air, two more frames are queued.
+    sim.run_until(Instant::from_micros(600));
+    assert_eq!(sim.tx_backlog(a), 2);
+    assert_eq!(sim.link_count(), 6);
+    sim.detach_node(a);
+    assert_eq!(sim.tx_backlog(a), 0);
+    assert_eq!(sim.link_count(), 2);
+    assert!(sim.neighbours(a).is_empty());
+
+    // The slot gets a new station at once, linked to c only; its first event waits for the
+    // end of the silenced one.
+    *sim.node_mut(a) = Beacon::silent(5);
+    sim.set_link(a, c, good_link());
+    let f = sim.node(a).frame(5);
+    sim.node_mut(a).outbox.push_back(f);
+    sim.run_until(ms(20));
+    let us = Instant::from_micros;
+    assert_eq!(
+        tap.lock().unwrap().clone(),
+        vec![
+            (us(0), 37, 7),
+            (us(488), 38, 7),
+            (us(1464), 37, 5),
+            (us(1952), 38, 5),
+            (us(2440), 39, 5),
+        ]
+    );
+    let tags = |n: NodeId, sim: &Simulator<Beacon>| -> Vec<u8> {
+        sim.node(n).heard_at.iter().map(|h| h.0).collect()
+    };
+    assert_eq!(tags(b, &sim), vec![7]);
+    assert_eq!(tags(c, &sim), vec![7, 5]);
+    assert_eq!(sim.node_count(), 3);
+}
+
+#[test]
+fn a_detached_node_is_not_woken() {
+    let mut sim = Simulator::new(exact(), 4);
+    let a = sim.add_node(
+        Beacon::new(1, Some(ms(5)), Duration::from_millis(5), 100),
+        Placement::At { x: 0.0, y: 0.0 },
+    );
+    let b = sim.add_node(Beacon::silent(2), Placement::At { x: 1.0, y: 0.0 });
+    sim.set_scan(b, fixed_scan_37());
+    sim.run_until(ms(12));
+    assert_eq!(sim.node(b).heard, 2);
+    sim.detach_node(a);
+    assert_eq!(sim.position(a), None);
+    sim.run_until(ms(100));
+    assert_eq!(sim.node(b).heard, 2);
+    assert_eq!(sim.node(a).remaining, 98);
+    assert_eq!(sim.link_count(), 0);
+}
