@@ -12,6 +12,7 @@ use weft_mesh::ble::node::{ElementState, Node, NodeState};
 use weft_mesh::ble::wire::network::{NetworkPduRepr, NonceKind};
 use weft_mesh::crypto::Aes;
 
+use crate::error::Failure;
 use crate::Exit;
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::prov::{Device, Provisioner, ProvisionerEvent};
@@ -84,7 +85,7 @@ pub enum BenchKind {
     },
 }
 
-pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
+pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
     match &a.which {
         BenchKind::Provision {
             devices,
@@ -116,9 +117,9 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
                 )
             };
             if r.provisioned == *devices {
-                Exit::Ok
+                Ok(Exit::Ok)
             } else {
-                Exit::Refused
+                Ok(Exit::Refused)
             }
         }
         BenchKind::Tui {
@@ -138,12 +139,9 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
                         v["frame_ms_p50"], v["frame_ms_p99"], v["frames"], v["pdus_per_s_ingested"], v["virtual_s"], v["wall_s"], v["dropped"]
                     )
                 };
-                Exit::Ok
+                Ok(Exit::Ok)
             }
-            Err(e) => {
-                eprintln!("weft bench tui: {e}");
-                Exit::Usage
-            }
+            Err(e) => Err(Failure::new(Exit::Usage, format!("tui: {e}"))),
         },
         BenchKind::Sim {
             nodes,
@@ -163,10 +161,7 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
             let t = WallClock::now();
             let summary = match crate::sim::run_scenario(&args, &mut std::io::sink()) {
                 Ok(s) => s.json,
-                Err(e) => {
-                    eprintln!("weft bench sim: {e:?}");
-                    return Exit::Usage;
-                }
+                Err(e) => return Err(Failure::new(Exit::Usage, format!("sim: {e:?}"))),
             };
             let wall = t.elapsed().as_secs_f64();
             let rss = peak_rss_mb();
@@ -191,7 +186,7 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
                     rss.map_or("unknown".into(), |m| format!("{m:.1}"))
                 )
             };
-            Exit::Ok
+            Ok(Exit::Ok)
         }
         BenchKind::Pdu { json, runs } => {
             let runs = (*runs).max(1);
@@ -214,7 +209,7 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Exit {
                     aes / pdu
                 )
             };
-            Exit::Ok
+            Ok(Exit::Ok)
         }
     }
 }

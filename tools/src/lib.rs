@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod decode;
+pub mod error;
 pub mod files;
 pub mod hub;
 pub mod inspect;
@@ -98,34 +99,30 @@ pub fn main() -> ExitCode {
         eprintln!("weft: {e}");
         return Exit::Usage.into();
     }
-    match cli.command {
-        Some(Command::Decode(args)) => decode::run(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Sim(args)) => sim::run(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Node(args)) => {
-            provisioning::run_node(&args, &mut std::io::stdout().lock()).into()
-        }
-        Some(Command::Provision(args)) => {
-            provisioning::run_provision(&args, &mut std::io::stdout().lock()).into()
-        }
-        Some(Command::Send(args)) => ops::run_send(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Config(args)) => ops::run_config(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Bench(args)) => bench::run(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Net(args)) => net::run(&args, &mut std::io::stdout().lock()).into(),
-        Some(Command::Inspect(args)) => inspect::run(&args).into(),
-        Some(Command::Topology(args)) => {
-            inspect::run_topology(&args, &mut std::io::stdout().lock()).into()
-        }
+    let out = &mut std::io::stdout().lock();
+    let (command, result) = match &cli.command {
+        Some(Command::Decode(args)) => ("decode", Ok(decode::run(args, out))),
+        Some(Command::Sim(args)) => (args.cmd.name(), sim::run(args, out)),
+        Some(Command::Node(args)) => ("node", provisioning::run_node(args, out)),
+        Some(Command::Provision(args)) => ("provision", provisioning::run_provision(args, out)),
+        Some(Command::Send(args)) => ("send", ops::run_send(args, out)),
+        Some(Command::Config(args)) => ("config", ops::run_config(args, out)),
+        Some(Command::Bench(args)) => ("bench", bench::run(args, out)),
+        Some(Command::Net(args)) => ("net", net::run(args, out)),
+        Some(Command::Inspect(args)) => ("inspect", inspect::run(args)),
+        Some(Command::Topology(args)) => ("topology", inspect::run_topology(args, out)),
         None => {
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-                inspect::run(&inspect::InspectArgs::default()).into()
+                ("inspect", inspect::run(&inspect::InspectArgs::default()))
             } else {
                 // Not a terminal (a script, CI): the same smart-home mesh, headless, summarised.
                 eprintln!("weft: stdout is not a terminal, so instead of the inspector: the built-in smart-home mesh headless (weft sim run).\n");
                 let args = sim::SimArgs {
                     cmd: sim::SimCmd::Run(sim::RunArgs::default()),
                 };
-                sim::run(&args, &mut std::io::stdout().lock()).into()
+                ("sim run", sim::run(&args, out))
             }
         }
-    }
+    };
+    error::report(command, result).into()
 }

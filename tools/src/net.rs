@@ -13,6 +13,7 @@ use weft_mesh::ble::cdb::{
 use weft_mesh::ble::node::state::{AppKeyState, KeyRefreshPhase, NetKeyState};
 use weft_mesh::ble::node::{ElementState, ModelId, ModelState, NodeState};
 
+use crate::error::{Failure, Result};
 use crate::store::{write_atomic, NetState, Secret, Store, StoreOpts};
 use crate::Exit;
 
@@ -75,31 +76,18 @@ pub enum NetCmd {
     },
 }
 
-fn fail(e: impl std::fmt::Display, code: Exit) -> Exit {
-    eprintln!("weft net: {e}");
-    code
-}
-
 /// Runs `weft net`, writing its output to `out`.
-pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
-    let store = match Store::from_opts(&a.store) {
-        Ok(s) => s,
-        Err(e) => return fail(&e, e.exit()),
-    };
+pub fn run(a: &NetArgs, out: &mut impl Write) -> Result<Exit> {
+    let store = Store::from_opts(&a.store)?;
     // Creating or importing replaces the store: not while another process holds it.
     let _lock = match &a.cmd {
-        NetCmd::Create { .. } | NetCmd::Import { .. } => match store.lock() {
-            Ok(l) => Some(l),
-            Err(e) => return fail(&e, e.exit()),
-        },
+        NetCmd::Create { .. } | NetCmd::Import { .. } => Some(store.lock()?),
         _ => None,
     };
     match &a.cmd {
         NetCmd::Create { name, force } => {
             let state = new_network(name, &mut OsRng, &now_rfc3339());
-            if let Err(e) = store.create(&state, *force) {
-                return fail(&e, e.exit());
-            }
+            store.create(&state, *force)?;
             let _ = writeln!(
                 out,
                 "created network \"{name}\" ({}) in {}, sealed with {}",
@@ -107,13 +95,10 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
                 store.path.display(),
                 describe_secret(&store.secret)
             );
-            Exit::Ok
+            Ok(Exit::Ok)
         }
         NetCmd::Show { json } => {
-            let state = match store.load() {
-                Ok(s) => s,
-                Err(e) => return fail(&e, e.exit()),
-            };
+            let state = store.load()?;
             if let Err(e) = state.cdb.validate() {
                 eprintln!(
                     "weft net: warning: the network database is inconsistent ({e}); weft will not save it as it is: export it (weft net export --cdb FILE), mend the file and import it (weft net import --cdb FILE --force)"
@@ -124,34 +109,24 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
             } else {
                 let _ = write!(out, "{}", summary(&state, &store));
             }
-            Exit::Ok
+            Ok(Exit::Ok)
         }
         NetCmd::Export { cdb } => {
-            let state = match store.load() {
-                Ok(s) => s,
-                Err(e) => return fail(&e, e.exit()),
-            };
+            let state = store.load()?;
             let mut text = export_cdb(&state).to_json();
             text.push('\n');
             if cdb.as_os_str() == "-" {
                 let _ = out.write_all(text.as_bytes());
-            } else if let Err(e) = write_atomic(cdb, text.as_bytes()) {
-                return fail(&e, e.exit());
+            } else {
+                write_atomic(cdb, text.as_bytes())?;
             }
-            Exit::Ok
+            Ok(Exit::Ok)
         }
         NetCmd::Import { cdb, force } => {
-            let text = match crate::files::read_to_string(cdb, crate::files::CDB) {
-                Ok(t) => t,
-                Err(e) => return fail(&e, e.exit()),
-            };
-            let (state, notes) = match import_cdb(&text, &mut OsRng, &now_rfc3339()) {
-                Ok(s) => s,
-                Err(e) => return fail(format!("{}: {e}", cdb.display()), Exit::Usage),
-            };
-            if let Err(e) = store.create(&state, *force) {
-                return fail(&e, e.exit());
-            }
+            let text = crate::files::read_to_string(cdb, crate::files::CDB)?;
+            let (state, notes) = import_cdb(&text, &mut OsRng, &now_rfc3339())
+                .map_err(|e| Failure::new(Exit::Usage, format!("{}: {e}", cdb.display())))?;
+            store.create(&state, *force)?;
             for n in notes {
                 eprintln!("weft net import: {n}");
             }
@@ -163,7 +138,7 @@ pub fn run(a: &NetArgs, out: &mut impl Write) -> Exit {
                 store.path.display(),
                 describe_secret(&store.secret)
             );
-            Exit::Ok
+            Ok(Exit::Ok)
         }
     }
 }

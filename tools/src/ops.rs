@@ -24,6 +24,7 @@ use weft_mesh::ble::{Address, UnicastAddress};
 use weft_mesh::{Duration, Instant};
 use weft_radio::hub::HubRadio;
 
+use crate::error::{block_on, fail, Failure, Result};
 use crate::runtime::{drive, Clock, Flow, RadioArg};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::{args, Exit};
@@ -234,14 +235,7 @@ fn parse_model(s: &str) -> Result<ModelId, String> {
     }
 }
 
-/// Why an operator action could not finish.
-pub(crate) struct OpError(pub Exit, pub String);
-
-pub(crate) fn fail<T>(code: Exit, msg: impl Into<String>) -> Result<T, OpError> {
-    Err(OpError(code, msg.into()))
-}
-
-pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Exit {
+pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Result<Exit> {
     let tid = (ChaCha8Rng::from_entropy().next_u32() & 0xff) as u8;
     let (message, expect) = match &a.what {
         SendWhat::Onoff { action, transition } => match action.as_str() {
@@ -271,13 +265,15 @@ pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Exit {
     finish(&a.op, message.to_access(), Opcode::Two(expect), false, out)
 }
 
-pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Exit {
+pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Result<Exit> {
     let Some(node) = UnicastAddress::new(a.op.dst.0) else {
-        eprintln!(
-            "weft config: --dst {} is not a unicast address: configuration goes to one node",
-            a.op.dst
+        return fail(
+            Exit::Usage,
+            format!(
+                "--dst {} is not a unicast address: configuration goes to one node",
+                a.op.dst
+            ),
         );
-        return Exit::Usage;
     };
     let element = |e: &Option<Address>| e.unwrap_or(Address::from(node));
     let msg = match &a.what {
@@ -372,19 +368,10 @@ fn finish(
     expect: Opcode,
     device_key: bool,
     out: &mut impl Write,
-) -> Exit {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+) -> Result<Exit> {
+    let (src, answer) = block_on(request(op, message, expect, device_key))?;
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("weft: cannot start the runtime: {e}");
-            return Exit::Unavailable;
-        }
-    };
-    match rt.block_on(request(op, message, expect, device_key)) {
-        Ok((src, answer)) => {
+        {
             let decoded = ModelMessage::parse(answer.opcode, &answer.parameters).ok();
             let text = decoded
                 .as_ref()
@@ -401,15 +388,7 @@ fn finish(
             } else {
                 writeln!(out, "{src}: {text}")
             };
-            if refused {
-                Exit::Refused
-            } else {
-                Exit::Ok
-            }
-        }
-        Err(OpError(code, msg)) => {
-            eprintln!("weft: {msg}");
-            code
+            Ok(if refused { Exit::Refused } else { Exit::Ok })
         }
     }
 }
@@ -436,9 +415,9 @@ pub(crate) struct Session {
 const RETRY: Duration = DEFAULT_RETRY;
 
 /// Connects to the radio named by `--radio` (the live simulated air only, in this build).
-pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
-    match RadioArg::parse(radio).map_err(|e| OpError(Exit::Usage, e))? {
-        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| OpError(Exit::Unavailable, e.to_string())),
+pub(crate) async fn connect(radio: &str) -> Result<HubRadio, Failure> {
+    match RadioArg::parse(radio).map_err(|e| Failure(Exit::Usage, e))? {
+        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| Failure(Exit::Unavailable, e.to_string())),
         RadioArg::Scenario(name) => fail(
             Exit::Usage,
             format!("sim:{name} runs a scenario inside one process; to act on a simulated network from the shell, start `weft sim serve --socket PATH --scenario {name}` and use --radio sim:PATH"),
@@ -450,7 +429,7 @@ pub(crate) async fn connect(radio: &str) -> Result<HubRadio, OpError> {
 }
 
 impl Session {
-    pub async fn open(store: &StoreOpts, radio: &str) -> Result<Session, OpError> {
+    pub async fn open(store: &StoreOpts, radio: &str) -> Result<Session, Failure> {
         Self::open_checked(store, radio, |_| Ok(())).await
     }
 
@@ -459,11 +438,11 @@ impl Session {
     pub async fn open_checked(
         store: &StoreOpts,
         radio: &str,
-        check: impl FnOnce(&NetState) -> Result<(), OpError>,
-    ) -> Result<Session, OpError> {
-        let store = Store::from_opts(store).map_err(|e| OpError(e.exit(), e.to_string()))?;
-        let lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
-        let state: NetState = store.load().map_err(|e| OpError(e.exit(), e.to_string()))?;
+        check: impl FnOnce(&NetState) -> Result<(), Failure>,
+    ) -> Result<Session, Failure> {
+        let store = Store::from_opts(store).map_err(|e| Failure(e.exit(), e.to_string()))?;
+        let lock = store.lock().map_err(|e| Failure(e.exit(), e.to_string()))?;
+        let state: NetState = store.load().map_err(|e| Failure(e.exit(), e.to_string()))?;
         check(&state)?;
         let Some(node) = state.local_node(ChaCha8Rng::from_entropy()) else {
             return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
@@ -490,11 +469,11 @@ impl Session {
     /// Saves the network and the node's state, giving back the sequence numbers reserved
     /// and not used ([`NetState::remember_at_exit`]): this is how a session ends (a send
     /// after it reserves again, persisted before use).
-    pub fn save(&mut self) -> Result<(), OpError> {
+    pub fn save(&mut self) -> Result<(), Failure> {
         self.state.remember_at_exit(&mut self.node);
         self.store
             .save(&self.state)
-            .map_err(|e| OpError(e.exit(), e.to_string()))
+            .map_err(|e| Failure(e.exit(), e.to_string()))
     }
 
     /// Sends `message` to `dst` and waits up to `timeout` seconds for `expect` from it.
@@ -505,7 +484,7 @@ impl Session {
         message: AccessMessage,
         expect: Opcode,
         timeout: f64,
-    ) -> Result<(Address, AccessMessage), OpError> {
+    ) -> Result<(Address, AccessMessage), Failure> {
         if device_key
             && !self
                 .node
@@ -555,7 +534,7 @@ impl Session {
     }
 
     /// Sends `message` to `dst` from the primary element, secured with `key`.
-    fn send(&mut self, dst: Address, key: KeyRef, message: AccessMessage) -> Result<(), OpError> {
+    fn send(&mut self, dst: Address, key: KeyRef, message: AccessMessage) -> Result<(), Failure> {
         let sent = self
             .node
             .handle_command(self.clock.now(), Command::send(dst, key, message));
@@ -596,7 +575,7 @@ impl Session {
         &mut self,
         until: Instant,
         mut heard: impl FnMut(Instant, Address, &AccessMessage) -> bool,
-    ) -> Result<(), OpError> {
+    ) -> Result<(), Failure> {
         let mut save_error = None;
         let (store, state) = (&self.store, &mut self.state);
         drive(
@@ -618,7 +597,7 @@ impl Session {
             },
         )
         .await
-        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
         match save_error {
             Some(e) => fail(
                 Exit::Unavailable,
@@ -638,7 +617,7 @@ impl Session {
         &mut self,
         client: &mut ConfigClient,
         mut on_event: impl FnMut(&ConfigClientEvent),
-    ) -> Result<(), OpError> {
+    ) -> Result<(), Failure> {
         loop {
             let now = self.clock.now();
             while let Some((dst, message)) = client.poll_request(now) {
@@ -665,7 +644,7 @@ async fn request(
     mut message: AccessMessage,
     expect: Opcode,
     device_key: bool,
-) -> Result<(Address, AccessMessage), OpError> {
+) -> Result<(Address, AccessMessage), Failure> {
     let mut session = Session::open(&op.store, &op.radio).await?;
     let mut config = device_key
         .then(|| ConfigMessage::from_access(&message).ok())
@@ -697,7 +676,7 @@ async fn request(
 }
 
 /// The network's application key `index`.
-pub(crate) fn app_key(state: &NetState, index: u16) -> Result<&CdbAppKey, OpError> {
+pub(crate) fn app_key(state: &NetState, index: u16) -> Result<&CdbAppKey, Failure> {
     match state.cdb.app_keys.iter().find(|k| k.index == index) {
         Some(k) => Ok(k),
         None => fail(

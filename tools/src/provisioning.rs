@@ -30,7 +30,8 @@ use weft_mesh::ble::wire::prov::{
 use weft_mesh::ble::{Address, IvIndex, UnicastAddress};
 use weft_mesh::Duration;
 
-use crate::ops::{connect, fail, OpError, Session};
+use crate::error::{block_on, fail, Failure, Result};
+use crate::ops::{connect, Session};
 use crate::runtime::{drive, Clock, Flow};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
@@ -159,40 +160,23 @@ fn model_of(name: &str) -> Result<ModelId, String> {
     })
 }
 
-pub fn run_node(a: &NodeArgs, out: &mut impl Write) -> Exit {
-    let models: Result<Vec<ModelId>, String> = a.models.iter().map(|m| model_of(m)).collect();
-    let models = match models {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("weft node: {e}");
-            return Exit::Usage;
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("weft node: cannot start the runtime: {e}");
-            return Exit::Unavailable;
-        }
-    };
-    match rt.block_on(node_main(a, &models, out)) {
-        Ok(()) => Exit::Ok,
-        Err(OpError(code, msg)) => {
-            eprintln!("weft node: {msg}");
-            code
-        }
-    }
+pub fn run_node(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
+    let models = a
+        .models
+        .iter()
+        .map(|m| model_of(m))
+        .collect::<Result<Vec<ModelId>, String>>()
+        .map_err(|e| Failure::new(Exit::Usage, e))?;
+    block_on(node_main(a, &models, out))?;
+    Ok(Exit::Ok)
 }
 
-fn node_store(a: &NodeArgs) -> Result<Store, OpError> {
+fn node_store(a: &NodeArgs) -> Result<Store, Failure> {
     let path = match &a.state {
         Some(p) => p.clone(),
         None => {
             let dir = crate::store::default_store_path()
-                .map_err(|e| OpError(e.exit(), e.to_string()))?
+                .map_err(|e| Failure(e.exit(), e.to_string()))?
                 .parent()
                 .map(|p| p.to_path_buf())
                 .unwrap_or_default();
@@ -204,19 +188,19 @@ fn node_store(a: &NodeArgs) -> Result<Store, OpError> {
         passphrase_env: None,
         key_file: None,
     };
-    Store::from_opts(&opts).map_err(|e| OpError(e.exit(), e.to_string()))
+    Store::from_opts(&opts).map_err(|e| Failure(e.exit(), e.to_string()))
 }
 
-async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Result<(), OpError> {
+async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Result<(), Failure> {
     let store = node_store(a)?;
-    let _lock = store.lock().map_err(|e| OpError(e.exit(), e.to_string()))?;
+    let _lock = store.lock().map_err(|e| Failure(e.exit(), e.to_string()))?;
     let mut radio = connect(&a.radio).await?;
     let clock = Clock::default();
     let deadline = a
         .seconds
         .map(|s| clock.now() + Duration::from_micros((s.max(0.0) * 1e6) as u64));
     let mut saved: NetState = if store.exists() {
-        store.load().map_err(|e| OpError(e.exit(), e.to_string()))?
+        store.load().map_err(|e| Failure(e.exit(), e.to_string()))?
     } else {
         NetState {
             cdb: Cdb::new(a.uuid, "weft node", crate::net::now_rfc3339()),
@@ -267,7 +251,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             Flow::Continue
         })
         .await
-        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
         // Let the Provisioning Complete and link acknowledgments go out.
         let settle = clock.now() + Duration::from_millis(1500);
         let _ = drive(&mut device, &mut radio, &clock, Some(settle), |_, _, _| {
@@ -297,7 +281,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         saved.local = Some(st);
         store
             .save(&saved)
-            .map_err(|e| OpError(e.exit(), e.to_string()))?;
+            .map_err(|e| Failure(e.exit(), e.to_string()))?;
         let _ = writeln!(out, "provisioned as {}", p.data.unicast_address);
         if a.exit_after_provisioning {
             return Ok(());
@@ -305,7 +289,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     }
     let mut node = saved
         .local_node(ChaCha8Rng::from_entropy())
-        .ok_or(OpError(Exit::Unavailable, "no node state".into()))?;
+        .ok_or(Failure(Exit::Unavailable, "no node state".into()))?;
     let _ = writeln!(out, "node {} on the air", node.primary());
     let mut error = None;
     let mut reset = false;
@@ -351,7 +335,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     // SIGTERM or ctrl-c is a clean stop: the node's state is written back below. The node is
     // sans-IO, so stopping between two awaits leaves it whole.
     tokio::select! {
-        r = run => { r.map_err(|e| OpError(Exit::Unavailable, e.to_string()))?; }
+        r = run => { r.map_err(|e| Failure(Exit::Unavailable, e.to_string()))?; }
         _ = stop => {}
     }
     if reset {
@@ -367,7 +351,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         saved.remember_at_exit(&mut node);
         store
             .save(&saved)
-            .map_err(|e| OpError(e.exit(), e.to_string()))?;
+            .map_err(|e| Failure(e.exit(), e.to_string()))?;
     }
     if let Some(e) = error {
         return fail(
@@ -456,19 +440,10 @@ pub struct ProvisionArgs {
     pub store: StoreOpts,
 }
 
-pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Result<Exit> {
+    let (done, failed) = block_on(provision_main(a))?;
     {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("weft provision: cannot start the runtime: {e}");
-            return Exit::Unavailable;
-        }
-    };
-    match rt.block_on(provision_main(a)) {
-        Ok((done, failed)) => {
+        {
             for v in &done {
                 let _ = if a.json {
                     writeln!(out, "{v}")
@@ -495,20 +470,15 @@ pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Exit {
                 };
             }
             if !failed.is_empty() {
-                Exit::Refused
+                Ok(Exit::Refused)
             } else if done.is_empty() {
-                eprintln!(
-                    "weft provision: no unprovisioned device heard within {} s",
-                    a.scan
-                );
-                Exit::Timeout
+                fail(
+                    Exit::Timeout,
+                    format!("no unprovisioned device heard within {} s", a.scan),
+                )
             } else {
-                Exit::Ok
+                Ok(Exit::Ok)
             }
-        }
-        Err(OpError(code, msg)) => {
-            eprintln!("weft provision: {msg}");
-            code
         }
     }
 }
@@ -544,7 +514,7 @@ impl Progress {
 
 type Outcomes = (Vec<serde_json::Value>, Vec<([u8; 16], String)>);
 
-async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
+async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
     use std::io::IsTerminal;
     let mut session = Session::open_checked(&a.store, &a.radio, |state| {
         if let Some(uuid) = a.uuid {
@@ -581,7 +551,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             .state
             .cdb
             .next_unicast(1, session.state.iv_index)
-            .ok_or(OpError(Exit::Refused, "no free unicast address".into()))?,
+            .ok_or(Failure(Exit::Refused, "no free unicast address".into()))?,
     };
     let net = session.state.cdb.net_keys[0].clone();
     let (iv_index, iv_update) = (session.state.iv_index, session.state.iv_update);
@@ -748,7 +718,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, OpError> {
             },
         )
         .await
-        .map_err(|e| OpError(Exit::Unavailable, e.to_string()))?;
+        .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
     }
     if let Some(e) = error {
         return fail(Exit::Refused, e);
@@ -942,7 +912,7 @@ async fn configure(
 ) -> HashMap<u16, String> {
     let key = match crate::ops::app_key(&session.state, 0) {
         Ok(k) => k,
-        Err(OpError(_, why)) => return addresses.iter().map(|&n| (n, why.clone())).collect(),
+        Err(Failure(_, why)) => return addresses.iter().map(|&n| (n, why.clone())).collect(),
     };
     let plan = ConfigurePlan {
         net_key_index: KeyIndex::from_bits(key.bound_net_key),
@@ -1013,7 +983,7 @@ async fn configure(
             continue;
         }
         let text = match &run {
-            Err(OpError(_, e)) => e.clone(),
+            Err(Failure(_, e)) => e.clone(),
             Ok(()) => "the configuration stopped".into(),
         };
         why.entry(address).or_insert(text);

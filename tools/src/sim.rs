@@ -29,8 +29,20 @@ use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
 use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
+use crate::error::Failure;
 use crate::scenario::{parse_group, PlannedDevice, PlannedNode, Scenario, BUILTIN};
 use crate::Exit;
+
+impl SimCmd {
+    /// The command's name in messages: `sim run`, `sim serve`, `sim list`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SimCmd::Run(_) => "sim run",
+            SimCmd::Serve { .. } => "sim serve",
+            SimCmd::List { .. } => "sim list",
+        }
+    }
+}
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
@@ -113,7 +125,7 @@ fn parse_probability(s: &str) -> Result<f64, String> {
     }
 }
 
-pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
+pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
     match &a.cmd {
         SimCmd::List { json } => {
             for (name, _) in BUILTIN {
@@ -129,7 +141,7 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
                     writeln!(out, "{name:<12} {:>5} nodes  {}", n, s.description)
                 };
             }
-            Exit::Ok
+            Ok(Exit::Ok)
         }
         SimCmd::Serve {
             socket,
@@ -146,53 +158,33 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Exit {
                     match build_with(&args, weft_radio::hub::HubNode::Local) {
                         Ok(b) => b.sim,
                         Err(RunError::Usage(e)) | Err(RunError::Io(e)) => {
-                            eprintln!("weft sim serve: {e}");
-                            return Exit::Usage;
+                            return Err(Failure::new(Exit::Usage, e));
                         }
                     }
                 }
                 None => crate::runtime::empty_air(*seed),
             };
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("weft sim serve: cannot start the runtime: {e}");
-                    return Exit::Unavailable;
-                }
-            };
             let note = |note: &str| eprintln!("weft sim serve: {note}");
-            let served = rt.block_on(async {
+            crate::error::block_on(async {
                 // Before the socket exists, so that a signal never leaves it behind.
-                match crate::runtime::stop_signals() {
-                    Ok(stop) => crate::hub::serve_hub_until(socket, sim, note, stop).await,
-                    Err(e) => Err(crate::hub::HubError::Unavailable(format!(
-                        "cannot watch for SIGTERM and SIGINT: {e}"
-                    ))),
-                }
-            });
-            match served {
-                Ok(()) => Exit::Ok,
-                Err(e) => {
-                    eprintln!("weft sim serve: {e}");
-                    e.exit()
-                }
-            }
+                let stop = crate::runtime::stop_signals().map_err(|e| {
+                    Failure::new(
+                        Exit::Unavailable,
+                        format!("cannot watch for SIGTERM and SIGINT: {e}"),
+                    )
+                })?;
+                crate::hub::serve_hub_until(socket, sim, note, stop)
+                    .await
+                    .map_err(|e| Failure::new(e.exit(), e.to_string()))
+            })?;
+            Ok(Exit::Ok)
         }
         SimCmd::Run(r) => match run_scenario(r, out) {
-            Ok(_) => Exit::Ok,
+            Ok(_) => Ok(Exit::Ok),
             // The reader went away (`weft sim run --json | head`): not an error.
-            Err(RunError::Io(e)) if e.contains("Broken pipe") => Exit::Ok,
-            Err(RunError::Usage(e)) => {
-                eprintln!("weft sim run: {e}");
-                Exit::Usage
-            }
-            Err(RunError::Io(e)) => {
-                eprintln!("weft sim run: {e}");
-                Exit::Unavailable
-            }
+            Err(RunError::Io(e)) if e.contains("Broken pipe") => Ok(Exit::Ok),
+            Err(RunError::Usage(e)) => Err(Failure::new(Exit::Usage, e)),
+            Err(RunError::Io(e)) => Err(Failure::new(Exit::Unavailable, e)),
         },
     }
 }

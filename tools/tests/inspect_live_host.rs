@@ -74,7 +74,7 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
         key_file: None,
     };
     let rt = weft::inspect::start_live(&sock, &opts, Some(dir.clone()))
-        .map_err(|(_, e)| e)
+        .map_err(|e| e.1)
         .expect("the inspector reaches the hub");
     let m = rt.snapshot();
     assert!(m.source.contains("as the provisioner"), "{}", m.source);
@@ -296,7 +296,7 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
     );
     assert!(err.contains("power of two"), "{err}");
     let rt = weft::inspect::start_live(&sock, &opts, Some(dir.clone()))
-        .map_err(|(_, e)| e)
+        .map_err(|e| e.1)
         .unwrap();
     let (m, ok) = wait_model(&rt, 10, |m| {
         m.topology

@@ -21,6 +21,7 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use serde_json::json;
 
+use crate::error::Failure;
 use crate::sim::{RunArgs, RunError};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
@@ -74,17 +75,17 @@ impl Default for InspectArgs {
 
 /// The scenario a `--radio`/`--scenario` pair names; a radio other than `sim:` is unavailable
 /// (exit 3) with a sentence saying so.
-pub fn scenario_of(radio: Option<&str>, scenario: Option<&str>) -> Result<String, (Exit, String)> {
+pub fn scenario_of(radio: Option<&str>, scenario: Option<&str>) -> Result<String, Failure> {
     match (radio, scenario) {
         (Some(r), _) => match r.strip_prefix("sim:") {
             Some(name) if !name.is_empty() => Ok(name.to_string()),
-            Some(_) => Err((
+            Some(_) => Err(Failure::new(
                 Exit::Usage,
-                "--radio sim: needs a scenario name, e.g. sim:smart-home".into(),
+                "--radio sim: needs a scenario name, e.g. sim:smart-home",
             )),
             None => {
                 let kind = r.split(':').next().unwrap_or(r);
-                Err((
+                Err(Failure::new(
                     Exit::Unavailable,
                     format!(
                         "radio '{r}' is not available: weft has no {kind} backend yet; only the simulator works (--radio sim:smart-home, see `weft sim list`)"
@@ -97,50 +98,40 @@ pub fn scenario_of(radio: Option<&str>, scenario: Option<&str>) -> Result<String
     }
 }
 
-fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, (Exit, String)> {
+fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, Failure> {
     let args = RunArgs {
         scenario: scenario.to_string(),
         seed,
         ..RunArgs::default()
     };
     Feeder::new(&args).map_err(|e| match e {
-        RunError::Usage(e) => (Exit::Usage, e),
-        RunError::Io(e) => (Exit::Unavailable, e),
+        RunError::Usage(e) => Failure::new(Exit::Usage, e),
+        RunError::Io(e) => Failure::new(Exit::Unavailable, e),
     })
 }
 
 /// Runs the inspector on the terminal.
-pub fn run(a: &InspectArgs) -> Exit {
+pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
     if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
         a.radio.as_deref().map(crate::runtime::RadioArg::parse)
     {
-        return run_live(a, &path);
+        let rt = start_live(&path, &a.store, None)?;
+        return on_terminal(rt, a.plain);
     }
-    let scenario = match scenario_of(a.radio.as_deref(), a.scenario.as_deref()) {
-        Ok(s) => s,
-        Err((code, msg)) => {
-            eprintln!("weft inspect: {msg}");
-            return code;
-        }
-    };
+    let scenario = scenario_of(a.radio.as_deref(), a.scenario.as_deref())?;
     if a.store.net.is_some() {
-        eprintln!("weft inspect: --net applies to the live air (--radio sim:SOCKET); a scenario brings its own keys");
-        return Exit::Usage;
+        return Err(Failure::new(
+            Exit::Usage,
+            "--net applies to the live air (--radio sim:SOCKET); a scenario brings its own keys",
+        ));
     }
     if !(a.speed > 0.0 && a.speed <= 1000.0) {
-        eprintln!(
-            "weft inspect: --speed {}: give a factor between 0 and 1000",
-            a.speed
-        );
-        return Exit::Usage;
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("--speed {}: give a factor between 0 and 1000", a.speed),
+        ));
     }
-    let feeder = match feeder_for(&scenario, a.seed) {
-        Ok(f) => f,
-        Err((code, msg)) => {
-            eprintln!("weft inspect: {msg}");
-            return code;
-        }
-    };
+    let feeder = feeder_for(&scenario, a.seed)?;
     let rt = Runtime::start(
         feeder,
         Pace {
@@ -153,16 +144,16 @@ pub fn run(a: &InspectArgs) -> Exit {
 
 /// The network a live inspector decodes with: the store the options name, else the default
 /// store when it exists; `Ok(None)` when there is none.
-pub fn live_store(opts: &StoreOpts) -> Result<Option<(Store, NetState)>, (Exit, String)> {
+pub fn live_store(opts: &StoreOpts) -> Result<Option<(Store, NetState)>, Failure> {
     let store = match Store::from_opts(opts) {
         Ok(s) => s,
         Err(_) if opts.net.is_none() => return Ok(None),
-        Err(e) => return Err((e.exit(), e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     if opts.net.is_none() && !store.exists() {
         return Ok(None);
     }
-    let state = store.load().map_err(|e| (e.exit(), e.to_string()))?;
+    let state = store.load()?;
     Ok(Some((store, state)))
 }
 
@@ -173,7 +164,7 @@ pub fn start_live(
     socket: &std::path::Path,
     opts: &StoreOpts,
     capture_dir: Option<std::path::PathBuf>,
-) -> Result<Runtime, (Exit, String)> {
+) -> Result<Runtime, Failure> {
     let source = format!("sim:{}", socket.display());
     let (mut feeder, why) = match live_store(opts)? {
         None => (live::LiveFeeder::new(&source, None, None), None),
@@ -195,22 +186,11 @@ pub fn start_live(
     if let Some(why) = why {
         feeder.model.notify(why);
     }
-    live::start(socket, feeder, capture_dir).map_err(|e| (Exit::Unavailable, e))
-}
-
-fn run_live(a: &InspectArgs, socket: &std::path::Path) -> Exit {
-    let rt = match start_live(socket, &a.store, None) {
-        Ok(rt) => rt,
-        Err((code, msg)) => {
-            eprintln!("weft inspect: {msg}");
-            return code;
-        }
-    };
-    on_terminal(rt, a.plain)
+    live::start(socket, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
 /// Runs the UI on the terminal over `rt` until the user quits, then stops the network.
-fn on_terminal(rt: Runtime, plain: bool) -> Exit {
+fn on_terminal(rt: Runtime, plain: bool) -> Result<Exit, Failure> {
     let mut app = App::default();
     app.braille = !plain;
     let mut terminal = ratatui::init();
@@ -219,13 +199,8 @@ fn on_terminal(rt: Runtime, plain: bool) -> Exit {
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     rt.stop();
-    match result {
-        Ok(()) => Exit::Ok,
-        Err(e) => {
-            eprintln!("weft inspect: terminal error: {e}");
-            Exit::Unavailable
-        }
-    }
+    result.map_err(|e| Failure::new(Exit::Unavailable, format!("terminal error: {e}")))?;
+    Ok(Exit::Ok)
 }
 
 fn ui_loop(
@@ -337,21 +312,17 @@ pub struct TopologyArgs {
 }
 
 /// `weft topology`: listens for a while, then writes the graph of links heard.
-pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
+pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Result<Exit, Failure> {
     if !(a.seconds > 0.0 && a.seconds <= 86_400.0) {
-        eprintln!(
-            "weft topology: --seconds {}: give a duration between 0 and 86400",
-            a.seconds
-        );
-        return Exit::Usage;
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "--seconds {}: give a duration between 0 and 86400",
+                a.seconds
+            ),
+        ));
     }
-    let model = match topology_model(a) {
-        Ok(m) => m,
-        Err((code, msg)) => {
-            eprintln!("weft topology: {msg}");
-            return code;
-        }
-    };
+    let model = topology_model(a)?;
     let topo = &model.topology;
     let text = match a.format {
         GraphFormat::Dot => layout::to_dot(topo),
@@ -368,29 +339,28 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Exit {
         }
     };
     match out.write_all(text.as_bytes()) {
-        Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            eprintln!("weft topology: {e}");
-            Exit::Unavailable
-        }
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(Failure::new(Exit::Unavailable, e.to_string())),
     }
 }
 
 /// The picture after `--seconds`: of a scenario run in virtual time, or of the live air heard
 /// for that long (wall clock), decoded with the store's keys.
-fn topology_model(a: &TopologyArgs) -> Result<model::Model, (Exit, String)> {
+fn topology_model(a: &TopologyArgs) -> Result<model::Model, Failure> {
     if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
         a.radio.as_deref().map(crate::runtime::RadioArg::parse)
     {
         let source = format!("sim:{}", path.display());
         let net = live_store(&a.store)?.map(|(_, state)| state);
         let feeder = live::LiveFeeder::new(&source, net, None);
-        let f = live::listen_for(&path, feeder, a.seconds).map_err(|e| (Exit::Unavailable, e))?;
+        let f = live::listen_for(&path, feeder, a.seconds)
+            .map_err(|e| Failure::new(Exit::Unavailable, e))?;
         return Ok(f.model);
     }
     let scenario = scenario_of(a.radio.as_deref(), a.scenario.as_deref())?;
     let mut feeder = feeder_for(&scenario, a.seed)?;
-    runtime::run_for(&mut feeder, a.seconds).map_err(|e| (Exit::Unavailable, format!("{e:?}")))?;
+    runtime::run_for(&mut feeder, a.seconds)
+        .map_err(|e| Failure::new(Exit::Unavailable, format!("{e:?}")))?;
     Ok(feeder.model)
 }
