@@ -1,0 +1,44 @@
+//! The help overlay, from the one key table ([`super::super::keys::BINDINGS`]).
+
+use super::*;
+
+/// The help screen, generated from the key table.
+pub fn draw_help(f: &mut Frame<'_>, area: Rect) {
+    let w = area.width.saturating_sub(4).min(86);
+    let h = (BINDINGS.len() as u16 + 6).min(area.height.saturating_sub(2));
+    let r = Rect {
+        x: area.x + (area.width.saturating_sub(w)) / 2,
+        y: area.y + (area.height.saturating_sub(h)) / 2,
+        width: w,
+        height: h,
+    };
+    let mut lines: Vec<Line<'_>> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {:<9}", b.label),
+                    Style::default().fg(Color::Yellow).bold(),
+                ),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(
+        " mouse: click a node in the table or the graph to select it",
+    ));
+    lines.push(Line::from(
+        " edges: links heard, green ≥ -80 dBm, yellow ≥ -90, red weaker",
+    ));
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title("Help (? or Esc closes)"))
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
+        r,
+    );
+}
