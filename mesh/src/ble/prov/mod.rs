@@ -12,6 +12,7 @@ pub mod pbadv;
 pub mod pbgatt;
 pub mod roles;
 pub mod session;
+pub mod start;
 
 pub use pbadv::{CloseCause, LinkEvent, LinkRole, LinkTiming, PbAdvLink};
 pub use pbgatt::{PbGatt, PbGattCounters};
