@@ -423,6 +423,7 @@ fn replayed_pdu_is_rejected() {
                     channel: 37,
                     rssi: Some(-60),
                     timestamp: now,
+                    adv_address: None,
                     bytes,
                 },
             )

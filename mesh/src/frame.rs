@@ -25,6 +25,11 @@ pub struct RxFrame {
     pub rssi: Option<i8>,
     /// When the frame ended, on the receiver's clock.
     pub timestamp: Instant,
+    /// The advertiser address (AdvA) of the radio that transmitted the frame, least significant
+    /// octet first as on the air (Core v5.4 Vol 6 Part B §2.3.1), when the radio reports it:
+    /// a scanner sees the transmitter's address, which for a relayed PDU is the relay's, not the
+    /// originator's. `None` on other bearers and from radios that do not say.
+    pub adv_address: Option<[u8; 6]>,
     pub bytes: Vec<u8>,
 }
 

@@ -678,6 +678,7 @@ impl Air {
                     channel: 37,
                     rssi: Some(-50),
                     timestamp: now,
+                    adv_address: None,
                     bytes,
                 };
                 match from {

@@ -54,6 +54,17 @@ impl From<weft_radio::RadioError> for Failure {
     }
 }
 
+impl From<weft_radio::hub::HubError> for Failure {
+    /// A socket path that holds something else is a usage error; the rest is unavailable.
+    fn from(e: weft_radio::hub::HubError) -> Self {
+        use weft_radio::hub::HubError;
+        match e {
+            HubError::Usage(m) => Failure(Exit::Usage, m),
+            HubError::Unavailable(m) => Failure(Exit::Unavailable, m),
+        }
+    }
+}
+
 /// A result whose error is a [`Failure`].
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 

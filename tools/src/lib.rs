@@ -6,7 +6,6 @@ pub mod bench;
 pub mod decode;
 pub mod error;
 pub mod files;
-pub mod hub;
 pub mod inspect;
 pub mod logging;
 pub mod net;

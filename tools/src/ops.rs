@@ -22,7 +22,7 @@ use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
 use weft_mesh::ble::wire::Wire;
 use weft_mesh::ble::{Address, UnicastAddress};
 use weft_mesh::{Duration, Instant};
-use weft_radio::hub::HubRadio;
+use weft_radio::Radio;
 
 use crate::error::{block_on, fail, Failure, Result};
 use crate::runtime::{drive, Clock, Flow, RadioArg};
@@ -407,24 +407,21 @@ pub(crate) struct Session {
     _lock: crate::store::StoreLock,
     pub state: NetState,
     pub node: Node<ChaCha8Rng>,
-    pub radio: HubRadio,
+    pub radio: Box<dyn Radio>,
     pub clock: Clock,
 }
 
 /// How long to wait for an answer before sending an acknowledged request again.
 const RETRY: Duration = DEFAULT_RETRY;
 
-/// Connects to the radio named by `--radio` (the live simulated air only, in this build).
-pub(crate) async fn connect(radio: &str) -> Result<HubRadio, Failure> {
+/// Opens the radio named by `--radio` ([`weft_radio::open`]).
+pub(crate) async fn connect(radio: &str) -> Result<Box<dyn Radio>, Failure> {
     match RadioArg::parse(radio).map_err(|e| Failure(Exit::Usage, e))? {
-        RadioArg::Hub(path) => HubRadio::connect(&path).await.map_err(|e| Failure(Exit::Unavailable, e.to_string())),
+        RadioArg::Radio(uri) => Ok(weft_radio::open(&uri).await?),
         RadioArg::Scenario(name) => fail(
             Exit::Usage,
             format!("sim:{name} runs a scenario inside one process; to act on a simulated network from the shell, start `weft sim serve --socket PATH --scenario {name}` and use --radio sim:PATH"),
         ),
-        RadioArg::Unsupported(r) => {
-            fail(Exit::Unavailable, format!("radio {r}: this build of weft drives the simulated air only (sim:PATH)"))
-        }
     }
 }
 

@@ -173,9 +173,9 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         format!("cannot watch for SIGTERM and SIGINT: {e}"),
                     )
                 })?;
-                crate::hub::serve_hub_until(socket, sim, note, stop)
+                crate::runtime::serve_hub_until(socket, sim, note, stop)
                     .await
-                    .map_err(|e| Failure::new(e.exit(), e.to_string()))
+                    .map_err(Failure::from)
             })?;
             Ok(Exit::Ok)
         }

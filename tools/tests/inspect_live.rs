@@ -8,6 +8,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use weft::inspect::model::EntryKind;
+use weft::inspect::ui::Request;
 use weft::runtime::{drive, empty_air, serve_hub, Clock, Flow, Outcome};
 use weft::store::{Store, StoreOpts};
 use weft_mesh::ble::cdb::{CdbNode, HexKey};
@@ -18,7 +19,9 @@ use weft_mesh::ble::node::{
 };
 use weft_mesh::ble::{Address, IvIndex, UnicastAddress};
 use weft_mesh::Duration;
+use weft_radio::ble_ll::parse_ble_adv;
 use weft_radio::hub::HubRadio;
+use weft_radio::pcap::read_all_packets;
 
 fn weft(dir: &Path, args: &[&str]) -> std::process::Output {
     Process::cargo_bin("weft")
@@ -54,9 +57,20 @@ fn node_state(addr: u16, net_key: [u8; 16], app_key: [u8; 16], iv: u32) -> NodeS
     st
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_live_inspector_decodes_and_names_what_it_hears() {
-    let dir = std::env::temp_dir().join(format!("weft-inspect-live-{}", std::process::id()));
+/// The live air of a test: its directory, the hub's socket, the states of the nodes of the
+/// network, the hub's task, and the inspector on the air.
+type Live = (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Vec<NodeState>,
+    tokio::task::JoinHandle<Result<(), weft::runtime::HubError>>,
+    weft::inspect::runtime::Runtime,
+);
+
+/// A network store holding `nodes` (address, name, relay), a hub serving the air, and an
+/// inspector on it as the store's provisioner node.
+async fn live(name: &str, nodes: &[(u16, &str, bool)]) -> Live {
+    let dir = std::env::temp_dir().join(format!("weft-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let net_path = dir.join("net.weft");
@@ -84,12 +98,14 @@ async fn the_live_inspector_decodes_and_names_what_it_hears() {
     .unwrap();
     let mut net = store.load().unwrap();
     let (net_key, app_key) = (net.cdb.net_keys[0].key.0, net.cdb.app_keys[0].key.0);
-    let switch_st = node_state(0x0100, net_key, app_key, net.iv_index);
-    let light_st = node_state(0x0200, net_key, app_key, net.iv_index);
-    for (st, name) in [(&switch_st, "switch"), (&light_st, "light")] {
-        let mut record = CdbNode::from_node_state(st, Some(name.into()));
+    let mut states = Vec::new();
+    for &(addr, name, relay) in nodes {
+        let mut st = node_state(addr, net_key, app_key, net.iv_index);
+        st.relay = relay;
+        let mut record = CdbNode::from_node_state(&st, Some(name.into()));
         record.device_key = Some(HexKey(st.dev_key));
         net.cdb.nodes.push(record);
+        states.push(st);
     }
     store.save(&net).unwrap();
 
@@ -101,18 +117,29 @@ async fn the_live_inspector_decodes_and_names_what_it_hears() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         tries += 1;
     }
-    let (s3, n3) = (sock.clone(), net_path.clone());
+    let (s3, n3, d3) = (sock.clone(), net_path.clone(), dir.clone());
     let inspector = tokio::task::spawn_blocking(move || {
         let opts = StoreOpts {
             net: Some(n3),
             passphrase_env: None,
             key_file: None,
         };
-        weft::inspect::start_live(&s3, &opts, None)
+        weft::inspect::start_live(&s3, &opts, Some(d3))
     })
     .await
     .unwrap()
     .expect("the inspector reaches the hub");
+    (dir, sock, states, hub, inspector)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_live_inspector_decodes_and_names_what_it_hears() {
+    let (dir, sock, states, hub, inspector) = live(
+        "inspect-live",
+        &[(0x0100, "switch", false), (0x0200, "light", false)],
+    )
+    .await;
+    let (switch_st, light_st) = (states[0].clone(), states[1].clone());
 
     let light_sock = sock.clone();
     let light = tokio::spawn(async move {
@@ -212,6 +239,135 @@ async fn the_live_inspector_decodes_and_names_what_it_hears() {
     assert!(m.topology.link(0x0100, host).is_some());
     assert!(m.topology.link(0x0200, host).is_some());
     assert!(m.topology.link(0x0100, 0x0200).is_none());
+    inspector.stop();
+    hub.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `st` as a node on the air at `sock` for `secs` seconds, first sending `say` (a
+/// message to a unicast address with application key 0), if any.
+fn run_node(
+    sock: &Path,
+    st: NodeState,
+    seed: u64,
+    secs: u64,
+    say: Option<(u16, weft_mesh::ble::wire::access::AccessMessage)>,
+) -> tokio::task::JoinHandle<()> {
+    let sock = sock.to_path_buf();
+    tokio::spawn(async move {
+        let mut radio = HubRadio::connect(&sock).await.unwrap();
+        let mut n = Node::new(st, ChaCha8Rng::seed_from_u64(seed));
+        let clock = Clock::default();
+        if let Some((dst, message)) = say {
+            n.handle_command(
+                clock.now(),
+                Command::send(Address(dst), KeyRef::App(0), message),
+            );
+        }
+        let deadline = clock.now() + Duration::from_secs(secs);
+        drive(&mut n, &mut radio, &clock, Some(deadline), |_, _, _| {
+            Flow::Continue
+        })
+        .await
+        .unwrap();
+    })
+}
+
+/// A snapshot of `rt` for which `ok` holds, waiting up to `secs` seconds (the last one else).
+async fn wait_for(
+    rt: &weft::inspect::runtime::Runtime,
+    secs: u64,
+    ok: impl Fn(&weft::inspect::model::Model) -> bool,
+) -> std::sync::Arc<weft::inspect::model::Model> {
+    let t = std::time::Instant::now();
+    loop {
+        let m = rt.snapshot();
+        if ok(&m) || t.elapsed() > std::time::Duration::from_secs(secs) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A relay's copy of a PDU comes with the relay's advertiser address: the inspector draws it as
+/// the relay's ("relayed by", the relay's link to the listener, and the link from the source
+/// the relay heard), and its capture shows each transmitter's own address.
+#[tokio::test(flavor = "current_thread")]
+async fn relayed_frames_are_told_apart_by_their_advertiser_address() {
+    let (dir, sock, states, hub, inspector) = live(
+        "inspect-relay",
+        &[
+            (0x0100, "switch", false),
+            (0x0200, "light", false),
+            (0x0300, "relay", true),
+        ],
+    )
+    .await;
+    inspector.request(Request::ToggleCapture);
+    let light = run_node(&sock, states[1].clone(), 2, 4, None);
+    // The relay says something of its own first: the inspector learns its address from a PDU
+    // whose source it is (a node that only relays is never named).
+    let get = GenericMessage::OnOffGet.to_access();
+    let relay = run_node(&sock, states[2].clone(), 3, 4, Some((0x0200, get)));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let on = GenericMessage::OnOffSet(OnOffSet {
+        on: true,
+        tid: 1,
+        transition: None,
+    });
+    run_node(
+        &sock,
+        states[0].clone(),
+        1,
+        3,
+        Some((0x0200, on.to_access())),
+    )
+    .await
+    .unwrap();
+    light.await.unwrap();
+    relay.await.unwrap();
+
+    let relayed = |m: &weft::inspect::model::Model| {
+        m.traffic
+            .iter()
+            .any(|e| e.relayed_by == Some(0x0300) && e.src == Some(0x0100))
+    };
+    let m = wait_for(&inspector, 5, relayed).await;
+    assert!(relayed(&m), "{:#?}", m.traffic);
+    let host = m.topology.host().unwrap();
+    assert!(m.topology.link(0x0300, host).is_some());
+    assert!(
+        m.topology.link(0x0100, 0x0300).is_some(),
+        "the relay heard the switch"
+    );
+    // Nobody relays for the light's neighbours here: no link is invented.
+    assert!(m.topology.link(0x0100, 0x0200).is_none());
+    assert!(m
+        .traffic
+        .iter()
+        .filter(|e| e.src == Some(0x0100) && e.relayed_by.is_none())
+        .all(|e| e.transmitter == 0x0100));
+
+    inspector.request(Request::ToggleCapture);
+    let written = |m: &weft::inspect::model::Model| {
+        m.notice
+            .as_ref()
+            .is_some_and(|(_, t)| t.starts_with("capture written to "))
+    };
+    let m = wait_for(&inspector, 5, written).await;
+    let (_, notice) = m.notice.clone().unwrap();
+    let path = notice
+        .strip_prefix("capture written to ")
+        .unwrap_or_else(|| panic!("{notice}"));
+    let packets = read_all_packets(&std::fs::read(path).unwrap()).unwrap();
+    let addresses: std::collections::BTreeSet<[u8; 6]> = packets
+        .iter()
+        .filter_map(|p| parse_ble_adv(&p.data).ok())
+        .map(|a| a.adv_address)
+        .collect();
+    // The switch, the light and the relay at least, none under the placeholder address.
+    assert!(addresses.len() >= 3, "{addresses:02x?}");
+    assert!(!addresses.contains(&[0, 0, 0, 0x5e, 0x1f, 0xee]));
     inspector.stop();
     hub.abort();
     let _ = std::fs::remove_dir_all(&dir);

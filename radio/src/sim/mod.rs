@@ -12,11 +12,12 @@
 //! Events are ordered by (time, insertion sequence) and all randomness comes from one seeded
 //! ChaCha8 generator drawn in event order, so one seed replays a run exactly.
 
+mod adv;
 mod detach;
 mod topology;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -27,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
+pub use adv::adv_address;
 use topology::{Topology, EXPLICIT};
 
 /// The primary advertising channels, in the order an advertising event uses them.
@@ -344,6 +346,8 @@ struct NodeState {
     tx_until: Instant,
     /// `node_mut` handed the station out: poll it before running on.
     dirty: bool,
+    /// The advertiser address it transmits with.
+    adv_address: [u8; 6],
 }
 
 impl NodeState {
@@ -491,6 +495,7 @@ impl<S: Station> Simulator<S> {
             tx_from: Instant::ZERO,
             tx_until: Instant::ZERO,
             dirty: true,
+            adv_address: adv_address(self.seed, NodeId(n), 0),
         });
         self.dirty.push(n);
         self.topology_dirty = true;
@@ -889,6 +894,7 @@ impl<S: Station> Simulator<S> {
             channel,
             rssi: None,
             timestamp: now,
+            adv_address: Some(self.states[sender as usize].adv_address),
             bytes: std::mem::take(&mut self.rx_buf),
         };
         rx.bytes.clear();

@@ -601,9 +601,10 @@ fn rejects_oversize_and_other_bearers() {
     );
 }
 
-/// A station whose timer never advances must not stall the loop.
+/// A station whose timer never advances must not stall the loop (it does nothing else, so
+/// other tests use it as a station that stays quiet).
 #[derive(Debug)]
-struct Stuck;
+pub(crate) struct Stuck;
 impl Station for Stuck {
     type Event = ();
     fn handle_frame(&mut self, _: Instant, _: &RxFrame) {}

@@ -21,7 +21,10 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use serde_json::json;
 
+use weft_radio::RadioUri;
+
 use crate::error::Failure;
+use crate::runtime::RadioArg;
 use crate::sim::{RunArgs, RunError};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
@@ -37,7 +40,7 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
-    /// others (hci:, bluez:, ...) are not available yet.
+    /// other radios (hci:, bluez:, ...) are not available yet (exit 3).
     #[arg(long, conflicts_with = "scenario")]
     pub radio: Option<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
@@ -73,28 +76,13 @@ impl Default for InspectArgs {
     }
 }
 
-/// The scenario a `--radio`/`--scenario` pair names; a radio other than `sim:` is unavailable
-/// (exit 3) with a sentence saying so.
-pub fn scenario_of(radio: Option<&str>, scenario: Option<&str>) -> Result<String, Failure> {
+/// What a `--radio`/`--scenario` pair names: a scenario (by default the smart home) or a radio
+/// (a usage error when `--radio` does not parse).
+pub fn source_of(radio: Option<&str>, scenario: Option<&str>) -> Result<RadioArg, Failure> {
     match (radio, scenario) {
-        (Some(r), _) => match r.strip_prefix("sim:") {
-            Some(name) if !name.is_empty() => Ok(name.to_string()),
-            Some(_) => Err(Failure::new(
-                Exit::Usage,
-                "--radio sim: needs a scenario name, e.g. sim:smart-home",
-            )),
-            None => {
-                let kind = r.split(':').next().unwrap_or(r);
-                Err(Failure::new(
-                    Exit::Unavailable,
-                    format!(
-                        "radio '{r}' is not available: weft has no {kind} backend yet; only the simulator works (--radio sim:smart-home, see `weft sim list`)"
-                    ),
-                ))
-            }
-        },
-        (None, Some(s)) => Ok(s.to_string()),
-        (None, None) => Ok("smart-home".into()),
+        (Some(r), _) => RadioArg::parse(r).map_err(|e| Failure::new(Exit::Usage, e)),
+        (None, Some(s)) => Ok(RadioArg::Scenario(s.to_string())),
+        (None, None) => Ok(RadioArg::Scenario("smart-home".into())),
     }
 }
 
@@ -112,13 +100,13 @@ fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, Failure> {
 
 /// Runs the inspector on the terminal.
 pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
-    if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
-        a.radio.as_deref().map(crate::runtime::RadioArg::parse)
-    {
-        let rt = start_live(&path, &a.store, None)?;
-        return on_terminal(rt, a.plain);
-    }
-    let scenario = scenario_of(a.radio.as_deref(), a.scenario.as_deref())?;
+    let scenario = match source_of(a.radio.as_deref(), a.scenario.as_deref())? {
+        RadioArg::Radio(uri) => {
+            let rt = start_radio(&uri, &a.store, None)?;
+            return on_terminal(rt, a.plain);
+        }
+        RadioArg::Scenario(name) => name,
+    };
     if a.store.net.is_some() {
         return Err(Failure::new(
             Exit::Usage,
@@ -157,15 +145,31 @@ pub fn live_store(opts: &StoreOpts) -> Result<Option<(Store, NetState)>, Failure
     Ok(Some((store, state)))
 }
 
-/// Connects the inspector to the live air at `socket`. With the store's provisioner node and
-/// the store to itself, the inspector is that node; otherwise it listens, decoding with the
-/// store's keys (a notice says why it only listens).
+/// Connects the inspector to the live air at `socket` ([`start_radio`] on `sim:PATH`).
 pub fn start_live(
     socket: &std::path::Path,
     opts: &StoreOpts,
     capture_dir: Option<std::path::PathBuf>,
 ) -> Result<Runtime, Failure> {
-    let source = format!("sim:{}", socket.display());
+    let uri = RadioUri::Sim {
+        path: socket.to_path_buf(),
+    };
+    start_radio(&uri, opts, capture_dir)
+}
+
+/// Runs the inspector on the radio `uri` names. With the store's provisioner node and the store
+/// to itself, the inspector is that node; otherwise it listens, decoding with the store's keys
+/// (a notice says why it only listens). A radio this build cannot drive is refused before the
+/// store is touched.
+pub fn start_radio(
+    uri: &RadioUri,
+    opts: &StoreOpts,
+    capture_dir: Option<std::path::PathBuf>,
+) -> Result<Runtime, Failure> {
+    if let Some(e) = weft_radio::open::unavailable(uri) {
+        return Err(e.into());
+    }
+    let source = uri.to_string();
     let (mut feeder, why) = match live_store(opts)? {
         None => (live::LiveFeeder::new(&source, None, None), None),
         Some((store, state)) => match store.lock() {
@@ -186,7 +190,7 @@ pub fn start_live(
     if let Some(why) = why {
         feeder.model.notify(why);
     }
-    live::start(socket, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
+    live::start(uri, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
 /// Runs the UI on the terminal over `rt` until the user quits, then stops the network.
@@ -348,17 +352,19 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Result<Exit, Fail
 /// The picture after `--seconds`: of a scenario run in virtual time, or of the live air heard
 /// for that long (wall clock), decoded with the store's keys.
 fn topology_model(a: &TopologyArgs) -> Result<model::Model, Failure> {
-    if let Some(Ok(crate::runtime::RadioArg::Hub(path))) =
-        a.radio.as_deref().map(crate::runtime::RadioArg::parse)
-    {
-        let source = format!("sim:{}", path.display());
-        let net = live_store(&a.store)?.map(|(_, state)| state);
-        let feeder = live::LiveFeeder::new(&source, net, None);
-        let f = live::listen_for(&path, feeder, a.seconds)
-            .map_err(|e| Failure::new(Exit::Unavailable, e))?;
-        return Ok(f.model);
-    }
-    let scenario = scenario_of(a.radio.as_deref(), a.scenario.as_deref())?;
+    let scenario = match source_of(a.radio.as_deref(), a.scenario.as_deref())? {
+        RadioArg::Radio(uri) => {
+            if let Some(e) = weft_radio::open::unavailable(&uri) {
+                return Err(e.into());
+            }
+            let net = live_store(&a.store)?.map(|(_, state)| state);
+            let feeder = live::LiveFeeder::new(&uri.to_string(), net, None);
+            let f = live::listen_for(&uri, feeder, a.seconds)
+                .map_err(|e| Failure::new(Exit::Unavailable, e))?;
+            return Ok(f.model);
+        }
+        RadioArg::Scenario(name) => name,
+    };
     let mut feeder = feeder_for(&scenario, a.seed)?;
     runtime::run_for(&mut feeder, a.seconds)
         .map_err(|e| Failure::new(Exit::Unavailable, format!("{e:?}")))?;

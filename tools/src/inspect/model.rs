@@ -134,6 +134,27 @@ pub struct TrafficEntry {
     pub kind: EntryKind,
 }
 
+impl TrafficEntry {
+    /// A frame heard at `at` from `transmitter` on the advertising bearer, before it is
+    /// decoded: why nothing decoded it, unless something does.
+    pub(crate) fn heard(at: Instant, transmitter: u16, rssi: Option<i8>, why: &str) -> Self {
+        TrafficEntry {
+            at,
+            bearer: "ADV",
+            transmitter,
+            src: None,
+            dst: None,
+            opcode: String::new(),
+            summary: String::new(),
+            ttl: None,
+            seq: None,
+            rssi,
+            relayed_by: None,
+            kind: EntryKind::Undecryptable(why.into()),
+        }
+    }
+}
+
 /// Counters of what was seen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
@@ -347,7 +368,7 @@ impl Feeder {
                 if let Ok(mut c) = capture.lock() {
                     if let Some((_, w)) = c.as_mut() {
                         let a = addrs.get(f.node.index()).copied().unwrap_or(0);
-                        write_adv(w, a, f.channel, None, f.start, f.bytes);
+                        write_adv(w, node_adv_address(a), f.channel, None, f.start, f.bytes);
                     }
                 }
                 // The three PDUs of an advertising event carry the same bytes: decode one.
@@ -394,22 +415,12 @@ impl Feeder {
             .collect();
         let period = Duration::from_micros(end.as_micros().max(1_000_000));
         let model = Model {
-            source: format!("sim:{} (seed {})", scenario.name, args.seed),
-            now: Instant::ZERO,
-            paused: false,
-            topology,
-            positions: Vec::new(),
-            edges: Arc::new(Vec::new()),
-            traffic: VecDeque::new(),
-            traffic_total: 0,
-            stats: Stats::default(),
-            hops: Vec::new(),
             groups,
-            host,
-            detail: None,
-            capture: None,
-            notice: None,
-            unprovisioned: Vec::new(),
+            ..Model::empty(
+                format!("sim:{} (seed {})", scenario.name, args.seed),
+                topology,
+                host,
+            )
         };
         let mut f = Feeder {
             sim,
@@ -720,20 +731,7 @@ impl Feeder {
             .next()
             .map(|(_, r)| *r);
         let decoded = self.sniffer.handle_ad(&f.bytes);
-        let mut e = TrafficEntry {
-            at: f.start,
-            bearer: "ADV",
-            transmitter,
-            src: None,
-            dst: None,
-            opcode: String::new(),
-            summary: String::new(),
-            ttl: None,
-            seq: None,
-            rssi,
-            relayed_by: None,
-            kind: EntryKind::Undecryptable("nothing decodable".into()),
-        };
+        let mut e = TrafficEntry::heard(f.start, transmitter, rssi, "nothing decodable");
         for d in decoded {
             match d {
                 Decoded::Network(n) => {
@@ -948,6 +946,28 @@ pub(crate) fn config_what(request: &ConfigMessage) -> String {
 }
 
 impl Model {
+    /// A picture of `source` with `topology` seen from `host`, before anything is heard.
+    pub(crate) fn empty(source: String, topology: Topology, host: u16) -> Model {
+        Model {
+            source,
+            now: Instant::ZERO,
+            paused: false,
+            topology,
+            positions: Vec::new(),
+            edges: Arc::new(Vec::new()),
+            traffic: VecDeque::new(),
+            traffic_total: 0,
+            stats: Stats::default(),
+            hops: Vec::new(),
+            groups: Vec::new(),
+            host,
+            detail: None,
+            capture: None,
+            notice: None,
+            unprovisioned: Vec::new(),
+        }
+    }
+
     /// Layout steps (while `layout` has not settled), then its positions and the links heard,
     /// strongest first, into the model: the snapshot work done off the render path.
     pub(crate) fn settle(&mut self, layout: &mut Layout, steps: usize) {
@@ -1136,20 +1156,24 @@ pub(crate) fn finish_entry(e: &mut TrafficEntry, stats: &mut Stats) {
     }
 }
 
-/// Writes one advertising PDU heard on `channel` to a capture as an ADV_NONCONN_IND from
-/// `transmitter`'s advertiser address (0 when the transmitter is unknown).
+/// The advertiser address a scenario's node at `transmitter` is written to captures with (0
+/// when the transmitter is unknown), least significant octet first: a random static address
+/// per node (Core v5.4 Vol 6 Part B §1.3.2.1: the two most significant bits are 1).
+pub(crate) fn node_adv_address(transmitter: u16) -> [u8; 6] {
+    let a = transmitter.to_le_bytes();
+    [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e]
+}
+
+/// Writes one advertising PDU heard on `channel` to a capture as an ADV_NONCONN_IND from the
+/// advertiser address `adv_a` (least significant octet first).
 pub(crate) fn write_adv(
     w: &mut Capture,
-    transmitter: u16,
+    adv_a: [u8; 6],
     channel: u8,
     rssi: Option<i8>,
     at: Instant,
     bytes: &[u8],
 ) {
-    let a = transmitter.to_le_bytes();
-    // A random static advertiser address per node (Core v5.4 Vol 6 Part B §1.3.2.1: the two
-    // most significant bits are 1).
-    let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
     if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, bytes) {
         if let Ok(pkt) = ble_ll_phdr_packet(channel, rssi, &ll) {
             let _ = w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, at, &pkt);

@@ -1,5 +1,5 @@
 //! The inspector's runtime: the simulated network runs in a thread of its own, its virtual time
-//! paced by the wall clock, and publishes snapshots of the [`Model`] at a fixed rate. The UI
+//! paced by the wall clock ([`weft_radio::Pacer`], as the live hub's is), and publishes snapshots of the [`Model`] at a fixed rate. The UI
 //! takes the latest snapshot (an `Arc` clone under a lock held for nanoseconds) and never waits
 //! for the simulation; it sends its requests through a channel.
 
@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration as WallDuration, Instant as WallClock};
 
 use weft_mesh::Duration;
+use weft_radio::Pacer;
 
 use super::model::{Feeder, Model};
 use super::ui::Request;
@@ -119,9 +120,7 @@ impl Drop for Runtime {
 }
 
 fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Arc<Model>>) {
-    let mut paused = false;
-    let mut virt_base = feeder.now();
-    let mut wall_base = WallClock::now();
+    let mut pacer = Pacer::new(feeder.now(), pace.speed);
     let mut last_publish = WallClock::now();
     let mut selected: Option<u16> = None;
     loop {
@@ -132,14 +131,16 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                     return;
                 }
                 Control::Ui(Request::TogglePause) => {
-                    paused = !paused;
-                    if !paused {
-                        virt_base = feeder.now();
-                        wall_base = WallClock::now();
+                    if pacer.is_paused() {
+                        pacer.resume(feeder.now());
+                    } else {
+                        pacer.pause();
                     }
-                    feeder
-                        .model
-                        .notify(if paused { "paused" } else { "running" });
+                    feeder.model.notify(if pacer.is_paused() {
+                        "paused"
+                    } else {
+                        "running"
+                    });
                 }
                 Control::Ui(Request::Select(a)) => selected = a,
                 Control::Ui(Request::Send { dst, message, what }) => {
@@ -177,32 +178,25 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                 }
             }
         }
-        if !paused {
-            let target = match pace.speed {
-                Some(speed) => {
-                    let el = wall_base.elapsed().as_secs_f64() * speed;
-                    virt_base + Duration::from_micros((el * 1e6) as u64)
-                }
-                None => feeder.now() + Duration::from_millis(20),
-            };
+        if let Some(target) = pacer.target(feeder.now()) {
             if target > feeder.now() {
                 if let Err(e) = feeder.advance_to(target) {
                     feeder.model.notify(format!("simulation stopped: {e:?}"));
-                    paused = true;
+                    pacer.pause();
                 }
             }
         }
         if last_publish.elapsed() >= pace.publish_every {
             last_publish = WallClock::now();
             feeder.layout_steps(3);
-            feeder.model.paused = paused;
+            feeder.model.paused = pacer.is_paused();
             feeder.model.detail = selected.and_then(|a| feeder.detail(a)).map(Arc::new);
             let snap = Arc::new(feeder.model.clone());
             if let Ok(mut s) = shared.lock() {
                 *s = snap;
             }
         }
-        if pace.speed.is_some() || paused {
+        if pacer.is_timed() || pacer.is_paused() {
             std::thread::sleep(WallDuration::from_millis(4));
         }
     }

@@ -131,6 +131,7 @@ fn run_inner(
                             channel: 37,
                             rssi: Some(-60),
                             timestamp: now,
+                            adv_address: None,
                             bytes: f.bytes.clone(),
                         };
                         nodes[j].handle_frame(now, &rx);
@@ -264,6 +265,7 @@ fn replayed_pdu_is_rejected() {
         channel: 37,
         rssi: None,
         timestamp: Instant::ZERO,
+        adv_address: None,
         bytes: f.bytes,
     };
     b.handle_frame(Instant::ZERO, &rx);
@@ -516,6 +518,7 @@ fn key_refresh_phases_across_the_network() {
             channel: 37,
             rssi: None,
             timestamp: t,
+            adv_address: None,
             bytes: f.bytes,
         },
     );
@@ -729,6 +732,7 @@ fn unbound_model_ignores_the_message() {
             channel: 37,
             rssi: None,
             timestamp: Instant::ZERO,
+            adv_address: None,
             bytes: f.bytes,
         },
     );

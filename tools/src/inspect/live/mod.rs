@@ -8,20 +8,27 @@
 //! reservation and the network database as `weft send/provision/config` do. Otherwise it only
 //! listens (read-only).
 //!
-//! The hub reports neither who transmitted a frame nor whether it was relayed, so a node's RSSI
-//! and the listener's links are those of the frames carrying its source address, as heard.
+//! A frame comes with its transmitter's advertiser address when the radio reports it (the hub
+//! does, as a real scanner sees AdvA): [`adva`] learns which node each address belongs to, so a
+//! relayed frame is drawn as the relay's (its RSSI, its link to the listener, "relayed by"), and
+//! a relay's copy of a PDU heard from its originator draws the link between the two. Without
+//! addresses, a frame is taken for its source's, as heard.
+//!
+//! [`run`] drives the feeder on a radio with the one real-time driver ([`weft_radio::drive`]).
 
-use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration as WallDuration, Instant as WallClock};
+mod adva;
+mod cdb;
+mod run;
+
+pub use cdb::detail_from_cdb;
+pub use run::{listen_for, start};
+
+use std::collections::HashMap;
 
 use super::layout::Layout;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::ble::address::{Address, IvIndex};
-use weft_mesh::ble::cdb::{CdbNode, FEATURE_ENABLED};
 use weft_mesh::ble::foundation::config::client::{
     ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS,
 };
@@ -33,19 +40,16 @@ use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::ble::UnicastAddress;
 use weft_mesh::topology::{NodeKey, Roles, Topology};
-use weft_mesh::{Bearer, Instant, RxFrame, Station, TxFrame};
-use weft_radio::hub::HubRadio;
-use weft_radio::Radio;
+use weft_mesh::{Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
-    create_capture, describe_into, finish_entry, model_name, write_adv, Capture, ConfigOp,
-    EntryKind, Model, ModelDetail, NodeDetail, Stats, TrafficEntry, TrafficTally,
-    UnprovisionedDevice,
+    create_capture, describe_into, finish_entry, node_adv_address, write_adv, Capture, ConfigOp,
+    EntryKind, Model, NodeDetail, TrafficEntry, TrafficTally, UnprovisionedDevice,
 };
-use super::runtime::{Control, Runtime};
-use super::ui::Request;
 use crate::sim::{ScenarioStation, StationEvent};
 use crate::store::{NetState, Store, StoreLock};
+use adva::{AdvA, Transmitters};
+use cdb::{groups_of, node_into_topology};
 
 /// The status line for actions when the inspector only listens.
 pub const READ_ONLY: &str =
@@ -88,6 +92,8 @@ pub struct LiveFeeder {
     level: HashMap<u16, i16>,
     /// Hops to each node, from the Heartbeats heard.
     hops: HashMap<u16, u8>,
+    /// Which node each advertiser address heard belongs to.
+    transmitters: Transmitters,
     /// The capture being written: path, writer, and the wall clock (µs since the Unix epoch)
     /// at [`Instant::ZERO`].
     capture: Option<(String, Capture, u64)>,
@@ -139,8 +145,8 @@ impl LiveFeeder {
         });
         topology.set_host(Some(me));
         topology.node_mut(me).hops = Some(0);
-        let mut model = Model {
-            source: format!(
+        let mut model = Model::empty(
+            format!(
                 "{source} (live, {})",
                 if host.is_some() {
                     "as the provisioner"
@@ -148,22 +154,9 @@ impl LiveFeeder {
                     "listening"
                 }
             ),
-            now: Instant::ZERO,
-            paused: false,
             topology,
-            positions: Vec::new(),
-            edges: Arc::new(Vec::new()),
-            traffic: VecDeque::new(),
-            traffic_total: 0,
-            stats: Stats::default(),
-            hops: Vec::new(),
-            groups: Vec::new(),
-            host: me as u16,
-            detail: None,
-            capture: None,
-            notice: None,
-            unprovisioned: Vec::new(),
-        };
+            me as u16,
+        );
         if let Some(net) = &net {
             model.groups = groups_of(net);
         }
@@ -187,6 +180,7 @@ impl LiveFeeder {
             onoff: HashMap::new(),
             level: HashMap::new(),
             hops: HashMap::new(),
+            transmitters: Transmitters::new(),
             capture: None,
             paused: false,
             model,
@@ -204,58 +198,6 @@ impl LiveFeeder {
     /// Whether the inspector is a node on the air (its actions transmit).
     pub fn is_host(&self) -> bool {
         self.host.is_some()
-    }
-
-    /// One frame heard at `at` (time since listening began) on `channel` with `rssi`: into the
-    /// capture, the log, and the inspector's own node.
-    pub fn handle_frame(&mut self, at: Instant, channel: u8, rssi: Option<i8>, bytes: &[u8]) {
-        self.capture_frame(0, channel, rssi, at, bytes);
-        if !self.paused {
-            self.ingest(at, 0, rssi, bytes);
-        }
-        if let Some(h) = self.host.as_mut() {
-            h.station.handle_frame(
-                at,
-                &RxFrame {
-                    bearer: Bearer::Advertising,
-                    channel,
-                    rssi,
-                    timestamp: at,
-                    bytes: bytes.to_vec(),
-                },
-            );
-        }
-        self.pump();
-    }
-
-    /// The next frame the inspector's node puts on the air now. Its events are handled first,
-    /// so the state they persist is on disk before the frames that use it are on the air.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
-        self.pump();
-        let h = self.host.as_mut()?;
-        let f = h.station.poll_transmit(now)?;
-        let me = h.address;
-        self.capture_frame(me, OWN_CHANNEL, None, now, &f.bytes);
-        if !self.paused {
-            self.ingest(now, me, None, &f.bytes);
-        }
-        Some(f)
-    }
-
-    /// When [`LiveFeeder::handle_timeout`] is due next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let h = self.host.as_ref()?;
-        h.station.poll_timeout()
-    }
-
-    /// Timers of the inspector's node and of its configuration procedures.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(h) = self.host.as_mut() {
-            if h.station.poll_timeout().is_some_and(|t| t <= now) {
-                h.station.handle_timeout(now);
-            }
-        }
-        self.pump();
     }
 
     /// Sends `message` from the inspector's node to `dst` with the first application key.
@@ -381,38 +323,45 @@ impl LiveFeeder {
         Some(path)
     }
 
-    fn capture_frame(&mut self, from: u16, channel: u8, rssi: Option<i8>, at: Instant, b: &[u8]) {
+    /// A frame into the capture, from the advertiser address `adv`.
+    fn capture_frame(&mut self, adv: AdvA, channel: u8, rssi: Option<i8>, at: Instant, b: &[u8]) {
         if let Some((_, w, base)) = self.capture.as_mut() {
             let t = Instant::from_micros(base.saturating_add(at.as_micros()));
-            write_adv(w, from, channel, rssi, t, b);
+            write_adv(w, adv, channel, rssi, t, b);
         }
     }
 
+    /// The node a unicast address belongs to, as the network database knows its elements: its
+    /// primary address (else the address itself).
+    fn node_key(&self, address: u16) -> u16 {
+        self.net
+            .as_ref()
+            .and_then(|n| {
+                n.cdb.nodes.iter().find(|c| {
+                    let first = c.unicast_address.0;
+                    let count = c.elements.len().max(1) as u32;
+                    (u32::from(first)..u32::from(first) + count).contains(&u32::from(address))
+                })
+            })
+            .map_or(address, |c| c.unicast_address.0)
+    }
+
     /// One frame into the log: heard (`own` 0) or sent by the inspector's node at `own`.
-    fn ingest(&mut self, at: Instant, own: u16, rssi: Option<i8>, bytes: &[u8]) {
+    /// `adv` is the advertiser address of a frame heard, when the radio reported it.
+    fn ingest(&mut self, at: Instant, own: u16, rssi: Option<i8>, adv: Option<AdvA>, bytes: &[u8]) {
         self.model.now = self.model.now.max(at);
         self.model.stats.pdus += 1;
         self.model.stats.frames_on_air += 1;
         self.tally.count(at);
-        let me = self.model.host;
-        let mut e = TrafficEntry {
-            at,
-            bearer: "ADV",
-            transmitter: own,
-            src: None,
-            dst: None,
-            opcode: String::new(),
-            summary: String::new(),
-            ttl: None,
-            seq: None,
-            rssi,
-            relayed_by: None,
-            kind: EntryKind::Undecryptable(if self.keys {
-                "nothing decodable".into()
-            } else {
-                "no network keys (no store)".into()
-            }),
+        let me = u64::from(self.model.host);
+        // The log keeps one line per transmission: per transmitter when it is known.
+        let mut log_as = own;
+        let why = if self.keys {
+            "nothing decodable"
+        } else {
+            "no network keys (no store)"
         };
+        let mut e = TrafficEntry::heard(at, own, rssi, why);
         for d in self.sniffer.handle_ad(bytes) {
             match d {
                 Decoded::Network(n) => {
@@ -422,10 +371,33 @@ impl LiveFeeder {
                     e.ttl = Some(n.pdu.ttl);
                     e.seq = Some(n.pdu.seq.get());
                     if own == 0 {
+                        let origin = self.node_key(src);
+                        let seq = n.pdu.seq.get();
+                        let heard =
+                            adv.map(|a| self.transmitters.observe(a, origin, seq, n.pdu.ttl));
+                        let topology = &mut self.model.topology;
+                        // Unless told otherwise, taken for the source's (and logged once with
+                        // its copies).
                         e.transmitter = src;
-                        self.model
-                            .topology
-                            .heard(u64::from(src), u64::from(me), rssi, at);
+                        log_as = src;
+                        match heard.map(|h| (h.transmitter, h.heard_from)) {
+                            // No address: the source's, as heard.
+                            None => topology.heard(u64::from(src), me, rssi, at),
+                            // An address not known to be any node's: who sent it is not known,
+                            // so no link is drawn.
+                            Some((None, _)) => {}
+                            Some((Some(t), heard_from)) => {
+                                e.transmitter = t;
+                                log_as = t;
+                                topology.heard(u64::from(t), me, rssi, at);
+                                if t != origin {
+                                    e.relayed_by = Some(t);
+                                }
+                                if let Some(o) = heard_from {
+                                    topology.heard(u64::from(o), u64::from(t), None, at);
+                                }
+                            }
+                        }
                     } else {
                         // The inspector's own node was on the air just now.
                         self.model.topology.node_mut(u64::from(own)).last_seen = Some(at);
@@ -460,7 +432,7 @@ impl LiveFeeder {
         finish_entry(&mut e, &mut self.model.stats);
         // Heard copies (relays, retransmissions) are logged once; the inspector's own frames
         // under its own key.
-        self.tally.log(&mut self.model, own, e);
+        self.tally.log(&mut self.model, log_as, e);
     }
 
     /// Server states and faults a node reported.
@@ -663,355 +635,64 @@ impl Host {
     }
 }
 
-/// A node of the network database into the topology: name, UUID, elements, roles.
-fn node_into_topology(topology: &mut Topology, n: &CdbNode) {
-    let t = topology.node_mut(u64::from(n.unicast_address.0));
-    t.name = n.name.clone();
-    t.uuid = Some(n.uuid.0);
-    t.elements = u8::try_from(n.elements.len()).ok().filter(|&e| e > 0);
-    if let Some(f) = &n.features {
-        let on = |v: Option<u8>| v == Some(FEATURE_ENABLED);
-        t.roles = Roles {
-            relay: on(f.relay),
-            proxy: on(f.proxy),
-            friend: on(f.friend),
-            low_power: on(f.low_power),
-        };
+/// The inspector as a station for the real-time driver: frames heard go to the log, the capture
+/// and its own node; its own node's frames and timers come out. It reports nothing upward: what
+/// happens is drawn into the model.
+impl Station for LiveFeeder {
+    type Event = std::convert::Infallible;
+
+    /// One frame heard at `at` (time since listening began): into the capture, the log, and
+    /// the inspector's own node.
+    fn handle_frame(&mut self, at: Instant, frame: &RxFrame) {
+        let adv = frame.adv_address.unwrap_or_else(|| node_adv_address(0));
+        self.capture_frame(adv, frame.channel, frame.rssi, at, &frame.bytes);
+        if !self.paused {
+            self.ingest(at, 0, frame.rssi, frame.adv_address, &frame.bytes);
+        }
+        if let Some(h) = self.host.as_mut() {
+            let heard = RxFrame {
+                timestamp: at,
+                ..frame.clone()
+            };
+            h.station.handle_frame(at, &heard);
+        }
+        self.pump();
     }
-}
 
-/// Group addresses the network's models subscribe to, ascending.
-fn groups_of(net: &NetState) -> Vec<u16> {
-    let mut g: Vec<u16> = net
-        .cdb
-        .nodes
-        .iter()
-        .flat_map(|n| &n.elements)
-        .flat_map(|e| &e.models)
-        .flat_map(|m| &m.subscribe)
-        .map(|a| a.address().0)
-        .filter(|a| Address(*a).is_group())
-        .collect();
-    g.sort_unstable();
-    g.dedup();
-    g
-}
-
-/// What the network database knows of a node, as the detail pane shows it.
-pub fn detail_from_cdb(n: &CdbNode, iv_index: u32) -> NodeDetail {
-    let features = n.features.map_or_else(
-        || "?".to_string(),
-        |f| {
-            let on = |v: Option<u8>| v == Some(FEATURE_ENABLED);
-            Roles {
-                relay: on(f.relay),
-                proxy: on(f.proxy),
-                friend: on(f.friend),
-                low_power: on(f.low_power),
-            }
-            .letters()
-        },
-    );
-    NodeDetail {
-        address: n.unicast_address.0,
-        name: n.name.clone().unwrap_or_default(),
-        uuid: n.uuid.0,
-        cid: n.cid.map(|v| v.0),
-        pid: n.pid.map(|v| v.0),
-        vid: n.vid.map(|v| v.0),
-        crpl: n.crpl.map(|v| v.0),
-        features,
-        default_ttl: n.default_ttl,
-        net_keys: n.net_keys.iter().map(|k| k.index).collect(),
-        app_keys: n.app_keys.iter().map(|k| k.index).collect(),
-        elements: n
-            .elements
-            .iter()
-            .map(|e| {
-                (
-                    e.location.0,
-                    e.models
-                        .iter()
-                        .map(|m| ModelDetail {
-                            name: model_name(m.model_id.0),
-                            bound: m.bind.clone(),
-                            publication: m
-                                .publish
-                                .as_ref()
-                                .map(|p| format!("to {} app key {}", p.address.address(), p.index)),
-                            subscriptions: m.subscribe.iter().map(|a| a.address().0).collect(),
-                        })
-                        .collect(),
-                )
-            })
-            .collect(),
-        heartbeat_pub: n.heartbeat_pub.as_ref().map(|p| {
-            if p.period == 0 {
-                format!("to {:04x} (off)", p.address.0)
-            } else {
-                format!("to {:04x} every {} s", p.address.0, p.period)
-            }
-        }),
-        heartbeat_sub: n
-            .heartbeat_sub
-            .as_ref()
-            .map(|s| format!("from {:04x} to {:04x}", s.source.0, s.destination.0)),
-        onoff: None,
-        level: None,
-        faults: None,
-        seq: None,
-        iv_index,
+    /// The next frame the inspector's node puts on the air now. Its events are handled first,
+    /// so the state they persist is on disk before the frames that use it are on the air.
+    fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        self.pump();
+        let h = self.host.as_mut()?;
+        let f = h.station.poll_transmit(now)?;
+        let me = h.address;
+        self.capture_frame(node_adv_address(me), OWN_CHANNEL, None, now, &f.bytes);
+        if !self.paused {
+            self.ingest(now, me, None, None, &f.bytes);
+        }
+        Some(f)
     }
-}
 
-/// Connects to the hub at `socket` and runs `feeder` in a thread of its own (a current-thread
-/// tokio runtime inside it); fails when the hub cannot be reached. Captures are written to
-/// `capture_dir` (default: the working directory).
-pub fn start(
-    socket: &Path,
-    feeder: LiveFeeder,
-    capture_dir: Option<PathBuf>,
-) -> Result<Runtime, String> {
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-    let path: PathBuf = socket.to_owned();
-    let rt = Runtime::spawn("weft-live", feeder.model.clone(), move |rx, shared| {
-        let tokio_rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = ready_tx.send(Err(format!("cannot start the listener: {e}")));
-                return;
-            }
-        };
-        tokio_rt.block_on(listen(&path, feeder, capture_dir, rx, shared, ready_tx));
-    });
-    match ready_rx.recv() {
-        Ok(Ok(())) => Ok(rt),
-        Ok(Err(e)) => {
-            rt.stop();
-            Err(e)
-        }
-        Err(_) => {
-            rt.stop();
-            Err("the listener thread ended".into())
-        }
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        None
     }
-}
 
-fn since(start: WallClock) -> Instant {
-    Instant::from_micros(start.elapsed().as_micros() as u64)
-}
-
-/// Carries out one request of the UI.
-fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Path>) {
-    match r {
-        Request::TogglePause => {
-            f.paused = !f.paused;
-            f.model.paused = f.paused;
-            f.model.notify(if f.paused {
-                "paused: the picture is frozen, the air goes on"
-            } else {
-                "running"
-            });
-        }
-        Request::Select(_) => {}
-        Request::ToggleCapture => {
-            if let Some(p) = f.stop_capture() {
-                f.model.notify(format!("capture written to {p}"));
-            } else {
-                let path = super::runtime::new_capture_path(capture_dir);
-                match f.start_capture(&path) {
-                    Ok(()) => f
-                        .model
-                        .notify(format!("capturing the air to {path} (c stops)")),
-                    Err(e) => f.model.notify(format!("capture failed: {e}")),
-                }
-            }
-        }
-        Request::Send { dst, message, what } => match f.send(now, dst, message) {
-            Ok(()) => f.model.notify(format!("sent {what}")),
-            Err(e) => f.model.notify(format!("not sent: {e}")),
-        },
-        Request::Provision { uuid, name } => {
-            if let Err(e) = f.provision(now, uuid) {
-                f.model.notify(format!("cannot provision {name}: {e}"));
-            }
-        }
-        Request::Configure { address, op } => {
-            if let Err(e) = f.configure(address, op) {
-                f.model
-                    .notify(format!("cannot configure {address:04x}: {e}"));
-            }
-        }
+    /// When [`LiveFeeder::handle_timeout`] is due next.
+    fn poll_timeout(&self) -> Option<Instant> {
+        let h = self.host.as_ref()?;
+        h.station.poll_timeout()
     }
-}
 
-async fn listen(
-    path: &Path,
-    mut feeder: LiveFeeder,
-    capture_dir: Option<PathBuf>,
-    rx: &Receiver<Control>,
-    shared: &Mutex<Arc<Model>>,
-    ready: mpsc::Sender<Result<(), String>>,
-) {
-    let mut radio = match HubRadio::connect(path).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
-    };
-    let _ = ready.send(Ok(()));
-    let start = WallClock::now();
-    let publish_every = WallDuration::from_millis(33);
-    let mut last_publish = WallClock::now();
-    let mut connected = true;
-    let mut selected: Option<u16> = None;
-    loop {
-        for c in rx.try_iter() {
-            match c {
-                Control::Quit => {
-                    feeder.stop_capture();
-                    // The node's replay protection list and exact next sequence number go
-                    // with it.
-                    feeder.save_at_exit();
-                    return;
-                }
-                Control::Ui(Request::Select(a)) => selected = a,
-                Control::Ui(r) => control(&mut feeder, since(start), r, capture_dir.as_deref()),
+    /// Timers of the inspector's node and of its configuration procedures.
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(h) = self.host.as_mut() {
+            if h.station.poll_timeout().is_some_and(|t| t <= now) {
+                h.station.handle_timeout(now);
             }
         }
-        if connected {
-            // Everything due goes out before waiting (state persisted first, see poll_transmit).
-            while let Some(f) = feeder.poll_transmit(since(start)) {
-                if let Err(e) = radio.send(f).await {
-                    connected = false;
-                    feeder.model.notify(format!("stopped: {e}"));
-                    break;
-                }
-            }
-        }
-        let tick = tokio::time::Instant::now() + WallDuration::from_millis(10);
-        // A timer far in the future (or beyond what the host clock can hold) waits a tick.
-        let wake = feeder
-            .poll_timeout()
-            .and_then(|t| start.checked_add(WallDuration::from_micros(t.as_micros())))
-            .map_or(tick, |at| tokio::time::Instant::from_std(at).min(tick));
-        if connected {
-            tokio::select! {
-                r = radio.recv() => match r {
-                    Ok(f) => feeder.handle_frame(since(start), f.channel, f.rssi, &f.bytes),
-                    Err(e) => {
-                        connected = false;
-                        feeder.model.notify(format!("stopped listening: {e}"));
-                        publish(&feeder, shared);
-                    }
-                },
-                _ = tokio::time::sleep_until(wake) => {}
-            }
-        } else {
-            tokio::time::sleep_until(wake).await;
-        }
-        if feeder.poll_timeout().is_some_and(|t| t <= since(start)) {
-            feeder.handle_timeout(since(start));
-        }
-        if last_publish.elapsed() >= publish_every {
-            last_publish = WallClock::now();
-            if !feeder.paused {
-                feeder.tick(since(start));
-            }
-            feeder.model.detail = selected.and_then(|a| feeder.detail(a)).map(Arc::new);
-            publish(&feeder, shared);
-        }
-    }
-}
-
-/// Listens on the hub at `socket` for `seconds` (wall clock) and returns the feeder with what
-/// it heard, its layout settled: `weft topology --radio sim:PATH`.
-pub fn listen_for(
-    socket: &Path,
-    mut feeder: LiveFeeder,
-    seconds: f64,
-) -> Result<LiveFeeder, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the listener: {e}"))?;
-    rt.block_on(async {
-        let mut radio = HubRadio::connect(socket).await.map_err(|e| e.to_string())?;
-        let start = WallClock::now();
-        let end = tokio::time::Instant::now() + WallDuration::from_secs_f64(seconds);
-        loop {
-            tokio::select! {
-                r = radio.recv() => {
-                    let f = r.map_err(|e| e.to_string())?;
-                    feeder.handle_frame(since(start), f.channel, f.rssi, &f.bytes);
-                }
-                _ = tokio::time::sleep_until(end) => break,
-            }
-        }
-        feeder.tick(since(start));
-        feeder.publish_prep(300);
-        Ok(feeder)
-    })
-}
-
-fn publish(feeder: &LiveFeeder, shared: &Mutex<Arc<Model>>) {
-    let snap = Arc::new(feeder.model.clone());
-    if let Ok(mut s) = shared.lock() {
-        *s = snap;
+        self.pump();
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// An Unprovisioned Device beacon as an AD structure: length, AD type «Mesh Beacon» (0x2B,
-    /// MshPRT §3.3.1), beacon type 0x00, Device UUID, OOB Information (MshPRT §3.10.2).
-    fn unprovisioned_beacon(uuid: [u8; 16]) -> Vec<u8> {
-        let mut ad = vec![20, 0x2b, 0x00];
-        ad.extend_from_slice(&uuid);
-        ad.extend_from_slice(&[0, 0]);
-        ad
-    }
-
-    #[test]
-    fn without_keys_beacons_decode_and_network_pdus_say_why_not() {
-        let mut f = LiveFeeder::new("sim:/tmp/air.sock", None, None);
-        assert!(!f.has_keys());
-        assert!(f
-            .model
-            .notice
-            .as_ref()
-            .is_some_and(|(_, t)| t.contains("no network store")));
-        f.handle_frame(
-            Instant::from_micros(5_000),
-            37,
-            Some(-40),
-            &unprovisioned_beacon([7; 16]),
-        );
-        // A Mesh Message AD (0x2A, MshPRT §3.3.1) no key opens.
-        let mut pdu = vec![19, 0x2a];
-        pdu.extend_from_slice(&[0x11; 18]);
-        f.handle_frame(Instant::from_micros(9_000), 38, Some(-50), &pdu);
-        // Read-only: actions say why they cannot be done.
-        assert!(!f.is_host());
-        let now = Instant::from_micros(9_500);
-        assert_eq!(f.provision(now, [7; 16]), Err(READ_ONLY.to_string()));
-        f.tick(Instant::from_micros(10_000));
-        assert_eq!(f.model.unprovisioned.len(), 1);
-        assert_eq!(f.model.unprovisioned[0].uuid, [7; 16]);
-        assert_eq!(f.model.unprovisioned[0].rssi, Some(-40));
-        assert_eq!(f.model.stats.beacons, 1);
-        assert_eq!(f.model.stats.undecryptable, 1);
-        let last = f.model.traffic.back().unwrap();
-        assert_eq!(last.opcode, "cannot decrypt");
-        assert!(matches!(last.kind, EntryKind::Undecryptable(_)));
-        // Nothing heard makes a link or a node beyond the listener.
-        assert_eq!(f.model.topology.node_count(), 1);
-        assert!(f.model.edges.is_empty());
-    }
-}
+mod tests;

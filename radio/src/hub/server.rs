@@ -9,30 +9,31 @@
 //!   dropped and counted), and the simulator gets at most [`REMOTE_OUTBOX`] of them at a time,
 //!   so a process that floods the air fills only its own queue and every node keeps its turn;
 //! - what the air delivers to a process waits in bounded queues too
-//!   ([`weft_radio::hub::REMOTE_INBOX`], [`DELIVER_QUEUE`]); a process that stops reading loses
+//!   ([`super::REMOTE_INBOX`], [`DELIVER_QUEUE`]); a process that stops reading loses
 //!   frames (counted), as a radio whose host stops reading would.
 //!
-//! The socket is the user's alone: it is bound in a private directory, made 0600 and only then
-//! linked to its path (so no other user can ever connect, whatever the umask, and a path that
-//! appeared meanwhile is never replaced), and the hub refuses peers of another uid. It is
-//! removed when the hub stops (a stop signal, an error, or the serving future dropped).
+//! The simulator is generic over the scenario's station type `S` (the hub decides nothing about
+//! a protocol); its virtual time is the wall clock's ([`Pacer::real_time`]). Each node slot has a
+//! stable advertiser address ([`crate::sim::adv_address`]); a slot that serves a new process
+//! gets a new one, as a device's random static address may change when it powers up.
+//!
+//! The socket is the user's alone ([`super::socket`]): 0600 from the start, and the hub refuses
+//! peers of another uid. It is removed when the hub stops (a stop signal, an error, or the
+//! serving future dropped).
 
 use std::future::Future;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::net::{UnixListener, UnixStream};
+use tokio::net::UnixStream;
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 use tokio::sync::{mpsc, Notify};
-use weft_radio::hub::REMOTE_OUTBOX;
-use weft_radio::hub::{read_msg, write_msg, HubMsg, HubNode, RemoteNode};
-use weft_radio::sim::{Link, NodeId, Placement, Simulator, MAX_ADV_DATA};
 
-use crate::runtime::Clock;
-use crate::sim::ScenarioStation;
-use crate::Exit;
+use super::socket::{listen, peer_allowed};
+use super::{read_msg, write_msg, HubMsg, HubNode, RemoteNode, REMOTE_OUTBOX};
+use crate::sim::{adv_address, Link, NodeId, Placement, Simulator, MAX_ADV_DATA};
+use crate::{Clock, Pacer, Station};
 
 /// Frames one process may have waiting to go on the air (about 1.7 s of a node's airtime);
 /// past that what it sends is dropped and counted.
@@ -48,15 +49,26 @@ const REMOTE_LINK: Link = Link {
     loss: 0.0,
 };
 
-/// The hub's simulator: a scenario's stations and the connected processes.
-pub type Air = Simulator<HubNode<ScenarioStation>>;
+/// The hub's simulator: a scenario's stations (of type `S`) and the connected processes.
+pub type Air<S> = Simulator<HubNode<S>>;
+
+/// An empty air (no scenario) with the medium's events off, as the hub runs it.
+pub fn empty_air<S: Station>(seed: u64) -> Air<S> {
+    Simulator::new(
+        crate::sim::SimConfig {
+            medium_events: false,
+            ..crate::sim::SimConfig::default()
+        },
+        seed,
+    )
+}
 
 /// Why the hub could not serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HubError {
-    /// The socket path holds something that is not a socket (exit 2).
+    /// The socket path holds something that is not a socket (a usage error: exit 2).
     Usage(String),
-    /// Another hub serves the path, or the system refused (exit 3).
+    /// Another hub serves the path, or the system refused (unavailable: exit 3).
     Unavailable(String),
 }
 
@@ -70,28 +82,22 @@ impl std::fmt::Display for HubError {
 
 impl std::error::Error for HubError {}
 
-impl HubError {
-    /// The exit code of `weft sim serve` for this error.
-    pub fn exit(&self) -> Exit {
-        match self {
-            HubError::Usage(_) => Exit::Usage,
-            HubError::Unavailable(_) => Exit::Unavailable,
-        }
-    }
-}
-
 /// Serves the live simulated air on `socket` until the future is dropped: `sim` (a scenario's
 /// nodes, or empty) runs in real time, and each process that connects becomes a node linked to
 /// every other one.
-pub async fn serve_hub(socket: &Path, sim: Air, on_note: impl FnMut(&str)) -> Result<(), HubError> {
+pub async fn serve_hub<S: Station>(
+    socket: &Path,
+    sim: Air<S>,
+    on_note: impl FnMut(&str),
+) -> Result<(), HubError> {
     serve_hub_until(socket, sim, on_note, std::future::pending::<String>()).await
 }
 
-/// [`serve_hub`] until `stop` yields (a reason for the note, e.g. from [`crate::runtime::stop_signals`]); the
+/// [`serve_hub`] until `stop` yields (a reason for the note, e.g. a stop signal's name); the
 /// socket is removed on the way out.
-pub async fn serve_hub_until(
+pub async fn serve_hub_until<S: Station>(
     socket: &Path,
-    sim: Air,
+    sim: Air<S>,
     mut on_note: impl FnMut(&str),
     stop: impl Future<Output = String>,
 ) -> Result<(), HubError> {
@@ -138,180 +144,6 @@ pub async fn serve_hub_until(
     }
 }
 
-/// Whether a connecting process runs as the hub's user (`owner`): Ok, or the note to log.
-pub fn peer_allowed(stream: &UnixStream, owner: u32) -> Result<(), String> {
-    match stream.peer_cred() {
-        Ok(c) if c.uid() == owner => Ok(()),
-        Ok(c) => Err(format!(
-            "refused a connection from uid {} (this hub serves uid {owner} only)",
-            c.uid()
-        )),
-        Err(e) => Err(format!(
-            "refused a connection whose user cannot be told: {e}"
-        )),
-    }
-}
-
-/// The hub's socket file: removed when dropped, unless something else has taken the path since.
-#[derive(Debug)]
-struct SocketFile {
-    path: PathBuf,
-    dev: u64,
-    ino: u64,
-    /// Who owns it: the only user the hub serves.
-    uid: u32,
-}
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        if let Ok(m) = std::fs::symlink_metadata(&self.path) {
-            if m.dev() == self.dev && m.ino() == self.ino {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-    }
-}
-
-/// What a file that is not a socket is, for an error message.
-fn what_is(m: &std::fs::Metadata) -> &'static str {
-    let t = m.file_type();
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else {
-        "something else"
-    }
-}
-
-/// Listens on `socket`. Only a stale socket (one nobody answers on) at the path is replaced;
-/// anything else there is an error.
-async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), HubError> {
-    let path = socket.display();
-    // What sockaddr_un holds (108 octets with the terminating NUL): longer, no client could
-    // connect.
-    let len = socket.as_os_str().len();
-    if len > 107 {
-        return Err(HubError::Usage(format!(
-            "{path} is {len} octets long, and a socket path holds at most 107"
-        )));
-    }
-    match std::fs::symlink_metadata(socket) {
-        Ok(m) if m.file_type().is_socket() => match UnixStream::connect(socket).await {
-            Ok(_) => {
-                return Err(HubError::Unavailable(format!(
-                    "another hub is serving {path}"
-                )))
-            }
-            // A socket left by a hub that died: nobody answers on it.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                std::fs::remove_file(socket).map_err(|e| {
-                    HubError::Unavailable(format!("cannot remove the stale socket {path}: {e}"))
-                })?;
-            }
-            Err(e) => {
-                return Err(HubError::Unavailable(format!(
-                    "cannot tell whether a hub serves {path}: {e}"
-                )))
-            }
-        },
-        Ok(m) => {
-            return Err(HubError::Usage(format!(
-                "{path} is {}, not a socket: give --socket a path that is free or holds a \
-                 stale hub socket",
-                what_is(&m)
-            )))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(HubError::Unavailable(format!("cannot look at {path}: {e}"))),
-    }
-    // Bind in a private directory beside the path (a hard link needs the same file system),
-    // make the socket 0600 there, then link it to the path: nobody else can reach it before its
-    // mode is right, whatever the umask, and link (unlike rename) never replaces what another
-    // process may have put at the path meanwhile.
-    let parent = match socket.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut private = None;
-    for n in 0..100 {
-        let dir = parent.join(format!(".weft-{}-{n}", std::process::id()));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {
-                private = Some(dir);
-                break;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => {
-                return Err(HubError::Unavailable(format!(
-                    "cannot listen on {path}: cannot make a private directory in {}: {e}",
-                    parent.display()
-                )))
-            }
-        }
-    }
-    let Some(private) = private else {
-        return Err(HubError::Unavailable(format!(
-            "cannot listen on {path}: no free private directory name in {}",
-            parent.display()
-        )));
-    };
-    let bound = bind_privately(socket, &private);
-    let _ = std::fs::remove_dir(&private);
-    bound
-}
-
-/// The binding step of [`listen`], in the private directory `private`.
-fn bind_privately(socket: &Path, private: &Path) -> Result<(UnixListener, SocketFile), HubError> {
-    let cannot = |e: std::io::Error| {
-        HubError::Unavailable(format!("cannot listen on {}: {e}", socket.display()))
-    };
-    // The umask may have taken bits off the directory's mode; chmod is not subject to it.
-    std::fs::set_permissions(private, std::fs::Permissions::from_mode(0o700)).map_err(cannot)?;
-    let tmp = private.join("s");
-    let listener = match UnixListener::bind(&tmp) {
-        Ok(l) => l,
-        // The private path is a few octets longer than the socket's, and a socket address
-        // holds 107: bind through the directory's descriptor instead (Linux's /proc/self/fd).
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-            use std::os::fd::AsRawFd;
-            let dir = std::fs::File::open(private).map_err(cannot)?;
-            let short = PathBuf::from(format!("/proc/self/fd/{}/s", dir.as_raw_fd()));
-            UnixListener::bind(&short).map_err(|_| cannot(e))?
-        }
-        Err(e) => return Err(cannot(e)),
-    };
-    let linked = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::fs::hard_link(&tmp, socket));
-    let _ = std::fs::remove_file(&tmp);
-    linked.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            HubError::Unavailable(format!(
-                "{} appeared while the hub was starting; not replacing it",
-                socket.display()
-            ))
-        } else {
-            cannot(e)
-        }
-    })?;
-    let m = std::fs::symlink_metadata(socket).map_err(cannot)?;
-    Ok((
-        listener,
-        SocketFile {
-            path: socket.to_path_buf(),
-            dev: m.dev(),
-            ino: m.ino(),
-            uid: m.uid(),
-        },
-    ))
-}
-
 /// What a client's reader task counts.
 #[derive(Debug, Default)]
 struct Counts {
@@ -335,38 +167,53 @@ struct Client {
 }
 
 /// The air and the processes on it.
-struct Hub {
-    sim: Air,
-    clock: Clock,
+struct Hub<S: Station> {
+    sim: Air<S>,
+    /// The simulator's virtual time is the wall clock's.
+    pace: Pacer,
     clients: Vec<Client>,
     /// Node slots of processes that went away, for the next ones.
     free: Vec<NodeId>,
     /// Per node id: off the air.
     detached: Vec<bool>,
+    /// Per node id: how many processes the slot served before the current one.
+    reuses: Vec<u32>,
     /// Woken by the client tasks when a frame comes or a client goes.
     wake: Arc<Notify>,
 }
 
-impl Hub {
-    fn new(sim: Air, wake: Arc<Notify>) -> Self {
+impl<S: Station> Hub<S> {
+    fn new(sim: Air<S>, wake: Arc<Notify>) -> Self {
         let detached = vec![false; sim.node_count()];
+        let reuses = vec![0; sim.node_count()];
         Hub {
             sim,
-            clock: Clock::default(),
+            pace: Pacer::real_time(Clock::default()),
             clients: Vec::new(),
             free: Vec::new(),
             detached,
+            reuses,
             wake,
         }
     }
 
+    /// The virtual time the air should stand at now.
+    fn now(&self) -> crate::Instant {
+        self.pace.target(self.sim.now()).unwrap_or(self.sim.now())
+    }
+
     /// Puts a newly connected process on the air, in a free node slot if there is one.
     fn attach(&mut self, stream: UnixStream) -> NodeId {
-        self.sim.run_until(self.clock.now());
+        self.sim.run_until(self.now());
         let id = match self.free.pop() {
             Some(id) => {
                 *self.sim.node_mut(id) = HubNode::Remote(RemoteNode::new());
                 self.detached[id.index()] = false;
+                // A new device in the slot: a new advertiser address.
+                let reuses = &mut self.reuses[id.index()];
+                *reuses = reuses.wrapping_add(1);
+                let a = adv_address(self.sim.seed(), id, *reuses);
+                self.sim.set_adv_address(id, a);
                 id
             }
             None => {
@@ -374,6 +221,7 @@ impl Hub {
                     .sim
                     .add_node(HubNode::Remote(RemoteNode::new()), Placement::Unplaced);
                 self.detached.push(false);
+                self.reuses.push(0);
                 id
             }
         };
@@ -427,7 +275,7 @@ impl Hub {
     /// Brings the air up to now: feeds each process's frames to its node as the air takes them,
     /// forwards what each heard, and takes the processes that went away off the air.
     fn pump(&mut self, on_note: &mut impl FnMut(&str)) {
-        let now = self.clock.now();
+        let now = self.now();
         self.sim.run_until(now);
         for c in &mut self.clients {
             if c.out.is_none() {
@@ -461,12 +309,13 @@ impl Hub {
             let HubNode::Remote(r) = self.sim.node_mut(c.id) else {
                 continue;
             };
-            while let Some((channel, rssi, at, bytes)) = r.pop_heard() {
+            while let Some((channel, rssi, at, adv_address, bytes)) = r.pop_heard() {
                 if let Some(out) = &c.out {
                     let m = HubMsg::Rx {
                         channel,
                         rssi,
                         t_us: at.as_micros(),
+                        adv_address,
                         bytes,
                     };
                     if out.try_send(m).is_err() {
@@ -515,18 +364,4 @@ fn departure_note(c: &Client, heard_dropped: u64) -> String {
         note += &format!(" (refused {oversize} frames over {MAX_ADV_DATA} octets)");
     }
     note
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn peers_of_another_uid_are_refused() {
-        let (a, _b) = UnixStream::pair().unwrap();
-        let me = a.peer_cred().unwrap().uid();
-        assert_eq!(peer_allowed(&a, me), Ok(()));
-        let err = peer_allowed(&a, me.wrapping_add(1)).unwrap_err();
-        assert!(err.contains(&format!("uid {me}")), "{err}");
-    }
 }

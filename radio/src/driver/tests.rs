@@ -1,0 +1,229 @@
+use super::*;
+use crate::{Caps, RadioFuture};
+use tokio::sync::mpsc;
+use weft_mesh::{Bearer, RxFrame, TxFrame};
+
+/// A radio in memory: what is sent goes to `sent`, what `air` gives is heard; a closed `air`
+/// is a radio that went away.
+#[derive(Debug)]
+struct MemRadio {
+    sent: mpsc::UnboundedSender<Vec<u8>>,
+    air: mpsc::UnboundedReceiver<Vec<u8>>,
+    refuse: bool,
+}
+
+impl Radio for MemRadio {
+    fn caps(&self) -> Caps {
+        Caps::ADVERTISING
+    }
+    fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            if self.refuse {
+                return Err(RadioError::Io("refused".into()));
+            }
+            let _ = self.sent.send(frame.bytes);
+            Ok(())
+        })
+    }
+    fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
+        Box::pin(async move {
+            match self.air.recv().await {
+                Some(bytes) => Ok(RxFrame {
+                    bearer: Bearer::Advertising,
+                    channel: 37,
+                    rssi: Some(-40),
+                    timestamp: Instant::ZERO,
+                    adv_address: Some([1, 2, 3, 4, 5, 0xc6]),
+                    bytes,
+                }),
+                None => Err(RadioError::Unavailable("gone".into())),
+            }
+        })
+    }
+}
+
+fn mem() -> (
+    MemRadio,
+    mpsc::UnboundedReceiver<Vec<u8>>,
+    mpsc::UnboundedSender<Vec<u8>>,
+) {
+    let (sent, sent_rx) = mpsc::unbounded_channel();
+    let (air_tx, air) = mpsc::unbounded_channel();
+    (
+        MemRadio {
+            sent,
+            air,
+            refuse: false,
+        },
+        sent_rx,
+        air_tx,
+    )
+}
+
+/// Echoes each frame heard, after an event saying so; a timer fires `timer_at`.
+#[derive(Debug, Default)]
+struct Echo {
+    out: Vec<Vec<u8>>,
+    events: Vec<String>,
+    timer_at: Option<Instant>,
+    timers: u32,
+}
+
+impl Station for Echo {
+    type Event = String;
+    fn handle_frame(&mut self, _: Instant, f: &RxFrame) {
+        self.events.push(format!("heard {:?}", f.bytes));
+        self.out.push(f.bytes.clone());
+    }
+    fn poll_transmit(&mut self, _: Instant) -> Option<TxFrame> {
+        (!self.out.is_empty()).then(|| TxFrame {
+            bearer: Bearer::Advertising,
+            bytes: self.out.remove(0),
+        })
+    }
+    fn poll_event(&mut self) -> Option<String> {
+        (!self.events.is_empty()).then(|| self.events.remove(0))
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.timer_at
+    }
+    fn handle_timeout(&mut self, _: Instant) {
+        self.timer_at = None;
+        self.timers += 1;
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn frames_events_timers_and_the_deadline() {
+    let (radio, mut sent, air) = mem();
+    let mut radio: Box<dyn Radio> = Box::new(radio);
+    let clock = Clock::default();
+    let mut st = Echo {
+        timer_at: Some(clock.now() + Duration::from_millis(5)),
+        ..Echo::default()
+    };
+    air.send(vec![1, 2]).unwrap();
+    let mut seen = Vec::new();
+    let deadline = clock.now() + Duration::from_millis(40);
+    let out = drive(&mut st, &mut radio, &clock, Some(deadline), |_, _, e| {
+        seen.push(e);
+        Flow::Continue
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, Outcome::TimedOut);
+    assert!(clock.now() >= deadline);
+    assert_eq!(seen, ["heard [1, 2]"]);
+    assert_eq!(sent.try_recv().unwrap(), vec![1, 2]);
+    assert_eq!(st.timers, 1);
+
+    // A hook that stops on the first event.
+    air.send(vec![3]).unwrap();
+    let out = drive(&mut st, &mut radio, &clock, None, |_, _, _| Flow::Stop)
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Stopped);
+    // Stopped at the event, before the frame went out.
+    assert!(sent.try_recv().is_err());
+}
+
+/// Ticks until `stop_after`, and runs on when the radio fails.
+#[derive(Debug, Default)]
+struct Ticker {
+    ticks: u32,
+    stop_after: u32,
+    errors: Vec<String>,
+    keep_going: bool,
+}
+
+impl Hooks<Echo> for &mut Ticker {
+    fn on_event(&mut self, _: &mut Echo, _: Instant, _: String) -> Flow {
+        Flow::Continue
+    }
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(2))
+    }
+    fn on_tick(&mut self, _: &mut Echo, _: Instant) -> Flow {
+        self.ticks += 1;
+        if self.ticks >= self.stop_after {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+    fn on_radio_error(&mut self, _: &mut Echo, _: Instant, e: &RadioError) -> Flow {
+        self.errors.push(e.to_string());
+        if self.keep_going {
+            Flow::Continue
+        } else {
+            Flow::Stop
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn ticks_run_and_a_failed_radio_stops_or_is_let_go() {
+    let clock = Clock::default();
+    let (mut radio, _sent, air) = mem();
+    let mut hooks = Ticker {
+        stop_after: 3,
+        ..Ticker::default()
+    };
+    let mut st = Echo::default();
+    let out = drive_with(&mut st, &mut radio, &clock, None, &mut hooks)
+        .await
+        .unwrap();
+    assert_eq!((out, hooks.ticks), (Outcome::Stopped, 3));
+
+    // The radio goes away: the default stops with its error.
+    drop(air);
+    let mut hooks = Ticker {
+        stop_after: 1000,
+        ..Ticker::default()
+    };
+    let err = drive_with(&mut st, &mut radio, &clock, None, &mut hooks)
+        .await
+        .unwrap_err();
+    assert_eq!(err, RadioError::Unavailable("gone".into()));
+    assert_eq!(hooks.errors.len(), 1);
+
+    // Or the hooks run on without it, until their tick stops.
+    let (mut radio, _sent, _air) = mem();
+    radio.refuse = true;
+    st.out.push(vec![9]);
+    let mut hooks = Ticker {
+        stop_after: 4,
+        keep_going: true,
+        ..Ticker::default()
+    };
+    let out = drive_with(&mut st, &mut radio, &clock, None, &mut hooks)
+        .await
+        .unwrap();
+    assert_eq!(out, Outcome::Stopped);
+    assert_eq!(hooks.errors, ["radio I/O error: refused"]);
+    assert_eq!(hooks.ticks, 4);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_radio_let_go_with_nothing_left_to_wake_for_ends_with_its_error() {
+    let clock = Clock::default();
+    let (mut radio, _sent, air) = mem();
+    drop(air);
+    let mut st = Echo::default();
+    let err = drive_with(&mut st, &mut radio, &clock, None, LetGo)
+        .await
+        .unwrap_err();
+    assert_eq!(err, RadioError::Unavailable("gone".into()));
+}
+
+/// Runs on without the radio, with no tick.
+struct LetGo;
+
+impl Hooks<Echo> for LetGo {
+    fn on_event(&mut self, _: &mut Echo, _: Instant, _: String) -> Flow {
+        Flow::Continue
+    }
+    fn on_radio_error(&mut self, _: &mut Echo, _: Instant, _: &RadioError) -> Flow {
+        Flow::Continue
+    }
+}

@@ -1,0 +1,119 @@
+//! [`open`]: a radio from its URI, the one way every command gets one.
+//!
+//! Each kind of radio has a backend; a backend that pulls heavy dependencies (a serial port
+//! library, D-Bus, ...) is built only with its cargo feature (`radio/Cargo.toml`: `hci`, `bluez`,
+//! `gatt`, `spinel`, `nrf154`, `otsim`), so the default build needs no system library. A URI
+//! whose backend this build lacks opens as [`RadioError::Unavailable`] with one sentence saying
+//! what is missing.
+
+use crate::hub::HubRadio;
+use crate::uri::RadioUri;
+use crate::{Radio, RadioError};
+
+/// A backend that is not part of this build: what it is and the work it arrives with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing {
+    /// What the backend is called, e.g. "the HCI backend".
+    pub backend: &'static str,
+    /// The cargo feature that builds it.
+    pub feature: &'static str,
+    /// The work it arrives with.
+    pub arrives_with: &'static str,
+}
+
+/// The backend `uri` needs when this build lacks it; `None` when it can be opened.
+pub fn missing(uri: &RadioUri) -> Option<Missing> {
+    let m = |backend, feature, arrives_with| {
+        Some(Missing {
+            backend,
+            feature,
+            arrives_with,
+        })
+    };
+    match uri {
+        RadioUri::Sim { .. } => None,
+        RadioUri::Hci { .. }
+        | RadioUri::HciTcp { .. }
+        | RadioUri::HciUnix { .. }
+        | RadioUri::HciUser { .. } => m("the HCI backend", "hci", "the HCI radio work"),
+        RadioUri::Bluez { .. } => m("the BlueZ backend", "bluez", "the BlueZ radio work"),
+        RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
+        RadioUri::Spinel { .. } => m("the Spinel backend", "spinel", "the Thread radio work"),
+        RadioUri::Nrf154 { .. } => m(
+            "the nRF 802.15.4 sniffer backend",
+            "nrf154",
+            "the Thread sniffer work",
+        ),
+        RadioUri::OtSim { .. } => m(
+            "the OpenThread simulation backend",
+            "otsim",
+            "the Thread simulation work",
+        ),
+    }
+}
+
+/// Why `uri` cannot be opened by this build, as the error [`open`] gives; `None` when it can
+/// be (whether the radio is there is only known by opening it). Lets a command refuse a radio
+/// before it does anything else.
+pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
+    let m = missing(uri)?;
+    Some(RadioError::Unavailable(format!(
+        "{uri}: {} is not available in this weft yet (it arrives with {}, built with the \
+         '{}' feature); today only sim:PATH, the simulated air of `weft sim serve`, drives a radio",
+        m.backend, m.arrives_with, m.feature
+    )))
+}
+
+/// Opens the radio `uri` names.
+pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
+    if let Some(e) = unavailable(uri) {
+        return Err(e);
+    }
+    match uri {
+        RadioUri::Sim { path } => Ok(Box::new(HubRadio::connect(path).await?)),
+        // `unavailable` answered for every other kind.
+        other => Err(RadioError::Unavailable(format!(
+            "{other}: no backend in this build"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_backend_not_built_is_unavailable_in_one_sentence() {
+        for s in [
+            "hci:/dev/ttyACM0",
+            "hci-tcp:localhost:1",
+            "hci-unix:/x",
+            "hci-user:hci0",
+            "bluez:hci0",
+            "gatt:C0:11:22:33:44:55",
+            "spinel:/dev/ttyACM0",
+            "nrf154:/dev/ttyACM0",
+            "otsim:1",
+        ] {
+            let uri = RadioUri::parse(s).unwrap();
+            let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+                panic!("{s} opened");
+            };
+            assert!(why.starts_with(s), "{why}");
+            assert!(why.contains("not available"), "{why}");
+            assert!(why.contains("sim:PATH"), "{why}");
+            assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
+            assert_eq!(unavailable(&uri), Some(RadioError::Unavailable(why)));
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sim_opens_the_hub_client() {
+        let uri = RadioUri::parse("sim:/nonexistent/weft-air.sock").unwrap();
+        assert_eq!(unavailable(&uri), None);
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("no hub there");
+        };
+        assert!(why.contains("weft sim serve"), "{why}");
+    }
+}
