@@ -81,11 +81,6 @@ impl Pacer {
         }
     }
 
-    /// The wall clock it runs against.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
     /// Whether it runs against the wall clock (`false`: as fast as possible).
     pub fn is_timed(&self) -> bool {
         self.speed.is_some()

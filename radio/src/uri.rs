@@ -349,7 +349,7 @@ fn host_port(place: &str) -> Result<(String, u16), String> {
         return Err("missing HOST:PORT after the colon".into());
     }
     let Some((host, port)) = place.rsplit_once(':') else {
-        return Err(format!("missing the port: write {place}:PORT"));
+        return Err(format!("missing the port: write hci-tcp:{place}:PORT"));
     };
     let port = decimal(port, u64::from(u16::MAX))
         .filter(|&p| p > 0)
