@@ -30,6 +30,12 @@ pub fn hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     hex::decode(&clean).map_err(|e| e.to_string())
 }
 
+/// A radio (`--radio`): checked by the one parser of radio URIs (and the tool's `sim:SCENARIO`)
+/// when the arguments are read, so a malformed one is a usage error before anything else runs.
+pub fn radio(s: &str) -> Result<String, String> {
+    crate::runtime::RadioArg::parse(s).map(|_| s.to_string())
+}
+
 /// A 128-bit key: exactly 32 hex digits.
 pub fn key128(s: &str) -> Result<[u8; 16], String> {
     let b = hex_bytes(s)?;

@@ -33,7 +33,7 @@ use crate::{args, Exit};
 #[derive(Debug, Clone, clap::Args)]
 pub struct OpOpts {
     /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`).
-    #[arg(long, value_name = "RADIO")]
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// Destination address (hex): a node's unicast address (0001-7fff) or a group (c000-ffff).
     #[arg(long, value_parser = args::destination)]

@@ -122,7 +122,7 @@ fn oob_value(action: OobAction, text: &str) -> Option<OobValue> {
 #[derive(Debug, Clone, clap::Args)]
 pub struct NodeArgs {
     /// The radio: `sim:PATH` for the live simulated air.
-    #[arg(long, value_name = "RADIO")]
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The device UUID (32 hex digits).
     #[arg(long, value_parser = parse_uuid)]
@@ -399,7 +399,7 @@ fn device_config(oob: &OobArg) -> DeviceConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProvisionArgs {
     /// The radio: `sim:PATH` for the live simulated air.
-    #[arg(long, value_name = "RADIO")]
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The device to provision.
     #[arg(long, value_parser = parse_uuid, required_unless_present = "all", conflicts_with = "all")]

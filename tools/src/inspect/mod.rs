@@ -41,7 +41,7 @@ pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
     /// other radios (hci:, bluez:, ...) are not available yet (exit 3).
-    #[arg(long, conflicts_with = "scenario")]
+    #[arg(long, conflicts_with = "scenario", value_parser = crate::args::radio)]
     pub radio: Option<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
     #[arg(long)]
@@ -299,7 +299,7 @@ pub struct TopologyArgs {
     pub scenario: Option<String>,
     /// The radio: `sim:NAME` runs a built-in scenario; `sim:PATH` listens to the live air of
     /// `weft sim serve --socket PATH`; others are not available yet (exit 3).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::radio)]
     pub radio: Option<String>,
     /// The network store whose keys decode the live air (default: the default store, if any).
     #[command(flatten)]
