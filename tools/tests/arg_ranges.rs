@@ -255,3 +255,35 @@ fn counts_are_within_their_range() {
         ),
     ]);
 }
+
+/// A malformed radio is refused by the one URI parser when the arguments are read, whatever
+/// the command.
+#[test]
+fn malformed_radios_are_refused_before_anything_runs() {
+    refused(&[
+        (
+            &[
+                "send",
+                "--radio",
+                "hci-tcp:localhost",
+                "--dst",
+                "0002",
+                "onoff",
+                "on",
+            ],
+            "missing the port",
+        ),
+        (
+            &[
+                "node",
+                "--radio",
+                "spinel:/dev/ttyACM1?baud=abc",
+                "--uuid",
+                "00112233445566778899aabbccddeeff",
+            ],
+            "is not a rate",
+        ),
+        (&["provision", "--radio", "wifi:x", "--all"], "wifi"),
+        (&["topology", "--radio", "hci:", "--format", "dot"], "hci:"),
+    ]);
+}
