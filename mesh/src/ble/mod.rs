@@ -8,6 +8,7 @@ pub mod models;
 pub mod node;
 pub mod prov;
 pub mod sniff;
+pub mod station;
 pub mod transport;
 pub mod wire;
 

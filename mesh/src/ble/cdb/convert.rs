@@ -231,6 +231,46 @@ impl Cdb {
 }
 
 impl CdbNode {
+    /// The record of a device a Provisioner has just added (MshPRT §5.4.2.5): its UUID, the
+    /// address and network key of the Provisioning Data, its device key, and as many elements
+    /// as it said it has (their models come with its Composition Data); not configured yet.
+    pub fn from_provisioned(uuid: [u8; 16], p: &crate::ble::prov::Provisioned) -> Self {
+        CdbNode {
+            uuid: Uuid(uuid),
+            unicast_address: Hex16(p.data.unicast_address.get()),
+            device_key: Some(HexKey(p.device_key)),
+            security: Default::default(),
+            net_keys: vec![CdbNodeKey {
+                index: p.data.key_index,
+                updated: false,
+            }],
+            config_complete: false,
+            name: None,
+            cid: None,
+            pid: None,
+            vid: None,
+            crpl: None,
+            features: None,
+            secure_network_beacon: None,
+            default_ttl: None,
+            network_transmit: None,
+            relay_retransmit: None,
+            app_keys: Vec::new(),
+            elements: (0..p.number_of_elements)
+                .map(|i| CdbElement {
+                    name: None,
+                    index: i,
+                    location: Hex16(0),
+                    models: Vec::new(),
+                })
+                .collect(),
+            excluded: false,
+            heartbeat_pub: None,
+            heartbeat_sub: None,
+            sequence_number: None,
+        }
+    }
+
     /// The CDB record of a node from the node stack's state. Proxy, Friend and Low Power read
     /// as not supported (weft's node has none of them).
     pub fn from_node_state(s: &NodeState, name: Option<String>) -> Self {

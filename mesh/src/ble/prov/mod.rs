@@ -16,7 +16,7 @@ pub mod start;
 
 pub use pbadv::{CloseCause, LinkEvent, LinkRole, LinkTiming, PbAdvLink};
 pub use pbgatt::{PbGatt, PbGattCounters};
-pub use roles::{Device, DeviceEvent, Provisioner, ProvisionerEvent};
+pub use roles::{Device, DeviceEvent, ProvisionError, Provisioner, ProvisionerEvent};
 pub use session::{
     AuthPolicy, DeviceConfig, Material, Provisioned, ProvisionerConfig, Role, Session, SessionEvent,
 };

@@ -1,0 +1,156 @@
+//! An unprovisioned device that becomes a node: a [`Device`] beaconing until a Provisioner
+//! adds it (MshPRT §5), then the [`Node`] its Provisioning Data makes, with the elements its
+//! profile says.
+
+use std::collections::VecDeque;
+
+use rand_core::RngCore;
+
+use crate::ble::node::{ElementState, Event, Node, NodeState};
+use crate::ble::prov::{Device, DeviceEvent, SessionEvent};
+use crate::frame::{RxFrame, Station, TxFrame};
+use crate::time::Instant;
+
+/// What the node a device becomes hosts, and how it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceProfile {
+    /// Its elements, models unbound and unsubscribed (a Configuration Client does that).
+    pub elements: Vec<ElementState>,
+    /// The Relay feature (MshPRT §4.2.8).
+    pub relay: bool,
+    /// The Default TTL (MshPRT §4.2.7), if not the default.
+    pub default_ttl: Option<u8>,
+}
+
+/// What a [`DeviceNode`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceNodeEvent {
+    /// The node's event, once provisioned.
+    Node(Event),
+    /// The device's event: links, attention, OOB, completion.
+    Device(DeviceEvent),
+    /// The device was provisioned and is a node now: persist its state ([`DeviceNode::node`]).
+    Provisioned {
+        /// Its Device UUID.
+        uuid: [u8; 16],
+        /// Its primary address.
+        address: u16,
+    },
+}
+
+/// An unprovisioned device that becomes a node once provisioned. Frames go to both halves: a
+/// device just provisioned still finishes its link (the Complete PDU, Link Close).
+#[derive(Debug)]
+pub struct DeviceNode<R> {
+    device: Device<R>,
+    profile: DeviceProfile,
+    /// The node's randomness, until the node exists.
+    node_rng: Option<R>,
+    node: Option<Node<R>>,
+    events: VecDeque<DeviceNodeEvent>,
+}
+
+impl<R: RngCore> DeviceNode<R> {
+    /// `device`, which becomes a node hosting `profile` that draws from `node_rng`.
+    pub fn new(device: Device<R>, profile: DeviceProfile, node_rng: R) -> Self {
+        DeviceNode {
+            device,
+            profile,
+            node_rng: Some(node_rng),
+            node: None,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The device half (OOB input, its UUID).
+    pub fn device_mut(&mut self) -> &mut Device<R> {
+        &mut self.device
+    }
+
+    /// The Device UUID while still unprovisioned.
+    pub fn unprovisioned_uuid(&self) -> Option<[u8; 16]> {
+        self.node.is_none().then(|| self.device.device_uuid())
+    }
+
+    /// The node, once provisioned.
+    pub fn node(&self) -> Option<&Node<R>> {
+        self.node.as_ref()
+    }
+
+    /// The node, once provisioned, mutably.
+    pub fn node_mut(&mut self) -> Option<&mut Node<R>> {
+        self.node.as_mut()
+    }
+
+    fn pump(&mut self) {
+        let mut became = None;
+        while let Some(e) = self.device.poll_event() {
+            if let DeviceEvent::Session(SessionEvent::Complete(done)) = &e {
+                if self.node.is_none() {
+                    became = Some(done.clone());
+                }
+            }
+            self.events.push_back(DeviceNodeEvent::Device(e));
+        }
+        let Some(done) = became else { return };
+        if let Some(rng) = self.node_rng.take() {
+            let uuid = self.device.device_uuid();
+            let mut st = NodeState::from_provisioned(uuid, &done, self.profile.elements.clone());
+            st.relay = self.profile.relay;
+            if let Some(t) = self.profile.default_ttl {
+                st.default_ttl = t;
+            }
+            self.node = Some(Node::new(st, rng));
+            self.events.push_back(DeviceNodeEvent::Provisioned {
+                uuid,
+                address: done.data.unicast_address.get(),
+            });
+        }
+    }
+}
+
+impl<R: RngCore> Station for DeviceNode<R> {
+    type Event = DeviceNodeEvent;
+
+    fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
+        if let Some(n) = self.node.as_mut() {
+            n.handle_frame(now, frame);
+        }
+        self.device.handle_frame(now, frame);
+        self.pump();
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        let f = self
+            .device
+            .poll_transmit(now)
+            .or_else(|| self.node.as_mut().and_then(|n| n.poll_transmit(now)));
+        self.pump();
+        f
+    }
+
+    fn poll_event(&mut self) -> Option<DeviceNodeEvent> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        self.node.as_mut()?.poll_event().map(DeviceNodeEvent::Node)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.node.as_ref().and_then(|n| n.poll_timeout()),
+            self.device.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(n) = self.node.as_mut() {
+            n.handle_timeout(now);
+        }
+        self.device.handle_timeout(now);
+        self.pump();
+    }
+}
