@@ -14,8 +14,6 @@ use weft_mesh::crypto::Aes;
 
 use crate::error::Failure;
 use crate::Exit;
-use rand_chacha::ChaCha8Rng;
-use weft_mesh::ble::prov::{Device, Provisioner, ProvisionerEvent};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -38,7 +36,7 @@ pub enum BenchKind {
     /// Provision DEVICES simulated devices over standard PB-ADV with parallel links: the
     /// virtual seconds until the last one is provisioned.
     Provision {
-        /// Devices to provision, 1-32766 (device i gets unicast address 0002 + i).
+        /// Devices to provision, 1-32766 (given unicast addresses from 0002 up).
         #[arg(long, default_value_t = 100, value_parser = |s: &str| crate::args::count(s, "a number of devices", 1, 0x7ffe))]
         devices: usize,
         /// Links open at once, 1-64 (one advertiser carries them all, so more is not faster).
@@ -363,54 +361,6 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// A station of the provisioning benchmark: the Provisioner or one device.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // a benchmark harness: one of each, no copies
-enum ProvStation {
-    Provisioner(Provisioner<ChaCha8Rng>),
-    Device(Device<ChaCha8Rng>),
-}
-
-#[derive(Debug)]
-enum ProvEvent {
-    Provisioner(ProvisionerEvent),
-    Device,
-}
-
-impl weft_mesh::Station for ProvStation {
-    type Event = ProvEvent;
-    fn handle_frame(&mut self, now: weft_mesh::Instant, frame: &weft_mesh::RxFrame) {
-        match self {
-            ProvStation::Provisioner(p) => p.handle_frame(now, frame),
-            ProvStation::Device(d) => d.handle_frame(now, frame),
-        }
-    }
-    fn poll_transmit(&mut self, now: weft_mesh::Instant) -> Option<weft_mesh::TxFrame> {
-        match self {
-            ProvStation::Provisioner(p) => p.poll_transmit(now),
-            ProvStation::Device(d) => d.poll_transmit(now),
-        }
-    }
-    fn poll_event(&mut self) -> Option<ProvEvent> {
-        match self {
-            ProvStation::Provisioner(p) => p.poll_event().map(ProvEvent::Provisioner),
-            ProvStation::Device(d) => d.poll_event().map(|_| ProvEvent::Device),
-        }
-    }
-    fn poll_timeout(&self) -> Option<weft_mesh::Instant> {
-        match self {
-            ProvStation::Provisioner(p) => p.poll_timeout(),
-            ProvStation::Device(d) => d.poll_timeout(),
-        }
-    }
-    fn handle_timeout(&mut self, now: weft_mesh::Instant) {
-        match self {
-            ProvStation::Provisioner(p) => p.handle_timeout(now),
-            ProvStation::Device(d) => d.handle_timeout(now),
-        }
-    }
-}
-
 struct ProvResult {
     provisioned: usize,
     failed: usize,
@@ -418,13 +368,18 @@ struct ProvResult {
     frames: u64,
 }
 
-/// One Provisioner in the middle of `devices` unprovisioned devices, all in range; it starts a
-/// PB-ADV link to every device whose beacon it hears (MshPRT §5.2.1).
+/// One provisioner node in the middle of `devices` unprovisioned devices, all in range; it
+/// starts a PB-ADV link to every device whose beacon it hears (MshPRT §5.2.1), `parallel` at
+/// once, and gives addresses from 0002 up.
 fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
-    use weft_mesh::ble::prov::{AuthPolicy, DeviceConfig, ProvisionerConfig, SessionEvent};
-    use weft_mesh::ble::wire::beacon::{Flags, OobInformation};
-    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities, ProvisioningData};
-    use weft_radio::sim::{station_rng, NodeId, Placement, SimConfig, SimEvent, Simulator};
+    use crate::sim::{ScenarioStation, StationEvent};
+    use weft_mesh::ble::cdb::{Cdb, CdbNode};
+    use weft_mesh::ble::node::{ModelId, ModelState};
+    use weft_mesh::ble::prov::{Device, DeviceConfig, ProvisionerEvent, SessionEvent};
+    use weft_mesh::ble::station::{AutoProvision, DeviceNode, DeviceProfile, ProvisionerNode};
+    use weft_mesh::ble::wire::beacon::OobInformation;
+    use weft_mesh::ble::wire::prov::{Algorithms, Capabilities};
+    use weft_radio::sim::{station_rng, Placement, SimConfig, SimEvent, Simulator};
 
     let mut sim = Simulator::new(
         SimConfig {
@@ -433,8 +388,33 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
         },
         seed,
     );
-    let p = sim.add_node(
-        ProvStation::Provisioner(Provisioner::new(station_rng(seed, 0))),
+    let element = |id| ElementState {
+        location: 0x0100,
+        models: vec![ModelState::new(id)],
+    };
+    // Devices are numbered by their UUID from 0: the provisioner's is all ones.
+    let me = NodeState::new(
+        [0xff; 16],
+        UnicastAddress::new(0x0001).expect("unicast"),
+        [0x22; 16],
+        [0x11; 16],
+        IvIndex(0),
+        vec![element(ModelId::CONFIG_CLIENT)],
+    );
+    let mut cdb = Cdb::new([0; 16], "bench", "");
+    cdb.nodes.push(CdbNode::from_node_state(&me, None));
+    let mut prov = ProvisionerNode::new(
+        Node::new(me, station_rng(seed ^ 0x4e4f_4445, 0)),
+        station_rng(seed, 0),
+        cdb,
+    );
+    prov.set_auto(Some(AutoProvision {
+        parallel,
+        until: None,
+        retry: false,
+    }));
+    sim.add_node(
+        ScenarioStation::Provisioner(prov),
         Placement::At { x: 0.0, y: 0.0 },
     );
     let caps = Capabilities::no_oob(
@@ -446,30 +426,27 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
         let r = 10.0 + (i % 5) as f64 * 5.0;
         let mut uuid = [0u8; 16];
         uuid[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        let config = DeviceConfig {
-            capabilities: caps,
-            static_oob: None,
-            oob_private_key: None,
-        };
         let d = Device::new(
             station_rng(seed, 1 + i as u64),
             uuid,
             OobInformation(0),
             None,
-            config,
+            DeviceConfig::new(caps),
         );
+        let profile = DeviceProfile {
+            elements: vec![element(ModelId::CONFIG_SERVER)],
+            relay: false,
+            default_ttl: None,
+        };
+        let node_rng = station_rng(seed ^ 0x4e4f_4445, 1 + i as u64);
         sim.add_node(
-            ProvStation::Device(d),
+            ScenarioStation::Device(DeviceNode::new(d, profile, node_rng)),
             Placement::At {
                 x: r * angle.cos(),
                 y: r * angle.sin(),
             },
         );
     }
-    let net_key = [0x11; 16];
-    let mut started = std::collections::HashSet::new();
-    let mut waiting = std::collections::VecDeque::new();
-    let mut active = 0usize;
     let mut done = std::collections::HashSet::new();
     let mut failed = 0;
     let mut last = None;
@@ -478,71 +455,25 @@ fn provision_bench(devices: usize, parallel: usize, seed: u64) -> ProvResult {
     while t < end && done.len() + failed < devices {
         t += weft_mesh::Duration::from_millis(50);
         sim.run_until(t);
-        let events: Vec<_> = sim.drain_events().collect();
-        for ev in events {
+        for ev in sim.drain_events() {
             let SimEvent::Station {
                 at,
-                node,
-                event: ProvEvent::Provisioner(e),
+                event: StationEvent::Provisioner(ProvisionerEvent::Session { device_uuid, event }),
+                ..
             } = ev
             else {
                 continue;
             };
-            debug_assert_eq!(node, p);
-            match e {
-                ProvisionerEvent::Beacon(b) if started.insert(b.device_uuid) => {
-                    waiting.push_back(b.device_uuid)
-                }
-                ProvisionerEvent::Session {
-                    device_uuid,
-                    event: SessionEvent::Complete(_),
-                } => {
-                    if done.insert(device_uuid) {
-                        last = Some(at);
-                    }
-                    active -= 1;
-                }
-                ProvisionerEvent::Session {
-                    event: SessionEvent::Failed(f),
-                    ..
-                } => {
+            match event {
+                SessionEvent::Complete(_) if done.insert(device_uuid) => last = Some(at),
+                SessionEvent::Failed(f) => {
                     if std::env::var_os("WEFT_DEBUG").is_some() {
                         eprintln!("{at} failed: {f:?}");
                     }
                     failed += 1;
-                    active -= 1;
                 }
                 _ => {}
             }
-        }
-        // Open links up to the limit, in the order the beacons were heard.
-        while active < parallel {
-            let Some(uuid) = waiting.pop_front() else {
-                break;
-            };
-            active += 1;
-            // Devices are numbered by their UUID in this benchmark: device i gets 0x0002 + i.
-            let unicast = 2 + u64::from_be_bytes(uuid[..8].try_into().expect("8 octets")) as u16;
-            let data = ProvisioningData {
-                net_key,
-                key_index: 0,
-                flags: Flags(0),
-                iv_index: weft_mesh::ble::IvIndex(0),
-                unicast_address: weft_mesh::ble::UnicastAddress::new(unicast).expect("unicast"),
-            };
-            let config = ProvisionerConfig {
-                attention_duration: 0,
-                data,
-                algorithm: None,
-                auth: AuthPolicy::Auto,
-                static_oob: None,
-                device_public_key: None,
-            };
-            sim.schedule(t, NodeId(p.0), move |s, now| {
-                if let ProvStation::Provisioner(pr) = s {
-                    let _ = pr.provision(now, uuid, config);
-                }
-            });
         }
     }
     ProvResult {

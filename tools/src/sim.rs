@@ -5,7 +5,7 @@
 //! [`weft_radio::sim::Simulator`], schedules the traffic, and reports NDJSON events and a
 //! summary of every flow.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,14 +15,19 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 use weft_mesh::ble::address::{Address, IvIndex, UnicastAddress};
 
-use weft_mesh::ble::foundation::config::client::{ConfigClient, ConfigClientEvent, ConfigurePlan};
+use weft_mesh::ble::cdb::CdbNode;
+use weft_mesh::ble::foundation::config::client::{ConfigClientEvent, ConfigurePlan};
 use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::KeyIndex;
 use weft_mesh::ble::node::{
     AppKeyState, Command, ElementState, Event, KeyRef, ModelId, ModelState, Node, NodeState,
     StateChange,
 };
-use weft_mesh::ble::prov::{Device, DeviceEvent, Provisioner, ProvisionerEvent, SessionEvent};
+use weft_mesh::ble::prov::{Device, DeviceEvent, ProvisionerEvent, SessionEvent};
+use weft_mesh::ble::station::{
+    AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionerNode,
+    ProvisionerNodeEvent,
+};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
 use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
@@ -291,39 +296,54 @@ pub fn build_with<S: weft_mesh::Station>(
     cfg.medium_events = r.json;
     let mut sim = Simulator::new(cfg, r.seed);
     let mut dev_keys = Vec::new();
-    for (i, p) in plan.iter().enumerate() {
-        let mut dk = [0u8; 16];
-        rng.fill_bytes(&mut dk);
-        dev_keys.push((p.address, dk));
-        let state = node_state(p, net_key, app_key, dk, iv_index);
-        let node = Node::new(state, weft_radio::sim::station_rng(r.seed, i as u64));
+    let states: Vec<NodeState> = plan
+        .iter()
+        .map(|p| {
+            let mut dk = [0u8; 16];
+            rng.fill_bytes(&mut dk);
+            dev_keys.push((p.address, dk));
+            node_state(p, net_key, app_key, dk, iv_index)
+        })
+        .collect();
+    for (i, (p, state)) in plan.iter().zip(&states).enumerate() {
+        let node = Node::new(
+            state.clone(),
+            weft_radio::sim::station_rng(r.seed, i as u64),
+        );
         let placement = match p.position {
             Some((x, y)) => Placement::At { x, y },
             None => Placement::Unplaced,
         };
-        let mut station = ScenarioStation::node(node);
-        if p.models.iter().any(|m| m == "config-client") && !devices.is_empty() {
-            // MshPRT §5: the provisioner hands out addresses after the planned ones.
-            let next = plan.iter().map(|p| p.address).max().unwrap_or(0) + 1;
-            station.prov = Some((
-                Provisioner::new(weft_radio::sim::station_rng(r.seed ^ 0x5052_4f56, i as u64)),
-                ProvPolicy {
-                    net_key,
-                    key_index: 0,
-                    iv_index,
-                    next_address: next,
-                    auto: sc.auto_provision,
-                    started: Vec::new(),
-                    configure: Some(ConfigurePlan {
-                        net_key_index: KeyIndex::from_bits(0),
-                        app_key_index: KeyIndex::from_bits(0),
-                        app_key,
-                        subscribe: None,
-                        publish: None,
-                    }),
-                },
-            ));
-        }
+        let station = if p.models.iter().any(|m| m == "config-client") && !devices.is_empty() {
+            // The provisioner node keeps the scenario's network: it hands out addresses after
+            // the planned ones (MshPRT §5) and configures what it provisions.
+            let mut cdb = weft_mesh::ble::cdb::Cdb::new([0; 16], sc.name.clone(), "");
+            cdb.nodes = plan
+                .iter()
+                .zip(&states)
+                .map(|(p, st)| CdbNode::from_node_state(st, Some(p.name.clone())))
+                .collect();
+            let mut station = ProvisionerNode::new(
+                node,
+                weft_radio::sim::station_rng(r.seed ^ 0x5052_4f56, i as u64),
+                cdb,
+            );
+            station.set_auto(sc.auto_provision.then_some(AutoProvision {
+                parallel: usize::MAX,
+                until: None,
+                retry: true,
+            }));
+            station.set_configure(Some(ConfigurePlan {
+                net_key_index: KeyIndex::from_bits(0),
+                app_key_index: KeyIndex::from_bits(0),
+                app_key,
+                subscribe: None,
+                publish: None,
+            }));
+            ScenarioStation::Provisioner(station)
+        } else {
+            ScenarioStation::node(node)
+        };
         sim.add_node(wrap(station), placement);
     }
     for (j, d) in devices.iter().enumerate() {
@@ -335,16 +355,13 @@ pub fn build_with<S: weft_mesh::Station>(
             None,
             weft_mesh::ble::prov::DeviceConfig::new(no_oob_capabilities()),
         );
-        let node_rng = weft_radio::sim::station_rng(r.seed ^ 0x4e4f_4445, k);
-        let station = ScenarioStation {
-            node: None,
-            device: Some((device, d.clone(), node_rng)),
-            prov: None,
-            config: ConfigClient::new(),
-            events: VecDeque::new(),
-            turn: false,
-            now: Instant::ZERO,
+        let profile = DeviceProfile {
+            elements: vec![device_element(d)],
+            relay: d.relay,
+            default_ttl: d.ttl,
         };
+        let node_rng = weft_radio::sim::station_rng(r.seed ^ 0x4e4f_4445, k);
+        let station = ScenarioStation::Device(DeviceNode::new(device, profile, node_rng));
         let placement = match d.position {
             Some((x, y)) => Placement::At { x, y },
             None => Placement::Unplaced,
@@ -1033,78 +1050,20 @@ pub enum StationEvent {
     Config(ConfigClientEvent),
 }
 
-/// How the provisioner node provisions: the network it hands out, the next free address and
-/// whether it provisions every device it hears.
-#[derive(Debug, Clone)]
-struct ProvPolicy {
-    net_key: [u8; 16],
-    key_index: u16,
-    iv_index: u32,
-    next_address: u16,
-    auto: bool,
-    /// Devices started (never twice), with the address given.
-    started: Vec<([u8; 16], u16)>,
-    /// What to configure on each device once provisioned (none: leave it as provisioned).
-    configure: Option<ConfigurePlan>,
-}
-
 /// One node of a scenario on the simulated air: a provisioned [`Node`], an unprovisioned
-/// [`Device`] that becomes a node once provisioned, or the provisioner node (a node with a
-/// [`Provisioner`] beside it). Frames go to both halves: each ignores what is not its own.
-#[allow(missing_debug_implementations)]
-pub struct ScenarioStation {
-    node: Option<Node<ChaCha8Rng>>,
-    device: Option<(Device<ChaCha8Rng>, PlannedDevice, ChaCha8Rng)>,
-    prov: Option<(Provisioner<ChaCha8Rng>, ProvPolicy)>,
-    /// The node's Configuration Client (used by the provisioner node): its requests go out
-    /// with the node's device keys, the statuses the node receives move it on.
-    config: ConfigClient,
-    events: VecDeque<StationEvent>,
-    /// Which half transmits first next time, so neither starves the other.
-    turn: bool,
-    /// The time of the last call, for the Configuration Client.
-    now: Instant,
+/// device that becomes a node once provisioned ([`DeviceNode`]), or the provisioner node
+/// ([`ProvisionerNode`]).
+#[allow(missing_debug_implementations, clippy::large_enum_variant)]
+pub enum ScenarioStation {
+    Node(Node<ChaCha8Rng>),
+    Device(DeviceNode<ChaCha8Rng>),
+    Provisioner(ProvisionerNode<ChaCha8Rng>),
 }
 
 impl ScenarioStation {
     /// A provisioned node.
     pub fn node(node: Node<ChaCha8Rng>) -> Self {
-        ScenarioStation {
-            node: Some(node),
-            device: None,
-            prov: None,
-            config: ConfigClient::new(),
-            events: VecDeque::new(),
-            turn: false,
-            now: Instant::ZERO,
-        }
-    }
-
-    /// A provisioner node: `node` with a [`Provisioner`] beside it that hands out the network
-    /// key (with its index) at `iv_index` and unicast addresses from `next_address` up, to the
-    /// devices it is asked to provision, then configures them as `configure` says.
-    pub fn provisioner(
-        node: Node<ChaCha8Rng>,
-        rng: ChaCha8Rng,
-        (net_key, key_index): ([u8; 16], u16),
-        iv_index: u32,
-        next_address: u16,
-        configure: Option<ConfigurePlan>,
-    ) -> Self {
-        let mut s = ScenarioStation::node(node);
-        s.prov = Some((
-            Provisioner::new(rng),
-            ProvPolicy {
-                net_key,
-                key_index,
-                iv_index,
-                next_address,
-                auto: false,
-                started: Vec::new(),
-                configure,
-            },
-        ));
-        s
+        ScenarioStation::Node(node)
     }
 
     /// Queues a Config request from this node to `node` (replacing what was still queued for
@@ -1114,152 +1073,56 @@ impl ScenarioStation {
         node: UnicastAddress,
         msg: ConfigMessage,
     ) -> Result<(), String> {
-        if self.node.is_none() {
-            return Err("this station has no node".into());
-        }
-        self.config.cancel(node);
-        if !self.config.request(node, msg) {
-            return Err("not a Config request a status answers".into());
-        }
-        Ok(())
-    }
-
-    /// Hands the Configuration Client's due requests to the node (with the device key of the
-    /// node they go to) and its events to the station's.
-    fn pump_config(&mut self, now: Instant) {
-        if let Some(n) = self.node.as_mut() {
-            while let Some((dst, message)) = self.config.poll_request(now) {
-                n.handle_command(now, Command::send(Address::from(dst), KeyRef::Dev, message));
-            }
-        }
-        while let Some(e) = self.config.poll_event() {
-            self.events.push_back(StationEvent::Config(e));
+        match self {
+            ScenarioStation::Provisioner(p) => p
+                .config_request(node, msg)
+                .map_err(|_| "not a Config request a status answers".into()),
+            _ => Err("this node runs no Configuration Client".into()),
         }
     }
 
     /// The node, once provisioned.
     pub fn as_node(&self) -> Option<&Node<ChaCha8Rng>> {
-        self.node.as_ref()
+        match self {
+            ScenarioStation::Node(n) => Some(n),
+            ScenarioStation::Device(d) => d.node(),
+            ScenarioStation::Provisioner(p) => Some(p.node()),
+        }
     }
 
     /// The node, once provisioned, mutably.
     pub fn as_node_mut(&mut self) -> Option<&mut Node<ChaCha8Rng>> {
-        self.node.as_mut()
+        match self {
+            ScenarioStation::Node(n) => Some(n),
+            ScenarioStation::Device(d) => d.node_mut(),
+            ScenarioStation::Provisioner(p) => Some(p.node_mut()),
+        }
     }
 
     /// The Device UUID of a device still unprovisioned.
     pub fn unprovisioned_uuid(&self) -> Option<[u8; 16]> {
-        match (&self.node, &self.device) {
-            (None, Some((d, _, _))) => Some(d.device_uuid()),
+        match self {
+            ScenarioStation::Device(d) => d.unprovisioned_uuid(),
             _ => None,
         }
     }
 
     /// Whether this station runs the Provisioner.
     pub fn is_provisioner(&self) -> bool {
-        self.prov.is_some()
+        matches!(self, ScenarioStation::Provisioner(_))
     }
 
     /// Provisions `uuid` from this station's Provisioner with the next free address; returns
     /// the address, or why not.
     pub fn provision(&mut self, now: Instant, uuid: [u8; 16]) -> Result<u16, String> {
-        let Some((p, policy)) = self.prov.as_mut() else {
-            return Err("this node is not the provisioner".into());
-        };
-        start_provisioning(p, policy, now, uuid)
-    }
-
-    fn pump(&mut self, now: Instant) {
-        if let Some((p, policy)) = self.prov.as_mut() {
-            while let Some(e) = p.poll_event() {
-                match &e {
-                    ProvisionerEvent::Beacon(b) if policy.auto => {
-                        let _ = start_provisioning(p, policy, now, b.device_uuid);
-                    }
-                    ProvisionerEvent::Session {
-                        event: SessionEvent::Complete(done),
-                        ..
-                    } => {
-                        if let Some(n) = self.node.as_mut() {
-                            let (a, k) = (done.data.unicast_address, done.device_key);
-                            n.update_state(|s| {
-                                s.remote_dev_keys.retain(|(x, _)| *x != a);
-                                s.remote_dev_keys.push((a, k));
-                            });
-                            if let Some(plan) = policy.configure {
-                                self.config.cancel(a);
-                                self.config.configure(a, plan);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                self.events.push_back(StationEvent::Provisioner(e));
-            }
-        }
-        let mut became = None;
-        if let Some((d, planned, _)) = self.device.as_mut() {
-            while let Some(e) = d.poll_event() {
-                if let DeviceEvent::Session(SessionEvent::Complete(done)) = &e {
-                    if self.node.is_none() {
-                        became = Some((done.clone(), planned.clone()));
-                    }
-                }
-                self.events.push_back(StationEvent::Device(e));
-            }
-        }
-        if let Some((done, planned)) = became {
-            if let Some((d, _, rng)) = self.device.as_mut() {
-                let uuid = d.device_uuid();
-                let mut st =
-                    NodeState::from_provisioned(uuid, &done, vec![device_element(&planned)]);
-                st.relay = planned.relay;
-                if let Some(t) = planned.ttl {
-                    st.default_ttl = t;
-                }
-                self.node = Some(Node::new(st, rng.clone()));
-                self.events.push_back(StationEvent::Provisioned {
-                    uuid,
-                    address: done.data.unicast_address.get(),
-                });
-            }
+        match self {
+            ScenarioStation::Provisioner(p) => p
+                .provision(now, uuid, None)
+                .map(|a| a.get())
+                .map_err(|e| e.to_string()),
+            _ => Err("this node is not the provisioner".into()),
         }
     }
-}
-
-fn start_provisioning(
-    p: &mut Provisioner<ChaCha8Rng>,
-    policy: &mut ProvPolicy,
-    now: Instant,
-    uuid: [u8; 16],
-) -> Result<u16, String> {
-    use weft_mesh::ble::prov::ProvisionerConfig;
-    use weft_mesh::ble::wire::beacon::Flags;
-    use weft_mesh::ble::wire::prov::ProvisioningData;
-    if policy.started.iter().any(|(u, _)| *u == uuid) && p.session(uuid).is_some() {
-        return Err("already provisioning this device".into());
-    }
-    // A retry after a failure reuses the address given before.
-    let address = match policy.started.iter().find(|(u, _)| *u == uuid) {
-        Some(&(_, a)) => a,
-        None => policy.next_address,
-    };
-    let unicast = UnicastAddress::new(address).ok_or("no unicast address left")?;
-    // MshPRT §5.4.2.5: NetKey, key index, flags, IV Index, unicast address.
-    let data = ProvisioningData {
-        net_key: policy.net_key,
-        key_index: policy.key_index,
-        flags: Flags(0),
-        iv_index: IvIndex(policy.iv_index),
-        unicast_address: unicast,
-    };
-    p.provision(now, uuid, ProvisionerConfig::new(data))
-        .map_err(|e| e.to_string())?;
-    if !policy.started.iter().any(|(u, _)| *u == uuid) {
-        policy.started.push((uuid, address));
-        policy.next_address = address.saturating_add(1);
-    }
-    Ok(address)
 }
 
 /// The element of a device just provisioned: its planned models, nothing bound or subscribed
@@ -1280,77 +1143,59 @@ impl weft_mesh::Station for ScenarioStation {
     type Event = StationEvent;
 
     fn handle_frame(&mut self, now: Instant, frame: &weft_mesh::RxFrame) {
-        self.now = now;
-        // A device just provisioned still finishes its link (the Complete PDU, Link Close).
-        if let Some(n) = self.node.as_mut() {
-            n.handle_frame(now, frame);
+        match self {
+            ScenarioStation::Node(n) => n.handle_frame(now, frame),
+            ScenarioStation::Device(d) => d.handle_frame(now, frame),
+            ScenarioStation::Provisioner(p) => p.handle_frame(now, frame),
         }
-        if let Some((d, _, _)) = self.device.as_mut() {
-            d.handle_frame(now, frame);
-        }
-        if let Some((p, _)) = self.prov.as_mut() {
-            p.handle_frame(now, frame);
-        }
-        self.pump(now);
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<weft_mesh::TxFrame> {
-        self.now = now;
-        self.pump_config(now);
-        self.turn = !self.turn;
-        let prov_first = self.turn;
-        let from_prov = |s: &mut Self| s.prov.as_mut().and_then(|(p, _)| p.poll_transmit(now));
-        let from_main = |s: &mut Self| {
-            let d = s.device.as_mut().and_then(|(d, _, _)| d.poll_transmit(now));
-            d.or_else(|| s.node.as_mut().and_then(|n| n.poll_transmit(now)))
-        };
-        let f = if prov_first {
-            from_prov(self).or_else(|| from_main(self))
-        } else {
-            from_main(self).or_else(|| from_prov(self))
-        };
-        self.pump(now);
-        f
+        match self {
+            ScenarioStation::Node(n) => n.poll_transmit(now),
+            ScenarioStation::Device(d) => d.poll_transmit(now),
+            ScenarioStation::Provisioner(p) => p.poll_transmit(now),
+        }
     }
 
     fn poll_event(&mut self) -> Option<StationEvent> {
-        if let Some(e) = self.events.pop_front() {
-            return Some(e);
+        match self {
+            ScenarioStation::Node(n) => n.poll_event().map(StationEvent::Node),
+            ScenarioStation::Device(d) => Some(match d.poll_event()? {
+                DeviceNodeEvent::Node(e) => StationEvent::Node(e),
+                DeviceNodeEvent::Device(e) => StationEvent::Device(e),
+                DeviceNodeEvent::Provisioned { uuid, address } => {
+                    StationEvent::Provisioned { uuid, address }
+                }
+            }),
+            // The database and the provisioner's own outcomes are the scenario's to keep:
+            // what a scenario reports comes from the Provisioner's events.
+            ScenarioStation::Provisioner(p) => loop {
+                match p.poll_event()? {
+                    ProvisionerNodeEvent::Node(e) => return Some(StationEvent::Node(e)),
+                    ProvisionerNodeEvent::Provisioner(e) => {
+                        return Some(StationEvent::Provisioner(e))
+                    }
+                    ProvisionerNodeEvent::Config(e) => return Some(StationEvent::Config(e)),
+                    _ => {}
+                }
+            },
         }
-        let e = self.node.as_mut()?.poll_event()?;
-        if let Event::Access { src, message, .. } = &e {
-            // A status the Configuration Client waits for moves it on; its events follow.
-            if self.config.handle_message(self.now, *src, message) {
-                self.pump_config(self.now);
-            }
-        }
-        Some(StationEvent::Node(e))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.node.as_ref().and_then(|n| n.poll_timeout()),
-            self.node.as_ref().and_then(|_| self.config.poll_timeout()),
-            self.device.as_ref().and_then(|(d, _, _)| d.poll_timeout()),
-            self.prov.as_ref().and_then(|(p, _)| p.poll_timeout()),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        match self {
+            ScenarioStation::Node(n) => n.poll_timeout(),
+            ScenarioStation::Device(d) => d.poll_timeout(),
+            ScenarioStation::Provisioner(p) => p.poll_timeout(),
+        }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
-        self.pump_config(now);
-        if let Some(n) = self.node.as_mut() {
-            n.handle_timeout(now);
+        match self {
+            ScenarioStation::Node(n) => n.handle_timeout(now),
+            ScenarioStation::Device(d) => d.handle_timeout(now),
+            ScenarioStation::Provisioner(p) => p.handle_timeout(now),
         }
-        if let Some((d, _, _)) = self.device.as_mut() {
-            d.handle_timeout(now);
-        }
-        if let Some((p, _)) = self.prov.as_mut() {
-            p.handle_timeout(now);
-        }
-        self.pump(now);
     }
 }

@@ -37,6 +37,7 @@ use weft_mesh::ble::models::{KeyIndex, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef};
 use weft_mesh::ble::prov::{ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::sniff::{Decoded, Keyring, Sniffer};
+use weft_mesh::ble::station::{ProvisionerNode, ProvisionerNodeEvent};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::ble::UnicastAddress;
 use weft_mesh::topology::{NodeKey, Roles, Topology};
@@ -46,7 +47,6 @@ use super::model::{
     create_capture, describe_into, finish_entry, node_adv_address, write_adv, Capture, ConfigOp,
     EntryKind, Model, NodeDetail, TrafficEntry, TrafficTally, UnprovisionedDevice,
 };
-use crate::sim::{ScenarioStation, StationEvent};
 use crate::store::{NetState, Store, StoreLock};
 use adva::{AdvA, Transmitters};
 use cdb::{groups_of, node_into_topology};
@@ -72,7 +72,7 @@ pub struct HeldStore {
 /// beside it, and the Configuration Client procedures it runs.
 #[allow(missing_debug_implementations)]
 pub struct Host {
-    station: ScenarioStation,
+    station: ProvisionerNode<ChaCha8Rng>,
     store: Store,
     _lock: StoreLock,
     address: u16,
@@ -203,7 +203,7 @@ impl LiveFeeder {
     /// Sends `message` from the inspector's node to `dst` with the first application key.
     pub fn send(&mut self, now: Instant, dst: u16, message: AccessMessage) -> Result<(), String> {
         let h = self.host.as_mut().ok_or(READ_ONLY)?;
-        let node = h.station.as_node_mut().ok_or("no node")?;
+        let node = h.station.node_mut();
         let Some(key) = node.state().app_keys.first().map(|k| k.index) else {
             return Err("the inspector's node has no application key".into());
         };
@@ -220,7 +220,11 @@ impl LiveFeeder {
     /// configures it); returns the address.
     pub fn provision(&mut self, now: Instant, uuid: [u8; 16]) -> Result<u16, String> {
         let h = self.host.as_mut().ok_or(READ_ONLY)?;
-        let a = h.station.provision(now, uuid)?;
+        let a = h
+            .station
+            .provision(now, uuid, None)
+            .map_err(|e| e.to_string())?
+            .get();
         if let Some(d) = self.model.unprovisioned.iter_mut().find(|d| d.uuid == uuid) {
             d.state = "opening link".into();
         }
@@ -246,7 +250,9 @@ impl LiveFeeder {
                 "{address:04x}: {}…",
                 super::model::config_what(&msg)
             ));
-            h.station.config_request(target, msg)?;
+            h.station
+                .config_request(target, msg)
+                .map_err(|_| "not a Config request a status answers")?;
             self.pump();
             return Ok(());
         }
@@ -272,7 +278,9 @@ impl LiveFeeder {
             "{address:04x}: {}…",
             super::model::config_what(&msg)
         ));
-        h.station.config_request(target, msg)?;
+        h.station
+            .config_request(target, msg)
+            .map_err(|_| "not a Config request a status answers")?;
         self.pump();
         Ok(())
     }
@@ -290,7 +298,7 @@ impl LiveFeeder {
             Some(n) => detail_from_cdb(n, net.iv_index),
             None => {
                 let h = self.host.as_ref().filter(|h| h.address == address)?;
-                let node = h.station.as_node()?;
+                let node = h.station.node();
                 let mut d = super::model::detail_of(node);
                 d.name = "weft (this inspector)".into();
                 d
@@ -480,17 +488,39 @@ impl LiveFeeder {
     fn pump(&mut self) {
         let mut config = Vec::new();
         while let Some(e) = self.host.as_mut().and_then(|h| h.station.poll_event()) {
-            if let StationEvent::Config(c) = e {
-                config.push(c);
-                continue;
+            match e {
+                ProvisionerNodeEvent::Config(c) => {
+                    config.push(c);
+                    continue;
+                }
+                // The database changed: the store takes it (below, or now).
+                ProvisionerNodeEvent::DatabaseChanged => {
+                    self.database_changed(config.is_empty());
+                    continue;
+                }
+                _ => {}
             }
             if !config.is_empty() {
                 self.config_events(&std::mem::take(&mut config));
             }
             match e {
-                StationEvent::Node(Event::PersistState) => self.save(),
-                StationEvent::Node(e) => self.model.node_event(&e),
-                StationEvent::Provisioner(e) => self.provisioner_event(&e),
+                ProvisionerNodeEvent::Node(Event::PersistState) => self.save(),
+                ProvisionerNodeEvent::Node(e) => self.model.node_event(&e),
+                ProvisionerNodeEvent::Provisioner(e) => {
+                    if let ProvisionerEvent::Session {
+                        device_uuid,
+                        event: SessionEvent::Complete(_),
+                    } = &e
+                    {
+                        // A node now (recorded next): no longer listed as unprovisioned.
+                        self.model.unprovisioned.retain(|d| d.uuid != *device_uuid);
+                    }
+                    self.model.provisioning_progress(&e)
+                }
+                ProvisionerNodeEvent::Provisioned {
+                    device_uuid,
+                    provisioned,
+                } => self.provisioned(device_uuid, &provisioned),
                 _ => {}
             }
         }
@@ -499,25 +529,22 @@ impl LiveFeeder {
         }
     }
 
-    fn provisioner_event(&mut self, e: &ProvisionerEvent) {
-        if let ProvisionerEvent::Session {
-            device_uuid,
-            event: SessionEvent::Complete(p),
-        } = e
-        {
-            self.provisioned(*device_uuid, p);
+    /// The station's network database into the store's state; saved at once unless a run of
+    /// Configuration Client events is being handled (saved at its end).
+    fn database_changed(&mut self, save: bool) {
+        if let (Some(h), Some(net)) = (self.host.as_ref(), self.net.as_mut()) {
+            net.cdb = h.station.cdb().clone();
         }
-        self.model.provisioning_progress(e);
+        if save {
+            self.save();
+        }
     }
 
-    /// A device provisioned: into the network database (saved), the decoder's keys and the
-    /// topology; then configured.
+    /// A device provisioned (and recorded by the station): into the decoder's keys and the
+    /// topology; the station configures it next.
     fn provisioned(&mut self, uuid: [u8; 16], p: &weft_mesh::ble::prov::Provisioned) {
         let address = p.data.unicast_address.get();
         let Some(net) = self.net.as_mut() else { return };
-        let record = crate::provisioning::node_record(uuid, address, p, p.data.key_index);
-        net.cdb.nodes.retain(|n| n.uuid.0 != uuid);
-        net.cdb.nodes.push(record);
         if let Some(n) = net.cdb.node_by_uuid(&uuid) {
             node_into_topology(&mut self.model.topology, n);
         }
@@ -525,17 +552,12 @@ impl LiveFeeder {
             .keyring_mut()
             .add_dev_key(Address(address), p.device_key);
         self.model.unprovisioned.retain(|d| d.uuid != uuid);
-        // The station configures it next (its Configuration Client).
-        self.save();
     }
 
-    /// What the Configuration Client reported: answers into the network database (saved),
+    /// What the Configuration Client reported (recorded by the station): the database saved,
     /// everything into the status line.
     fn config_events(&mut self, events: &[ConfigClientEvent]) {
         if let Some(net) = self.net.as_mut() {
-            for e in events {
-                net.cdb.apply(e, net.iv_index);
-            }
             for n in &net.cdb.nodes {
                 node_into_topology(&mut self.model.topology, n);
             }
@@ -572,12 +594,11 @@ impl LiveFeeder {
         let (Some(h), Some(net)) = (self.host.as_mut(), self.net.as_mut()) else {
             return;
         };
-        if let Some(n) = h.station.as_node_mut() {
-            if at_exit {
-                net.remember_at_exit(n);
-            } else {
-                net.remember(n);
-            }
+        let n = h.station.node_mut();
+        if at_exit {
+            net.remember_at_exit(n);
+        } else {
+            net.remember(n);
         }
         if let Err(e) = h.store.save(net) {
             self.model
@@ -603,31 +624,24 @@ impl LiveFeeder {
 }
 
 impl Host {
-    /// The store's local node as a provisioner on the air, when the network has one.
+    /// The store's local node as the provisioner on the air, when the network has one.
     fn new(net: &NetState, held: HeldStore) -> Option<Host> {
-        let mut node = net.local_node(ChaCha8Rng::from_entropy())?;
-        let key = net.cdb.net_keys.first()?;
-        let keys = net.dev_keys();
-        node.update_state(|s| s.remote_dev_keys = keys);
+        let node = net.local_node(ChaCha8Rng::from_entropy())?;
+        net.cdb.net_keys.first()?;
+        net.cdb.next_unicast(1, net.iv_index)?;
         let address = node.primary().get();
-        let next = net.cdb.next_unicast(1, net.iv_index)?;
+        let mut station = ProvisionerNode::new(node, ChaCha8Rng::from_entropy(), net.cdb.clone());
+        // A device provisioned gets the network's first application key, bound to its models
+        // (MshPRT §4.3.2: AppKey Add, Model App Bind).
+        station.set_configure(net.cdb.app_keys.first().map(|k| ConfigurePlan {
+            net_key_index: KeyIndex::from_bits(k.bound_net_key),
+            app_key_index: KeyIndex::from_bits(k.index),
+            app_key: k.key.0,
+            subscribe: None,
+            publish: None,
+        }));
         Some(Host {
-            station: ScenarioStation::provisioner(
-                node,
-                ChaCha8Rng::from_entropy(),
-                (key.key.0, key.index),
-                net.iv_index,
-                next,
-                // A device provisioned gets the network's first application key, bound to its
-                // models (MshPRT §4.3.2: AppKey Add, Model App Bind).
-                net.cdb.app_keys.first().map(|k| ConfigurePlan {
-                    net_key_index: KeyIndex::from_bits(k.bound_net_key),
-                    app_key_index: KeyIndex::from_bits(k.index),
-                    app_key: k.key.0,
-                    subscribe: None,
-                    publish: None,
-                }),
-            ),
+            station,
             store: held.store,
             _lock: held.lock,
             address,
