@@ -9,15 +9,16 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use weft_mesh::ble::cdb::CdbAppKey;
+use weft_mesh::ble::foundation::config::client::ConfigClientEvent;
 use weft_mesh::ble::foundation::config::client::DEFAULT_RETRY;
-use weft_mesh::ble::foundation::config::client::{ConfigClient, ConfigClientEvent};
 use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::generic::{
     GenericMessage, LevelSet, OnOffSet, Transition, TransitionTime,
 };
 use weft_mesh::ble::models::sensor::SensorMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelId, ModelMessage};
-use weft_mesh::ble::node::{Command, Event, KeyRef, Node};
+use weft_mesh::ble::node::{Command, Event, KeyRef};
+use weft_mesh::ble::station::{ProvisionerNode, ProvisionerNodeEvent};
 use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
 use weft_mesh::ble::wire::Wire;
 use weft_mesh::ble::{Address, UnicastAddress};
@@ -405,8 +406,10 @@ pub(crate) struct Session {
     pub store: Store,
     /// This process holds the store while the session lasts.
     _lock: crate::store::StoreLock,
+    /// The network as stored; its database is the station's when saved.
     pub state: NetState,
-    pub node: Node<ChaCha8Rng>,
+    /// The store's local node as the network's provisioner.
+    pub station: ProvisionerNode<ChaCha8Rng>,
     pub radio: Box<dyn Radio>,
     pub clock: Clock,
 }
@@ -445,29 +448,24 @@ impl Session {
             return fail(Exit::Usage, "the network has no local provisioner node: run `weft net create` or `weft net import` first");
         };
         let radio = connect(radio).await?;
-        let mut s = Session {
+        // The node is given the device key of every node of the database.
+        let station = ProvisionerNode::new(node, ChaCha8Rng::from_entropy(), state.cdb.clone());
+        Ok(Session {
             store,
             _lock: lock,
             state,
-            node,
+            station,
             radio,
             clock: Clock::default(),
-        };
-        s.refresh_dev_keys();
-        Ok(s)
-    }
-
-    /// Gives the node the device keys of every node in the database (for configuration).
-    pub fn refresh_dev_keys(&mut self) {
-        let keys = self.state.dev_keys();
-        self.node.update_state(|s| s.remote_dev_keys = keys);
+        })
     }
 
     /// Saves the network and the node's state, giving back the sequence numbers reserved
     /// and not used ([`NetState::remember_at_exit`]): this is how a session ends (a send
     /// after it reserves again, persisted before use).
     pub fn save(&mut self) -> Result<(), Failure> {
-        self.state.remember_at_exit(&mut self.node);
+        self.state.cdb = self.station.cdb().clone();
+        self.state.remember_at_exit(self.station.node_mut());
         self.store
             .save(&self.state)
             .map_err(|e| Failure(e.exit(), e.to_string()))
@@ -484,7 +482,8 @@ impl Session {
     ) -> Result<(Address, AccessMessage), Failure> {
         if device_key
             && !self
-                .node
+                .station
+                .node()
                 .state()
                 .remote_dev_keys
                 .iter()
@@ -495,7 +494,7 @@ impl Session {
         let key = if device_key {
             KeyRef::Dev
         } else {
-            let Some(k) = self.node.state().app_keys.first() else {
+            let Some(k) = self.station.node().state().app_keys.first() else {
                 return fail(Exit::Usage, "the local node has no application key");
             };
             KeyRef::App(k.index)
@@ -532,17 +531,19 @@ impl Session {
 
     /// Sends `message` to `dst` from the primary element, secured with `key`.
     fn send(&mut self, dst: Address, key: KeyRef, message: AccessMessage) -> Result<(), Failure> {
+        let now = self.clock.now();
         let sent = self
-            .node
-            .handle_command(self.clock.now(), Command::send(dst, key, message));
+            .station
+            .node_mut()
+            .handle_command(now, Command::send(dst, key, message));
         if sent {
             Ok(())
-        } else if self.node.sequence_exhausted() {
+        } else if self.station.node().sequence_exhausted() {
             // The node started the IV Update that frees them (MshPRT §3.11.5); save that.
             let _ = self.save();
-            let st = self.node.state();
-            let since = self
-                .node
+            let node = self.station.node();
+            let st = node.state();
+            let since = node
                 .iv_state_age()
                 .map(|a| format!(" for {} h", a.as_micros() / 3_600_000_000))
                 .unwrap_or_default();
@@ -550,7 +551,7 @@ impl Session {
                 Exit::Refused,
                 format!(
                     "weft's node has used every sequence number of IV index {:08x} (2^24, MshPRT §3.4.4.5); {}: it sends again when the IV Update ends, 96 hours after it began (MshPRT §3.11.5), or when another node of the network ends it",
-                    self.node.tx_iv_index().0,
+                    node.tx_iv_index().0,
                     if st.iv_update {
                         format!("an IV Update to {:08x} has been in progress{since}", st.iv_index.0)
                     } else {
@@ -576,20 +577,24 @@ impl Session {
         let mut save_error = None;
         let (store, state) = (&self.store, &mut self.state);
         drive(
-            &mut self.node,
+            &mut self.station,
             &mut self.radio,
             &self.clock,
             Some(until),
-            |n, now, e| match e {
-                Event::PersistState => {
-                    state.remember(n);
-                    if let Err(err) = store.save(state) {
-                        save_error = Some(err.to_string());
+            |st, now, e| match e {
+                ProvisionerNodeEvent::Node(Event::PersistState)
+                | ProvisionerNodeEvent::DatabaseChanged => {
+                    if let Err(err) = persist(store, state, st) {
+                        save_error = Some(err);
                         return Flow::Stop;
                     }
                     Flow::Continue
                 }
-                Event::Access { src, message, .. } if heard(now, src, &message) => Flow::Stop,
+                ProvisionerNodeEvent::Node(Event::Access { src, message, .. })
+                    if heard(now, src, &message) =>
+                {
+                    Flow::Stop
+                }
                 _ => Flow::Continue,
             },
         )
@@ -603,37 +608,18 @@ impl Session {
             None => Ok(()),
         }
     }
+}
 
-    /// Runs `client` on the air until no node has a request left: each request goes to its
-    /// node with the node's device key, each access message heard goes to the client. Every
-    /// answer is recorded into the node's record in the network database
-    /// ([`weft_mesh::ble::cdb::CdbNode::record`]), a node whose requests all succeeded is
-    /// marked configured, and every event is handed to `on_event`. The network is saved at the
-    /// end, and the node's state whenever it asks (before the frames that use it go out).
-    pub async fn run_config(
-        &mut self,
-        client: &mut ConfigClient,
-        mut on_event: impl FnMut(&ConfigClientEvent),
-    ) -> Result<(), Failure> {
-        loop {
-            let now = self.clock.now();
-            while let Some((dst, message)) = client.poll_request(now) {
-                self.send(Address::from(dst), KeyRef::Dev, message)?;
-            }
-            while let Some(event) = client.poll_event() {
-                self.state.cdb.apply(&event, self.state.iv_index);
-                on_event(&event);
-            }
-            let Some(wake) = client.poll_timeout() else {
-                break;
-            };
-            self.listen(wake.max(now), |now, src, message| {
-                client.handle_message(now, src, message)
-            })
-            .await?;
-        }
-        self.save()
-    }
+/// Writes the station's network database and its node's state (sequence reservation, replay
+/// protection list, IV Index) to the store, before the frames that depend on them go out.
+pub(crate) fn persist(
+    store: &Store,
+    state: &mut NetState,
+    station: &ProvisionerNode<ChaCha8Rng>,
+) -> Result<(), String> {
+    state.cdb = station.cdb().clone();
+    state.remember(station.node());
+    store.save(state).map_err(|e| e.to_string())
 }
 
 async fn request(
@@ -661,12 +647,11 @@ async fn request(
         ConfigMessage::from_access(&answer),
         UnicastAddress::new(src.0),
     ) {
-        let event = ConfigClientEvent::Answered {
+        session.station.record(&ConfigClientEvent::Answered {
             node,
             request,
             status,
-        };
-        session.state.cdb.apply(&event, session.state.iv_index);
+        });
         session.save()?;
     }
     Ok((src, answer))

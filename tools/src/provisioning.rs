@@ -9,25 +9,26 @@ use std::path::PathBuf;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use weft_mesh::ble::cdb::{Cdb, CdbElement, CdbNode, Hex16, HexKey, Uuid};
+use weft_mesh::ble::cdb::Cdb;
 use weft_mesh::ble::foundation::composition::CompositionDataPage0;
 use weft_mesh::ble::foundation::config::client::DEFAULT_RETRY;
-use weft_mesh::ble::foundation::config::client::{
-    ConfigClient, ConfigClientEvent, ConfigFailure, ConfigurePlan,
-};
+use weft_mesh::ble::foundation::config::client::{ConfigClientEvent, ConfigFailure, ConfigurePlan};
 use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelId};
-use weft_mesh::ble::node::{ElementState, Event, ModelState, NodeState};
+use weft_mesh::ble::node::{ElementState, Event, ModelState};
 use weft_mesh::ble::prov::DeviceEvent;
 use weft_mesh::ble::prov::{
-    AuthPolicy, Device, DeviceConfig, OobAction, OobValue, Provisioner, ProvisionerConfig,
-    ProvisionerEvent, SessionEvent,
+    Device, DeviceConfig, OobAction, OobValue, Provisioned, ProvisionerEvent, SessionEvent,
+};
+use weft_mesh::ble::station::{
+    AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionSettings,
+    ProvisionerNodeEvent,
 };
 use weft_mesh::ble::wire::beacon::OobInformation;
 use weft_mesh::ble::wire::prov::{
-    Algorithms, AuthMethod, Capabilities, InputOobAction, OutputOobAction, ProvisioningData,
+    Algorithms, AuthMethod, Capabilities, InputOobAction, OutputOobAction,
 };
-use weft_mesh::ble::{Address, IvIndex, UnicastAddress};
+use weft_mesh::ble::{Address, UnicastAddress};
 use weft_mesh::Duration;
 
 use crate::error::{block_on, fail, Failure, Result};
@@ -214,13 +215,27 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     if saved.local.is_none() {
         // Unprovisioned: beacon and wait for a Provisioner (MshPRT §5).
         let config = device_config(&a.oob);
-        let mut device = Device::new(
+        let device = Device::new(
             ChaCha8Rng::from_entropy(),
             a.uuid,
             OobInformation(0),
             None,
             config,
         );
+        let mut element_models = vec![
+            ModelState::new(ModelId::CONFIG_SERVER),
+            ModelState::new(ModelId::HEALTH_SERVER),
+        ];
+        element_models.extend(models.iter().map(|m| ModelState::new(*m)));
+        let profile = DeviceProfile {
+            elements: vec![ElementState {
+                location: 0x0100,
+                models: element_models,
+            }],
+            relay: false,
+            default_ttl: None,
+        };
+        let mut device = DeviceNode::new(device, profile, ChaCha8Rng::from_entropy());
         let _ = writeln!(
             out,
             "unprovisioned {}: waiting for a provisioner",
@@ -229,60 +244,57 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         let mut done = None;
         let mut failure = None;
         let outcome = drive(&mut device, &mut radio, &clock, deadline, |d, now, e| {
+            let DeviceNodeEvent::Device(DeviceEvent::Session(e)) = e else {
+                // A node now: its state is the device's node's.
+                if let DeviceNodeEvent::Provisioned { .. } = e {
+                    done = d.node().map(|n| n.state().clone());
+                    return Flow::Stop;
+                }
+                return Flow::Continue;
+            };
             match e {
-                DeviceEvent::Session(SessionEvent::OobOutput { action, value }) => {
+                SessionEvent::OobOutput { action, value } => {
                     let _ = writeln!(out, "oob output: {action:?} {value}");
                 }
-                DeviceEvent::Session(SessionEvent::OobInputNeeded { action, .. }) => {
+                SessionEvent::OobInputNeeded { action, .. } => {
                     let text = ask(&format!(
                         "enter the value the provisioner shows ({action:?}): "
                     ));
                     if let Some(v) = oob_value(action, &text) {
-                        let _ = d.input_oob(now, v);
+                        let _ = d.device_mut().input_oob(now, v);
                     }
                 }
-                DeviceEvent::Session(SessionEvent::Complete(p)) => {
-                    done = Some(p);
-                    return Flow::Stop;
-                }
-                DeviceEvent::Session(SessionEvent::Failed(f)) => failure = Some(format!("{f:?}")),
+                SessionEvent::Failed(f) => failure = Some(format!("{f:?}")),
                 _ => {}
             }
             Flow::Continue
         })
         .await
         .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
-        // Let the Provisioning Complete and link acknowledgments go out.
+        // Let the Provisioning Complete and link acknowledgments go out: the device half only,
+        // as the node runs from its saved state below.
         let settle = clock.now() + Duration::from_millis(1500);
-        let _ = drive(&mut device, &mut radio, &clock, Some(settle), |_, _, _| {
-            Flow::Continue
-        })
+        let _ = drive(
+            device.device_mut(),
+            &mut radio,
+            &clock,
+            Some(settle),
+            |_, _, _| Flow::Continue,
+        )
         .await;
-        let Some(p) = done else {
+        let Some(st) = done else {
             return match (outcome, failure) {
                 (_, Some(f)) => fail(Exit::Refused, format!("provisioning failed: {f}")),
                 _ => fail(Exit::Timeout, "not provisioned before the time ran out"),
             };
         };
-        let mut element_models = vec![
-            ModelState::new(ModelId::CONFIG_SERVER),
-            ModelState::new(ModelId::HEALTH_SERVER),
-        ];
-        element_models.extend(models.iter().map(|m| ModelState::new(*m)));
-        let st = NodeState::from_provisioned(
-            a.uuid,
-            &p,
-            vec![ElementState {
-                location: 0x0100,
-                models: element_models,
-            }],
-        );
-        saved.iv_index = p.data.iv_index.0;
+        let primary = st.primary;
+        saved.iv_index = st.iv_index.0;
         saved.local = Some(st);
         store
             .save(&saved)
             .map_err(|e| Failure(e.exit(), e.to_string()))?;
-        let _ = writeln!(out, "provisioned as {}", p.data.unicast_address);
+        let _ = writeln!(out, "provisioned as {primary}");
         if a.exit_after_provisioning {
             return Ok(());
         }
@@ -537,191 +549,171 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
                 ),
                 None => Ok(()),
             },
+            None if state.cdb.next_unicast(1, state.iv_index).is_none() => {
+                fail(Exit::Refused, "no free unicast address")
+            }
             None => Ok(()),
         }
     })
     .await?;
-    let known: std::collections::HashSet<[u8; 16]> =
-        session.state.cdb.nodes.iter().map(|n| n.uuid.0).collect();
-    // The address each device starts with; the final one is chosen once its Capabilities tell
-    // how many elements it has (`assign`, below).
-    let first_guess = match a.address {
-        Some(addr) => addr.0,
-        None => session
-            .state
-            .cdb
-            .next_unicast(1, session.state.iv_index)
-            .ok_or(Failure(Exit::Refused, "no free unicast address".into()))?,
-    };
-    let net = session.state.cdb.net_keys[0].clone();
-    let (iv_index, iv_update) = (session.state.iv_index, session.state.iv_update);
-    let static_oob = match &a.oob {
-        OobArg::Static(v) => Some(v.clone()),
-        _ => None,
-    };
-    let mut prov = Provisioner::new(ChaCha8Rng::from_entropy());
     let clock = session.clock;
-    let mut waiting: std::collections::VecDeque<[u8; 16]> = a.uuid.into_iter().collect();
-    let mut seen: std::collections::HashSet<[u8; 16]> = waiting.iter().copied().collect();
-    // The addresses given to devices in this run: (primary, elements).
-    let mut addresses: std::collections::HashMap<[u8; 16], (u16, u16)> = Default::default();
-    let mut active = 0usize;
-    let mut done: Vec<([u8; 16], u16, weft_mesh::ble::prov::Provisioned)> = Vec::new();
-    let mut failed: Vec<([u8; 16], String)> = Vec::new();
-    let parallel = if a.all { a.parallel.max(1) } else { 1 };
     let start = clock.now();
     let scan_end = start + Duration::from_micros((a.scan.max(0.0) * 1e6) as u64);
     let deadline = start
         + Duration::from_micros(
             ((a.timeout + if a.all { a.scan } else { 0.0 }).max(0.0) * 1e6) as u64,
         );
+    // What to configure on each device provisioned (composition, application key 0 and its
+    // bindings, subscriptions and publications as asked; ConfigClient::configure), each
+    // request sent every 2 s for up to --timeout seconds, once every device is provisioned
+    // (the air stays free for the beacons of the scan).
+    let mut plan = None;
+    let mut no_plan = None;
+    if !a.no_configure {
+        match crate::ops::app_key(&session.state, 0) {
+            Ok(key) => {
+                plan = Some(ConfigurePlan {
+                    net_key_index: KeyIndex::from_bits(key.bound_net_key),
+                    app_key_index: KeyIndex::from_bits(key.index),
+                    app_key: key.key.0,
+                    subscribe: a.subscribe,
+                    publish: a.publish,
+                })
+            }
+            Err(Failure(_, why)) => no_plan = Some(why),
+        }
+    }
+    let mut config_deadline = None;
+    let tries = (a.timeout.max(0.0) / DEFAULT_RETRY.as_secs_f64())
+        .ceil()
+        .clamp(1.0, f64::from(u8::MAX)) as u8;
+    session.station.set_config_retry(DEFAULT_RETRY, tries);
+    session.station.set_settings(ProvisionSettings {
+        attention_duration: 5,
+        static_oob: match &a.oob {
+            OobArg::Static(v) => Some(v.clone()),
+            _ => None,
+        },
+    });
+    let mut done: Vec<([u8; 16], u16, Provisioned)> = Vec::new();
+    let mut failed: Vec<([u8; 16], String)> = Vec::new();
+    if a.all {
+        session.station.set_auto(Some(AutoProvision {
+            parallel: a.parallel.max(1),
+            until: Some(scan_end),
+            retry: false,
+        }));
+    } else if let Some(uuid) = a.uuid {
+        let wanted = a.address.and_then(|x| UnicastAddress::new(x.0));
+        match session.station.provision(start, uuid, wanted) {
+            Ok(_) => eprintln!("provisioning {}...", hex::encode(uuid)),
+            Err(e) => failed.push((uuid, e.to_string())),
+        }
+    }
     let mut progress = Progress {
         tty: std::io::stderr().is_terminal(),
         last: (usize::MAX, 0, 0),
     };
-    let mut error = None;
+    let mut configured = HashSet::new();
+    let mut why: HashMap<u16, String> = HashMap::new();
+    let mut save_error = None;
+    let (all, timeout) = (a.all, a.timeout);
     loop {
-        // Open links up to the limit.
-        while active < parallel {
-            let Some(uuid) = waiting.pop_front() else {
-                break;
-            };
-            let Some(unicast) = UnicastAddress::new(first_guess) else {
-                error = Some("no free unicast address".to_string());
-                break;
-            };
-            let data = ProvisioningData {
-                net_key: net.key.0,
-                key_index: net.index,
-                flags: weft_mesh::ble::wire::beacon::Flags(u8::from(iv_update) << 1),
-                iv_index: IvIndex(iv_index),
-                unicast_address: unicast,
-            };
-            let config = ProvisionerConfig {
-                attention_duration: 5,
-                data,
-                algorithm: None,
-                auth: AuthPolicy::Auto,
-                static_oob: static_oob.clone(),
-                device_public_key: None,
-            };
-            match prov.provision(clock.now(), uuid, config) {
-                Ok(_) => {
-                    active += 1;
-                    if !a.all {
-                        eprintln!("provisioning {}...", hex::encode(uuid));
-                    }
-                }
-                Err(e) => failed.push((uuid, format!("{e:?}"))),
-            }
-        }
-        if a.all {
-            progress.show(done.len(), failed.len(), seen.len());
+        let station = &session.station;
+        if all {
+            let heard = done.len() + failed.len() + station.in_progress();
+            progress.show(done.len(), failed.len(), heard);
         }
         let now = clock.now();
-        let finished = active == 0 && waiting.is_empty() && (!a.all || now >= scan_end);
-        if finished || now >= deadline || error.is_some() {
+        let provisioning = station.in_progress() > 0 || (all && now < scan_end);
+        if config_deadline.is_none() && (!provisioning || now >= deadline) {
+            // Provisioning is over: configure what it gave, for up to --timeout more.
+            config_deadline =
+                Some(now + Duration::from_micros((a.timeout.max(0.0) * 1e6) as u64 + 2_000_000));
+            for (_, address, _) in &done {
+                if let (Some(plan), Some(node)) = (plan, UnicastAddress::new(*address)) {
+                    session.station.configure(node, plan);
+                }
+            }
+            continue;
+        }
+        let end = config_deadline.unwrap_or(deadline);
+        let finished = config_deadline.is_some() && session.station.config_idle();
+        if finished || now >= end || save_error.is_some() {
             break;
         }
-        let wake = (now + Duration::from_millis(100)).min(deadline);
-        let all = a.all;
-        let (cdb, iv) = (&session.state.cdb, session.state.iv_index);
-        drive(
-            &mut prov,
-            &mut session.radio,
-            &clock,
-            Some(wake),
-            |p, now, e| {
-                match e {
-                    ProvisionerEvent::Beacon(b)
-                        if all
-                            && now < scan_end
-                            && !known.contains(&b.device_uuid)
-                            && seen.insert(b.device_uuid) =>
-                    {
-                        waiting.push_back(b.device_uuid);
+        let wake = (now + Duration::from_millis(100)).min(end);
+        let Session {
+            store,
+            state,
+            station,
+            radio,
+            ..
+        } = &mut session;
+        drive(station, radio, &clock, Some(wake), |st, now, e| {
+            match e {
+                ProvisionerNodeEvent::Node(Event::PersistState)
+                | ProvisionerNodeEvent::DatabaseChanged => {
+                    if let Err(err) = crate::ops::persist(store, state, st) {
+                        save_error = Some(err);
+                        return Flow::Stop;
                     }
-                    ProvisionerEvent::Session { device_uuid, event } => match event {
-                        // The device's elements take consecutive addresses (MshPRT §3.4.2.2):
-                        // now that their number is known, the device gets a range no node
-                        // holds.
-                        SessionEvent::Capabilities(c) => {
-                            let n = u16::from(c.number_of_elements.max(1));
-                            let chosen = assign(cdb, iv, a.address.map(|x| x.0), n, &addresses)
-                                .and_then(|addr| {
-                                    UnicastAddress::new(addr)
-                                        .filter(|u| p.assign_address(device_uuid, *u).is_ok())
-                                        .map(|_| addr)
-                                        .ok_or_else(|| {
-                                            format!("its {n} elements do not fit from {addr:04X}")
-                                        })
-                                });
-                            match chosen {
-                                Ok(addr) => {
-                                    addresses.insert(device_uuid, (addr, n));
-                                    if !all {
-                                        eprintln!(
-                                            "  capabilities: {n} element(s); its address: {addr:04x}"
-                                        );
-                                    }
-                                }
-                                Err(why) => {
-                                    let _ = p.cancel(now, device_uuid);
-                                    failed.push((device_uuid, why));
-                                }
-                            }
-                        }
-                        SessionEvent::Started(s) if !all => eprintln!("  start: {s:?}"),
-                        SessionEvent::OobOutput { action, value } => {
-                            eprintln!(
-                                "  {}: enter {value} on the device ({action:?})",
-                                hex::encode(device_uuid)
-                            )
-                        }
-                        SessionEvent::OobInputNeeded { action, .. } => {
-                            let text = ask(&format!(
-                                "  {}: enter the value the device shows ({action:?}): ",
-                                hex::encode(device_uuid)
-                            ));
-                            if let Some(v) = oob_value(action, &text) {
-                                let _ = p.input_oob(now, device_uuid, v);
-                            }
-                        }
-                        SessionEvent::Complete(c) => {
-                            let addr = addresses.get(&device_uuid).map_or(0, |x| x.0);
-                            done.push((device_uuid, addr, c));
-                            active = active.saturating_sub(1);
-                        }
-                        SessionEvent::Failed(f) => {
-                            if !failed.iter().any(|x| x.0 == device_uuid) {
-                                failed.push((device_uuid, format!("provisioning failed: {f:?}")));
-                            }
-                            active = active.saturating_sub(1);
-                        }
-                        _ => {}
-                    },
-                    ProvisionerEvent::LinkClosed {
-                        device_uuid,
-                        reason,
-                        ..
-                    } => {
-                        let ended = done.iter().any(|d| d.0 == device_uuid)
-                            || failed.iter().any(|f| f.0 == device_uuid);
-                        if !ended {
-                            failed.push((device_uuid, format!("link closed: {reason:?}")));
-                            active = active.saturating_sub(1);
+                }
+                ProvisionerNodeEvent::Provisioner(ProvisionerEvent::Session {
+                    device_uuid,
+                    event,
+                }) => match event {
+                    SessionEvent::Started(s) if !all => eprintln!("  start: {s:?}"),
+                    SessionEvent::OobOutput { action, value } => eprintln!(
+                        "  {}: enter {value} on the device ({action:?})",
+                        hex::encode(device_uuid)
+                    ),
+                    SessionEvent::OobInputNeeded { action, .. } => {
+                        let text = ask(&format!(
+                            "  {}: enter the value the device shows ({action:?}): ",
+                            hex::encode(device_uuid)
+                        ));
+                        if let Some(v) = oob_value(action, &text) {
+                            let _ = st.input_oob(now, device_uuid, v);
                         }
                     }
                     _ => {}
+                },
+                ProvisionerNodeEvent::AddressAssigned {
+                    address, elements, ..
+                } if !all => {
+                    eprintln!(
+                        "  capabilities: {elements} element(s); its address: {:04x}",
+                        address.get()
+                    )
                 }
-                Flow::Continue
-            },
-        )
+                ProvisionerNodeEvent::Provisioned {
+                    device_uuid,
+                    provisioned,
+                } => done.push((
+                    device_uuid,
+                    provisioned.data.unicast_address.get(),
+                    provisioned,
+                )),
+                ProvisionerNodeEvent::Failed {
+                    device_uuid,
+                    reason,
+                } => failed.push((device_uuid, reason.to_string())),
+                ProvisionerNodeEvent::Config(c) => {
+                    config_event(&c, timeout, &mut configured, &mut why)
+                }
+                _ => {}
+            }
+            Flow::Continue
+        })
         .await
         .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
     }
-    if let Some(e) = error {
-        return fail(Exit::Refused, e);
+    if let Some(e) = save_error {
+        return fail(
+            Exit::Unavailable,
+            format!("cannot save the network state: {e}"),
+        );
     }
     if !a.all && done.is_empty() && failed.is_empty() {
         let uuid = a.uuid.map(hex::encode).unwrap_or_default();
@@ -738,114 +730,90 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
             return fail(Exit::Refused, why.clone());
         }
     }
-    // Close the links properly while the records are written.
+    // Close the links properly.
     let settle = clock.now() + Duration::from_millis(1200);
     let _ = drive(
-        &mut prov,
+        &mut session.station,
         &mut session.radio,
         &clock,
         Some(settle),
         |_, _, _| Flow::Continue,
     )
     .await;
-    for (uuid, address, p) in &done {
-        // `assign` chose a free range; a record that would overlap another is never written
-        // (the store would not take it).
-        let count = u16::from(p.number_of_elements.max(1));
-        if let Some(holder) =
-            session
-                .state
-                .cdb
-                .address_in_use(*address, count, session.state.iv_index)
-        {
-            failed.push((
-                *uuid,
-                format!("provisioned as {address:04x}, which {holder} holds: not recorded"),
-            ));
-            continue;
-        }
-        session.state.cdb.nodes.push(node_record(
-            *uuid,
-            *address,
-            p,
-            session.state.cdb.net_keys[0].index,
-        ));
-    }
-    done.retain(|d| session.state.cdb.nodes.iter().any(|n| n.uuid.0 == d.0));
     session.save()?;
-    session.refresh_dev_keys();
-    let not_configured = if a.no_configure {
-        Default::default()
-    } else {
-        let addresses: Vec<u16> = done.iter().map(|d| d.1).collect();
-        configure(&mut session, &addresses, a).await
-    };
     let mut results = Vec::new();
     for (uuid, address, p) in &done {
-        if let Some(why) = not_configured.get(address) {
+        if !a.no_configure && !configured.contains(address) {
+            let text = why
+                .get(address)
+                .or(no_plan.as_ref())
+                .map_or("the configuration stopped", |w| w.as_str());
             failed.push((
                 *uuid,
-                format!("provisioned as {address:04x} but not configured: {why}"),
+                format!("provisioned as {address:04x} but not configured: {text}"),
             ));
             continue;
         }
-        let configured = !a.no_configure;
         results.push(json!({
             "uuid": hex::encode(uuid),
             "address": format!("{address:04x}"),
             "elements": p.number_of_elements,
             "device_key": hex::encode(p.device_key),
             "algorithm": format!("{:?}", p.algorithm),
-            "configured": configured,
+            "configured": !a.no_configure,
         }));
     }
     Ok((results, failed))
 }
 
-/// The primary address for a device of `elements` elements: `wanted` if all its addresses are
-/// free, else (with no `wanted`) the first range after every node, exclusion and device of this
-/// run (`given`). Errors say what holds the address.
-fn assign(
-    cdb: &weft_mesh::ble::cdb::Cdb,
-    iv_index: u32,
-    wanted: Option<u16>,
-    elements: u16,
-    given: &std::collections::HashMap<[u8; 16], (u16, u16)>,
-) -> Result<u16, String> {
-    let this_run = |first: u16| {
-        let last = u32::from(first) + u32::from(elements) - 1;
-        given
-            .values()
-            .find(|(p, n)| {
-                u32::from(*p) <= last && u32::from(first) < u32::from(*p) + u32::from(*n)
-            })
-            .copied()
-    };
-    let first = match wanted {
-        Some(w) => w,
-        None => {
-            let after_run = given.values().map(|(p, n)| p + n).max().unwrap_or(1);
-            cdb.next_unicast(elements, iv_index)
-                .ok_or("no free unicast address left for it")?
-                .max(after_run)
+/// What the configuration of a node just provisioned reported: its composition shown, the
+/// node configured, or why not.
+fn config_event(
+    event: &ConfigClientEvent,
+    timeout: f64,
+    configured: &mut HashSet<u16>,
+    why: &mut HashMap<u16, String>,
+) {
+    match event {
+        ConfigClientEvent::Answered {
+            status: ConfigMessage::CompositionDataStatus { data, .. },
+            ..
+        } => {
+            if let Ok(page) = CompositionDataPage0::parse(data) {
+                eprintln!("  composition: {}", page.describe());
+            }
         }
-    };
-    if u32::from(first) + u32::from(elements) - 1 > 0x7FFF {
-        return Err(format!(
-            "its {elements} elements do not fit the unicast range from {first:04X}"
-        ));
+        ConfigClientEvent::Answered { .. } => {}
+        ConfigClientEvent::Done { node } => {
+            configured.insert(node.get());
+        }
+        ConfigClientEvent::Failed {
+            node,
+            request,
+            reason,
+        } => {
+            let what = request
+                .opcode()
+                .name()
+                .map_or("Config request", |n| n.trim_start_matches("Config "));
+            let text = match (reason, request) {
+                (ConfigFailure::Refused(code), _) => {
+                    format!("{what}: the node answered {code:?}")
+                }
+                (ConfigFailure::Malformed(e), ConfigMessage::CompositionDataGet { .. }) => {
+                    format!("bad composition data: {e}")
+                }
+                (ConfigFailure::Malformed(e), _) => {
+                    format!("{what}: the status does not parse: {e}")
+                }
+                (ConfigFailure::NoAnswer { .. }, _) => format!(
+                    "no answer from {} within {timeout} s (is it on the air and provisioned?)",
+                    Address::from(*node)
+                ),
+            };
+            why.insert(node.get(), text);
+        }
     }
-    if let Some(holder) = cdb.address_in_use(first, elements, iv_index) {
-        return Err(format!(
-            "it needs {elements} address(es) from {first:04X}, but {holder} holds one of them"
-        ));
-    }
-    if let Some((p, _)) = this_run(first) {
-        return Err(format!(
-            "it needs {elements} address(es) from {first:04X}, but the device provisioned as {p:04X} in this run holds one of them"
-        ));
-    }
-    Ok(first)
 }
 
 /// Where free unicast addresses start, for messages.
@@ -853,190 +821,5 @@ fn free_hint(state: &crate::store::NetState) -> String {
     match state.cdb.next_unicast(1, state.iv_index) {
         Some(a) => format!("free addresses start at {a:04X}"),
         None => "no unicast address is free".into(),
-    }
-}
-
-/// The network database's record of a node just provisioned.
-pub(crate) fn node_record(
-    uuid: [u8; 16],
-    address: u16,
-    p: &weft_mesh::ble::prov::Provisioned,
-    net_index: u16,
-) -> CdbNode {
-    CdbNode {
-        uuid: Uuid(uuid),
-        unicast_address: Hex16(address),
-        device_key: Some(HexKey(p.device_key)),
-        security: Default::default(),
-        net_keys: vec![weft_mesh::ble::cdb::CdbNodeKey {
-            index: net_index,
-            updated: false,
-        }],
-        config_complete: false,
-        name: None,
-        cid: None,
-        pid: None,
-        vid: None,
-        crpl: None,
-        features: None,
-        secure_network_beacon: None,
-        default_ttl: None,
-        network_transmit: None,
-        relay_retransmit: None,
-        app_keys: Vec::new(),
-        elements: (0..p.number_of_elements)
-            .map(|i| CdbElement {
-                name: None,
-                index: i,
-                location: Hex16(0),
-                models: Vec::new(),
-            })
-            .collect(),
-        excluded: false,
-        heartbeat_pub: None,
-        heartbeat_sub: None,
-        sequence_number: None,
-    }
-}
-
-/// Configures the nodes just provisioned (the "configure" step of issue 5), side by side:
-/// reads Composition Data page 0, gives each application key 0 and binds that key to every
-/// model that takes application keys, subscribes and publishes as asked
-/// ([`ConfigClient::configure`]); the network database records what the nodes answer. Each
-/// request is sent every 2 s for up to `--timeout` seconds. Returns why each node that is not
-/// configured is not.
-async fn configure(
-    session: &mut Session,
-    addresses: &[u16],
-    a: &ProvisionArgs,
-) -> HashMap<u16, String> {
-    let key = match crate::ops::app_key(&session.state, 0) {
-        Ok(k) => k,
-        Err(Failure(_, why)) => return addresses.iter().map(|&n| (n, why.clone())).collect(),
-    };
-    let plan = ConfigurePlan {
-        net_key_index: KeyIndex::from_bits(key.bound_net_key),
-        app_key_index: KeyIndex::from_bits(key.index),
-        app_key: key.key.0,
-        subscribe: a.subscribe,
-        publish: a.publish,
-    };
-    let tries = (a.timeout.max(0.0) / DEFAULT_RETRY.as_secs_f64())
-        .ceil()
-        .clamp(1.0, f64::from(u8::MAX)) as u8;
-    let mut client = ConfigClient::with_retry(DEFAULT_RETRY, tries);
-    let mut why: HashMap<u16, String> = HashMap::new();
-    for &address in addresses {
-        match UnicastAddress::new(address) {
-            Some(node) => client.configure(node, plan),
-            None => {
-                why.insert(address, "not a unicast address".into());
-            }
-        }
-    }
-    let mut configured = HashSet::new();
-    let timeout = a.timeout;
-    let run = session
-        .run_config(&mut client, |event| match event {
-            ConfigClientEvent::Answered {
-                status: ConfigMessage::CompositionDataStatus { data, .. },
-                ..
-            } => {
-                if let Ok(page) = CompositionDataPage0::parse(data) {
-                    eprintln!("  composition: {}", page.describe());
-                }
-            }
-            ConfigClientEvent::Answered { .. } => {}
-            ConfigClientEvent::Done { node } => {
-                configured.insert(node.get());
-            }
-            ConfigClientEvent::Failed {
-                node,
-                request,
-                reason,
-            } => {
-                let what = request
-                    .opcode()
-                    .name()
-                    .map_or("Config request", |n| n.trim_start_matches("Config "));
-                let text = match (reason, request) {
-                    (ConfigFailure::Refused(code), _) => {
-                        format!("{what}: the node answered {code:?}")
-                    }
-                    (ConfigFailure::Malformed(e), ConfigMessage::CompositionDataGet { .. }) => {
-                        format!("bad composition data: {e}")
-                    }
-                    (ConfigFailure::Malformed(e), _) => {
-                        format!("{what}: the status does not parse: {e}")
-                    }
-                    (ConfigFailure::NoAnswer { .. }, _) => format!(
-                        "no answer from {} within {timeout} s (is it on the air and provisioned?)",
-                        Address::from(*node)
-                    ),
-                };
-                why.insert(node.get(), text);
-            }
-        })
-        .await;
-    for &address in addresses {
-        if configured.contains(&address) {
-            continue;
-        }
-        let text = match &run {
-            Err(Failure(_, e)) => e.clone(),
-            Ok(()) => "the configuration stopped".into(),
-        };
-        why.entry(address).or_insert(text);
-    }
-    why
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use weft_mesh::ble::cdb::Cdb;
-
-    fn cdb_with_node_at(primary: u16, elements: usize) -> Cdb {
-        let mut c = Cdb::new([1; 16], "n", "2026-01-01T00:00:00Z");
-        let st = weft_mesh::ble::node::NodeState::new(
-            [2; 16],
-            UnicastAddress::new(primary).unwrap(),
-            [3; 16],
-            [4; 16],
-            weft_mesh::ble::IvIndex(0),
-            vec![
-                weft_mesh::ble::node::ElementState {
-                    location: 0,
-                    models: Vec::new()
-                };
-                elements
-            ],
-        );
-        c.nodes.push(CdbNode::from_node_state(&st, None));
-        c
-    }
-
-    /// A device's address range is chosen once its element count is known: never over a
-    /// node's elements or another device of the same run.
-    #[test]
-    fn a_device_gets_a_range_nobody_holds() {
-        let c = cdb_with_node_at(0x0001, 3);
-        let mut given = std::collections::HashMap::new();
-        assert_eq!(assign(&c, 0, None, 2, &given), Ok(0x0004));
-        given.insert([9; 16], (0x0004, 2));
-        assert_eq!(assign(&c, 0, None, 1, &given), Ok(0x0006));
-        // Asked for: taken by the node's third element, or by this run's device.
-        let e = assign(&c, 0, Some(0x0003), 1, &given).unwrap_err();
-        assert!(
-            e.contains("node 0001, whose 3 elements hold 0001-0003"),
-            "{e}"
-        );
-        let e = assign(&c, 0, Some(0x0010), 1, &given);
-        assert_eq!(e, Ok(0x0010));
-        let e = assign(&c, 0, Some(0x0005), 1, &given).unwrap_err();
-        assert!(e.contains("provisioned as 0004 in this run"), "{e}");
-        // A 4-element device asked for at 0x7FFE runs past 7FFF.
-        let e = assign(&c, 0, Some(0x7ffe), 4, &given).unwrap_err();
-        assert!(e.contains("do not fit"), "{e}");
     }
 }

@@ -375,6 +375,14 @@ impl<R: RngCore> ProvisionerNode<R> {
         r
     }
 
+    /// Configures `node` as `plan` says ([`ConfigClient::configure`]), replacing what was
+    /// still queued for it: for a node provisioned before, or by a caller that configures only
+    /// once every device is provisioned.
+    pub fn configure(&mut self, node: UnicastAddress, plan: ConfigurePlan) {
+        self.config.cancel(node);
+        self.config.configure(node, plan);
+    }
+
     /// Queues a Config request from the node to `node` (replacing what was still queued for
     /// it); the answer arrives as a [`ProvisionerNodeEvent::Config`], recorded in the
     /// database. Refused when no status answers `msg`.
@@ -389,6 +397,14 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.config.cancel(node);
         self.config.request(node, msg);
         Ok(())
+    }
+
+    /// Records a Configuration Client event the caller had outside this station's client (an
+    /// answer to a request it sent itself) into the database, as the station's own are
+    /// ([`Cdb::apply`]).
+    pub fn record(&mut self, event: &ConfigClientEvent) {
+        let iv = self.iv_index();
+        self.cdb.apply(event, iv);
     }
 
     /// Hands the Configuration Client's due requests to the node (with the device key of the
