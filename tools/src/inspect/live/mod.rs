@@ -245,35 +245,28 @@ impl LiveFeeder {
             .and_then(|n| n.cdb.node_by_address(address))
             .ok_or_else(|| format!("{address:04x} is not in the network database"))?;
         let target = UnicastAddress::new(address).ok_or("not a unicast address")?;
-        if let Some(msg) = op.node_message() {
-            self.model.notify(format!(
-                "{address:04x}: {}…",
-                super::model::config_what(&msg)
-            ));
-            h.station
-                .config_request(target, msg)
-                .map_err(|_| "not a Config request a status answers")?;
-            self.pump();
-            return Ok(());
-        }
-        let (e, model) = node
-            .elements
-            .iter()
-            .find_map(|el| {
-                el.models
+        let msg = match op.node_message() {
+            Some(msg) => msg,
+            None => {
+                let (e, model) = node
+                    .elements
                     .iter()
-                    .find(|m| SUBSCRIBE_MODELS.contains(&m.model_id.0))
-                    .map(|m| (el.index, m.model_id.0))
-            })
-            .ok_or_else(|| {
-                if node.elements.iter().all(|e| e.models.is_empty()) {
-                    format!("{address:04x}: its composition is not known yet (weft config --dst {address:04x} composition)")
-                } else {
-                    format!("{address:04x} has no server model to configure")
-                }
-            })?;
-        let element = Address(address + u16::from(e));
-        let msg = super::model::config_message(op, element, model);
+                    .find_map(|el| {
+                        el.models
+                            .iter()
+                            .find(|m| SUBSCRIBE_MODELS.contains(&m.model_id.0))
+                            .map(|m| (el.index, m.model_id.0))
+                    })
+                    .ok_or_else(|| {
+                        if node.elements.iter().all(|e| e.models.is_empty()) {
+                            format!("{address:04x}: its composition is not known yet (weft config --dst {address:04x} composition)")
+                        } else {
+                            format!("{address:04x} has no server model to configure")
+                        }
+                    })?;
+                super::model::config_message(op, Address(address + u16::from(e)), model)
+            }
+        };
         self.model.notify(format!(
             "{address:04x}: {}…",
             super::model::config_what(&msg)
