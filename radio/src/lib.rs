@@ -5,8 +5,9 @@
 //! `Box<dyn Radio>`; one parser of radio URIs, [`RadioUri`], and one [`open`] that every command
 //! uses; one real-time [`driver`] with one [`Clock`]. Backends live in modules of their own: the
 //! discrete-event simulator ([`sim`]) and the live simulated air shared by processes ([`hub`]);
-//! HCI, BlueZ, GATT proxy, Spinel, the nRF 802.15.4 sniffer and the OpenThread simulation follow,
-//! each behind a cargo feature ([`open`] says which). [`ble_ll`] and [`pcap`] are the capture
+//! HCI controllers (`hci`, behind the default `hci` feature); BlueZ, GATT proxy, Spinel, the nRF
+//! 802.15.4 sniffer and the OpenThread simulation follow, each behind a cargo feature ([`open`]
+//! says which). [`ble_ll`] and [`pcap`] are the capture
 //! formats. See `ARCHITECTURE.md`.
 
 use std::future::Future;
@@ -17,6 +18,8 @@ pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 pub mod ble_ll;
 pub mod clock;
 pub mod driver;
+#[cfg(feature = "hci")]
+pub mod hci;
 pub mod hub;
 pub mod open;
 pub mod pcap;

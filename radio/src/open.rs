@@ -32,10 +32,20 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
     };
     match uri {
         RadioUri::Sim { .. } => None,
+        #[cfg(feature = "hci")]
         RadioUri::Hci { .. }
         | RadioUri::HciTcp { .. }
         | RadioUri::HciUnix { .. }
-        | RadioUri::HciUser { .. } => m("the HCI backend", "hci", "the HCI radio work"),
+        | RadioUri::HciUser { .. } => None,
+        #[cfg(not(feature = "hci"))]
+        RadioUri::Hci { .. }
+        | RadioUri::HciTcp { .. }
+        | RadioUri::HciUnix { .. }
+        | RadioUri::HciUser { .. } => m(
+            "the HCI backend",
+            "hci",
+            "this weft built with the 'hci' feature",
+        ),
         RadioUri::Bluez { .. } => m("the BlueZ backend", "bluez", "the BlueZ radio work"),
         RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
         RadioUri::Spinel { .. } => m("the Spinel backend", "spinel", "the Thread radio work"),
@@ -59,18 +69,30 @@ pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
     let m = missing(uri)?;
     Some(RadioError::Unavailable(format!(
         "{uri}: {} is not available in this weft yet (it arrives with {}, built with the \
-         '{}' feature); today only sim:PATH, the simulated air of `weft sim serve`, drives a radio",
+         '{}' feature); today sim:PATH, the simulated air of `weft sim serve`, and the HCI \
+         radios drive a radio",
         m.backend, m.arrives_with, m.feature
     )))
 }
 
 /// Opens the radio `uri` names.
+///
+/// HCI kinds (`hci:`, `hci-tcp:`, `hci-unix:`, `hci-user:`) open a [`crate::hci::HciRadio`]
+/// with [`crate::hci::HciConfig::default`]: connected, reset and brought up before this
+/// returns, so a controller that is not there, or not an HCI controller, is the error here.
 pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
     if let Some(e) = unavailable(uri) {
         return Err(e);
     }
     match uri {
         RadioUri::Sim { path } => Ok(Box::new(HubRadio::connect(path).await?)),
+        #[cfg(feature = "hci")]
+        RadioUri::Hci { .. }
+        | RadioUri::HciTcp { .. }
+        | RadioUri::HciUnix { .. }
+        | RadioUri::HciUser { .. } => Ok(Box::new(
+            crate::hci::HciRadio::open(uri, crate::hci::HciConfig::default()).await?,
+        )),
         // `unavailable` answered for every other kind.
         other => Err(RadioError::Unavailable(format!(
             "{other}: no backend in this build"
@@ -84,17 +106,22 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_backend_not_built_is_unavailable_in_one_sentence() {
-        for s in [
+        #[cfg(not(feature = "hci"))]
+        let hci = [
             "hci:/dev/ttyACM0",
             "hci-tcp:localhost:1",
             "hci-unix:/x",
             "hci-user:hci0",
+        ];
+        #[cfg(feature = "hci")]
+        let hci: [&str; 0] = [];
+        for s in hci.into_iter().chain([
             "bluez:hci0",
             "gatt:C0:11:22:33:44:55",
             "spinel:/dev/ttyACM0",
             "nrf154:/dev/ttyACM0",
             "otsim:1",
-        ] {
+        ]) {
             let uri = RadioUri::parse(s).unwrap();
             let Err(RadioError::Unavailable(why)) = open(&uri).await else {
                 panic!("{s} opened");
@@ -104,6 +131,29 @@ mod tests {
             assert!(why.contains("sim:PATH"), "{why}");
             assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
             assert_eq!(unavailable(&uri), Some(RadioError::Unavailable(why)));
+        }
+    }
+
+    /// With the `hci` feature, an HCI URI opens the HCI radio: here none is there, and the
+    /// error says which and why in one sentence that starts with the URI.
+    #[cfg(feature = "hci")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn hci_kinds_open_the_hci_radio() {
+        for (s, says) in [
+            ("hci:/nonexistent/ttyACM0", "cannot open the serial device"),
+            (
+                "hci-unix:/nonexistent/hci.sock",
+                "cannot reach an HCI controller",
+            ),
+            ("hci-user:hci0", "hci"),
+        ] {
+            let uri = RadioUri::parse(s).unwrap();
+            assert_eq!(unavailable(&uri), None);
+            let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+                panic!("{s} opened");
+            };
+            assert!(why.starts_with(s), "{why}");
+            assert!(why.contains(says), "{why}");
         }
     }
 

@@ -19,8 +19,13 @@ pub fn adv_address(seed: u64, node: NodeId, generation: u32) -> [u8; 6] {
     z ^= z >> 31;
     let mut a = [0u8; 6];
     a.copy_from_slice(&z.to_le_bytes()[..6]);
-    // The two most significant bits of a random static address are 1; of the 46 random bits
-    // at least one is 0 and one is 1 (§1.3.2.1).
+    random_static(a)
+}
+
+/// `a` (least significant octet first) made a random static address (Core v5.4 Vol 6 Part B
+/// §1.3.2.1): the two most significant bits are 1, and of the 46 random bits at least one is 0
+/// and one is 1.
+pub fn random_static(mut a: [u8; 6]) -> [u8; 6] {
     a[5] |= 0xc0;
     let random = u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5] & 0x3f, 0, 0]);
     if random == 0 || random == (1 << 46) - 1 {

@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
-pub use adv::adv_address;
+pub use adv::{adv_address, random_static};
 use topology::{Topology, EXPLICIT};
 
 /// The primary advertising channels, in the order an advertising event uses them.
