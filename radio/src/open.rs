@@ -67,6 +67,13 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
 /// before it does anything else.
 pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
     let m = missing(uri)?;
+    if m.feature == "hci" {
+        return Some(RadioError::Unavailable(format!(
+            "{uri}: the HCI backend is not available in this weft (it was built without the \
+             'hci' feature, which the default build has); sim:PATH, the simulated air of `weft \
+             sim serve`, drives a radio"
+        )));
+    }
     Some(RadioError::Unavailable(format!(
         "{uri}: {} is not available in this weft yet (it arrives with {}, built with the \
          '{}' feature); today sim:PATH, the simulated air of `weft sim serve`, and the HCI \

@@ -37,6 +37,11 @@ pub struct Behaviour {
     pub fail: HashMap<u16, u8>,
     /// Opcodes answered with this status, once.
     pub fail_once: HashMap<u16, u8>,
+    /// Opcodes refused by a Command Status with this status, every time.
+    pub refuse_by_status: HashMap<u16, u8>,
+    /// Opcodes whose Command Complete gives no credit, followed 50 ms later by a no-operation
+    /// Command Complete that gives one, once.
+    pub hold_credit_once: HashSet<u16>,
     /// Opcodes answered this late, once.
     pub late_once: HashMap<u16, Duration>,
     /// Answers nothing but HCI_Reset, which ends this.
@@ -205,6 +210,19 @@ impl Fake {
                 return Vec::new();
             }
             b.stuck_until_reset = false;
+        }
+        if let Some(&status) = b.refuse_by_status.get(&opcode) {
+            let mut p = vec![status, 1];
+            p.extend_from_slice(&opcode.to_le_bytes());
+            return vec![(Duration::ZERO, event(0x0f, &p))];
+        }
+        if b.hold_credit_once.remove(&opcode) {
+            let mut cc = complete(opcode, 0, &returns(opcode, b.extended));
+            cc[3] = 0; // Num_HCI_Command_Packets
+            return vec![
+                (Duration::ZERO, cc),
+                (Duration::from_millis(50), event(0x0e, &[1, 0, 0])),
+            ];
         }
         let delay = b.late_once.remove(&opcode).unwrap_or_default();
         if let Some(status) = b

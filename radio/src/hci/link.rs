@@ -179,7 +179,7 @@ impl Link {
                 Ok(None) => return Err(HciError::Lost("the controller's reader stopped".into())),
                 Ok(Some(c)) => c,
             };
-            match ctl {
+            let (o, status, params) = match ctl {
                 Ctl::Complete {
                     opcode: o,
                     status,
@@ -187,16 +187,7 @@ impl Link {
                     credits,
                 } => {
                     self.credits = credits;
-                    if o != opcode {
-                        self.stray(o);
-                        continue;
-                    }
-                    self.last_answer = TokioInstant::now();
-                    tracing::trace!(target: "weft::hci", "< {} status {status:?} {}", describe(o), hex::encode(&params));
-                    return match status.unwrap_or(0) {
-                        0 => Ok(params),
-                        s => Err(self.failed(opcode, s)),
-                    };
+                    (o, status.unwrap_or(0), params)
                 }
                 Ctl::Status {
                     opcode: o,
@@ -204,24 +195,30 @@ impl Link {
                     credits,
                 } => {
                     self.credits = credits;
-                    if o != opcode {
-                        self.stray(o);
+                    // Every command the HCI radio sends ends with a Command Complete; a
+                    // Command Status refuses one (§4.5), or says the Complete is to come.
+                    if o == opcode && status == 0 {
                         continue;
                     }
-                    self.last_answer = TokioInstant::now();
-                    // The HCI radio sends no command answered by Command Status alone, but a
-                    // controller refusing a command may answer any command with one (§4.5).
-                    return match status {
-                        0 => Ok(Vec::new()),
-                        s => Err(self.failed(opcode, s)),
-                    };
+                    (o, status, Vec::new())
                 }
                 Ctl::HardwareError(code) => return Err(HciError::HardwareError { code }),
                 Ctl::AdvSetTerminated { handle, status } => {
                     self.terminated.push_back((handle, status));
+                    continue;
                 }
                 Ctl::Lost(why) => return Err(HciError::Lost(why)),
+            };
+            if o != opcode {
+                self.stray(o);
+                continue;
             }
+            self.last_answer = TokioInstant::now();
+            tracing::trace!(target: "weft::hci", "< {} status {status:#04x} {}", describe(o), hex::encode(&params));
+            return match status {
+                0 => Ok(params),
+                s => Err(self.failed(opcode, s)),
+            };
         }
     }
 
@@ -233,9 +230,15 @@ impl Link {
             return Ctl::AdvSetTerminated { handle, status };
         }
         match self.ctl.recv().await {
+            // A no-operation Command Complete's credits are taken by `unsolicited`, which needs
+            // to know whether the link was waiting for them.
             Some(c) => {
-                if let Ctl::Complete { credits, .. } | Ctl::Status { credits, .. } = &c {
-                    self.credits = *credits;
+                match &c {
+                    Ctl::Complete { opcode: NOP, .. } => {}
+                    Ctl::Complete { credits, .. } | Ctl::Status { credits, .. } => {
+                        self.credits = *credits
+                    }
+                    _ => {}
                 }
                 c
             }
@@ -271,11 +274,25 @@ impl Link {
     }
 
     /// Logs an event that came outside any command; `true` when it says the controller
-    /// restarted by itself (an unsolicited Reset or no-operation Command Complete).
+    /// restarted by itself: a Command Complete for HCI_Reset, or one for no operation that
+    /// gives credits the link was not waiting for (a controller announces itself so at
+    /// power-up; one that only hands out credits it held back is not restarting, §7.7.14).
     pub fn unsolicited(&mut self, c: &Ctl) -> bool {
         match c {
-            Ctl::Complete { opcode, .. } if *opcode == RESET || *opcode == NOP => {
-                tracing::warn!(target: "weft::hci", "the controller sent {} by itself: it restarted", describe(*opcode));
+            Ctl::Complete {
+                opcode: NOP,
+                credits,
+                ..
+            } => {
+                let waiting = self.credits == 0;
+                self.credits = *credits;
+                if !waiting {
+                    tracing::warn!(target: "weft::hci", "the controller sent {} by itself: it restarted", describe(NOP));
+                }
+                !waiting
+            }
+            Ctl::Complete { opcode: RESET, .. } => {
+                tracing::warn!(target: "weft::hci", "the controller sent {} by itself: it restarted", describe(RESET));
                 true
             }
             Ctl::Complete { opcode, .. } | Ctl::Status { opcode, .. } => {

@@ -64,6 +64,19 @@ fn ext_report(event_type: u16, data: &[u8], rssi: i8) -> Vec<u8> {
     event(0x3e, &p)
 }
 
+/// The next frame heard, within a second.
+async fn heard(radio: &mut HciRadio) -> crate::RxFrame {
+    timeout(Duration::from_secs(1), radio.recv())
+        .await
+        .expect("a frame in time")
+        .expect("a frame")
+}
+
+/// Nothing more is heard within a second.
+async fn nothing_more(radio: &mut HciRadio) {
+    assert!(timeout(Duration::from_secs(1), radio.recv()).await.is_err());
+}
+
 /// Lets every task run until nothing is left to do, then `ms` pass.
 async fn pass(ms: u64) {
     sleep(Duration::from_millis(ms)).await;
@@ -214,6 +227,44 @@ async fn a_refused_command_is_named_with_its_status() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_command_refused_by_command_status() {
+    let fake = Fake::new(false);
+    fake.behave(|b| {
+        b.refuse_by_status.insert(0x2003, 0x01);
+    });
+    let Err(RadioError::Protocol(why)) = open(&fake, cfg()).await else {
+        panic!("opened");
+    };
+    assert_eq!(
+        why,
+        "fake: HCI LE Read Local Supported Features (0x2003) failed: Unknown HCI Command (0x01)"
+    );
+}
+
+/// A Command Complete with Num_HCI_Command_Packets = 0: the next command waits for the
+/// no-operation Command Complete that gives a credit back, which is no restart.
+#[tokio::test(start_paused = true)]
+async fn commands_wait_for_credits() {
+    let fake = Fake::new(false);
+    let mut radio = open(&fake, cfg()).await.unwrap();
+    fake.behave(|b| {
+        b.hold_credit_once.insert(0x200a);
+    });
+    let n = fake.log().len();
+    radio.send(frame(&MESH)).await.unwrap();
+    pass(200).await;
+    let log: Vec<_> = fake.log().into_iter().skip(n).collect();
+    assert_eq!(
+        log.iter().map(|r| r.opcode).collect::<Vec<_>>(),
+        [0x2008, 0x200a, 0x200a]
+    );
+    // Disabling waited for the credit (50 ms), not only the hold (15 ms).
+    assert_eq!(log[2].at - log[1].at, Duration::from_millis(50));
+    let s = radio.stats();
+    assert_eq!((s.tx_frames, s.recoveries, s.command_timeouts), (1, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_command_never_answered_times_out() {
     let fake = Fake::new(false);
     fake.behave(|b| {
@@ -330,15 +381,12 @@ async fn legacy_reports_give_mesh_frames() {
     fake.send(legacy_report(2, &MESH, -42)); // ADV_SCAN_IND: not the bearer
     fake.send(legacy_report(4, &MESH, -42)); // SCAN_RSP copy
     fake.send(legacy_report(3, &[2, 0x01, 0x06], -42)); // no mesh data
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!(f.bytes, MESH);
     assert_eq!(f.adv_address, Some(ADDR));
     assert_eq!(f.rssi, Some(-42));
     assert_eq!((f.bearer, f.channel), (Bearer::Advertising, 0));
-    assert!(timeout(Duration::from_secs(1), radio.recv()).await.is_err());
+    nothing_more(&mut radio).await;
     let s = radio.stats();
     assert_eq!(
         (
@@ -365,17 +413,11 @@ async fn extended_reports_give_mesh_frames() {
     cut[2] = (cut.len() - 3) as u8;
     fake.send(cut);
     fake.send(ext_report(0x0000, &MESH, 127)); // extended non-connectable: delivered
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!((f.bytes.as_slice(), f.rssi), (&MESH[..], Some(-30)));
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!((f.bytes.as_slice(), f.rssi), (&MESH[..], None));
-    assert!(timeout(Duration::from_secs(1), radio.recv()).await.is_err());
+    nothing_more(&mut radio).await;
     let s = radio.stats();
     assert_eq!(
         (
@@ -398,10 +440,7 @@ async fn garbage_on_the_line_is_skipped() {
     let mut line = vec![0xff, 0x00, 0x13, 0x04, 0x00];
     line.extend(legacy_report(3, &MESH, -1));
     fake.send(line);
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!(f.bytes, MESH);
     let s = radio.stats();
     assert_eq!(s.h4_skipped_bytes - before.h4_skipped_bytes, 5);
@@ -411,10 +450,7 @@ async fn garbage_on_the_line_is_skipped() {
     fake.send(vec![0x04, 0x3e, 0xff, 0x02]);
     pass(500).await;
     fake.send(legacy_report(3, &MESH, -1));
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!(f.bytes, MESH);
     assert!(radio.stats().h4_partial_dropped >= 1);
 }
@@ -427,10 +463,7 @@ async fn malformed_and_unknown_events_are_counted_and_dropped() {
     fake.event(0xff, &[1, 2, 3]); // vendor: not ours
     fake.event(0x3e, &[0x02, 2, 3]); // two legacy reports promised, a few octets given
     fake.send(legacy_report(3, &MESH, -1));
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!(f.bytes, MESH);
     let s = radio.stats();
     assert_eq!((s.events_malformed, s.reports_malformed), (1, 2));
@@ -487,10 +520,7 @@ async fn the_watchdog_resets_a_controller_that_stopped_answering() {
         (1, 1, 1, 0)
     );
     fake.send(legacy_report(3, &MESH, -1));
-    assert!(timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .is_ok());
+    heard(&mut radio).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -570,10 +600,7 @@ async fn a_vanished_controller_is_reconnected() {
     let s = radio.stats();
     assert_eq!((s.reconnect_attempts, s.reconnects), (1, 1));
     fake.send(legacy_report(3, &MESH, -1));
-    let f = timeout(Duration::from_secs(1), radio.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let f = heard(&mut radio).await;
     assert_eq!(f.bytes, MESH);
 }
 
