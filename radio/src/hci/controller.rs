@@ -10,7 +10,10 @@
 //! 3. Set Event Mask (§7.3.1: Hardware Error, Data Buffer Overflow, LE Meta) and LE Set Event
 //!    Mask (§7.8.1: LE Advertising Report, and for extended advertising LE Extended Advertising
 //!    Report and LE Advertising Set Terminated);
-//! 4. advertising, by what the supported-commands bitmap says (§3.1.1: a host uses legacy or
+//! 4. advertising and scanning stopped, in case the reset left them running (LE Set
+//!    Advertising Enable and LE Set Scan Enable off, §7.8.9, §7.8.11, or their extended forms,
+//!    §7.8.56, §7.8.65; a refusal is let be);
+//! 5. advertising, by what the supported-commands bitmap says (§3.1.1: a host uses legacy or
 //!    extended advertising commands, never both, until the next reset):
 //!    - legacy: LE Set Random Address (§7.8.4) with the radio's random static address, LE Set
 //!      Advertising Parameters (§7.8.5) for ADV_NONCONN_IND every 20 ms on channels 37-39 (100 ms
@@ -19,7 +22,7 @@
 //!    - extended: LE Set Extended Advertising Parameters (§7.8.53) for set 0 with legacy PDU
 //!      properties and none of connectable, scannable, directed (ADV_NONCONN_IND), then LE Set
 //!      Advertising Set Random Address (§7.8.52);
-//! 5. passive scanning, duplicate filtering off, window = interval: LE Set Scan Parameters and
+//! 6. passive scanning, duplicate filtering off, window = interval: LE Set Scan Parameters and
 //!    LE Set Scan Enable (§7.8.10, §7.8.11), or LE Set Extended Scan Parameters and Enable
 //!    (§7.8.64, §7.8.65) on the LE 1M PHY.
 //!
@@ -167,6 +170,7 @@ pub(crate) async fn bring_up(
             .enable_le_adv_set_terminated(true);
     }
     link.exec(&LeSetEventMask::new(le_mask)).await?;
+    quiet(link, advertising).await?;
     let adv_interval = match advertising {
         Advertising::Legacy => legacy_advertising(link, address).await?,
         Advertising::Extended => extended_advertising(link, address).await?,
@@ -218,6 +222,38 @@ fn choose(mode: AdvMode, cmds: &CmdMask) -> Result<Advertising, HciError> {
         _ => Err(HciError::Unsupported(
             "the controller's supported commands lack LE advertising and scanning".into(),
         )),
+    }
+}
+
+/// Stops advertising and scanning, in case the reset did not (an emulator that keeps its state
+/// across HCI_Reset, such as bumble's): their parameters cannot be set while they run (Command
+/// Disallowed, §7.8.5, §7.8.10, §7.8.53, §7.8.64). Stopping what is stopped has no effect;
+/// a controller that refuses it anyway is let be.
+async fn quiet(link: &mut Link, mode: Advertising) -> Result<(), HciError> {
+    let r = match mode {
+        Advertising::Legacy => {
+            ok_if_refused(link.exec(&LeSetAdvEnable::new(false)).await)?;
+            link.exec(&LeSetScanEnable::new(false, false)).await
+        }
+        Advertising::Extended => {
+            // No sets: every set (§7.8.56).
+            ok_if_refused(link.exec(&LeSetExtAdvEnable::new(false, &[])).await)?;
+            link.exec(&LeSetExtScanEnable::new(
+                false,
+                FilterDuplicates::Disabled,
+                HciDuration::from_u16(0),
+                HciDuration::from_u16(0),
+            ))
+            .await
+        }
+    };
+    ok_if_refused(r)
+}
+
+fn ok_if_refused(r: Result<(), HciError>) -> Result<(), HciError> {
+    match r {
+        Err(HciError::Failed { .. }) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -10,13 +10,13 @@ use super::fake::{complete, event, Fake};
 use super::*;
 use crate::{Bearer, Radio, RadioError, TxFrame};
 
-const LEGACY_BRINGUP: [u16; 14] = [
-    0x0c03, 0x1001, 0x1002, 0x1003, 0x1005, 0x2002, 0x2003, 0x1009, 0x0c01, 0x2001, 0x2005, 0x2006,
-    0x200b, 0x200c,
+const LEGACY_BRINGUP: [u16; 16] = [
+    0x0c03, 0x1001, 0x1002, 0x1003, 0x1005, 0x2002, 0x2003, 0x1009, 0x0c01, 0x2001, 0x200a, 0x200c,
+    0x2005, 0x2006, 0x200b, 0x200c,
 ];
-const EXTENDED_BRINGUP: [u16; 14] = [
-    0x0c03, 0x1001, 0x1002, 0x1003, 0x1005, 0x2002, 0x2003, 0x1009, 0x0c01, 0x2001, 0x2036, 0x2035,
-    0x2041, 0x2042,
+const EXTENDED_BRINGUP: [u16; 16] = [
+    0x0c03, 0x1001, 0x1002, 0x1003, 0x1005, 0x2002, 0x2003, 0x1009, 0x0c01, 0x2001, 0x2039, 0x2042,
+    0x2036, 0x2035, 0x2041, 0x2042,
 ];
 const ADDR: [u8; 6] = [1, 2, 3, 4, 5, 0xc6];
 /// A Mesh Message AD structure.
@@ -137,7 +137,9 @@ async fn legacy_bring_up() {
     );
     // Passive, 30 ms interval and window, duplicates not filtered.
     assert_eq!(params(&fake, 0x200b), vec![vec![0, 0x30, 0, 0x30, 0, 0, 0]]);
-    assert_eq!(params(&fake, 0x200c), vec![vec![1, 0]]);
+    // Stopped first, then started.
+    assert_eq!(params(&fake, 0x200a), vec![vec![0]]);
+    assert_eq!(params(&fake, 0x200c), vec![vec![0, 0], vec![1, 0]]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -163,7 +165,11 @@ async fn extended_bring_up() {
         params(&fake, 0x2041),
         vec![vec![0, 0, 1, 0, 0x30, 0, 0x30, 0]]
     );
-    assert_eq!(params(&fake, 0x2042), vec![vec![1, 0, 0, 0, 0, 0]]);
+    assert_eq!(params(&fake, 0x2039), vec![vec![0, 0]]);
+    assert_eq!(
+        params(&fake, 0x2042),
+        vec![vec![0, 0, 0, 0, 0, 0], vec![1, 0, 0, 0, 0, 0]]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -209,6 +215,20 @@ async fn an_older_controller_advertises_every_100_ms() {
     let p = params(&fake, 0x2006);
     assert_eq!(p.len(), 2);
     assert_eq!(&p[1][..4], &[0xa0, 0, 0xa0, 0]);
+}
+
+/// Stopping advertising and scanning before setting them up (a reset may leave an emulator's
+/// running) may be refused by a controller that was not running them: that is let be.
+#[tokio::test(start_paused = true)]
+async fn refusing_to_stop_what_is_stopped_is_let_be() {
+    let fake = Fake::new(false);
+    fake.behave(|b| {
+        b.fail_once.insert(0x200a, 0x0c);
+        b.fail_once.insert(0x200c, 0x0c);
+    });
+    let radio = open(&fake, cfg()).await.unwrap();
+    assert_eq!(fake.opcodes(0), LEGACY_BRINGUP);
+    assert_eq!(radio.stats().command_failures, 2);
 }
 
 #[tokio::test(start_paused = true)]
