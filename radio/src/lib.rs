@@ -2,11 +2,11 @@
 //!
 //! The frame types are the protocol cores' own ([`weft_mesh::RxFrame`], [`weft_mesh::TxFrame`]):
 //! a radio backend turns them into air and back. One seam, [`Radio`], usable as
-//! `Box<dyn Radio>`; one parser of radio URIs, [`RadioUri`], and one [`open`] that every command
+//! `Box<dyn Radio>`; one parser of radio URIs, [`RadioUri`], and one [`open()`] that every command
 //! uses; one real-time [`driver`] with one [`Clock`]. Backends live in modules of their own: the
 //! discrete-event simulator ([`sim`]) and the live simulated air shared by processes ([`hub`]);
 //! HCI controllers (`hci`, behind the default `hci` feature); BlueZ, GATT proxy, Spinel, the nRF
-//! 802.15.4 sniffer and the OpenThread simulation follow, each behind a cargo feature ([`open`]
+//! 802.15.4 sniffer and the OpenThread simulation follow, each behind a cargo feature ([`open()`]
 //! says which). [`ble_ll`] and [`pcap`] are the capture
 //! formats. See `ARCHITECTURE.md`.
 

@@ -1,7 +1,7 @@
 //! The HCI radio: a Bluetooth controller driven over the Host Controller Interface (Core v5.4
 //! Vol 4), as the Bluetooth Mesh advertising bearer (MshPRT v1.1 §3.3.1).
 //!
-//! [`HciRadio`] is what [`crate::open`] gives for `hci:`, `hci-tcp:`, `hci-unix:` and
+//! [`HciRadio`] is what [`crate::open()`] gives for `hci:`, `hci-tcp:`, `hci-unix:` and
 //! `hci-user:` URIs ([`HciRadio::open`] with [`HciConfig::default`]); a test or a tool that
 //! wants other knobs, or a byte stream of its own, calls [`HciRadio::open`] or
 //! [`HciRadio::with_connector`] itself. Opening connects, resets the controller and brings it
@@ -78,7 +78,7 @@ impl Default for Backoff {
     }
 }
 
-/// The knobs of an HCI radio. [`Default`] is what [`crate::open`] uses.
+/// The knobs of an HCI radio. [`Default`] is what [`crate::open()`] uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HciConfig {
     /// How long any command may wait for its answer (some controllers never answer a command
