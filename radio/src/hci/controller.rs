@@ -416,6 +416,8 @@ pub(crate) async fn transmit(
                 max_ext_adv_events: 1,
             }];
             link.exec(&LeSetExtAdvEnable::new(true, &one)).await?;
+            // What ended before this enable was answered is an earlier event's.
+            link.forget_terminated();
             match link
                 .wait_terminated(SET, cfg.extended_event_timeout)
                 .await?

@@ -246,6 +246,11 @@ impl Link {
         }
     }
 
+    /// Forgets the LE Advertising Set Terminated events kept so far.
+    pub fn forget_terminated(&mut self) {
+        self.terminated.clear();
+    }
+
     /// Waits up to `limit` for an LE Advertising Set Terminated of `handle`: its status, or
     /// `None` when none came. Other events that need the host end the wait with an error.
     pub async fn wait_terminated(

@@ -370,6 +370,19 @@ async fn extended_tx_is_one_event() {
     assert_eq!(log[2].params, [0, 1, 0, 0, 0, 1]);
     assert_eq!(log[2].at - log[1].at, Duration::from_millis(250));
     assert_eq!(radio.stats().adv_not_terminated, 1);
+
+    // A late Set Terminated of an earlier event, heard while the next frame's data is set,
+    // is not taken for the next event's.
+    fake.behave(|b| {
+        b.late_once.insert(0x2037, Duration::from_millis(20));
+    });
+    let n = fake.log().len();
+    radio.send(frame(&MESH)).await.unwrap();
+    pass(5).await;
+    fake.event(0x3e, &[0x12, 0x43, 0, 0, 0, 1]);
+    pass(1000).await;
+    assert_eq!(fake.opcodes(n), [0x2037, 0x2039, 0x2039]);
+    assert_eq!(radio.stats().adv_not_terminated, 2);
 }
 
 #[tokio::test(start_paused = true)]
