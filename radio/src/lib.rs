@@ -15,6 +15,7 @@ use std::pin::Pin;
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub mod ble_ll;
+pub mod capture;
 pub mod clock;
 pub mod driver;
 pub mod hub;

@@ -11,8 +11,8 @@ use weft_mesh::{Duration, Instant};
 use weft_radio::{drive, drive_with, Clock, Flow, Hooks, RadioError, RadioUri};
 
 use super::LiveFeeder;
-use crate::inspect::model::Model;
-use crate::inspect::runtime::{new_capture_path, Control, Runtime};
+use crate::inspect::model::{toggle_capture, Model};
+use crate::inspect::runtime::{Control, Runtime};
 use crate::inspect::ui::Request;
 
 /// How often the UI's requests are taken.
@@ -69,19 +69,7 @@ fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Pa
             });
         }
         Request::Select(_) => {}
-        Request::ToggleCapture => {
-            if let Some(p) = f.stop_capture() {
-                f.model.notify(format!("capture written to {p}"));
-            } else {
-                let path = new_capture_path(capture_dir);
-                match f.start_capture(&path) {
-                    Ok(()) => f
-                        .model
-                        .notify(format!("capturing the air to {path} (c stops)")),
-                    Err(e) => f.model.notify(format!("capture failed: {e}")),
-                }
-            }
-        }
+        Request::ToggleCapture => toggle_capture(f, capture_dir),
         Request::Send { dst, message, what } => match f.send(now, dst, message) {
             Ok(()) => f.model.notify(format!("sent {what}")),
             Err(e) => f.model.notify(format!("not sent: {e}")),

@@ -20,8 +20,7 @@ use weft_mesh::ble::wire::beacon::Beacon;
 use weft_mesh::ble::wire::control::control_opcode_name;
 use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
-use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
-use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
+use weft_radio::capture::{stand_in_adv_address, CaptureFile};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, SimEvent, Simulator};
 
 use crate::scenario::PlannedNode;
@@ -33,7 +32,7 @@ mod capture;
 mod describe;
 mod feeder;
 
-pub(crate) use capture::{create_capture, node_adv_address, write_adv};
+pub(crate) use capture::{toggle_capture, Capturing, TapCapture};
 #[cfg(test)]
 use describe::heartbeat_sub_text;
 pub use describe::{config_message, detail_of, model_name, HEARTBEAT_PERIOD_S};
@@ -299,9 +298,6 @@ pub enum ConfigOp {
     /// Config Model Subscription Add of this address.
     Subscribe(u16),
 }
-
-/// A capture in progress.
-pub(crate) type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
 
 impl Model {
     /// A picture of `source` with `topology` seen from `host`, before anything is heard.
