@@ -164,7 +164,10 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                     }
                 }
                 Control::Ui(Request::ToggleCapture) => {
-                    toggle_capture(&mut feeder, pace.capture_dir.map(std::path::Path::new));
+                    let stopped = feeder.stop_capture();
+                    let dir = pace.capture_dir.map(std::path::Path::new);
+                    let text = toggle_capture(stopped, dir, |p| feeder.start_capture(p));
+                    feeder.model.notify(text);
                 }
             }
         }

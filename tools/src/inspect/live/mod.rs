@@ -45,7 +45,7 @@ use weft_mesh::topology::{NodeKey, Roles, Topology};
 use weft_mesh::{Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
-    describe_into, finish_entry, Capturing, ConfigOp, EntryKind, Model, NodeDetail, TrafficEntry,
+    describe_into, finish_entry, ConfigOp, EntryKind, Model, NodeDetail, TrafficEntry,
     TrafficTally, UnprovisionedDevice,
 };
 use crate::store::{NetState, Store, StoreLock};
@@ -700,18 +700,6 @@ impl Station for LiveFeeder {
             }
         }
         self.pump();
-    }
-}
-
-impl Capturing for LiveFeeder {
-    fn start_capture(&mut self, path: &Path) -> Result<(), String> {
-        LiveFeeder::start_capture(self, path)
-    }
-    fn stop_capture(&mut self) -> Option<Result<PathBuf, String>> {
-        LiveFeeder::stop_capture(self)
-    }
-    fn notify_capture(&mut self, text: String) {
-        self.model.notify(text);
     }
 }
 

@@ -69,7 +69,11 @@ fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Pa
             });
         }
         Request::Select(_) => {}
-        Request::ToggleCapture => toggle_capture(f, capture_dir),
+        Request::ToggleCapture => {
+            let stopped = f.stop_capture();
+            let text = toggle_capture(stopped, capture_dir, |p| f.start_capture(p));
+            f.model.notify(text);
+        }
         Request::Send { dst, message, what } => match f.send(now, dst, message) {
             Ok(()) => f.model.notify(format!("sent {what}")),
             Err(e) => f.model.notify(format!("not sent: {e}")),

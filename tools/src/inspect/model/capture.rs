@@ -29,29 +29,21 @@ impl TapCapture {
     }
 }
 
-/// A feeder that captures what it sees.
-pub(crate) trait Capturing {
-    /// Starts writing to `path`.
-    fn start_capture(&mut self, path: &Path) -> Result<(), String>;
-    /// Stops the capture running, if one is: the file written, or why it could not be.
-    fn stop_capture(&mut self) -> Option<Result<PathBuf, String>>;
-    /// A line for the status bar.
-    fn notify_capture(&mut self, text: String);
-}
-
-/// What the `c` key does: stops the capture running and says where it went; else starts one in
-/// `dir` (default: the working directory).
-pub(crate) fn toggle_capture(f: &mut impl Capturing, dir: Option<&Path>) {
-    match f.stop_capture() {
-        Some(Ok(p)) => f.notify_capture(format!("capture written to {}", p.display())),
-        Some(Err(e)) => f.notify_capture(format!("capture failed: {e}")),
+/// What the `c` key does, given what stopping the capture gave (`None`: none ran): when none
+/// ran, `start` one in `dir` (default: the working directory). The line for the status bar.
+pub(crate) fn toggle_capture(
+    stopped: Option<Result<PathBuf, String>>,
+    dir: Option<&Path>,
+    start: impl FnOnce(&Path) -> Result<(), String>,
+) -> String {
+    match stopped {
+        Some(Ok(p)) => format!("capture written to {}", p.display()),
+        Some(Err(e)) => format!("capture failed: {e}"),
         None => {
             let path = new_capture_path(dir);
-            match f.start_capture(&path) {
-                Ok(()) => {
-                    f.notify_capture(format!("capturing the air to {} (c stops)", path.display()))
-                }
-                Err(e) => f.notify_capture(format!("capture failed: {e}")),
+            match start(&path) {
+                Ok(()) => format!("capturing the air to {} (c stops)", path.display()),
+                Err(e) => format!("capture failed: {e}"),
             }
         }
     }

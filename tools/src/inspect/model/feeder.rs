@@ -564,15 +564,3 @@ pub(super) fn provisioning_step(e: &ProvisionerEvent) -> Option<([u8; 16], Strin
         ProvisionerEvent::LinkClosed { device_uuid, .. } => (*device_uuid, "link closed".into()),
     })
 }
-
-impl Capturing for Feeder {
-    fn start_capture(&mut self, path: &Path) -> Result<(), String> {
-        Feeder::start_capture(self, path)
-    }
-    fn stop_capture(&mut self) -> Option<Result<PathBuf, String>> {
-        Feeder::stop_capture(self)
-    }
-    fn notify_capture(&mut self, text: String) {
-        self.model.notify(text);
-    }
-}

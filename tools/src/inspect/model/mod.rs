@@ -32,7 +32,7 @@ mod capture;
 mod describe;
 mod feeder;
 
-pub(crate) use capture::{toggle_capture, Capturing, TapCapture};
+pub(crate) use capture::{toggle_capture, TapCapture};
 #[cfg(test)]
 use describe::heartbeat_sub_text;
 pub use describe::{config_message, detail_of, model_name, HEARTBEAT_PERIOD_S};
