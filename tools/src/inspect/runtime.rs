@@ -11,7 +11,7 @@ use std::time::{Duration as WallDuration, Instant as WallClock};
 use weft_mesh::Duration;
 use weft_radio::Pacer;
 
-use super::model::{toggle_capture, Feeder, Model};
+use super::model::{close_at_exit, toggle_capture, Feeder, Model};
 use super::ui::Request;
 
 /// How the simulation is paced.
@@ -100,9 +100,10 @@ impl Runtime {
         let _ = self.tx.send(Control::Ui(r));
     }
 
-    /// Stops the simulation (closing any capture) and waits for the thread.
-    pub fn stop(mut self) {
+    /// Stops the network (closing any capture) and waits for its thread; the last snapshot.
+    pub fn stop(mut self) -> Arc<Model> {
         self.shutdown();
+        self.snapshot()
     }
 
     fn shutdown(&mut self) {
@@ -127,7 +128,8 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
         for c in rx.try_iter() {
             match c {
                 Control::Quit => {
-                    feeder.stop_capture();
+                    let stopped = feeder.stop_capture();
+                    close_at_exit(&mut feeder.model, stopped, shared);
                     return;
                 }
                 Control::Ui(Request::TogglePause) => {

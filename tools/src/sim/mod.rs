@@ -187,6 +187,9 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         format!("cannot watch for SIGTERM and SIGINT: {e}"),
                     )
                 })?;
+                // Listed by `weft radios` while it serves.
+                let _registered = crate::radios::runtime_dir()
+                    .and_then(|rt| crate::radios::hubs::register(&rt, socket, scenario.as_deref()));
                 crate::runtime::serve_hub_until(socket, sim, note, stop)
                     .await
                     .map_err(Failure::from)

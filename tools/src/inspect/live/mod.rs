@@ -306,9 +306,14 @@ impl LiveFeeder {
     pub fn start_capture(&mut self, path: &Path) -> Result<(), String> {
         let file =
             CaptureFile::create(path, weft_radio::Caps::ADVERTISING).map_err(|e| e.to_string())?;
-        self.capture = Some(file);
-        self.model.capture = Some(path.display().to_string());
+        self.capture_into(file);
         Ok(())
+    }
+
+    /// Writes every frame heard and sent to `file` from now on.
+    pub fn capture_into(&mut self, file: CaptureFile) {
+        self.model.capture = Some(file.path().display().to_string());
+        self.capture = Some(file);
     }
 
     /// Stops the capture; the file written, or why it could not be.

@@ -11,7 +11,7 @@ use weft_mesh::{Duration, Instant};
 use weft_radio::{drive, drive_with, Clock, Flow, Hooks, RadioError, RadioUri};
 
 use super::LiveFeeder;
-use crate::inspect::model::{toggle_capture, Model};
+use crate::inspect::model::{close_at_exit, toggle_capture, Model};
 use crate::inspect::runtime::{Control, Runtime};
 use crate::inspect::ui::Request;
 
@@ -117,7 +117,8 @@ impl Hooks<LiveFeeder> for LiveHooks<'_> {
         for c in rx.try_iter() {
             match c {
                 Control::Quit => {
-                    f.stop_capture();
+                    let stopped = f.stop_capture();
+                    close_at_exit(&mut f.model, stopped, self.shared);
                     // The node's replay protection list and exact next sequence number go
                     // with it.
                     f.save_at_exit();

@@ -3,10 +3,11 @@
 //! adds, the key that starts and stops them and how a failed file is shown.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use weft_radio::capture::{CaptureError, CaptureFile};
 
-use super::Instant;
+use super::{Instant, Model};
 
 /// What the air tap of a scenario writes to: the file, and why it stopped when it failed.
 #[derive(Debug, Default)]
@@ -45,6 +46,21 @@ pub(crate) fn toggle_capture(
                 Ok(()) => format!("capturing the air to {} (c stops)", path.display()),
                 Err(e) => format!("capture failed: {e}"),
             }
+        }
+    }
+}
+
+/// The capture closed as the network stops: a failure is kept in a last snapshot, for the
+/// command to report once the terminal is restored.
+pub(crate) fn close_at_exit(
+    model: &mut Model,
+    stopped: Option<Result<PathBuf, String>>,
+    shared: &Mutex<Arc<Model>>,
+) {
+    if let Some(Err(e)) = stopped {
+        model.capture_error = Some(e);
+        if let Ok(mut s) = shared.lock() {
+            *s = Arc::new(model.clone());
         }
     }
 }

@@ -32,7 +32,7 @@ mod capture;
 mod describe;
 mod feeder;
 
-pub(crate) use capture::{toggle_capture, TapCapture};
+pub(crate) use capture::{close_at_exit, toggle_capture, TapCapture};
 #[cfg(test)]
 use describe::heartbeat_sub_text;
 pub use describe::{config_message, detail_of, model_name, HEARTBEAT_PERIOD_S};
@@ -266,6 +266,9 @@ pub struct Model {
     pub detail: Option<Arc<NodeDetail>>,
     /// The pcap file being written, if a capture runs.
     pub capture: Option<String>,
+    /// Why the capture could not be closed when the network stopped (the command reports it
+    /// once the terminal is restored).
+    pub capture_error: Option<String>,
     /// A line about the last action's outcome, numbered so the UI sees each one once.
     pub notice: Option<(u64, String)>,
     /// Unprovisioned devices the host heard beaconing, in the order first heard.
@@ -317,6 +320,7 @@ impl Model {
             host,
             detail: None,
             capture: None,
+            capture_error: None,
             notice: None,
             unprovisioned: Vec::new(),
         }
