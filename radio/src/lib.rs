@@ -7,7 +7,7 @@
 //! discrete-event simulator ([`sim`]) and the live simulated air shared by processes ([`hub`]);
 //! HCI, BlueZ, GATT proxy, Spinel, the nRF 802.15.4 sniffer and the OpenThread simulation follow,
 //! each behind a cargo feature ([`open`] says which). [`ble_ll`] and [`pcap`] are the capture
-//! formats. See `ARCHITECTURE.md`.
+//! formats, and [`capture`] writes what a radio hears and sends in them. See `ARCHITECTURE.md`.
 
 use std::future::Future;
 use std::pin::Pin;

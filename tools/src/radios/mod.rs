@@ -126,7 +126,7 @@ pub fn list(roots: &Roots) -> Vec<Value> {
         } else if bluetoothd == Some(true) {
             (
                 format!("bluez:hci{index}"),
-                "bluetoothd runs and holds it: share it through BlueZ, or stop bluetoothd to take it over with hci-user: (needs CAP_NET_ADMIN)",
+                "bluetoothd runs and manages it: share it through BlueZ, or stop bluetoothd to take it over with hci-user: (needs CAP_NET_ADMIN)",
             )
         } else {
             (
@@ -171,7 +171,7 @@ fn line(v: &Value) -> String {
             format!("{} {ids} {product}: {}", s("device"), s("note"))
         }
         _ => {
-            let state = v["state"].as_str().unwrap_or("up or down");
+            let state = v["state"].as_str().unwrap_or("state unknown");
             format!("{} ({}, {state}): {}", s("name"), s("bus"), s("note"))
         }
     };
