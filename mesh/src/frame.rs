@@ -23,7 +23,9 @@ pub struct RxFrame {
     pub channel: u8,
     /// Received signal strength in dBm, when the radio reports it.
     pub rssi: Option<i8>,
-    /// When the frame ended, on the receiver's clock.
+    /// When the frame ended, on the receiving radio's own clock in microseconds (a
+    /// controller's timestamp, the simulated air's time); [`Instant::ZERO`] when the radio has
+    /// no clock of its own. Captures tie it to the host's wall clock (weft-radio's `capture`).
     pub timestamp: Instant,
     /// The advertiser address (AdvA) of the radio that transmitted the frame, least significant
     /// octet first as on the air (Core v5.4 Vol 6 Part B §2.3.1), when the radio reports it:

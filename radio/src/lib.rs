@@ -7,8 +7,8 @@
 //! discrete-event simulator ([`sim`]) and the live simulated air shared by processes ([`hub`]);
 //! HCI controllers (`hci`, behind the default `hci` feature); BlueZ, GATT proxy, Spinel, the nRF
 //! 802.15.4 sniffer and the OpenThread simulation follow, each behind a cargo feature ([`open()`]
-//! says which). [`ble_ll`] and [`pcap`] are the capture
-//! formats. See `ARCHITECTURE.md`.
+//! says which). [`ble_ll`] and [`pcap`] are the capture formats, and [`capture`] writes what a
+//! radio hears and sends in them. See `ARCHITECTURE.md`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +16,7 @@ use std::pin::Pin;
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub mod ble_ll;
+pub mod capture;
 pub mod clock;
 pub mod driver;
 #[cfg(feature = "hci")]

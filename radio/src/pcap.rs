@@ -165,8 +165,10 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// The interface id for `link_type`, writing its Interface Description Block first if it
-    /// is new.
-    fn interface(&mut self, link_type: u16) -> io::Result<u32> {
+    /// is new. Packets declare their interface themselves ([`PcapWriter::write_packet`]); a
+    /// capture calls this up front to say which link types it will hold, so that a file of
+    /// a radio that heard nothing still names them.
+    pub fn interface(&mut self, link_type: u16) -> io::Result<u32> {
         if let Some(i) = self.interfaces.iter().position(|&l| l == link_type) {
             // At most one interface per link type: the index fits.
             return Ok(i as u32);

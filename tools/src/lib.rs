@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod capture;
 pub mod decode;
 pub mod error;
 pub mod files;
@@ -11,6 +12,7 @@ pub mod logging;
 pub mod net;
 pub mod ops;
 pub mod provisioning;
+pub mod radios;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;
@@ -63,6 +65,11 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Export the graph of links heard (Graphviz DOT or JSON).
     Topology(inspect::TopologyArgs),
+    /// Write everything a radio hears to a pcapng file for Wireshark.
+    Capture(capture::CaptureArgs),
+    /// List the radios attached (USB serial dongles, Bluetooth adapters, simulated airs) and
+    /// the --radio to use for each.
+    Radios(radios::RadiosArgs),
     /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
     Decode(decode::DecodeArgs),
     /// Simulated networks: run scenarios headless, list them, share one air among processes.
@@ -110,6 +117,8 @@ pub fn main() -> ExitCode {
         Some(Command::Net(args)) => ("net", net::run(args, out)),
         Some(Command::Inspect(args)) => ("inspect", inspect::run(args)),
         Some(Command::Topology(args)) => ("topology", inspect::run_topology(args, out)),
+        Some(Command::Capture(args)) => ("capture", capture::run(args, out)),
+        Some(Command::Radios(args)) => ("radios", radios::run(args, out)),
         None => {
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
                 ("inspect", inspect::run(&inspect::InspectArgs::default()))

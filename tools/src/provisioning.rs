@@ -32,7 +32,7 @@ use weft_mesh::ble::{Address, UnicastAddress};
 use weft_mesh::Duration;
 
 use crate::error::{block_on, fail, Failure, Result};
-use crate::ops::{connect, Session};
+use crate::ops::Session;
 use crate::runtime::{drive, Clock, Flow};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
@@ -143,6 +143,11 @@ pub struct NodeArgs {
     /// Stop after this many seconds (default: run until killed).
     #[arg(long, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub seconds: Option<f64>,
+    /// Write everything the device hears and sends to this pcapng file (what it sends comes
+    /// from an advertiser address made of its UUID's last six octets: its radio's own is not
+    /// known to it).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }
 
 fn model_of(name: &str) -> Result<ModelId, String> {
@@ -195,7 +200,8 @@ fn node_store(a: &NodeArgs) -> Result<Store, Failure> {
 async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Result<(), Failure> {
     let store = node_store(a)?;
     let _lock = store.lock().map_err(|e| Failure(e.exit(), e.to_string()))?;
-    let mut radio = connect(&a.radio).await?;
+    let own = crate::capture::uuid_adv_address(a.uuid);
+    let mut radio = crate::capture::recording(&a.radio, a.pcap.as_deref(), own).await?;
     let clock = Clock::default();
     let deadline = a
         .seconds
@@ -296,7 +302,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             .map_err(|e| Failure(e.exit(), e.to_string()))?;
         let _ = writeln!(out, "provisioned as {primary}");
         if a.exit_after_provisioning {
-            return Ok(());
+            return crate::capture::close(&mut radio);
         }
     }
     let mut node = saved
@@ -371,7 +377,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             format!("cannot save the node state: {e}"),
         );
     }
-    Ok(())
+    crate::capture::close(&mut radio)
 }
 
 /// How often at most `weft node` saves its replay protection list on its own.

@@ -6,22 +6,14 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 mod procs;
 
-use procs::{wait_for, weft, Killed};
+use procs::{scratch, signal, wait_for, weft, Killed};
 use weft_radio::hub::{HubMsg, MAX_FRAME};
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weft-hub-serve-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Starts `weft sim serve --socket sock`, its stderr going to `log`.
 fn hub(sock: &Path, log: &Path) -> Killed {
@@ -48,16 +40,6 @@ fn exit_within(child: &mut Child, secs: u64) -> Option<Option<i32>> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Sends a signal to a process with kill(1).
-fn signal(pid: u32, sig: &str) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{sig} {pid}");
 }
 
 fn frame(m: &HubMsg) -> Vec<u8> {
@@ -162,7 +144,7 @@ fn churn(sock: &Path, n: usize) {
 
 #[test]
 fn a_path_that_is_not_a_socket_is_refused_and_left_alone() {
-    let dir = scratch("notsock");
+    let dir = scratch("hub-serve", "notsock");
     let file = dir.join("file");
     std::fs::write(&file, "precious").unwrap();
     let sub = dir.join("dir");
@@ -200,7 +182,7 @@ fn a_path_that_is_not_a_socket_is_refused_and_left_alone() {
 
 #[test]
 fn a_stale_socket_is_replaced_but_a_live_hub_is_not() {
-    let dir = scratch("stale");
+    let dir = scratch("hub-serve", "stale");
     let sock = dir.join("air.sock");
     // A socket nobody answers on, as a hub killed with SIGKILL leaves.
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
@@ -228,7 +210,7 @@ fn a_stale_socket_is_replaced_but_a_live_hub_is_not() {
 
 #[test]
 fn socket_paths_of_up_to_107_octets_serve_and_longer_ones_are_refused() {
-    let dir = scratch("long");
+    let dir = scratch("hub-serve", "long");
     let room = 107 - dir.as_os_str().len() - "/x/air.sock".len();
     let sub = dir.join("x".repeat(room + 1));
     std::fs::create_dir(&sub).unwrap();
@@ -256,7 +238,7 @@ fn socket_paths_of_up_to_107_octets_serve_and_longer_ones_are_refused() {
 
 #[test]
 fn the_socket_is_the_users_alone_whatever_the_umask() {
-    let dir = scratch("umask");
+    let dir = scratch("hub-serve", "umask");
     let sock = dir.join("air.sock");
     let bin = assert_cmd::cargo::cargo_bin("weft");
     let child = std::process::Command::new("sh")
@@ -285,7 +267,7 @@ fn the_socket_is_the_users_alone_whatever_the_umask() {
 
 #[test]
 fn the_socket_is_removed_on_sigterm_and_sigint() {
-    let dir = scratch("signals");
+    let dir = scratch("hub-serve", "signals");
     let sock = dir.join("air.sock");
     for sig in ["TERM", "INT"] {
         let log = dir.join("log");
@@ -303,7 +285,7 @@ fn the_socket_is_removed_on_sigterm_and_sigint() {
 
 #[test]
 fn after_2000_connect_close_cycles_a_frame_still_gets_through() {
-    let dir = scratch("churn");
+    let dir = scratch("hub-serve", "churn");
     let sock = dir.join("air.sock");
     let log = dir.join("log");
     let h = hub(&sock, &log);
@@ -326,7 +308,7 @@ fn after_2000_connect_close_cycles_a_frame_still_gets_through() {
 
 #[test]
 fn a_flooding_client_is_bounded_counted_and_does_not_starve_the_others() {
-    let dir = scratch("flood");
+    let dir = scratch("hub-serve", "flood");
     let sock = dir.join("air.sock");
     let log = dir.join("log");
     let h = hub(&sock, &log);
@@ -374,7 +356,7 @@ fn a_flooding_client_is_bounded_counted_and_does_not_starve_the_others() {
 #[test]
 #[ignore = "a soak of about 15 s; run it in a release build"]
 fn soak_10000_cycles_and_a_5_second_flood() {
-    let dir = scratch("soak");
+    let dir = scratch("hub-serve", "soak");
     let sock = dir.join("air.sock");
     let log = dir.join("log");
     let h = hub(&sock, &log);

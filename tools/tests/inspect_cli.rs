@@ -162,9 +162,9 @@ fn on_off_sent_from_the_inspector_switches_a_light() {
 fn capture_writes_a_pcapng_file() {
     let mut f = Feeder::new(&RunArgs::default()).unwrap();
     let path = std::env::temp_dir().join(format!("weft-inspect-{}.pcapng", std::process::id()));
-    f.start_capture(path.to_str().unwrap()).unwrap();
+    f.start_capture(&path).unwrap();
     run_for(&mut f, 6.0).unwrap();
-    assert_eq!(f.stop_capture().as_deref(), path.to_str());
+    assert_eq!(f.stop_capture(), Some(Ok(path.clone())));
     let bytes = std::fs::read(&path).unwrap();
     let packets = weft_radio::pcap::read_all_packets(&bytes).unwrap();
     assert!(packets.len() > 10, "{} packets", packets.len());

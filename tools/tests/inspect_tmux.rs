@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod procs;
+
+use procs::Killed;
+
 struct Tmux {
     socket: String,
     session: String,
@@ -24,6 +28,45 @@ impl Tmux {
     fn capture(&self) -> String {
         let out = self.run(&["capture-pane", "-p", "-t", &self.session]);
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Tmux {
+    /// Whether WEFT_SKIP_TMUX=1 skips the tests; without it a missing tmux fails them.
+    fn skipped() -> bool {
+        if std::env::var("WEFT_SKIP_TMUX").as_deref() == Ok("1") {
+            eprintln!("skipped: WEFT_SKIP_TMUX=1");
+            return true;
+        }
+        if Command::new("tmux").arg("-V").output().is_err() {
+            panic!("tmux is not installed: install the Debian package `tmux` (apt-get install tmux), or set WEFT_SKIP_TMUX=1 to skip this test");
+        }
+        false
+    }
+
+    /// A detached session of 120x40 running `cmd`.
+    fn start(name: &str, cmd: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("{name}-{}", std::process::id()),
+            session: "weft".into(),
+        };
+        let out = t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
     }
 }
 
@@ -49,42 +92,19 @@ fn scratch_dir() -> PathBuf {
 
 #[test]
 fn weft_opens_the_inspector_in_a_terminal() {
-    if std::env::var("WEFT_SKIP_TMUX").as_deref() == Ok("1") {
-        eprintln!("skipped: WEFT_SKIP_TMUX=1");
+    if Tmux::skipped() {
         return;
-    }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is not installed: install the Debian package `tmux` (apt-get install tmux), or set WEFT_SKIP_TMUX=1 to skip this test");
     }
     let dir = scratch_dir();
     let exit_file = dir.join("exit");
     let _ = std::fs::remove_file(&exit_file);
     let bin = env!("CARGO_BIN_EXE_weft");
-    let t = Tmux {
-        socket: format!("weft-test-{}", std::process::id()),
-        session: "weft".into(),
-    };
     let cmd = format!(
         "cd '{}' && '{bin}'; echo $? > '{}'",
         dir.display(),
         exit_file.display()
     );
-    let out = t.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let t = Tmux::start("weft-test", &cmd);
 
     // Nodes appear at once; decoded traffic within the first seconds (the thermostat reports
     // at 3 s, the kitchen switch at 5 s, beacons every 10 s).
@@ -117,6 +137,73 @@ fn weft_opens_the_inspector_in_a_terminal() {
         exit_file.exists() && read(&exit_file).is_some()
     });
     assert_eq!(read(&exit_file).as_deref(), Some("0"), "exit status");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `weft inspect --radio sim:SOCKET --pcap FILE` in a terminal, on a live air where a
+/// `weft node` beacons: the capture runs from the start (the status bar says REC), and `q`
+/// closes the file with what was heard, the node's beacons from the hub's address for it.
+#[test]
+fn inspect_captures_the_live_air_from_the_start_with_pcap() {
+    if Tmux::skipped() {
+        return;
+    }
+    let dir = procs::scratch("tmux", "pcap");
+    let bin = env!("CARGO_BIN_EXE_weft");
+    let sock = dir.join("air.sock");
+    let pcap = dir.join("live.pcapng");
+    let exit_file = dir.join("exit");
+    let _hub = procs::hub(&sock);
+    let _node = Killed(
+        procs::weft()
+            .args(["node", "--radio", &format!("sim:{}", sock.display())])
+            .args(["--uuid", "0102030405060708090a0b0c0d0e0f10"])
+            .args(["--state", dir.join("node.weft").to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // An empty data directory: no store, so the inspector only listens.
+    let cmd = format!(
+        "cd '{d}' && XDG_DATA_HOME='{d}' '{bin}' inspect --radio 'sim:{}' --pcap '{}'; echo $? > '{}'",
+        sock.display(),
+        pcap.display(),
+        exit_file.display(),
+        d = dir.display(),
+    );
+    let t = Tmux::start("weft-test-pcap", &cmd);
+    let mut screen = String::new();
+    wait_for(
+        "the capture and the node's beacon on the screen",
+        Duration::from_secs(40),
+        || {
+            screen = t.capture();
+            screen.contains("REC") && screen.contains("Unprovisioned Device Beacon")
+        },
+    );
+    t.run(&["send-keys", "-t", &t.session, "q"]);
+    wait_for("weft to exit", Duration::from_secs(20), || {
+        read(&exit_file).is_some()
+    });
+    assert_eq!(
+        read(&exit_file).as_deref(),
+        Some("0"),
+        "exit status; {screen}"
+    );
+    let packets = weft_radio::pcap::read_all_packets(&std::fs::read(&pcap).unwrap()).unwrap();
+    assert!(!packets.is_empty());
+    let beacons: Vec<_> = packets
+        .iter()
+        .filter_map(|p| weft_radio::ble_ll::parse_ble_adv(&p.data).ok())
+        .filter(|a| a.adv_data.get(1) == Some(&0x2b))
+        .collect();
+    assert!(!beacons.is_empty(), "the node's beacons");
+    // The node is the hub's first node slot.
+    let hub_node = weft_radio::sim::adv_address(1, weft_radio::sim::NodeId(0), 0);
+    assert!(beacons
+        .iter()
+        .all(|b| b.crc_ok && b.adv_address == hub_node));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

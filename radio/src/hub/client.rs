@@ -34,14 +34,15 @@ impl HubRadio {
                     Ok(Some(HubMsg::Rx {
                         channel,
                         rssi,
-                        t_us: _,
+                        t_us,
                         adv_address,
                         bytes,
                     })) => Ok(RxFrame {
                         bearer: Bearer::Advertising,
                         channel,
                         rssi: Some(rssi),
-                        timestamp: Instant::ZERO,
+                        // The air's own clock, as a controller stamps what it hears.
+                        timestamp: Instant::from_micros(t_us),
                         adv_address: Some(adv_address),
                         bytes,
                     }),

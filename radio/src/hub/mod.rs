@@ -32,6 +32,8 @@ pub enum HubMsg {
     Rx {
         channel: u8,
         rssi: i8,
+        /// When the frame was heard, on the air's clock (microseconds since the hub started):
+        /// the client's [`crate::RxFrame::timestamp`].
         t_us: u64,
         /// The transmitter's advertiser address (AdvA), least significant octet first: stable
         /// per transmitting node, so a relayed frame carries the relay's

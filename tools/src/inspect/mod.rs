@@ -21,6 +21,7 @@ use ratatui::crossterm::event::{
 use ratatui::crossterm::execute;
 use serde_json::json;
 
+use weft_radio::capture::CaptureFile;
 use weft_radio::RadioUri;
 
 use crate::error::Failure;
@@ -60,6 +61,9 @@ pub struct InspectArgs {
     /// Draw the topology with plain characters instead of braille.
     #[arg(long)]
     pub plain: bool,
+    /// Capture the air into this pcapng file from the start (`c` stops it; see `weft capture`).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<std::path::PathBuf>,
 }
 
 impl Default for InspectArgs {
@@ -72,6 +76,7 @@ impl Default for InspectArgs {
             seed: 1,
             speed: 1.0,
             plain: false,
+            pcap: None,
         }
     }
 }
@@ -102,7 +107,7 @@ fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, Failure> {
 pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
     let scenario = match source_of(a.radio.as_deref(), a.scenario.as_deref())? {
         RadioArg::Radio(uri) => {
-            let rt = start_radio(&uri, &a.store, None)?;
+            let rt = start_radio(&uri, &a.store, None, a.pcap.as_deref())?;
             return on_terminal(rt, a.plain);
         }
         RadioArg::Scenario(name) => name,
@@ -119,7 +124,12 @@ pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
             format!("--speed {}: give a factor between 0 and 1000", a.speed),
         ));
     }
-    let feeder = feeder_for(&scenario, a.seed)?;
+    let mut feeder = feeder_for(&scenario, a.seed)?;
+    if let Some(p) = &a.pcap {
+        feeder
+            .start_capture(p)
+            .map_err(|e| Failure::new(Exit::Unavailable, e))?;
+    }
     let rt = Runtime::start(
         feeder,
         Pace {
@@ -154,21 +164,27 @@ pub fn start_live(
     let uri = RadioUri::Sim {
         path: socket.to_path_buf(),
     };
-    start_radio(&uri, opts, capture_dir)
+    start_radio(&uri, opts, capture_dir, None)
 }
 
 /// Runs the inspector on the radio `uri` names. With the store's provisioner node and the store
 /// to itself, the inspector is that node; otherwise it listens, decoding with the store's keys
 /// (a notice says why it only listens). A radio this build cannot drive is refused before the
-/// store is touched.
+/// store is touched. With `pcap`, the air is captured into that file from the start (a file
+/// that cannot be created is refused before the store is touched too).
 pub fn start_radio(
     uri: &RadioUri,
     opts: &StoreOpts,
     capture_dir: Option<std::path::PathBuf>,
+    pcap: Option<&std::path::Path>,
 ) -> Result<Runtime, Failure> {
     if let Some(e) = weft_radio::open::unavailable(uri) {
         return Err(e.into());
     }
+    let capture = pcap
+        .map(|p| CaptureFile::create(p, weft_radio::Caps::ADVERTISING))
+        .transpose()
+        .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
     let source = uri.to_string();
     let (mut feeder, why) = match live_store(opts)? {
         None => (live::LiveFeeder::new(&source, None, None), None),
@@ -190,6 +206,9 @@ pub fn start_radio(
     if let Some(why) = why {
         feeder.model.notify(why);
     }
+    if let Some(file) = capture {
+        feeder.capture_into(file);
+    }
     live::start(uri, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
@@ -202,8 +221,11 @@ fn on_terminal(rt: Runtime, plain: bool) -> Result<Exit, Failure> {
     let result = ui_loop(&mut terminal, &rt, &mut app);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
-    rt.stop();
+    let last = rt.stop();
     result.map_err(|e| Failure::new(Exit::Unavailable, format!("terminal error: {e}")))?;
+    if let Some(e) = &last.capture_error {
+        return Err(Failure::new(Exit::Unavailable, e.clone()));
+    }
     Ok(Exit::Ok)
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration as WallDuration, Instant as WallClock};
 use weft_mesh::Duration;
 use weft_radio::Pacer;
 
-use super::model::{Feeder, Model};
+use super::model::{close_at_exit, toggle_capture, Feeder, Model};
 use super::ui::Request;
 
 /// How the simulation is paced.
@@ -100,9 +100,10 @@ impl Runtime {
         let _ = self.tx.send(Control::Ui(r));
     }
 
-    /// Stops the simulation (closing any capture) and waits for the thread.
-    pub fn stop(mut self) {
+    /// Stops the network (closing any capture) and waits for its thread; the last snapshot.
+    pub fn stop(mut self) -> Arc<Model> {
         self.shutdown();
+        self.snapshot()
     }
 
     fn shutdown(&mut self) {
@@ -127,7 +128,8 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
         for c in rx.try_iter() {
             match c {
                 Control::Quit => {
-                    feeder.stop_capture();
+                    let stopped = feeder.stop_capture();
+                    close_at_exit(&mut feeder.model, stopped, shared);
                     return;
                 }
                 Control::Ui(Request::TogglePause) => {
@@ -164,17 +166,10 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                     }
                 }
                 Control::Ui(Request::ToggleCapture) => {
-                    if let Some(p) = feeder.stop_capture() {
-                        feeder.model.notify(format!("capture written to {p}"));
-                    } else {
-                        let path = new_capture_path(pace.capture_dir.map(std::path::Path::new));
-                        match feeder.start_capture(&path) {
-                            Ok(()) => feeder
-                                .model
-                                .notify(format!("capturing the air to {path} (c stops)")),
-                            Err(e) => feeder.model.notify(format!("capture failed: {e}")),
-                        }
-                    }
+                    let stopped = feeder.stop_capture();
+                    let dir = pace.capture_dir.map(std::path::Path::new);
+                    let text = toggle_capture(stopped, dir, |p| feeder.start_capture(p));
+                    feeder.model.notify(text);
                 }
             }
         }
@@ -215,17 +210,4 @@ pub fn run_for(feeder: &mut Feeder, seconds: f64) -> Result<(), crate::sim::RunE
     }
     feeder.layout_steps(300);
     Ok(())
-}
-
-/// A new capture file's path: `weft-capture-SECONDS.pcapng` in `dir` (default: the working
-/// directory).
-pub(crate) fn new_capture_path(dir: Option<&std::path::Path>) -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let name = format!("weft-capture-{secs}.pcapng");
-    match dir {
-        Some(d) => d.join(name).to_string_lossy().into_owned(),
-        None => name,
-    }
 }

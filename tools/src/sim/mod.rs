@@ -30,8 +30,7 @@ use weft_mesh::ble::station::{
 };
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::{Duration, Instant};
-use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
-use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
+use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 
 use crate::error::Failure;
@@ -188,6 +187,9 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         format!("cannot watch for SIGTERM and SIGINT: {e}"),
                     )
                 })?;
+                // Listed by `weft radios` while it serves.
+                let _registered = crate::radios::runtime_dir()
+                    .and_then(|rt| crate::radios::hubs::register(&rt, socket, scenario.as_deref()));
                 crate::runtime::serve_hub_until(socket, sim, note, stop)
                     .await
                     .map_err(Failure::from)

@@ -48,33 +48,30 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         })
         .collect();
 
-    let pcap: Option<Arc<Mutex<PcapWriter<std::io::BufWriter<std::fs::File>>>>> = match &r.pcap {
+    let pcap: Option<Arc<Mutex<CaptureFile>>> = match &r.pcap {
         Some(path) => {
-            let f = std::fs::File::create(path)
-                .map_err(|e| RunError::Io(format!("cannot create {}: {e}", path.display())))?;
-            let w = PcapWriter::new(std::io::BufWriter::new(f))
+            let w = CaptureFile::create(path, weft_radio::Caps::ADVERTISING)
                 .map_err(|e| RunError::Io(e.to_string()))?;
             Some(Arc::new(Mutex::new(w)))
         }
         None => None,
     };
+    // The first failure of the capture file, reported at the end.
+    let pcap_failed: Arc<Mutex<Option<String>>> = Arc::default();
     if let Some(w) = &pcap {
-        let w = Arc::clone(w);
+        let (w, failed) = (Arc::clone(w), Arc::clone(&pcap_failed));
         let addrs = addrs.clone();
         sim.set_air_tap(move |f| {
-            let a = addrs
-                .get(f.node.0 as usize)
-                .copied()
-                .unwrap_or(0)
-                .to_le_bytes();
-            // A random static advertiser address per node (Core Vol 6 Part B §1.3.2.1: the two
-            // most significant bits are 1).
-            let adv_a = [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e];
-            if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, f.bytes) {
-                if let Ok(pkt) = ble_ll_phdr_packet(f.channel, None, &ll) {
-                    if let Ok(mut w) = w.lock() {
-                        let _ = w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, f.start, &pkt);
-                    }
+            let a = addrs.get(f.node.0 as usize).copied().unwrap_or(0);
+            let written = match w.lock() {
+                Ok(mut w) => {
+                    w.write_adv(f.start, stand_in_adv_address(a), f.channel, None, f.bytes)
+                }
+                Err(_) => return,
+            };
+            if let Err(e @ CaptureError::File { .. }) = written {
+                if let Ok(mut failed) = failed.lock() {
+                    failed.get_or_insert(e.to_string());
                 }
             }
         });
@@ -231,8 +228,11 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         }
     }
     if let Some(w) = &pcap {
+        if let Some(e) = pcap_failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(RunError::Io(e));
+        }
         w.lock()
-            .map_err(|_| RunError::Io("pcap writer poisoned".into()))?
+            .map_err(|_| RunError::Io("the capture writer failed".into()))?
             .flush()
             .map_err(|e| RunError::Io(e.to_string()))?;
     }

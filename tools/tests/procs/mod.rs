@@ -1,7 +1,7 @@
 //! Helpers for the tests that run `weft` commands as separate processes.
 #![allow(dead_code)] // each test binary uses some of these
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -56,4 +56,22 @@ pub fn wait_for(path: &Path) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// A fresh directory for one test: `weft-GROUP-NAME-PID` in the temporary directory.
+pub fn scratch(group: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weft-{group}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Sends a signal to a process with kill(1).
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
 }

@@ -24,6 +24,7 @@ pub use cdb::detail_from_cdb;
 pub use run::{listen_for, start};
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use super::layout::Layout;
 use rand_chacha::rand_core::SeedableRng;
@@ -44,12 +45,13 @@ use weft_mesh::topology::{NodeKey, Roles, Topology};
 use weft_mesh::{Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
-    create_capture, describe_into, finish_entry, node_adv_address, write_adv, Capture, ConfigOp,
-    EntryKind, Model, NodeDetail, TrafficEntry, TrafficTally, UnprovisionedDevice,
+    describe_into, finish_entry, ConfigOp, EntryKind, Model, NodeDetail, TrafficEntry,
+    TrafficTally, UnprovisionedDevice,
 };
 use crate::store::{NetState, Store, StoreLock};
 use adva::{AdvA, Transmitters};
 use cdb::{groups_of, node_into_topology};
+use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile, Written};
 
 /// The status line for actions when the inspector only listens.
 pub const READ_ONLY: &str =
@@ -57,9 +59,6 @@ pub const READ_ONLY: &str =
 /// The listener's own key in the topology when it only listens (no unicast address is 0,
 /// MshPRT §3.4.2.1).
 pub const LISTENER: NodeKey = 0;
-/// The advertising channel own frames are written to a capture on (Core v5.4 Vol 6 Part B
-/// §1.4.1: 37 is the first primary advertising channel).
-const OWN_CHANNEL: u8 = 37;
 
 /// The store a read-write inspector holds, with its lock.
 #[allow(missing_debug_implementations)]
@@ -94,9 +93,8 @@ pub struct LiveFeeder {
     hops: HashMap<u16, u8>,
     /// Which node each advertiser address heard belongs to.
     transmitters: Transmitters,
-    /// The capture being written: path, writer, and the wall clock (µs since the Unix epoch)
-    /// at [`Instant::ZERO`].
-    capture: Option<(String, Capture, u64)>,
+    /// The capture being written.
+    capture: Option<CaptureFile>,
     /// The picture is frozen (the node goes on).
     pub paused: bool,
     pub model: Model,
@@ -305,30 +303,38 @@ impl LiveFeeder {
     }
 
     /// Starts writing every frame heard and sent to a pcapng file at `path`.
-    pub fn start_capture(&mut self, path: &str) -> Result<(), String> {
-        let w = create_capture(path)?;
-        let now_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as u64);
-        let base = now_unix.saturating_sub(self.model.now.as_micros());
-        self.capture = Some((path.to_string(), w, base));
-        self.model.capture = Some(path.to_string());
+    pub fn start_capture(&mut self, path: &Path) -> Result<(), String> {
+        let file =
+            CaptureFile::create(path, weft_radio::Caps::ADVERTISING).map_err(|e| e.to_string())?;
+        self.capture_into(file);
         Ok(())
     }
 
-    /// Stops the capture; returns the file written.
-    pub fn stop_capture(&mut self) -> Option<String> {
-        self.model.capture = None;
-        let (path, mut w, _) = self.capture.take()?;
-        let _ = w.flush();
-        Some(path)
+    /// Writes every frame heard and sent to `file` from now on.
+    pub fn capture_into(&mut self, file: CaptureFile) {
+        self.model.capture = Some(file.path().display().to_string());
+        self.capture = Some(file);
     }
 
-    /// A frame into the capture, from the advertiser address `adv`.
-    fn capture_frame(&mut self, adv: AdvA, channel: u8, rssi: Option<i8>, at: Instant, b: &[u8]) {
-        if let Some((_, w, base)) = self.capture.as_mut() {
-            let t = Instant::from_micros(base.saturating_add(at.as_micros()));
-            write_adv(w, adv, channel, rssi, t, b);
+    /// Stops the capture; the file written, or why it could not be.
+    pub fn stop_capture(&mut self) -> Option<Result<PathBuf, String>> {
+        self.model.capture = None;
+        Some(self.capture.take()?.finish().map_err(|e| e.to_string()))
+    }
+
+    /// A frame into the capture, heard or sent. A file that fails is let go, and the status
+    /// line says why.
+    fn capture_frame(
+        &mut self,
+        write: impl FnOnce(&mut CaptureFile) -> Result<Written, CaptureError>,
+    ) {
+        let Some(c) = self.capture.as_mut() else {
+            return;
+        };
+        if let Err(e @ CaptureError::File { .. }) = write(c) {
+            self.capture = None;
+            self.model.capture = None;
+            self.model.notify(format!("capture stopped: {e}"));
         }
     }
 
@@ -651,8 +657,7 @@ impl Station for LiveFeeder {
     /// One frame heard at `at` (time since listening began): into the capture, the log, and
     /// the inspector's own node.
     fn handle_frame(&mut self, at: Instant, frame: &RxFrame) {
-        let adv = frame.adv_address.unwrap_or_else(|| node_adv_address(0));
-        self.capture_frame(adv, frame.channel, frame.rssi, at, &frame.bytes);
+        self.capture_frame(|c| c.write_rx(frame));
         if !self.paused {
             self.ingest(at, 0, frame.rssi, frame.adv_address, &frame.bytes);
         }
@@ -673,7 +678,9 @@ impl Station for LiveFeeder {
         let h = self.host.as_mut()?;
         let f = h.station.poll_transmit(now)?;
         let me = h.address;
-        self.capture_frame(node_adv_address(me), OWN_CHANNEL, None, now, &f.bytes);
+        // The advertiser address the radio sends with is not known here: a stand-in of the
+        // node's address.
+        self.capture_frame(|c| c.write_sent(&f, stand_in_adv_address(me)));
         if !self.paused {
             self.ingest(now, me, None, None, &f.bytes);
         }

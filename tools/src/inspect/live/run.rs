@@ -11,8 +11,8 @@ use weft_mesh::{Duration, Instant};
 use weft_radio::{drive, drive_with, Clock, Flow, Hooks, RadioError, RadioUri};
 
 use super::LiveFeeder;
-use crate::inspect::model::Model;
-use crate::inspect::runtime::{new_capture_path, Control, Runtime};
+use crate::inspect::model::{close_at_exit, toggle_capture, Model};
+use crate::inspect::runtime::{Control, Runtime};
 use crate::inspect::ui::Request;
 
 /// How often the UI's requests are taken.
@@ -70,17 +70,9 @@ fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Pa
         }
         Request::Select(_) => {}
         Request::ToggleCapture => {
-            if let Some(p) = f.stop_capture() {
-                f.model.notify(format!("capture written to {p}"));
-            } else {
-                let path = new_capture_path(capture_dir);
-                match f.start_capture(&path) {
-                    Ok(()) => f
-                        .model
-                        .notify(format!("capturing the air to {path} (c stops)")),
-                    Err(e) => f.model.notify(format!("capture failed: {e}")),
-                }
-            }
+            let stopped = f.stop_capture();
+            let text = toggle_capture(stopped, capture_dir, |p| f.start_capture(p));
+            f.model.notify(text);
         }
         Request::Send { dst, message, what } => match f.send(now, dst, message) {
             Ok(()) => f.model.notify(format!("sent {what}")),
@@ -125,7 +117,8 @@ impl Hooks<LiveFeeder> for LiveHooks<'_> {
         for c in rx.try_iter() {
             match c {
                 Control::Quit => {
-                    f.stop_capture();
+                    let stopped = f.stop_capture();
+                    close_at_exit(&mut f.model, stopped, self.shared);
                     // The node's replay protection list and exact next sequence number go
                     // with it.
                     f.save_at_exit();

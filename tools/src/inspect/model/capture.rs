@@ -1,35 +1,79 @@
-//! Captures from the inspector: BLE link-layer packets with the advertiser address of the
-//! transmitter, in pcapng.
+//! Captures from the inspector (`c`, `--pcap FILE`): the frames go to a pcapng file through
+//! weft-radio's one capture writer ([`weft_radio::capture`]); here is only what the inspector
+//! adds, the key that starts and stops them and how a failed file is shown.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-/// The advertiser address a scenario's node at `transmitter` is written to captures with (0
-/// when the transmitter is unknown), least significant octet first: a random static address
-/// per node (Core v5.4 Vol 6 Part B §1.3.2.1: the two most significant bits are 1).
-pub(crate) fn node_adv_address(transmitter: u16) -> [u8; 6] {
-    let a = transmitter.to_le_bytes();
-    [a[0], a[1], 0x00, 0x5e, 0x1f, 0xc0 | 0x2e]
+use weft_radio::capture::{CaptureError, CaptureFile};
+
+use super::{Instant, Model};
+
+/// What the air tap of a scenario writes to: the file, and why it stopped when it failed.
+#[derive(Debug, Default)]
+pub(crate) struct TapCapture {
+    pub file: Option<CaptureFile>,
+    pub failed: Option<String>,
 }
 
-/// Writes one advertising PDU heard on `channel` to a capture as an ADV_NONCONN_IND from the
-/// advertiser address `adv_a` (least significant octet first).
-pub(crate) fn write_adv(
-    w: &mut Capture,
-    adv_a: [u8; 6],
-    channel: u8,
-    rssi: Option<i8>,
-    at: Instant,
-    bytes: &[u8],
-) {
-    if let Ok(ll) = ble_adv_nonconn_ind(adv_a, true, bytes) {
-        if let Ok(pkt) = ble_ll_phdr_packet(channel, rssi, &ll) {
-            let _ = w.write_packet(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, at, &pkt);
+impl TapCapture {
+    /// One advertising PDU on `channel` at `at` (virtual time) from `adv_address`; a file that
+    /// fails is let go, and why is kept for the status line.
+    pub fn write(&mut self, at: Instant, adv_address: [u8; 6], channel: u8, bytes: &[u8]) {
+        let Some(f) = self.file.as_mut() else { return };
+        if let Err(e @ CaptureError::File { .. }) =
+            f.write_adv(at, adv_address, channel, None, bytes)
+        {
+            self.failed = Some(e.to_string());
+            self.file = None;
         }
     }
 }
 
-/// A pcapng capture file created at `path`.
-pub(crate) fn create_capture(path: &str) -> Result<Capture, String> {
-    let f = std::fs::File::create(path).map_err(|e| format!("cannot create {path}: {e}"))?;
-    PcapWriter::new(std::io::BufWriter::new(f)).map_err(|e| e.to_string())
+/// What the `c` key does, given what stopping the capture gave (`None`: none ran): when none
+/// ran, `start` one in `dir` (default: the working directory). The line for the status bar.
+pub(crate) fn toggle_capture(
+    stopped: Option<Result<PathBuf, String>>,
+    dir: Option<&Path>,
+    start: impl FnOnce(&Path) -> Result<(), String>,
+) -> String {
+    match stopped {
+        Some(Ok(p)) => format!("capture written to {}", p.display()),
+        Some(Err(e)) => format!("capture failed: {e}"),
+        None => {
+            let path = new_capture_path(dir);
+            match start(&path) {
+                Ok(()) => format!("capturing the air to {} (c stops)", path.display()),
+                Err(e) => format!("capture failed: {e}"),
+            }
+        }
+    }
+}
+
+/// The capture closed as the network stops: a failure is kept in a last snapshot, for the
+/// command to report once the terminal is restored.
+pub(crate) fn close_at_exit(
+    model: &mut Model,
+    stopped: Option<Result<PathBuf, String>>,
+    shared: &Mutex<Arc<Model>>,
+) {
+    if let Some(Err(e)) = stopped {
+        model.capture_error = Some(e);
+        if let Ok(mut s) = shared.lock() {
+            *s = Arc::new(model.clone());
+        }
+    }
+}
+
+/// A new capture file's path: `weft-capture-SECONDS.pcapng` in `dir` (default: the working
+/// directory).
+pub(crate) fn new_capture_path(dir: Option<&Path>) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!("weft-capture-{secs}.pcapng");
+    match dir {
+        Some(d) => d.join(name),
+        None => PathBuf::from(name),
+    }
 }

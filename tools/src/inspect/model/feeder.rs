@@ -2,6 +2,7 @@
 //! as a sniffer given the network's keys would decode it, into the [`Model`] the UI draws.
 
 use super::*;
+use std::path::{Path, PathBuf};
 
 /// A frame from the air tap.
 #[derive(Debug, Clone)]
@@ -24,7 +25,7 @@ pub struct Feeder {
     plan: Vec<PlannedNode>,
     sniffer: Sniffer,
     air: Arc<Mutex<AirQueue>>,
-    capture: Arc<Mutex<Option<(String, Capture)>>>,
+    capture: Arc<Mutex<TapCapture>>,
     /// Node index by address.
     index: HashMap<u16, usize>,
     /// Address by node index (0 while unprovisioned) and names.
@@ -71,17 +72,15 @@ impl Feeder {
         }
         let sniffer = Sniffer::new(ring, IvIndex(keys.iv_index));
         let air = Arc::new(Mutex::new(AirQueue::default()));
-        let capture: Arc<Mutex<Option<(String, Capture)>>> = Arc::new(Mutex::new(None));
+        let capture: Arc<Mutex<TapCapture>> = Arc::default();
         {
             let air = Arc::clone(&air);
             let capture = Arc::clone(&capture);
             let addrs = addrs.clone();
             sim.set_air_tap(move |f| {
                 if let Ok(mut c) = capture.lock() {
-                    if let Some((_, w)) = c.as_mut() {
-                        let a = addrs.get(f.node.index()).copied().unwrap_or(0);
-                        write_adv(w, node_adv_address(a), f.channel, None, f.start, f.bytes);
-                    }
+                    let a = addrs.get(f.node.index()).copied().unwrap_or(0);
+                    c.write(f.start, stand_in_adv_address(a), f.channel, f.bytes);
                 }
                 // The three PDUs of an advertising event carry the same bytes: decode one.
                 if f.channel != weft_radio::sim::ADV_CHANNELS[0] {
@@ -181,6 +180,11 @@ impl Feeder {
         }
         self.sim.run_until(t);
         self.ingest();
+        let failed = self.capture.lock().ok().and_then(|mut c| c.failed.take());
+        if let Some(e) = failed {
+            self.model.capture = None;
+            self.model.notify(format!("capture stopped: {e}"));
+        }
         self.model.now = t.max(self.model.now);
         let horizon = Instant::from_micros(
             self.model
@@ -503,21 +507,27 @@ impl Feeder {
     }
 
     /// Starts writing every frame on the air to a pcapng file at `path`.
-    pub fn start_capture(&mut self, path: &str) -> Result<(), String> {
-        let w = create_capture(path)?;
+    pub fn start_capture(&mut self, path: &Path) -> Result<(), String> {
+        let file =
+            CaptureFile::create(path, weft_radio::Caps::ADVERTISING).map_err(|e| e.to_string())?;
         if let Ok(mut c) = self.capture.lock() {
-            *c = Some((path.to_string(), w));
+            *c = TapCapture {
+                file: Some(file),
+                failed: None,
+            };
         }
-        self.model.capture = Some(path.to_string());
+        self.model.capture = Some(path.display().to_string());
         Ok(())
     }
 
-    /// Stops the capture; returns the file written.
-    pub fn stop_capture(&mut self) -> Option<String> {
+    /// Stops the capture; the file written, or why it failed.
+    pub fn stop_capture(&mut self) -> Option<Result<PathBuf, String>> {
         self.model.capture = None;
-        let (path, mut w) = self.capture.lock().ok()?.take()?;
-        let _ = w.flush();
-        Some(path)
+        let mut c = self.capture.lock().ok()?;
+        if let Some(e) = c.failed.take() {
+            return Some(Err(e));
+        }
+        Some(c.file.take()?.finish().map_err(|e| e.to_string()))
     }
 
     /// The virtual time of the simulation.

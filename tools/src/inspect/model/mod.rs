@@ -20,8 +20,7 @@ use weft_mesh::ble::wire::beacon::Beacon;
 use weft_mesh::ble::wire::control::control_opcode_name;
 use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
-use weft_radio::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
-use weft_radio::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR};
+use weft_radio::capture::{stand_in_adv_address, CaptureFile};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, SimEvent, Simulator};
 
 use crate::scenario::PlannedNode;
@@ -33,7 +32,7 @@ mod capture;
 mod describe;
 mod feeder;
 
-pub(crate) use capture::{create_capture, node_adv_address, write_adv};
+pub(crate) use capture::{close_at_exit, toggle_capture, TapCapture};
 #[cfg(test)]
 use describe::heartbeat_sub_text;
 pub use describe::{config_message, detail_of, model_name, HEARTBEAT_PERIOD_S};
@@ -267,6 +266,9 @@ pub struct Model {
     pub detail: Option<Arc<NodeDetail>>,
     /// The pcap file being written, if a capture runs.
     pub capture: Option<String>,
+    /// Why the capture could not be closed when the network stopped (the command reports it
+    /// once the terminal is restored).
+    pub capture_error: Option<String>,
     /// A line about the last action's outcome, numbered so the UI sees each one once.
     pub notice: Option<(u64, String)>,
     /// Unprovisioned devices the host heard beaconing, in the order first heard.
@@ -300,9 +302,6 @@ pub enum ConfigOp {
     Subscribe(u16),
 }
 
-/// A capture in progress.
-pub(crate) type Capture = PcapWriter<std::io::BufWriter<std::fs::File>>;
-
 impl Model {
     /// A picture of `source` with `topology` seen from `host`, before anything is heard.
     pub(crate) fn empty(source: String, topology: Topology, host: u16) -> Model {
@@ -321,6 +320,7 @@ impl Model {
             host,
             detail: None,
             capture: None,
+            capture_error: None,
             notice: None,
             unprovisioned: Vec::new(),
         }
