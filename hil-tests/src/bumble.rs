@@ -10,7 +10,7 @@
 //! # let _ = radio;
 //! ```
 //!
-//! The venv is `$WEFT_BUMBLE_VENV`, or `target/bumble-venv` in the workspace; `.ci/run` makes
+//! The venv is `$WEFT_BUMBLE_VENV`, or `bumble-venv` in the target directory; `.ci/run` makes
 //! it (`python3 -m venv DIR && DIR/bin/pip install bumble==0.0.236`).
 
 use std::fs::File;
@@ -32,16 +32,19 @@ pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("bumble/controllers.py")
 }
 
-/// Where the venv is looked for: `$WEFT_BUMBLE_VENV`, else `target/bumble-venv` in the
-/// workspace.
+/// Where the venv is looked for: `$WEFT_BUMBLE_VENV`, else `bumble-venv` in the build's target
+/// directory (`$CARGO_TARGET_DIR`, else `target` in the workspace), where `.ci/run` makes it.
 pub fn venv_dir() -> PathBuf {
-    match std::env::var_os("WEFT_BUMBLE_VENV") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("hil-tests is in the workspace")
-            .join("target/bumble-venv"),
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("WEFT_BUMBLE_VENV") {
+        return PathBuf::from(dir);
     }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("hil-tests is in the workspace");
+    let target =
+        var("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), |t| workspace.join(t));
+    target.join("bumble-venv")
 }
 
 /// The venv's Python when `venv` holds Bumble [`BUMBLE_VERSION`]; otherwise why not.
