@@ -3,5 +3,9 @@
 //! The scenarios live in `tests/`: the network layer, transport and key management of the node
 //! stack (`tests/network.rs`) and provisioning for every OOB method (`tests/provisioning.rs`),
 //! each driven on the simulated medium (`weft_radio::sim`) with its airtime, channels, scanning
-//! and loss. Rig files that point the same scenarios at emulated controllers and real dongles
-//! come with the hardware radios; until then the simulator is the only radio they run on.
+//! and loss. Emulated controllers (Bumble, `bumble/controllers.py`) are started by
+//! [`bumble::Fixture`] and checked from outside, with hand-built HCI packets, by
+//! `tests/bumble.rs`; rig files that point the scenarios at them and at real dongles come with
+//! the HCI radio.
+
+pub mod bumble;
