@@ -10,7 +10,9 @@ Each --transport gets one controller; all of them share one air (a LocalLink), s
 what the others advertise at once. Once a transport is open the script prints
 `ready SPEC` on standard output (a tcp-server port 0 is printed as the port it got); it exits
 cleanly on SIGTERM or SIGINT (and, with --exit-on-stdin-eof, when its standard input closes),
-removing the pty symlinks and unix sockets it made. A stale pty symlink or unix socket left by
+removing the pty symlinks and unix sockets it made. With --exit-on-stdin-eof, standard input
+also changes links while it runs: a line `loss I-J=P` or `rssi I-J=DBM` is answered `ok LINE`
+(or `error LINE: why`) on standard output. A stale pty symlink or unix socket left by
 a killed run is replaced at start.
 
 Stock Bumble's controller differs from a real one in ways that matter for Bluetooth Mesh. This
@@ -351,6 +353,26 @@ def parse_links(values: list, convert) -> tuple:
     return default, links
 
 
+def control(air: Air, line: str) -> str:
+    """One line of standard input: `loss I-J=P` or `rssi I-J=DBM` changes a link from now on.
+    Answers `ok LINE`, or `error LINE: why`."""
+    try:
+        what, value = line.split(None, 1)
+        if what == "loss":
+            _, links = parse_links([value], float)
+            air.loss.update(links)
+        elif what == "rssi":
+            _, links = parse_links([value], int)
+            air.links.update(links)
+        else:
+            raise ValueError("not loss or rssi")
+        if not links:
+            raise ValueError("not I-J=VALUE")
+    except ValueError as e:
+        return f"error {line}: {e}"
+    return f"ok {line}"
+
+
 async def run(args) -> None:
     quirks = set(QUIRKS) if args.stock_quirks else set(args.quirk)
     rssi, rssi_links = parse_links(args.rssi, int)
@@ -361,11 +383,19 @@ async def run(args) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
     if args.exit_on_stdin_eof:
+        pending = bytearray()
 
         def on_stdin() -> None:
-            if not os.read(0, 4096):  # end of file: whoever started us is gone
+            data = os.read(0, 4096)
+            if not data:  # end of file: whoever started us is gone
                 loop.remove_reader(0)
                 stop.done() or stop.set_result(None)
+                return
+            pending.extend(data)
+            while b"\n" in pending:
+                line, _, rest = bytes(pending).partition(b"\n")
+                pending[:] = rest
+                print(control(air, line.decode(errors="replace").strip()), flush=True)
 
         loop.add_reader(0, on_stdin)
 
@@ -407,7 +437,8 @@ def main() -> None:
                         help="I-J=P: the link between I and J loses a PDU with probability P")
     parser.add_argument("--seed", type=int, help="seed of the loss draws")
     parser.add_argument("--exit-on-stdin-eof", action="store_true",
-                        help="also stop when standard input closes (for test harnesses)")
+                        help="also stop when standard input closes, and take `loss I-J=P` and "
+                             "`rssi I-J=DBM` lines from it (for test harnesses)")
     args = parser.parse_args()
     bumble.logging.setup_basic_logging()
     asyncio.run(run(args))

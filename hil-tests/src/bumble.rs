@@ -148,28 +148,33 @@ impl Fixture {
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
         let stdin = child.stdin.take();
-        let mut ctl = Controllers {
-            child,
-            stdin,
-            ready: Vec::new(),
-            log,
-        };
-        // Ready lines come through a thread, so that the wait has a deadline; the thread
-        // then drains standard output until the fixture exits.
+        // Standard output comes through a thread, so that waits have a deadline; the thread
+        // drains it until the fixture exits.
         let (tx, rx) = mpsc::channel();
-        let stdout = ctl.child.stdout.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(spec) = line.strip_prefix("ready ") {
-                    let _ = tx.send(spec.to_owned());
+                if tx.send(line).is_err() {
+                    break;
                 }
             }
         });
+        let mut ctl = Controllers {
+            child,
+            stdin,
+            lines: rx,
+            ready: Vec::new(),
+            log,
+        };
         let deadline = Instant::now() + READY_WITHIN;
         while ctl.ready.len() < self.transports.len() {
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(spec) => ctl.ready.push(spec),
+            match ctl.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(spec) = line.strip_prefix("ready ") {
+                        ctl.ready.push(spec.to_owned());
+                    }
+                }
                 Err(e) => {
                     let what = match e {
                         mpsc::RecvTimeoutError::Timeout => "were not ready in time",
@@ -189,6 +194,7 @@ impl Fixture {
 pub struct Controllers {
     child: Child,
     stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
     ready: Vec<String>,
     log: tempfile::NamedTempFile,
 }
@@ -219,6 +225,40 @@ impl Controllers {
             "pty" => format!("hci:{rest}"),
             "unix-server" => format!("hci-unix:{rest}"),
             _ => panic!("no weft radio URI for {spec}"),
+        }
+    }
+
+    /// From now on the link between controllers `i` and `j` loses each PDU with probability
+    /// `p` (1.0: the two no longer hear each other). Returns once the fixture has taken it.
+    pub fn set_loss(&mut self, i: usize, j: usize, p: f64) {
+        self.control(&format!("loss {i}-{j}={p}"));
+    }
+
+    /// From now on the link between controllers `i` and `j` reports `dbm` as its RSSI.
+    pub fn set_rssi(&mut self, i: usize, j: usize, dbm: i8) {
+        self.control(&format!("rssi {i}-{j}={dbm}"));
+    }
+
+    /// Sends one control line and waits (5 s at most) for its `ok`; panics otherwise.
+    fn control(&mut self, line: &str) {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .expect("the fixture's standard input is open");
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("{line}: the fixture's standard input: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(answer) if answer == format!("ok {line}") => return,
+                Ok(answer) if answer.starts_with(&format!("error {line}")) => {
+                    panic!("the fixture refused {answer}")
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("{line}: no answer from the fixture ({e}):\n{}", self.log()),
+            }
         }
     }
 

@@ -504,6 +504,37 @@ fn links_have_their_own_rssi_and_loss() {
 }
 
 #[test]
+fn links_change_while_the_controllers_run() {
+    let Some(mut ctl) = start(2, &[]) else {
+        return;
+    };
+    let mut a = Hci::tcp(&ctl, 0);
+    let mut b = Hci::tcp(&ctl, 1);
+    b.scan(false, false);
+    a.advertise(ADV_NONCONN_IND, 0x0020, MESH_AD);
+    let rssi = |b: &mut Hci| -> Vec<i8> {
+        b.reports(Duration::from_millis(300))
+            .iter()
+            .map(|r| r.rssi)
+            .collect()
+    };
+    assert!(rssi(&mut b).iter().all(|&r| r == -50));
+    // Each change is taken before `set_*` returns; reports already on their way are let go.
+    ctl.set_rssi(0, 1, -80);
+    rssi(&mut b);
+    let heard = rssi(&mut b);
+    assert!(
+        heard.len() >= 3 && heard.iter().all(|&r| r == -80),
+        "{heard:?}"
+    );
+    ctl.set_loss(1, 0, 1.0);
+    rssi(&mut b);
+    assert_eq!(rssi(&mut b), [], "the link is cut");
+    ctl.set_loss(0, 1, 0.0);
+    assert!(!rssi(&mut b).is_empty(), "and mended");
+}
+
+#[test]
 fn a_pty_controller_replaces_a_stale_link_and_removes_its_own_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("hci");

@@ -26,8 +26,8 @@ use crate::Exit;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CaptureArgs {
-    /// The radio to listen on: `sim:PATH` for the live simulated air (`weft radios` lists
-    /// what is attached).
+    /// The radio to listen on: `sim:PATH` for the live simulated air;
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The pcapng file to write (created, or emptied if it exists).

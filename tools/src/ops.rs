@@ -33,17 +33,18 @@ use crate::{args, Exit};
 /// Options every operator command shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct OpOpts {
-    /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`).
+    /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// Destination address (hex): a node's unicast address (0001-7fff) or a group (c000-ffff).
     #[arg(long, value_parser = args::destination)]
     pub dst: Address,
     /// Seconds to wait for the answer (above 0).
-    #[arg(long, default_value_t = 5.0, value_parser = args::seconds, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 5.0, value_parser = args::seconds, allow_hyphen_values = true, global = true)]
     pub timeout: f64,
     /// Print the answer as one JSON object.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     #[command(flatten)]
     pub store: StoreOpts,

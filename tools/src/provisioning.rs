@@ -122,7 +122,8 @@ fn oob_value(action: OobAction, text: &str) -> Option<OobValue> {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct NodeArgs {
-    /// The radio: `sim:PATH` for the live simulated air.
+    /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The device UUID (32 hex digits).
@@ -416,7 +417,8 @@ fn device_config(oob: &OobArg) -> DeviceConfig {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProvisionArgs {
-    /// The radio: `sim:PATH` for the live simulated air.
+    /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The device to provision.

@@ -3,86 +3,12 @@
 //! Set WEFT_SKIP_TMUX=1 to skip; without it a missing tmux fails the test.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod procs;
 
+use procs::tmux::{wait_for, Tmux};
 use procs::Killed;
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .output()
-            .expect("run tmux")
-    }
-
-    fn capture(&self) -> String {
-        let out = self.run(&["capture-pane", "-p", "-t", &self.session]);
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Tmux {
-    /// Whether WEFT_SKIP_TMUX=1 skips the tests; without it a missing tmux fails them.
-    fn skipped() -> bool {
-        if std::env::var("WEFT_SKIP_TMUX").as_deref() == Ok("1") {
-            eprintln!("skipped: WEFT_SKIP_TMUX=1");
-            return true;
-        }
-        if Command::new("tmux").arg("-V").output().is_err() {
-            panic!("tmux is not installed: install the Debian package `tmux` (apt-get install tmux), or set WEFT_SKIP_TMUX=1 to skip this test");
-        }
-        false
-    }
-
-    /// A detached session of 120x40 running `cmd`.
-    fn start(name: &str, cmd: &str) -> Tmux {
-        let t = Tmux {
-            socket: format!("{name}-{}", std::process::id()),
-            session: "weft".into(),
-        };
-        let out = t.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            &t.session,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            cmd,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ok() {
-        assert!(start.elapsed() < limit, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 fn scratch_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("weft-tmux-{}", std::process::id()));

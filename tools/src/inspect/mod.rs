@@ -41,7 +41,8 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
-    /// other radios (hci:, bluez:, ...) are not available yet (exit 3).
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; bluez:, gatt:, spinel:, nrf154:, otsim: are not available yet
+    /// (exit 3).
     #[arg(long, conflicts_with = "scenario", value_parser = crate::args::radio)]
     pub radio: Option<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
@@ -320,7 +321,8 @@ pub struct TopologyArgs {
     #[arg(long, conflicts_with = "radio", required_unless_present = "radio")]
     pub scenario: Option<String>,
     /// The radio: `sim:NAME` runs a built-in scenario; `sim:PATH` listens to the live air of
-    /// `weft sim serve --socket PATH`; others are not available yet (exit 3).
+    /// `weft sim serve --socket PATH`; `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; others are not
+    /// available yet (exit 3).
     #[arg(long, value_parser = crate::args::radio)]
     pub radio: Option<String>,
     /// The network store whose keys decode the live air (default: the default store, if any).

@@ -1,6 +1,8 @@
 //! Helpers for the tests that run `weft` commands as separate processes.
 #![allow(dead_code)] // each test binary uses some of these
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
