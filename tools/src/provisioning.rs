@@ -22,7 +22,7 @@ use weft_mesh::ble::prov::{
 };
 use weft_mesh::ble::station::{
     AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionSettings,
-    ProvisionerNodeEvent,
+    ProvisionerNodeEvent, ServingNode,
 };
 use weft_mesh::ble::wire::beacon::OobInformation;
 use weft_mesh::ble::wire::prov::{
@@ -219,7 +219,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             iv_state_since: None,
         }
     };
-    if saved.local.is_none() {
+    let just_provisioned = if saved.local.is_none() {
         // Unprovisioned: beacon and wait for a Provisioner (MshPRT §5).
         let config = device_config(&a.oob);
         let device = Device::new(
@@ -248,13 +248,11 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             "unprovisioned {}: waiting for a provisioner",
             hex::encode(a.uuid)
         );
-        let mut done = None;
         let mut failure = None;
         let outcome = drive(&mut device, &mut radio, &clock, deadline, |d, now, e| {
             let DeviceNodeEvent::Device(DeviceEvent::Session(e)) = e else {
-                // A node now: its state is the device's node's.
+                // A node now: it serves below, its state saved first.
                 if let DeviceNodeEvent::Provisioned { .. } = e {
-                    done = d.node().map(|n| n.state().clone());
                     return Flow::Stop;
                 }
                 return Flow::Continue;
@@ -278,23 +276,19 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         })
         .await
         .map_err(|e| Failure(Exit::Unavailable, e.to_string()))?;
-        // Let the Provisioning Complete and link acknowledgments go out: the device half only,
-        // as the node runs from its saved state below.
-        let settle = clock.now() + Duration::from_millis(1500);
-        let _ = drive(
-            device.device_mut(),
-            &mut radio,
-            &clock,
-            Some(settle),
-            |_, _, _| Flow::Continue,
-        )
-        .await;
-        let Some(st) = done else {
-            return match (outcome, failure) {
-                (_, Some(f)) => fail(Exit::Refused, format!("provisioning failed: {f}")),
-                _ => fail(Exit::Timeout, "not provisioned before the time ran out"),
-            };
+        // The device half goes on finishing its link (the Provisioning Complete's
+        // acknowledgment, Link Close) beside the node, which answers the Provisioner's first
+        // configuration message at once.
+        let serving = match device.into_serving(clock.now(), Duration::from_millis(1500)) {
+            Some(s) => s,
+            None => {
+                return match (outcome, failure) {
+                    (_, Some(f)) => fail(Exit::Refused, format!("provisioning failed: {f}")),
+                    _ => fail(Exit::Timeout, "not provisioned before the time ran out"),
+                };
+            }
         };
+        let st = serving.node().state().clone();
         let primary = st.primary;
         saved.iv_index = st.iv_index.0;
         saved.local = Some(st);
@@ -303,13 +297,32 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
             .map_err(|e| Failure(e.exit(), e.to_string()))?;
         let _ = writeln!(out, "provisioned as {primary}");
         if a.exit_after_provisioning {
+            // The link still finishes before the process goes.
+            let mut serving = serving;
+            let settle = clock.now() + Duration::from_millis(1500);
+            let _ = drive(&mut serving, &mut radio, &clock, Some(settle), |_, _, _| {
+                Flow::Continue
+            })
+            .await;
+            saved.remember_at_exit(serving.node_mut());
+            store
+                .save(&saved)
+                .map_err(|e| Failure(e.exit(), e.to_string()))?;
             return crate::capture::close(&mut radio);
         }
-    }
-    let mut node = saved
-        .local_node(ChaCha8Rng::from_entropy())
-        .ok_or(Failure(Exit::Unavailable, "no node state".into()))?;
-    let _ = writeln!(out, "node {} on the air", node.primary());
+        Some(serving)
+    } else {
+        None
+    };
+    let mut node = match just_provisioned {
+        Some(serving) => serving,
+        None => ServingNode::new(
+            saved
+                .local_node(ChaCha8Rng::from_entropy())
+                .ok_or(Failure(Exit::Unavailable, "no node state".into()))?,
+        ),
+    };
+    let _ = writeln!(out, "node {} on the air", node.node().primary());
     let mut error = None;
     let mut reset = false;
     // The replay protection list changes with every message accepted: it is saved with the
@@ -326,10 +339,10 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     let run = drive(&mut node, &mut radio, &clock, deadline, |n, now, e| {
         // Every event of the node: `weft node -v` shows them.
         tracing::info!(target: "weft::node", event = ?e);
-        let rpl_due = saved.rpl.as_ref() != Some(n.rpl())
+        let rpl_due = saved.rpl.as_ref() != Some(n.node().rpl())
             && now.saturating_since(rpl_saved_at) >= RPL_SAVE_EVERY;
         if matches!(e, Event::PersistState) || rpl_due {
-            saved.remember(n);
+            saved.remember(n.node());
             rpl_saved_at = now;
             if let Err(err) = store.save(&saved) {
                 error = Some(err.to_string());
@@ -367,7 +380,7 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
         .await;
     } else if error.is_none() {
         // A clean stop: the replay protection list, and the exact next sequence number.
-        saved.remember_at_exit(&mut node);
+        saved.remember_at_exit(node.node_mut());
         store
             .save(&saved)
             .map_err(|e| Failure(e.exit(), e.to_string()))?;

@@ -9,7 +9,7 @@ use rand_core::RngCore;
 use crate::ble::node::{ElementState, Event, Node, NodeState};
 use crate::ble::prov::{Device, DeviceEvent, SessionEvent};
 use crate::frame::{RxFrame, Station, TxFrame};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// What the node a device becomes hosts, and how it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +82,17 @@ impl<R: RngCore> DeviceNode<R> {
         self.node.as_mut()
     }
 
+    /// Once provisioned, the node that serves from now on, with the device half still
+    /// finishing its link (its Provisioning Complete's acknowledgment, Link Close, MshPRT
+    /// §5.3.1.4) until `now + linger`; `None` while not provisioned.
+    pub fn into_serving(self, now: Instant, linger: Duration) -> Option<ServingNode<R>> {
+        let node = self.node?;
+        Some(ServingNode {
+            node,
+            finishing: Some((self.device, now + linger)),
+        })
+    }
+
     fn pump(&mut self) {
         let mut became = None;
         while let Some(e) = self.device.poll_event() {
@@ -152,5 +163,95 @@ impl<R: RngCore> Station for DeviceNode<R> {
         }
         self.device.handle_timeout(now);
         self.pump();
+    }
+}
+
+/// A provisioned node as a station: restored from its saved state, or just provisioned by a
+/// [`DeviceNode`] whose device half still finishes its link for a while. Frames go to both,
+/// so the node answers the Provisioner's first configuration message at once, while the
+/// link's last acknowledgments still go out; only the node's events come out.
+#[derive(Debug)]
+pub struct ServingNode<R> {
+    node: Node<R>,
+    finishing: Option<(Device<R>, Instant)>,
+}
+
+impl<R: RngCore> ServingNode<R> {
+    /// A node with nothing left to finish.
+    pub fn new(node: Node<R>) -> Self {
+        ServingNode {
+            node,
+            finishing: None,
+        }
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node<R> {
+        &self.node
+    }
+
+    /// The node, mutably.
+    pub fn node_mut(&mut self) -> &mut Node<R> {
+        &mut self.node
+    }
+
+    /// Whether the device half is still finishing its link.
+    pub fn finishing(&self) -> bool {
+        self.finishing.is_some()
+    }
+
+    fn retire(&mut self, now: Instant) {
+        if self
+            .finishing
+            .as_ref()
+            .is_some_and(|(_, until)| now >= *until)
+        {
+            self.finishing = None;
+        }
+    }
+}
+
+impl<R: RngCore> Station for ServingNode<R> {
+    type Event = Event;
+
+    fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
+        self.retire(now);
+        self.node.handle_frame(now, frame);
+        if let Some((device, _)) = self.finishing.as_mut() {
+            device.handle_frame(now, frame);
+            while device.poll_event().is_some() {}
+        }
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        self.retire(now);
+        self.finishing
+            .as_mut()
+            .and_then(|(device, _)| device.poll_transmit(now))
+            .or_else(|| self.node.poll_transmit(now))
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.node.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let finishing = self
+            .finishing
+            .as_ref()
+            .map(|(d, until)| d.poll_timeout().map_or(*until, |t| t.min(*until)));
+        [self.node.poll_timeout(), finishing]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.retire(now);
+        self.node.handle_timeout(now);
+        if let Some((device, _)) = self.finishing.as_mut() {
+            device.handle_timeout(now);
+            while device.poll_event().is_some() {}
+        }
     }
 }

@@ -18,7 +18,7 @@ mod provisioner;
 #[cfg(test)]
 mod tests;
 
-pub use device::{DeviceNode, DeviceNodeEvent, DeviceProfile};
+pub use device::{DeviceNode, DeviceNodeEvent, DeviceProfile, ServingNode};
 pub use provisioner::{
     AutoProvision, ProvisionFailure, ProvisionRefused, ProvisionSettings, ProvisionerNode,
     ProvisionerNodeEvent,

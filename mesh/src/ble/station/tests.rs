@@ -102,9 +102,19 @@ fn plan() -> ConfigurePlan {
 }
 
 impl Air {
+    /// Runs every station until the next timer, frames delivered at once.
+    fn run_step(&mut self) {
+        let now = self.now;
+        self.run_until(now + Duration::from_millis(1), true);
+    }
+
     /// Runs every station for `secs` virtual seconds, frames delivered at once.
     fn run(&mut self, secs: u64) {
         let until = self.now + Duration::from_secs(secs);
+        self.run_until(until, false);
+    }
+
+    fn run_until(&mut self, until: Instant, one: bool) {
         loop {
             let now = self.now;
             if self.prov.poll_timeout().is_some_and(|t| t <= now) {
@@ -159,6 +169,10 @@ impl Air {
                 .filter(|t| *t > now)
                 .min();
             match next {
+                Some(t) if one => {
+                    self.now = t;
+                    return;
+                }
                 Some(t) if t <= until => self.now = t,
                 _ => break,
             }
@@ -387,4 +401,75 @@ fn a_device_gets_a_range_nobody_holds() {
     // A 4-element device asked for at 0x7FFE runs past 7FFF.
     let e = assign(&c, 0, Some(0x7ffe), 4, given).unwrap_err();
     assert!(e.contains("do not fit"), "{e}");
+}
+
+/// A device just provisioned serves as a node at once, while its device half still finishes
+/// the link: the Provisioner's first Config request, sent right after Provisioning Complete,
+/// is answered without a retry, and the device half retires after its linger.
+#[test]
+fn a_device_just_provisioned_answers_at_once_while_its_link_finishes() {
+    let mut a = air(&[], vec![device(1, 1)]);
+    a.prov.set_auto(Some(AutoProvision {
+        parallel: 1,
+        until: None,
+        retry: false,
+    }));
+    // Step until the device is a node, and no further.
+    while a.devices[0].node().is_none() {
+        assert!(
+            a.now < Instant::ZERO + Duration::from_secs(30),
+            "never provisioned"
+        );
+        a.run_step();
+    }
+    let d = a.devices.pop().unwrap();
+    let mut serving = d
+        .into_serving(a.now, Duration::from_millis(1500))
+        .expect("provisioned");
+    assert!(serving.finishing());
+    let addr = serving.node().primary();
+    a.prov
+        .config_request(addr, ConfigMessage::CompositionDataGet { page: 0 })
+        .unwrap();
+    let start = a.now;
+    let mut answered = None;
+    while a.now < start + Duration::from_secs(3) && answered.is_none() {
+        let now = a.now;
+        for t in [a.prov.poll_timeout(), serving.poll_timeout()]
+            .into_iter()
+            .flatten()
+        {
+            if t <= now {
+                a.prov.handle_timeout(now);
+                serving.handle_timeout(now);
+            }
+        }
+        let rx = |f: crate::frame::TxFrame| RxFrame {
+            bearer: f.bearer,
+            channel: 37,
+            rssi: Some(-50),
+            adv_address: None,
+            timestamp: now,
+            bytes: f.bytes,
+        };
+        while let Some(f) = a.prov.poll_transmit(now) {
+            serving.handle_frame(now, &rx(f));
+        }
+        while let Some(f) = serving.poll_transmit(now) {
+            a.prov.handle_frame(now, &rx(f));
+        }
+        while serving.poll_event().is_some() {}
+        while let Some(e) = a.prov.poll_event() {
+            if let ProvisionerNodeEvent::Config(ConfigClientEvent::Answered { .. }) = e {
+                answered = Some(now);
+            }
+        }
+        a.now = now + Duration::from_millis(5);
+    }
+    let at = answered.expect("the Composition Data Get answered");
+    // Config requests are retried after DEFAULT_RETRY (2 s): this came before any retry.
+    assert!(at - start < Duration::from_millis(1000), "{:?}", at - start);
+    assert!(serving.finishing(), "still finishing its link then");
+    serving.handle_timeout(start + Duration::from_secs(2));
+    assert!(!serving.finishing(), "retired after its linger");
 }
