@@ -1,0 +1,18 @@
+//! IEEE 802.15.4-2015 MAC frames (§7.2): frame control, addressing, the auxiliary security
+//! header (§9.4), header and payload information elements (§7.4) and the FCS (§7.2.10).
+//!
+//! A [`Frame`] is the MAC header and payload of a PSDU without its FCS; [`fcs`] checks and
+//! appends the FCS separately, as radios usually strip it.
+
+mod address;
+pub mod fcs;
+mod frame;
+mod ie;
+mod security_header;
+
+pub use address::{
+    Address, AddressMode, ExtAddress, ShortAddress, BROADCAST_PAN_ID, BROADCAST_SHORT,
+};
+pub use frame::{Body, Frame, FrameType, FrameVersion};
+pub use ie::{HeaderIe, PayloadIe, HEADER_IE_MAX, HT1, HT2, PAYLOAD_IE_MAX, PAYLOAD_TERMINATION};
+pub use security_header::{AuxSecurityHeader, KeyIdentifier, SecurityLevel};
