@@ -405,4 +405,4 @@ impl Wire for Frame {
 
 #[cfg(test)]
 #[path = "frame_tests.rs"]
-mod tests;
+pub(crate) mod tests;
