@@ -107,3 +107,117 @@ fn thread_ccm_star_vectors() {
         assert!(security::unsecure(&Frame::parse(&bad).unwrap(), &key, src).is_err());
     }
 }
+
+#[test]
+fn thread_mle_vector() {
+    use std::net::Ipv6Addr;
+    use weft_mesh::thread::mle::{self, command, MleMessage, Tlv};
+
+    let d = data();
+    let vectors = d["mle"].as_array().unwrap();
+    assert!(!vectors.is_empty());
+    for v in vectors {
+        let name = v["name"].as_str().unwrap();
+        let src: Ipv6Addr = v["src_ipv6"].as_str().unwrap().parse().unwrap();
+        let dst: Ipv6Addr = v["dst_ipv6"].as_str().unwrap().parse().unwrap();
+        let aux = h(&v["aux_header"]);
+        let ct_mic = h(&v["ciphertext_and_mic"]);
+        let fc = v["frame_counter"].as_u64().unwrap() as u32;
+
+        // The sender's extended address and the nonce.
+        assert_eq!(
+            mle::ext_address_of(&src).0.to_vec(),
+            h(&v["src_ext_addr"]),
+            "{name}"
+        );
+        assert_eq!(
+            security::nonce(mle::ext_address_of(&src), fc, 5).to_vec(),
+            h(&v["nonce"]),
+            "{name}: nonce"
+        );
+        // The a data: source, destination, auxiliary header.
+        let a = [&src.octets()[..], &dst.octets()[..], &aux[..]].concat();
+        assert_eq!(a, h(&v["a_data"]), "{name}: a data");
+
+        // On the air: security suite 0, the aux header, ciphertext and MIC.
+        let air = [&[mle::SUITE_SECURED][..], &aux, &ct_mic].concat();
+        let msg = MleMessage::parse(&air).unwrap();
+        assert_eq!(msg.to_vec(), air);
+        let MleMessage::Secured { aux: header, .. } = &msg else {
+            panic!("{name}: secured expected")
+        };
+        assert_eq!(header.frame_counter, Some(fc));
+
+        let seq = v["key_sequence"].as_u64().unwrap() as u32;
+        let mut keys = KeyManager::new(h16(&v["network_key"]), seq);
+        let opened = mle::open(&msg, &mut keys, &src, &dst).unwrap();
+        assert_eq!(
+            opened.payload.to_vec(),
+            h(&v["plaintext"]),
+            "{name}: plaintext"
+        );
+        // Sealing the plaintext again gives the same octets.
+        assert_eq!(
+            mle::seal(&opened.payload, keys.current(), fc, &src, &dst).to_vec(),
+            air
+        );
+
+        // The decoded fields the file gives.
+        let want = &v["decoded"];
+        assert_eq!(
+            command::name(opened.payload.command),
+            want["command"].as_str()
+        );
+        let tlvs = &opened.payload.tlvs;
+        let src_addr = u16::from_str_radix(want["source_address"].as_str().unwrap(), 16).unwrap();
+        assert!(tlvs.contains(&Tlv::SourceAddress(src_addr)));
+        let route = tlvs
+            .iter()
+            .find_map(|t| match t {
+                Tlv::Route64(r) => Some(r),
+                _ => None,
+            })
+            .expect("Route64 TLV");
+        let r = &want["route64"];
+        assert_eq!(route.id_sequence as u64, r["id_sequence"].as_u64().unwrap());
+        let ids: Vec<u64> = route.router_ids().iter().map(|&i| i as u64).collect();
+        let want_ids: Vec<u64> = r["router_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, want_ids);
+        assert_eq!(route.route_data, h(&r["route_bytes"]));
+        let leader = tlvs
+            .iter()
+            .find_map(|t| match t {
+                Tlv::LeaderData(l) => Some(*l),
+                _ => None,
+            })
+            .expect("Leader Data TLV");
+        let l = &want["leader_data"];
+        assert_eq!(
+            leader.partition_id,
+            u32::from_str_radix(l["partition_id"].as_str().unwrap(), 16).unwrap()
+        );
+        assert_eq!(leader.weighting as u64, l["weighting"].as_u64().unwrap());
+        assert_eq!(
+            leader.data_version as u64,
+            l["data_version"].as_u64().unwrap()
+        );
+        assert_eq!(
+            leader.stable_data_version as u64,
+            l["stable_data_version"].as_u64().unwrap()
+        );
+        assert_eq!(
+            leader.leader_router_id as u64,
+            l["leader_router_id"].as_u64().unwrap()
+        );
+
+        // A flipped ciphertext bit is refused.
+        let mut bad = air.clone();
+        bad[12] ^= 1;
+        assert!(mle::open(&MleMessage::parse(&bad).unwrap(), &mut keys, &src, &dst).is_err());
+    }
+}
