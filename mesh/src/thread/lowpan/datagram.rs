@@ -333,7 +333,13 @@ fn iphc_into(
 pub fn decompress(b: &[u8], ll: &LinkAddresses, ctx: &Contexts) -> Result<Vec<u8>> {
     need(b, 1)?;
     if b[0] == IPV6_DISPATCH {
-        Ipv6Header::parse(&b[1..])?;
+        let h = Ipv6Header::parse(&b[1..])?;
+        if h.payload_len as usize + Ipv6Header::LEN != b.len() - 1 {
+            return Err(Error::Invalid {
+                field: "IPv6 payload length (disagrees with the datagram's size)",
+                value: h.payload_len as u32,
+            });
+        }
         return Ok(b[1..].to_vec());
     }
     let h = decompress_headers(b, ll, ctx)?;
@@ -409,9 +415,16 @@ fn compress_iphc(
         compress_unicast(&dst, &ll.dst, ctx, false)
     };
     let mut body = &p[Ipv6Header::LEN..];
+    // Only what decompresses to the same octets is compressed: a UDP header or an inner IPv6
+    // header whose length field is right (the decompressor recomputes it), within the
+    // nesting limit; anything else stays in-line.
     let compressible = |nh: u8, rest: &[u8]| match nh {
-        UDP => rest.len() >= 8,
-        41 => Ipv6Header::parse(rest).is_ok(),
+        UDP => rest.len() >= 8 && u16::from_be_bytes([rest[4], rest[5]]) as usize == rest.len(),
+        41 => {
+            depth < MAX_NESTING
+                && Ipv6Header::parse(rest)
+                    .is_ok_and(|h| h.payload_len as usize + Ipv6Header::LEN == rest.len())
+        }
         nh => protocol_to_eid(nh).is_some() && ext_len(rest).is_some(),
     };
     let nhc = compressible(ip.next_header, body);
@@ -486,7 +499,8 @@ fn ext_len(b: &[u8]) -> Option<usize> {
 
 /// Compresses an IPv6 datagram with IPHC and NHC (UDP with its checksum in-line, extension
 /// headers with their padding kept, encapsulated IPv6), choosing the most compact address
-/// encodings the contexts and link-layer addresses allow.
+/// encodings the contexts and link-layer addresses allow. Length fields are not carried: the
+/// decompressor recomputes them from the datagram's size.
 pub fn compress(packet: &[u8], ll: &LinkAddresses, ctx: &Contexts) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(packet.len());
     compress_iphc(packet, ll, ctx, &mut out, 0)?;

@@ -108,6 +108,13 @@ fn uncompressed_dispatch() {
     let p = udp_packet("fe80::1", "fe80::2", 3, b"");
     let b = [&[IPV6_DISPATCH][..], &p].concat();
     assert_eq!(decompress(&b, &ll_ext(), &Contexts::new()).unwrap(), p);
+    // A payload length that disagrees with the size (found by the random-input test).
+    let mut bad = b.clone();
+    bad[5] = 0xff;
+    assert!(matches!(
+        decompress(&bad, &ll_ext(), &Contexts::new()),
+        Err(Error::Invalid { .. })
+    ));
 }
 
 fn addr() -> impl Strategy<Value = [u8; 16]> {

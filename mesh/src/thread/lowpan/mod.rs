@@ -91,3 +91,47 @@ impl Wire for LowpanFrame {
 
 #[cfg(test)]
 mod proptests;
+
+/// Calls every parser of this module on `data`, and feeds it to a reassembler; for the fuzzer
+/// and the random-input tests.
+#[doc(hidden)]
+pub fn fuzz_parse(data: &[u8]) {
+    use crate::thread::mac::{Address, ExtAddress};
+    use crate::time::Instant;
+    let ll = LinkAddresses {
+        src: Address::Extended(ExtAddress([1, 2, 3, 4, 5, 6, 7, 8])),
+        dst: Address::Short(0x0400),
+    };
+    let ctx = Contexts::new().with(
+        0,
+        Context::new(
+            [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].into(),
+            64,
+        ),
+    );
+    if let Ok(h) = Iphc::parse(data) {
+        assert_eq!(Iphc::parse(&h.to_vec()), Ok(h));
+    }
+    let _ = UdpNhc::parse(data);
+    let _ = ExtHeaderNhc::parse(data);
+    let Ok(f) = LowpanFrame::parse(data) else {
+        return;
+    };
+    assert_eq!(LowpanFrame::parse(&f.to_vec()).as_ref(), Ok(&f));
+    match f.frag {
+        None => {
+            if let Ok(p) = decompress(&f.rest, &ll, &ctx) {
+                // What decompresses compresses and decompresses to the same datagram.
+                let c = compress(&p, &ll, &ctx).expect("a decompressed datagram compresses");
+                assert_eq!(decompress(&c, &ll, &ctx).as_ref(), Ok(&p));
+            }
+        }
+        Some(h) => {
+            let mut r = Reassembler::new(ReassemblyLimits::default());
+            let _ = r.push(Instant::ZERO, &ll, &ctx, h, &f.rest);
+            // A second, later copy at offset 0 exercises overlap and timeout handling.
+            let first = FragHeader { offset: None, ..h };
+            let _ = r.push(Instant::from_micros(1 << 30), &ll, &ctx, first, &f.rest);
+        }
+    }
+}

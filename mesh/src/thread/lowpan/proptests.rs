@@ -78,6 +78,7 @@ proptest! {
             prop_assert_eq!(LowpanFrame::parse(&f.to_vec()).unwrap(), f);
         }
         let _ = MeshHeader::parse(&b);
+        fuzz_parse(&b);
         let _ = UdpNhc::parse(&b);
         let _ = ExtHeaderNhc::parse(&b);
     }

@@ -307,6 +307,9 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+        crate::thread::mac::fuzz_parse(&b);
+        // A 2006 data frame header with security enabled in front of random octets.
+        crate::thread::mac::fuzz_parse(&[&[0x09u8, 0xd0, 1, 0xcd, 0xab][..], &b].concat());
         if let Ok(f) = Frame::parse(&b) {
             prop_assert_eq!(f.to_vec(), b);
         }

@@ -20,3 +20,27 @@ pub use security_header::{AuxSecurityHeader, KeyIdentifier, SecurityLevel};
 
 #[cfg(test)]
 pub(crate) use frame::tests::frame as frame_strategy;
+
+/// Calls every parser of this module (and the unsecuring of `security`) on `data`; for the
+/// fuzzer and the random-input tests.
+#[doc(hidden)]
+pub fn fuzz_parse(data: &[u8]) {
+    use crate::thread::security::{secure, unsecure, KeyManager};
+    use crate::wire::Wire;
+    let _ = fcs::check(data);
+    let _ = AuxSecurityHeader::parse(data);
+    let Ok(f) = Frame::parse(data) else { return };
+    assert_eq!(f.to_vec(), data, "a parsed frame re-emits as received");
+    if f.security.is_some() {
+        let src = match f.src {
+            Address::Extended(e) => e,
+            _ => ExtAddress([0; 8]),
+        };
+        let keys = KeyManager::new([0x42; 16], 0);
+        if let Ok(open) = unsecure(&f, keys.current().mac(), src) {
+            let again = secure(&open, keys.current().mac(), src).expect("an opened frame reseals");
+            assert_eq!(again, f);
+        }
+        let _ = keys.clone().unsecure_mac(&f, src);
+    }
+}

@@ -296,3 +296,24 @@ pub fn seal(
 
 #[cfg(test)]
 mod tests;
+
+/// Calls every parser of this module on `data` and tries to open it; for the fuzzer and the
+/// random-input tests.
+#[doc(hidden)]
+pub fn fuzz_parse(data: &[u8]) {
+    if let Ok(p) = MlePayload::parse(data) {
+        assert_eq!(MlePayload::parse(&p.to_vec()).as_ref(), Ok(&p));
+    }
+    let _ = Tlv::parse(data);
+    let Ok(m) = MleMessage::parse(data) else {
+        return;
+    };
+    assert_eq!(
+        m.to_vec(),
+        data,
+        "a parsed MLE message re-emits as received"
+    );
+    let mut keys = KeyManager::new([0x42; 16], 0);
+    let (src, dst) = (Ipv6Addr::LOCALHOST, Ipv6Addr::UNSPECIFIED);
+    let _ = open(&m, &mut keys, &src, &dst);
+}

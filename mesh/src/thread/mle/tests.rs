@@ -110,6 +110,9 @@ proptest! {
             let mut keys = KeyManager::new([0; 16], 0);
             let _ = open(&m, &mut keys, &Ipv6Addr::LOCALHOST, &Ipv6Addr::LOCALHOST);
         }
+        fuzz_parse(&b);
+        // A secured header in front of random octets.
+        fuzz_parse(&[&[0u8, 0x15, 1, 0, 0, 0, 0, 0, 0, 0, 1][..], &b].concat());
         if let Ok(p) = MlePayload::parse(&b) {
             prop_assert_eq!(MlePayload::parse(&p.to_vec()).unwrap(), p);
         }
