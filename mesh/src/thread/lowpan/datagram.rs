@@ -378,7 +378,10 @@ fn compress_unicast(
     (false, 0, addr.to_vec(), 0)
 }
 
-fn compress_multicast(addr: &[u8; 16]) -> (u8, Vec<u8>) {
+/// Tries the multicast encodings from the most compact: (DAC, DAM, in-line octets, context
+/// id). The context-based one (RFC 3306 unicast-prefix-based addresses) comes after the
+/// stateless 8-, 32- and 48-bit forms.
+fn compress_multicast(addr: &[u8; 16], ctx: &Contexts) -> (bool, u8, Vec<u8>, u8) {
     let none = Contexts::new();
     for (dam, inline) in [
         (3u8, vec![addr[15]]),
@@ -386,10 +389,16 @@ fn compress_multicast(addr: &[u8; 16]) -> (u8, Vec<u8>) {
         (1, [&addr[1..2], &addr[11..16]].concat()),
     ] {
         if multicast(false, dam, &inline, &none, 0).is_ok_and(|a| a == *addr) {
-            return (dam, inline);
+            return (false, dam, inline, 0);
         }
     }
-    (0, addr.to_vec())
+    let inline = [&addr[1..3], &addr[12..16]].concat();
+    for id in (0..16u8).filter(|&i| ctx.0[i as usize].is_some()) {
+        if multicast(true, 0, &inline, ctx, id).is_ok_and(|a| a == *addr) {
+            return (true, 0, inline, id);
+        }
+    }
+    (false, 0, addr.to_vec(), 0)
 }
 
 fn compress_iphc(
@@ -409,8 +418,7 @@ fn compress_iphc(
     let (src, dst) = (ip.src.octets(), ip.dst.octets());
     let (sac, sam, src_inline, sci) = compress_unicast(&src, &ll.src, ctx, true);
     let (dac, dam, dst_inline, dci) = if dst[0] == 0xff {
-        let (dam, i) = compress_multicast(&dst);
-        (false, dam, i, 0)
+        compress_multicast(&dst, ctx)
     } else {
         compress_unicast(&dst, &ll.dst, ctx, false)
     };
@@ -470,11 +478,12 @@ fn compress_iphc(
                 let len = ext_len(body).unwrap_or(body.len());
                 let next = body[0];
                 let follow = compressible(next, &body[len..]);
+                let eid = protocol_to_eid(nh).unwrap_or(0);
                 out.extend_from_slice(
                     &ExtHeaderNhc {
-                        eid: protocol_to_eid(nh).unwrap_or(0),
+                        eid,
                         next_header: (!follow).then_some(next),
-                        data: body[2..len].to_vec(),
+                        data: elide_padding(eid, &body[..len]).to_vec(),
                     }
                     .to_vec(),
                 );
@@ -490,6 +499,41 @@ fn compress_iphc(
     Ok(())
 }
 
+/// The option data of a Hop-by-Hop or Destination Options header `h` with its trailing Pad1
+/// or PadN option elided when the decompressor restores exactly those octets (RFC 6282 §4.2);
+/// the data unchanged otherwise.
+fn elide_padding(eid: u8, h: &[u8]) -> &[u8] {
+    let data = &h[2..];
+    if eid != 0 && eid != 3 {
+        return data;
+    }
+    // Find the start of the last option (RFC 8200 §4.2: Pad1 is one octet, others are TLVs).
+    let (mut at, mut last) = (0, None);
+    while at < data.len() {
+        last = Some(at);
+        at += if data[at] == 0 {
+            1
+        } else {
+            2 + *data.get(at + 1).unwrap_or(&0) as usize
+        };
+    }
+    let Some(last) = last.filter(|&l| at == data.len() && data[l] <= 1) else {
+        return data;
+    };
+    let kept = &data[..last];
+    let pad = (2 + kept.len()).div_ceil(8) * 8 - 2 - kept.len();
+    let restored: Vec<u8> = match pad {
+        0 => vec![],
+        1 => vec![0],
+        p => [vec![1, (p - 2) as u8], vec![0; p - 2]].concat(),
+    };
+    if restored == data[last..] {
+        kept
+    } else {
+        data
+    }
+}
+
 /// The length of the extension header at the start of `b`, when it fits and its data fits the
 /// NHC's one-octet Length.
 fn ext_len(b: &[u8]) -> Option<usize> {
@@ -498,7 +542,7 @@ fn ext_len(b: &[u8]) -> Option<usize> {
 }
 
 /// Compresses an IPv6 datagram with IPHC and NHC (UDP with its checksum in-line, extension
-/// headers with their padding kept, encapsulated IPv6), choosing the most compact address
+/// headers with a trailing Pad1/PadN elided, encapsulated IPv6), choosing the most compact address
 /// encodings the contexts and link-layer addresses allow. Length fields are not carried: the
 /// decompressor recomputes them from the datagram's size.
 pub fn compress(packet: &[u8], ll: &LinkAddresses, ctx: &Contexts) -> Result<Vec<u8>> {

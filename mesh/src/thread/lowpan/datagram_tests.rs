@@ -104,6 +104,60 @@ fn hop_by_hop_padding_is_restored() {
 }
 
 #[test]
+fn trailing_padn_is_elided_and_restored() {
+    // A Hop-by-Hop header: one 2-octet option (type 0x6d) then a PadN of 2 to 8 octets, then
+    // ICMPv6. The compressor drops the PadN (RFC 6282 §4.2); the decompressor puts it back.
+    let ext = [58, 0, 0x6d, 0x02, 0xaa, 0xbb, 0x01, 0x00];
+    let mut p = vec![0u8; 40];
+    Ipv6Header {
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: 9,
+        next_header: 0,
+        hop_limit: 64,
+        src: "fe80::235:cc94:d77a:7e8".parse().unwrap(),
+        dst: "ff02::1".parse().unwrap(),
+    }
+    .emit(&mut p);
+    p.extend_from_slice(&ext);
+    p.push(0x80);
+    let c = compress(&p, &ll_ext(), &Contexts::new()).unwrap();
+    // IPHC (3), then NHC e0, next header 58, length 4, the option only, then the payload.
+    assert_eq!(&c[3..], &[0xe0, 58, 4, 0x6d, 0x02, 0xaa, 0xbb, 0x80]);
+    assert_eq!(decompress(&c, &ll_ext(), &Contexts::new()).unwrap(), p);
+    // A PadN with non-zero content is not elided: it would not come back the same.
+    let mut q = p.clone();
+    q[47] = 0x01;
+    let c = compress(&q, &ll_ext(), &Contexts::new()).unwrap();
+    assert_eq!(c[5], 6);
+    assert_eq!(decompress(&c, &ll_ext(), &Contexts::new()).unwrap(), q);
+}
+
+#[test]
+fn unicast_prefix_based_multicast_uses_the_context() {
+    // ff32:0040:fd00:db8:0:0:0:1 carries the mesh-local prefix (RFC 3306): DAC=1, DAM=00,
+    // in-line ff's flags/scope octet, its reserved octet and the 32-bit group ID.
+    let ll = LinkAddresses {
+        src: Address::Short(0x0400),
+        dst: Address::Short(0xffff),
+    };
+    let mut p = vec![0u8; 40];
+    Ipv6Header {
+        traffic_class: 0,
+        flow_label: 0,
+        payload_len: 0,
+        next_header: 59,
+        hop_limit: 64,
+        src: "fd00:db8::ff:fe00:400".parse().unwrap(),
+        dst: "ff32:40:fd00:db8::1".parse().unwrap(),
+    }
+    .emit(&mut p);
+    let c = compress(&p, &ll, &mesh_local()).unwrap();
+    assert_eq!(c, [0x7a, 0x7c, 59, 0x32, 0x00, 0, 0, 0, 1]);
+    assert_eq!(decompress(&c, &ll, &mesh_local()).unwrap(), p);
+}
+
+#[test]
 fn uncompressed_dispatch() {
     let p = udp_packet("fe80::1", "fe80::2", 3, b"");
     let b = [&[IPV6_DISPATCH][..], &p].concat();
