@@ -189,6 +189,7 @@ fn thread_mle_vector() {
             .collect();
         assert_eq!(ids, want_ids);
         assert_eq!(route.route_data, h(&r["route_bytes"]));
+        assert_eq!(route.entries().map(|e| e.len()), Some(want_ids.len()));
         let leader = tlvs
             .iter()
             .find_map(|t| match t {

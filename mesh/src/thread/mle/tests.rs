@@ -146,3 +146,23 @@ fn wrong_lengths_and_suites_are_refused() {
         }]
     );
 }
+
+#[test]
+fn route64_entries() {
+    // Routers 1 and 63; entries: LQ out 2, LQ in 3, cost 4; then LQ out 0, LQ in 1, cost 15.
+    let mut mask = [0u8; 8];
+    mask[0] = 0x40;
+    mask[7] = 0x01;
+    let r = Route64 {
+        id_sequence: 7,
+        router_mask: mask,
+        route_data: vec![0b1011_0100, 0b0001_1111],
+    };
+    assert_eq!(r.router_ids(), vec![1, 63]);
+    assert_eq!(r.entries(), Some(vec![(1, 2, 3, 4), (63, 0, 1, 15)]));
+    let short = Route64 {
+        route_data: vec![0],
+        ..r
+    };
+    assert_eq!(short.entries(), None);
+}

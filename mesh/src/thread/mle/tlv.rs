@@ -53,6 +53,20 @@ impl Route64 {
     pub const fn entry(octet: u8) -> (u8, u8, u8) {
         (octet >> 6, (octet >> 4) & 3, octet & 0x0f)
     }
+    /// Each router of the mask with its Route Data entry: (router ID, Link Quality Out, Link
+    /// Quality In, Route Cost). `None` when the Route Data does not hold one octet per router.
+    pub fn entries(&self) -> Option<Vec<(u8, u8, u8, u8)>> {
+        let ids = self.router_ids();
+        (ids.len() == self.route_data.len()).then(|| {
+            ids.iter()
+                .zip(&self.route_data)
+                .map(|(&id, &o)| {
+                    let (out, inq, cost) = Self::entry(o);
+                    (id, out, inq, cost)
+                })
+                .collect()
+        })
+    }
 }
 
 /// Leader Data (Thread 1.3 §4.4.13).
