@@ -1,4 +1,4 @@
-//! weft-mesh: sans-IO protocol cores for Bluetooth Mesh (and, later, Thread).
+//! weft-mesh: sans-IO protocol cores for Bluetooth Mesh and Thread.
 //!
 //! Nothing in this crate performs I/O, reads a clock or spawns a task: bytes go in,
 //! bytes and events come out. See `ARCHITECTURE.md`.
@@ -6,6 +6,7 @@
 pub mod ble;
 pub mod crypto;
 pub mod frame;
+pub mod thread;
 pub mod time;
 pub mod topology;
 pub mod wire;

@@ -6,8 +6,10 @@
 //! Every key type keeps its expanded AES key schedule, so a key is expanded once when it is
 //! installed and never again per packet.
 
+mod ccm_star;
 mod ecdh;
 
+pub use ccm_star::{CcmStar, UnsupportedMic};
 pub use ecdh::{EcdhError, KeyPair, PublicKey};
 
 use aes::cipher::{BlockEncrypt, KeyInit};

@@ -1,0 +1,214 @@
+//! Thread key derivation (Thread 1.3 §7.1.2.2-7.1.2.4) and key sequence tracking.
+//!
+//! `HMAC-SHA256(network key, BE32(key sequence) || "Thread")`: octets 0..16 are the MLE key,
+//! 16..32 the MAC key. MAC frames carry Key ID Mode 1 with the Key Index
+//! `(key sequence mod 128) + 1`; MLE messages carry Key ID Mode 2 with the key sequence itself
+//! (big endian) as Key Source.
+
+use crate::crypto::{hmac_sha256, CcmStar, Key};
+
+/// The string the key derivation appends to the key sequence (Thread 1.3 §7.1.2.2).
+pub const THREAD_KEY_LABEL: &[u8] = b"Thread";
+
+/// The Key Index of a key sequence: (key sequence mod 128) + 1 (Thread 1.3 §7.1.2.3).
+pub const fn key_index(key_sequence: u32) -> u8 {
+    (key_sequence % 128) as u8 + 1
+}
+
+/// The MLE and MAC keys of one key sequence, with their CCM* schedules expanded once.
+#[derive(Clone)]
+pub struct ThreadKeys {
+    pub key_sequence: u32,
+    pub mle_key: Key,
+    pub mac_key: Key,
+    mle: CcmStar,
+    mac: CcmStar,
+}
+
+impl core::fmt::Debug for ThreadKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadKeys")
+            .field("key_sequence", &self.key_sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThreadKeys {
+    /// Derives the keys of `key_sequence` from the network key (Thread 1.3 §7.1.2.2).
+    pub fn derive(network_key: &Key, key_sequence: u32) -> Self {
+        let h = hmac_sha256(
+            network_key,
+            &[&key_sequence.to_be_bytes(), THREAD_KEY_LABEL],
+        );
+        let mut mle_key = [0u8; 16];
+        let mut mac_key = [0u8; 16];
+        mle_key.copy_from_slice(&h[..16]);
+        mac_key.copy_from_slice(&h[16..]);
+        ThreadKeys {
+            key_sequence,
+            mle_key,
+            mac_key,
+            mle: CcmStar::new(&mle_key),
+            mac: CcmStar::new(&mac_key),
+        }
+    }
+    /// The Key Index MAC frames secured with these keys carry.
+    pub const fn key_index(&self) -> u8 {
+        key_index(self.key_sequence)
+    }
+    /// The Key Source MLE messages secured with these keys carry (Key ID Mode 2).
+    pub const fn key_source(&self) -> [u8; 4] {
+        self.key_sequence.to_be_bytes()
+    }
+    pub fn mac(&self) -> &CcmStar {
+        &self.mac
+    }
+    pub fn mle(&self) -> &CcmStar {
+        &self.mle
+    }
+}
+
+/// The keys of the current key sequence and of its neighbours (current - 1 and current + 1),
+/// as a Thread node keeps them: a frame is tried with the key its Key Index names, and when a
+/// frame authenticates with the next sequence's key the node follows the network to it (the
+/// key switch guard time of Thread 1.3 §7.1.2.5 is left to the node).
+#[derive(Clone)]
+pub struct KeyManager {
+    network_key: Key,
+    previous: Option<ThreadKeys>,
+    current: ThreadKeys,
+    next: Option<ThreadKeys>,
+}
+
+impl core::fmt::Debug for KeyManager {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("KeyManager")
+            .field("key_sequence", &self.current.key_sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyManager {
+    pub fn new(network_key: Key, key_sequence: u32) -> Self {
+        KeyManager {
+            previous: key_sequence
+                .checked_sub(1)
+                .map(|s| ThreadKeys::derive(&network_key, s)),
+            current: ThreadKeys::derive(&network_key, key_sequence),
+            next: key_sequence
+                .checked_add(1)
+                .map(|s| ThreadKeys::derive(&network_key, s)),
+            network_key,
+        }
+    }
+
+    pub fn key_sequence(&self) -> u32 {
+        self.current.key_sequence
+    }
+
+    pub fn current(&self) -> &ThreadKeys {
+        &self.current
+    }
+
+    /// Moves to `key_sequence`, re-deriving only the keys not already held.
+    pub fn set_key_sequence(&mut self, key_sequence: u32) {
+        if key_sequence == self.current.key_sequence {
+            return;
+        }
+        let held = [
+            self.previous.take(),
+            Some(self.current.clone()),
+            self.next.take(),
+        ];
+        let get = |seq: Option<u32>| {
+            seq.map(|s| {
+                held.iter()
+                    .flatten()
+                    .find(|k| k.key_sequence == s)
+                    .cloned()
+                    .unwrap_or_else(|| ThreadKeys::derive(&self.network_key, s))
+            })
+        };
+        let previous = get(key_sequence.checked_sub(1));
+        let next = get(key_sequence.checked_add(1));
+        let current = get(Some(key_sequence)).unwrap_or_else(|| self.current.clone());
+        self.previous = previous;
+        self.current = current;
+        self.next = next;
+    }
+
+    /// The held keys whose Key Index is `index` (a MAC frame's, Key ID Mode 1): the current
+    /// sequence's, the previous one's or the next one's; `None` for any other index.
+    pub fn keys_for_index(&self, index: u8) -> Option<&ThreadKeys> {
+        [
+            Some(&self.current),
+            self.previous.as_ref(),
+            self.next.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|k| k.key_index() == index)
+    }
+
+    /// The keys of `key_sequence` (an MLE message's Key Source): held ones when it is a
+    /// neighbour of the current sequence, freshly derived otherwise.
+    pub fn keys_for_sequence(&self, key_sequence: u32) -> ThreadKeys {
+        [
+            Some(&self.current),
+            self.previous.as_ref(),
+            self.next.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|k| k.key_sequence == key_sequence)
+        .cloned()
+        .unwrap_or_else(|| ThreadKeys::derive(&self.network_key, key_sequence))
+    }
+
+    /// Records that a frame authenticated with `key_sequence`: a newer sequence than the
+    /// current one becomes current. Returns whether the node switched.
+    pub fn authenticated_with(&mut self, key_sequence: u32) -> bool {
+        if key_sequence > self.current.key_sequence {
+            self.set_key_sequence(key_sequence);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_index_wraps_at_128() {
+        assert_eq!(key_index(0), 1);
+        assert_eq!(key_index(127), 128);
+        assert_eq!(key_index(128), 1);
+    }
+
+    #[test]
+    fn manager_holds_neighbours_and_switches_forward() {
+        let mut m = KeyManager::new([7; 16], 127);
+        assert_eq!(m.keys_for_index(128).unwrap().key_sequence, 127);
+        assert_eq!(m.keys_for_index(127).unwrap().key_sequence, 126);
+        assert_eq!(m.keys_for_index(1).unwrap().key_sequence, 128);
+        assert!(m.keys_for_index(2).is_none());
+        assert!(!m.authenticated_with(126));
+        assert!(m.authenticated_with(128));
+        assert_eq!(m.key_sequence(), 128);
+        assert_eq!(m.keys_for_index(2).unwrap().key_sequence, 129);
+        assert_eq!(
+            m.current().mac_key,
+            ThreadKeys::derive(&[7; 16], 128).mac_key
+        );
+        assert_eq!(
+            m.keys_for_sequence(5).mle_key,
+            ThreadKeys::derive(&[7; 16], 5).mle_key
+        );
+        // Sequence 0 has no previous key.
+        let m = KeyManager::new([7; 16], 0);
+        assert!(m.keys_for_index(128).is_none());
+    }
+}
