@@ -21,7 +21,7 @@ use weft_mesh::ble::prov::{
     Device, DeviceConfig, OobAction, OobValue, Provisioned, ProvisionerEvent, SessionEvent,
 };
 use weft_mesh::ble::station::{
-    AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionSettings,
+    AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionSettings, ProvisionerNode,
     ProvisionerNodeEvent, ServingNode,
 };
 use weft_mesh::ble::wire::beacon::OobInformation;
@@ -29,11 +29,11 @@ use weft_mesh::ble::wire::prov::{
     Algorithms, AuthMethod, Capabilities, InputOobAction, OutputOobAction,
 };
 use weft_mesh::ble::{Address, UnicastAddress};
-use weft_mesh::Duration;
+use weft_mesh::{Duration, Instant};
 
 use crate::error::{block_on, fail, Failure, Result};
 use crate::ops::Session;
-use crate::runtime::{drive, Clock, Flow};
+use crate::runtime::{drive, drive_with, Clock, Flow, Hooks};
 use crate::store::{NetState, Store, StoreOpts};
 use crate::Exit;
 
@@ -394,6 +394,32 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
     crate::capture::close(&mut radio)
 }
 
+/// Runs a provisioner node until it has nothing left to send ([`ProvisionerNode::quiet`]).
+struct UntilQuiet;
+
+impl<R: rand_core::RngCore> Hooks<ProvisionerNode<R>> for UntilQuiet {
+    fn on_event(
+        &mut self,
+        _: &mut ProvisionerNode<R>,
+        _: Instant,
+        _: ProvisionerNodeEvent,
+    ) -> Flow {
+        Flow::Continue
+    }
+
+    fn tick_every(&self) -> Option<Duration> {
+        Some(Duration::from_millis(20))
+    }
+
+    fn on_tick(&mut self, station: &mut ProvisionerNode<R>, _: Instant) -> Flow {
+        if station.quiet() {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
 /// How often at most `weft node` saves its replay protection list on its own.
 const RPL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
@@ -751,14 +777,14 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
             return fail(Exit::Refused, why.clone());
         }
     }
-    // Close the links properly.
+    // Close the links properly: until nothing is left to send, 1.2 s at most.
     let settle = clock.now() + Duration::from_millis(1200);
-    let _ = drive(
+    let _ = drive_with(
         &mut session.station,
         &mut session.radio,
         &clock,
         Some(settle),
-        |_, _, _| Flow::Continue,
+        UntilQuiet,
     )
     .await;
     session.save()?;

@@ -427,6 +427,12 @@ impl<R: RngCore> Node<R> {
         self.state.primary
     }
 
+    /// Whether frames (or network retransmissions of them, §3.4.6.4) are still queued to go
+    /// on the air.
+    pub fn transmitting(&self) -> bool {
+        !self.txq.is_empty()
+    }
+
     /// The next sequence number this node will use.
     pub fn next_seq(&self) -> u32 {
         self.next_seq

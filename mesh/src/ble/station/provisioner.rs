@@ -260,6 +260,13 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.active() + self.waiting.len()
     }
 
+    /// Whether nothing is left to go on the air: no provisioning link open or closing (a Link
+    /// Close is repeated, MshPRT §5.3.1.4.3) and no frame of the node queued. A command that
+    /// is done stops once it is quiet.
+    pub fn quiet(&self) -> bool {
+        self.prov.active() == 0 && !self.node.transmitting()
+    }
+
     /// Whether the Configuration Client has nothing queued.
     pub fn config_idle(&self) -> bool {
         self.config.is_idle()
