@@ -473,3 +473,29 @@ fn a_device_just_provisioned_answers_at_once_while_its_link_finishes() {
     serving.handle_timeout(start + Duration::from_secs(2));
     assert!(!serving.finishing(), "retired after its linger");
 }
+
+/// The provisioner node is quiet only when no link is open or closing and the node has
+/// nothing queued: not while it provisions, and again once the links are closed.
+#[test]
+fn quiet_once_links_are_closed_and_nothing_is_queued() {
+    let mut a = air(&[], vec![device(1, 1)]);
+    assert!(a.prov.quiet(), "nothing started");
+    a.prov.set_auto(Some(AutoProvision {
+        parallel: 1,
+        until: None,
+        retry: false,
+    }));
+    let mut seen_busy = false;
+    while a.provisioned().is_empty() {
+        assert!(
+            a.now < Instant::ZERO + Duration::from_secs(30),
+            "never provisioned"
+        );
+        a.run_step();
+        seen_busy |= !a.prov.quiet();
+    }
+    assert!(seen_busy, "a link was open meanwhile");
+    assert!(!a.prov.quiet(), "the link still closes");
+    a.run(10);
+    assert!(a.prov.quiet());
+}
