@@ -57,7 +57,7 @@ fn bench_hci_on_two_emulated_controllers() {
     assert!(o["weft_ms_median"].as_f64().unwrap() < med, "{o}");
 
     let tx = &v["tx"];
-    assert_eq!(tx["advertised"], tx["frames"], "{tx}");
+    assert!(tx["advertised"].as_u64() >= tx["frames"].as_u64(), "{tx}");
     assert!(tx["per_frame_ms"].as_f64().unwrap() > 0.0, "{tx}");
     assert!(tx["heard"].as_u64().unwrap() > 0, "{tx}");
     assert!(

@@ -18,6 +18,10 @@
 //!
 //! What is weft's and what is the radio's: every call into a station (frame, timer, transmit,
 //! event, timeout) is timed; the rest of the wall time is waiting on timers and the radios.
+//! The unpaced flood is a burst figure more than a rate: the radio's reader task and `recv`'s
+//! caller share the one thread of weft's runtime, so a reader that takes a socket buffer full of
+//! reports at once overflows the receive queue (`HciConfig::rx_queue`, 1024) before the caller
+//! runs; the paced steps say what rate goes through whole.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -760,7 +764,7 @@ async fn flood_once(rate: Option<f64>, seconds: f64) -> Result<Ingested, Failure
 async fn ingest(seconds: f64) -> Result<Value, Failure> {
     let unpaced = flood_once(None, seconds).await?;
     let mut steps = Vec::new();
-    let mut best: Option<f64> = None;
+    let mut best: Option<u64> = None;
     let mut rate = 10_000.0;
     while steps.len() < 12 {
         let r = flood_once(Some(rate), seconds).await?;
@@ -772,12 +776,12 @@ async fn ingest(seconds: f64) -> Result<Value, Failure> {
             "written": r.written,
             "received": r.received,
             "dropped": r.dropped,
-            "reports_per_s": r.per_s.round(),
+            "reports_per_s": r.per_s.round() as u64,
         }));
         if !clean || !reached {
             break;
         }
-        best = Some(r.per_s.round());
+        best = Some(r.per_s.round() as u64);
         rate *= 2.0;
     }
     Ok(json!({
@@ -786,7 +790,7 @@ async fn ingest(seconds: f64) -> Result<Value, Failure> {
             "written": unpaced.written,
             "received": unpaced.received,
             "dropped": unpaced.dropped,
-            "reports_per_s": unpaced.per_s.round(),
+            "reports_per_s": unpaced.per_s.round() as u64,
         },
         "paced": steps,
         "max_without_drops_per_s": best,
