@@ -12,7 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::h4::{encode, Direction, H4Decoder, PacketType};
+use super::flood::returns;
+pub(crate) use super::flood::{complete, event};
+use super::h4::{Direction, H4Decoder, PacketType};
 use super::radio::Connector;
 use super::HciStream;
 use crate::RadioError;
@@ -250,76 +252,4 @@ impl Fake {
         }
         out
     }
-}
-
-/// An event packet on the line.
-pub fn event(code: u8, params: &[u8]) -> Vec<u8> {
-    let mut body = vec![code, params.len() as u8];
-    body.extend_from_slice(params);
-    encode(PacketType::Event, &body)
-}
-
-/// A Command Complete on the line.
-pub fn complete(opcode: u16, status: u8, ret: &[u8]) -> Vec<u8> {
-    let mut p = vec![1];
-    p.extend_from_slice(&opcode.to_le_bytes());
-    p.push(status);
-    p.extend_from_slice(ret);
-    event(0x0e, &p)
-}
-
-/// The return parameters after the status of a successful command.
-fn returns(opcode: u16, extended: bool) -> Vec<u8> {
-    match opcode {
-        // Read Local Version Information: HCI 5.4, LMP 5.4, company 0x05F1.
-        0x1001 => vec![0x0d, 0x01, 0x00, 0x0d, 0xf1, 0x05, 0x02, 0x00],
-        0x1002 => supported_commands(extended).to_vec(),
-        // Read Local Supported Features: LE Supported (Controller), bit 38.
-        0x1003 => vec![0, 0, 0, 0, 0x40, 0, 0, 0],
-        // Read Buffer Size: ACL 1021 × 8, SCO 64 × 2.
-        0x1005 => vec![0xfd, 0x03, 0x40, 0x08, 0x00, 0x02, 0x00],
-        0x1009 => vec![0x11, 0x22, 0x33, 0x44, 0x55, 0x66],
-        // LE Read Buffer Size: 251 × 4.
-        0x2002 => vec![0xfb, 0x00, 0x04],
-        // LE Read Local Supported Features: LE Extended Advertising, bit 12, when extended.
-        0x2003 => vec![0, if extended { 0x10 } else { 0 }, 0, 0, 0, 0, 0, 0],
-        // LE Set Extended Advertising Parameters: Selected_TX_Power.
-        0x2036 => vec![0],
-        _ => Vec::new(),
-    }
-}
-
-/// A supported-commands bitmap with what the radio uses (Vol 4 Part E §6.27).
-fn supported_commands(extended: bool) -> [u8; 64] {
-    let mut m = [0u8; 64];
-    let mut set = |octet: usize, bit: u8| m[octet] |= 1 << bit;
-    // Set Event Mask, Reset.
-    set(5, 6);
-    set(5, 7);
-    // Read Local Version Information, Read Local Supported Features, Read Buffer Size.
-    set(14, 3);
-    set(14, 5);
-    set(14, 7);
-    // Read BD_ADDR.
-    set(15, 1);
-    // LE Set Event Mask, LE Read Buffer Size, LE Read Local Supported Features, LE Set Random
-    // Address, LE Set Advertising Parameters, LE Set Advertising Data.
-    for bit in [0, 1, 2, 4, 5, 7] {
-        set(25, bit);
-    }
-    // LE Set Advertising Enable, LE Set Scan Parameters, LE Set Scan Enable.
-    for bit in [1, 2, 3] {
-        set(26, bit);
-    }
-    if extended {
-        // LE Set Advertising Set Random Address, LE Set Extended Advertising Parameters, Data,
-        // Enable.
-        for bit in [1, 2, 3, 5] {
-            set(36, bit);
-        }
-        // LE Set Extended Scan Parameters, Enable.
-        set(37, 5);
-        set(37, 6);
-    }
-    m
 }

@@ -20,6 +20,7 @@
 //! | `mesh.rs` | reports to mesh frames, frames that can be advertised | MshPRT §3.3.1 |
 //! | `radio.rs` | [`HciRadio`]: the `Radio`, watchdog, recovery, reconnection | |
 //! | `transport.rs` | serial, TCP and Unix streams | Vol 4 Part A §2 |
+//! | `flood.rs` | a controller that floods advertising reports, for benchmarks | Vol 4 Part E §7.7.65.2 |
 //! | `user_channel.rs` | the kernel's HCI user channel (the only `unsafe`) | |
 //!
 //! Typed commands, events and parameter types come from the `bt-hci` crate (the one embassy's
@@ -32,6 +33,7 @@ use std::time::Duration;
 pub mod command;
 mod controller;
 pub mod event;
+pub mod flood;
 pub mod h4;
 mod link;
 pub mod mesh;

@@ -15,6 +15,8 @@ use weft_mesh::crypto::Aes;
 use crate::error::Failure;
 use crate::Exit;
 
+pub mod hci;
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -63,6 +65,24 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+    /// On two HCI controllers (the provisioner's, then the device's): provisioning and
+    /// configuration of one device end to end, the OnOff Set to Status round trip, and the
+    /// reports per second weft's HCI radio and the controllers carry; weft's own time apart.
+    Hci {
+        /// The provisioner's radio, then the device's, e.g. `--radio hci-tcp:127.0.0.1:9001
+        /// --radio hci-tcp:127.0.0.1:9002`.
+        #[arg(long = "radio", value_name = "RADIO", required = true, value_parser = crate::args::radio)]
+        radios: Vec<String>,
+        /// OnOff Set round trips, 1-1000.
+        #[arg(long, default_value_t = 50, value_parser = |s: &str| crate::args::count(s, "a number of round trips", 1, 1000))]
+        rounds: usize,
+        /// Seconds of each throughput measurement, 0.1-60.
+        #[arg(long, default_value_t = 1.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
+        seconds: f64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The inspector's frame time: the whole screen rendered into a TestBackend at the UI's
     /// tick while the simulated grid (unpaced, in its own thread) feeds decoded traffic.
     Tui {
@@ -85,6 +105,31 @@ pub enum BenchKind {
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
     match &a.which {
+        BenchKind::Hci {
+            radios,
+            rounds,
+            seconds,
+            json,
+        } => {
+            let uris = hci::radios(radios)?;
+            if !(0.1..=60.0).contains(seconds) {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("--seconds {seconds}: give 0.1 to 60"),
+                ));
+            }
+            let v = hci::run(&uris, *rounds, *seconds)?;
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(out, "{}", hci::describe(&v))
+            };
+            if v["provision"]["configured"] == true {
+                Ok(Exit::Ok)
+            } else {
+                Ok(Exit::Refused)
+            }
+        }
         BenchKind::Provision {
             devices,
             parallel,
