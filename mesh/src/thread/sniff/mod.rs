@@ -283,7 +283,8 @@ impl ThreadSniffer {
                 Layer::Security,
                 ErrorKind::UnknownKey,
                 format!(
-                    "no key for key index {index} (key sequence {} gives index {}; try --key-sequence)",
+                    "no key held for key index {index} (held: key sequence {} and its neighbours, \
+                     key index {}; the frame's key sequence is another)",
                     self.keys.key_sequence(),
                     self.keys.current().key_index()
                 ),
