@@ -259,7 +259,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> Exit {
             print_topology(out, &r)
         };
     }
-    tracing::debug!(stats = ?sniffer.stats(), "thread decode");
+    tracing::info!(stats = ?sniffer.stats(), reassembly = ?sniffer.reassembly_stats(), "thread decode");
     if failed {
         Exit::Refused
     } else {

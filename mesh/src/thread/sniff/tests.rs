@@ -451,3 +451,38 @@ proptest! {
         let _ = serde_json::to_string(&d).unwrap();
     }
 }
+
+#[test]
+fn reassembly_overflow_is_an_error() {
+    let mut s = sniffer();
+    s.decode(now(), &child_id_response(), Fcs::Present);
+    let packet = udp_packet(
+        mesh_local(0x4c03),
+        mesh_local(0x4c00),
+        49152,
+        5683,
+        64,
+        &[7u8; 200],
+    );
+    // Default limits hold 4 datagrams: the fifth first fragment is dropped, with a reason.
+    for tag in 0..5u16 {
+        let spec = FrameSpec {
+            pan_id: PAN,
+            seq: tag as u8,
+            src: crate::thread::mac::Address::Short(0x4c03),
+            dst: crate::thread::mac::Address::Short(0x4c00),
+            src_ext: CHILD,
+            mac_frame_counter: Some(100 + tag as u32),
+        };
+        let f = fragmented_psdus(&spec, &keys(), &packet, &contexts(), 80, tag).unwrap();
+        let d = s.decode(now(), &f[0], Fcs::Present);
+        if tag < 4 {
+            assert_eq!(d.error, None);
+        } else {
+            let e = d.error.unwrap();
+            assert_eq!((e.layer, e.kind), (Layer::Lowpan, ErrorKind::Reassembly));
+        }
+    }
+    assert_eq!(s.stats().reassembly_errors, 1);
+    assert_eq!(s.reassembly_stats().overflows, 1);
+}

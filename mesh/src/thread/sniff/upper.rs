@@ -111,7 +111,19 @@ pub(super) fn lowpan(
                 offset: fh.offset_octets(),
                 complete: false,
             };
+            let overflows = s.reassembly_stats().overflows;
             let pushed = s.reassembler().push(now, &ll, &ctx, fh, &lf.rest);
+            if matches!(pushed, Ok(None)) && s.reassembly_stats().overflows > overflows {
+                info.fragment = Some(fi);
+                d.lowpan = Some(info);
+                return Err((
+                    Layer::Lowpan,
+                    ErrorKind::Reassembly,
+                    "fragment dropped: the reassembler already holds as many datagrams (or \
+                     octets) as it may"
+                        .into(),
+                ));
+            }
             match pushed {
                 Ok(Some(datagram)) => {
                     s.stats_mut().reassembled += 1;
@@ -278,7 +290,9 @@ fn open_mle(
                 s.learn(*r, ext_address_of(src));
             }
             // The child's new RLOC16, sent to its link-local address (Thread 1.3 §4.5.14).
-            Tlv::Address16(r) if p.command == command::CHILD_ID_RESPONSE => {
+            Tlv::Address16(r)
+                if p.command == command::CHILD_ID_RESPONSE && opened.key_sequence.is_some() =>
+            {
                 s.learn(*r, ext_address_of(dst));
             }
             _ => {}
