@@ -22,6 +22,7 @@ pub mod driver;
 #[cfg(feature = "hci")]
 pub mod hci;
 pub mod hub;
+pub mod ieee802154_tap;
 pub mod open;
 pub mod pcap;
 pub mod sim;

@@ -28,6 +28,9 @@ pub const LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR: u16 = 256;
 pub const LINKTYPE_IEEE802_15_4_TAP: u16 = 283;
 /// IEEE 802.15.4 frames without the FCS (tcpdump.org `LINKTYPE_IEEE802_15_4_NOFCS`).
 pub const LINKTYPE_IEEE802_15_4_NOFCS: u16 = 230;
+/// IEEE 802.15.4 frames ending with their 2-octet FCS (tcpdump.org
+/// `LINKTYPE_IEEE802_15_4_WITHFCS`).
+pub const LINKTYPE_IEEE802_15_4_WITHFCS: u16 = 195;
 
 /// The largest packet the writer accepts and the reader returns: Wireshark's maximum snapshot
 /// length (`WTAP_MAX_PACKET_SIZE_STANDARD`).

@@ -16,14 +16,16 @@ use crate::{args, Exit};
 /// Arguments of `weft decode`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    after_help = "Examples:\n  weft decode --iv-index 12345678 --net-key 7dd7364cd842ad18c17c2b820c84c3d6 \\\n      --app-key 63964771734fbd76e3b40519d1d94a48 6848cba437860e5673728a627fb938535508e21a6baf57\n  weft decode --json ... PDU1 PDU2   (segments given in order are reassembled)"
+    after_help = "Examples:\n  weft decode --iv-index 12345678 --net-key 7dd7364cd842ad18c17c2b820c84c3d6 \\\n      --app-key 63964771734fbd76e3b40519d1d94a48 6848cba437860e5673728a627fb938535508e21a6baf57\n  weft decode --json ... PDU1 PDU2   (segments given in order are reassembled)\n  weft decode --thread-key 00112233445566778899aabbccddeeff --pcap thread.pcapng --topology\n  weft decode --thread-key KEY --fcs --json PSDU1 PSDU2   (Thread: 802.15.4 PSDUs in hex)"
 )]
 pub struct DecodeArgs {
     /// The current IV Index, in hex. PDUs whose IVI bit differs are opened with IV Index - 1.
-    #[arg(long, value_name = "HEX", value_parser = args::iv_index)]
-    pub iv_index: u32,
+    #[arg(long, value_name = "HEX", value_parser = args::iv_index,
+          required_unless_present = "thread_key")]
+    pub iv_index: Option<u32>,
     /// A network key (32 hex digits). Repeat for several subnets.
-    #[arg(long = "net-key", value_name = "HEX", value_parser = args::key128, required = true)]
+    #[arg(long = "net-key", value_name = "HEX", value_parser = args::key128,
+          required_unless_present = "thread_key")]
     pub net_keys: Vec<[u8; 16]>,
     /// An application key (32 hex digits). Repeat as needed.
     #[arg(long = "app-key", value_name = "HEX", value_parser = args::key128)]
@@ -41,14 +43,29 @@ pub struct DecodeArgs {
     /// Print one JSON object per line instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// PDUs in hex: network PDUs, beacons, or whole AD structures (length, type, data).
-    #[arg(value_name = "PDU_HEX", required = true, value_parser = args::hex_bytes)]
+    #[command(flatten)]
+    pub thread: crate::decode_thread::ThreadArgs,
+    /// PDUs in hex: network PDUs, beacons, or whole AD structures (length, type, data); with
+    /// --thread-key, IEEE 802.15.4 PSDUs.
+    #[arg(value_name = "PDU_HEX", required_unless_present = "pcap", value_parser = args::hex_bytes)]
     pub pdus: Vec<Vec<u8>>,
 }
 
 /// Runs `weft decode`, writing to `out`. Returns `Exit::Refused` if any input could not be
 /// decoded (after printing everything that could).
 pub fn run(a: &DecodeArgs, out: &mut impl Write) -> Exit {
+    if a.thread.thread_key.is_some() {
+        return crate::decode_thread::run(a, out);
+    }
+    if let Some(flag) = a.thread.thread_only_flag() {
+        // clap waives `requires` when the required argument conflicts with one given (here
+        // the Mesh keys), so this is checked here.
+        eprintln!(
+            "weft decode: {flag} is for Thread decoding: give --thread-key (Bluetooth Mesh \
+             decoding takes PDUs in hex)"
+        );
+        return Exit::Usage;
+    }
     let mut keys = Keyring::new();
     a.net_keys.iter().for_each(|k| keys.add_net_key(*k));
     a.app_keys.iter().for_each(|k| keys.add_app_key(*k));
@@ -59,7 +76,7 @@ pub fn run(a: &DecodeArgs, out: &mut impl Write) -> Exit {
     for (lpn, friend, lc, fc) in &a.friendships {
         keys.add_friendship(*lpn, *friend, *lc, *fc);
     }
-    let mut sniffer = Sniffer::new(keys, IvIndex(a.iv_index));
+    let mut sniffer = Sniffer::new(keys, IvIndex(a.iv_index.unwrap_or_default()));
     let mut failed = false;
     let mut table = Table::default();
     for pdu in &a.pdus {

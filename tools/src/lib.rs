@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod capture;
 pub mod decode;
+pub mod decode_thread;
 pub mod error;
 pub mod files;
 pub mod inspect;
@@ -70,7 +71,8 @@ pub enum Command {
     /// List the radios attached (USB serial dongles, Bluetooth adapters, simulated airs) and
     /// the --radio to use for each.
     Radios(radios::RadiosArgs),
-    /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys.
+    /// Decode Bluetooth Mesh PDUs (network PDUs, beacons or AD structures) given the keys, or
+    /// Thread 802.15.4 frames (hex or a capture) given the network key (--thread-key).
     Decode(decode::DecodeArgs),
     /// Simulated networks: run scenarios headless, list them, share one air among processes.
     Sim(sim::SimArgs),

@@ -20,3 +20,5 @@ pub mod lowpan;
 pub mod mac;
 pub mod mle;
 pub mod security;
+pub mod sniff;
+pub mod topology;

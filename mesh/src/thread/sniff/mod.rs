@@ -1,0 +1,410 @@
+//! A passive, whole-frame Thread decoder (a sniffer's view; no node state beyond what opening
+//! frames needs): one IEEE 802.15.4 PSDU in, a [`DecodedFrame`] out with every layer it got
+//! through:
+//!
+//! 1. FCS (802.15.4-2015 §7.2.10), when the PSDU carries one ([`Fcs::Present`]);
+//! 2. the MAC frame (§7.2) with its IEs (§7.4) and auxiliary security header (§9.4);
+//! 3. MAC security (§9.3, Thread 1.3 §7.1.2): the key its Key Index names, held by the
+//!    [`KeyManager`] (current key sequence and its neighbours; a newer sequence that
+//!    authenticates is followed, as a node would). The nonce needs the sender's extended
+//!    address: a frame from a short address is opened with the one learnt from that RLOC16's
+//!    MLE messages (Source Address TLV, IPv6 link-local source) or Child ID Response;
+//! 4. 6LoWPAN (RFC 4944 §5.2-5.3, RFC 6282): mesh header, fragments (through a bounded
+//!    [`Reassembler`]), IPHC and NHC; contexts not given are taken as zero prefixes and the
+//!    report says so;
+//! 5. IPv6 (RFC 8200) through its extension headers, UDP, ICMPv6;
+//! 6. MLE on UDP port 19788 (Thread 1.3 ch. 4): opened with the MLE key of the key sequence
+//!    its Key Source names, command and every TLV typed.
+//!
+//! Every outcome is counted in [`SniffStats`]. No input panics (proptest and the
+//! `thread_sniff` fuzz target).
+
+mod build;
+mod report;
+mod tlv_info;
+mod upper;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use build::{data_psdu, fragmented_psdus, link_local, mle_psdu, udp_packet, FrameSpec};
+pub use report::{
+    address_str, DecodedFrame, ErrorKind, Facts, FragmentInfo, FrameError, Icmpv6Info, IeInfo,
+    Ipv6Info, Layer, LowpanInfo, MacInfo, MeshInfo, MleFacts, MleInfo, SecurityInfo, UdpInfo,
+};
+pub use tlv_info::{RouteEntry, TimestampInfo, TlvInfo};
+
+use std::collections::BTreeMap;
+
+use report::{frame_type_name, version_year};
+
+use crate::thread::lowpan::{
+    Context, Contexts, Iphc, Reassembler, ReassemblyLimits, ReassemblyStats,
+};
+use crate::thread::mac::{fcs, Address, Body, ExtAddress, Frame, FrameType, KeyIdentifier};
+use crate::thread::security::{unsecure, KeyManager};
+use crate::time::Instant;
+use crate::wire::{Error, Wire};
+
+/// Whether a PSDU ends with its 2-octet FCS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fcs {
+    /// The last two octets are the FCS (CRC-16/KERMIT, 802.15.4-2015 §7.2.10); it is checked
+    /// and removed.
+    Present,
+    /// The radio stripped it.
+    Absent,
+}
+
+/// The most RLOC16 → extended address pairs remembered (64 routers with up to 511 children
+/// each would be more; a network that large is beyond one sniffer's range anyway).
+pub const MAX_NEIGHBOURS: usize = 1024;
+
+/// Counters of every outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct SniffStats {
+    /// PSDUs given.
+    pub frames: u64,
+    /// Decoded without error (including fragments held for reassembly).
+    pub decoded: u64,
+    pub bad_fcs: u64,
+    /// MAC frames that did not parse.
+    pub mac_errors: u64,
+    /// Secured frames opened.
+    pub decrypted: u64,
+    pub unknown_key: u64,
+    pub unknown_source: u64,
+    pub auth_failed: u64,
+    /// Security the decoder does not open (TSCH nonces, level 4, another key ID mode).
+    pub unsupported_security: u64,
+    pub lowpan_errors: u64,
+    pub fragments_held: u64,
+    pub reassembled: u64,
+    pub reassembly_errors: u64,
+    pub ipv6_errors: u64,
+    pub mle_messages: u64,
+    pub mle_errors: u64,
+    /// RLOC16s not remembered because the table was full.
+    pub neighbours_dropped: u64,
+}
+
+/// The decoder: keys, compression contexts, the reassembler and what it learnt about who is
+/// who.
+#[derive(Debug)]
+pub struct ThreadSniffer {
+    keys: KeyManager,
+    /// The contexts given; `None` ids are filled with zero prefixes in `filled`.
+    given: Contexts,
+    filled: Contexts,
+    reassembler: Reassembler,
+    /// RLOC16 → extended address, learnt from MLE.
+    neighbours: BTreeMap<u16, ExtAddress>,
+    stats: SniffStats,
+}
+
+pub(crate) type Stop = (Layer, ErrorKind, String);
+
+fn wire_stop(layer: Layer, e: &Error) -> Stop {
+    let kind = match e {
+        Error::Truncated { .. } => ErrorKind::Truncated,
+        Error::TooLong { .. } | Error::Invalid { .. } => ErrorKind::Malformed,
+        Error::Auth(_) => ErrorKind::AuthFailed,
+    };
+    (layer, kind, e.to_string())
+}
+
+impl ThreadSniffer {
+    /// A decoder holding `keys` (the network key and the key sequence to start from), with no
+    /// compression contexts (give the mesh-local prefix with [`ThreadSniffer::set_context`]).
+    pub fn new(keys: KeyManager) -> Self {
+        let mut s = ThreadSniffer {
+            keys,
+            given: Contexts::new(),
+            filled: Contexts::new(),
+            reassembler: Reassembler::new(ReassemblyLimits::default()),
+            neighbours: BTreeMap::new(),
+            stats: SniffStats::default(),
+        };
+        s.refill();
+        s
+    }
+
+    /// Sets context `id` (Thread gives context 0 the mesh-local prefix, /64).
+    pub fn set_context(&mut self, id: u8, ctx: Context) {
+        self.given = self.given.clone().with(id, ctx);
+        self.refill();
+    }
+
+    fn refill(&mut self) {
+        let zero = Context::new(std::net::Ipv6Addr::UNSPECIFIED, 64);
+        let mut f = self.given.clone();
+        for c in f.0.iter_mut() {
+            c.get_or_insert(zero);
+        }
+        self.filled = f;
+    }
+
+    pub fn stats(&self) -> SniffStats {
+        self.stats
+    }
+
+    pub fn reassembly_stats(&self) -> ReassemblyStats {
+        self.reassembler.stats()
+    }
+
+    /// The key sequence currently followed.
+    pub fn key_sequence(&self) -> u32 {
+        self.keys.key_sequence()
+    }
+
+    /// The extended address learnt for `rloc16`.
+    pub fn ext_address_of(&self, rloc16: u16) -> Option<ExtAddress> {
+        self.neighbours.get(&rloc16).copied()
+    }
+
+    /// Remembers that `rloc16` belongs to `ext`.
+    pub fn learn(&mut self, rloc16: u16, ext: ExtAddress) {
+        if self.neighbours.len() >= MAX_NEIGHBOURS && !self.neighbours.contains_key(&rloc16) {
+            self.stats.neighbours_dropped += 1;
+            return;
+        }
+        self.neighbours.insert(rloc16, ext);
+    }
+
+    /// Decodes one PSDU received at `now` (the reassembler's clock).
+    pub fn decode(&mut self, now: Instant, psdu: &[u8], fcs_mode: Fcs) -> DecodedFrame {
+        self.stats.frames += 1;
+        let mut d = DecodedFrame::new(psdu);
+        match self.run(now, psdu, fcs_mode, &mut d) {
+            Ok(()) => self.stats.decoded += 1,
+            Err((layer, kind, reason)) => {
+                let s = &mut self.stats;
+                match (layer, kind) {
+                    (_, ErrorKind::BadFcs) => s.bad_fcs += 1,
+                    (Layer::Fcs | Layer::Mac, _) => s.mac_errors += 1,
+                    (_, ErrorKind::UnknownKey) => s.unknown_key += 1,
+                    (_, ErrorKind::UnknownSource) => s.unknown_source += 1,
+                    (Layer::Security, ErrorKind::AuthFailed) => s.auth_failed += 1,
+                    (Layer::Security, _) => s.unsupported_security += 1,
+                    (_, ErrorKind::Reassembly) => s.reassembly_errors += 1,
+                    (Layer::Lowpan, _) => s.lowpan_errors += 1,
+                    (Layer::Ipv6 | Layer::Udp, _) => s.ipv6_errors += 1,
+                    (Layer::Mle, _) => s.mle_errors += 1,
+                }
+                d.error = Some(FrameError {
+                    layer,
+                    kind,
+                    reason,
+                });
+            }
+        }
+        d
+    }
+
+    fn run(
+        &mut self,
+        now: Instant,
+        psdu: &[u8],
+        fcs_mode: Fcs,
+        d: &mut DecodedFrame,
+    ) -> Result<(), Stop> {
+        let (body, fcs_ok) = match fcs_mode {
+            Fcs::Absent => (psdu, None),
+            Fcs::Present => match fcs::check(psdu) {
+                Ok(b) => (b, Some(true)),
+                Err(Error::Truncated { .. }) => {
+                    return Err((
+                        Layer::Fcs,
+                        ErrorKind::Truncated,
+                        format!("{} octets: too short to hold an FCS", psdu.len()),
+                    ))
+                }
+                Err(_) => {
+                    let n = psdu.len() - fcs::FCS_LEN;
+                    let got = u16::from_le_bytes([psdu[n], psdu[n + 1]]);
+                    let want = fcs::crc16(&psdu[..n]);
+                    return Err((
+                        Layer::Fcs,
+                        ErrorKind::BadFcs,
+                        format!("bad FCS: frame has {got:04x}, its contents give {want:04x}"),
+                    ));
+                }
+            },
+        };
+        let frame = Frame::parse(body).map_err(|e| wire_stop(Layer::Mac, &e))?;
+        d.mac = Some(mac_info(&frame, fcs_ok));
+        d.facts.mac_src = Some(frame.src);
+        d.facts.mac_dst = Some(frame.dst);
+        let frame = match frame.security {
+            None => frame,
+            Some(h) => {
+                d.security = Some(SecurityInfo::from_header(&h));
+                let (open, seq) = self.open_mac(&frame)?;
+                self.stats.decrypted += 1;
+                if let Some(s) = d.security.as_mut() {
+                    s.decrypted = true;
+                    s.key_sequence = Some(seq);
+                }
+                if let Some(m) = d.mac.as_mut() {
+                    m.payload_ies = payload_ies(&open);
+                }
+                open
+            }
+        };
+        let Body::Open { payload, .. } = &frame.body else {
+            return Ok(());
+        };
+        if frame.frame_type != FrameType::Data || payload.is_empty() {
+            if !payload.is_empty() {
+                d.mac_payload = Some(hex::encode(payload));
+            }
+            return Ok(());
+        }
+        upper::lowpan(self, now, &frame, payload, d)
+    }
+
+    /// Opens a secured MAC frame with the key its Key Index names.
+    fn open_mac(&mut self, frame: &Frame) -> Result<(Frame, u32), Stop> {
+        let Some(sec) = frame.security else {
+            return Err((Layer::Security, ErrorKind::Malformed, "not secured".into()));
+        };
+        let KeyIdentifier::Index(index) = sec.key_id else {
+            return Err((
+                Layer::Security,
+                ErrorKind::Unsupported,
+                format!(
+                    "key identifier mode {} (Thread MAC frames use mode 1, Thread 1.3 §7.1.2.3)",
+                    sec.key_id.mode()
+                ),
+            ));
+        };
+        let Some(keys) = self.keys.keys_for_index(index) else {
+            return Err((
+                Layer::Security,
+                ErrorKind::UnknownKey,
+                format!(
+                    "no key held for key index {index} (held: key sequence {} and its neighbours, \
+                     key index {}; the frame's key sequence is another)",
+                    self.keys.key_sequence(),
+                    self.keys.current().key_index()
+                ),
+            ));
+        };
+        let src = match frame.src {
+            Address::Extended(e) => e,
+            Address::Short(s) => self.neighbours.get(&s).copied().ok_or_else(|| {
+                (
+                    Layer::Security,
+                    ErrorKind::UnknownSource,
+                    format!(
+                        "no extended address known for short address {s:04x} (the nonce needs it; \
+                         it is learnt from that node's MLE messages)"
+                    ),
+                )
+            })?,
+            Address::None => {
+                return Err((
+                    Layer::Security,
+                    ErrorKind::UnknownSource,
+                    "no source address: the sender's extended address is unknown".into(),
+                ))
+            }
+        };
+        let seq = keys.key_sequence;
+        let open = unsecure(frame, keys.mac(), src).map_err(|e| match e {
+            Error::Auth(_) => (
+                Layer::Security,
+                ErrorKind::AuthFailed,
+                format!("MAC MIC mismatch under key sequence {seq} (another network key, or a corrupted frame)"),
+            ),
+            e => {
+                let (l, k, r) = wire_stop(Layer::Security, &e);
+                let k = if k == ErrorKind::Malformed { ErrorKind::Unsupported } else { k };
+                (l, k, r)
+            }
+        })?;
+        self.keys.authenticated_with(seq);
+        Ok((open, seq))
+    }
+
+    pub(crate) fn keys_mut(&mut self) -> &mut KeyManager {
+        &mut self.keys
+    }
+
+    pub(crate) fn contexts(&self) -> &Contexts {
+        &self.filled
+    }
+
+    /// Whether an IPHC header uses a context this decoder was not given.
+    pub(crate) fn unknown_context(&self, iphc: &Iphc) -> bool {
+        let (sci, dci) = iphc.context_ids.unwrap_or((0, 0));
+        (iphc.sac && self.given.get(sci).is_err()) || (iphc.dac && self.given.get(dci).is_err())
+    }
+
+    pub(crate) fn reassembler(&mut self) -> &mut Reassembler {
+        &mut self.reassembler
+    }
+
+    pub(crate) fn stats_mut(&mut self) -> &mut SniffStats {
+        &mut self.stats
+    }
+}
+
+fn payload_ies(f: &Frame) -> Vec<IeInfo> {
+    match &f.body {
+        Body::Open { payload_ies, .. } => payload_ies
+            .iter()
+            .map(|ie| IeInfo {
+                id: ie.group_id,
+                content: hex::encode(&ie.content),
+            })
+            .collect(),
+        Body::Secured { .. } => Vec::new(),
+    }
+}
+
+fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
+    MacInfo {
+        frame_type: frame_type_name(f.frame_type),
+        version: version_year(f.version),
+        frame_pending: f.frame_pending,
+        ack_request: f.ack_request,
+        pan_id_compression: f.pan_id_compression,
+        seq: f.sequence_number,
+        dst_pan: f.dst_pan.map(|p| format!("{p:04x}")),
+        dst: address_str(&f.dst),
+        src_pan: f.src_pan.map(|p| format!("{p:04x}")),
+        src: address_str(&f.src),
+        header_ies: f
+            .header_ies
+            .iter()
+            .map(|ie| IeInfo {
+                id: ie.id,
+                content: hex::encode(&ie.content),
+            })
+            .collect(),
+        payload_ies: payload_ies(f),
+        fcs_ok,
+    }
+}
+
+/// Decodes `data` as a PSDU with and without FCS with a fixed key; for the fuzzer and the
+/// random-input tests.
+#[doc(hidden)]
+pub fn fuzz_decode(data: &[u8]) {
+    let mut s = ThreadSniffer::new(KeyManager::new([0x42; 16], 0));
+    s.learn(0x0400, ExtAddress([1, 2, 3, 4, 5, 6, 7, 8]));
+    for (i, fcs) in [Fcs::Absent, Fcs::Present].into_iter().enumerate() {
+        let d = s.decode(Instant::from_micros(i as u64), data, fcs);
+        let _ = serde_json::to_string(&d);
+    }
+    // A decoder with a context, fed the same bytes twice (fragments meet their duplicates).
+    s.set_context(
+        0,
+        Context::new(
+            [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].into(),
+            64,
+        ),
+    );
+    let _ = s.decode(Instant::from_micros(5), data, Fcs::Absent);
+}
