@@ -19,4 +19,6 @@
 pub mod lowpan;
 pub mod mac;
 pub mod mle;
+
+pub mod radio;
 pub mod security;
