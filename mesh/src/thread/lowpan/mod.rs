@@ -16,7 +16,9 @@ mod nhc;
 mod reassembly;
 
 pub use address::{Context, Contexts, LinkAddresses};
-pub use datagram::{compress, decompress, decompress_headers, DecompressedHeaders, Ipv6Header};
+pub use datagram::{
+    compress, decompress, decompress_headers, udp_checksum, DecompressedHeaders, Ipv6Header,
+};
 pub use frag::{FragHeader, FRAG1_LEN, FRAGN_LEN};
 pub use iphc::{HopLimit, Iphc, TrafficFlow, IPHC_DISPATCH};
 pub use mesh::MeshHeader;
