@@ -302,7 +302,11 @@ impl<S: Ieee802154Station> Medium<S> {
                     && o.sender != nb.node
                     && o.start < now
                     && o.end > start
-                    && self.topology.find(o.sender, nb.node).is_some()
+                    && self.topology.find(o.sender, nb.node).is_some_and(|i| {
+                        self.config
+                            .capture_threshold_db
+                            .is_none_or(|t| (nb.rssi as f64) - (i.rssi as f64) < t)
+                    })
             });
             if collided {
                 return Some(DropReason::Collision);

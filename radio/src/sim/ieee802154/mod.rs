@@ -19,7 +19,8 @@
 //!   then retries through CSMA-CA again, up to macMaxFrameRetries.
 //! - **Reception**: RSSI and loss from the same log-distance path-loss model as the BLE medium
 //!   (or explicit links); a frame is lost at a receiver when another frame it hears on the
-//!   same channel overlaps it (collision: both spoiled, no capture effect), when the receiver
+//!   same channel overlaps it (collision: both spoiled, unless [`MediumConfig::capture_threshold_db`]
+//!   lets the stronger through), when the receiver
 //!   was transmitting (half duplex), or by the link's loss draw. A frame that survives passes
 //!   the radio's frame filter (§6.7.2: destination PAN ID and address against the station's
 //!   [`MacSettings`], broadcast accepted) before the station gets it; frames not for the
@@ -130,6 +131,10 @@ pub struct MediumConfig {
     pub loss: f64,
     /// Whether overlapping frames on one channel spoil each other at a receiver.
     pub collisions: bool,
+    /// With collisions on, a frame still gets through an overlapping one that is weaker by at
+    /// least this many dB at the receiver (capture; O-QPSK receivers typically need a few dB
+    /// of signal-to-interference ratio). `None`: every overlap spoils both frames.
+    pub capture_threshold_db: Option<f64>,
     /// CSMA-CA and retransmission.
     pub mac: MacParams,
     /// Frames a node's radio holds waiting for the air; beyond, a frame is dropped
@@ -148,6 +153,7 @@ impl Default for MediumConfig {
             sensitivity_dbm: -100.0,
             loss: 0.0,
             collisions: true,
+            capture_threshold_db: None,
             mac: MacParams::default(),
             tx_queue: 32,
             medium_events: true,

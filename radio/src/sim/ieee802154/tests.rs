@@ -385,6 +385,36 @@ fn overlapping_frames_on_one_channel_collide_and_other_channels_do_not_interfere
 }
 
 #[test]
+fn with_capture_the_stronger_of_two_overlapping_frames_gets_through() {
+    // C is 3 m from A and 17 m from B: A's frame is far stronger at C, B's far weaker.
+    let cfg = MediumConfig {
+        mac: MacParams {
+            min_be: 0,
+            ..MacParams::default()
+        },
+        capture_threshold_db: Some(6.0),
+        ..MediumConfig::default()
+    };
+    let mut m = Medium::new(cfg, 1);
+    m.add_node(
+        Scripted::new(1, 15, 1).send_at(0, frame(1, BCAST, 1, false, 20)),
+        at(0.0),
+    );
+    m.add_node(
+        Scripted::new(2, 15, 2).send_at(0, frame(2, BCAST, 1, false, 20)),
+        at(20.0),
+    );
+    let c = m.add_node(Scripted::new(3, 15, 3), at(3.0));
+    let ev = run(&mut m, 100_000);
+    let heard = &m.node(c).heard;
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].1, frame(1, BCAST, 1, false, 20));
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::Drop { to, reason: DropReason::Collision, .. } if *to == c)));
+}
+
+#[test]
 fn the_frame_filter_rejects_other_pans_and_addresses() {
     let mut other_pan = frame(1, Address::Short(0x0401), 1, false, 5);
     other_pan[3..5].copy_from_slice(&0x1234u16.to_le_bytes());
