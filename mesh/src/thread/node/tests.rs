@@ -322,3 +322,20 @@ fn frames_under_another_network_key_are_dropped_with_a_reason() {
     }
     assert_eq!(events(&mut r).len(), 3);
 }
+
+proptest::proptest! {
+    /// Bytes from the air never make a station panic, whatever its state.
+    #[test]
+    fn stations_take_any_bytes(frames in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..130), 1..8)) {
+        let mut r = router(1);
+        let mut c = child(1);
+        // The child collects Parent Responses: it opens what it hears.
+        tick(&mut c, Instant::ZERO);
+        for (i, f) in frames.iter().enumerate() {
+            let now = Instant::from_micros(i as u64 * 1000);
+            r.handle_frame(now, &rx(f, -60));
+            c.handle_frame(now, &rx(f, -60));
+            tick(&mut r, now);
+        }
+    }
+}

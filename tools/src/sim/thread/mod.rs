@@ -7,6 +7,7 @@
 //! has one router clearly closest. A generated layout (routers on a grid, children scattered
 //! among them) serves the benchmark (`weft bench sim154`).
 
+pub mod bench;
 mod pcap;
 mod report;
 
