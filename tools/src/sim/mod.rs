@@ -176,6 +176,12 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             seed,
         } => {
             let sim = match scenario {
+                Some(name) if thread::is_thread(name) => {
+                    return Err(Failure::new(
+                        Exit::Usage,
+                        format!("--scenario {name}: a Thread scenario; `weft sim serve` shares the BLE advertising air only: run it with `weft sim run --scenario {name}`"),
+                    ));
+                }
                 Some(name) => {
                     let args = RunArgs {
                         scenario: name.clone(),
