@@ -20,8 +20,11 @@
 //! - Advertisements follow Trickle's interval doubling from 1 s to 32 s with a random point in
 //!   [I/2, I), but no suppression and no reset on inconsistency.
 //! - Link quality in comes from the link margin of the last Advertisement (margin = RSSI -
-//!   noise floor -100 dBm; thresholds 20/10/2 dB as OpenThread's), link quality out is what the
-//!   neighbour reported for us; a neighbour not heard for MAX_NEIGHBOR_AGE (100 s) is dropped.
+//!   noise floor -100 dBm; thresholds 20/10/2 dB as OpenThread's, without its averaging and
+//!   hysteresis), capped by how recently one was heard (3 within 40 s, 2 within 70 s, else 1);
+//!   link quality out is what the neighbour reported for us; a neighbour not heard for
+//!   MAX_NEIGHBOR_AGE (100 s) is dropped. Real routers measure links with Link Request/Accept
+//!   and average every frame's margin.
 //! - Every frame carries the sender's extended address as MAC source (Thread uses the short
 //!   address once attached; with the extended one no neighbour table is needed to build the
 //!   CCM* nonce). No mesh header, no fragmentation, no forwarding across routers: children
@@ -339,4 +342,66 @@ impl<R: RngCore> Ieee802154Station for ThreadStation<R> {
             ThreadStation::Child(c) => c.c.mac_settings(),
         }
     }
+}
+
+/// Feeds `data` as a received frame to a router and to a child collecting Parent Responses;
+/// for the fuzzer (neither may panic, whatever the bytes).
+#[doc(hidden)]
+pub fn fuzz_parse(data: &[u8]) {
+    /// A counter as generator: the fuzzer wants determinism, not randomness.
+    #[derive(Debug)]
+    struct Counter(u64);
+    impl RngCore for Counter {
+        fn next_u32(&mut self) -> u32 {
+            self.next_u64() as u32
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1);
+            self.0
+        }
+        fn fill_bytes(&mut self, d: &mut [u8]) {
+            d.iter_mut().for_each(|b| *b = self.next_u64() as u8);
+        }
+        fn try_fill_bytes(&mut self, d: &mut [u8]) -> Result<(), rand_core::Error> {
+            self.fill_bytes(d);
+            Ok(())
+        }
+    }
+    let net = NetworkConfig {
+        network_key: [0x42; 16],
+        key_sequence: 0,
+        pan_id: 0xface,
+        channel: 15,
+        mesh_local_prefix: [0xfd, 0, 0, 0, 0, 0, 0, 0],
+        partition_id: 1,
+        router_ids: vec![0, 1],
+        id_sequence: 1,
+    };
+    let frame = RxFrame {
+        bearer: Bearer::Ieee802154,
+        channel: 15,
+        rssi: Some(-60),
+        timestamp: Instant::ZERO,
+        adv_address: None,
+        bytes: data.to_vec(),
+    };
+    let mut r = Router::new(
+        net.clone(),
+        1,
+        ExtAddress([1; 8]),
+        Counter(1),
+        Instant::ZERO,
+    );
+    r.handle_frame(Instant::ZERO, &frame);
+    r.handle_timeout(Instant::from_micros(1_000_000));
+    let mut c = Child::new(
+        net,
+        ExtAddress([2; 8]),
+        Counter(2),
+        Instant::ZERO,
+        Duration::from_secs(30),
+    );
+    c.handle_timeout(Instant::ZERO);
+    c.handle_frame(Instant::ZERO, &frame);
+    c.handle_timeout(Instant::from_micros(1_000_000));
 }

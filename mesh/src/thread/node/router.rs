@@ -29,6 +29,17 @@ const MAX_PENDING: usize = 16;
 /// Child timeout given in the Child ID Response, seconds.
 const CHILD_TIMEOUT_S: u32 = 240;
 
+/// The link quality a neighbour's silence allows: 3 when its last Advertisement is at most
+/// one Imax (plus Trickle's spread) old, 2 when it missed about one, 1 when it missed about
+/// two; past MAX_NEIGHBOR_AGE it is dropped.
+pub fn recency_quality(age: Duration) -> u8 {
+    match age.as_micros() {
+        a if a <= 40_000_000 => 3,
+        a if a <= 70_000_000 => 2,
+        _ => 1,
+    }
+}
+
 /// What a router knows of a neighbouring router.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeighbourRouter {
@@ -38,7 +49,10 @@ pub struct NeighbourRouter {
     pub heard: u32,
     /// RSSI of the last one.
     pub rssi: Option<i8>,
-    /// Link quality in: ours of its frames, from the link margin.
+    /// Link quality of the last Advertisement's link margin.
+    pub margin_quality: u8,
+    /// Link quality in: the margin's, lowered as Advertisements stop coming (see
+    /// [`recency_quality`]); recomputed before each Advertisement of ours.
     pub lq_in: u8,
     /// Link quality out: what it reported of ours (0 until it reports us).
     pub lq_out: u8,
@@ -155,6 +169,11 @@ impl<R: RngCore> Router<R> {
     fn expire(&mut self, now: Instant) {
         self.neighbours
             .retain(|_, n| now.saturating_since(n.last_heard) < MAX_NEIGHBOR_AGE);
+        for n in self.neighbours.values_mut() {
+            n.lq_in = n
+                .margin_quality
+                .min(recency_quality(now.saturating_since(n.last_heard)));
+        }
     }
 
     /// The link quality both ways with a neighbour (the lower of in and out).
@@ -284,6 +303,7 @@ impl<R: RngCore> Router<R> {
             last_heard: now,
             heard: 0,
             rssi,
+            margin_quality: 0,
             lq_in: 0,
             lq_out: 0,
             costs: BTreeMap::new(),
@@ -292,7 +312,8 @@ impl<R: RngCore> Router<R> {
         n.last_heard = now;
         n.heard += 1;
         n.rssi = rssi;
-        n.lq_in = link_quality(link_margin(rssi));
+        n.margin_quality = link_quality(link_margin(rssi));
+        n.lq_in = n.margin_quality;
         n.costs.clear();
         n.lq_out = 0;
         for (rid, _out, inq, cost) in entries {

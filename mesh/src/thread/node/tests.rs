@@ -296,6 +296,32 @@ fn route64_reports_what_was_heard_and_costs_through_neighbours() {
     };
     // 1 → 2 has LQ 2 (in at 2, out 3: two-way 2, cost 2); 0 reaches 2 at 1 + 2.
     assert_eq!(r0.route_cost(2), 3);
+    // 0 stops hearing 1 (1 still hears 0): LQ in falls with the silence, then 1 is dropped.
+    let quiet = [(1usize, 2usize, -60i8), (2, 1, -60), (0, 1, -60)];
+    let mut lq = Vec::new();
+    for step in 0..480 {
+        now += Duration::from_millis(250);
+        for i in 0..3 {
+            for f in tick(&mut rs[i], now) {
+                for &(a, b, rssi) in &quiet {
+                    if a == i {
+                        rs[b].handle_frame(now, &rx(&f, rssi));
+                    }
+                }
+            }
+        }
+        if step % 40 == 39 {
+            let ThreadStation::Router(r0) = &rs[0] else {
+                panic!()
+            };
+            lq.push(r0.neighbours().get(&1).map(|n| n.lq_in));
+        }
+    }
+    // Every 10 s: LQ 3 while the last Advertisement is recent, then lower, then gone.
+    assert!(lq.iter().any(|q| matches!(q, Some(1 | 2))), "{lq:?}");
+    assert_eq!(lq.last(), Some(&None), "{lq:?}");
+    let first_drop = lq.iter().position(|q| *q != Some(3)).unwrap();
+    assert!(lq[first_drop..].windows(2).all(|w| w[1] <= w[0]), "{lq:?}");
 }
 
 #[test]
@@ -336,6 +362,7 @@ proptest::proptest! {
             r.handle_frame(now, &rx(f, -60));
             c.handle_frame(now, &rx(f, -60));
             tick(&mut r, now);
+            fuzz_parse(f);
         }
     }
 }

@@ -49,7 +49,8 @@ pub fn rloc16_of(ip: &Ipv6Addr) -> Option<u16> {
     (o[8..14] == [0, 0, 0, 0xff, 0xfe, 0]).then(|| u16::from_be_bytes([o[14], o[15]]))
 }
 
-/// The compression contexts: context 0 is the mesh-local prefix (Thread reserves context ID 0 for it).
+/// The compression contexts: context 0 is the mesh-local prefix (Thread reserves context ID 0
+/// for it).
 pub fn contexts(prefix: [u8; 8]) -> Contexts {
     let mut p = [0u8; 16];
     p[..8].copy_from_slice(&prefix);

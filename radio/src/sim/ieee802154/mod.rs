@@ -19,12 +19,12 @@
 //!   then retries through CSMA-CA again, up to macMaxFrameRetries.
 //! - **Reception**: RSSI and loss from the same log-distance path-loss model as the BLE medium
 //!   (or explicit links); a frame is lost at a receiver when another frame it hears on the
-//!   same channel overlaps it (collision: both spoiled, unless [`MediumConfig::capture_threshold_db`]
-//!   lets the stronger through), when the receiver
-//!   was transmitting (half duplex), or by the link's loss draw. A frame that survives passes
+//!   same channel overlaps it (collision: both spoiled, unless
+//!   [`MediumConfig::capture_threshold_db`] lets the stronger through), when the receiver was
+//!   transmitting (half duplex), or by the link's loss draw. A frame that survives passes
 //!   the radio's frame filter (§6.7.2: destination PAN ID and address against the station's
-//!   [`MacSettings`], broadcast accepted) before the station gets it; frames not for the
-//!   station are counted as filtered and not delivered.
+//!   [`MacSettings`](weft_mesh::thread::radio::MacSettings), broadcast accepted) before the
+//!   station gets it; frames not for the station are counted as filtered and not delivered.
 //! - CCA is energy detection above sensitivity: a CCA is busy when a frame from a node the
 //!   listener hears is on its channel at any time during the 8 symbols.
 //!
