@@ -111,7 +111,7 @@ fn sim_list_names_the_builtin_scenarios() {
     let names: BTreeSet<&str> = list.iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(
         names,
-        BTreeSet::from(["grid", "industrial", "smart-home"]),
+        BTreeSet::from(["grid", "industrial", "smart-home", "thread-home"]),
         "{list:?}"
     );
     let home = list.iter().find(|s| s["name"] == "smart-home").unwrap();

@@ -19,6 +19,9 @@
 pub mod lowpan;
 pub mod mac;
 pub mod mle;
+pub mod node;
+
+pub mod radio;
 pub mod security;
 pub mod sniff;
 pub mod topology;

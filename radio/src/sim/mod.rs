@@ -14,6 +14,7 @@
 
 mod adv;
 mod detach;
+pub mod ieee802154;
 mod topology;
 
 #[cfg(test)]

@@ -83,6 +83,28 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+    /// A Thread network on the simulated 802.15.4 medium (routers on a grid 12 m apart,
+    /// children scattered among them, attaching and reporting every 30 s): wall seconds for
+    /// the virtual time on one core, median of RUNS runs.
+    Sim154 {
+        /// Routers, 1-63.
+        #[arg(long, default_value_t = 32, value_parser = |s: &str| crate::args::count(s, "a number of routers", 1, 63))]
+        routers: usize,
+        /// All nodes (routers and children), 1-10000.
+        #[arg(long, default_value_t = 250, value_parser = |s: &str| crate::args::count(s, "a number of nodes", 1, 10_000))]
+        nodes: usize,
+        /// Virtual seconds.
+        #[arg(long, default_value_t = 3600.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
+        seconds: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Runs to take the median of, 1-100.
+        #[arg(long, default_value_t = 3, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
+        runs: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The inspector's frame time: the whole screen rendered into a TestBackend at the UI's
     /// tick while the simulated grid (unpaced, in its own thread) feeds decoded traffic.
     Tui {
@@ -227,6 +249,58 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                     seconds / wall,
                     summary["frames"],
                     rss.map_or("unknown".into(), |m| format!("{m:.1}"))
+                )
+            };
+            Ok(Exit::Ok)
+        }
+        BenchKind::Sim154 {
+            routers,
+            nodes,
+            seconds,
+            seed,
+            runs,
+            json,
+        } => {
+            if routers > nodes {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("--routers {routers} is more than --nodes {nodes}: give at most as many routers as nodes"),
+                ));
+            }
+            let all: Vec<_> = (0..(*runs).max(1))
+                .map(|_| crate::sim::thread::bench::run(*routers, *nodes, *seconds, *seed))
+                .collect();
+            let wall = median(all.iter().map(|r| r.wall_s).collect());
+            let r = all[0];
+            let v = json!({
+                "routers": routers,
+                "nodes": nodes,
+                "virtual_s": seconds,
+                "runs": all.len(),
+                "wall_s_median": (wall * 1000.0).round() / 1000.0,
+                "wall_s": all.iter().map(|r| (r.wall_s * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+                "realtime_factor": ((seconds / wall) * 10.0).round() / 10.0,
+                "frames": r.frames,
+                "acks": r.acks,
+                "collisions": r.collisions,
+                "attached": r.attached,
+                "data_sent": r.data_sent,
+                "data_received": r.data_received,
+                "peak_rss_mb": peak_rss_mb().map(|m| (m * 10.0).round() / 10.0),
+            });
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "{nodes} Thread nodes ({routers} routers), {seconds} virtual s in {wall:.2} wall s (median of {}): {:.0}x real time; {} frames, {} acks, {} children attached, {} of {} data messages received",
+                    all.len(),
+                    seconds / wall,
+                    r.frames,
+                    r.acks,
+                    r.attached,
+                    r.data_received,
+                    r.data_sent
                 )
             };
             Ok(Exit::Ok)

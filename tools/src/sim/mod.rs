@@ -40,6 +40,7 @@ use crate::Exit;
 mod build;
 mod report;
 mod station;
+pub mod thread;
 mod traffic;
 
 pub use build::{build, build_with, Built};
@@ -108,7 +109,8 @@ pub struct RunArgs {
     /// NDJSON: the network's keys, one line per event, then a summary.
     #[arg(long)]
     pub json: bool,
-    /// Write every frame on the simulated air to this pcapng file (BLE link layer, type 256).
+    /// Write every frame on the simulated air to this pcapng file (BLE link layer, type 256;
+    /// for a Thread scenario, IEEE 802.15.4 with FCS, type 195).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 }
@@ -155,6 +157,17 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                     writeln!(out, "{name:<12} {:>5} nodes  {}", n, s.description)
                 };
             }
+            for (name, description, n, seconds) in thread::THREAD_BUILTIN {
+                let _ = if *json {
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"name": name, "description": description, "nodes": n, "seconds": seconds, "protocol": "thread"})
+                    )
+                } else {
+                    writeln!(out, "{name:<12} {n:>5} nodes  {description}")
+                };
+            }
             Ok(Exit::Ok)
         }
         SimCmd::Serve {
@@ -163,6 +176,12 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             seed,
         } => {
             let sim = match scenario {
+                Some(name) if thread::is_thread(name) => {
+                    return Err(Failure::new(
+                        Exit::Usage,
+                        format!("--scenario {name}: a Thread scenario; `weft sim serve` shares the BLE advertising air only: run it with `weft sim run --scenario {name}`"),
+                    ));
+                }
                 Some(name) => {
                     let args = RunArgs {
                         scenario: name.clone(),
@@ -196,7 +215,11 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             })?;
             Ok(Exit::Ok)
         }
-        SimCmd::Run(r) => match run_scenario(r, out) {
+        SimCmd::Run(r) => match if thread::is_thread(&r.scenario) {
+            thread::run_thread(r, out)
+        } else {
+            run_scenario(r, out)
+        } {
             Ok(_) => Ok(Exit::Ok),
             // The reader went away (`weft sim run --json | head`): not an error.
             Err(RunError::Io(e)) if e.contains("Broken pipe") => Ok(Exit::Ok),
