@@ -24,7 +24,11 @@ pub mod hci;
 pub mod hub;
 pub mod open;
 pub mod pcap;
+#[cfg(any(feature = "spinel", feature = "nrf154"))]
+mod serial;
 pub mod sim;
+#[cfg(feature = "spinel")]
+pub mod spinel;
 pub mod uri;
 
 pub use clock::{Clock, Pacer};

@@ -48,7 +48,14 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
         ),
         RadioUri::Bluez { .. } => m("the BlueZ backend", "bluez", "the BlueZ radio work"),
         RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
-        RadioUri::Spinel { .. } => m("the Spinel backend", "spinel", "the Thread radio work"),
+        #[cfg(feature = "spinel")]
+        RadioUri::Spinel { .. } => None,
+        #[cfg(not(feature = "spinel"))]
+        RadioUri::Spinel { .. } => m(
+            "the Spinel backend",
+            "spinel",
+            "this weft built with the 'spinel' feature",
+        ),
         RadioUri::Nrf154 { .. } => m(
             "the nRF 802.15.4 sniffer backend",
             "nrf154",
@@ -62,16 +69,20 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
     }
 }
 
+/// The backend features the default build has (`radio/Cargo.toml`).
+const DEFAULT_FEATURES: [&str; 4] = ["hci", "spinel", "nrf154", "otsim"];
+
 /// Why `uri` cannot be opened by this build, as the error [`open`] gives; `None` when it can
 /// be (whether the radio is there is only known by opening it). Lets a command refuse a radio
 /// before it does anything else.
 pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
     let m = missing(uri)?;
-    if m.feature == "hci" {
+    if DEFAULT_FEATURES.contains(&m.feature) {
         return Some(RadioError::Unavailable(format!(
-            "{uri}: the HCI backend is not available in this weft (it was built without the \
-             'hci' feature, which the default build has); sim:PATH, the simulated air of `weft \
-             sim serve`, drives a radio"
+            "{uri}: {} is not available in this weft (it was built without the '{}' feature, \
+             which the default build has); sim:PATH, the simulated air of `weft sim serve`, \
+             drives a radio",
+            m.backend, m.feature
         )));
     }
     Some(RadioError::Unavailable(format!(
@@ -100,6 +111,10 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         | RadioUri::HciUser { .. } => Ok(Box::new(
             crate::hci::HciRadio::open(uri, crate::hci::HciConfig::default()).await?,
         )),
+        #[cfg(feature = "spinel")]
+        RadioUri::Spinel { .. } => Ok(Box::new(
+            crate::spinel::SpinelRadio::open(uri, crate::spinel::SpinelConfig::default()).await?,
+        )),
         // `unavailable` answered for every other kind.
         other => Err(RadioError::Unavailable(format!(
             "{other}: no backend in this build"
@@ -113,23 +128,23 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_backend_not_built_is_unavailable_in_one_sentence() {
-        #[cfg(not(feature = "hci"))]
-        let hci = [
-            "hci:/dev/ttyACM0",
-            "hci-tcp:localhost:1",
-            "hci-unix:/x",
-            "hci-user:hci0",
-        ];
-        #[cfg(feature = "hci")]
-        let hci: [&str; 0] = [];
-        for s in hci.into_iter().chain([
-            "bluez:hci0",
-            "gatt:C0:11:22:33:44:55",
-            "spinel:/dev/ttyACM0",
-            "nrf154:/dev/ttyACM0",
-            "otsim:1",
-        ]) {
+        let hci = cfg!(feature = "hci");
+        for (s, built) in [
+            ("hci:/dev/ttyACM0", hci),
+            ("hci-tcp:localhost:1", hci),
+            ("hci-unix:/x", hci),
+            ("hci-user:hci0", hci),
+            ("bluez:hci0", false),
+            ("gatt:C0:11:22:33:44:55", false),
+            ("spinel:/dev/ttyACM0", cfg!(feature = "spinel")),
+            ("nrf154:/dev/ttyACM0", cfg!(feature = "nrf154")),
+            ("otsim:1", cfg!(feature = "otsim")),
+        ] {
             let uri = RadioUri::parse(s).unwrap();
+            if built {
+                assert_eq!(unavailable(&uri), None, "{s}");
+                continue;
+            }
             let Err(RadioError::Unavailable(why)) = open(&uri).await else {
                 panic!("{s} opened");
             };
@@ -162,6 +177,20 @@ mod tests {
             assert!(why.starts_with(s), "{why}");
             assert!(why.contains(says), "{why}");
         }
+    }
+
+    /// With the `spinel` feature, a Spinel URI opens the serial port and the RCP behind it.
+    #[cfg(feature = "spinel")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn spinel_opens_the_spinel_radio() {
+        let uri = RadioUri::parse("spinel:/nonexistent/ttyACM0").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("opened");
+        };
+        assert!(
+            why.starts_with("spinel:/nonexistent/ttyACM0: cannot open the serial device"),
+            "{why}"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -1,0 +1,358 @@
+//! [`SpinelRadio`]: an OpenThread RCP as a [`Radio`] on IEEE 802.15.4, and the task that keeps
+//! it going.
+//!
+//! The link's reader task hands received frames straight to `recv`'s queue; one task (the
+//! supervisor) owns the writing half: it transmits the frames `send` queued, one at a time,
+//! each answered by the RCP's transmit-done `LAST_STATUS` (OpenThread
+//! `NcpBase::HandleTransmitDone`), changes the channel when asked, and, when the RCP restarts by
+//! itself, brings it up again. A stream that ends or fails ends the radio: `recv` answers the
+//! error (there is no reconnection: a dongle unplugged is opened again by the command).
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::link::{Event, Link, LinkError, Shared, SpinelIo};
+use super::rcp::{bring_up, configure, BringUpError, RcpInfo};
+use super::wire::{self, Reader, PROP_LAST_STATUS, PROP_PHY_CHAN, PROP_STREAM_RAW};
+use super::{SpinelConfig, SpinelStats, DEFAULT_BAUD};
+use crate::{Bearer, Caps, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
+
+/// The largest MAC frame without its FCS (IEEE 802.15.4-2015 §11.3 aMaxPhyPacketSize 127,
+/// less the 2-octet FCS).
+pub const MAX_MAC_FRAME: usize = 125;
+
+/// An OpenThread RCP as a [`Radio`] (see the module documentation).
+#[derive(Debug)]
+pub struct SpinelRadio {
+    name: String,
+    tx: mpsc::Sender<TxFrame>,
+    ctl: mpsc::Sender<Ctl>,
+    frames: mpsc::Receiver<RxFrame>,
+    errors: mpsc::Receiver<RadioError>,
+    info: watch::Receiver<RcpInfo>,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for SpinelRadio {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Debug)]
+enum Ctl {
+    Channel(u8, oneshot::Sender<Result<(), RadioError>>),
+}
+
+impl SpinelRadio {
+    /// Opens the RCP a `spinel:` URI names: the serial port at the URI's baud rate (else
+    /// [`DEFAULT_BAUD`]), on the URI's channel (else `config.channel`). The first failure is
+    /// the error, one sentence that starts with the URI.
+    pub async fn open(uri: &RadioUri, mut config: SpinelConfig) -> Result<SpinelRadio, RadioError> {
+        let RadioUri::Spinel {
+            device,
+            baud,
+            channel,
+        } = uri
+        else {
+            return Err(RadioError::Unsupported(format!(
+                "{uri} is not a Spinel radio"
+            )));
+        };
+        if let Some(c) = channel {
+            config.channel = *c;
+        }
+        let port = crate::serial::open(&uri.to_string(), device, baud.unwrap_or(DEFAULT_BAUD))?;
+        Self::with_stream(uri.to_string(), Box::new(port), config).await
+    }
+
+    /// Opens an RCP at the other end of `stream`; `name` starts every error. For tests and tools
+    /// that bring their own byte stream.
+    pub async fn with_stream(
+        name: impl Into<String>,
+        stream: Box<dyn SpinelIo>,
+        config: SpinelConfig,
+    ) -> Result<SpinelRadio, RadioError> {
+        let name = name.into();
+        check_channel(&name, config.channel)?;
+        let shared = Arc::new(Shared::default());
+        let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
+        let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
+        let (ctl, ctl_rx) = mpsc::channel(4);
+        let (errors_tx, errors) = mpsc::channel(4);
+        let mut link = Link::start(stream, frames_tx, shared.clone(), config.write_timeout);
+        let s2 = shared.clone();
+        let info = bring_up(&mut link, &config, move || s2.get())
+            .await
+            .map_err(|e| bring_up_error(&name, &e))?;
+        tracing::info!(target: "weft::spinel", "{name}: up, Spinel {}.{}, RCP API {:?}, '{}', channel {}", info.protocol.0, info.protocol.1, info.rcp_api_version, info.firmware, info.channel);
+        let (info_tx, info_rx) = watch::channel(info);
+        let sup = Supervisor {
+            name: name.clone(),
+            cfg: config,
+            link,
+            shared: shared.clone(),
+            errors: errors_tx,
+            info: info_tx,
+            tx: tx_rx,
+            ctl: ctl_rx,
+        };
+        let task = tokio::spawn(sup.run());
+        Ok(SpinelRadio {
+            name,
+            tx,
+            ctl,
+            frames,
+            errors,
+            info: info_rx,
+            shared,
+            task,
+        })
+    }
+
+    /// What bring-up learnt, and the channel now.
+    pub fn info(&self) -> RcpInfo {
+        self.info.borrow().clone()
+    }
+
+    /// What the radio has seen and done so far.
+    pub fn stats(&self) -> SpinelStats {
+        self.shared.get()
+    }
+
+    /// Listens (and sends) on `channel` (11..=26) from now on.
+    pub async fn set_channel(&self, channel: u8) -> Result<(), RadioError> {
+        check_channel(&self.name, channel)?;
+        let (reply, answer) = oneshot::channel();
+        self.ctl
+            .send(Ctl::Channel(channel, reply))
+            .await
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    fn gone(&self) -> RadioError {
+        RadioError::Unavailable(format!("{}: the Spinel radio stopped", self.name))
+    }
+}
+
+fn check_channel(name: &str, channel: u8) -> Result<(), RadioError> {
+    if (11..=26).contains(&channel) {
+        Ok(())
+    } else {
+        Err(RadioError::Unsupported(format!(
+            "{name}: channel {channel} is not an IEEE 802.15.4 channel of the 2.4 GHz band (11 to 26)"
+        )))
+    }
+}
+
+fn bring_up_error(name: &str, e: &BringUpError) -> RadioError {
+    let msg = format!("{name}: {}", e.text());
+    match e {
+        BringUpError::Silent(_) | BringUpError::Lost(_) => RadioError::Unavailable(msg),
+        BringUpError::Version(_) | BringUpError::Refused(_) => RadioError::Protocol(msg),
+    }
+}
+
+/// Checks a frame `send` is given.
+pub fn check_tx(frame: &TxFrame) -> Result<(), RadioError> {
+    if frame.bearer != Bearer::Ieee802154 {
+        return Err(RadioError::Unsupported(format!(
+            "an 802.15.4 radio cannot send on the {:?} bearer",
+            frame.bearer
+        )));
+    }
+    if frame.bytes.is_empty() || frame.bytes.len() > MAX_MAC_FRAME {
+        return Err(RadioError::Unsupported(format!(
+            "an 802.15.4 MAC frame is 1 to {MAX_MAC_FRAME} octets without its FCS, not {}",
+            frame.bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Radio for SpinelRadio {
+    fn caps(&self) -> Caps {
+        Caps {
+            advertising: false,
+            gatt: false,
+            ieee802154: true,
+        }
+    }
+
+    /// Queues `frame` to be sent; a frame that does not fit the queue is dropped and counted.
+    fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            check_tx(&frame)?;
+            match self.tx.try_send(frame) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.shared.bump(|s| s.tx_dropped += 1);
+                    Ok(())
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    Err(self.errors.try_recv().unwrap_or_else(|_| self.gone()))
+                }
+            }
+        })
+    }
+
+    fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
+        Box::pin(async move {
+            tokio::select! {
+                biased;
+                f = self.frames.recv() => match f {
+                    Some(f) => Ok(f),
+                    // The reader ended: the supervisor says why.
+                    None => Err(self.errors.recv().await.unwrap_or_else(|| self.gone())),
+                },
+                Some(e) = self.errors.recv() => Err(e),
+            }
+        })
+    }
+}
+
+struct Supervisor {
+    name: String,
+    cfg: SpinelConfig,
+    link: Link,
+    shared: Arc<Shared>,
+    errors: mpsc::Sender<RadioError>,
+    info: watch::Sender<RcpInfo>,
+    tx: mpsc::Receiver<TxFrame>,
+    ctl: mpsc::Receiver<Ctl>,
+}
+
+impl Supervisor {
+    async fn run(mut self) {
+        let why = self.serve().await;
+        tracing::warn!(target: "weft::spinel", "{why}");
+        let _ = self.errors.send(RadioError::Unavailable(why)).await;
+    }
+
+    /// Serves until the RCP is lost: why.
+    async fn serve(&mut self) -> String {
+        loop {
+            let result = tokio::select! {
+                f = self.tx.recv() => match f {
+                    Some(f) => self.transmit(f).await,
+                    None => return format!("{}: closed", self.name),
+                },
+                Some(c) = self.ctl.recv() => match c {
+                    Ctl::Channel(ch, reply) => {
+                        let r = self.set_channel(ch).await;
+                        let out = r.clone().map_err(|e| RadioError::Protocol(format!("{}: cannot change channel: {e:?}", self.name)));
+                        let _ = reply.send(out);
+                        r.map(|_| ())
+                    }
+                },
+                ev = self.link.events.recv() => match ev {
+                    Some(Event::Reset(r)) => Err(LinkError::Reset(r)),
+                    Some(Event::Lost(why)) => Err(LinkError::Lost(why)),
+                    Some(Event::Answer { .. }) => {
+                        self.shared.bump(|s| s.unmatched_answers += 1);
+                        Ok(())
+                    }
+                    None => Err(LinkError::Lost("the reader stopped".into())),
+                },
+            };
+            match result {
+                Ok(()) => {}
+                Err(LinkError::Reset(r)) => {
+                    self.shared.bump(|s| s.unexpected_resets += 1);
+                    tracing::warn!(target: "weft::spinel", "{}: the RCP restarted by itself ({}); bringing it up again", self.name, wire::status_name(r));
+                    let ch = self.info.borrow().channel;
+                    let st = self.shared.clone();
+                    if let Err(e) = configure(&mut self.link, &self.cfg, ch, &move || st.get()).await {
+                        return format!("{}: the RCP restarted and could not be brought up again: {}", self.name, e.text());
+                    }
+                }
+                Err(LinkError::Lost(why)) => return format!("{}: the RCP was lost: {why}", self.name),
+                Err(LinkError::WriteStalled) => {
+                    return format!(
+                        "{}: writing to the RCP stalled for {} ms (hardware flow control holding the line?)",
+                        self.name,
+                        self.cfg.write_timeout.as_millis()
+                    )
+                }
+                // A transmission or a request not answered in time: counted, carry on.
+                Err(LinkError::Timeout) => {}
+            }
+        }
+    }
+
+    async fn set_channel(&mut self, ch: u8) -> Result<(), LinkError> {
+        let tid = self.link.tid();
+        let answer = self
+            .link
+            .request(
+                tid,
+                &wire::prop_set(tid, PROP_PHY_CHAN, &[ch]),
+                self.cfg.command_timeout,
+            )
+            .await?;
+        match super::rcp::value_of(answer, PROP_PHY_CHAN, "PHY_CHAN") {
+            Ok(_) => {
+                self.info.send_modify(|i| i.channel = ch);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(target: "weft::spinel", "{}: {}", self.name, e.text());
+                Err(LinkError::Timeout)
+            }
+        }
+    }
+
+    /// Sends one frame and waits for its transmit-done status.
+    async fn transmit(&mut self, frame: TxFrame) -> Result<(), LinkError> {
+        let ch = self.info.borrow().channel;
+        // The PSDU: the MAC frame and two octets for the FCS, which the RCP computes.
+        let mut psdu = frame.bytes;
+        psdu.extend_from_slice(&[0, 0]);
+        let value = wire::stream_raw_tx(&psdu, ch, self.cfg.max_backoffs, self.cfg.max_retries);
+        let tid = self.link.tid();
+        let answer = self
+            .link
+            .request(
+                tid,
+                &wire::prop_set(tid, PROP_STREAM_RAW, &value),
+                self.cfg.tx_timeout,
+            )
+            .await;
+        let (command, payload) = match answer {
+            Ok(a) => a,
+            Err(LinkError::Timeout) => {
+                self.shared.bump(|s| s.tx_failed += 1);
+                tracing::debug!(target: "weft::spinel", "{}: a transmission was not reported done in time", self.name);
+                return Err(LinkError::Timeout);
+            }
+            Err(e) => {
+                self.shared.bump(|s| s.tx_failed += 1);
+                return Err(e);
+            }
+        };
+        let frame = wire::Frame {
+            iid: 0,
+            tid,
+            command,
+            payload: &payload,
+        };
+        let status = match frame.property() {
+            Ok((PROP_LAST_STATUS, v)) => Reader::new(v).packed("status").unwrap_or(u32::MAX),
+            _ => u32::MAX,
+        };
+        self.shared.bump(|s| match status {
+            wire::STATUS_OK => s.tx_frames += 1,
+            wire::STATUS_NO_ACK => s.tx_no_ack += 1,
+            wire::STATUS_CCA_FAILURE => s.tx_cca_failure += 1,
+            _ => s.tx_failed += 1,
+        });
+        if status != wire::STATUS_OK {
+            tracing::debug!(target: "weft::spinel", "{}: transmission ended with {}", self.name, wire::status_name(status));
+        }
+        Ok(())
+    }
+}
