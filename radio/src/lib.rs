@@ -30,6 +30,7 @@ pub mod sim;
 #[cfg(feature = "spinel")]
 pub mod spinel;
 pub mod uri;
+pub mod wpan_tap;
 
 pub use clock::{Clock, Pacer};
 pub use driver::{drive, drive_with, Flow, Hooks, Outcome};
