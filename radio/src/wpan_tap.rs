@@ -44,7 +44,7 @@ fn tlv(out: &mut Vec<u8>, t: u16, value: &[u8]) {
     out.extend_from_slice(&t.to_le_bytes());
     out.extend_from_slice(&(value.len() as u16).to_le_bytes());
     out.extend_from_slice(value);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -77,7 +77,7 @@ pub fn parse_tap(p: &[u8]) -> Result<(TapInfo, &[u8]), String> {
         return Err("not a version 0 TAP header".into());
     }
     let hlen = u16::from_le_bytes([p[2], p[3]]) as usize;
-    if hlen < HEADER_LEN || hlen > p.len() || hlen % 4 != 0 {
+    if hlen < HEADER_LEN || hlen > p.len() || !hlen.is_multiple_of(4) {
         return Err(format!("TAP header length {hlen} does not fit"));
     }
     let mut info = TapInfo::default();
