@@ -22,6 +22,8 @@ pub mod driver;
 #[cfg(feature = "hci")]
 pub mod hci;
 pub mod hub;
+#[cfg(feature = "nrf154")]
+pub mod nrf154;
 pub mod open;
 pub mod pcap;
 #[cfg(any(feature = "spinel", feature = "nrf154"))]

@@ -56,10 +56,13 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
             "spinel",
             "this weft built with the 'spinel' feature",
         ),
+        #[cfg(feature = "nrf154")]
+        RadioUri::Nrf154 { .. } => None,
+        #[cfg(not(feature = "nrf154"))]
         RadioUri::Nrf154 { .. } => m(
             "the nRF 802.15.4 sniffer backend",
             "nrf154",
-            "the Thread sniffer work",
+            "this weft built with the 'nrf154' feature",
         ),
         RadioUri::OtSim { .. } => m(
             "the OpenThread simulation backend",
@@ -114,6 +117,10 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => Ok(Box::new(
             crate::spinel::SpinelRadio::open(uri, crate::spinel::SpinelConfig::default()).await?,
+        )),
+        #[cfg(feature = "nrf154")]
+        RadioUri::Nrf154 { .. } => Ok(Box::new(
+            crate::nrf154::Nrf154Radio::open(uri, crate::nrf154::Nrf154Config::default()).await?,
         )),
         // `unavailable` answered for every other kind.
         other => Err(RadioError::Unavailable(format!(
