@@ -25,6 +25,8 @@ pub mod hub;
 #[cfg(feature = "nrf154")]
 pub mod nrf154;
 pub mod open;
+#[cfg(feature = "otsim")]
+pub mod otsim;
 pub mod pcap;
 #[cfg(any(feature = "spinel", feature = "nrf154"))]
 mod serial;
@@ -32,6 +34,7 @@ pub mod sim;
 #[cfg(feature = "spinel")]
 pub mod spinel;
 pub mod uri;
+pub mod wpan;
 pub mod wpan_tap;
 
 pub use clock::{Clock, Pacer};

@@ -64,10 +64,13 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
             "nrf154",
             "this weft built with the 'nrf154' feature",
         ),
+        #[cfg(feature = "otsim")]
+        RadioUri::OtSim { .. } => None,
+        #[cfg(not(feature = "otsim"))]
         RadioUri::OtSim { .. } => m(
             "the OpenThread simulation backend",
             "otsim",
-            "the Thread simulation work",
+            "this weft built with the 'otsim' feature",
         ),
     }
 }
@@ -98,6 +101,10 @@ pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
 
 /// Opens the radio `uri` names.
 ///
+/// `spinel:` opens a [`crate::spinel::SpinelRadio`], `nrf154:` a [`crate::nrf154::Nrf154Radio`]
+/// (each reset or set up before this returns, so a device that is not an RCP or a sniffer is
+/// the error here) and `otsim:` an [`crate::otsim::OtSimRadio`], each with its defaults.
+///
 /// HCI kinds (`hci:`, `hci-tcp:`, `hci-unix:`, `hci-user:`) open a [`crate::hci::HciRadio`]
 /// with [`crate::hci::HciConfig::default`]: connected, reset and brought up before this
 /// returns, so a controller that is not there, or not an HCI controller, is the error here.
@@ -122,6 +129,8 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         RadioUri::Nrf154 { .. } => Ok(Box::new(
             crate::nrf154::Nrf154Radio::open(uri, crate::nrf154::Nrf154Config::default()).await?,
         )),
+        #[cfg(feature = "otsim")]
+        RadioUri::OtSim { .. } => Ok(Box::new(crate::otsim::OtSimRadio::open(uri).await?)),
         // `unavailable` answered for every other kind.
         other => Err(RadioError::Unavailable(format!(
             "{other}: no backend in this build"
@@ -198,6 +207,37 @@ mod tests {
             why.starts_with("spinel:/nonexistent/ttyACM0: cannot open the serial device"),
             "{why}"
         );
+    }
+
+    /// With the `nrf154` feature, a sniffer URI opens the serial port and the firmware behind it.
+    #[cfg(feature = "nrf154")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn nrf154_opens_the_sniffer_radio() {
+        let uri = RadioUri::parse("nrf154:/nonexistent/ttyACM0?channel=20").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("opened");
+        };
+        assert!(
+            why.starts_with(
+                "nrf154:/nonexistent/ttyACM0?channel=20: cannot open the serial device"
+            ),
+            "{why}"
+        );
+    }
+
+    /// With the `otsim` feature, a simulation URI joins the air: an 802.15.4 radio.
+    #[cfg(feature = "otsim")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn otsim_joins_the_simulation() {
+        let offset = 1400 + std::process::id() % 200;
+        let uri = RadioUri::parse(&format!("otsim:33?port_offset={offset}")).unwrap();
+        let radio = open(&uri).await.unwrap();
+        assert!(radio.caps().ieee802154 && !radio.caps().advertising);
+        let uri = RadioUri::parse("otsim:40?port_offset=1900").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("a port above 65535 opened");
+        };
+        assert!(why.contains("above 65535"), "{why}");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -17,11 +17,7 @@ use super::link::{Event, Link, LinkError, Shared, SpinelIo};
 use super::rcp::{bring_up, configure, BringUpError, RcpInfo};
 use super::wire::{self, Reader, PROP_LAST_STATUS, PROP_PHY_CHAN, PROP_STREAM_RAW};
 use super::{SpinelConfig, SpinelStats, DEFAULT_BAUD};
-use crate::{Bearer, Caps, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
-
-/// The largest MAC frame without its FCS (IEEE 802.15.4-2015 §11.3 aMaxPhyPacketSize 127,
-/// less the 2-octet FCS).
-pub const MAX_MAC_FRAME: usize = 125;
+use crate::{Caps, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
 
 /// An OpenThread RCP as a [`Radio`] (see the module documentation).
 #[derive(Debug)]
@@ -157,22 +153,7 @@ fn bring_up_error(name: &str, e: &BringUpError) -> RadioError {
     }
 }
 
-/// Checks a frame `send` is given.
-pub fn check_tx(frame: &TxFrame) -> Result<(), RadioError> {
-    if frame.bearer != Bearer::Ieee802154 {
-        return Err(RadioError::Unsupported(format!(
-            "an 802.15.4 radio cannot send on the {:?} bearer",
-            frame.bearer
-        )));
-    }
-    if frame.bytes.is_empty() || frame.bytes.len() > MAX_MAC_FRAME {
-        return Err(RadioError::Unsupported(format!(
-            "an 802.15.4 MAC frame is 1 to {MAX_MAC_FRAME} octets without its FCS, not {}",
-            frame.bytes.len()
-        )));
-    }
-    Ok(())
-}
+use crate::wpan::check_tx;
 
 impl Radio for SpinelRadio {
     fn caps(&self) -> Caps {
