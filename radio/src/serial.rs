@@ -17,6 +17,9 @@ pub fn open(uri: &str, device: &Path, baud: u32) -> Result<SerialStream, RadioEr
         .open_native_async()
         .map_err(|e| {
             let hint = match e.kind {
+                _ if e.description.contains("lock") => {
+                    " (another program has it open: another weft, a terminal such as minicom, or ModemManager)"
+                }
                 tokio_serial::ErrorKind::NoDevice
                 | tokio_serial::ErrorKind::Io(io::ErrorKind::NotFound) => {
                     " (is the dongle plugged in? `weft radios` lists the dongles attached and their URIs)"

@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
 use super::hdlc;
@@ -69,14 +69,22 @@ impl Fake {
     /// A fake RCP on one end of a duplex stream; the other end, for the radio.
     pub fn start(behaviour: Behaviour) -> (Fake, DuplexStream) {
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        (Fake::start_on(ours, behaviour), theirs)
+    }
+
+    /// A fake RCP on `io` (one end of a pty, say).
+    pub fn start_on(
+        io: impl AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        behaviour: Behaviour,
+    ) -> Fake {
         let (inject, inject_rx) = mpsc::channel(64);
         let fake = Fake {
             behaviour: Arc::new(Mutex::new(behaviour)),
             seen: Arc::new(Mutex::new(Seen::default())),
             inject,
         };
-        tokio::spawn(serve(ours, fake.clone(), inject_rx));
-        (fake, theirs)
+        tokio::spawn(serve(io, fake.clone(), inject_rx));
+        fake
     }
 
     /// Sends a Spinel frame (unsolicited: transaction id 0).
@@ -114,12 +122,21 @@ pub fn reset_notification() -> Vec<u8> {
     prop_is(0, PROP_LAST_STATUS, &packed(STATUS_RESET_BEGIN + 2))
 }
 
-async fn serve(mut io: DuplexStream, fake: Fake, mut inject: mpsc::Receiver<Vec<u8>>) {
+async fn serve(
+    mut io: impl AsyncRead + AsyncWrite + Unpin,
+    fake: Fake,
+    mut inject: mpsc::Receiver<Vec<u8>>,
+) {
     let mut decoder = hdlc::Decoder::new();
     let mut buf = vec![0u8; 4096];
     loop {
         let n = tokio::select! {
             r = io.read(&mut buf) => match r {
+                // A pty's master reads EIO while no one has its device open.
+                Err(e) if e.raw_os_error() == Some(5) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    continue;
+                }
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },

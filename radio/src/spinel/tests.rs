@@ -310,6 +310,44 @@ async fn a_missing_serial_device_is_named() {
     );
 }
 
+/// The serial path end to end: the fake RCP on the master side of a pty, the radio opening the
+/// pty's device by its path through `spinel:` as it would /dev/ttyACM0.
+#[tokio::test(flavor = "current_thread")]
+async fn an_rcp_behind_a_pty_opens_through_its_path() {
+    use tokio_serial::SerialPort;
+    let (master, slave) = match tokio_serial::SerialStream::pair() {
+        Ok(p) => p,
+        Err(e) => {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("1"), "no pty here: {e}");
+            eprintln!("skipping: no pty here: {e}");
+            return;
+        }
+    };
+    let path = slave.name().expect("the pty's device path");
+    // Closed, so that the radio can take the device (serialport locks it exclusively).
+    drop(slave);
+    let fake = Fake::start_on(master, Behaviour::default());
+    let uri = crate::RadioUri::parse(&format!("spinel:{path}?baud=460800&channel=19")).unwrap();
+    let mut radio = SpinelRadio::open(&uri, quick()).await.unwrap();
+    assert_eq!(radio.info().channel, 19);
+    fake.hear(&fcs::append(&MAC), 19, -33, 90, 77).await;
+    let f = radio.recv().await.unwrap();
+    assert_eq!((f.bytes.as_slice(), f.channel), (&MAC[..], 19));
+    radio
+        .send(TxFrame {
+            bearer: Bearer::Ieee802154,
+            bytes: MAC.to_vec(),
+        })
+        .await
+        .unwrap();
+    until(|| radio.stats().tx_frames == 1).await;
+    // A second opener of the same device is told that it is taken.
+    let Err(RadioError::Unavailable(why)) = SpinelRadio::open(&uri, quick()).await else {
+        panic!("opened twice");
+    };
+    assert!(why.contains("another program has it open"), "{why}");
+}
+
 #[test]
 fn fuzz_parse_takes_anything() {
     fuzz_parse(&[]);
