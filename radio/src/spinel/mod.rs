@@ -37,8 +37,10 @@ pub mod wire;
 pub use radio::SpinelRadio;
 pub use rcp::{diagnose_silence, RcpInfo};
 
-/// The serial line speed when the URI gives none: what ot-nrf528xx's RCP uses on its UART and
-/// USB CDC ACM (a USB CDC port ignores it).
+/// The serial line speed when the URI gives none: the rate OpenThread's border router setups
+/// give RCPs (`spinel+hdlc+uart://...?uart-baudrate=460800`); an RCP on USB CDC ACM (the
+/// nRF52840 dongle's ot-rcp) ignores it, one on a UART must be given the rate it was built
+/// with.
 pub const DEFAULT_BAUD: u32 = 460_800;
 
 /// The channel listened on when neither the URI nor [`SpinelRadio::set_channel`] gives one.

@@ -71,7 +71,7 @@ pub fn diagnose_silence(st: &SpinelStats, waited: Duration, write_stalled: bool)
     if h.frames == 0 && (h.bad_fcs > 0 || h.too_short > 0 || h.aborted > 0) {
         return format!(
             "{} bytes came back as {} damaged HDLC frames and no good one: it looks like the \
-             wrong baud rate (give ?baud=N; ot-nrf528xx's RCP uses 460800) or lost bytes that \
+             wrong baud rate (give ?baud=N, the rate the RCP's UART was built with; 460800 is usual) or lost bytes that \
              hardware flow control would prevent",
             h.bytes,
             h.bad_fcs + h.too_short + h.aborted
@@ -80,7 +80,7 @@ pub fn diagnose_silence(st: &SpinelStats, waited: Duration, write_stalled: bool)
     if h.frames == 0 {
         return format!(
             "{} bytes came back but no valid HDLC frame: it looks like the wrong baud rate \
-             (give ?baud=N; ot-nrf528xx's RCP uses 460800), or a device that does not speak \
+             (give ?baud=N, the rate the RCP's UART was built with; 460800 is usual), or a device that does not speak \
              Spinel",
             h.bytes
         );
