@@ -341,15 +341,19 @@ impl<'a> RawFrame<'a> {
 
 /// The `STREAM_RAW` value that asks the RCP to transmit `psdu` (the MAC frame and two octets
 /// the RCP fills with the FCS) on `channel` (OpenThread `NcpBase::DecodeStreamRawTxRequest`):
-/// `d` PSDU, `C` channel, then the optional `C` CSMA backoffs, `C` retries, `b` CSMA-CA.
+/// `d` PSDU, `C` channel, then the optional `C` CSMA backoffs, `C` retries, `b` CSMA-CA on,
+/// `b` header updated, `b` a retransmission, `b` security processed. weft secures its frames
+/// itself, so the header is final and security is marked processed: an RCP that holds MAC keys
+/// must not secure them again. (An RCP older than these fields stops reading where they start
+/// and takes its defaults.)
 pub fn stream_raw_tx(psdu: &[u8], channel: u8, max_backoffs: u8, max_retries: u8) -> Vec<u8> {
-    let mut out = Vec::with_capacity(psdu.len() + 7);
+    let mut out = Vec::with_capacity(psdu.len() + 10);
     out.extend_from_slice(&(psdu.len() as u16).to_le_bytes());
     out.extend_from_slice(psdu);
     out.push(channel);
     out.push(max_backoffs);
     out.push(max_retries);
-    out.push(1);
+    out.extend_from_slice(&[1, 1, 0, 1]);
     out
 }
 
@@ -425,6 +429,16 @@ mod tests {
         assert_eq!(PROP_MAC_PROMISCUOUS_MODE, id("prop_mac_promiscuous_mode"));
         assert_eq!(PROP_STREAM_RAW, id("prop_stream_raw"));
         assert_eq!(PROP_RCP_API_VERSION, id("prop_rcp_api_version"));
+    }
+
+    #[test]
+    fn a_transmit_request_has_the_layout_openthread_reads() {
+        let v = stream_raw_tx(&[0x02, 0x00, 0x07, 0, 0], 15, 4, 3);
+        assert_eq!(
+            v,
+            [5, 0, 0x02, 0x00, 0x07, 0, 0, 15, 4, 3, 1, 1, 0, 1],
+            "d(PSDU) C(channel) C(backoffs) C(retries) b(CSMA) b(header updated) b(retx) b(security processed)"
+        );
     }
 
     #[test]
