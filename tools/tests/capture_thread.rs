@@ -5,6 +5,7 @@
 //!
 //! The air is IPv4 multicast on the loopback interface; where it does not work the test says
 //! so and passes, except under `CI=1`. tshark as in radio/tests/tshark.rs.
+#![cfg(feature = "otsim")]
 
 mod procs;
 #[path = "../../radio/tests/support/tshark.rs"]
