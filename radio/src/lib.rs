@@ -60,6 +60,12 @@ impl Caps {
         gatt: false,
         ieee802154: false,
     };
+    /// IEEE 802.15.4 only: the Thread radios (`spinel:`, `nrf154:`, `otsim:`).
+    pub const IEEE802154: Caps = Caps {
+        advertising: false,
+        gatt: false,
+        ieee802154: true,
+    };
 }
 
 /// Why a radio failed.

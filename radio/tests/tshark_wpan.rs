@@ -131,11 +131,7 @@ fn frames() -> Vec<Vec<u8>> {
 
 fn write_capture() -> PathBuf {
     let path = std::env::temp_dir().join(format!("weft-wpan-tshark-{}.pcapng", std::process::id()));
-    let caps = Caps {
-        advertising: false,
-        gatt: false,
-        ieee802154: true,
-    };
+    let caps = Caps::IEEE802154;
     let mut c = CaptureFile::create(&path, caps).unwrap();
     let host = 1_700_000_000_000_000;
     for (i, bytes) in frames().into_iter().enumerate() {

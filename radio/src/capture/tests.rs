@@ -33,11 +33,7 @@ fn the_link_type_follows_the_bearer_and_the_radio_caps() {
         ieee802154: true,
     };
     assert_eq!(link_types(both), vec![256, 283]);
-    let thread = Caps {
-        advertising: false,
-        gatt: false,
-        ieee802154: true,
-    };
+    let thread = Caps::IEEE802154;
     assert_eq!(link_types(thread), vec![283]);
 }
 
@@ -107,11 +103,7 @@ fn ieee802154_frames_are_tap_packets_with_their_fcs_recomputed() {
     assert_eq!(crate::wpan_tap::parse_tap(&p).unwrap().0.channel, None);
     // A capture of an 802.15.4 radio declares LINKTYPE 283 and takes frames sent too.
     let path = scratch("wpan");
-    let caps = Caps {
-        advertising: false,
-        gatt: false,
-        ieee802154: true,
-    };
+    let caps = Caps::IEEE802154;
     let mut c = CaptureFile::create(&path, caps).unwrap();
     let sent = TxFrame {
         bearer: Bearer::Ieee802154,

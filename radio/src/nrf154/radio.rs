@@ -277,11 +277,7 @@ async fn read_loop(
 
 impl Radio for Nrf154Radio {
     fn caps(&self) -> Caps {
-        Caps {
-            advertising: false,
-            gatt: false,
-            ieee802154: true,
-        }
+        Caps::IEEE802154
     }
 
     fn send(&mut self, _frame: TxFrame) -> RadioFuture<'_, ()> {

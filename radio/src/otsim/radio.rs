@@ -223,11 +223,7 @@ async fn read_loop(
 
 impl Radio for OtSimRadio {
     fn caps(&self) -> Caps {
-        Caps {
-            advertising: false,
-            gatt: false,
-            ieee802154: true,
-        }
+        Caps::IEEE802154
     }
 
     /// Puts `frame` on the air (its FCS computed) on the channel set.

@@ -157,11 +157,7 @@ use crate::wpan::check_tx;
 
 impl Radio for SpinelRadio {
     fn caps(&self) -> Caps {
-        Caps {
-            advertising: false,
-            gatt: false,
-            ieee802154: true,
-        }
+        Caps::IEEE802154
     }
 
     /// Queues `frame` to be sent; a frame that does not fit the queue is dropped and counted.
