@@ -24,7 +24,9 @@
 //! RSSI and the RCP's timestamp; the FCS the RCP passes on is checked and counted
 //! ([`SpinelStats::rx_fcs_bad`]), not dropped on (RCPs differ in whether they keep it). Frames
 //! sent go out with CSMA-CA and the RCP's retries when they ask for an acknowledgment; their
-//! outcome (sent, no ack, channel busy) is counted.
+//! outcome (sent, no ack, channel busy) is counted. An RCP that restarts by itself is brought
+//! up again; one that is lost (unplugged) is reopened with backoff ([`SpinelConfig::reconnect`])
+//! until it comes back or the radio gives up, when `recv` answers the error.
 
 use std::time::Duration;
 
@@ -34,7 +36,8 @@ mod radio;
 mod rcp;
 pub mod wire;
 
-pub use radio::SpinelRadio;
+pub use link::SpinelIo;
+pub use radio::{Connector, SpinelRadio};
 pub use rcp::{diagnose_silence, RcpInfo};
 
 /// The serial line speed when the URI gives none: the rate OpenThread's border router setups
@@ -67,6 +70,30 @@ pub struct SpinelConfig {
     pub rx_queue: usize,
     /// Frames to send and not yet sent; more are dropped, counted. 64.
     pub tx_queue: usize,
+    /// How a radio opened from a URI gets a lost RCP back (a dongle unplugged and plugged in
+    /// again): the port is opened and the RCP brought up again, with backoff.
+    pub reconnect: Backoff,
+}
+
+/// Reconnection with backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The wait before the first attempt. 250 ms.
+    pub first: Duration,
+    /// The longest wait between attempts (each wait doubles up to it). 8 s.
+    pub max: Duration,
+    /// When to give up and end the radio with an error. 60 s.
+    pub give_up_after: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            first: Duration::from_millis(250),
+            max: Duration::from_secs(8),
+            give_up_after: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for SpinelConfig {
@@ -81,6 +108,7 @@ impl Default for SpinelConfig {
             max_retries: 3,
             rx_queue: 1024,
             tx_queue: 64,
+            reconnect: Backoff::default(),
         }
     }
 }
@@ -114,6 +142,9 @@ pub struct SpinelStats {
     /// Reset notifications the RCP sent by itself after bring-up (each is followed by bringing
     /// it up again).
     pub unexpected_resets: u64,
+    /// Attempts to reopen a lost RCP, and the ones that brought it back.
+    pub reconnect_attempts: u64,
+    pub reconnects: u64,
     /// Other things the RCP said by itself (logs, properties), ignored.
     pub ignored: u64,
 }

@@ -5,9 +5,12 @@
 //! supervisor) owns the writing half: it transmits the frames `send` queued, one at a time,
 //! each answered by the RCP's transmit-done `LAST_STATUS` (OpenThread
 //! `NcpBase::HandleTransmitDone`), changes the channel when asked, and, when the RCP restarts by
-//! itself, brings it up again. A stream that ends or fails ends the radio: `recv` answers the
-//! error (there is no reconnection: a dongle unplugged is opened again by the command).
+//! itself, brings it up again. A stream that ends or fails is reopened with backoff (frames
+//! sent meanwhile wait in the bounded queue, or are dropped and counted when it is full) until
+//! [`super::Backoff::give_up_after`], when `recv` answers the error.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -38,6 +41,13 @@ impl Drop for SpinelRadio {
     }
 }
 
+/// Opens a byte stream to the RCP, each time the radio (re)connects.
+pub type Connector = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Box<dyn SpinelIo>, RadioError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 #[derive(Debug)]
 enum Ctl {
     Channel(u8, oneshot::Sender<Result<(), RadioError>>),
@@ -61,25 +71,57 @@ impl SpinelRadio {
         if let Some(c) = channel {
             config.channel = *c;
         }
-        let port = crate::serial::open(&uri.to_string(), device, baud.unwrap_or(DEFAULT_BAUD))?;
-        Self::with_stream(uri.to_string(), Box::new(port), config).await
+        let (name, device, baud) = (
+            uri.to_string(),
+            device.clone(),
+            baud.unwrap_or(DEFAULT_BAUD),
+        );
+        let connect: Connector = Box::new(move || {
+            let port = crate::serial::open(&name, &device, baud);
+            Box::pin(async move { port.map(|p| Box::new(p) as Box<dyn SpinelIo>) })
+        });
+        Self::with_connector(uri.to_string(), connect, config).await
+    }
+
+    /// Opens an RCP reached by `connect` (called again for each reconnection); `name` starts
+    /// every error.
+    pub async fn with_connector(
+        name: impl Into<String>,
+        connect: Connector,
+        config: SpinelConfig,
+    ) -> Result<SpinelRadio, RadioError> {
+        let stream = connect().await?;
+        Self::start(name.into(), stream, Some(connect), config).await
     }
 
     /// Opens an RCP at the other end of `stream`; `name` starts every error. For tests and tools
-    /// that bring their own byte stream.
+    /// that bring their own byte stream; a stream that ends ends the radio (nothing to reopen).
     pub async fn with_stream(
         name: impl Into<String>,
         stream: Box<dyn SpinelIo>,
         config: SpinelConfig,
     ) -> Result<SpinelRadio, RadioError> {
-        let name = name.into();
+        Self::start(name.into(), stream, None, config).await
+    }
+
+    async fn start(
+        name: String,
+        stream: Box<dyn SpinelIo>,
+        connect: Option<Connector>,
+        config: SpinelConfig,
+    ) -> Result<SpinelRadio, RadioError> {
         check_channel(&name, config.channel)?;
         let shared = Arc::new(Shared::default());
         let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
         let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
         let (ctl, ctl_rx) = mpsc::channel(4);
         let (errors_tx, errors) = mpsc::channel(4);
-        let mut link = Link::start(stream, frames_tx, shared.clone(), config.write_timeout);
+        let mut link = Link::start(
+            stream,
+            frames_tx.clone(),
+            shared.clone(),
+            config.write_timeout,
+        );
         let s2 = shared.clone();
         let info = bring_up(&mut link, &config, move || s2.get())
             .await
@@ -90,6 +132,8 @@ impl SpinelRadio {
             name: name.clone(),
             cfg: config,
             link,
+            connect,
+            frames: frames_tx,
             shared: shared.clone(),
             errors: errors_tx,
             info: info_tx,
@@ -196,6 +240,8 @@ struct Supervisor {
     name: String,
     cfg: SpinelConfig,
     link: Link,
+    connect: Option<Connector>,
+    frames: mpsc::Sender<RxFrame>,
     shared: Arc<Shared>,
     errors: mpsc::Sender<RadioError>,
     info: watch::Sender<RcpInfo>,
@@ -247,7 +293,11 @@ impl Supervisor {
                         return format!("{}: the RCP restarted and could not be brought up again: {}", self.name, e.text());
                     }
                 }
-                Err(LinkError::Lost(why)) => return format!("{}: the RCP was lost: {why}", self.name),
+                Err(LinkError::Lost(why)) => {
+                    if let Err(end) = self.reconnect(why).await {
+                        return end;
+                    }
+                }
                 Err(LinkError::WriteStalled) => {
                     return format!(
                         "{}: writing to the RCP stalled for {} ms (hardware flow control holding the line?)",
@@ -258,6 +308,59 @@ impl Supervisor {
                 // A transmission or a request not answered in time: counted, carry on.
                 Err(LinkError::Timeout) => {}
             }
+        }
+    }
+
+    /// Reopens the RCP with backoff and brings it up again on the channel it had; why not.
+    async fn reconnect(&mut self, why: String) -> Result<(), String> {
+        let lost = format!("{}: the RCP was lost: {why}", self.name);
+        let Some(connect) = self.connect.as_ref() else {
+            return Err(lost);
+        };
+        tracing::warn!(target: "weft::spinel", "{lost}; reconnecting");
+        let b = self.cfg.reconnect;
+        let started = tokio::time::Instant::now();
+        let mut delay = b.first;
+        let mut last: String;
+        let mut attempt = 0u32;
+        loop {
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+            self.shared.bump(|s| s.reconnect_attempts += 1);
+            match connect().await {
+                Ok(stream) => {
+                    let mut link = Link::start(
+                        stream,
+                        self.frames.clone(),
+                        self.shared.clone(),
+                        self.cfg.write_timeout,
+                    );
+                    let cfg = SpinelConfig {
+                        channel: self.info.borrow().channel,
+                        ..self.cfg.clone()
+                    };
+                    let st = self.shared.clone();
+                    match bring_up(&mut link, &cfg, move || st.get()).await {
+                        Ok(info) => {
+                            self.link = link;
+                            self.info.send_replace(info);
+                            self.shared.bump(|s| s.reconnects += 1);
+                            tracing::info!(target: "weft::spinel", "{}: back after {attempt} attempts", self.name);
+                            return Ok(());
+                        }
+                        Err(e) => last = e.text().to_string(),
+                    }
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if started.elapsed() >= b.give_up_after {
+                return Err(format!(
+                    "{lost}, and it did not come back after {attempt} attempts over {} s (the \
+                     last: {last})",
+                    started.elapsed().as_secs()
+                ));
+            }
+            delay = (delay * 2).min(b.max);
         }
     }
 

@@ -221,6 +221,63 @@ async fn a_stream_that_ends_ends_the_radio() {
     assert!(why.starts_with("spinel:/dev/gone: "), "{why}");
 }
 
+/// An RCP lost (unplugged) is reopened with backoff and brought up again on its channel; one
+/// that does not come back ends the radio with the error.
+#[tokio::test(flavor = "current_thread")]
+async fn a_lost_rcp_is_reopened_and_brought_up_again() {
+    use std::sync::{Arc, Mutex};
+    let fakes: Arc<Mutex<Vec<Fake>>> = Arc::default();
+    let refuse = Arc::new(Mutex::new(false));
+    let (f2, r2) = (fakes.clone(), refuse.clone());
+    let connect: Connector = Box::new(move || {
+        let (fakes, refuse) = (f2.clone(), r2.clone());
+        Box::pin(async move {
+            if *refuse.lock().unwrap() {
+                return Err(RadioError::Unavailable("no such device".into()));
+            }
+            let (fake, io) = Fake::start(Behaviour::default());
+            fakes.lock().unwrap().push(fake);
+            Ok(Box::new(io) as Box<dyn SpinelIo>)
+        })
+    });
+    let cfg = SpinelConfig {
+        channel: 24,
+        reconnect: Backoff {
+            first: Duration::from_millis(10),
+            max: Duration::from_millis(40),
+            give_up_after: Duration::from_millis(300),
+        },
+        ..quick()
+    };
+    let mut radio = SpinelRadio::with_connector("spinel:/dev/fake", connect, cfg)
+        .await
+        .unwrap();
+    radio.set_channel(16).await.unwrap();
+    let first = fakes.lock().unwrap()[0].clone();
+    first.vanish().await;
+    until(|| radio.stats().reconnects == 1).await;
+    let second = fakes.lock().unwrap()[1].clone();
+    assert_eq!(second.seen().resets, 1);
+    assert!(second.seen().sets.contains(&(PROP_PHY_CHAN, vec![16])));
+    second.hear(&fcs::append(&MAC), 16, -20, 250, 9).await;
+    assert_eq!(radio.recv().await.unwrap().bytes, MAC);
+    // Unplugged for good.
+    *refuse.lock().unwrap() = true;
+    second.vanish().await;
+    let Err(RadioError::Unavailable(why)) = radio.recv().await else {
+        panic!("still there");
+    };
+    assert!(
+        why.starts_with("spinel:/dev/fake: the RCP was lost"),
+        "{why}"
+    );
+    assert!(
+        why.contains("did not come back") && why.contains("no such device"),
+        "{why}"
+    );
+    assert!(radio.stats().reconnect_attempts >= 3, "{:?}", radio.stats());
+}
+
 /// Each way of not answering is told apart, in one sentence that starts with the URI.
 #[tokio::test(flavor = "current_thread")]
 async fn an_rcp_that_does_not_answer_says_what_it_looks_like() {
