@@ -6,9 +6,10 @@
 //!   types of its radio's capabilities up front ([`link_types`], [`CaptureFile::create`]):
 //!   advertising is `LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR` (256): each frame as the legacy
 //!   ADV_NONCONN_IND that carried it, with the advertising access address, a correct CRC-24 and
-//!   the pseudo-header giving the channel and RSSI ([`crate::ble_ll`]); IEEE 802.15.4 will be
-//!   `LINKTYPE_IEEE802_15_4_TAP` (283) when the Thread radios arrive (until then such a frame
-//!   is [`CaptureError::Unframed`]).
+//!   the pseudo-header giving the channel and RSSI ([`crate::ble_ll`]); IEEE 802.15.4 is
+//!   `LINKTYPE_IEEE802_15_4_TAP` (283): the TLV pseudo-header (FCS type, and the channel and
+//!   RSSI when the radio reported them) and the MAC frame with its FCS recomputed
+//!   ([`crate::ieee802154_tap`]).
 //! - The advertiser address is the one the radio reported ([`RxFrame::adv_address`]); a frame
 //!   without one is written from [`UNKNOWN_ADV_ADDRESS`], and a frame a process sends from a
 //!   stand-in it chooses (the address its radio transmits with is not known to it).
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration as WallDuration, Instant as WallInstant, SystemTime, UNIX_EPOCH};
 
 use crate::ble_ll::{ble_adv_nonconn_ind, ble_ll_phdr_packet};
+use crate::ieee802154_tap::frame_packet;
 use crate::pcap::{PcapWriter, LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, LINKTYPE_IEEE802_15_4_TAP};
 use crate::{Bearer, Caps, Instant, Radio, RadioError, RadioFuture, RxFrame, TxFrame};
 
@@ -187,15 +189,26 @@ pub fn rx_packet(frame: &RxFrame) -> Result<(u16, Vec<u8>), CaptureError> {
                 &frame.bytes,
             )?,
         )),
-        Bearer::Ieee802154 => Err(CaptureError::Unframed(
-            "IEEE 802.15.4 frames are not written yet (LINKTYPE_IEEE802_15_4_TAP arrives with \
-             the Thread radios)"
-                .into(),
+        Bearer::Ieee802154 => Ok((
+            LINKTYPE_IEEE802_15_4_TAP,
+            wpan_packet(&frame.bytes, frame.channel, frame.rssi)?,
         )),
         Bearer::Gatt => Err(CaptureError::Unframed(
             "a proxy PDU over GATT has no link-layer packet to capture".into(),
         )),
     }
+}
+
+/// An IEEE 802.15.4 packet (`LINKTYPE_IEEE802_15_4_TAP`) for the MAC frame `mac` (without its
+/// FCS, which is recomputed), heard on `channel` (0: unknown) with `rssi`.
+pub fn wpan_packet(mac: &[u8], channel: u8, rssi: Option<i8>) -> Result<Vec<u8>, CaptureError> {
+    if mac.is_empty() || mac.len() > 125 {
+        return Err(CaptureError::Unframed(format!(
+            "an IEEE 802.15.4 MAC frame is 1 to 125 octets without its FCS, not {}",
+            mac.len()
+        )));
+    }
+    Ok(frame_packet(mac, channel, rssi, None))
 }
 
 /// A pcapng capture file being written.
@@ -279,22 +292,28 @@ impl CaptureFile {
         })
     }
 
-    /// Writes a frame sent now from the advertiser address `adv_address`, on
-    /// [`DEFAULT_CHANNEL`].
+    /// Writes a frame sent now: on the advertising bearer from the advertiser address
+    /// `adv_address`, on [`DEFAULT_CHANNEL`]; on 802.15.4 without a channel (the radio chose it).
     pub fn write_sent(
         &mut self,
         frame: &TxFrame,
         adv_address: [u8; 6],
     ) -> Result<Written, CaptureError> {
-        let link_type = link_type(frame.bearer)
-            .filter(|&l| l == LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR)
-            .ok_or_else(|| {
-                CaptureError::Unframed(format!(
-                    "frames sent on {:?} are not written yet",
-                    frame.bearer
+        let (link_type, data) = match frame.bearer {
+            Bearer::Advertising => (
+                LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR,
+                adv_packet(adv_address, DEFAULT_CHANNEL, None, &frame.bytes)?,
+            ),
+            Bearer::Ieee802154 => (
+                LINKTYPE_IEEE802_15_4_TAP,
+                wpan_packet(&frame.bytes, 0, None)?,
+            ),
+            Bearer::Gatt => {
+                return Err(CaptureError::Unframed(
+                    "a proxy PDU over GATT has no link-layer packet to capture".into(),
                 ))
-            })?;
-        let data = adv_packet(adv_address, DEFAULT_CHANNEL, None, &frame.bytes)?;
+            }
+        };
         let time_us = host_unix_us();
         self.write(link_type, time_us, &data)?;
         Ok(Written {

@@ -10,6 +10,8 @@
 //! The reader takes captures from users: every length is checked, unknown TLVs are skipped,
 //! and malformed input is an error, never a panic.
 
+use weft_mesh::thread::mac::fcs;
+
 /// TLV types (ieee802.15.4-tap "TLV Types").
 pub mod tlv {
     /// FCS Type: 1 octet, 0 none, 1 16-bit CRC, 2 32-bit CRC.
@@ -157,6 +159,30 @@ pub fn encode(info: &TapInfo, psdu: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The packet for the MAC frame `mac` as a radio hands it over (without its FCS, recomputed
+/// here as CRC-16/KERMIT, [`fcs`]), heard on `channel` (0: unknown, not written) with `rssi`
+/// and `lqi`: what weft's captures write.
+pub fn frame_packet(mac: &[u8], channel: u8, rssi: Option<i8>, lqi: Option<u8>) -> Vec<u8> {
+    let info = TapInfo {
+        fcs_type: FCS_16,
+        channel: (channel != 0).then_some((u16::from(channel), 0)),
+        rssi: rssi.map(f32::from),
+        lqi,
+    };
+    encode(&info, &fcs::append(mac))
+}
+
+/// A packet as [`frame_packet`] writes it: its pseudo-header and the MAC frame without its
+/// FCS, which must be the 16-bit one and right.
+pub fn parse_frame(p: &[u8]) -> Result<(TapInfo, &[u8]), String> {
+    let (info, psdu) = parse(p).map_err(|e| e.to_string())?;
+    if info.fcs_type != FCS_16 {
+        return Err(format!("FCS type {}, not the 16-bit CRC", info.fcs_type));
+    }
+    let mac = fcs::check(psdu).map_err(|e| format!("the frame's FCS: {e}"))?;
+    Ok((info, mac))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,7 +210,46 @@ mod tests {
         assert_eq!(parse(&v), Err(TapError::Version(1)));
     }
 
+    #[test]
+    fn a_frame_packet_has_the_documented_layout() {
+        let p = frame_packet(&[0x02, 0x00, 0x07], 15, Some(-60), Some(200));
+        // version, reserved, length 4 + 8 + 8 + 8 + 8 = 36
+        assert_eq!(&p[..4], &[0, 0, 36, 0]);
+        assert_eq!(&p[4..12], &[0, 0, 1, 0, 1, 0, 0, 0]);
+        assert_eq!(&p[12..16], &[1, 0, 4, 0]);
+        assert_eq!(&p[16..20], &(-60f32).to_le_bytes());
+        assert_eq!(&p[20..28], &[3, 0, 3, 0, 15, 0, 0, 0]);
+        assert_eq!(&p[28..36], &[10, 0, 1, 0, 200, 0, 0, 0]);
+        // The ack frame of the 802.15.4 examples: 02 00 07 with FCS (KERMIT, low octet first).
+        assert_eq!(&p[36..39], &[0x02, 0x00, 0x07]);
+        assert_eq!(p.len(), 41);
+        assert!(fcs::check(&p[36..]).is_ok());
+        // Channel 0 is unknown: no channel TLV.
+        assert_eq!(
+            parse_frame(&frame_packet(&[2, 0, 7], 0, None, None))
+                .unwrap()
+                .0
+                .channel,
+            None
+        );
+    }
+
     proptest! {
+        #[test]
+        fn frame_packets_read_back(
+            mac in proptest::collection::vec(any::<u8>(), 1..125),
+            channel in 11u8..=26,
+            rssi in proptest::option::of(any::<i8>()),
+            lqi in proptest::option::of(any::<u8>()),
+        ) {
+            let p = frame_packet(&mac, channel, rssi, lqi);
+            let (info, m) = parse_frame(&p).unwrap();
+            prop_assert_eq!(info.channel, Some((u16::from(channel), 0)));
+            prop_assert_eq!(info.rssi, rssi.map(f32::from));
+            prop_assert_eq!(info.lqi, lqi);
+            prop_assert_eq!(m, &mac[..]);
+        }
+
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..64)) {
             let _ = parse(&data);

@@ -23,10 +23,19 @@ pub mod driver;
 pub mod hci;
 pub mod hub;
 pub mod ieee802154_tap;
+#[cfg(feature = "nrf154")]
+pub mod nrf154;
 pub mod open;
+#[cfg(feature = "otsim")]
+pub mod otsim;
 pub mod pcap;
+#[cfg(any(feature = "spinel", feature = "nrf154"))]
+mod serial;
 pub mod sim;
+#[cfg(feature = "spinel")]
+pub mod spinel;
 pub mod uri;
+pub mod wpan;
 
 pub use clock::{Clock, Pacer};
 pub use driver::{drive, drive_with, Flow, Hooks, Outcome};
@@ -50,6 +59,12 @@ impl Caps {
         advertising: true,
         gatt: false,
         ieee802154: false,
+    };
+    /// IEEE 802.15.4 only: the Thread radios (`spinel:`, `nrf154:`, `otsim:`).
+    pub const IEEE802154: Caps = Caps {
+        advertising: false,
+        gatt: false,
+        ieee802154: true,
     };
 }
 

@@ -48,30 +48,47 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
         ),
         RadioUri::Bluez { .. } => m("the BlueZ backend", "bluez", "the BlueZ radio work"),
         RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
-        RadioUri::Spinel { .. } => m("the Spinel backend", "spinel", "the Thread radio work"),
+        #[cfg(feature = "spinel")]
+        RadioUri::Spinel { .. } => None,
+        #[cfg(not(feature = "spinel"))]
+        RadioUri::Spinel { .. } => m(
+            "the Spinel backend",
+            "spinel",
+            "this weft built with the 'spinel' feature",
+        ),
+        #[cfg(feature = "nrf154")]
+        RadioUri::Nrf154 { .. } => None,
+        #[cfg(not(feature = "nrf154"))]
         RadioUri::Nrf154 { .. } => m(
             "the nRF 802.15.4 sniffer backend",
             "nrf154",
-            "the Thread sniffer work",
+            "this weft built with the 'nrf154' feature",
         ),
+        #[cfg(feature = "otsim")]
+        RadioUri::OtSim { .. } => None,
+        #[cfg(not(feature = "otsim"))]
         RadioUri::OtSim { .. } => m(
             "the OpenThread simulation backend",
             "otsim",
-            "the Thread simulation work",
+            "this weft built with the 'otsim' feature",
         ),
     }
 }
+
+/// The backend features the default build has (`radio/Cargo.toml`).
+const DEFAULT_FEATURES: [&str; 4] = ["hci", "spinel", "nrf154", "otsim"];
 
 /// Why `uri` cannot be opened by this build, as the error [`open`] gives; `None` when it can
 /// be (whether the radio is there is only known by opening it). Lets a command refuse a radio
 /// before it does anything else.
 pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
     let m = missing(uri)?;
-    if m.feature == "hci" {
+    if DEFAULT_FEATURES.contains(&m.feature) {
         return Some(RadioError::Unavailable(format!(
-            "{uri}: the HCI backend is not available in this weft (it was built without the \
-             'hci' feature, which the default build has); sim:PATH, the simulated air of `weft \
-             sim serve`, drives a radio"
+            "{uri}: {} is not available in this weft (it was built without the '{}' feature, \
+             which the default build has); sim:PATH, the simulated air of `weft sim serve`, \
+             drives a radio",
+            m.backend, m.feature
         )));
     }
     Some(RadioError::Unavailable(format!(
@@ -83,6 +100,10 @@ pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
 }
 
 /// Opens the radio `uri` names.
+///
+/// `spinel:` opens a [`crate::spinel::SpinelRadio`], `nrf154:` a [`crate::nrf154::Nrf154Radio`]
+/// (each reset or set up before this returns, so a device that is not an RCP or a sniffer is
+/// the error here) and `otsim:` an [`crate::otsim::OtSimRadio`], each with its defaults.
 ///
 /// HCI kinds (`hci:`, `hci-tcp:`, `hci-unix:`, `hci-user:`) open a [`crate::hci::HciRadio`]
 /// with [`crate::hci::HciConfig::default`]: connected, reset and brought up before this
@@ -100,6 +121,16 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         | RadioUri::HciUser { .. } => Ok(Box::new(
             crate::hci::HciRadio::open(uri, crate::hci::HciConfig::default()).await?,
         )),
+        #[cfg(feature = "spinel")]
+        RadioUri::Spinel { .. } => Ok(Box::new(
+            crate::spinel::SpinelRadio::open(uri, crate::spinel::SpinelConfig::default()).await?,
+        )),
+        #[cfg(feature = "nrf154")]
+        RadioUri::Nrf154 { .. } => Ok(Box::new(
+            crate::nrf154::Nrf154Radio::open(uri, crate::nrf154::Nrf154Config::default()).await?,
+        )),
+        #[cfg(feature = "otsim")]
+        RadioUri::OtSim { .. } => Ok(Box::new(crate::otsim::OtSimRadio::open(uri).await?)),
         // `unavailable` answered for every other kind.
         other => Err(RadioError::Unavailable(format!(
             "{other}: no backend in this build"
@@ -113,23 +144,23 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_backend_not_built_is_unavailable_in_one_sentence() {
-        #[cfg(not(feature = "hci"))]
-        let hci = [
-            "hci:/dev/ttyACM0",
-            "hci-tcp:localhost:1",
-            "hci-unix:/x",
-            "hci-user:hci0",
-        ];
-        #[cfg(feature = "hci")]
-        let hci: [&str; 0] = [];
-        for s in hci.into_iter().chain([
-            "bluez:hci0",
-            "gatt:C0:11:22:33:44:55",
-            "spinel:/dev/ttyACM0",
-            "nrf154:/dev/ttyACM0",
-            "otsim:1",
-        ]) {
+        let hci = cfg!(feature = "hci");
+        for (s, built) in [
+            ("hci:/dev/ttyACM0", hci),
+            ("hci-tcp:localhost:1", hci),
+            ("hci-unix:/x", hci),
+            ("hci-user:hci0", hci),
+            ("bluez:hci0", false),
+            ("gatt:C0:11:22:33:44:55", false),
+            ("spinel:/dev/ttyACM0", cfg!(feature = "spinel")),
+            ("nrf154:/dev/ttyACM0", cfg!(feature = "nrf154")),
+            ("otsim:1", cfg!(feature = "otsim")),
+        ] {
             let uri = RadioUri::parse(s).unwrap();
+            if built {
+                assert_eq!(unavailable(&uri), None, "{s}");
+                continue;
+            }
             let Err(RadioError::Unavailable(why)) = open(&uri).await else {
                 panic!("{s} opened");
             };
@@ -162,6 +193,51 @@ mod tests {
             assert!(why.starts_with(s), "{why}");
             assert!(why.contains(says), "{why}");
         }
+    }
+
+    /// With the `spinel` feature, a Spinel URI opens the serial port and the RCP behind it.
+    #[cfg(feature = "spinel")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn spinel_opens_the_spinel_radio() {
+        let uri = RadioUri::parse("spinel:/nonexistent/ttyACM0").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("opened");
+        };
+        assert!(
+            why.starts_with("spinel:/nonexistent/ttyACM0: cannot open the serial device"),
+            "{why}"
+        );
+    }
+
+    /// With the `nrf154` feature, a sniffer URI opens the serial port and the firmware behind it.
+    #[cfg(feature = "nrf154")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn nrf154_opens_the_sniffer_radio() {
+        let uri = RadioUri::parse("nrf154:/nonexistent/ttyACM0?channel=20").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("opened");
+        };
+        assert!(
+            why.starts_with(
+                "nrf154:/nonexistent/ttyACM0?channel=20: cannot open the serial device"
+            ),
+            "{why}"
+        );
+    }
+
+    /// With the `otsim` feature, a simulation URI joins the air: an 802.15.4 radio.
+    #[cfg(feature = "otsim")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn otsim_joins_the_simulation() {
+        let offset = 1400 + std::process::id() % 200;
+        let uri = RadioUri::parse(&format!("otsim:33?port_offset={offset}")).unwrap();
+        let radio = open(&uri).await.unwrap();
+        assert!(radio.caps().ieee802154 && !radio.caps().advertising);
+        let uri = RadioUri::parse("otsim:40?port_offset=1900").unwrap();
+        let Err(RadioError::Unavailable(why)) = open(&uri).await else {
+            panic!("a port above 65535 opened");
+        };
+        assert!(why.contains("above 65535"), "{why}");
     }
 
     #[tokio::test(flavor = "current_thread")]

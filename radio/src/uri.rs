@@ -11,8 +11,8 @@
 //! | `hci-user:hciN` | a kernel controller taken over through an HCI user channel |
 //! | `bluez:hciN` | a controller shared through BlueZ (D-Bus) |
 //! | `gatt:ADDRESS` | a Mesh proxy node reached over GATT, by its device address |
-//! | `spinel:DEVICE[?baud=N]` | an IEEE 802.15.4 radio speaking Spinel (OpenThread RCP) |
-//! | `nrf154:DEVICE` | the nRF 802.15.4 sniffer firmware on a serial port |
+//! | `spinel:DEVICE[?baud=N&channel=C]` | an IEEE 802.15.4 radio speaking Spinel (OpenThread RCP) |
+//! | `nrf154:DEVICE[?channel=C]` | the nRF 802.15.4 sniffer firmware on a serial port |
 //! | `otsim:NODE_ID[?port_offset=N]` | a node of the OpenThread simulation |
 //!
 //! Parsing checks everything a URI says (numbers, ranges, option names, address forms), so a
@@ -50,10 +50,18 @@ pub enum RadioUri {
     /// `gatt:AA:BB:CC:DD:EE:FF`: the device address, least significant octet first as on the
     /// air (so `gatt:C0:11:22:33:44:55` is `[0x55, 0x44, 0x33, 0x22, 0x11, 0xC0]`).
     Gatt { address: [u8; 6] },
-    /// `spinel:DEVICE[?baud=N]`.
-    Spinel { device: PathBuf, baud: Option<u32> },
-    /// `nrf154:DEVICE`.
-    Nrf154 { device: PathBuf },
+    /// `spinel:DEVICE[?baud=N&channel=C]`: C is the 802.15.4 channel to listen on (11..=26,
+    /// IEEE 802.15.4-2015 §10.1.3.3, the 2.4 GHz O-QPSK channels Thread uses).
+    Spinel {
+        device: PathBuf,
+        baud: Option<u32>,
+        channel: Option<u8>,
+    },
+    /// `nrf154:DEVICE[?channel=C]`.
+    Nrf154 {
+        device: PathBuf,
+        channel: Option<u8>,
+    },
     /// `otsim:NODE_ID[?port_offset=N]`: OpenThread simulation node ids start at 1.
     OtSim {
         node_id: u16,
@@ -85,8 +93,8 @@ fn example(kind: &str) -> &'static str {
         "hci-user" => "hci-user:hci0",
         "bluez" => "bluez:hci0",
         "gatt" => "gatt:C0:11:22:33:44:55",
-        "spinel" => "spinel:/dev/ttyACM0?baud=460800",
-        "nrf154" => "nrf154:/dev/ttyACM0",
+        "spinel" => "spinel:/dev/ttyACM0?baud=460800&channel=15",
+        "nrf154" => "nrf154:/dev/ttyACM0?channel=15",
         "otsim" => "otsim:1?port_offset=0",
         _ => "sim:/tmp/air.sock",
     }
@@ -193,9 +201,11 @@ fn parse_kind(kind: &str, place: &str, q: &mut Query<'_>) -> Result<RadioUri, St
         "spinel" => RadioUri::Spinel {
             device: path(place, "a serial device")?,
             baud: q.take("baud").map(baud).transpose()?,
+            channel: q.take("channel").map(channel).transpose()?,
         },
         "nrf154" => RadioUri::Nrf154 {
             device: path(place, "a serial device")?,
+            channel: q.take("channel").map(channel).transpose()?,
         },
         _ => RadioUri::OtSim {
             node_id: node_id(place)?,
@@ -208,7 +218,8 @@ fn parse_kind(kind: &str, place: &str, q: &mut Query<'_>) -> Result<RadioUri, St
 fn options_of(kind: &str) -> &'static [&'static str] {
     match kind {
         "hci" => &["baud", "rtscts"],
-        "spinel" => &["baud"],
+        "spinel" => &["baud", "channel"],
+        "nrf154" => &["channel"],
         "otsim" => &["port_offset"],
         _ => &[],
     }
@@ -302,6 +313,17 @@ fn flag(v: &str) -> Result<bool, String> {
         "1" => Ok(true),
         _ => Err(format!("rtscts '{v}' is neither 0 (off) nor 1 (on)")),
     }
+}
+
+/// An IEEE 802.15.4 channel of the 2.4 GHz O-QPSK PHY: 11..=26 (IEEE 802.15.4-2015
+/// §10.1.3.3).
+fn channel(v: &str) -> Result<u8, String> {
+    decimal(v, 26)
+        .filter(|&c| c >= 11)
+        .map(|c| c as u8)
+        .ok_or_else(|| {
+            format!("channel '{v}' is not an IEEE 802.15.4 channel of the 2.4 GHz band: 11 to 26")
+        })
 }
 
 fn port_offset(v: &str) -> Result<u16, String> {
@@ -432,11 +454,19 @@ impl fmt::Display for RadioUri {
                 "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
                 a[5], a[4], a[3], a[2], a[1], a[0]
             )?,
-            RadioUri::Spinel { device, baud } => {
+            RadioUri::Spinel {
+                device,
+                baud,
+                channel,
+            } => {
                 write!(f, "{}", device.display())?;
                 opts.extend(baud.map(|b| ("baud", b.to_string())));
+                opts.extend(channel.map(|c| ("channel", c.to_string())));
             }
-            RadioUri::Nrf154 { device } => write!(f, "{}", device.display())?,
+            RadioUri::Nrf154 { device, channel } => {
+                write!(f, "{}", device.display())?;
+                opts.extend(channel.map(|c| ("channel", c.to_string())));
+            }
             RadioUri::OtSim {
                 node_id,
                 port_offset,

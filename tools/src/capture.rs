@@ -1,6 +1,7 @@
 //! `weft capture`: everything a radio hears, into a pcapng file Wireshark opens
 //! (`LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR` for the advertising bearer, with each frame's
-//! advertiser address, channel and RSSI as the radio reported them; the framing and the clock
+//! advertiser address, channel and RSSI as the radio reported them; `LINKTYPE_IEEE802_15_4_TAP`
+//! for 802.15.4 frames from a Thread radio, with channel and RSSI; the framing and the clock
 //! are [`weft_radio::capture`]'s). It listens until `--seconds` pass or SIGINT/SIGTERM comes,
 //! then closes the file cleanly; `--json` prints a line per frame and a summary.
 
@@ -27,7 +28,10 @@ use crate::Exit;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CaptureArgs {
     /// The radio to listen on: `sim:PATH` for the live simulated air;
-    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached);
+    /// Thread (802.15.4): `spinel:/dev/ttyACM0[?baud=460800&channel=C]` an OpenThread RCP,
+    /// `nrf154:/dev/ttyACM0[?channel=C]` the nRF 802.15.4 sniffer, `otsim:N[?port_offset=P]`
+    /// node N of OpenThread's simulation (channel 11 unless C is given; otsim hears all).
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
     pub radio: String,
     /// The pcapng file to write (created, or emptied if it exists).

@@ -33,11 +33,7 @@ fn the_link_type_follows_the_bearer_and_the_radio_caps() {
         ieee802154: true,
     };
     assert_eq!(link_types(both), vec![256, 283]);
-    let thread = Caps {
-        advertising: false,
-        gatt: false,
-        ieee802154: true,
-    };
+    let thread = Caps::IEEE802154;
     assert_eq!(link_types(thread), vec![283]);
 }
 
@@ -73,13 +69,63 @@ fn a_frame_heard_is_an_adv_nonconn_ind_from_its_transmitter() {
 fn frames_without_a_packet_form_are_unframed_not_errors_of_the_file() {
     let long = heard(37, 0, None, &[0u8; 32]);
     assert!(matches!(rx_packet(&long), Err(CaptureError::Unframed(w)) if w.contains("31")));
-    for bearer in [Bearer::Gatt, Bearer::Ieee802154] {
+    for (bearer, bytes) in [
+        (Bearer::Gatt, vec![1]),
+        (Bearer::Ieee802154, vec![]),
+        (Bearer::Ieee802154, vec![0; 126]),
+    ] {
         let f = RxFrame {
             bearer,
-            ..heard(11, 0, None, &[1])
+            ..heard(11, 0, None, &bytes)
         };
         assert!(matches!(rx_packet(&f), Err(CaptureError::Unframed(_))));
     }
+}
+
+#[test]
+fn ieee802154_frames_are_tap_packets_with_their_fcs_recomputed() {
+    let mac = [0x41, 0x88, 0x07, 0xCE, 0xFA, 0xFF, 0xFF, 0x01, 0x00, 0xAA];
+    let f = RxFrame {
+        bearer: Bearer::Ieee802154,
+        rssi: Some(-47),
+        ..heard(25, 0, None, &mac)
+    };
+    let (lt, p) = rx_packet(&f).unwrap();
+    assert_eq!(lt, 283);
+    let (info, back) = crate::ieee802154_tap::parse_frame(&p).unwrap();
+    assert_eq!(back, mac);
+    assert_eq!(
+        (info.channel, info.rssi, info.lqi),
+        (Some((25, 0)), Some(-47.0), None)
+    );
+    // Unknown channel (0): no channel TLV.
+    let (_, p) = rx_packet(&RxFrame { channel: 0, ..f }).unwrap();
+    assert_eq!(
+        crate::ieee802154_tap::parse_frame(&p).unwrap().0.channel,
+        None
+    );
+    // A capture of an 802.15.4 radio declares LINKTYPE 283 and takes frames sent too.
+    let path = scratch("wpan");
+    let caps = Caps::IEEE802154;
+    let mut c = CaptureFile::create(&path, caps).unwrap();
+    let sent = TxFrame {
+        bearer: Bearer::Ieee802154,
+        bytes: mac.to_vec(),
+    };
+    assert_eq!(
+        c.write_sent(&sent, UNKNOWN_ADV_ADDRESS).unwrap().link_type,
+        283
+    );
+    c.finish().unwrap();
+    let packets = read_all_packets(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(packets.len(), 1);
+    assert_eq!(packets[0].link_type, 283);
+    assert_eq!(
+        crate::ieee802154_tap::parse_frame(&packets[0].data)
+            .unwrap()
+            .1,
+        mac
+    );
 }
 
 #[test]

@@ -70,13 +70,30 @@ fn every_kind_parses_to_its_fields() {
         ok("spinel:/dev/ttyUSB1?baud=460800"),
         RadioUri::Spinel {
             device: "/dev/ttyUSB1".into(),
-            baud: Some(460_800)
+            baud: Some(460_800),
+            channel: None,
+        }
+    );
+    assert_eq!(
+        ok("spinel:/dev/ttyUSB1?channel=26&baud=115200"),
+        RadioUri::Spinel {
+            device: "/dev/ttyUSB1".into(),
+            baud: Some(115_200),
+            channel: Some(26),
+        }
+    );
+    assert_eq!(
+        ok("nrf154:/dev/ttyACM3?channel=11"),
+        RadioUri::Nrf154 {
+            device: "/dev/ttyACM3".into(),
+            channel: Some(11),
         }
     );
     assert_eq!(
         ok("nrf154:/dev/ttyACM3"),
         RadioUri::Nrf154 {
-            device: "/dev/ttyACM3".into()
+            device: "/dev/ttyACM3".into(),
+            channel: None,
         }
     );
     assert_eq!(
@@ -107,7 +124,9 @@ fn display_writes_the_canonical_form() {
         "bluez:hci0",
         "gatt:C0:11:22:33:44:55",
         "spinel:/dev/ttyACM0?baud=460800",
+        "spinel:/dev/ttyACM0?baud=460800&channel=15",
         "nrf154:/dev/ttyACM0",
+        "nrf154:/dev/ttyACM0?channel=20",
         "otsim:2?port_offset=1",
     ] {
         assert_eq!(ok(s).to_string(), s);
@@ -166,9 +185,18 @@ fn errors_name_the_part_that_is_wrong() {
         ("gatt:C0:11:22:33:44:5G", "not a device address"),
         (
             "spinel:/dev/ttyACM0?rtscts=1",
-            "unknown option 'rtscts' (spinel: takes baud)",
+            "unknown option 'rtscts' (spinel: takes baud and channel)",
         ),
-        ("nrf154:/dev/ttyACM0?baud=1", "nrf154: takes no options"),
+        (
+            "nrf154:/dev/ttyACM0?baud=1",
+            "unknown option 'baud' (nrf154: takes channel)",
+        ),
+        (
+            "nrf154:/dev/ttyACM0?channel=10",
+            "channel '10' is not an IEEE 802.15.4",
+        ),
+        ("spinel:/dev/ttyACM0?channel=27", "channel '27'"),
+        ("spinel:/dev/ttyACM0?channel=x", "channel 'x'"),
         ("otsim:0", "node id '0'"),
         ("otsim:", "missing the node id"),
         ("otsim:x", "node id 'x'"),
@@ -210,9 +238,18 @@ fn any_uri() -> impl Strategy<Value = RadioUri> {
         any::<u16>().prop_map(|index| RadioUri::HciUser { index }),
         any::<u16>().prop_map(|index| RadioUri::Bluez { index }),
         any::<[u8; 6]>().prop_map(|address| RadioUri::Gatt { address }),
-        (path.clone(), proptest::option::of(1u32..))
-            .prop_map(|(device, baud)| RadioUri::Spinel { device, baud }),
-        path.prop_map(|device| RadioUri::Nrf154 { device }),
+        (
+            path.clone(),
+            proptest::option::of(1u32..),
+            proptest::option::of(11u8..=26)
+        )
+            .prop_map(|(device, baud, channel)| RadioUri::Spinel {
+                device,
+                baud,
+                channel
+            }),
+        (path, proptest::option::of(11u8..=26))
+            .prop_map(|(device, channel)| RadioUri::Nrf154 { device, channel }),
         (1u16.., any::<Option<u16>>()).prop_map(|(node_id, port_offset)| RadioUri::OtSim {
             node_id,
             port_offset
