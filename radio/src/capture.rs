@@ -337,6 +337,19 @@ impl CaptureFile {
         self.write(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR, at.as_micros(), &data)
     }
 
+    /// Writes an IEEE 802.15.4 MAC frame (without its FCS, recomputed) heard on `channel`
+    /// (0: unknown) at `at` (a simulation's time: microseconds since its start).
+    pub fn write_wpan(
+        &mut self,
+        at: Instant,
+        channel: u8,
+        rssi: Option<i8>,
+        mac: &[u8],
+    ) -> Result<(), CaptureError> {
+        let data = wpan_packet(mac, channel, rssi)?;
+        self.write(LINKTYPE_IEEE802_15_4_TAP, at.as_micros(), &data)
+    }
+
     /// Hands what was written to the file.
     pub fn flush(&mut self) -> Result<(), CaptureError> {
         self.last_flush = WallInstant::now();

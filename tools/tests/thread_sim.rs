@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use weft_mesh::thread::lowpan::{decompress, Context, Contexts, LinkAddresses, LowpanFrame};
-use weft_mesh::thread::mac::{fcs, Address, Body, Frame, FrameType};
+use weft_mesh::thread::mac::{Address, Body, Frame, FrameType};
 use weft_mesh::thread::mle::{self, command, MleMessage, Tlv};
 use weft_mesh::thread::security::KeyManager;
 use weft_mesh::Wire;
@@ -203,8 +203,9 @@ fn the_capture_reads_back_with_the_thread_decoders() {
     let mut commands: BTreeMap<u8, usize> = BTreeMap::new();
     let (mut acks, mut data) = (0, 0);
     for p in &packets {
-        assert_eq!(p.link_type, 195);
-        let mac = fcs::check(&p.data).expect("FCS right");
+        assert_eq!(p.link_type, 283);
+        let (info, mac) = weft_radio::ieee802154_tap::parse_frame(&p.data).expect("FCS right");
+        assert_eq!(info.channel, Some((15, 0)), "the scenario's channel");
         let f = Frame::parse(mac).unwrap();
         if f.frame_type == FrameType::Ack {
             acks += 1;
