@@ -110,7 +110,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Write every frame on the simulated air to this pcapng file (BLE link layer, type 256;
-    /// for a Thread scenario, IEEE 802.15.4 with FCS, type 195).
+    /// for a Thread scenario, IEEE 802.15.4 TAP with the channel, type 283).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 }
