@@ -16,6 +16,7 @@ use crate::error::Failure;
 use crate::Exit;
 
 pub mod hci;
+pub mod thread;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -100,6 +101,20 @@ pub enum BenchKind {
         seed: u64,
         /// Runs to take the median of, 1-100.
         #[arg(long, default_value_t = 3, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
+        runs: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Thread frames decoded per second on one core (FCS, MAC security, 6LoWPAN, MLE
+    /// decryption) beside tshark decoding the same capture with the same key: a thread-home
+    /// capture of SECONDS virtual seconds, the median of RUNS runs of each, and their ratio.
+    Thread {
+        /// Virtual seconds of thread-home to capture, 10-86400.
+        #[arg(long, default_value_t = 3600.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
+        seconds: f64,
+        /// Runs of each decoder to take the median of, 1-100.
+        #[arg(long, default_value_t = 5, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
         runs: usize,
         /// Print one JSON object.
         #[arg(long)]
@@ -251,6 +266,38 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                     rss.map_or("unknown".into(), |m| format!("{m:.1}"))
                 )
             };
+            Ok(Exit::Ok)
+        }
+        BenchKind::Thread {
+            seconds,
+            runs,
+            json,
+        } => {
+            if !(10.0..=86_400.0).contains(seconds) {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("--seconds {seconds}: give 10 to 86400 virtual seconds"),
+                ));
+            }
+            let v = thread::run(*seconds, *runs)?;
+            let line = if *json {
+                v.to_string()
+            } else {
+                let tshark = match v["ratio_weft_to_tshark"].as_f64() {
+                    Some(r) => format!(
+                        "tshark {} frames/s after {} s of start-up ({} s in all): weft is {r}x",
+                        v["tshark"]["frames_per_s"],
+                        v["tshark"]["startup_s_median"],
+                        v["tshark"]["total_s_median"]
+                    ),
+                    None => "tshark: not installed (the Debian package tshark), no ratio".into(),
+                };
+                format!(
+                    "{} frames of thread-home ({} MAC-decrypted, {} MLE): weft {} frames/s on one core (median of {} runs); {tshark}",
+                    v["frames"], v["mac_decrypted"], v["mle_messages"], v["weft_frames_per_s"], v["runs"]
+                )
+            };
+            writeln!(out, "{line}").map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
             Ok(Exit::Ok)
         }
         BenchKind::Sim154 {

@@ -29,8 +29,9 @@ pub(crate) mod tests;
 
 pub use build::{data_psdu, fragmented_psdus, link_local, mle_psdu, udp_packet, FrameSpec};
 pub use report::{
-    address_str, DecodedFrame, ErrorKind, Facts, FragmentInfo, FrameError, Icmpv6Info, IeInfo,
-    Ipv6Info, Layer, LowpanInfo, MacInfo, MeshInfo, MleFacts, MleInfo, SecurityInfo, UdpInfo,
+    address_str, DecodedFrame, ErrorKind, Facts, FragmentInfo, FrameError, HexBytes, Icmpv6Info,
+    IeInfo, Ipv6Info, Layer, LowpanInfo, MacInfo, MeshInfo, MleFacts, MleInfo, SecurityInfo,
+    UdpInfo,
 };
 pub use tlv_info::{RouteEntry, TimestampInfo, TlvInfo};
 
@@ -256,7 +257,7 @@ impl ThreadSniffer {
         };
         if frame.frame_type != FrameType::Data || payload.is_empty() {
             if !payload.is_empty() {
-                d.mac_payload = Some(hex::encode(payload));
+                d.mac_payload = Some(HexBytes::of(payload));
             }
             return Ok(());
         }
@@ -356,7 +357,7 @@ fn payload_ies(f: &Frame) -> Vec<IeInfo> {
             .iter()
             .map(|ie| IeInfo {
                 id: ie.group_id,
-                content: hex::encode(&ie.content),
+                content: HexBytes::of(&ie.content),
             })
             .collect(),
         Body::Secured { .. } => Vec::new(),
@@ -380,7 +381,7 @@ fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
             .iter()
             .map(|ie| IeInfo {
                 id: ie.id,
-                content: hex::encode(&ie.content),
+                content: HexBytes::of(&ie.content),
             })
             .collect(),
         payload_ies: payload_ies(f),

@@ -10,12 +10,38 @@ use super::tlv_info::TlvInfo;
 use crate::thread::mac::{Address, FrameType, FrameVersion, KeyIdentifier};
 use crate::thread::mle::Tlv;
 
+/// Bytes kept as bytes while decoding, written as lowercase hex when serialized or shown: a
+/// decoder that is not asked to print pays nothing for the hex.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HexBytes(pub Vec<u8>);
+
+impl HexBytes {
+    pub(crate) fn of(b: &[u8]) -> Self {
+        HexBytes(b.to_vec())
+    }
+}
+
+impl Serialize for HexBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl std::fmt::Display for HexBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
 /// One decoded PSDU. Layers that were not reached (or do not apply) are `None`; when decoding
 /// stopped early, `error` says where and why, and the layers before it are still filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecodedFrame {
     /// The PSDU as given (with its FCS when it had one), hex.
-    pub psdu: String,
+    pub psdu: HexBytes,
     pub mac: Option<MacInfo>,
     pub security: Option<SecurityInfo>,
     pub lowpan: Option<LowpanInfo>,
@@ -24,7 +50,7 @@ pub struct DecodedFrame {
     pub icmpv6: Option<Icmpv6Info>,
     pub mle: Option<MleInfo>,
     /// The MAC payload when it is not 6LoWPAN (MAC commands, beacons, ...), hex.
-    pub mac_payload: Option<String>,
+    pub mac_payload: Option<HexBytes>,
     pub error: Option<FrameError>,
     /// The typed facts a topology builder reads (not serialized).
     #[serde(skip)]
@@ -55,7 +81,7 @@ pub struct MleFacts {
 impl DecodedFrame {
     pub(crate) fn new(psdu: &[u8]) -> Self {
         DecodedFrame {
-            psdu: hex::encode(psdu),
+            psdu: HexBytes::of(psdu),
             mac: None,
             security: None,
             lowpan: None,
@@ -162,7 +188,7 @@ pub struct MacInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IeInfo {
     pub id: u8,
-    pub content: String,
+    pub content: HexBytes,
 }
 
 pub(crate) fn frame_type_name(t: FrameType) -> &'static str {
@@ -269,7 +295,7 @@ pub struct UdpInfo {
     pub dst_port: u16,
     pub length: u16,
     /// The UDP payload when it is not MLE, hex.
-    pub payload: Option<String>,
+    pub payload: Option<HexBytes>,
 }
 
 /// An ICMPv6 message's type and code (RFC 4443 §2.1).

@@ -5,8 +5,8 @@
 use std::net::Ipv6Addr;
 
 use super::report::{
-    address_str, ErrorKind, FragmentInfo, Icmpv6Info, Ipv6Info, Layer, LowpanInfo, MeshInfo,
-    MleFacts, MleInfo, UdpInfo,
+    address_str, ErrorKind, FragmentInfo, HexBytes, Icmpv6Info, Ipv6Info, Layer, LowpanInfo,
+    MeshInfo, MleFacts, MleInfo, UdpInfo,
 };
 use super::tlv_info::TlvInfo;
 use super::{wire_stop, DecodedFrame, Stop, ThreadSniffer};
@@ -231,7 +231,7 @@ fn ipv6(s: &mut ThreadSniffer, dg: &[u8], d: &mut DecodedFrame) -> Result<(), St
                 src_port,
                 dst_port,
                 length: u16::from_be_bytes([u[4], u[5]]),
-                payload: (!mle).then(|| hex::encode(data)),
+                payload: (!mle).then(|| HexBytes::of(data)),
             });
             if mle {
                 return open_mle(s, &h.src, &h.dst, data, d);
