@@ -85,7 +85,8 @@ async fn send_and_config_reach_a_light_through_the_hub() {
         let mut radio = HubRadio::connect(&light_sock).await.unwrap();
         let mut n = Node::new(st, ChaCha8Rng::seed_from_u64(3));
         let clock = Clock::default();
-        let deadline = clock.now() + Duration::from_secs(20);
+        // Long enough for a loaded machine: the light stops itself once its answer is out.
+        let deadline = clock.now() + Duration::from_secs(120);
         // Serve until the answer to the Default TTL Set is on the air.
         drive(
             &mut n,

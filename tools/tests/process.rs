@@ -122,7 +122,7 @@ fn provision_all_heard_devices_in_parallel() {
     let net = dir.join("net.weft");
     let net = net.to_str().unwrap();
     let _hub = hub(&sock);
-    let _nodes: Vec<Killed> = (1..=3)
+    let mut nodes: Vec<Killed> = (1..=3)
         .map(|i| {
             let state = dir.join(format!("node{i}.weft"));
             Killed(
@@ -136,10 +136,22 @@ fn provision_all_heard_devices_in_parallel() {
                         "--state",
                         state.to_str().unwrap(),
                     ])
-                    .stdout(Stdio::null())
+                    .stdout(Stdio::piped())
                     .spawn()
                     .unwrap(),
             )
+        })
+        .collect();
+    // Each node says it waits for a provisioner once its radio is open: only then does the
+    // scan start, however slowly a loaded machine starts processes.
+    let _readers: Vec<_> = nodes
+        .iter_mut()
+        .map(|n| {
+            let mut r = std::io::BufReader::new(n.0.stdout.take().unwrap());
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut r, &mut line).unwrap();
+            assert!(line.contains("waiting for a provisioner"), "{line}");
+            r
         })
         .collect();
     assert_eq!(run(&["net", "create", "--net", net]).0, 0);
