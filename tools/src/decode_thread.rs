@@ -73,7 +73,7 @@ impl ThreadArgs {
 }
 
 /// An IPv6 prefix as an address (`fdde:ad00:beef:0::`), an optional `/64` allowed.
-fn mesh_local_prefix(s: &str) -> Result<Ipv6Addr, String> {
+pub(crate) fn mesh_local_prefix(s: &str) -> Result<Ipv6Addr, String> {
     let a = s.strip_suffix("/64").unwrap_or(s);
     a.parse().map_err(|_| {
         format!("{s:?} is not an IPv6 prefix: give the mesh-local /64 as an address, e.g. fdde:ad00:beef:0::")

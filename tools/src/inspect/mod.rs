@@ -9,6 +9,7 @@ pub mod layout;
 pub mod live;
 pub mod model;
 pub mod runtime;
+pub mod thread_topology;
 pub mod ui;
 
 use std::io::Write;
@@ -337,6 +338,17 @@ pub struct TopologyArgs {
     /// dot (Graphviz) or json.
     #[arg(long, value_enum)]
     pub format: GraphFormat,
+    /// A Thread network on an 802.15.4 radio (`spinel:`, `nrf154:`, `otsim:`): its network key
+    /// (32 hex digits). The JSON is then the Thread topology (`{"type":"topology","routers":
+    /// [...],"children":[...],...}`, as `weft decode --topology` prints it).
+    #[arg(long, value_name = "HEX", value_parser = crate::args::key128, requires = "radio", conflicts_with = "scenario")]
+    pub thread_key: Option<[u8; 16]>,
+    /// The key sequence to start from (Thread 1.3 §7.1.2).
+    #[arg(long, value_name = "N", requires = "thread_key")]
+    pub key_sequence: Option<u32>,
+    /// The mesh-local prefix (6LoWPAN context 0, a /64).
+    #[arg(long, value_name = "PREFIX", requires = "thread_key", value_parser = crate::decode_thread::mesh_local_prefix)]
+    pub mesh_local_prefix: Option<std::net::Ipv6Addr>,
 }
 
 /// `weft topology`: listens for a while, then writes the graph of links heard.
@@ -349,6 +361,30 @@ pub fn run_topology(a: &TopologyArgs, out: &mut impl Write) -> Result<Exit, Fail
                 a.seconds
             ),
         ));
+    }
+    if let (Some(key), Some(radio)) = (a.thread_key, a.radio.as_deref()) {
+        let (topo, frames) = thread_topology::listen(
+            radio,
+            key,
+            a.key_sequence.unwrap_or(0),
+            a.mesh_local_prefix,
+            a.seconds,
+        )?;
+        let text = match a.format {
+            GraphFormat::Dot => layout::to_dot(&topo.graph()),
+            GraphFormat::Json => {
+                let mut v = serde_json::to_value(topo.report()).unwrap_or_default();
+                v["source"] = json!(radio);
+                v["seconds"] = json!(a.seconds);
+                v["frames"] = json!(frames);
+                format!("{v}\n")
+            }
+        };
+        return match out.write_all(text.as_bytes()) {
+            Ok(()) => Ok(Exit::Ok),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+            Err(e) => Err(Failure::new(Exit::Unavailable, e.to_string())),
+        };
     }
     let model = topology_model(a)?;
     let topo = &model.topology;
