@@ -248,10 +248,10 @@ pub fn open(
         field: "MLE frame counter suppressed",
         value: aux.security_control() as u32,
     })?;
-    let k: ThreadKeys = keys.keys_for_sequence(seq);
     let n = nonce(ext_address_of(src), fc, aux.level.value());
     let mut plain = ciphertext.clone();
-    k.mle()
+    keys.keys_for_sequence(seq)
+        .mle()
         .decrypt_in_place(&n, &aad(src, dst, aux), &mut plain, mic)
         .map_err(|_| Error::Auth("MLE MIC mismatch"))?;
     let payload = MlePayload::parse(&plain)?;

@@ -152,7 +152,7 @@ impl KeyManager {
 
     /// The keys of `key_sequence` (an MLE message's Key Source): held ones when it is a
     /// neighbour of the current sequence, freshly derived otherwise.
-    pub fn keys_for_sequence(&self, key_sequence: u32) -> ThreadKeys {
+    pub fn keys_for_sequence(&self, key_sequence: u32) -> std::borrow::Cow<'_, ThreadKeys> {
         [
             Some(&self.current),
             self.previous.as_ref(),
@@ -161,8 +161,10 @@ impl KeyManager {
         .into_iter()
         .flatten()
         .find(|k| k.key_sequence == key_sequence)
-        .cloned()
-        .unwrap_or_else(|| ThreadKeys::derive(&self.network_key, key_sequence))
+        .map(std::borrow::Cow::Borrowed)
+        .unwrap_or_else(|| {
+            std::borrow::Cow::Owned(ThreadKeys::derive(&self.network_key, key_sequence))
+        })
     }
 
     /// Records that a frame authenticated with `key_sequence`: a newer sequence than the
