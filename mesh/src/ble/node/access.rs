@@ -115,6 +115,7 @@ impl<R: RngCore> Node<R> {
                     persist = false;
                 }
                 Effect::HeartbeatPublicationChanged => self.next_heartbeat = None,
+                Effect::GattProxyChanged => self.proxy_state_changed(),
                 Effect::PublicationChanged { element, model } => {
                     self.servers.next_publish.remove(&(*element, *model));
                 }

@@ -158,8 +158,13 @@ pub struct NodeState {
     pub relay: bool,
     pub relay_retransmit: Retransmit,
     pub network_transmit: Retransmit,
-    /// Secure Network Beacon state (§4.2.11).
+    /// Secure Network Beacon state (§4.2.10).
     pub beacon: bool,
+    /// GATT Proxy state (§4.2.11): `None` when the node does not support the Proxy feature
+    /// (the state reads 0x02 "not supported"), else whether it is enabled. A node restored
+    /// from a state written before this field existed does not support it.
+    #[serde(default)]
+    pub gatt_proxy: Option<bool>,
     pub elements: Vec<ElementState>,
     pub heartbeat_publication: Option<HeartbeatPublication>,
     pub heartbeat_subscription: Option<HeartbeatSubscription>,
@@ -219,6 +224,7 @@ impl NodeState {
                 interval_steps: 1,
             },
             beacon: true,
+            gatt_proxy: None,
             elements,
             heartbeat_publication: None,
             heartbeat_subscription: None,

@@ -108,6 +108,8 @@ pub enum Effect {
     NetworkTransmitChanged,
     /// The Default TTL changed.
     DefaultTtlChanged,
+    /// The GATT Proxy state changed (disabled: the node closes its proxy connections).
+    GattProxyChanged,
 }
 
 /// What [`handle`] decided: the message to send back and the effects to apply.
@@ -127,14 +129,21 @@ impl ConfigOutcome {
 }
 
 /// Composition Data Page 0 of the node (MshPRT §4.2.2.1): its identifiers, CRPL, the features
-/// it supports (relay; not proxy, friend or low power) and its elements with their models.
+/// it supports (relay, proxy when the node has the feature; not friend or low power) and its elements with their models.
 pub fn composition_page0(state: &NodeState) -> CompositionDataPage0 {
     CompositionDataPage0 {
         cid: state.cid,
         pid: state.pid,
         vid: state.vid,
         crpl: state.crpl,
-        features: Features(Features::RELAY),
+        features: Features(
+            Features::RELAY
+                | if state.gatt_proxy.is_some() {
+                    Features::PROXY
+                } else {
+                    0
+                },
+        ),
         elements: state
             .elements
             .iter()
@@ -279,11 +288,26 @@ impl Server<'_> {
                 Some(M::DefaultTtlStatus { ttl: *ttl })
             }
 
-            // GATT Proxy (§4.3.2.9..=§4.3.2.11) and Friend (§4.3.2.53..=§4.3.2.55): not supported by this node, so a Set
-            // changes nothing and the status says 0x02 "not supported".
-            M::GattProxyGet | M::GattProxySet { .. } => Some(M::GattProxyStatus {
-                state: FeatureState::NotSupported,
-            }),
+            // GATT Proxy (§4.3.2.9..=§4.3.2.11, state §4.2.11): a node without the Proxy
+            // feature answers 0x02 "not supported" and a Set changes nothing; 0x02 in a Set is
+            // prohibited (no answer).
+            M::GattProxyGet => Some(self.gatt_proxy_status()),
+            M::GattProxySet { state } => {
+                let on = match state {
+                    FeatureState::Disabled => false,
+                    FeatureState::Enabled => true,
+                    FeatureState::NotSupported => return None,
+                };
+                if let Some(cur) = self.state.gatt_proxy {
+                    if cur != on {
+                        self.state.gatt_proxy = Some(on);
+                        self.effect(Effect::GattProxyChanged);
+                    }
+                }
+                Some(self.gatt_proxy_status())
+            }
+            // Friend (§4.3.2.53..=§4.3.2.55): not supported by this node, so a Set changes
+            // nothing and the status says 0x02 "not supported".
             M::FriendGet | M::FriendSet { .. } => Some(M::FriendStatus {
                 state: FeatureState::NotSupported,
             }),
@@ -534,6 +558,16 @@ impl Server<'_> {
                 FeatureState::Disabled
             },
             retransmit: self.state.relay_retransmit,
+        }
+    }
+
+    fn gatt_proxy_status(&self) -> ConfigMessage {
+        ConfigMessage::GattProxyStatus {
+            state: match self.state.gatt_proxy {
+                None => FeatureState::NotSupported,
+                Some(true) => FeatureState::Enabled,
+                Some(false) => FeatureState::Disabled,
+            },
         }
     }
 }
