@@ -468,6 +468,7 @@ impl<R: RngCore> Node<R> {
             send @ Command::Send { .. } => self.send_access(now, send),
         };
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
         done
     }
 }
@@ -483,6 +484,7 @@ impl<R: RngCore> Station for Node<R> {
             Bearer::Ieee802154 => {}
         }
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
@@ -570,6 +572,7 @@ impl<R: RngCore> Station for Node<R> {
         self.publication_timer(now);
         self.proxy_timer(now);
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
     }
 }
 

@@ -68,7 +68,13 @@ pub(super) struct ProxyServer {
     pub(super) counters: ProxyServerCounters,
     /// Which subnet the next Network ID advertisement names (rotation, §7.2.2.2.2).
     pub(super) next_adv_subnet: usize,
+    /// What the clients' last beacons said: IV Index, IV Update flag, and each subnet's index
+    /// and key refresh phase.
+    pub(super) beaconed: Option<BeaconedState>,
 }
+
+/// The network state secure network beacons carry (§3.10.3), as last sent to the clients.
+pub(super) type BeaconedState = (u32, bool, Vec<(u16, KeyRefreshPhase)>);
 
 impl<R: RngCore> Node<R> {
     /// Whether the Proxy feature is supported and enabled (GATT Proxy state, §4.2.11).
@@ -117,6 +123,7 @@ impl<R: RngCore> Node<R> {
             c.conn.send(MessageType::MeshBeacon, &b);
         }
         self.proxy.conns.push(c);
+        self.proxy.beaconed = Some(self.beacon_state());
         inc(&mut self.proxy.counters.connections);
         true
     }
@@ -207,6 +214,39 @@ impl<R: RngCore> Node<R> {
                 .to_vec()
             })
             .collect()
+    }
+
+    fn beacon_state(&self) -> BeaconedState {
+        (
+            self.state.iv_index.0,
+            self.state.iv_update,
+            self.subnets.iter().map(|s| (s.index, s.phase)).collect(),
+        )
+    }
+
+    /// After each call: when the IV Index, the IV Update flag, a key refresh phase or the
+    /// subnets changed, every client gets a secure network beacon of each subnet again (§6.7:
+    /// a new IV Index or Flags value is passed on, and a new subnet is announced).
+    pub(super) fn proxy_beacon_changes(&mut self) {
+        if self.proxy.conns.is_empty() {
+            self.proxy.beaconed = None;
+            return;
+        }
+        let now = self.beacon_state();
+        if self.proxy.beaconed.as_ref() == Some(&now) {
+            return;
+        }
+        if self.proxy.beaconed.is_some() {
+            let beacons = self.secure_beacons();
+            for c in &mut self.proxy.conns {
+                for b in &beacons {
+                    if !c.conn.send(MessageType::MeshBeacon, b) {
+                        inc(&mut self.proxy.counters.queue_full);
+                    }
+                }
+            }
+        }
+        self.proxy.beaconed = Some(now);
     }
 
     /// One ATT value from connection `conn` (a Proxy PDU, §6.3.1).
