@@ -116,6 +116,7 @@ impl<R: RngCore> Node<R> {
                 }
                 Effect::HeartbeatPublicationChanged => self.next_heartbeat = None,
                 Effect::GattProxyChanged => self.proxy_state_changed(),
+                Effect::NodeIdentityChanged => self.proxy_identity_changed(now),
                 Effect::PublicationChanged { element, model } => {
                     self.servers.next_publish.remove(&(*element, *model));
                 }

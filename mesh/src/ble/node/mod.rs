@@ -27,7 +27,7 @@ mod servers;
 pub mod state;
 mod transport;
 
-pub use proxy::{ProxyServerCounters, MAX_PROXY_CONNECTIONS};
+pub use proxy::{ProxyServerCounters, MAX_PROXY_CONNECTIONS, NODE_IDENTITY_DURATION};
 use servers::ServerStates;
 pub use servers::StateChange;
 

@@ -18,6 +18,11 @@ use crate::frame::ConnId;
 /// The most proxy connections a node serves at once; one more is refused.
 pub const MAX_PROXY_CONNECTIONS: usize = 4;
 
+/// How long a node advertises with Node Identity once its Node Identity state is enabled
+/// (§4.2.12; the specification allows at most 60 seconds, Zephyr's
+/// `CONFIG_BT_MESH_NODE_ID_TIMEOUT` defaults to 60).
+pub const NODE_IDENTITY_DURATION: Duration = Duration::from_secs(60);
+
 /// What the Proxy Server counted (never reset; saturating).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProxyServerCounters {
@@ -71,6 +76,8 @@ pub(super) struct ProxyServer {
     /// What the clients' last beacons said: IV Index, IV Update flag, and each subnet's index
     /// and key refresh phase.
     pub(super) beaconed: Option<BeaconedState>,
+    /// Subnets advertising Node Identity, until when (§4.2.12).
+    pub(super) identity: Vec<(u16, Instant)>,
 }
 
 /// The network state secure network beacons carry (§3.10.3), as last sent to the clients.
@@ -141,14 +148,20 @@ impl<R: RngCore> Node<R> {
     }
 
     /// The advertising data the radio should advertise, connectable, for the Mesh Proxy
-    /// Service (§7.2.2.2.1) while the feature is enabled and a connection can be taken: the
-    /// Network ID of each subnet in turn (§7.2.2.2.2, with the key used to transmit). `None`
-    /// when the node should not advertise the service.
+    /// Service (§7.2.2.2.1) while a connection can be taken: Node Identity (§7.2.2.2.3) for a
+    /// subnet whose Node Identity state is enabled (§4.2.12, for
+    /// [`NODE_IDENTITY_DURATION`]), else, with the GATT Proxy state enabled, the Network ID of
+    /// each subnet in turn (§7.2.2.2.2, with the key used to transmit). `None` when the node
+    /// should not advertise the service. A fresh Random each call: call it once per
+    /// advertising set.
     pub fn proxy_advertising(&mut self) -> Option<Vec<u8>> {
-        if !self.proxy_enabled()
-            || self.proxy.conns.len() >= MAX_PROXY_CONNECTIONS
-            || self.subnets.is_empty()
-        {
+        if self.state.gatt_proxy.is_none() || self.proxy.conns.len() >= MAX_PROXY_CONNECTIONS {
+            return None;
+        }
+        if let Some(&(index, _)) = self.proxy.identity.iter().find(|(_, t)| *t > self.now) {
+            return self.node_identity_advertising(index);
+        }
+        if !self.proxy_enabled() || self.subnets.is_empty() {
             return None;
         }
         let i = self.proxy.next_adv_subnet % self.subnets.len();
@@ -189,6 +202,18 @@ impl<R: RngCore> Node<R> {
     /// opens it, it is malformed or a replay.
     pub fn open_proxy_config_pdu(&mut self, bytes: &[u8]) -> Option<ProxyConfigMessage> {
         self.open_proxy_config(bytes).map(|(_, _, m)| m)
+    }
+
+    /// The Node Identity states changed (Config Node Identity Set): an enabled one advertises
+    /// for [`NODE_IDENTITY_DURATION`] from `now`.
+    pub(super) fn proxy_identity_changed(&mut self, now: Instant) {
+        let on = self.state.node_identity.clone();
+        self.proxy.identity.retain(|(i, _)| on.contains(i));
+        for i in on {
+            if !self.proxy.identity.iter().any(|(x, _)| *x == i) {
+                self.proxy.identity.push((i, now + NODE_IDENTITY_DURATION));
+            }
+        }
     }
 
     /// A secure network beacon for each subnet, as the periodic ones (§3.10.3).
@@ -407,12 +432,25 @@ impl<R: RngCore> Node<R> {
             .conns
             .iter()
             .filter_map(|c| c.conn.poll_timeout())
+            .chain(self.proxy.identity.iter().map(|(_, t)| *t))
             .min()
     }
 
     /// SAR timers due at `now`: the connection is dropped and the runtime asked to close it
     /// (§6.3.2).
     pub(super) fn proxy_timer(&mut self, now: Instant) {
+        // Node Identity advertising ends (§4.2.12): the state reads Disabled again.
+        let ended: Vec<u16> = self
+            .proxy
+            .identity
+            .iter()
+            .filter(|(_, t)| *t <= now)
+            .map(|(i, _)| *i)
+            .collect();
+        if !ended.is_empty() {
+            self.proxy.identity.retain(|(_, t)| *t > now);
+            self.state.node_identity.retain(|i| !ended.contains(i));
+        }
         let mut expired = Vec::new();
         for c in &mut self.proxy.conns {
             if c.conn.sar_expired(now) {

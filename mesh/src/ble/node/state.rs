@@ -165,6 +165,11 @@ pub struct NodeState {
     /// from a state written before this field existed does not support it.
     #[serde(default)]
     pub gatt_proxy: Option<bool>,
+    /// The subnets (net key indexes) whose Node Identity state is enabled (§4.2.12): run-time
+    /// state, never persisted; the node advertises Node Identity for at most 60 s
+    /// (`node::NODE_IDENTITY_DURATION`) and then clears it.
+    #[serde(skip)]
+    pub node_identity: Vec<u16>,
     pub elements: Vec<ElementState>,
     pub heartbeat_publication: Option<HeartbeatPublication>,
     pub heartbeat_subscription: Option<HeartbeatSubscription>,
@@ -225,6 +230,7 @@ impl NodeState {
             },
             beacon: true,
             gatt_proxy: None,
+            node_identity: Vec::new(),
             elements,
             heartbeat_publication: None,
             heartbeat_subscription: None,

@@ -498,6 +498,91 @@ fn gatt_proxy_set_disabled_closes_connections() {
     assert_eq!(nodes[0].features() & 2, 0);
 }
 
+/// Config Node Identity Set (§4.3.2.44) through the proxy: the proxy advertises Node
+/// Identity for 60 s (§4.2.12), then its Network ID again, and the state reads Disabled.
+#[test]
+fn node_identity_set_advertises_for_sixty_seconds() {
+    use crate::ble::models::KeyIndex;
+    let mut nodes = vec![proxy_node(1)];
+    let links = vec![vec![]];
+    let mut c = client();
+    let t0 = Instant::from_micros(1_000);
+    assert!(nodes[0].proxy_connected(t0, CONN, 23));
+    c.connect(t0, CONN, 23);
+    let mut log = Log::default();
+    let kind = |n: &mut Node<TestRng>| {
+        let ad = n.proxy_advertising().unwrap();
+        let s = AdStructure::parse_all(&ad).unwrap();
+        let d = s.iter().find(|s| s.ad_type == 0x16).unwrap();
+        ProxyServiceData::parse(&d.data[2..]).unwrap()
+    };
+    let own = NetKey::new(nodes[0].state().net_keys[0].key);
+    assert!(matches!(
+        kind(&mut nodes[0]),
+        ProxyServiceData::NetworkId(_)
+    ));
+    let t1 = t0 + Duration::from_millis(10);
+    c.node_mut().handle_command(
+        t1,
+        dev_get(
+            1,
+            ConfigMessage::NodeIdentitySet {
+                net_key_index: KeyIndex::from_bits(0),
+                identity: FeatureState::Enabled,
+            },
+        ),
+    );
+    run(
+        &mut nodes,
+        &mut c,
+        &links,
+        23,
+        t0,
+        t1 + Duration::from_secs(1),
+        &mut log,
+    );
+    let id = kind(&mut nodes[0]);
+    assert!(
+        matches!(id, ProxyServiceData::NodeIdentity { .. }),
+        "{id:?}"
+    );
+    assert!(id.matches(&own, Some(UnicastAddress::new(1).unwrap())));
+    // A fresh Random each time.
+    assert_ne!(kind(&mut nodes[0]), id);
+    // 60 s later: Network ID again, and the state reads Disabled.
+    let t2 = t1 + Duration::from_secs(61);
+    c.node_mut().handle_command(
+        t2,
+        dev_get(
+            1,
+            ConfigMessage::NodeIdentityGet {
+                net_key_index: KeyIndex::from_bits(0),
+            },
+        ),
+    );
+    run(
+        &mut nodes,
+        &mut c,
+        &links,
+        23,
+        t1 + Duration::from_secs(1),
+        t2 + Duration::from_secs(1),
+        &mut log,
+    );
+    assert!(matches!(
+        kind(&mut nodes[0]),
+        ProxyServiceData::NetworkId(_)
+    ));
+    let statuses: Vec<FeatureState> = config_answers(&log)
+        .into_iter()
+        .filter_map(|m| match m {
+            ConfigMessage::NodeIdentityStatus { identity, .. } => Some(identity),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, [FeatureState::Enabled, FeatureState::Disabled]);
+}
+
 /// Node Identity service data (§7.2.2.2.3) against the specification's sample (§8.4.6.1),
 /// read from `btmesh-sample-data.json`; and what a node advertises matches its own key and
 /// address.

@@ -110,6 +110,8 @@ pub enum Effect {
     DefaultTtlChanged,
     /// The GATT Proxy state changed (disabled: the node closes its proxy connections).
     GattProxyChanged,
+    /// A subnet's Node Identity state changed (§4.2.12): run-time state, nothing to persist.
+    NodeIdentityChanged,
 }
 
 /// What [`handle`] decided: the message to send back and the effects to apply.
@@ -124,7 +126,9 @@ pub struct ConfigOutcome {
 impl ConfigOutcome {
     /// Whether the state changed and must be persisted.
     pub fn state_changed(&self) -> bool {
-        self.effects.iter().any(|e| *e != Effect::NodeReset)
+        self.effects
+            .iter()
+            .any(|e| !matches!(e, Effect::NodeReset | Effect::NodeIdentityChanged))
     }
 }
 
@@ -343,7 +347,7 @@ impl Server<'_> {
                 Some(M::NetworkTransmitStatus { transmit: t })
             }
 
-            // Node Identity (§4.3.2.43..=§4.3.2.45): needs the Proxy feature, which this node lacks.
+            // Node Identity (§4.3.2.43..=§4.3.2.45): with the Proxy feature only.
             M::NodeIdentityGet { net_key_index } => Some(self.node_identity(*net_key_index, None)),
             M::NodeIdentitySet {
                 net_key_index,

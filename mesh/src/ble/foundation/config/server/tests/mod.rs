@@ -382,6 +382,31 @@ fn simple_states() {
         ),
         h("804800000002")
     );
+    // With the Proxy feature (§4.2.12): Disabled, then Enabled by a Set; run-time state, so
+    // nothing to persist.
+    st.gatt_proxy = Some(true);
+    assert_eq!(
+        bytes(
+            &mut st,
+            ConfigMessage::NodeIdentityGet {
+                net_key_index: ki(0)
+            }
+        ),
+        h("804800000000")
+    );
+    let out = run(
+        &mut st,
+        ConfigMessage::NodeIdentitySet {
+            net_key_index: ki(0),
+            identity: FeatureState::Enabled,
+        },
+    );
+    assert!(!out.state_changed());
+    assert_eq!(out.effects, [Effect::NodeIdentityChanged]);
+    assert_eq!(out.reply.unwrap().to_access().to_vec(), h("804800000001"));
+    assert_eq!(st.node_identity, [0]);
+    st.gatt_proxy = None;
+    st.node_identity.clear();
 
     // LPN PollTimeout: no friendships, 0.
     assert_eq!(
