@@ -3,14 +3,22 @@
 
 use crate::time::Instant;
 
+/// One GATT connection, as the runtime that owns the connections numbers them (an ATT
+/// bearer's connection handle, Core v5.4 Vol 4 Part E §5.3.1, or any other stable number): a
+/// core tells its connections apart by it, and the runtime maps it back to its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u16);
+
 /// The bearer a frame travels on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bearer {
     /// Bluetooth LE advertising (Mesh Protocol 1.1 §3.3.1). The frame's bytes are the
     /// advertising data (AD structures); `channel` is 37, 38 or 39.
     Advertising,
-    /// A GATT connection carrying proxy PDUs (§3.3.2, §6.3).
-    Gatt,
+    /// A GATT connection carrying Proxy PDUs (§3.3.2, §6.3): the frame's bytes are one ATT
+    /// value (a Proxy PDU, one segment at most `ATT_MTU - 3` octets long) written to or
+    /// notified on the connection.
+    Gatt(ConnId),
     /// IEEE 802.15.4 (channels 11..=26). The bytes are the MAC frame without the FCS.
     Ieee802154,
 }

@@ -11,6 +11,6 @@ pub mod time;
 pub mod topology;
 pub mod wire;
 
-pub use frame::{Bearer, RxFrame, Station, TxFrame};
+pub use frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
 pub use time::{Duration, Instant};
 pub use wire::Wire;

@@ -62,7 +62,7 @@ pub fn link_type(bearer: Bearer) -> Option<u16> {
     match bearer {
         Bearer::Advertising => Some(LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR),
         Bearer::Ieee802154 => Some(LINKTYPE_IEEE802_15_4_TAP),
-        Bearer::Gatt => None,
+        Bearer::Gatt(_) => None,
     }
 }
 
@@ -193,7 +193,7 @@ pub fn rx_packet(frame: &RxFrame) -> Result<(u16, Vec<u8>), CaptureError> {
             LINKTYPE_IEEE802_15_4_TAP,
             wpan_packet(&frame.bytes, frame.channel, frame.rssi)?,
         )),
-        Bearer::Gatt => Err(CaptureError::Unframed(
+        Bearer::Gatt(_) => Err(CaptureError::Unframed(
             "a proxy PDU over GATT has no link-layer packet to capture".into(),
         )),
     }
@@ -308,7 +308,7 @@ impl CaptureFile {
                 LINKTYPE_IEEE802_15_4_TAP,
                 wpan_packet(&frame.bytes, 0, None)?,
             ),
-            Bearer::Gatt => {
+            Bearer::Gatt(_) => {
                 return Err(CaptureError::Unframed(
                     "a proxy PDU over GATT has no link-layer packet to capture".into(),
                 ))

@@ -7,6 +7,7 @@ pub mod foundation;
 pub mod models;
 pub mod node;
 pub mod prov;
+pub mod proxy;
 pub mod sniff;
 pub mod station;
 pub mod transport;

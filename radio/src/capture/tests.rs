@@ -2,6 +2,7 @@ use super::*;
 use crate::ble_ll::{parse_ble_adv, PDU_ADV_NONCONN_IND};
 use crate::pcap::read_all_packets;
 use std::collections::VecDeque;
+use weft_mesh::frame::ConnId;
 
 const HUB_ADDRESS: [u8; 6] = [1, 2, 3, 4, 5, 0xc6];
 
@@ -25,7 +26,7 @@ fn scratch(name: &str) -> PathBuf {
 fn the_link_type_follows_the_bearer_and_the_radio_caps() {
     assert_eq!(link_type(Bearer::Advertising), Some(256));
     assert_eq!(link_type(Bearer::Ieee802154), Some(283));
-    assert_eq!(link_type(Bearer::Gatt), None);
+    assert_eq!(link_type(Bearer::Gatt(ConnId(0))), None);
     assert_eq!(link_types(Caps::ADVERTISING), vec![256]);
     let both = Caps {
         advertising: true,
@@ -70,7 +71,7 @@ fn frames_without_a_packet_form_are_unframed_not_errors_of_the_file() {
     let long = heard(37, 0, None, &[0u8; 32]);
     assert!(matches!(rx_packet(&long), Err(CaptureError::Unframed(w)) if w.contains("31")));
     for (bearer, bytes) in [
-        (Bearer::Gatt, vec![1]),
+        (Bearer::Gatt(ConnId(0)), vec![1]),
         (Bearer::Ieee802154, vec![]),
         (Bearer::Ieee802154, vec![0; 126]),
     ] {

@@ -158,6 +158,6 @@ mod tests {
         assert!(check_tx(&f(Bearer::Advertising, 31)).is_ok());
         assert!(check_tx(&f(Bearer::Advertising, 32)).is_err());
         assert!(check_tx(&f(Bearer::Advertising, 0)).is_err());
-        assert!(check_tx(&f(Bearer::Gatt, 10)).is_err());
+        assert!(check_tx(&f(Bearer::Gatt(weft_mesh::frame::ConnId(0)), 10)).is_err());
     }
 }

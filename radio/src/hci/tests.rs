@@ -9,6 +9,7 @@ use tokio::time::{sleep, timeout};
 use super::fake::{complete, event, Fake};
 use super::*;
 use crate::{Bearer, Radio, RadioError, TxFrame};
+use weft_mesh::frame::ConnId;
 
 const LEGACY_BRINGUP: [u16; 16] = [
     0x0c03, 0x1001, 0x1002, 0x1003, 0x1005, 0x2002, 0x2003, 0x1009, 0x0c01, 0x2001, 0x200a, 0x200c,
@@ -394,7 +395,7 @@ async fn frames_that_cannot_be_advertised_are_refused() {
         Err(RadioError::Unsupported(_))
     ));
     let gatt = TxFrame {
-        bearer: Bearer::Gatt,
+        bearer: Bearer::Gatt(ConnId(0)),
         bytes: vec![1],
     };
     assert!(matches!(

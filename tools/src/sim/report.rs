@@ -211,7 +211,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             Some(json!({"t_us": at.as_micros(), "type": "state", "node": here, "element": element, k: v}))
                         }
                         Event::NodeReset => Some(json!({"t_us": at.as_micros(), "type": "node_reset", "node": here})),
-                        Event::Control { .. } | Event::PersistState => None,
+                        // The simulator has no GATT connections.
+                        Event::Control { .. } | Event::PersistState | Event::ProxyDisconnect { .. } => None,
                     }
                 }
                 SimEvent::Drop { at, from, to, channel, reason } => (reason != RadioDrop::NotListening).then(|| {

@@ -115,6 +115,8 @@ impl<R: RngCore> Node<R> {
                     persist = false;
                 }
                 Effect::HeartbeatPublicationChanged => self.next_heartbeat = None,
+                Effect::GattProxyChanged => self.proxy_state_changed(),
+                Effect::NodeIdentityChanged => self.proxy_identity_changed(now),
                 Effect::PublicationChanged { element, model } => {
                     self.servers.next_publish.remove(&(*element, *model));
                 }

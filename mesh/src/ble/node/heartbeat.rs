@@ -6,7 +6,7 @@ impl<R: RngCore> Node<R> {
     /// The Features field of a Heartbeat: which features are enabled (MshPRT §3.6.5.10:
     /// bit 0 relay, 1 proxy, 2 friend, 3 low power).
     pub fn features(&self) -> u16 {
-        u16::from(self.state.relay)
+        u16::from(self.state.relay) | u16::from(self.proxy_enabled()) << 1
     }
 
     /// Periodic Heartbeat publication (MshPRT §3.6.7.2, §4.2.17): every 2^(PeriodLog-1) s while

@@ -8,6 +8,7 @@
 //! | `access.rs` | §3.6, §3.7 upper transport and access: keys, virtual addresses, dispatch |
 //! | `beacon.rs` | §3.10.3 secure network beacons, §3.11.4 key refresh |
 //! | `iv_update.rs` | §3.11.5 IV Update, §3.11.6 IV Index Recovery |
+//! | `proxy.rs` | §6.7 the Proxy Server: connections, filters, configuration messages, Mesh Proxy Service advertising |
 //! | `heartbeat.rs` | §3.6.7, §4.2.17 heartbeat publication |
 //! | `servers.rs` | §3.7.6.1, §4.2.3 the servers the node hosts (in [`crate::ble::foundation`] and [`crate::ble::models`]): dispatch, publication |
 //! | `state.rs` | the persisted state |
@@ -21,10 +22,12 @@ mod beacon;
 mod heartbeat;
 mod iv_update;
 mod network;
+mod proxy;
 mod servers;
 pub mod state;
 mod transport;
 
+pub use proxy::{ProxyServerCounters, MAX_PROXY_CONNECTIONS, NODE_IDENTITY_DURATION};
 use servers::ServerStates;
 pub use servers::StateChange;
 
@@ -50,7 +53,7 @@ use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, SegmentHeader};
 use crate::ble::wire::network::{NetworkPdu, NetworkPduRepr, NonceKind};
 use crate::ble::wire::upper::{decrypt_access, encrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::Wire;
-use crate::frame::{Bearer, RxFrame, Station, TxFrame};
+use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 
 pub use state::{
@@ -191,6 +194,9 @@ pub enum Event {
         net_index: u16,
         phase: KeyRefreshPhase,
     },
+    /// The Proxy Server dropped proxy connection `conn` (its SAR timer expired, §6.3.2, or
+    /// the GATT Proxy state was disabled, §4.2.11): the runtime closes it.
+    ProxyDisconnect { conn: ConnId },
 }
 
 /// Something the user or an application asks of the node.
@@ -303,6 +309,8 @@ pub struct Node<R> {
     /// work (a segmented message to ourselves acknowledges itself: handled at once, the
     /// acknowledgment would change the SAR machines while they are being driven).
     loopback: VecDeque<(u16, NetworkPduRepr, IvIndex)>,
+    /// The Proxy Server's connections (MshPRT §6.7).
+    proxy: proxy::ProxyServer,
     now: Instant,
 }
 
@@ -329,6 +337,7 @@ impl<R: RngCore> Node<R> {
             servers: ServerStates::default(),
             deferred: Vec::new(),
             loopback: VecDeque::new(),
+            proxy: Default::default(),
             now: Instant::ZERO,
             state,
             rng,
@@ -430,7 +439,7 @@ impl<R: RngCore> Node<R> {
     /// Whether frames (or network retransmissions of them, §3.4.6.4) are still queued to go
     /// on the air.
     pub fn transmitting(&self) -> bool {
-        !self.txq.is_empty()
+        !self.txq.is_empty() || self.proxy_transmitting()
     }
 
     /// The next sequence number this node will use.
@@ -459,6 +468,7 @@ impl<R: RngCore> Node<R> {
             send @ Command::Send { .. } => self.send_access(now, send),
         };
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
         done
     }
 }
@@ -470,13 +480,17 @@ impl<R: RngCore> Station for Node<R> {
         self.now = now;
         match frame.bearer {
             Bearer::Advertising => self.adv_rx(now, &frame.bytes, frame.rssi),
-            // Proxy PDUs over GATT arrive with the proxy feature (issue of the GATT bearer).
-            Bearer::Gatt | Bearer::Ieee802154 => {}
+            Bearer::Gatt(conn) => self.proxy_rx(now, conn, &frame.bytes),
+            Bearer::Ieee802154 => {}
         }
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        if let Some(f) = self.proxy_poll_transmit() {
+            return Some(f);
+        }
         let (i, _) = self
             .txq
             .iter()
@@ -540,7 +554,10 @@ impl<R: RngCore> Station for Node<R> {
             .filter_map(|t| t.sar.poll_timeout())
             .min();
         let publish = self.publication_timeout();
-        [tx, beacon, iv, hb, sar_out, sar_in, publish]
+        // A value waiting on a proxy connection is due now.
+        let gatt = self.proxy_transmitting().then_some(self.now);
+        let proxy = self.proxy_timeout();
+        [tx, beacon, iv, hb, sar_out, sar_in, publish, gatt, proxy]
             .into_iter()
             .flatten()
             .min()
@@ -553,7 +570,9 @@ impl<R: RngCore> Station for Node<R> {
         self.heartbeat_timer(now);
         self.drive_sar(now);
         self.publication_timer(now);
+        self.proxy_timer(now);
         self.flush_loopback(now);
+        self.proxy_beacon_changes();
     }
 }
 

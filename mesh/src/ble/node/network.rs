@@ -99,7 +99,9 @@ impl<R: RngCore> Node<R> {
     pub(super) fn adv_rx(&mut self, now: Instant, data: &[u8], rssi: Option<i8>) {
         for ad in AdStructures::new(data) {
             match ad {
-                Ok(ad) if ad.ad_type == AD_TYPE_MESH_MESSAGE => self.net_rx(now, ad.data, rssi),
+                Ok(ad) if ad.ad_type == AD_TYPE_MESH_MESSAGE => {
+                    self.net_rx(now, ad.data, rssi, None)
+                }
                 Ok(ad) if ad.ad_type == AD_TYPE_MESH_BEACON => self.beacon_rx(now, ad.data),
                 Ok(_) => {}
                 Err(_) => self.drop(DropReason::Malformed),
@@ -107,16 +109,25 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    pub(super) fn net_rx(&mut self, now: Instant, bytes: &[u8], rssi: Option<i8>) {
+    /// A Network PDU from the advertising bearer (`from` None) or from the Proxy Client on
+    /// connection `from` (MshPRT §3.4.6, §6.7).
+    pub(super) fn net_rx(
+        &mut self,
+        now: Instant,
+        bytes: &[u8],
+        rssi: Option<i8>,
+        from: Option<ConnId>,
+    ) {
         match self.network_decision(bytes) {
             Err(reason) => self.drop(reason),
             Ok(d) => {
-                if d.relay {
-                    self.relay(now, d.subnet, &d.pdu, d.iv_index);
+                if let Some(c) = from {
+                    self.proxy_learn(c, d.pdu.src);
                 }
+                let relayed = d.relay && self.relay(now, d.subnet, &d.pdu, d.iv_index, from);
                 if d.deliver {
                     self.lower_rx(now, d.subnet, &d.pdu, d.iv_index, rssi);
-                } else if !d.relay {
+                } else if !relayed {
                     self.drop(DropReason::NotForUs);
                 }
             }
@@ -125,8 +136,10 @@ impl<R: RngCore> Node<R> {
 
     /// The network layer's receive decision for one PDU (MshPRT §3.4.6): deobfuscate, decrypt
     /// and authenticate under the subnets' keys, check the message cache and the source, and
-    /// decide whether to deliver it to the transport layer and whether to relay it. Records the
-    /// PDU in the cache.
+    /// decide whether to deliver it to the transport layer and whether to relay it (to the
+    /// advertising bearer with the Relay feature, to proxy connections and, for what a Proxy
+    /// Client sent, to the advertising bearer with the Proxy feature). Records the PDU in the
+    /// cache.
     pub fn network_decision(&mut self, bytes: &[u8]) -> Result<NetworkDecision, DropReason> {
         let view = NetworkPdu::new_checked(bytes).map_err(|_| DropReason::Malformed)?;
         let iv = self.state.iv_index.for_rx(view.ivi());
@@ -151,8 +164,10 @@ impl<R: RngCore> Node<R> {
             return Err(DropReason::OwnMessage);
         }
         let deliver = self.is_for_us(pdu.dst);
-        // Relay (§3.4.6.3): relay feature on, TTL >= 2, and not addressed to us alone.
-        let relay = self.state.relay && pdu.ttl >= 2 && !(pdu.dst.is_unicast() && deliver);
+        // Relay (§3.4.6.3): relay or proxy feature on, TTL >= 2, and not addressed to us alone.
+        let relay = (self.state.relay || self.proxy_enabled())
+            && pdu.ttl >= 2
+            && !(pdu.dst.is_unicast() && deliver);
         Ok(NetworkDecision {
             pdu,
             subnet,
@@ -185,22 +200,51 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    pub(super) fn relay(&mut self, now: Instant, si: usize, pdu: &NetworkPduRepr, iv: IvIndex) {
+    /// Retransmits a received PDU with TTL - 1 (§3.4.6.3): to the proxy connections whose
+    /// filter allows its DST but the one it came from (§6.7), and to the advertising bearer
+    /// when it came from there with the Relay feature on, or from a Proxy Client with the Proxy
+    /// feature on (whatever the Relay feature says), unless a proxy connection took a unicast
+    /// DST (as Zephyr does). Returns whether it went anywhere.
+    pub(super) fn relay(
+        &mut self,
+        now: Instant,
+        si: usize,
+        pdu: &NetworkPduRepr,
+        iv: IvIndex,
+        from: Option<ConnId>,
+    ) -> bool {
         let mut out = pdu.clone();
         out.ttl -= 1;
         let Ok(bytes) = out.encrypt(&self.subnets[si].tx_key().flooding, iv, NonceKind::Network)
         else {
-            return;
+            return false;
         };
-        let delay = self.jitter(10);
-        let rt = self.state.relay_retransmit;
-        self.queue(now + delay, ad_wrap(AD_TYPE_MESH_MESSAGE, &bytes), rt, None);
+        let to_client = self.proxy_forward(&bytes, out.dst, from);
+        let to_adv = if from.is_some() {
+            self.proxy_enabled()
+        } else {
+            self.state.relay
+        } && !(to_client && out.dst.is_unicast());
+        if to_adv {
+            let delay = self.jitter(10);
+            // What a Proxy Client sent leaves this node as the node's own would.
+            let rt = if from.is_some() {
+                self.state.network_transmit
+            } else {
+                self.state.relay_retransmit
+            };
+            self.queue(now + delay, ad_wrap(AD_TYPE_MESH_MESSAGE, &bytes), rt, None);
+        }
+        if !(to_adv || to_client) {
+            return false;
+        }
         self.events.push_back(Event::Relayed {
             src: out.src,
             dst: out.dst,
             seq: out.seq,
             ttl: out.ttl,
         });
+        true
     }
 
     /// Gives back the sequence numbers reserved but not used: the reservation becomes the
@@ -255,6 +299,8 @@ impl<R: RngCore> Node<R> {
         // Our own message must not come back to us as new (§3.4.6.5).
         self.cache.insert(src, seq);
         let rt = self.state.network_transmit;
+        // To the Proxy Clients whose filter allows DST (§6.7), and to the advertising bearer.
+        self.proxy_forward(&bytes, dst, None);
         self.queue(
             now,
             ad_wrap(AD_TYPE_MESH_MESSAGE, &bytes),

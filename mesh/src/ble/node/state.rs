@@ -158,8 +158,18 @@ pub struct NodeState {
     pub relay: bool,
     pub relay_retransmit: Retransmit,
     pub network_transmit: Retransmit,
-    /// Secure Network Beacon state (§4.2.11).
+    /// Secure Network Beacon state (§4.2.10).
     pub beacon: bool,
+    /// GATT Proxy state (§4.2.11): `None` when the node does not support the Proxy feature
+    /// (the state reads 0x02 "not supported"), else whether it is enabled. A node restored
+    /// from a state written before this field existed does not support it.
+    #[serde(default)]
+    pub gatt_proxy: Option<bool>,
+    /// The subnets (net key indexes) whose Node Identity state is enabled (§4.2.12): run-time
+    /// state, never persisted; the node advertises Node Identity for at most 60 s
+    /// (`node::NODE_IDENTITY_DURATION`) and then clears it.
+    #[serde(skip)]
+    pub node_identity: Vec<u16>,
     pub elements: Vec<ElementState>,
     pub heartbeat_publication: Option<HeartbeatPublication>,
     pub heartbeat_subscription: Option<HeartbeatSubscription>,
@@ -219,6 +229,8 @@ impl NodeState {
                 interval_steps: 1,
             },
             beacon: true,
+            gatt_proxy: None,
+            node_identity: Vec::new(),
             elements,
             heartbeat_publication: None,
             heartbeat_subscription: None,

@@ -8,12 +8,14 @@
 //! that a later step turns into node state.
 
 pub mod crypto;
+pub mod link;
 pub mod pbadv;
 pub mod pbgatt;
 pub mod roles;
 pub mod session;
 pub mod start;
 
+pub use link::{GattLink, GattLinkCounters, Link};
 pub use pbadv::{CloseCause, LinkEvent, LinkRole, LinkTiming, PbAdvLink};
 pub use pbgatt::{PbGatt, PbGattCounters};
 pub use roles::{Device, DeviceEvent, ProvisionError, Provisioner, ProvisionerEvent};

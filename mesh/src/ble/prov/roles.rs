@@ -1,15 +1,20 @@
-//! The two provisioning roles over PB-ADV: a [`Provisioner`] that provisions many devices at
-//! once, one link and one session per Device UUID, and an unprovisioned [`Device`] that sends
-//! Unprovisioned Device beacons until a Provisioner opens a link to it.
+//! The two provisioning roles over PB-ADV and PB-GATT: a [`Provisioner`] that provisions many
+//! devices at once, one link and one session per Device UUID, and an unprovisioned [`Device`]
+//! that sends Unprovisioned Device beacons until a Provisioner opens a link to it.
 //!
 //! Both speak advertising data: [`Provisioner::handle_ad`] / [`Device::handle_ad`] take one
 //! AD structure (type 0x29 PB-ADV, 0x2B Mesh Beacon), `poll_ad` gives the next one to
-//! advertise, and both implement [`Station`] over whole advertising payloads.
+//! advertise, and both implement [`Station`] over whole advertising payloads. Over PB-GATT
+//! (§5.2.2) the runtime connects (the Provisioner to the device's Mesh Provisioning Service,
+//! which the device advertises with [`Device::provisioning_advertising`]) and then tells the
+//! role ([`Provisioner::provision_gatt`], [`Device::gatt_connected`]); ATT values are frames
+//! on [`Bearer::Gatt`], and a link that closes is a connection the runtime closes.
 
 use std::collections::VecDeque;
 
 use rand_core::RngCore;
 
+use super::link::{GattLink, Link};
 use super::pbadv::{CloseCause, LinkEvent, LinkTiming, PbAdvLink};
 use super::session::{DeviceConfig, Provisioned, ProvisionerConfig, Session, SessionEvent};
 use super::{Failure, OobError, OobValue};
@@ -18,7 +23,7 @@ use crate::ble::wire::beacon::{Beacon, OobInformation, UnprovisionedDeviceBeacon
 use crate::ble::wire::pbadv::{BearerControl, GenericProvisioningPdu, LinkCloseReason, PbAdvPdu};
 use crate::ble::wire::Wire;
 use crate::ble::UnicastAddress;
-use crate::frame::{Bearer, RxFrame, Station, TxFrame};
+use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 
 /// The default interval of Unprovisioned Device beacons.
@@ -73,7 +78,7 @@ pub enum ProvisionerEvent {
 
 #[derive(Debug)]
 struct Slot {
-    link: PbAdvLink,
+    link: Link,
     session: Session,
 }
 
@@ -132,14 +137,82 @@ impl<R: RngCore> Provisioner<R> {
         }
         let link_id = loop {
             let id = self.rng.next_u32();
-            if !self.slots.iter().any(|s| s.link.link_id() == id) {
+            if !self.slots.iter().any(|s| s.link.link_id() == Some(id)) {
                 break id;
             }
         };
         let seed = self.rng.next_u64();
         let link = PbAdvLink::open(now, link_id, device_uuid, self.timing, seed);
-        self.slots.push(Slot { link, session });
+        self.slots.push(Slot {
+            link: Link::Adv(link),
+            session,
+        });
         Ok(link_id)
+    }
+
+    /// Starts provisioning the device `device_uuid` over PB-GATT (§5.2.2): the runtime has
+    /// connected to its Mesh Provisioning Service as `conn` with ATT MTU `mtu` and enabled
+    /// notifications of Mesh Provisioning Data Out. The link is open at once and the Invite
+    /// goes out. When the link closes ([`ProvisionerEvent::LinkClosed`]) the runtime
+    /// disconnects.
+    pub fn provision_gatt(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        mtu: u16,
+        device_uuid: [u8; 16],
+        session: Session,
+    ) -> Result<(), ProvisionError> {
+        if self
+            .slots
+            .iter()
+            .any(|s| s.link.device_uuid() == device_uuid || s.link.conn() == Some(conn))
+        {
+            return Err(ProvisionError::AlreadyProvisioning);
+        }
+        self.slots.push(Slot {
+            link: Link::Gatt(GattLink::open(conn, mtu, device_uuid)),
+            session,
+        });
+        self.pump(now, self.slots.len() - 1);
+        Ok(())
+    }
+
+    /// Whether `conn` is the connection of one of the PB-GATT links.
+    pub fn has_gatt(&self, conn: ConnId) -> bool {
+        self.slots.iter().any(|s| s.link.conn() == Some(conn))
+    }
+
+    /// One ATT value notified by the device on PB-GATT connection `conn`.
+    pub fn handle_gatt(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
+        if let Some(i) = self.slots.iter().position(|s| s.link.conn() == Some(conn)) {
+            if let Link::Gatt(l) = &mut self.slots[i].link {
+                l.handle_value(now, bytes);
+            }
+            self.pump(now, i);
+        }
+    }
+
+    /// PB-GATT connection `conn` was lost: its link closes, and a session not complete fails.
+    pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
+        if let Some(i) = self.slots.iter().position(|s| s.link.conn() == Some(conn)) {
+            if let Link::Gatt(l) = &mut self.slots[i].link {
+                l.disconnected();
+            }
+            self.pump(now, i);
+        }
+    }
+
+    /// The next ATT value to write on a PB-GATT connection, taking links in turn.
+    pub fn poll_gatt(&mut self, now: Instant) -> Option<(ConnId, Vec<u8>)> {
+        for i in 0..self.slots.len() {
+            if let Some(v) = self.slots[i].link.poll_value() {
+                // The last value of a closing link closes it.
+                self.pump(now, i);
+                return Some(v);
+            }
+        }
+        None
     }
 
     /// The user's OOB value for a device (Output OOB: what the device output).
@@ -224,9 +297,11 @@ impl<R: RngCore> Provisioner<R> {
         if let Some(i) = self
             .slots
             .iter()
-            .position(|s| s.link.link_id() == pdu.link_id)
+            .position(|s| s.link.link_id() == Some(pdu.link_id))
         {
-            self.slots[i].link.handle(now, &pdu);
+            if let Link::Adv(l) = &mut self.slots[i].link {
+                l.handle(now, &pdu);
+            }
             self.pump(now, i);
         }
     }
@@ -305,7 +380,7 @@ impl<R: RngCore> Provisioner<R> {
         let n = self.slots.len();
         for k in 0..n {
             let i = (self.next + k) % n;
-            if let Some(b) = self.slots[i].link.poll_transmit(now) {
+            if let Some(b) = self.slots[i].link.poll_pb_adv(now) {
                 self.next = (i + 1) % n.max(1);
                 // A final Link Close may have closed the link.
                 self.pump(now, i);
@@ -361,15 +436,24 @@ impl<R: RngCore> Station for Provisioner<R> {
     type Event = ProvisionerEvent;
 
     fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
-        if frame.bearer != Bearer::Advertising {
-            return;
-        }
-        for ad in AdStructures::new(&frame.bytes).flatten() {
-            self.handle_ad(now, ad.ad_type, ad.data);
+        match frame.bearer {
+            Bearer::Advertising => {
+                for ad in AdStructures::new(&frame.bytes).flatten() {
+                    self.handle_ad(now, ad.ad_type, ad.data);
+                }
+            }
+            Bearer::Gatt(conn) => self.handle_gatt(now, conn, &frame.bytes),
+            Bearer::Ieee802154 => {}
         }
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        if let Some((conn, bytes)) = self.poll_gatt(now) {
+            return Some(TxFrame {
+                bearer: Bearer::Gatt(conn),
+                bytes,
+            });
+        }
         self.poll_ad(now).map(|ad| TxFrame {
             bearer: Bearer::Advertising,
             bytes: ad.to_vec(),
@@ -397,6 +481,11 @@ pub enum DeviceEvent {
         /// Its Link ID.
         link_id: u32,
     },
+    /// A Provisioner connected over PB-GATT (§5.2.2) on connection `conn`.
+    GattLinkOpened {
+        /// The connection.
+        conn: ConnId,
+    },
     /// Progress of the provisioning: attention, OOB output or prompt, completion (with the
     /// Provisioning Data and DevKey) or failure.
     Session(SessionEvent),
@@ -419,7 +508,7 @@ pub struct Device<R> {
     timing: LinkTiming,
     beacon_interval: Duration,
     next_beacon: Option<Instant>,
-    link: Option<PbAdvLink>,
+    link: Option<Link>,
     session: Option<Session>,
     pinned: Option<([u8; 32], Vec<u8>)>,
     provisioned: Option<Provisioned>,
@@ -504,9 +593,12 @@ impl<R: RngCore> Device<R> {
             return;
         };
         if let Some(link) = self.link.as_mut() {
-            // One link at a time: Link Open for another Link ID is ignored while open.
-            if link.handle(now, &pdu) {
-                self.pump(now);
+            // One link at a time: Link Open for another Link ID is ignored while open, and
+            // PB-ADV while a PB-GATT link is.
+            if let Link::Adv(link) = link {
+                if link.handle(now, &pdu) {
+                    self.pump(now);
+                }
             }
             return;
         }
@@ -518,27 +610,97 @@ impl<R: RngCore> Device<R> {
         {
             if device_uuid == self.beacon.device_uuid {
                 let seed = self.rng.next_u64();
-                self.link = Some(PbAdvLink::accept(
+                self.link = Some(Link::Adv(PbAdvLink::accept(
                     now,
                     pdu.link_id,
                     device_uuid,
                     self.timing,
                     seed,
-                ));
-                let mut s = Session::device(self.config.clone());
-                if let Some((k, r)) = &self.pinned {
-                    if let Ok(p) = Session::device(self.config.clone()).with_secrets(k, r) {
-                        s = p;
-                    }
-                }
-                s.start(now);
-                self.session = Some(s);
+                )));
+                self.start_session(now);
                 self.events.push_back(DeviceEvent::LinkOpened {
                     link_id: pdu.link_id,
                 });
                 self.pump(now);
             }
         }
+    }
+
+    fn start_session(&mut self, now: Instant) {
+        let mut s = Session::device(self.config.clone());
+        if let Some((k, r)) = &self.pinned {
+            if let Ok(p) = Session::device(self.config.clone()).with_secrets(k, r) {
+                s = p;
+            }
+        }
+        s.start(now);
+        self.session = Some(s);
+    }
+
+    /// The advertising data of the Mesh Provisioning Service (§7.1.2.2.1: Device UUID and OOB
+    /// Information), connectable, for a Provisioner that provisions over PB-GATT; `None` once
+    /// provisioned or while a link is open.
+    pub fn provisioning_advertising(&self) -> Option<Vec<u8>> {
+        if self.provisioned.is_some() || self.link.is_some() {
+            return None;
+        }
+        Some(
+            crate::ble::wire::adv::ProvisioningServiceData {
+                device_uuid: self.beacon.device_uuid,
+                oob_information: self.beacon.oob_information.0,
+            }
+            .advertising_data(),
+        )
+    }
+
+    /// A Provisioner connected to the Mesh Provisioning Service as `conn` with ATT MTU `mtu`
+    /// and enabled notifications of Mesh Provisioning Data Out (§5.2.2, §7.1.3): the link is
+    /// open and the device waits for the Invite. Returns false (the runtime disconnects) when
+    /// a link is already open or the device is provisioned.
+    pub fn gatt_connected(&mut self, now: Instant, conn: ConnId, mtu: u16) -> bool {
+        if self.link.is_some() || self.provisioned.is_some() {
+            return false;
+        }
+        let mut link = Link::Gatt(GattLink::open(conn, mtu, self.beacon.device_uuid));
+        // The link is open at once: nothing to wait for.
+        while link.poll_event().is_some() {}
+        self.link = Some(link);
+        self.start_session(now);
+        self.events.push_back(DeviceEvent::GattLinkOpened { conn });
+        self.pump(now);
+        true
+    }
+
+    /// Whether `conn` is the connection of the PB-GATT link.
+    pub fn has_gatt(&self, conn: ConnId) -> bool {
+        self.link.as_ref().and_then(Link::conn) == Some(conn)
+    }
+
+    /// One ATT value written by the Provisioner on Mesh Provisioning Data In.
+    pub fn handle_gatt(&mut self, now: Instant, conn: ConnId, bytes: &[u8]) {
+        if let Some(Link::Gatt(l)) = self.link.as_mut() {
+            if l.conn() == conn && l.handle_value(now, bytes) {
+                self.pump(now);
+            }
+        }
+    }
+
+    /// The PB-GATT connection closed (the Provisioner disconnects when provisioning ends,
+    /// §5.2.2): the link is closed; a device not provisioned advertises again.
+    pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
+        if let Some(Link::Gatt(l)) = self.link.as_mut() {
+            if l.conn() == conn {
+                l.disconnected();
+                self.pump(now);
+            }
+        }
+    }
+
+    /// The next ATT value to notify on the PB-GATT connection.
+    pub fn poll_gatt(&mut self, now: Instant) -> Option<(ConnId, Vec<u8>)> {
+        let v = self.link.as_mut()?.poll_value()?;
+        self.pump(now);
+        Some(v)
     }
 
     fn pump(&mut self, now: Instant) {
@@ -586,7 +748,7 @@ impl<R: RngCore> Device<R> {
     /// The next AD structure to advertise: PB-ADV PDUs of the link, or a beacon when due.
     pub fn poll_ad(&mut self, now: Instant) -> Option<AdStructure> {
         if let Some(link) = self.link.as_mut() {
-            let b = link.poll_transmit(now);
+            let b = link.poll_pb_adv(now);
             if link.is_closed() {
                 self.pump(now);
             }
@@ -651,15 +813,24 @@ impl<R: RngCore> Station for Device<R> {
     type Event = DeviceEvent;
 
     fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
-        if frame.bearer != Bearer::Advertising {
-            return;
-        }
-        for ad in AdStructures::new(&frame.bytes).flatten() {
-            self.handle_ad(now, ad.ad_type, ad.data);
+        match frame.bearer {
+            Bearer::Advertising => {
+                for ad in AdStructures::new(&frame.bytes).flatten() {
+                    self.handle_ad(now, ad.ad_type, ad.data);
+                }
+            }
+            Bearer::Gatt(conn) => self.handle_gatt(now, conn, &frame.bytes),
+            Bearer::Ieee802154 => {}
         }
     }
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        if let Some((conn, bytes)) = self.poll_gatt(now) {
+            return Some(TxFrame {
+                bearer: Bearer::Gatt(conn),
+                bytes,
+            });
+        }
         self.poll_ad(now).map(|ad| TxFrame {
             bearer: Bearer::Advertising,
             bytes: ad.to_vec(),

@@ -8,7 +8,7 @@ use rand_core::RngCore;
 
 use crate::ble::node::{ElementState, Event, Node, NodeState};
 use crate::ble::prov::{Device, DeviceEvent, SessionEvent};
-use crate::frame::{RxFrame, Station, TxFrame};
+use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 
 /// What the node a device becomes hosts, and how it starts.
@@ -72,6 +72,19 @@ impl<R: RngCore> DeviceNode<R> {
         self.node.is_none().then(|| self.device.device_uuid())
     }
 
+    /// A Provisioner connected over PB-GATT (MshPRT §5.2.2; see [`Device::gatt_connected`]).
+    pub fn gatt_connected(&mut self, now: Instant, conn: ConnId, mtu: u16) -> bool {
+        let ok = self.device.gatt_connected(now, conn, mtu);
+        self.pump();
+        ok
+    }
+
+    /// The PB-GATT connection closed (see [`Device::gatt_disconnected`]).
+    pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
+        self.device.gatt_disconnected(now, conn);
+        self.pump();
+    }
+
     /// The node, once provisioned.
     pub fn node(&self) -> Option<&Node<R>> {
         self.node.as_ref()
@@ -124,10 +137,16 @@ impl<R: RngCore> Station for DeviceNode<R> {
     type Event = DeviceNodeEvent;
 
     fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
+        // A PB-GATT link's values go to the device half only; other connections to the node.
+        let to_device = !matches!(frame.bearer, Bearer::Gatt(c) if !self.device.has_gatt(c));
         if let Some(n) = self.node.as_mut() {
-            n.handle_frame(now, frame);
+            if !matches!(frame.bearer, Bearer::Gatt(c) if self.device.has_gatt(c)) {
+                n.handle_frame(now, frame);
+            }
         }
-        self.device.handle_frame(now, frame);
+        if to_device {
+            self.device.handle_frame(now, frame);
+        }
         self.pump();
     }
 

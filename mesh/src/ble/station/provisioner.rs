@@ -21,12 +21,12 @@ use crate::ble::foundation::config::ConfigMessage;
 use crate::ble::node::{Command, Event, KeyRef, Node};
 use crate::ble::prov::{
     AuthPolicy, Failure, OobValue, ProvisionError, Provisioned, Provisioner, ProvisionerConfig,
-    ProvisionerEvent, SessionEvent,
+    ProvisionerEvent, Session, SessionEvent,
 };
 use crate::ble::wire::beacon::Flags;
 use crate::ble::wire::pbadv::LinkCloseReason;
 use crate::ble::wire::prov::{Capabilities, ProvisioningData};
-use crate::frame::{RxFrame, Station, TxFrame};
+use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
 use crate::time::{Duration, Instant};
 
 /// Provisioning every device heard (an Unprovisioned Device beacon, MshPRT §3.10.2) whose UUID
@@ -288,9 +288,35 @@ impl<R: RngCore> ProvisionerNode<R> {
         wanted: Option<UnicastAddress>,
     ) -> Result<UnicastAddress, ProvisionRefused> {
         self.now = now;
-        let r = self.start(now, uuid, wanted.map(|w| w.get()));
+        let r = self.start(now, uuid, wanted.map(|w| w.get()), None);
         self.pump(now);
         r
+    }
+
+    /// [`ProvisionerNode::provision`] over PB-GATT (MshPRT §5.2.2): the runtime has connected
+    /// to the device's Mesh Provisioning Service as `conn` with ATT MTU `mtu` and enabled
+    /// notifications; ATT values are frames on [`Bearer::Gatt`]. When the link closes
+    /// ([`ProvisionerEvent::LinkClosed`]) the runtime disconnects, and tells
+    /// [`ProvisionerNode::gatt_disconnected`] when the device does.
+    pub fn provision_gatt(
+        &mut self,
+        now: Instant,
+        uuid: [u8; 16],
+        conn: ConnId,
+        mtu: u16,
+        wanted: Option<UnicastAddress>,
+    ) -> Result<UnicastAddress, ProvisionRefused> {
+        self.now = now;
+        let r = self.start(now, uuid, wanted.map(|w| w.get()), Some((conn, mtu)));
+        self.pump(now);
+        r
+    }
+
+    /// PB-GATT connection `conn` was lost: its provisioning fails unless it completed.
+    pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
+        self.now = now;
+        self.prov.gatt_disconnected(now, conn);
+        self.pump(now);
     }
 
     fn start(
@@ -298,6 +324,7 @@ impl<R: RngCore> ProvisionerNode<R> {
         now: Instant,
         uuid: [u8; 16],
         wanted: Option<u16>,
+        gatt: Option<(ConnId, u16)>,
     ) -> Result<UnicastAddress, ProvisionRefused> {
         let before = self.attempts.iter().position(|a| a.uuid == uuid);
         if before.is_some_and(|i| self.attempts[i].running) && self.prov.session(uuid).is_some() {
@@ -340,12 +367,17 @@ impl<R: RngCore> ProvisionerNode<R> {
             static_oob: self.settings.static_oob.clone(),
             device_public_key: None,
         };
-        self.prov
-            .provision(now, uuid, config)
-            .map_err(|e| match e {
-                ProvisionError::AlreadyProvisioning => ProvisionRefused::AlreadyProvisioning,
-                e => ProvisionRefused::Provisioner(e),
-            })?;
+        match gatt {
+            None => self.prov.provision(now, uuid, config).map(|_| ()),
+            Some((conn, mtu)) => {
+                self.prov
+                    .provision_gatt(now, conn, mtu, uuid, Session::provisioner(config))
+            }
+        }
+        .map_err(|e| match e {
+            ProvisionError::AlreadyProvisioning => ProvisionRefused::AlreadyProvisioning,
+            e => ProvisionRefused::Provisioner(e),
+        })?;
         let attempt = Attempt {
             uuid,
             address,
@@ -479,7 +511,7 @@ impl<R: RngCore> ProvisionerNode<R> {
             let Some(uuid) = self.waiting.pop_front() else {
                 break;
             };
-            if let Err(ProvisionRefused::Address(why)) = self.start(now, uuid, None) {
+            if let Err(ProvisionRefused::Address(why)) = self.start(now, uuid, None, None) {
                 self.events.push_back(ProvisionerNodeEvent::Failed {
                     device_uuid: uuid,
                     reason: ProvisionFailure::NoAddress(why),
@@ -499,7 +531,7 @@ impl<R: RngCore> ProvisionerNode<R> {
             return;
         }
         if self.active() < auto.parallel.max(1) {
-            if let Err(ProvisionRefused::Address(why)) = self.start(now, uuid, None) {
+            if let Err(ProvisionRefused::Address(why)) = self.start(now, uuid, None, None) {
                 self.events.push_back(ProvisionerNodeEvent::Failed {
                     device_uuid: uuid,
                     reason: ProvisionFailure::NoAddress(why),
@@ -677,8 +709,15 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
 
     fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
         self.now = now;
-        self.node.handle_frame(now, frame);
-        self.prov.handle_frame(now, frame);
+        match frame.bearer {
+            // A PB-GATT link's values go to the Provisioner, other connections to the node.
+            Bearer::Gatt(conn) if self.prov.has_gatt(conn) => self.prov.handle_frame(now, frame),
+            Bearer::Gatt(_) => self.node.handle_frame(now, frame),
+            _ => {
+                self.node.handle_frame(now, frame);
+                self.prov.handle_frame(now, frame);
+            }
+        }
         self.pump(now);
     }
 

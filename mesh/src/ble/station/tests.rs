@@ -22,6 +22,8 @@ struct Air {
     devices: Vec<DeviceNode<TestRng>>,
     now: Instant,
     events: Vec<ProvisionerNodeEvent>,
+    /// ATT values carried on GATT connections (all at ATT MTU 23 here).
+    gatt_values: usize,
 }
 
 fn uuid(i: u8) -> [u8; 16] {
@@ -88,6 +90,7 @@ fn air(others: &[(u16, usize)], devices: Vec<DeviceNode<TestRng>>) -> Air {
         devices,
         now: Instant::ZERO,
         events: Vec::new(),
+        gatt_values: 0,
     }
 }
 
@@ -145,6 +148,11 @@ impl Air {
                 }
                 for (from, f) in frames {
                     progress = true;
+                    if matches!(f.bearer, crate::frame::Bearer::Gatt(_)) {
+                        // ATT_MTU 23: 20-octet values at most (MshPRT §6.3.2).
+                        assert!(f.bytes.len() <= 20, "{f:?}");
+                        self.gatt_values += 1;
+                    }
                     let rx = RxFrame {
                         bearer: f.bearer,
                         channel: 37,
@@ -498,4 +506,100 @@ fn quiet_once_links_are_closed_and_nothing_is_queued() {
     assert!(!a.prov.quiet(), "the link still closes");
     a.run(10);
     assert!(a.prov.quiet());
+}
+
+/// PB-GATT (MshPRT §5.2.2) at the smallest ATT MTU: the provisioner node provisions a device
+/// over a GATT connection, the runtime disconnects when the link closes, and the node the
+/// device became is configured over the advertising bearer.
+#[test]
+fn provisions_over_pb_gatt_then_configures_over_advertising() {
+    use crate::ble::prov::ProvisionerEvent;
+    use crate::frame::ConnId;
+    let conn = ConnId(3);
+    let mut a = air(&[], vec![device(1, 1)]);
+    a.prov.set_configure(Some(plan()));
+    let d = &mut a.devices[0];
+    // The device advertises the Mesh Provisioning Service with its UUID until connected.
+    let ad = d
+        .device_mut()
+        .provisioning_advertising()
+        .expect("advertises");
+    assert!(ad.windows(16).any(|w| w == uuid(1)));
+    assert!(d.gatt_connected(a.now, conn, 23));
+    assert!(d.device_mut().provisioning_advertising().is_none());
+    assert!(
+        !d.gatt_connected(a.now, ConnId(4), 23),
+        "one link at a time"
+    );
+    let now = a.now;
+    assert_eq!(
+        a.prov.provision_gatt(now, uuid(1), conn, 23, None),
+        Ok(UnicastAddress::new(2).unwrap())
+    );
+    a.run(30);
+    let closed = a.events.iter().any(|e| {
+        matches!(
+            e,
+            ProvisionerNodeEvent::Provisioner(ProvisionerEvent::LinkClosed { .. })
+        )
+    });
+    assert!(closed, "the provisioner closes the link once complete");
+    let values = a.gatt_values;
+    assert!(values > 10, "segmented values went both ways: {values}");
+    assert_eq!(a.provisioned(), vec![(uuid(1), 0x0002)]);
+    assert!(a.failed().is_empty(), "{:?}", a.failed());
+    // The runtime closes the connection; the node goes on over the advertising bearer.
+    let now = a.now;
+    a.devices[0].gatt_disconnected(now, conn);
+    a.prov.gatt_disconnected(now, conn);
+    a.run(60);
+    let n = a.prov.cdb().node_by_uuid(&uuid(1)).expect("recorded");
+    assert!(n.config_complete, "configured over advertising: {n:?}");
+    assert_eq!(
+        a.devices[0].node().expect("a node").state().app_keys.len(),
+        1
+    );
+}
+
+/// A PB-GATT connection lost mid-provisioning fails the attempt on both sides; the device
+/// advertises again.
+#[test]
+fn a_pb_gatt_connection_lost_fails_the_attempt() {
+    use crate::frame::ConnId;
+    let conn = ConnId(5);
+    let mut a = air(&[], vec![device(1, 1)]);
+    assert!(a.devices[0].gatt_connected(a.now, conn, 23));
+    let now = a.now;
+    a.prov.provision_gatt(now, uuid(1), conn, 23, None).unwrap();
+    // The Invite reaches the device and its Capabilities come back; then the connection
+    // drops.
+    let now = a.now;
+    for _ in 0..2 {
+        while let Some(f) = a.prov.poll_transmit(now) {
+            a.devices[0].handle_frame(now, &rx_of(f, now));
+        }
+        while let Some(f) = a.devices[0].poll_transmit(now) {
+            a.prov.handle_frame(now, &rx_of(f, now));
+        }
+    }
+    a.prov.gatt_disconnected(now, conn);
+    a.devices[0].gatt_disconnected(now, conn);
+    a.run(1);
+    assert!(a.provisioned().is_empty());
+    assert_eq!(a.failed().len(), 1, "{:?}", a.events);
+    assert!(a.devices[0]
+        .device_mut()
+        .provisioning_advertising()
+        .is_some());
+}
+
+fn rx_of(f: crate::frame::TxFrame, now: Instant) -> RxFrame {
+    RxFrame {
+        bearer: f.bearer,
+        channel: 0,
+        rssi: None,
+        adv_address: None,
+        timestamp: now,
+        bytes: f.bytes,
+    }
 }

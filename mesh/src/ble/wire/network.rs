@@ -130,6 +130,28 @@ impl NetworkPduRepr {
 
     /// Checks the field rules a sender must follow, so `encrypt` only produces valid PDUs.
     pub fn validate(&self) -> Result<()> {
+        self.validate_for(NonceKind::Network)
+    }
+
+    /// The DST rule of a PDU secured with `kind`: a Network PDU never goes to the unassigned
+    /// address (§3.4.2.1); a proxy configuration message always does (§6.6: DST is set to the
+    /// unassigned address), so it can never be taken for the other kind.
+    fn check_dst(&self, kind: NonceKind) -> Result<()> {
+        match (kind, self.dst.is_unassigned()) {
+            (NonceKind::Network, true) => Err(Error::Invalid {
+                field: "DST",
+                value: 0,
+            }),
+            (NonceKind::Proxy, false) => Err(Error::Invalid {
+                field: "proxy configuration DST",
+                value: self.dst.0.into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`NetworkPduRepr::validate`] for a PDU secured with the nonce `kind`.
+    pub fn validate_for(&self, kind: NonceKind) -> Result<()> {
         if self.ttl > MAX_TTL {
             return Err(Error::Invalid {
                 field: "TTL",
@@ -142,12 +164,7 @@ impl NetworkPduRepr {
                 value: self.src.0.into(),
             });
         }
-        if self.dst.is_unassigned() {
-            return Err(Error::Invalid {
-                field: "DST",
-                value: 0,
-            });
-        }
+        self.check_dst(kind)?;
         let max = if self.ctl {
             MAX_TRANSPORT_CONTROL
         } else {
@@ -178,7 +195,7 @@ impl NetworkPduRepr {
         iv_index: IvIndex,
         kind: NonceKind,
     ) -> Result<Vec<u8>> {
-        self.validate()?;
+        self.validate_for(kind)?;
         let mut out = vec![0u8; self.buffer_len()];
         out[0] = iv_index.ivi() << 7 | creds.nid;
         out[1] = self.ctl_ttl();
@@ -249,12 +266,7 @@ impl NetworkPduRepr {
                 value: repr.src.0.into(),
             });
         }
-        if repr.dst.is_unassigned() {
-            return Err(Error::Invalid {
-                field: "DST",
-                value: 0,
-            });
-        }
+        repr.check_dst(kind)?;
         if repr.ctl && repr.transport_pdu.len() > MAX_TRANSPORT_CONTROL {
             return Err(Error::TooLong {
                 max: MAX_TRANSPORT_CONTROL,
@@ -336,6 +348,9 @@ mod tests {
             let iv = IvIndex(iv);
             r.ivi = iv.ivi();
             r.nid = k.flooding.nid;
+            if proxy {
+                r.dst = Address::UNASSIGNED;
+            }
             let bytes = r.encrypt(&k.flooding, iv, kind).unwrap();
             prop_assert_eq!(bytes.len(), r.buffer_len());
             prop_assert!(bytes.len() <= MAX_LEN);

@@ -37,19 +37,44 @@ pub fn apply_key_refresh(state: &mut NodeState, net_index: u16, phase: KeyRefres
 }
 
 impl Server<'_> {
-    /// Node Identity Status (§4.3.2.45): "not supported" for a known subnet; for an unknown
-    /// one, Invalid NetKey Index with the requested value (Set) or 0x00 (Get).
+    /// Node Identity Status (§4.3.2.45), after a Set changed the state (§4.2.12): "not
+    /// supported" for a known subnet of a node without the Proxy feature, else the subnet's
+    /// state; for an unknown subnet, Invalid NetKey Index with the requested value (Set) or
+    /// 0x00 (Get).
     pub(super) fn node_identity(
-        &self,
+        &mut self,
         net_key_index: KeyIndex,
         set: Option<FeatureState>,
     ) -> ConfigMessage {
-        let (status, identity) = if self.net_key(net_key_index).is_some() {
-            (StatusCode::Success, FeatureState::NotSupported)
-        } else {
+        let index = net_key_index.get();
+        let (status, identity) = if self.net_key(net_key_index).is_none() {
             (
                 StatusCode::InvalidNetKeyIndex,
                 set.unwrap_or(FeatureState::Disabled),
+            )
+        } else if self.state.gatt_proxy.is_none() {
+            (StatusCode::Success, FeatureState::NotSupported)
+        } else {
+            let running = self.state.node_identity.contains(&index);
+            if let Some(s) = set {
+                let on = s == FeatureState::Enabled;
+                if on != running {
+                    if on {
+                        self.state.node_identity.push(index);
+                    } else {
+                        self.state.node_identity.retain(|i| *i != index);
+                    }
+                    self.effect(Effect::NodeIdentityChanged);
+                }
+            }
+            let on = self.state.node_identity.contains(&index);
+            (
+                StatusCode::Success,
+                if on {
+                    FeatureState::Enabled
+                } else {
+                    FeatureState::Disabled
+                },
             )
         };
         ConfigMessage::NodeIdentityStatus {

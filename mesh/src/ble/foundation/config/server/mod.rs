@@ -108,6 +108,10 @@ pub enum Effect {
     NetworkTransmitChanged,
     /// The Default TTL changed.
     DefaultTtlChanged,
+    /// The GATT Proxy state changed (disabled: the node closes its proxy connections).
+    GattProxyChanged,
+    /// A subnet's Node Identity state changed (§4.2.12): run-time state, nothing to persist.
+    NodeIdentityChanged,
 }
 
 /// What [`handle`] decided: the message to send back and the effects to apply.
@@ -122,19 +126,28 @@ pub struct ConfigOutcome {
 impl ConfigOutcome {
     /// Whether the state changed and must be persisted.
     pub fn state_changed(&self) -> bool {
-        self.effects.iter().any(|e| *e != Effect::NodeReset)
+        self.effects
+            .iter()
+            .any(|e| !matches!(e, Effect::NodeReset | Effect::NodeIdentityChanged))
     }
 }
 
 /// Composition Data Page 0 of the node (MshPRT §4.2.2.1): its identifiers, CRPL, the features
-/// it supports (relay; not proxy, friend or low power) and its elements with their models.
+/// it supports (relay, proxy when the node has the feature; not friend or low power) and its elements with their models.
 pub fn composition_page0(state: &NodeState) -> CompositionDataPage0 {
     CompositionDataPage0 {
         cid: state.cid,
         pid: state.pid,
         vid: state.vid,
         crpl: state.crpl,
-        features: Features(Features::RELAY),
+        features: Features(
+            Features::RELAY
+                | if state.gatt_proxy.is_some() {
+                    Features::PROXY
+                } else {
+                    0
+                },
+        ),
         elements: state
             .elements
             .iter()
@@ -279,11 +292,26 @@ impl Server<'_> {
                 Some(M::DefaultTtlStatus { ttl: *ttl })
             }
 
-            // GATT Proxy (§4.3.2.9..=§4.3.2.11) and Friend (§4.3.2.53..=§4.3.2.55): not supported by this node, so a Set
-            // changes nothing and the status says 0x02 "not supported".
-            M::GattProxyGet | M::GattProxySet { .. } => Some(M::GattProxyStatus {
-                state: FeatureState::NotSupported,
-            }),
+            // GATT Proxy (§4.3.2.9..=§4.3.2.11, state §4.2.11): a node without the Proxy
+            // feature answers 0x02 "not supported" and a Set changes nothing; 0x02 in a Set is
+            // prohibited (no answer).
+            M::GattProxyGet => Some(self.gatt_proxy_status()),
+            M::GattProxySet { state } => {
+                let on = match state {
+                    FeatureState::Disabled => false,
+                    FeatureState::Enabled => true,
+                    FeatureState::NotSupported => return None,
+                };
+                if let Some(cur) = self.state.gatt_proxy {
+                    if cur != on {
+                        self.state.gatt_proxy = Some(on);
+                        self.effect(Effect::GattProxyChanged);
+                    }
+                }
+                Some(self.gatt_proxy_status())
+            }
+            // Friend (§4.3.2.53..=§4.3.2.55): not supported by this node, so a Set changes
+            // nothing and the status says 0x02 "not supported".
             M::FriendGet | M::FriendSet { .. } => Some(M::FriendStatus {
                 state: FeatureState::NotSupported,
             }),
@@ -319,7 +347,7 @@ impl Server<'_> {
                 Some(M::NetworkTransmitStatus { transmit: t })
             }
 
-            // Node Identity (§4.3.2.43..=§4.3.2.45): needs the Proxy feature, which this node lacks.
+            // Node Identity (§4.3.2.43..=§4.3.2.45): with the Proxy feature only.
             M::NodeIdentityGet { net_key_index } => Some(self.node_identity(*net_key_index, None)),
             M::NodeIdentitySet {
                 net_key_index,
@@ -534,6 +562,16 @@ impl Server<'_> {
                 FeatureState::Disabled
             },
             retransmit: self.state.relay_retransmit,
+        }
+    }
+
+    fn gatt_proxy_status(&self) -> ConfigMessage {
+        ConfigMessage::GattProxyStatus {
+            state: match self.state.gatt_proxy {
+                None => FeatureState::NotSupported,
+                Some(true) => FeatureState::Enabled,
+                Some(false) => FeatureState::Disabled,
+            },
         }
     }
 }

@@ -273,6 +273,39 @@ fn simple_states() {
     );
     assert_eq!(out.reply.unwrap().to_access().to_vec(), h("801402"));
     assert!(out.effects.is_empty());
+    // A node with the Proxy feature (§4.2.11): the state is reported and set; 0x02 in a Set
+    // is prohibited (no answer).
+    st.gatt_proxy = Some(false);
+    assert_eq!(bytes(&mut st, ConfigMessage::GattProxyGet), h("801400"));
+    let out = run(
+        &mut st,
+        ConfigMessage::GattProxySet {
+            state: FeatureState::Enabled,
+        },
+    );
+    assert_eq!(out.reply.unwrap().to_access().to_vec(), h("801401"));
+    assert_eq!(out.effects, [Effect::GattProxyChanged]);
+    assert_eq!(st.gatt_proxy, Some(true));
+    assert!(composition_page0(&st).features.proxy());
+    let out = run(
+        &mut st,
+        ConfigMessage::GattProxySet {
+            state: FeatureState::Enabled,
+        },
+    );
+    assert!(out.effects.is_empty(), "no change, no effect");
+    assert_eq!(
+        run(
+            &mut st,
+            ConfigMessage::GattProxySet {
+                state: FeatureState::NotSupported
+            }
+        )
+        .reply,
+        None
+    );
+    assert_eq!(st.gatt_proxy, Some(true));
+    st.gatt_proxy = None;
     assert_eq!(bytes(&mut st, ConfigMessage::FriendGet), h("801102"));
     assert_eq!(
         bytes(
@@ -349,6 +382,31 @@ fn simple_states() {
         ),
         h("804800000002")
     );
+    // With the Proxy feature (§4.2.12): Disabled, then Enabled by a Set; run-time state, so
+    // nothing to persist.
+    st.gatt_proxy = Some(true);
+    assert_eq!(
+        bytes(
+            &mut st,
+            ConfigMessage::NodeIdentityGet {
+                net_key_index: ki(0)
+            }
+        ),
+        h("804800000000")
+    );
+    let out = run(
+        &mut st,
+        ConfigMessage::NodeIdentitySet {
+            net_key_index: ki(0),
+            identity: FeatureState::Enabled,
+        },
+    );
+    assert!(!out.state_changed());
+    assert_eq!(out.effects, [Effect::NodeIdentityChanged]);
+    assert_eq!(out.reply.unwrap().to_access().to_vec(), h("804800000001"));
+    assert_eq!(st.node_identity, [0]);
+    st.gatt_proxy = None;
+    st.node_identity.clear();
 
     // LPN PollTimeout: no friendships, 0.
     assert_eq!(
