@@ -290,7 +290,13 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         v["tshark"]["startup_s_median"],
                         v["tshark"]["total_s_median"]
                     ),
-                    None => "tshark: not installed (the Debian package tshark), no ratio".into(),
+                    None if v["tshark"].is_null() => {
+                        "tshark: not installed (the Debian package tshark), no ratio".into()
+                    }
+                    None => format!(
+                        "tshark: no rate ({})",
+                        v["tshark"]["why_no_rate"].as_str().unwrap_or("")
+                    ),
                 };
                 format!(
                     "{} frames of thread-home ({} MAC-decrypted, {} MLE): weft {} frames/s on one core (median of {} runs); {tshark}",

@@ -112,15 +112,22 @@ pub fn run(seconds: f64, runs: usize) -> Result<Value, Failure> {
 
     let tshark = tshark_figures(&dir.0, &pcap, &packets, key, prefix, runs);
     let (tshark_json, ratio) = match &tshark {
-        Some((total, startup)) => {
-            let work = (total - startup).max(1e-6);
-            let fps = n / work;
+        // tshark's time beyond its start-up must stand out of the noise (a tenth of its
+        // total) for a rate; a short capture gives none, and no ratio.
+        Some((total, startup)) if total - startup > total / 10.0 => {
+            let fps = n / (total - startup);
             (
                 json!({"total_s_median": round3(*total), "startup_s_median": round3(*startup),
                        "frames_per_s": fps.round(), "frames_per_s_with_startup": (n / total).round()}),
                 Some((weft_fps / fps * 10.0).round() / 10.0),
             )
         }
+        Some((total, startup)) => (
+            json!({"total_s_median": round3(*total), "startup_s_median": round3(*startup),
+                   "frames_per_s": null, "frames_per_s_with_startup": (n / total).round(),
+                   "why_no_rate": "the capture is too short: tshark's time is mostly its start-up (give --seconds 3600 or more)"}),
+            None,
+        ),
         None => (Value::Null, None),
     };
     Ok(json!({
