@@ -29,7 +29,7 @@ pub mod open;
 #[cfg(feature = "otsim")]
 pub mod otsim;
 pub mod pcap;
-#[cfg(any(feature = "spinel", feature = "nrf154"))]
+#[cfg(any(feature = "hci", feature = "spinel", feature = "nrf154"))]
 mod serial;
 pub mod sim;
 #[cfg(feature = "spinel")]

@@ -1,6 +1,5 @@
-//! Serial ports for the 802.15.4 dongles (`spinel:`, `nrf154:`), through tokio-serial built
-//! without libudev, with errors as one sentence that says how to fix them. (The HCI backend has
-//! its own, beside its other transports.)
+//! Serial ports for every dongle (`hci:`, `spinel:`, `nrf154:`), through tokio-serial built
+//! without libudev, with errors as one sentence that says how to fix them.
 
 use std::io;
 use std::path::Path;
@@ -9,11 +8,17 @@ use tokio_serial::{SerialPortBuilderExt, SerialStream};
 
 use crate::RadioError;
 
-/// Opens `device` at `baud` bits per second, 8N1, no flow control; `uri` starts the error.
-pub fn open(uri: &str, device: &Path, baud: u32) -> Result<SerialStream, RadioError> {
+/// Opens `device` at `baud` bits per second, 8N1, with RTS/CTS flow control when `rtscts`;
+/// `uri` starts the error.
+pub fn open(uri: &str, device: &Path, baud: u32, rtscts: bool) -> Result<SerialStream, RadioError> {
     let path = device.to_string_lossy();
+    let flow = if rtscts {
+        tokio_serial::FlowControl::Hardware
+    } else {
+        tokio_serial::FlowControl::None
+    };
     tokio_serial::new(path.as_ref(), baud)
-        .flow_control(tokio_serial::FlowControl::None)
+        .flow_control(flow)
         .open_native_async()
         .map_err(|e| {
             let hint = match e.kind {

@@ -12,12 +12,10 @@
 //!
 //! Each error is one sentence that says what failed and how to fix it.
 
-use std::io;
 use std::path::Path;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
-use tokio_serial::SerialPortBuilderExt;
 
 use crate::{RadioError, RadioUri};
 
@@ -78,30 +76,6 @@ pub async fn connect(uri: &RadioUri) -> Result<HciStream, RadioError> {
 }
 
 fn serial(uri: &RadioUri, device: &Path, baud: u32, rtscts: bool) -> Result<HciStream, RadioError> {
-    let flow = if rtscts {
-        tokio_serial::FlowControl::Hardware
-    } else {
-        tokio_serial::FlowControl::None
-    };
-    let path = device.to_string_lossy();
-    let port = tokio_serial::new(path.as_ref(), baud)
-        .flow_control(flow)
-        .open_native_async()
-        .map_err(|e| {
-            let hint = match e.kind {
-                tokio_serial::ErrorKind::NoDevice
-                | tokio_serial::ErrorKind::Io(io::ErrorKind::NotFound) => {
-                    " (is the dongle plugged in? `ls /dev/ttyACM* /dev/ttyUSB*` lists serial devices)"
-                }
-                tokio_serial::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
-                    " (add yourself to the dialout group: `sudo usermod -aG dialout $USER`, then log in again)"
-                }
-                _ => "",
-            };
-            RadioError::Unavailable(format!(
-                "{uri}: cannot open the serial device {path}: {}{hint}",
-                e.description
-            ))
-        })?;
+    let port = crate::serial::open(&uri.to_string(), device, baud, rtscts)?;
     Ok(Box::new(port))
 }

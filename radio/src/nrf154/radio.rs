@@ -55,7 +55,7 @@ impl Nrf154Radio {
         if let Some(c) = channel {
             config.channel = *c;
         }
-        let port = crate::serial::open(&uri.to_string(), device, BAUD)?;
+        let port = crate::serial::open(&uri.to_string(), device, BAUD, false)?;
         Self::with_stream(uri.to_string(), Box::new(port), config).await
     }
 

@@ -77,7 +77,7 @@ impl SpinelRadio {
             baud.unwrap_or(DEFAULT_BAUD),
         );
         let connect: Connector = Box::new(move || {
-            let port = crate::serial::open(&name, &device, baud);
+            let port = crate::serial::open(&name, &device, baud, false);
             Box::pin(async move { port.map(|p| Box::new(p) as Box<dyn SpinelIo>) })
         });
         Self::with_connector(uri.to_string(), connect, config).await
