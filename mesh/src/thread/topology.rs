@@ -134,6 +134,9 @@ impl ThreadTopology {
         let Some(rid) = router_id_of(rloc16) else {
             return false;
         };
+        if let Some(e) = ext {
+            self.forget_other_rloc16s(e, rloc16);
+        }
         if rloc16 & CHILD_ID_MASK == 0 {
             let r = self.router(rid);
             r.ext_addr = ext.or(r.ext_addr);
@@ -222,6 +225,20 @@ impl ThreadTopology {
                     self.node(*child, Some(ext_address_of(&m.dst)), None);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// A node has one RLOC16 at a time (Thread 1.3 §5.2.1): when `e` speaks as `rloc16`, any
+    /// other entry with that extended address is stale (a child upgraded to router, as
+    /// OpenThread's router-eligible nodes do within minutes of attaching, or the reverse).
+    /// A stale router keeps its ID (others' Route64 still lists it) but loses the address.
+    fn forget_other_rloc16s(&mut self, e: ExtAddress, rloc16: u16) {
+        self.children
+            .retain(|&r, c| r == rloc16 || c.ext_addr != Some(e));
+        for (&id, r) in self.routers.iter_mut() {
+            if router_rloc16(id) != rloc16 && r.ext_addr == Some(e) {
+                r.ext_addr = None;
             }
         }
     }

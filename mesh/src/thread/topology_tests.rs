@@ -72,6 +72,29 @@ fn deterministic_and_drawn_into_the_neutral_graph() {
 }
 
 #[test]
+fn a_child_that_becomes_a_router_is_no_longer_a_child() {
+    // OpenThread's router-eligible nodes attach as children first and upgrade within ~2 minutes:
+    // the same extended address then speaks with a router's RLOC16 (seen against ot-cli-ftd).
+    let upgraded = advertisement(CHILD, 0x1800, route64((3, 3, 1), (3, 3, 1)), 20);
+    let r = learn(&[adv19(), child_id_response(), upgraded]).report();
+    assert!(r.children.is_empty(), "{:?}", r.children);
+    let six = r.routers.iter().find(|r| r.router_id == 6).unwrap();
+    assert_eq!(six.ext_addr.as_deref(), Some("5a11c0ffee004003"));
+    // And back: a router that reattaches as a child keeps one entry, the child.
+    let r = learn(&[
+        adv19(),
+        advertisement(CHILD, 0x1800, route64((3, 3, 1), (3, 3, 1)), 20),
+        child_id_response(),
+    ])
+    .report();
+    assert_eq!(r.children.len(), 1);
+    assert!(r
+        .routers
+        .iter()
+        .all(|r| r.ext_addr.as_deref() != Some("5a11c0ffee004003")));
+}
+
+#[test]
 fn rloc16_helpers() {
     assert_eq!(router_id_of(0x4c00), Some(19));
     assert_eq!(router_id_of(0xfffe), None);
