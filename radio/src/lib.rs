@@ -16,6 +16,8 @@ use std::pin::Pin;
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub mod ble_ll;
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod capture;
 pub mod clock;
 pub mod driver;
