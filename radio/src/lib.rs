@@ -21,6 +21,8 @@ pub mod bluez;
 pub mod capture;
 pub mod clock;
 pub mod driver;
+#[cfg(feature = "gatt")]
+pub mod gatt;
 #[cfg(feature = "hci")]
 pub mod hci;
 pub mod hub;
