@@ -5,6 +5,9 @@
 //! `.ci/run` makes it (`/usr/bin/python3 -m venv --system-site-packages DIR` for Debian's
 //! `python3-dbus`, then `pip install python-dbusmock==0.38.1`). Without it, or without
 //! `dbus-daemon`, the tests skip, and fail instead under `CI=1`.
+//!
+//! Shared by `bluez_mock.rs` and `gatt_mock.rs`, each of which uses part of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -218,6 +221,33 @@ rm -rf "$2""#;
         let p = self.conn.with_proxy("org.bluez", path, CALL);
         let () = p
             .method_call(MOCK_IFACE, "UpdateProperties", (iface, props))
+            .unwrap();
+    }
+
+    /// A method of the template's `org.bluez.Mock` interface (`ConnectDevice`,
+    /// `DisconnectDevice`, `RemoveAdapter`, ...).
+    pub fn mock_call<A: dbus::arg::AppendAll>(&self, method: &str, args: A) {
+        let p = self.conn.with_proxy("org.bluez", "/", CALL);
+        let () = p.method_call("org.bluez.Mock", method, args).unwrap();
+    }
+
+    /// `org.freedesktop.DBus.Mock.AddObject` on the mock's root: any object bluetoothd would
+    /// have (the template has no GATT objects), with `methods` as (name, in, out, Python code).
+    pub fn add_object(&self, path: &str, iface: &str, props: PropMap, methods: &[(&str, &str)]) {
+        let p = self.conn.with_proxy("org.bluez", "/", CALL);
+        let methods: Vec<(String, String, String, String)> = methods
+            .iter()
+            .map(|(name, sig)| {
+                (
+                    name.to_string(),
+                    sig.to_string(),
+                    String::new(),
+                    String::new(),
+                )
+            })
+            .collect();
+        let () = p
+            .method_call(MOCK_IFACE, "AddObject", (path, iface, props, methods))
             .unwrap();
     }
 
