@@ -64,6 +64,11 @@ pub struct AdapterInfo {
     pub le_advertising: bool,
     /// `SupportedInstances` of its advertising manager: the advertisements it can still take.
     pub free_instances: Option<u8>,
+    /// `SupportedFeatures` of its advertising manager has "HardwareOffload": the controller
+    /// runs several advertisements at once (extended advertising sets). Without it bluetoothd
+    /// rotates them in software, each for its `Duration` (2 s by default), far longer than a
+    /// mesh PDU is held, so the radio registers one at a time.
+    pub hardware_offload: bool,
 }
 
 /// The system bus, and the task that drives its connection.
@@ -187,6 +192,10 @@ pub fn adapters_from(
                     .and_then(|p| p.get("SupportedInstances"))
                     .and_then(|v| v.0.as_u64())
                     .and_then(|n| u8::try_from(n).ok()),
+                hardware_offload: adv
+                    .and_then(|p| p.get("SupportedFeatures"))
+                    .and_then(|v| v.0.as_iter())
+                    .is_some_and(|mut f| f.any(|x| x.as_str() == Some("HardwareOffload"))),
             })
         })
         .collect();

@@ -13,8 +13,8 @@
 //! Sending: each frame becomes an advertisement of its own (`LEAdvertisingManager1`), of type
 //! "broadcast" (non-connectable), `MinInterval` = `MaxInterval` = [`BluezConfig::interval`],
 //! registered for [`BluezConfig::hold`] and then unregistered; as many at once as the adapter
-//! has instances free (at most [`BluezConfig::max_instances`]), the rest waiting in a bounded
-//! queue. Receiving: discovery with the filter `Transport` "le", `DuplicateData` true, and
+//! has instances free (at most [`BluezConfig::max_instances`]) when it offloads advertising to
+//! the controller, else one at a time ([`instances`]), the rest waiting in a bounded queue. Receiving: discovery with the filter `Transport` "le", `DuplicateData` true, and
 //! each `AdvertisingData` change of a device that holds a mesh AD type becomes an
 //! [`crate::RxFrame`] with the device's address and RSSI.
 //!
@@ -32,7 +32,7 @@ mod tests;
 use std::time::Duration;
 
 pub use bus::{AdapterInfo, Fault};
-pub use radio::{adapters, BluezRadio};
+pub use radio::{adapters, instances, BluezRadio};
 
 /// How a [`BluezRadio`] advertises and queues.
 #[derive(Debug, Clone, PartialEq, Eq)]

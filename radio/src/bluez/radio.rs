@@ -27,6 +27,19 @@ pub async fn adapters() -> Option<Vec<AdapterInfo>> {
     bus.adapters().await.ok()
 }
 
+/// How many advertisements the radio keeps registered at once: with hardware offload, as many
+/// as the adapter has free up to [`BluezConfig::max_instances`]; without it one, since
+/// bluetoothd would rotate them in software, each for seconds (see [`AdapterInfo`]).
+pub fn instances(config: &BluezConfig, adapter: &AdapterInfo) -> u8 {
+    if !adapter.hardware_offload {
+        return 1;
+    }
+    config
+        .max_instances
+        .min(adapter.free_instances.unwrap_or(1))
+        .max(1)
+}
+
 /// An adapter shared through bluetoothd as a [`Radio`] (see the `bluez` module documentation).
 #[derive(Debug)]
 pub struct BluezRadio {
@@ -106,10 +119,7 @@ impl BluezRadio {
         let gone = Arc::new(Mutex::new(None));
         let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
         let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
-        let instances = config
-            .max_instances
-            .min(info.free_instances.unwrap_or(1))
-            .max(1);
+        let instances = instances(&config, &info);
         tracing::info!(target: "weft::bluez", "{name}: {} ({}), {instances} advertising instances", info.address, info.alias);
 
         let listener = Listener {

@@ -246,6 +246,13 @@ fn adapters_are_read_from_the_managed_objects() {
     };
     let mut manager = PropMap::new();
     manager.insert("SupportedInstances".into(), var(5u8));
+    manager.insert(
+        "SupportedFeatures".into(),
+        var(vec![
+            "CanSetTxPower".to_string(),
+            "HardwareOffload".to_string(),
+        ]),
+    );
     let objects = HashMap::from([
         (
             dbus::Path::from("/org/bluez/hci0"),
@@ -270,11 +277,35 @@ fn adapters_are_read_from_the_managed_objects() {
         ("hci0", true, true)
     );
     assert_eq!(a[0].free_instances, Some(5));
+    assert!(a[0].hardware_offload);
+    assert!(!a[1].hardware_offload);
     assert_eq!(a[0].address, "00:01:02:03:04:05");
     assert_eq!(
         (a[1].name.as_str(), a[1].powered, a[1].le_advertising),
         ("hci1", false, false)
     );
+}
+
+#[test]
+fn several_advertisements_at_once_only_with_hardware_offload() {
+    let mut a = super::AdapterInfo {
+        name: "hci0".into(),
+        address: String::new(),
+        alias: String::new(),
+        powered: true,
+        le_advertising: true,
+        free_instances: Some(5),
+        hardware_offload: true,
+    };
+    let c = BluezConfig::default();
+    assert_eq!(super::instances(&c, &a), 4);
+    a.free_instances = Some(2);
+    assert_eq!(super::instances(&c, &a), 2);
+    a.free_instances = Some(0);
+    assert_eq!(super::instances(&c, &a), 1);
+    a.free_instances = Some(5);
+    a.hardware_offload = false;
+    assert_eq!(super::instances(&c, &a), 1);
 }
 
 #[test]

@@ -90,6 +90,7 @@ mod tests {
             powered,
             le_advertising: true,
             free_instances: Some(5),
+            hardware_offload: true,
         }
     }
 
