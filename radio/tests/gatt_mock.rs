@@ -120,20 +120,20 @@ async fn a_proxy_link_writes_data_in_and_hears_data_out() {
         .await
         .unwrap();
     let writes = bus.wait_calls(&data_in, "WriteValue", 3);
-    let bytes = |a: &Box<dyn RefArg>| -> Vec<u8> {
+    let bytes = |a: &dyn RefArg| -> Vec<u8> {
         a.as_iter()
             .unwrap()
             .map(|b| b.as_u64().unwrap() as u8)
             .collect()
     };
-    assert_eq!(bytes(&writes[0][0]), vec![0x00, 0xaa, 0xbb]);
+    assert_eq!(bytes(&*writes[0][0]), vec![0x00, 0xaa, 0xbb]);
     assert_eq!(writes[1][0].as_iter().unwrap().count(), 66);
     assert_eq!(
-        bytes(&writes[1][0])[0],
+        bytes(&*writes[1][0])[0],
         0x43,
         "first segment of a Provisioning PDU"
     );
-    assert_eq!(bytes(&writes[2][0])[0], 0xc3, "last segment");
+    assert_eq!(bytes(&*writes[2][0])[0], 0xc3, "last segment");
     // Write Without Response: BlueZ's option "type" is "command".
     let opts = format!("{:?}", writes[0][1]);
     assert!(opts.contains("command"), "{opts}");
