@@ -54,7 +54,11 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
             "bluez",
             "this weft built with the 'bluez' feature",
         ),
-        RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
+        RadioUri::Gatt { .. } => m(
+            "the GATT proxy backend",
+            "gatt",
+            "the GATT bearer in the Radio seam",
+        ),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => None,
         #[cfg(not(feature = "spinel"))]
