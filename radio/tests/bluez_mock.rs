@@ -221,6 +221,42 @@ async fn without_hardware_offload_advertisements_go_one_at_a_time() {
     assert_eq!(radio.stats().tx_frames, 3);
 }
 
+/// bluetoothd 5.50 and later refuse mesh AD types in `Data` (`src/shared/ad.c`,
+/// `type_reject_list`) with "Failed to parse advertisement."; the template accepts anything, so
+/// its RegisterAdvertisement is replaced by one that answers as bluetoothd does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bluetoothd_that_refuses_mesh_ad_types_ends_the_radio_with_what_to_do() {
+    let Some(bus) = bluez("{}") else { return };
+    bus.add_method(
+        HCI0,
+        "org.bluez.LEAdvertisingManager1",
+        "RegisterAdvertisement",
+        ("oa{sv}", ""),
+        "raise dbus.exceptions.DBusException('Failed to parse advertisement.', \
+         name='org.bluez.Error.Failed')",
+    );
+    let mut radio = open_on(&bus, "bluez:hci0", BluezConfig::default())
+        .await
+        .unwrap();
+    radio.send(adv(&[2, 0x2a, 1])).await.unwrap();
+    let e = tokio::time::timeout(Duration::from_secs(5), radio.recv())
+        .await
+        .expect("recv ends")
+        .unwrap_err();
+    let RadioError::Unavailable(why) = e else {
+        panic!("{e}")
+    };
+    assert!(
+        why.starts_with("bluez:hci0: bluetoothd refused the mesh advertisement"),
+        "{why}"
+    );
+    assert!(why.contains("BlueZ 5.50 and later"), "{why}");
+    assert!(why.contains("hci-user:hciN"), "{why}");
+    assert_eq!(radio.stats().tx_refused, 1);
+    let e = radio.send(adv(&[2, 0x2a, 1])).await.unwrap_err();
+    assert!(matches!(e, RadioError::Unavailable(_)), "{e}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advertising_data_heard_by_bluez_reaches_weft_as_a_mesh_frame() {
     let Some(bus) = bluez("{}") else { return };

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use bluer::{DiscoveryFilter, DiscoveryTransport};
 use futures_util::stream::{SelectAll, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Instant as TokioInstant};
 
@@ -46,7 +46,7 @@ pub struct BluezRadio {
     name: String,
     tx: mpsc::Sender<TxFrame>,
     frames: mpsc::Receiver<RxFrame>,
-    gone: Arc<Mutex<Option<String>>>,
+    gone: watch::Receiver<Option<String>>,
     stats: Arc<Mutex<BluezStats>>,
     tasks: Vec<JoinHandle<()>>,
     adapter: AdapterInfo,
@@ -116,7 +116,8 @@ impl BluezRadio {
             .map_err(|e| fault(Fault::Call(format!("discovery: {e}"))))?;
 
         let stats = Arc::new(Mutex::new(BluezStats::default()));
-        let gone = Arc::new(Mutex::new(None));
+        let (gone_tx, gone) = watch::channel(None);
+        let gone_tx = Arc::new(gone_tx);
         let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
         let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
         let instances = instances(&config, &info);
@@ -128,7 +129,7 @@ impl BluezRadio {
             adapter_name,
             frames: frames_tx,
             stats: stats.clone(),
-            gone: gone.clone(),
+            gone: gone_tx.clone(),
         };
         let bus = Arc::new(bus);
         let advertiser = Sender {
@@ -137,6 +138,7 @@ impl BluezRadio {
             config,
             instances: usize::from(instances),
             stats: stats.clone(),
+            gone: gone_tx,
             _bus: bus.clone(),
         };
         let rx_task = tokio::spawn(async move {
@@ -167,7 +169,7 @@ impl BluezRadio {
     }
 
     fn gone(&self) -> RadioError {
-        let why = self.gone.lock().ok().and_then(|g| g.clone());
+        let why = self.gone.borrow().clone();
         RadioError::Unavailable(format!(
             "{}: {}",
             self.name,
@@ -186,7 +188,7 @@ impl Radio for BluezRadio {
     fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
         Box::pin(async move {
             tx_data(&frame)?;
-            if self.gone.lock().is_ok_and(|g| g.is_some()) {
+            if self.gone.borrow().is_some() {
                 return Err(self.gone());
             }
             match self.tx.try_send(frame) {
@@ -203,12 +205,37 @@ impl Radio for BluezRadio {
 
     fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
         Box::pin(async move {
-            match self.frames.recv().await {
-                Some(f) => Ok(f),
-                None => Err(self.gone()),
+            // Frames already heard first, then the reason the radio ended.
+            if let Ok(f) = self.frames.try_recv() {
+                return Ok(f);
             }
+            if self.gone.borrow().is_some() {
+                return Err(self.gone());
+            }
+            let mut gone = self.gone.clone();
+            let f = tokio::select! {
+                f = self.frames.recv() => f,
+                _ = gone.wait_for(|g| g.is_some()) => None,
+            };
+            f.ok_or_else(|| self.gone())
         })
     }
+}
+
+/// Whether bluetoothd's answer `e` to a registration means no mesh advertisement will ever be
+/// taken, and then why, for the user. BlueZ 5.50 and later (`src/shared/ad.c`,
+/// `type_reject_list`) refuse the mesh AD types in an advertisement's `Data` ("Failed to parse
+/// advertisement."), keeping them for their own mesh daemon.
+pub fn refusal_ends_the_radio(e: &str) -> Option<String> {
+    let parse = e.contains("Failed to parse advertisement");
+    let invalid = e.starts_with("org.bluez.Error.InvalidArguments");
+    (parse || invalid).then(|| {
+        format!(
+            "bluetoothd refused the mesh advertisement ({e}): BlueZ 5.50 and later keep the mesh \
+             AD types (0x29-0x2b) to themselves, in advertisements and in the advertising data \
+             they report; use hci-user:hciN instead (the adapter taken from bluetoothd)"
+        )
+    })
 }
 
 /// The advertiser task: frames to advertisements, at most `instances` registered at once.
@@ -218,6 +245,7 @@ struct Sender {
     config: BluezConfig,
     instances: usize,
     stats: Arc<Mutex<BluezStats>>,
+    gone: Arc<watch::Sender<Option<String>>>,
     _bus: Arc<Bus>,
 }
 
@@ -247,6 +275,10 @@ impl Sender {
                         Err(e) => {
                             bump(&self.stats, |s| s.tx_refused += 1);
                             tracing::warn!(target: "weft::bluez", "{}: bluetoothd refused an advertisement: {e}", self.name);
+                            if let Some(why) = refusal_ends_the_radio(&e) {
+                                self.gone.send_replace(Some(why));
+                                break;
+                            }
                         }
                     }
                 }
@@ -264,7 +296,7 @@ struct Listener {
     adapter_name: String,
     frames: mpsc::Sender<RxFrame>,
     stats: Arc<Mutex<BluezStats>>,
-    gone: Arc<Mutex<Option<String>>>,
+    gone: Arc<watch::Sender<Option<String>>>,
 }
 
 impl Listener {
@@ -312,9 +344,7 @@ impl Listener {
 
     fn stop(self, why: String) {
         tracing::warn!(target: "weft::bluez", "{}: {why}", self.name);
-        if let Ok(mut g) = self.gone.lock() {
-            *g = Some(why);
-        }
+        self.gone.send_replace(Some(why));
         // Dropping `frames` ends `recv` with the reason.
     }
 }

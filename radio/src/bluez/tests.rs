@@ -309,6 +309,18 @@ fn several_advertisements_at_once_only_with_hardware_offload() {
 }
 
 #[test]
+fn a_refused_mesh_advertisement_ends_the_radio_and_other_refusals_do_not() {
+    use super::radio::refusal_ends_the_radio;
+    let why = refusal_ends_the_radio("org.bluez.Error.Failed: Failed to parse advertisement.")
+        .expect("ends");
+    assert!(why.contains("hci-user:hciN"), "{why}");
+    assert_eq!(why.matches(". ").count(), 0, "one sentence: {why}");
+    assert!(refusal_ends_the_radio("org.bluez.Error.InvalidArguments: ").is_some());
+    assert!(refusal_ends_the_radio("org.bluez.Error.NotPermitted: Maximum").is_none());
+    assert!(refusal_ends_the_radio("org.freedesktop.DBus.Error.NoReply: x").is_none());
+}
+
+#[test]
 fn each_fault_says_what_to_do_in_one_sentence_starting_with_the_uri() {
     for (fault, says) in [
         (

@@ -231,6 +231,15 @@ rm -rf "$2""#;
         let () = p.method_call("org.bluez.Mock", method, args).unwrap();
     }
 
+    /// `org.freedesktop.DBus.Mock.AddMethod` on the object at `path`: `code` (Python, with
+    /// `args` and `dbus`) answers `iface.name` from now on.
+    pub fn add_method(&self, path: &str, iface: &str, name: &str, sig: (&str, &str), code: &str) {
+        let p = self.conn.with_proxy("org.bluez", path, CALL);
+        let () = p
+            .method_call(MOCK_IFACE, "AddMethod", (iface, name, sig.0, sig.1, code))
+            .unwrap();
+    }
+
     /// `org.freedesktop.DBus.Mock.AddObject` on the mock's root: any object bluetoothd would
     /// have (the template has no GATT objects), with `methods` as (name, in, out, Python code).
     pub fn add_object(&self, path: &str, iface: &str, props: PropMap, methods: &[(&str, &str)]) {
