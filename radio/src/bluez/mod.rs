@@ -18,9 +18,14 @@
 //! each `AdvertisingData` change of a device that holds a mesh AD type becomes an
 //! [`crate::RxFrame`] with the device's address and RSSI.
 //!
-//! BlueZ takes `MinInterval`, `MaxInterval` (and, in releases before 5.66, `Data`) only when
-//! bluetoothd runs with `--experimental`; otherwise it advertises at its own default interval
-//! (about 100 ms) or refuses the `Data` map, and the registration error says so.
+//! A stock bluetoothd since BlueZ 5.50 refuses this: `src/shared/ad.c` (`type_reject_list`)
+//! keeps the mesh AD types out of an advertisement's `Data` ("Failed to parse advertisement.")
+//! and out of the `AdvertisingData` it reports, for its own mesh daemon. The radio ends at the
+//! first such refusal, saying so (`radio::refusal_ends_the_radio`). python-dbusmock's template,
+//! which the tests use, enforces none of it. The way to share an adapter with a stock
+//! bluetoothd is the kernel's mesh interface (mgmt 1.21, Linux 6.0: Set Mesh Receiver,
+//! Transmit Mesh Packet), not done yet. BlueZ takes `MinInterval` and `MaxInterval` only when
+//! bluetoothd runs with `--experimental`; otherwise it advertises at its own default interval.
 
 mod advertise;
 mod bus;
