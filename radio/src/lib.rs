@@ -16,9 +16,13 @@ use std::pin::Pin;
 pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub mod ble_ll;
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod capture;
 pub mod clock;
 pub mod driver;
+#[cfg(feature = "gatt")]
+pub mod gatt;
 #[cfg(feature = "hci")]
 pub mod hci;
 pub mod hub;

@@ -46,8 +46,19 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
             "hci",
             "this weft built with the 'hci' feature",
         ),
-        RadioUri::Bluez { .. } => m("the BlueZ backend", "bluez", "the BlueZ radio work"),
-        RadioUri::Gatt { .. } => m("the GATT proxy backend", "gatt", "the GATT proxy work"),
+        #[cfg(feature = "bluez")]
+        RadioUri::Bluez { .. } => None,
+        #[cfg(not(feature = "bluez"))]
+        RadioUri::Bluez { .. } => m(
+            "the BlueZ backend",
+            "bluez",
+            "this weft built with the 'bluez' feature",
+        ),
+        RadioUri::Gatt { .. } => m(
+            "the GATT proxy backend",
+            "gatt",
+            "the GATT bearer in the Radio seam",
+        ),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => None,
         #[cfg(not(feature = "spinel"))]
@@ -76,7 +87,7 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
 }
 
 /// The backend features the default build has (`radio/Cargo.toml`).
-const DEFAULT_FEATURES: [&str; 4] = ["hci", "spinel", "nrf154", "otsim"];
+const DEFAULT_FEATURES: [&str; 5] = ["hci", "bluez", "spinel", "nrf154", "otsim"];
 
 /// Why `uri` cannot be opened by this build, as the error [`open`] gives; `None` when it can
 /// be (whether the radio is there is only known by opening it). Lets a command refuse a radio
@@ -105,6 +116,9 @@ pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
 /// (each reset or set up before this returns, so a device that is not an RCP or a sniffer is
 /// the error here) and `otsim:` an [`crate::otsim::OtSimRadio`], each with its defaults.
 ///
+/// `bluez:hciN` opens a [`crate::bluez::BluezRadio`] on the adapter bluetoothd has by that name,
+/// checked to be there, powered and able to advertise before this returns.
+///
 /// HCI kinds (`hci:`, `hci-tcp:`, `hci-unix:`, `hci-user:`) open a [`crate::hci::HciRadio`]
 /// with [`crate::hci::HciConfig::default`]: connected, reset and brought up before this
 /// returns, so a controller that is not there, or not an HCI controller, is the error here.
@@ -120,6 +134,10 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         | RadioUri::HciUnix { .. }
         | RadioUri::HciUser { .. } => Ok(Box::new(
             crate::hci::HciRadio::open(uri, crate::hci::HciConfig::default()).await?,
+        )),
+        #[cfg(feature = "bluez")]
+        RadioUri::Bluez { .. } => Ok(Box::new(
+            crate::bluez::BluezRadio::open(uri, crate::bluez::BluezConfig::default()).await?,
         )),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => Ok(Box::new(
@@ -150,7 +168,7 @@ mod tests {
             ("hci-tcp:localhost:1", hci),
             ("hci-unix:/x", hci),
             ("hci-user:hci0", hci),
-            ("bluez:hci0", false),
+            ("bluez:hci0", cfg!(feature = "bluez")),
             ("gatt:C0:11:22:33:44:55", false),
             ("spinel:/dev/ttyACM0", cfg!(feature = "spinel")),
             ("nrf154:/dev/ttyACM0", cfg!(feature = "nrf154")),

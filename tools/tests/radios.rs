@@ -66,6 +66,11 @@ impl Fake {
             .env("WEFT_DEV_ROOT", self.root.join("dev"))
             .env("WEFT_PROC_ROOT", self.root.join("proc"))
             .env("XDG_RUNTIME_DIR", self.root.join("run"))
+            // No system bus: the host's bluetoothd stays out of the fake tree.
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/nonexistent/weft-test-bus",
+            )
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -355,6 +360,10 @@ fn a_live_hub_is_listed_while_it_serves() {
             .env("WEFT_SYSFS_ROOT", f.root.join("sys"))
             .env("WEFT_DEV_ROOT", f.root.join("dev"))
             .env("XDG_RUNTIME_DIR", f.root.join("run"))
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                "unix:path=/nonexistent/weft-test-bus",
+            )
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0));

@@ -42,7 +42,7 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
-    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; bluez: and gatt: are not available yet
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; `bluez:hciN` an adapter bluetoothd owns, shared through BlueZ; gatt: is not available yet
     /// (exit 3); spinel:, nrf154: and otsim: are Thread (802.15.4) radios, for `weft capture`.
     #[arg(long, conflicts_with = "scenario", value_parser = crate::args::radio)]
     pub radio: Option<String>,

@@ -2,12 +2,15 @@
 //! USB serial ports, told apart by their USB IDs and product strings ([`ids`]: Zephyr HCI
 //! controllers, OpenThread RCPs, the nRF 802.15.4 sniffer, a dongle waiting in its
 //! bootloader); the kernel's Bluetooth adapters ([`sysfs`]: bus, rfkill, whether bluetoothd
-//! runs); and the live simulated airs of `weft sim serve` ([`hubs`]).
+//! runs), with what bluetoothd says of them over the system bus ([`bluez`], when built with the
+//! `bluez` feature); and the live simulated airs of `weft sim serve` ([`hubs`]).
 //!
 //! Where it looks is injectable, so that tests build a fake tree: `WEFT_SYSFS_ROOT` (default
 //! `/sys`), `WEFT_DEV_ROOT` (`/dev`), `WEFT_PROC_ROOT` (`/proc`), and `XDG_RUNTIME_DIR` for the
 //! hubs' registry.
 
+#[cfg(feature = "bluez")]
+pub mod bluez;
 pub mod hubs;
 pub mod ids;
 pub mod sysfs;
@@ -161,6 +164,8 @@ fn line(v: &Value) -> String {
             Some(sc) => format!("{} (pid {}, scenario {sc})", s("note"), v["pid"]),
             None => format!("{} (pid {})", s("note"), v["pid"]),
         },
+        #[cfg(feature = "bluez")]
+        Some("bluez") => bluez::line(v),
         Some("serial") => {
             let ids = format!("{}:{}", s("vid"), s("pid"));
             let product = [s("manufacturer"), s("product")]
@@ -179,7 +184,12 @@ fn line(v: &Value) -> String {
 }
 
 pub fn run(a: &RadiosArgs, out: &mut impl Write) -> Result<Exit> {
-    let radios = list(&Roots::from_env());
+    #[allow(unused_mut)]
+    let mut radios = list(&Roots::from_env());
+    #[cfg(feature = "bluez")]
+    if let Some(adapters) = bluez::query() {
+        bluez::merge(&mut radios, &adapters);
+    }
     for v in &radios {
         let _ = if a.json {
             writeln!(out, "{v}")
