@@ -13,6 +13,7 @@ compare with `weft topology --radio otsim:20 --thread-key KEY --format json`, ru
 """
 import argparse
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -25,6 +26,7 @@ ap.add_argument("--seconds", type=float, default=150, help="after forming (route
 args = ap.parse_args()
 
 nodes, outs = [], {}
+workdir = tempfile.mkdtemp(prefix="otnet-")
 
 
 def reader(i, p):
@@ -42,8 +44,9 @@ def cmd(i, c, wait=0.5):
 
 try:
     for i in range(1, args.nodes + 1):
+        # The nodes keep their settings in ./tmp/*.flash: a fresh directory, a fresh network.
         p = subprocess.Popen([args.ot, str(i)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, cwd=workdir)
         nodes.append(p)
         outs[i] = []
         threading.Thread(target=reader, args=(i, p), daemon=True).start()
