@@ -30,6 +30,13 @@ pub enum Action {
     Provision,
     Configure,
     Escape,
+    /// The Bluetooth Mesh tab, the Thread tab, the other one.
+    MeshTab,
+    ThreadTab,
+    OtherProtocol,
+    /// One frame back or forward in the traffic log (the Thread tab's detail shows it).
+    PrevFrame,
+    NextFrame,
 }
 
 /// One binding: the keys, how the help writes them, what they do.
@@ -116,10 +123,40 @@ pub const BINDINGS: &[Binding] = &[
         help: "next info tab: detail, statistics, unprovisioned",
     },
     Binding {
+        keys: &[KeyCode::Char('1')],
+        label: "1",
+        action: Action::MeshTab,
+        help: "the Bluetooth Mesh tab (when both protocols are inspected)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('2')],
+        label: "2",
+        action: Action::ThreadTab,
+        help: "the Thread tab (when both protocols are inspected)",
+    },
+    Binding {
+        keys: &[KeyCode::BackTab],
+        label: "S-Tab",
+        action: Action::OtherProtocol,
+        help: "the other protocol's tab",
+    },
+    Binding {
+        keys: &[KeyCode::Char('[')],
+        label: "[",
+        action: Action::PrevFrame,
+        help: "Thread: select the previous frame (its layers show in the detail)",
+    },
+    Binding {
+        keys: &[KeyCode::Char(']')],
+        label: "]",
+        action: Action::NextFrame,
+        help: "Thread: select the next frame",
+    },
+    Binding {
         keys: &[KeyCode::Char('d')],
         label: "d",
         action: Action::Detail,
-        help: "show the selected node's detail",
+        help: "show the selected node's detail (Thread: the selected frame's layers)",
     },
     Binding {
         keys: &[KeyCode::Char('s')],

@@ -1,0 +1,273 @@
+//! The Thread tab's topology, node table and traffic log.
+
+use super::*;
+use crate::inspect::thread::adapter::Security;
+use crate::inspect::thread::model::Role;
+
+fn thread_glyph(n: &TopoNode, _host: Option<NodeKey>, fancy: bool) -> (&'static str, Color) {
+    match () {
+        _ if n.label().ends_with("leader") => (if fancy { "◆" } else { "L" }, Color::Magenta),
+        _ if n.roles.relay => (if fancy { "■" } else { "#" }, Color::Yellow),
+        _ => (if fancy { "●" } else { "o" }, Color::Cyan),
+    }
+}
+
+/// The partition: routers (the leader marked), router links coloured by the worse link
+/// quality the two report, children hanging off their parents.
+pub fn draw_thread_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &ThreadModel) {
+    let plain = if app.braille { "" } else { " plain" };
+    let selected = m
+        .nodes
+        .get(app.thread.selected)
+        .map(|n| NodeKey::from(n.rloc16));
+    let view = GraphView {
+        title: format!(
+            "Topology{plain} · partition {}",
+            m.stats.partition_id.as_deref().unwrap_or("?")
+        ),
+        topology: &m.topology,
+        positions: &m.positions,
+        edges: m.edges.as_ref().clone(),
+        hops: &[],
+        now: m.now,
+        selected,
+        glyph: thread_glyph,
+        legend: vec![
+            Span::styled("◆", Style::default().fg(Color::Magenta)),
+            Span::raw(" leader "),
+            Span::styled("■", Style::default().fg(Color::Yellow)),
+            Span::raw(" router "),
+            Span::styled("●", Style::default().fg(Color::Cyan)),
+            Span::raw(" child  LQ "),
+            Span::styled("3", Style::default().fg(Color::Green)),
+            Span::styled("2", Style::default().fg(Color::Yellow)),
+            Span::styled("1", Style::default().fg(Color::Red)),
+        ],
+        legend_plain: "L leader  # router  o child",
+        empty: if m.key_known {
+            "no Thread node heard yet"
+        } else {
+            "no Thread node heard yet (no key: roles come from RLOC16s only)"
+        },
+    };
+    draw_graph(f, area, app, &view);
+}
+
+/// The nodes: RLOC16, role, parent or router links (LQ in/out), frames, RSSI, LQI, last seen,
+/// extended address.
+pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &ThreadModel) {
+    let n = m.nodes.len();
+    let routers = m.nodes.iter().filter(|n| n.role != Role::Child).count();
+    let block = pane(&format!(
+        "Nodes ({routers} routers, {} children)",
+        n - routers
+    ));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    app.areas.nodes = inner;
+    if inner.height < 2 {
+        return;
+    }
+    if n == 0 {
+        f.render_widget(Paragraph::new("none heard yet").fg(Color::DarkGray), inner);
+        return;
+    }
+    let wide = inner.width >= 90;
+    let mut header = vec![
+        "RLOC",
+        "ROLE",
+        "PARENT / LINKS (LQ in/out)",
+        "FRMS",
+        "RSSI",
+        "LQI",
+        "SEEN",
+    ];
+    let mut widths = vec![
+        Constraint::Length(4),
+        Constraint::Length(6),
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Length(4),
+        Constraint::Length(3),
+        Constraint::Length(6),
+    ];
+    if wide {
+        header.push("EXT ADDR");
+        widths.push(Constraint::Length(16));
+    }
+    let rows_visible = usize::from(inner.height - 1);
+    app.thread.selected = app.thread.selected.min(n - 1);
+    let offset = app
+        .thread
+        .selected
+        .saturating_sub(rows_visible.saturating_sub(1))
+        .min(n.saturating_sub(rows_visible));
+    app.areas.nodes_first_row = inner.y + 1;
+    app.areas.nodes_offset = offset;
+    let rows: Vec<Row<'_>> = m
+        .nodes
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows_visible)
+        .map(|(i, node)| {
+            let rel = match node.parent {
+                Some(p) => format!("↑ R{} ({p:04x})", p >> 10),
+                None => node
+                    .links
+                    .iter()
+                    .map(|l| format!("R{} {}/{}", l.router_id, l.lq_in, l.lq_out))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            let role_color = match node.role {
+                Role::Leader => Color::Magenta,
+                Role::Router => Color::Yellow,
+                Role::Child => Color::Cyan,
+            };
+            let mut cells = vec![
+                Cell::from(format!("{:04x}", node.rloc16)),
+                Cell::from(node.role.as_str()).style(Style::default().fg(role_color)),
+                Cell::from(rel),
+                Cell::from(node.frames.to_string()),
+                Cell::from(node.rssi.map_or("-".into(), |r| r.to_string()))
+                    .style(Style::default().fg(rssi_color(node.rssi))),
+                Cell::from(node.lqi.map_or("-".into(), |l| l.to_string())),
+                Cell::from(ago(m.now, node.last_seen)),
+            ];
+            if wide {
+                cells.push(Cell::from(
+                    node.ext_addr.clone().unwrap_or_else(|| "-".into()),
+                ));
+            }
+            let mut row = Row::new(cells);
+            if i == app.thread.selected {
+                row = row.style(Style::default().bg(Color::Blue).fg(Color::White).bold());
+            }
+            row
+        })
+        .collect();
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(Style::default().fg(Color::Yellow).bold()))
+        .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// What a frame's security column says.
+pub fn security_text(e: &ThreadEntry) -> &'static str {
+    match e.view.security {
+        _ if e.no_key => "enc: no key",
+        Security::Open if e.view.mle_secured => "MLE sec",
+        Security::Open => "open",
+        Security::Decrypted => "decrypted",
+        Security::Closed => "enc",
+    }
+}
+
+/// The decoded frames, newest at the bottom, the selected one highlighted: time, MAC type,
+/// source → destination, security, the layers above, the MLE command or the error (red).
+pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &ThreadModel) {
+    let list = visible(app, m);
+    let sel = selected_frame(app, &list);
+    let mut t = format!("Traffic ({} frames)", m.traffic_total);
+    if !app.filter.is_empty() {
+        t = format!("{t} filter {}", app.filter.describe());
+    }
+    if app.thread.frame.is_some() {
+        t = format!("{t} · holding a frame (f follows)");
+    }
+    let block = pane(&t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height < 2 {
+        return;
+    }
+    let Some(sel) = sel else {
+        let msg = if m.traffic.is_empty() {
+            "waiting for frames…"
+        } else {
+            "no frame matches the filter (Esc clears it)"
+        };
+        f.render_widget(Paragraph::new(msg).fg(Color::DarkGray), inner);
+        return;
+    };
+    let wide = inner.width >= 90;
+    let rows_visible = usize::from(inner.height - 1);
+    // The window ends at the newest frame, or early enough to show the selected one.
+    let end = (sel + 1).max(list.len().min(sel + rows_visible));
+    let start = end.saturating_sub(rows_visible);
+    let rows: Vec<Row<'_>> = list[start..end]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let v = &e.view;
+            let (what, color) = match (&v.error, &v.mle) {
+                (Some((_, reason)), _) if !e.no_key => (reason.clone(), Color::Red),
+                (_, Some(c)) => (format!("MLE {c}"), Color::Green),
+                _ if e.no_key => (String::new(), Color::DarkGray),
+                _ if v.mac_type == "ack" => (String::new(), Color::DarkGray),
+                _ => (String::new(), Color::Gray),
+            };
+            let net = if v.network.is_empty() {
+                String::new()
+            } else {
+                v.network.clone()
+            };
+            let mut cells = vec![Cell::from(clock(e.at))];
+            if wide {
+                cells.push(Cell::from(if e.channel == 0 {
+                    "-".into()
+                } else {
+                    e.channel.to_string()
+                }));
+            }
+            cells.extend([
+                Cell::from(v.mac_type.clone()),
+                Cell::from(format!(
+                    "{}→{}",
+                    short(v.src.as_deref()),
+                    short(v.dst.as_deref())
+                )),
+                Cell::from(security_text(e)).style(Style::default().fg(match e.view.security {
+                    _ if e.no_key => Color::Yellow,
+                    Security::Decrypted => Color::Green,
+                    _ => Color::Gray,
+                })),
+                Cell::from(net),
+                Cell::from(what).style(Style::default().fg(color)),
+            ]);
+            let mut row = Row::new(cells);
+            if start + i == sel {
+                row = row.style(Style::default().add_modifier(Modifier::REVERSED));
+            }
+            row
+        })
+        .collect();
+    let mut header = vec!["TIME"];
+    let mut widths = vec![Constraint::Length(9)];
+    if wide {
+        header.push("CH");
+        widths.push(Constraint::Length(2));
+    }
+    header.extend(["MAC", "SRC→DST", "SECURITY", "NETWORK", "MLE / ERROR"]);
+    widths.extend([
+        Constraint::Length(7),
+        Constraint::Length(if wide { 20 } else { 12 }),
+        Constraint::Length(11),
+        Constraint::Length(17),
+        Constraint::Fill(1),
+    ]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(Style::default().fg(Color::Yellow).bold()))
+        .column_spacing(1);
+    f.render_widget(table, inner);
+}
+
+/// An address for a narrow column: a short one whole, an extended one by its last 8 digits.
+fn short(a: Option<&str>) -> String {
+    match a {
+        None => "-".into(),
+        Some(a) if a.len() > 8 => format!("…{}", &a[a.len() - 8..]),
+        Some(a) => a.into(),
+    }
+}
