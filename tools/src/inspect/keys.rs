@@ -120,7 +120,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Tab],
         label: "Tab",
         action: Action::NextTab,
-        help: "next info tab: detail, statistics, unprovisioned",
+        help: "next info tab: detail, statistics, unprovisioned (Thread: frame, statistics)",
     },
     Binding {
         keys: &[KeyCode::Char('1')],
@@ -144,13 +144,13 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Char('[')],
         label: "[",
         action: Action::PrevFrame,
-        help: "Thread: select the previous frame (its layers show in the detail)",
+        help: "select the previous frame, its layers in the Thread detail (Mesh: scroll back one)",
     },
     Binding {
         keys: &[KeyCode::Char(']')],
         label: "]",
         action: Action::NextFrame,
-        help: "Thread: select the next frame",
+        help: "select the next frame (Mesh: scroll forward one)",
     },
     Binding {
         keys: &[KeyCode::Char('d')],

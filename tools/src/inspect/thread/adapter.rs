@@ -3,7 +3,7 @@
 //! inspector's own words for it (the traffic line, the detail lines, the counters it moves).
 //! The decoder's internals may change; only this file follows its report's shape.
 
-use weft_mesh::thread::sniff::{DecodedFrame, ErrorKind, Layer};
+use weft_mesh::thread::sniff::{DecodedFrame, ErrorKind, Layer, TlvInfo};
 
 /// How a frame's security went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +244,7 @@ pub fn view(d: &DecodedFrame) -> FrameView {
                 ", not secured".into()
             }
         )];
-        l.extend(m.tlvs.iter().map(|t| t.summary()));
+        l.extend(m.tlvs.iter().map(tlv_line));
         v.layers.push(("MLE".into(), l));
     }
     if let Some(p) = &d.mac_payload {
@@ -260,6 +260,28 @@ pub fn view(d: &DecodedFrame) -> FrameView {
     }
     v.layers.push(("PSDU".into(), vec![d.psdu.to_string()]));
     v
+}
+
+/// A TLV on one line: the decoder's summary, except Route64, one `R<id> in/out cost` a router
+/// (Thread 1.3 §4.4.11).
+fn tlv_line(t: &TlvInfo) -> String {
+    match t {
+        TlvInfo::Route64 {
+            id_sequence,
+            routes: Some(routes),
+            ..
+        } => {
+            let r: Vec<String> = routes
+                .iter()
+                .map(|r| format!("R{} {}/{} c{}", r.router_id, r.lq_in, r.lq_out, r.cost))
+                .collect();
+            format!(
+                "route64 id seq {id_sequence}: {} (LQ in/out, cost)",
+                r.join(", ")
+            )
+        }
+        t => t.summary(),
+    }
 }
 
 fn yes(b: bool) -> &'static str {

@@ -18,8 +18,9 @@ use super::adapter::{self, Security};
 use super::model::{lq_color, Role, ThreadEntry, ThreadModel, ThreadNode, TRAFFIC_CAPACITY};
 use crate::inspect::layout::Layout;
 
-/// Window over which frames/s is measured.
-const RATE_WINDOW: Duration = Duration::from_secs(2);
+/// Window over which frames/s is measured (Thread networks are quiet: a router advertises
+/// every few tens of seconds once settled).
+const RATE_WINDOW: Duration = Duration::from_secs(10);
 /// The most MAC sources whose frames are counted (beyond it, new ones are not).
 const MAX_HEARD: usize = 4096;
 

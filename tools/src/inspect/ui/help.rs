@@ -5,7 +5,7 @@ use super::*;
 /// The help screen, generated from the key table.
 pub fn draw_help(f: &mut Frame<'_>, area: Rect) {
     let w = area.width.saturating_sub(4).min(86);
-    let h = (BINDINGS.len() as u16 + 6).min(area.height.saturating_sub(2));
+    let h = (BINDINGS.len() as u16 + 7).min(area.height.saturating_sub(2));
     let r = Rect {
         x: area.x + (area.width.saturating_sub(w)) / 2,
         y: area.y + (area.height.saturating_sub(h)) / 2,
@@ -30,6 +30,9 @@ pub fn draw_help(f: &mut Frame<'_>, area: Rect) {
     ));
     lines.push(Line::from(
         " edges: links heard, green ≥ -80 dBm, yellow ≥ -90, red weaker",
+    ));
+    lines.push(Line::from(
+        " Thread edges: router links by link quality 3 green, 2 yellow, 1 red; children cyan",
     ));
     f.render_widget(Clear, r);
     f.render_widget(

@@ -43,7 +43,17 @@ pub fn draw_frame_detail(f: &mut Frame<'_>, area: Rect, app: &App, m: &ThreadMod
                         .fg(Color::Yellow),
                 );
             }
-            for (layer, text) in &e.view.layers {
+            // The error first, then the layers from the top down (MLE and its TLVs before the
+            // MAC header: the pane is short), the PSDU last.
+            let layers = &e.view.layers;
+            let rank = |l: &str| match l {
+                "Error" => 0,
+                "PSDU" => 2,
+                _ => 1,
+            };
+            let mut order: Vec<usize> = (0..layers.len()).rev().collect();
+            order.sort_by_key(|&i| rank(&layers[i].0));
+            for (layer, text) in order.iter().map(|&i| &layers[i]) {
                 let error = layer == "Error";
                 let style = if error {
                     Style::default().fg(Color::Red).bold()

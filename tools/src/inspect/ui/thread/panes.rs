@@ -73,24 +73,26 @@ pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Threa
         return;
     }
     let wide = inner.width >= 90;
-    let mut header = vec![
-        "RLOC",
-        "ROLE",
-        "PARENT / LINKS (LQ in/out)",
-        "FRMS",
-        "RSSI",
-        "LQI",
-        "SEEN",
-    ];
+    let lqi = m.nodes.iter().any(|n| n.lqi.is_some());
+    let links = if wide {
+        "PARENT / LINKS (LQ in/out)"
+    } else {
+        "PARENT / LINKS id:in/out"
+    };
+    let mut header = vec!["RLOC", "ROLE", links, "FRMS", "RSSI"];
     let mut widths = vec![
         Constraint::Length(4),
         Constraint::Length(6),
         Constraint::Fill(1),
-        Constraint::Length(5),
         Constraint::Length(4),
-        Constraint::Length(3),
-        Constraint::Length(6),
+        Constraint::Length(4),
     ];
+    if lqi || wide {
+        header.push("LQI");
+        widths.push(Constraint::Length(3));
+    }
+    header.push("SEEN");
+    widths.push(Constraint::Length(6));
     if wide {
         header.push("EXT ADDR");
         widths.push(Constraint::Length(16));
@@ -116,7 +118,13 @@ pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Threa
                 None => node
                     .links
                     .iter()
-                    .map(|l| format!("R{} {}/{}", l.router_id, l.lq_in, l.lq_out))
+                    .map(|l| {
+                        if wide {
+                            format!("R{} {}/{}", l.router_id, l.lq_in, l.lq_out)
+                        } else {
+                            format!("{}:{}/{}", l.router_id, l.lq_in, l.lq_out)
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" "),
             };
@@ -132,9 +140,11 @@ pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Threa
                 Cell::from(node.frames.to_string()),
                 Cell::from(node.rssi.map_or("-".into(), |r| r.to_string()))
                     .style(Style::default().fg(rssi_color(node.rssi))),
-                Cell::from(node.lqi.map_or("-".into(), |l| l.to_string())),
-                Cell::from(ago(m.now, node.last_seen)),
             ];
+            if lqi || wide {
+                cells.push(Cell::from(node.lqi.map_or("-".into(), |l| l.to_string())));
+            }
+            cells.push(Cell::from(ago(m.now, node.last_seen)));
             if wide {
                 cells.push(Cell::from(
                     node.ext_addr.clone().unwrap_or_else(|| "-".into()),
@@ -208,10 +218,10 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
                 _ if v.mac_type == "ack" => (String::new(), Color::DarkGray),
                 _ => (String::new(), Color::Gray),
             };
-            let net = if v.network.is_empty() {
-                String::new()
-            } else {
-                v.network.clone()
+            // Narrow: the destination port says enough (19788 is MLE, 5683 CoAP).
+            let net = match v.network.split_once('→') {
+                Some((_, dst)) if !wide => format!("udp {dst}"),
+                _ => v.network.clone(),
             };
             let mut cells = vec![Cell::from(clock(e.at))];
             if wide {
@@ -225,10 +235,15 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
                 Cell::from(v.mac_type.clone()),
                 Cell::from(format!(
                     "{}→{}",
-                    short(v.src.as_deref()),
-                    short(v.dst.as_deref())
+                    short(v.src.as_deref(), wide),
+                    short(v.dst.as_deref(), wide)
                 )),
-                Cell::from(security_text(e)).style(Style::default().fg(match e.view.security {
+                Cell::from(if wide || !e.no_key {
+                    security_text(e)
+                } else {
+                    "no key"
+                })
+                .style(Style::default().fg(match e.view.security {
                     _ if e.no_key => Color::Yellow,
                     Security::Decrypted => Color::Green,
                     _ => Color::Gray,
@@ -252,9 +267,9 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
     header.extend(["MAC", "SRC→DST", "SECURITY", "NETWORK", "MLE / ERROR"]);
     widths.extend([
         Constraint::Length(7),
-        Constraint::Length(if wide { 20 } else { 12 }),
-        Constraint::Length(11),
-        Constraint::Length(17),
+        Constraint::Length(if wide { 20 } else { 11 }),
+        Constraint::Length(if wide { 11 } else { 9 }),
+        Constraint::Length(if wide { 17 } else { 9 }),
         Constraint::Fill(1),
     ]);
     let table = Table::new(rows, widths)
@@ -263,11 +278,13 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
     f.render_widget(table, inner);
 }
 
-/// An address for a narrow column: a short one whole, an extended one by its last 8 digits.
-fn short(a: Option<&str>) -> String {
+/// An address for a column: a short one whole, an extended one by its last 8 digits (4 when
+/// narrow).
+fn short(a: Option<&str>, wide: bool) -> String {
+    let keep = if wide { 8 } else { 4 };
     match a {
         None => "-".into(),
-        Some(a) if a.len() > 8 => format!("…{}", &a[a.len() - 8..]),
+        Some(a) if a.len() > keep + 1 => format!("…{}", &a[a.len() - keep..]),
         Some(a) => a.into(),
     }
 }
