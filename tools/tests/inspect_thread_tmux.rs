@@ -166,3 +166,126 @@ fn inspect_shows_both_protocols_a_tab_each() {
     quit(&t, &exit_file);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A thread-home capture, as (channel, PSDU with FCS) pairs, and the run's network key.
+#[cfg(feature = "otsim")]
+fn thread_home_capture(dir: &Path) -> (Vec<(u8, Vec<u8>)>, String) {
+    use weft_radio::ieee802154_tap;
+    use weft_radio::pcap::read_all_packets;
+    let pcap = dir.join("home.pcapng");
+    let (code, out, err) = procs::run(&[
+        "sim",
+        "run",
+        "--scenario",
+        "thread-home",
+        "--seconds",
+        "60",
+        "--json",
+        "--pcap",
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let key = first["network_key"].as_str().unwrap().to_owned();
+    let packets = read_all_packets(&std::fs::read(&pcap).unwrap()).unwrap();
+    let psdus = packets
+        .iter()
+        .map(|p| {
+            let (info, psdu) = ieee802154_tap::parse(&p.data).unwrap();
+            (info.channel.unwrap().0 as u8, psdu.to_vec())
+        })
+        .collect();
+    (psdus, key)
+}
+
+/// Replays `psdus` onto the OpenThread simulation air of `port_offset` as node 9 would send
+/// them.
+#[cfg(feature = "otsim")]
+fn replay(psdus: &[(u8, Vec<u8>)], offset: u16) {
+    use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+    let base = 9000 + 34 * offset;
+    let ot = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+    ot.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+    ot.bind(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, base + 9).into())
+        .unwrap();
+    let ot: UdpSocket = ot.into();
+    for (channel, psdu) in psdus {
+        let mut d = vec![*channel];
+        d.extend_from_slice(psdu);
+        ot.send_to(&d, SocketAddrV4::new(Ipv4Addr::new(224, 0, 0, 116), base))
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(300));
+    }
+}
+
+#[cfg(feature = "otsim")]
+#[test]
+fn inspect_shows_a_thread_network_heard_on_the_openthread_air() {
+    if Tmux::skipped() {
+        return;
+    }
+    let dir = procs::scratch("tmux", "otsim");
+    let (psdus, key) = thread_home_capture(&dir);
+    let offset = 600 + (std::process::id() % 400) as u16;
+    let (t, exit_file) = start(
+        "weft-otsim",
+        &dir,
+        &format!(
+            "inspect --radio 'otsim:7?port_offset={offset}' --thread-key {key} --channel 15 --pan-id face --mesh-local-prefix fdde:ad00:beef:0::"
+        ),
+    );
+    let mut screen = String::new();
+    wait_for("the inspector", Duration::from_secs(30), || {
+        screen = t.capture();
+        screen.contains("Traffic (0 frames)")
+    });
+    assert!(screen.contains("channel 15, PAN face"), "{screen}");
+    replay(&psdus, offset);
+    std::thread::sleep(Duration::from_millis(500));
+    screen = t.capture();
+    if screen.contains("Traffic (0 frames)") {
+        let why = "nothing came over multicast on the loopback interface (`ip link show lo`)";
+        assert_ne!(std::env::var("CI").as_deref(), Ok("1"), "{why}");
+        eprintln!("skipping: {why}");
+        return;
+    }
+    wait_for(
+        "the routers and decoded MLE",
+        Duration::from_secs(20),
+        || {
+            screen = t.capture();
+            screen.contains("Nodes (5 routers,") && screen.contains("MLE advertisement")
+        },
+    );
+    assert!(screen.contains("0000 leader"), "{screen}");
+    assert!(screen.contains("decrypted"), "{screen}");
+    t.keys("s");
+    wait_for("the statistics", Duration::from_secs(10), || {
+        screen = t.capture();
+        screen.contains("[Stats]")
+    });
+    assert!(screen.contains("leader        router 0 (0000)"), "{screen}");
+    assert!(screen.contains("other PAN     0"), "{screen}");
+    quit(&t, &exit_file);
+    drop(t);
+
+    // Without the key: frames at the MAC level, and the status bar says how to give it.
+    let (t, exit_file) = start(
+        "weft-otsim-nokey",
+        &dir,
+        &format!("inspect --radio 'otsim:7?port_offset={offset}'"),
+    );
+    wait_for("the inspector", Duration::from_secs(30), || {
+        screen = t.capture();
+        screen.contains("Traffic (0 frames)")
+    });
+    replay(&psdus, offset);
+    wait_for("frames without the key", Duration::from_secs(20), || {
+        screen = t.capture();
+        screen.contains("no key") && screen.contains("router")
+    });
+    assert!(screen.contains("--thread-key"), "{screen}");
+    assert!(!screen.contains("MLE advertisement"), "{screen}");
+    quit(&t, &exit_file);
+    let _ = std::fs::remove_dir_all(&dir);
+}
