@@ -120,7 +120,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Tab],
         label: "Tab",
         action: Action::NextTab,
-        help: "next info tab: detail, statistics, unprovisioned (Thread: frame, statistics)",
+        help: "info tab: detail, stats, unprovisioned (Thread: frame, stats)",
     },
     Binding {
         keys: &[KeyCode::Char('1')],
@@ -144,19 +144,19 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Char('[')],
         label: "[",
         action: Action::PrevFrame,
-        help: "select the previous frame, its layers in the Thread detail (Mesh: scroll back one)",
+        help: "previous frame: its layers in the Thread detail (Mesh: scroll)",
     },
     Binding {
         keys: &[KeyCode::Char(']')],
         label: "]",
         action: Action::NextFrame,
-        help: "select the next frame (Mesh: scroll forward one)",
+        help: "next frame (Mesh: scroll forward one)",
     },
     Binding {
         keys: &[KeyCode::Char('d')],
         label: "d",
         action: Action::Detail,
-        help: "show the selected node's detail (Thread: the selected frame's layers)",
+        help: "show the selected node's detail (Thread: the selected frame)",
     },
     Binding {
         keys: &[KeyCode::Char('s')],
