@@ -37,6 +37,11 @@ pub struct FrameView {
     pub network: String,
     /// The MLE command's name, when it was opened.
     pub mle: Option<String>,
+    /// What the MLE message says in brief: its sender's RLOC16 (Source Address TLV), the
+    /// RLOC16 it gives (Address16 TLV), e.g. `from 2400, gives 2401`.
+    pub mle_gist: String,
+    /// The IPv6 source and destination, when decompressed.
+    pub ip: Option<(std::net::Ipv6Addr, std::net::Ipv6Addr)>,
     /// Whether the MLE message was secured.
     pub mle_secured: bool,
     /// A fragment that completed a datagram / a fragment held for later.
@@ -88,6 +93,8 @@ pub fn view(d: &DecodedFrame) -> FrameView {
         key_sequence: None,
         network: String::new(),
         mle: None,
+        mle_gist: String::new(),
+        ip: None,
         mle_secured: false,
         reassembled: false,
         fragment_held: false,
@@ -196,6 +203,7 @@ pub fn view(d: &DecodedFrame) -> FrameView {
         v.layers.push(("6LoWPAN".into(), l));
     }
     if let Some(ip) = &d.ipv6 {
+        v.ip = Some((ip.src, ip.dst));
         v.layers.push((
             "IPv6".into(),
             vec![
@@ -230,6 +238,16 @@ pub fn view(d: &DecodedFrame) -> FrameView {
     if let Some(m) = &d.mle {
         v.mle = Some(m.command_name.to_string());
         v.mle_secured = m.security_suite == 0;
+        let gist: Vec<String> = m
+            .tlvs
+            .iter()
+            .filter_map(|t| match t {
+                TlvInfo::SourceAddress { rloc16 } => Some(format!("from {rloc16}")),
+                TlvInfo::Address16 { rloc16 } => Some(format!("gives {rloc16}")),
+                _ => None,
+            })
+            .collect();
+        v.mle_gist = gist.join(", ");
         let mut l = vec![format!(
             "command {} ({}){}",
             m.command_name,

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::inspect::thread::adapter::Security;
+use std::net::Ipv6Addr;
+
 use crate::inspect::thread::model::Role;
 
 fn thread_glyph(n: &TopoNode, _host: Option<NodeKey>, fancy: bool) -> (&'static str, Color) {
@@ -213,7 +215,15 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
             let v = &e.view;
             let (what, color) = match (&v.error, &v.mle) {
                 (Some((_, reason)), _) if !e.no_key => (reason.clone(), Color::Red),
+                (_, Some(c)) if wide && !v.mle_gist.is_empty() => {
+                    (format!("MLE {c} ({})", v.mle_gist), Color::Green)
+                }
                 (_, Some(c)) => (format!("MLE {c}"), Color::Green),
+                _ if wide && v.ip.is_some() => {
+                    let (s, d) =
+                        v.ip.unwrap_or((Ipv6Addr::UNSPECIFIED, Ipv6Addr::UNSPECIFIED));
+                    (format!("{s} → {d}"), Color::Gray)
+                }
                 _ if e.no_key => (String::new(), Color::DarkGray),
                 _ if v.mac_type == "ack" => (String::new(), Color::DarkGray),
                 _ => (String::new(), Color::Gray),
