@@ -229,3 +229,37 @@ fn both_protocols_get_a_tab_bar_with_their_counts() {
     let first: String = (0..120).map(|x| buf[(x, 0)].symbol().to_string()).collect();
     assert!(first.starts_with(" weft inspect "), "{first}");
 }
+
+#[test]
+fn the_status_bar_says_how_to_give_the_key_or_that_it_is_wrong() {
+    let footer = |key: Option<[u8; 16]>| -> String {
+        let mut sim = ThreadSim::new("thread-home", 1).unwrap();
+        let mut c = sim.config(None, None);
+        c.key = key;
+        let mut f = ThreadFeeder::new("x".into(), c);
+        sim.advance_to(Instant::from_micros(20_000_000), &mut f);
+        f.publish(10);
+        let mut app = App::default();
+        let mut term = Terminal::new(TestBackend::new(160, 30)).unwrap();
+        term.draw(|fr| ui::draw_all(fr, &mut app, None, Some(&f.model)))
+            .unwrap();
+        let buf = term.backend().buffer();
+        (0..160)
+            .map(|x| buf[(x, 29)].symbol().to_string())
+            .collect()
+    };
+    let none = footer(None);
+    assert!(
+        none.contains("give the network key with --thread-key HEX"),
+        "{none}"
+    );
+    let wrong = footer(Some([0x55; 16]));
+    assert!(wrong.contains("nothing opens with this key"), "{wrong}");
+    let right = footer(
+        ThreadSim::new("thread-home", 1)
+            .unwrap()
+            .config(None, None)
+            .key,
+    );
+    assert!(right.contains("? help"), "{right}");
+}

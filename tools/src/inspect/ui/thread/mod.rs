@@ -314,6 +314,14 @@ pub fn draw_thread_footer(f: &mut Frame<'_>, area: Rect, app: &App, m: &ThreadMo
             " encrypted frames shown at the MAC level: give the network key with --thread-key HEX (32 hex digits; `ot-ctl networkkey` prints it)",
             Style::default().fg(Color::Yellow),
         ))
+    } else if m.stats.decrypted == 0
+        && m.stats.mle == 0
+        && (m.stats.errors.contains_key("MIC failed") || m.stats.errors.contains_key("unknown key"))
+    {
+        Line::from(Span::styled(
+            " nothing opens with this key: check --thread-key (`ot-ctl networkkey`) and --key-sequence (`ot-ctl keysequence counter`)",
+            Style::default().fg(Color::Yellow),
+        ))
     } else {
         let keys = [
             ("?", "help"),

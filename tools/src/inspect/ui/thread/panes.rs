@@ -146,7 +146,11 @@ pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Threa
             if lqi || wide {
                 cells.push(Cell::from(node.lqi.map_or("-".into(), |l| l.to_string())));
             }
-            cells.push(Cell::from(ago(m.now, node.last_seen)));
+            // Known only as a destination (no key): not heard transmitting under its RLOC16.
+            cells.push(Cell::from(match node.last_seen {
+                Some(_) => ago(m.now, node.last_seen),
+                None => "-".into(),
+            }));
             if wide {
                 cells.push(Cell::from(
                     node.ext_addr.clone().unwrap_or_else(|| "-".into()),
