@@ -74,14 +74,4 @@ fn bad_thread_options_are_usage_errors() {
         ],
         "listens on channel 11 and --channel says 20: give the channel once",
     );
-    refused(
-        &[
-            "inspect",
-            "--radio",
-            "sim:thread-home",
-            "--pcap",
-            "x.pcapng",
-        ],
-        "to capture Thread frames use `weft capture",
-    );
 }

@@ -289,3 +289,68 @@ fn inspect_shows_a_thread_network_heard_on_the_openthread_air() {
     quit(&t, &exit_file);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--pcap FILE` with Thread alone captures the 802.15.4 air from the start (REC in the
+/// header); `q` closes the file, which `weft decode --thread-key` opens; `c` starts another.
+#[test]
+fn inspect_captures_the_thread_air() {
+    if Tmux::skipped() {
+        return;
+    }
+    let dir = procs::scratch("tmux", "thread-pcap");
+    let pcap = dir.join("thread.pcapng");
+    let (t, exit_file) = start(
+        "weft-thread-pcap",
+        &dir,
+        &format!(
+            "inspect --radio sim:thread-home --speed 5 --pcap '{}'",
+            pcap.display()
+        ),
+    );
+    let mut screen = String::new();
+    wait_for("a capture of MLE", Duration::from_secs(60), || {
+        screen = t.capture();
+        screen.contains("● REC") && screen.contains("MLE advertisement")
+    });
+    t.keys("c");
+    wait_for("the capture to stop", Duration::from_secs(10), || {
+        screen = t.capture();
+        screen.contains("capture written to")
+    });
+    assert!(!screen.contains("● REC"), "{screen}");
+    t.keys("c");
+    wait_for("a new capture", Duration::from_secs(10), || {
+        screen = t.capture();
+        screen.contains("capturing the air to weft-capture-")
+    });
+    quit(&t, &exit_file);
+    let (_, out, _) = procs::run(&[
+        "sim",
+        "run",
+        "--scenario",
+        "thread-home",
+        "--seconds",
+        "1",
+        "--json",
+    ]);
+    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let key = first["network_key"].as_str().unwrap();
+    let (code, out, err) = procs::run(&[
+        "decode",
+        "--thread-key",
+        key,
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().count() >= 3, "{out}");
+    assert!(out.contains("\"command_name\":\"advertisement\""), "{out}");
+    // The second capture was closed at exit.
+    let more = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().starts_with("weft-capture-"));
+    assert!(more, "no second capture in {}", dir.display());
+    let _ = std::fs::remove_dir_all(&dir);
+}

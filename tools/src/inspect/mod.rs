@@ -68,7 +68,8 @@ pub struct InspectArgs {
     /// Draw the topology with plain characters instead of braille.
     #[arg(long)]
     pub plain: bool,
-    /// Capture the air into this pcapng file from the start (`c` stops it; see `weft capture`).
+    /// Capture the air into this pcapng file from the start (`c` stops it; see `weft capture`):
+    /// the Bluetooth Mesh air, or the Thread air when Thread is the only source.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
     /// Thread: the network key (32 hex digits; `ot-ctl networkkey` prints it). Without it,
@@ -147,7 +148,7 @@ pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
             let thread = plan
                 .thread
                 .as_ref()
-                .map(|t| sources::start_thread(t, a))
+                .map(|t| sources::start_thread(t, a, true))
                 .transpose()?;
             let rt = start_radio(&uri, &a.store, None, a.pcap.as_deref())?;
             return on_terminal(Some(rt), thread, a.plain);
@@ -176,7 +177,7 @@ pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
     let thread = plan
         .thread
         .as_ref()
-        .map(|t| sources::start_thread(t, a))
+        .map(|t| sources::start_thread(t, a, mesh.is_some()))
         .transpose()?;
     let mesh = mesh.map(|feeder| {
         Runtime::start(
@@ -278,13 +279,15 @@ fn on_terminal(
     let result = ui_loop(&mut terminal, mesh.as_ref(), thread.as_ref(), &mut app);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
-    if let Some(t) = thread {
-        t.stop();
-    }
+    let thread_last = thread.map(ThreadRuntime::stop);
     let last = mesh.map(Runtime::stop);
     result.map_err(|e| Failure::new(Exit::Unavailable, format!("terminal error: {e}")))?;
-    if let Some(e) = last.as_ref().and_then(|l| l.capture_error.as_ref()) {
-        return Err(Failure::new(Exit::Unavailable, e.clone()));
+    let capture_error = last
+        .as_ref()
+        .and_then(|l| l.capture_error.clone())
+        .or_else(|| thread_last.as_ref().and_then(|l| l.capture_error.clone()));
+    if let Some(e) = capture_error {
+        return Err(Failure::new(Exit::Unavailable, e));
     }
     Ok(Exit::Ok)
 }

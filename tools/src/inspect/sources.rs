@@ -133,11 +133,6 @@ pub fn plan(a: &InspectArgs) -> Result<Plan, Failure> {
             _ => {}
         }
     }
-    if a.pcap.is_some() && mesh.is_none() {
-        return Err(usage(
-            "--pcap captures the Bluetooth Mesh air; to capture Thread frames use `weft capture --radio RADIO --pcap FILE`",
-        ));
-    }
     Ok(Plan {
         mesh: mesh.map(|(_, m)| m),
         thread,
@@ -146,7 +141,13 @@ pub fn plan(a: &InspectArgs) -> Result<Plan, Failure> {
 
 /// Starts the Thread source: the scenario paced at `--speed` with its own key (unless
 /// `--thread-key` says another), or the radio (exit 3 when it cannot be opened).
-pub fn start_thread(t: &ThreadSource, a: &InspectArgs) -> Result<ThreadRuntime, Failure> {
+///
+/// `--pcap` captures the Thread air when there is no Bluetooth Mesh source (`mesh` false).
+pub fn start_thread(
+    t: &ThreadSource,
+    a: &InspectArgs,
+    mesh: bool,
+) -> Result<ThreadRuntime, Failure> {
     match t {
         ThreadSource::Sim(name) => {
             let sim = ThreadSim::new(name, a.seed).map_err(usage)?;
@@ -160,7 +161,8 @@ pub fn start_thread(t: &ThreadSource, a: &InspectArgs) -> Result<ThreadRuntime, 
             if let Some(p) = a.mesh_local_prefix {
                 config.mesh_local_prefix = Some(p);
             }
-            let feeder = ThreadFeeder::new(format!("sim:{name} (seed {})", a.seed), config);
+            let mut feeder = ThreadFeeder::new(format!("sim:{name} (seed {})", a.seed), config);
+            pcap(&mut feeder, a, mesh)?;
             Ok(ThreadRuntime::sim(sim, feeder, a.speed))
         }
         ThreadSource::Radio(uri) => {
@@ -175,6 +177,7 @@ pub fn start_thread(t: &ThreadSource, a: &InspectArgs) -> Result<ThreadRuntime, 
                 pan_id: a.pan_id,
             };
             let mut feeder = ThreadFeeder::new(uri.to_string(), config);
+            pcap(&mut feeder, a, mesh)?;
             if a.thread_key.is_none() {
                 feeder.model.notify(
                     "no --thread-key: encrypted frames are shown at the MAC level (give the network key, 32 hex digits, to decrypt them)",
@@ -182,6 +185,16 @@ pub fn start_thread(t: &ThreadSource, a: &InspectArgs) -> Result<ThreadRuntime, 
             }
             ThreadRuntime::radio(uri, feeder).map_err(|e| Failure::new(Exit::Unavailable, e))
         }
+    }
+}
+
+/// `--pcap FILE` on the Thread air, when it is the only source.
+fn pcap(f: &mut ThreadFeeder, a: &InspectArgs, mesh: bool) -> Result<(), Failure> {
+    match &a.pcap {
+        Some(p) if !mesh => f
+            .start_capture(p)
+            .map_err(|e| Failure::new(Exit::Unavailable, e)),
+        _ => Ok(()),
     }
 }
 

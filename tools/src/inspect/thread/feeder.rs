@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use weft_mesh::thread::lowpan::Context;
@@ -15,6 +16,7 @@ use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
 
 use super::adapter::{self, Security};
+use super::capture::ThreadCapture;
 use super::model::{lq_color, Role, ThreadEntry, ThreadModel, ThreadNode, TRAFFIC_CAPACITY};
 use crate::inspect::layout::Layout;
 
@@ -72,6 +74,7 @@ pub struct ThreadFeeder {
     shorts: BTreeSet<u16>,
     layout: Layout,
     rate: VecDeque<Instant>,
+    capture: Option<ThreadCapture>,
 }
 
 impl ThreadFeeder {
@@ -95,6 +98,7 @@ impl ThreadFeeder {
             shorts: BTreeSet::new(),
             layout: Layout::new(),
             rate: VecDeque::new(),
+            capture: None,
         }
     }
 
@@ -108,6 +112,9 @@ impl ThreadFeeder {
         psdu: &[u8],
         fcs: Fcs,
     ) {
+        if let Some(c) = self.capture.as_mut() {
+            c.write(at, channel, rssi, psdu_without_fcs(psdu, fcs));
+        }
         let s = &mut self.model.stats;
         s.frames += 1;
         self.model.now = self.model.now.max(at);
@@ -175,6 +182,19 @@ impl ThreadFeeder {
         while m.traffic.len() > TRAFFIC_CAPACITY {
             m.traffic.pop_front();
         }
+    }
+
+    /// Starts capturing every frame heard into `path`.
+    pub fn start_capture(&mut self, path: &Path) -> Result<(), String> {
+        self.capture = Some(ThreadCapture::start(path)?);
+        self.model.capture = Some(path.display().to_string());
+        Ok(())
+    }
+
+    /// Stops the capture: the file written, or why it failed; `None` when none ran.
+    pub fn stop_capture(&mut self) -> Option<Result<PathBuf, String>> {
+        self.model.capture = None;
+        self.capture.take().map(ThreadCapture::finish)
     }
 
     /// The virtual or wall time now (frames/s is measured up to it).
@@ -265,6 +285,15 @@ impl ThreadFeeder {
         self.model.topology = graph;
         self.model.edges = Arc::new(edges);
         self.model.nodes = nodes.into_values().collect();
+    }
+}
+
+/// The MAC frame of a PSDU: without its FCS when it carries one (a frame too short for one is
+/// written as it is).
+fn psdu_without_fcs(psdu: &[u8], fcs: Fcs) -> &[u8] {
+    match fcs {
+        Fcs::Present => &psdu[..psdu.len().saturating_sub(2)],
+        Fcs::Absent => psdu,
     }
 }
 

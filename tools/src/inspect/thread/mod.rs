@@ -5,9 +5,11 @@
 //! - [`adapter`]: the one reader of the decoder's `DecodedFrame`;
 //! - [`model`]: what the Thread tab draws;
 //! - [`feeder`]: filters, decodes, learns the topology, fills the model;
-//! - [`sim`]: the scenario tapped on its air; [`runtime`]: the thread that runs a source.
+//! - [`sim`]: the scenario tapped on its air; [`runtime`]: the thread that runs a source;
+//! - [`capture`]: `c` writes what is heard to a pcapng file.
 
 pub mod adapter;
+pub mod capture;
 pub mod feeder;
 pub mod model;
 pub mod runtime;

@@ -120,6 +120,10 @@ pub struct ThreadModel {
     pub stats: ThreadStats,
     /// A line about the last thing that happened, numbered so the UI sees each one once.
     pub notice: Option<(u64, String)>,
+    /// The pcapng file being written, if a capture runs.
+    pub capture: Option<String>,
+    /// Why the capture could not be closed when the source stopped.
+    pub capture_error: Option<String>,
 }
 
 impl ThreadModel {
@@ -138,6 +142,8 @@ impl ThreadModel {
             traffic_total: 0,
             stats: ThreadStats::default(),
             notice: None,
+            capture: None,
+            capture_error: None,
         }
     }
 

@@ -23,6 +23,8 @@ const PUBLISH_EVERY: WallDuration = WallDuration::from_millis(33);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThreadControl {
     TogglePause,
+    /// Starts a capture in the working directory, or stops the one running.
+    ToggleCapture,
     Quit,
 }
 
@@ -34,6 +36,24 @@ pub struct ThreadRuntime {
     snapshot: Shared,
     tx: Sender<ThreadControl>,
     handle: Option<JoinHandle<()>>,
+}
+
+/// `c`: stops the capture running, or starts one in the working directory.
+fn toggle_capture(f: &mut ThreadFeeder) {
+    let stopped = f.stop_capture();
+    let text = crate::inspect::model::toggle_capture(stopped, None, |p| f.start_capture(p));
+    f.model.notify(text);
+}
+
+/// Closes the capture as the source stops; a failure goes to a last snapshot, for the command
+/// to report once the terminal is restored.
+fn close(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder) {
+    if let Some(Err(e)) = f.stop_capture() {
+        f.model.capture_error = Some(e);
+        if let Ok(mut s) = shared.lock() {
+            *s = Arc::new(f.model.clone());
+        }
+    }
 }
 
 fn publish(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder, steps: usize) {
@@ -75,7 +95,8 @@ impl ThreadRuntime {
                 loop {
                     for c in rx.try_iter() {
                         match c {
-                            ThreadControl::Quit => return,
+                            ThreadControl::Quit => return close(shared, &mut feeder),
+                            ThreadControl::ToggleCapture => toggle_capture(&mut feeder),
                             ThreadControl::TogglePause => {
                                 if pacer.is_paused() {
                                     pacer.resume(sim.now());
@@ -196,39 +217,40 @@ async fn listen(
     let mut failed = false;
     loop {
         tokio::select! {
-            f = radio.recv(), if !failed => match f {
-                Ok(f) if f.bearer == Bearer::Ieee802154 && !paused => {
-                    // Radios hand 802.15.4 frames over without their FCS.
-                    feeder.ingest(now(), f.channel, f.rssi, None, &f.bytes, Fcs::Absent);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    failed = true;
-                    feeder.model.notify(format!("the radio stopped: {e}"));
-                }
-            },
-            _ = tick.tick() => {
-                for c in rx.try_iter() {
-                    match c {
-                        ThreadControl::Quit => return,
-                        ThreadControl::TogglePause => {
-                            paused = !paused;
-                            feeder.model.paused = paused;
-                            feeder.model.notify(if paused {
-                                "paused: frames heard meanwhile are not shown"
-                            } else {
-                                "running"
-                            });
+                    f = radio.recv(), if !failed => match f {
+                        Ok(f) if f.bearer == Bearer::Ieee802154 && !paused => {
+                            // Radios hand 802.15.4 frames over without their FCS.
+                            feeder.ingest(now(), f.channel, f.rssi, None, &f.bytes, Fcs::Absent);
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            failed = true;
+                            feeder.model.notify(format!("the radio stopped: {e}"));
+                        }
+                    },
+                    _ = tick.tick() => {
+                        for c in rx.try_iter() {
+                            match c {
+                                ThreadControl::Quit => return close(shared, &mut feeder),
+        ThreadControl::ToggleCapture => toggle_capture(&mut feeder),
+                                ThreadControl::TogglePause => {
+                                    paused = !paused;
+                                    feeder.model.paused = paused;
+                                    feeder.model.notify(if paused {
+                                        "paused: frames heard meanwhile are not shown"
+                                    } else {
+                                        "running"
+                                    });
+                                }
+                            }
+                        }
+                        let t = now();
+                        if t.saturating_since(last) >= Duration::from_micros(PUBLISH_EVERY.as_micros() as u64) {
+                            last = t;
+                            feeder.set_now(t);
+                            publish(shared, &mut feeder, 3);
                         }
                     }
                 }
-                let t = now();
-                if t.saturating_since(last) >= Duration::from_micros(PUBLISH_EVERY.as_micros() as u64) {
-                    last = t;
-                    feeder.set_now(t);
-                    publish(shared, &mut feeder, 3);
-                }
-            }
-        }
     }
 }

@@ -191,14 +191,11 @@ impl App {
             | Action::LevelDown
             | Action::Provision
             | Action::Configure => {
-                self.status =
-                    Some("the Thread tab listens only: sending is for the Bluetooth Mesh tab".into())
-            }
-            Action::Capture => {
                 self.status = Some(
-                    "to capture Thread frames run `weft capture --radio RADIO --pcap FILE` (or weft sim run --scenario thread-home --pcap FILE)".into(),
+                    "the Thread tab listens only: sending is for the Bluetooth Mesh tab".into(),
                 )
             }
+            Action::Capture => return Some(ThreadControl::ToggleCapture),
             Action::MeshTab | Action::ThreadTab | Action::OtherProtocol => {}
         }
         None
@@ -281,7 +278,7 @@ pub fn draw_thread_header(f: &mut Frame<'_>, area: Rect, m: &ThreadModel) {
     if !m.filters.is_empty() {
         text.push_str(&format!("  {}", m.filters));
     }
-    let spans = vec![
+    let mut spans = vec![
         Span::styled(
             " weft inspect ",
             Style::default().add_modifier(Modifier::BOLD),
@@ -289,6 +286,12 @@ pub fn draw_thread_header(f: &mut Frame<'_>, area: Rect, m: &ThreadModel) {
         state,
         Span::raw(text),
     ];
+    if m.capture.is_some() {
+        spans.push(Span::styled(
+            "  ● REC",
+            Style::default().fg(Color::Red).bold(),
+        ));
+    }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -330,6 +333,7 @@ pub fn draw_thread_footer(f: &mut Frame<'_>, area: Rect, app: &App, m: &ThreadMo
             ("[]", "frame"),
             ("/", "filter"),
             ("p", "pause"),
+            ("c", "capture"),
             ("Tab", "info"),
             ("1 2", "protocol"),
         ];
