@@ -112,12 +112,16 @@ fn inspect_shows_the_thread_home_network() {
         "{screen}"
     );
 
-    // Help lists the keys, the protocol tabs among them.
+    // Help lists the keys that do something here: not sending, not the protocol tabs.
     t.keys("?");
     wait_for("the help screen", Duration::from_secs(10), || {
         screen = t.capture();
-        screen.contains("the Thread tab")
+        screen.contains("show or hide this help")
     });
+    assert!(screen.contains("previous frame: its layers"), "{screen}");
+    assert!(screen.contains("router links by link quality"), "{screen}");
+    assert!(!screen.contains("Generic OnOff Set"), "{screen}");
+    assert!(!screen.contains("the Thread tab"), "{screen}");
     t.keys("Escape");
     quit(&t, &exit_file);
     let _ = std::fs::remove_dir_all(&dir);
@@ -159,6 +163,16 @@ fn inspect_shows_both_protocols_a_tab_each() {
     wait_for("more Thread frames", Duration::from_secs(30), || {
         count(&t.capture()) > first
     });
+    t.keys("?");
+    wait_for(
+        "the help with the protocol keys",
+        Duration::from_secs(10),
+        || {
+            screen = t.capture();
+            screen.contains("the Thread tab") && screen.contains("S-Tab")
+        },
+    );
+    t.keys("Escape");
     t.keys("BTab");
     wait_for("back on the Mesh tab", Duration::from_secs(10), || {
         t.capture().contains("motion-hall")

@@ -226,6 +226,23 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// Whether `a` does something on the tab shown (`thread`: the Thread tab) when `both`
+/// protocols are inspected or one: the help lists only those. Sending, provisioning and
+/// configuring are Bluetooth Mesh's; the protocol keys need two protocols.
+pub fn applies(a: Action, thread: bool, both: bool) -> bool {
+    match a {
+        Action::MeshTab | Action::ThreadTab | Action::OtherProtocol => both,
+        Action::Unprovisioned
+        | Action::Target
+        | Action::OnOff
+        | Action::LevelUp
+        | Action::LevelDown
+        | Action::Provision
+        | Action::Configure => !thread,
+        _ => true,
+    }
+}
+
 /// The action bound to a key press, if any.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {

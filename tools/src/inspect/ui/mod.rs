@@ -25,7 +25,7 @@ mod thread;
 
 pub use detail::{draw_detail, draw_stats, draw_unprovisioned};
 pub use graph::{abbreviate, draw_graph, draw_topology, GraphView};
-pub use help::draw_help;
+pub use help::{draw_help, draw_help_for};
 pub use tables::{draw_nodes, draw_traffic};
 pub use thread::{
     draw_all, draw_frame_detail, draw_protocol_tabs, draw_thread, draw_thread_nodes,

@@ -418,6 +418,7 @@ pub fn draw_all(
         (None, None) => {}
     }
     if app.help {
-        draw_help(f, area);
+        let both = mesh.is_some() && thread.is_some();
+        draw_help_for(f, area, app.protocol == Protocol::Thread, both);
     }
 }
