@@ -212,45 +212,49 @@ async fn listen(
     let start = tokio::time::Instant::now();
     let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+    let publish_every = Duration::from_micros(PUBLISH_EVERY.as_micros() as u64);
     let mut last = Instant::ZERO;
+    // Paused: the picture is frozen, the air is still heard (and counted, and captured).
     let mut paused = false;
     let mut failed = false;
     loop {
         tokio::select! {
-                    f = radio.recv(), if !failed => match f {
-                        Ok(f) if f.bearer == Bearer::Ieee802154 && !paused => {
-                            // Radios hand 802.15.4 frames over without their FCS.
-                            feeder.ingest(now(), f.channel, f.rssi, None, &f.bytes, Fcs::Absent);
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            failed = true;
-                            feeder.model.notify(format!("the radio stopped: {e}"));
-                        }
-                    },
-                    _ = tick.tick() => {
-                        for c in rx.try_iter() {
-                            match c {
-                                ThreadControl::Quit => return close(shared, &mut feeder),
-        ThreadControl::ToggleCapture => toggle_capture(&mut feeder),
-                                ThreadControl::TogglePause => {
-                                    paused = !paused;
-                                    feeder.model.paused = paused;
-                                    feeder.model.notify(if paused {
-                                        "paused: frames heard meanwhile are not shown"
-                                    } else {
-                                        "running"
-                                    });
-                                }
-                            }
-                        }
-                        let t = now();
-                        if t.saturating_since(last) >= Duration::from_micros(PUBLISH_EVERY.as_micros() as u64) {
-                            last = t;
-                            feeder.set_now(t);
-                            publish(shared, &mut feeder, 3);
+            f = radio.recv(), if !failed => match f {
+                Ok(f) if f.bearer == Bearer::Ieee802154 => {
+                    // Radios hand 802.15.4 frames over without their FCS.
+                    feeder.ingest(now(), f.channel, f.rssi, None, &f.bytes, Fcs::Absent);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    failed = true;
+                    feeder.model.notify(format!("the radio stopped: {e}"));
+                }
+            },
+            _ = tick.tick() => {
+                let mut changed = false;
+                for c in rx.try_iter() {
+                    changed = true;
+                    match c {
+                        ThreadControl::Quit => return close(shared, &mut feeder),
+                        ThreadControl::ToggleCapture => toggle_capture(&mut feeder),
+                        ThreadControl::TogglePause => {
+                            paused = !paused;
+                            feeder.model.paused = paused;
+                            feeder.model.notify(if paused {
+                                "paused: the picture is frozen, the air is still heard"
+                            } else {
+                                "running"
+                            });
                         }
                     }
                 }
+                let t = now();
+                if changed || (!paused && t.saturating_since(last) >= publish_every) {
+                    last = t;
+                    feeder.set_now(t);
+                    publish(shared, &mut feeder, 3);
+                }
+            }
+        }
     }
 }
