@@ -173,6 +173,10 @@ fn inspect_shows_both_protocols_a_tab_each() {
         },
     );
     t.keys("Escape");
+    // Esc and the next key sent at once read as one escape sequence: wait for the help to go.
+    wait_for("the help to close", Duration::from_secs(10), || {
+        !t.capture().contains("S-Tab")
+    });
     t.keys("BTab");
     wait_for("back on the Mesh tab", Duration::from_secs(10), || {
         t.capture().contains("motion-hall")
