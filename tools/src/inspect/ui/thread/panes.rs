@@ -208,6 +208,9 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
         return;
     };
     let wide = inner.width >= 90;
+    // Tiny (an 80-column terminal): no MAC and NETWORK columns; the last one says the MLE
+    // command, the error, else the upper layer or the MAC type.
+    let tiny = inner.width < 70;
     let rows_visible = usize::from(inner.height - 1);
     // The window ends at the newest frame, or early enough to show the selected one.
     let end = (sel + 1).max(list.len().min(sel + rows_visible));
@@ -222,7 +225,15 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
                 (_, Some(c)) if wide && !v.mle_gist.is_empty() => {
                     (format!("MLE {c} ({})", v.mle_gist), Color::Green)
                 }
+                (_, Some(c)) if tiny => (c.clone(), Color::Green),
                 (_, Some(c)) => (format!("MLE {c}"), Color::Green),
+                _ if tiny && !v.network.is_empty() => (
+                    v.network
+                        .split_once('→')
+                        .map_or(v.network.clone(), |(_, d)| format!("udp {d}")),
+                    Color::Gray,
+                ),
+                _ if tiny => (v.mac_type.clone(), Color::DarkGray),
                 _ if wide && v.ip.is_some() => {
                     let (s, d) =
                         v.ip.unwrap_or((Ipv6Addr::UNSPECIFIED, Ipv6Addr::UNSPECIFIED));
@@ -245,8 +256,10 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
                     e.channel.to_string()
                 }));
             }
+            if !tiny {
+                cells.push(Cell::from(v.mac_type.clone()));
+            }
             cells.extend([
-                Cell::from(v.mac_type.clone()),
                 Cell::from(format!(
                     "{}→{}",
                     short(v.src.as_deref(), wide),
@@ -262,9 +275,11 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
                     Security::Decrypted => Color::Green,
                     _ => Color::Gray,
                 })),
-                Cell::from(net),
-                Cell::from(what).style(Style::default().fg(color)),
             ]);
+            if !tiny {
+                cells.push(Cell::from(net));
+            }
+            cells.push(Cell::from(what).style(Style::default().fg(color)));
             let mut row = Row::new(cells);
             if start + i == sel {
                 row = row.style(Style::default().add_modifier(Modifier::REVERSED));
@@ -278,14 +293,23 @@ pub fn draw_thread_traffic(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Thr
         header.push("CH");
         widths.push(Constraint::Length(2));
     }
-    header.extend(["MAC", "SRC→DST", "SECURITY", "NETWORK", "MLE / ERROR"]);
-    widths.extend([
-        Constraint::Length(7),
-        Constraint::Length(if wide { 20 } else { 11 }),
-        Constraint::Length(if wide { 11 } else { 9 }),
-        Constraint::Length(if wide { 17 } else { 9 }),
-        Constraint::Fill(1),
-    ]);
+    if tiny {
+        header.extend(["SRC→DST", "SECURITY", "FRAME"]);
+        widths.extend([
+            Constraint::Length(11),
+            Constraint::Length(9),
+            Constraint::Fill(1),
+        ]);
+    } else {
+        header.extend(["MAC", "SRC→DST", "SECURITY", "NETWORK", "MLE / ERROR"]);
+        widths.extend([
+            Constraint::Length(7),
+            Constraint::Length(if wide { 20 } else { 11 }),
+            Constraint::Length(if wide { 11 } else { 9 }),
+            Constraint::Length(if wide { 17 } else { 9 }),
+            Constraint::Fill(1),
+        ]);
+    }
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(Style::default().fg(Color::Yellow).bold()))
         .column_spacing(1);
