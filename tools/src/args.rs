@@ -240,6 +240,34 @@ pub fn friendship(s: &str) -> Result<(Address, Address, u16, u16), String> {
     Ok((unicast(lpn)?, unicast(friend)?, counter(lc)?, counter(fc)?))
 }
 
+/// An IEEE 802.15.4 channel of the 2.4 GHz O-QPSK PHY, the ones Thread uses: 11 to 26
+/// (IEEE 802.15.4-2015 §10.1.3.3).
+pub fn channel154(s: &str) -> Result<u8, String> {
+    match s.trim().parse::<u8>() {
+        Ok(c) if (11..=26).contains(&c) => Ok(c),
+        _ => Err(format!(
+            "'{s}' is not an IEEE 802.15.4 channel of the 2.4 GHz band: give 11 to 26 (Thread's default is 15)"
+        )),
+    }
+}
+
+/// A PAN ID in hex (1 to 4 digits, `0x` optional), not the broadcast PAN 0xffff
+/// (IEEE 802.15.4-2015 §7.2.1.6 reserves it for every PAN).
+pub fn pan_id(s: &str) -> Result<u16, String> {
+    let t = s.trim();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    match u16::from_str_radix(t, 16) {
+        Ok(0xffff) => Err("0xffff is the broadcast PAN ID, not a network's: give the network's PAN ID in hex, e.g. face (`ot-ctl panid` prints it)".into()),
+        Ok(p) if !t.is_empty() && t.len() <= 4 => Ok(p),
+        _ => Err(format!(
+            "'{s}' is not a PAN ID: give 1 to 4 hex digits, e.g. face or 0x1234 (`ot-ctl panid` prints it)"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

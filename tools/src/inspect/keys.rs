@@ -30,6 +30,13 @@ pub enum Action {
     Provision,
     Configure,
     Escape,
+    /// The Bluetooth Mesh tab, the Thread tab, the other one.
+    MeshTab,
+    ThreadTab,
+    OtherProtocol,
+    /// One frame back or forward in the traffic log (the Thread tab's detail shows it).
+    PrevFrame,
+    NextFrame,
 }
 
 /// One binding: the keys, how the help writes them, what they do.
@@ -113,13 +120,43 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[KeyCode::Tab],
         label: "Tab",
         action: Action::NextTab,
-        help: "next info tab: detail, statistics, unprovisioned",
+        help: "info tab: detail, stats, unprovisioned (Thread: frame, stats)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('1')],
+        label: "1",
+        action: Action::MeshTab,
+        help: "the Bluetooth Mesh tab (when both protocols are inspected)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('2')],
+        label: "2",
+        action: Action::ThreadTab,
+        help: "the Thread tab (when both protocols are inspected)",
+    },
+    Binding {
+        keys: &[KeyCode::BackTab],
+        label: "S-Tab",
+        action: Action::OtherProtocol,
+        help: "the other protocol's tab",
+    },
+    Binding {
+        keys: &[KeyCode::Char('[')],
+        label: "[",
+        action: Action::PrevFrame,
+        help: "previous frame: its layers in the Thread detail (Mesh: scroll)",
+    },
+    Binding {
+        keys: &[KeyCode::Char(']')],
+        label: "]",
+        action: Action::NextFrame,
+        help: "next frame (Mesh: scroll forward one)",
     },
     Binding {
         keys: &[KeyCode::Char('d')],
         label: "d",
         action: Action::Detail,
-        help: "show the selected node's detail",
+        help: "show the selected node's detail (Thread: the selected frame)",
     },
     Binding {
         keys: &[KeyCode::Char('s')],
@@ -188,6 +225,23 @@ pub const BINDINGS: &[Binding] = &[
         help: "close help, clear the filter, target the selected node",
     },
 ];
+
+/// Whether `a` does something on the tab shown (`thread`: the Thread tab) when `both`
+/// protocols are inspected or one: the help lists only those. Sending, provisioning and
+/// configuring are Bluetooth Mesh's; the protocol keys need two protocols.
+pub fn applies(a: Action, thread: bool, both: bool) -> bool {
+    match a {
+        Action::MeshTab | Action::ThreadTab | Action::OtherProtocol => both,
+        Action::Unprovisioned
+        | Action::Target
+        | Action::OnOff
+        | Action::LevelUp
+        | Action::LevelDown
+        | Action::Provision
+        | Action::Configure => !thread,
+        _ => true,
+    }
+}
 
 /// The action bound to a key press, if any.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {

@@ -9,6 +9,8 @@ pub mod layout;
 pub mod live;
 pub mod model;
 pub mod runtime;
+pub mod sources;
+pub mod thread;
 pub mod thread_topology;
 pub mod ui;
 
@@ -33,6 +35,7 @@ use crate::Exit;
 
 use model::Feeder;
 use runtime::{Pace, Runtime};
+use thread::ThreadRuntime;
 use ui::{App, Request};
 
 /// How often the screen is redrawn.
@@ -43,9 +46,11 @@ pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
     /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; `bluez:hciN` an adapter bluetoothd owns, shared through BlueZ; gatt: is not available yet
-    /// (exit 3); spinel:, nrf154: and otsim: are Thread (802.15.4) radios, for `weft capture`.
-    #[arg(long, conflicts_with = "scenario", value_parser = crate::args::radio)]
-    pub radio: Option<String>,
+    /// (exit 3). Thread: `sim:thread-home` (the built-in 802.15.4 scenario, its key known), or
+    /// `spinel:DEVICE`, `nrf154:DEVICE`, `otsim:N` with --thread-key. Give --radio twice (a
+    /// Bluetooth Mesh source and a Thread one) to inspect both, a tab each.
+    #[arg(long, value_parser = crate::args::radio)]
+    pub radio: Vec<String>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
     #[arg(long)]
     pub scenario: Option<String>,
@@ -63,22 +68,45 @@ pub struct InspectArgs {
     /// Draw the topology with plain characters instead of braille.
     #[arg(long)]
     pub plain: bool,
-    /// Capture the air into this pcapng file from the start (`c` stops it; see `weft capture`).
+    /// Capture the air into this pcapng file from the start (`c` stops it; see `weft capture`):
+    /// the Bluetooth Mesh air, or the Thread air when Thread is the only source.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
+    /// Thread: the network key (32 hex digits; `ot-ctl networkkey` prints it). Without it,
+    /// encrypted frames are shown at the MAC level.
+    #[arg(long, value_name = "HEX", value_parser = crate::args::key128)]
+    pub thread_key: Option<[u8; 16]>,
+    /// Thread: the key sequence to start from (Thread 1.3 §7.1.2).
+    #[arg(long, value_name = "N")]
+    pub key_sequence: Option<u32>,
+    /// Thread: the 802.15.4 channel (11-26): spinel: and nrf154: radios listen on it, frames
+    /// of other channels are counted, not shown.
+    #[arg(long, value_name = "C", value_parser = crate::args::channel154)]
+    pub channel: Option<u8>,
+    /// Thread: only frames of this PAN (hex, e.g. face); others are counted as "other PAN".
+    #[arg(long, value_name = "P", value_parser = crate::args::pan_id)]
+    pub pan_id: Option<u16>,
+    /// Thread: the mesh-local prefix (6LoWPAN context 0, a /64), e.g. fdde:ad00:beef:0::.
+    #[arg(long, value_name = "P", value_parser = crate::decode_thread::mesh_local_prefix)]
+    pub mesh_local_prefix: Option<std::net::Ipv6Addr>,
 }
 
 impl Default for InspectArgs {
     /// The built-in smart-home mesh, live.
     fn default() -> Self {
         InspectArgs {
-            radio: None,
+            radio: Vec::new(),
             scenario: None,
             store: StoreOpts::default(),
             seed: 1,
             speed: 1.0,
             plain: false,
             pcap: None,
+            thread_key: None,
+            key_sequence: None,
+            channel: None,
+            pan_id: None,
+            mesh_local_prefix: None,
         }
     }
 }
@@ -105,14 +133,28 @@ fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, Failure> {
     })
 }
 
-/// Runs the inspector on the terminal.
+/// Runs the inspector on the terminal: a Bluetooth Mesh source, a Thread source, or both (a
+/// tab each; [`sources::plan`]).
 pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
-    let scenario = match source_of(a.radio.as_deref(), a.scenario.as_deref())? {
-        RadioArg::Radio(uri) => {
+    let plan = sources::plan(a)?;
+    if !(a.speed > 0.0 && a.speed <= 1000.0) {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!("--speed {}: give a factor between 0 and 1000", a.speed),
+        ));
+    }
+    let scenario = match plan.mesh {
+        Some(sources::MeshSource::Radio(uri)) => {
+            let thread = plan
+                .thread
+                .as_ref()
+                .map(|t| sources::start_thread(t, a, true))
+                .transpose()?;
             let rt = start_radio(&uri, &a.store, None, a.pcap.as_deref())?;
-            return on_terminal(rt, a.plain);
+            return on_terminal(Some(rt), thread, a.plain);
         }
-        RadioArg::Scenario(name) => name,
+        Some(sources::MeshSource::Scenario(name)) => Some(name),
+        None => None,
     };
     if a.store.net.is_some() {
         return Err(Failure::new(
@@ -120,26 +162,33 @@ pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
             "--net applies to the live air (--radio sim:SOCKET); a scenario brings its own keys",
         ));
     }
-    if !(a.speed > 0.0 && a.speed <= 1000.0) {
-        return Err(Failure::new(
-            Exit::Usage,
-            format!("--speed {}: give a factor between 0 and 1000", a.speed),
-        ));
-    }
-    let mut feeder = feeder_for(&scenario, a.seed)?;
-    if let Some(p) = &a.pcap {
-        feeder
-            .start_capture(p)
-            .map_err(|e| Failure::new(Exit::Unavailable, e))?;
-    }
-    let rt = Runtime::start(
-        feeder,
-        Pace {
-            speed: Some(a.speed),
-            ..Pace::default()
-        },
-    );
-    on_terminal(rt, a.plain)
+    let mesh = match scenario {
+        Some(scenario) => {
+            let mut feeder = feeder_for(&scenario, a.seed)?;
+            if let Some(p) = &a.pcap {
+                feeder
+                    .start_capture(p)
+                    .map_err(|e| Failure::new(Exit::Unavailable, e))?;
+            }
+            Some(feeder)
+        }
+        None => None,
+    };
+    let thread = plan
+        .thread
+        .as_ref()
+        .map(|t| sources::start_thread(t, a, mesh.is_some()))
+        .transpose()?;
+    let mesh = mesh.map(|feeder| {
+        Runtime::start(
+            feeder,
+            Pace {
+                speed: Some(a.speed),
+                ..Pace::default()
+            },
+        )
+    });
+    on_terminal(mesh, thread, a.plain)
 }
 
 /// The network a live inspector decodes with: the store the options name, else the default
@@ -214,86 +263,132 @@ pub fn start_radio(
     live::start(uri, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
-/// Runs the UI on the terminal over `rt` until the user quits, then stops the network.
-fn on_terminal(rt: Runtime, plain: bool) -> Result<Exit, Failure> {
+/// Runs the UI on the terminal over the runtimes until the user quits, then stops them.
+fn on_terminal(
+    mesh: Option<Runtime>,
+    thread: Option<ThreadRuntime>,
+    plain: bool,
+) -> Result<Exit, Failure> {
     let mut app = App::default();
     app.braille = !plain;
+    if mesh.is_none() {
+        app.protocol = ui::Protocol::Thread;
+    }
     let mut terminal = ratatui::init();
     let _ = execute!(std::io::stdout(), EnableMouseCapture);
-    let result = ui_loop(&mut terminal, &rt, &mut app);
+    let result = ui_loop(&mut terminal, mesh.as_ref(), thread.as_ref(), &mut app);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
-    let last = rt.stop();
+    let thread_last = thread.map(ThreadRuntime::stop);
+    let last = mesh.map(Runtime::stop);
     result.map_err(|e| Failure::new(Exit::Unavailable, format!("terminal error: {e}")))?;
-    if let Some(e) = &last.capture_error {
-        return Err(Failure::new(Exit::Unavailable, e.clone()));
+    let capture_error = last
+        .as_ref()
+        .and_then(|l| l.capture_error.clone())
+        .or_else(|| thread_last.as_ref().and_then(|l| l.capture_error.clone()));
+    if let Some(e) = capture_error {
+        return Err(Failure::new(Exit::Unavailable, e));
     }
     Ok(Exit::Ok)
 }
 
+/// Passes a request to the runtime it is for.
+fn pass(r: ui::AnyRequest, mesh: Option<&Runtime>, thread: Option<&ThreadRuntime>) {
+    match r {
+        ui::AnyRequest::Mesh(r) => {
+            if let Some(rt) = mesh {
+                rt.request(r);
+            }
+        }
+        ui::AnyRequest::Thread(c) => {
+            if let Some(rt) = thread {
+                rt.request(c);
+            }
+        }
+    }
+}
+
 fn ui_loop(
     terminal: &mut ratatui::DefaultTerminal,
-    rt: &Runtime,
+    mesh: Option<&Runtime>,
+    thread: Option<&ThreadRuntime>,
     app: &mut App,
 ) -> std::io::Result<()> {
     let mut seen_notice = 0u64;
-    let first = rt.snapshot();
-    // Start on the first node that is not the inspector's own.
-    if let Some(i) = first
-        .topology
-        .nodes()
-        .position(|n| Some(n.key) != first.topology.host())
-    {
-        app.selected = i;
+    let mut seen_thread_notice = 0u64;
+    if let Some(rt) = mesh {
+        let first = rt.snapshot();
+        // Start on the first node that is not the inspector's own.
+        if let Some(i) = first
+            .topology
+            .nodes()
+            .position(|n| Some(n.key) != first.topology.host())
+        {
+            app.selected = i;
+        }
+        rt.request(Request::Select(
+            app.selected_node(&first).map(|n| n.key as u16),
+        ));
     }
-    rt.request(Request::Select(
-        app.selected_node(&first).map(|n| n.key as u16),
-    ));
     loop {
         let tick_start = WallClock::now();
-        let m = rt.snapshot();
-        if let Some((n, text)) = &m.notice {
+        let m = mesh.map(Runtime::snapshot);
+        let t = thread.map(ThreadRuntime::snapshot);
+        if let Some((n, text)) = m.as_ref().and_then(|m| m.notice.as_ref()) {
             if *n != seen_notice {
                 seen_notice = *n;
                 app.status = Some(text.clone());
             }
         }
-        terminal.draw(|f| ui::draw(f, app, &m))?;
+        if let Some((n, text)) = t.as_ref().and_then(|t| t.notice.as_ref()) {
+            if *n != seen_thread_notice {
+                seen_thread_notice = *n;
+                app.status = Some(text.clone());
+            }
+        }
+        let (m, t) = (m.as_deref(), t.as_deref());
+        let on_thread = app.protocol == ui::Protocol::Thread && t.is_some();
+        terminal.draw(|f| ui::draw_all(f, app, m, t))?;
         while let Some(left) = TICK.checked_sub(tick_start.elapsed()) {
             if !event::poll(left)? {
                 break;
             }
+            let action = |k| match k {
+                MouseEventKind::ScrollUp => Some(keys::Action::Up),
+                MouseEventKind::ScrollDown => Some(keys::Action::Down),
+                _ => None,
+            };
             match event::read()? {
                 TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
                     if app.config_input.is_some() {
                         if let Some(r) = app.type_config(k.code) {
-                            rt.request(r);
+                            pass(ui::AnyRequest::Mesh(r), mesh, thread);
                         }
                     } else if app.input.is_some() {
                         app.type_filter(k.code);
                     } else if let Some(a) = keys::action_for(&k) {
-                        if let Some(r) = app.act(a, &m) {
-                            rt.request(r);
+                        if let Some(r) = app.act_any(a, m, t) {
+                            pass(r, mesh, thread);
                         }
                     }
                 }
                 TermEvent::Mouse(me) => match me.kind {
-                    MouseEventKind::Down(MouseButton::Left) => {
-                        if let Some(r) = app.click(me.column, me.row, &m) {
-                            rt.request(r);
+                    MouseEventKind::Down(MouseButton::Left) => match (on_thread, m, t) {
+                        (true, _, Some(t)) => app.click_thread(me.column, me.row, t),
+                        (false, Some(m), _) => {
+                            if let Some(r) = app.click(me.column, me.row, m) {
+                                pass(ui::AnyRequest::Mesh(r), mesh, thread);
+                            }
+                        }
+                        _ => {}
+                    },
+                    k => {
+                        if let Some(a) = action(k) {
+                            if let Some(r) = app.act_any(a, m, t) {
+                                pass(r, mesh, thread);
+                            }
                         }
                     }
-                    MouseEventKind::ScrollUp => {
-                        if let Some(r) = app.act(keys::Action::Up, &m) {
-                            rt.request(r);
-                        }
-                    }
-                    MouseEventKind::ScrollDown => {
-                        if let Some(r) = app.act(keys::Action::Down, &m) {
-                            rt.request(r);
-                        }
-                    }
-                    _ => {}
                 },
                 // The next draw takes the new size.
                 TermEvent::Resize(..) => break,

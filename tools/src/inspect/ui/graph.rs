@@ -3,6 +3,29 @@
 
 use super::*;
 
+/// What [`draw_graph`] draws: a graph, its layout, the edges with their colours, the
+/// messages moving, and how nodes and the legend look. The Bluetooth Mesh and Thread tabs
+/// each fill one.
+#[derive(Debug)]
+pub struct GraphView<'a> {
+    pub title: String,
+    pub topology: &'a Topology,
+    /// Layout positions in the unit square, by node.
+    pub positions: &'a [(NodeKey, f64, f64)],
+    /// Edges to draw, in drawing order.
+    pub edges: Vec<(NodeKey, NodeKey, Color)>,
+    pub hops: &'a [Hop],
+    pub now: Instant,
+    pub selected: Option<NodeKey>,
+    /// A node's glyph and colour (node, host, braille).
+    pub glyph: fn(&TopoNode, Option<NodeKey>, bool) -> (&'static str, Color),
+    /// The legend with braille, and with plain characters.
+    pub legend: Vec<Span<'static>>,
+    pub legend_plain: &'static str,
+    /// What the pane says before any node is heard.
+    pub empty: &'static str,
+}
+
 /// The graph: links heard coloured by RSSI, nodes by role, messages moving along links.
 pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     let legend = if app.braille { "" } else { " plain" };
@@ -15,7 +38,42 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     } else {
         String::new()
     };
-    let block = pane(&format!("Topology{legend}{count}"));
+    let view = GraphView {
+        title: format!("Topology{legend}{count}"),
+        topology: &m.topology,
+        positions: &m.positions,
+        edges: m.edges[..shown]
+            .iter()
+            .map(|&(a, b, rssi, _)| (a, b, rssi_color(rssi)))
+            .collect(),
+        hops: &m.hops,
+        now: m.now,
+        selected: app.selected_node(m).map(|n| n.key),
+        glyph,
+        legend: vec![
+            Span::styled("◉", Style::default().fg(Color::Magenta)),
+            Span::raw(" you "),
+            Span::styled("■", Style::default().fg(Color::Yellow)),
+            Span::raw(" relay "),
+            Span::styled("●", Style::default().fg(Color::Cyan)),
+            Span::raw(" node "),
+            Span::styled("F", Style::default().fg(Color::Blue)),
+            Span::raw(" friend "),
+            Span::styled("L", Style::default().fg(Color::Blue)),
+            Span::raw(" LPN "),
+            Span::styled("•", Style::default().fg(Color::Magenta)),
+            Span::raw(" msg"),
+        ],
+        legend_plain: "@ you  # relay  o node  F friend  L LPN  P proxy  * msg",
+        empty: "no nodes heard yet",
+    };
+    draw_graph(f, area, app, &view);
+}
+
+/// A graph on a canvas: edges, moving messages, labels, then the nodes on top; the cells
+/// where nodes were drawn go to `app.areas` for the mouse.
+pub fn draw_graph(f: &mut Frame<'_>, area: Rect, app: &mut App, v: &GraphView<'_>) {
+    let block = pane(&v.title);
     let inner = block.inner(area);
     f.render_widget(block, area);
     app.areas.topology = inner;
@@ -23,14 +81,11 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     if inner.width < 4 || inner.height < 2 {
         return;
     }
-    if m.topology.node_count() == 0 {
-        f.render_widget(
-            Paragraph::new("no nodes heard yet").fg(Color::DarkGray),
-            inner,
-        );
+    if v.topology.node_count() == 0 {
+        f.render_widget(Paragraph::new(v.empty).fg(Color::DarkGray), inner);
         return;
     }
-    let many = m.topology.node_count() > 40;
+    let many = v.topology.node_count() > 40;
     let label_w: u16 = if many || inner.width < 24 {
         0
     } else {
@@ -44,7 +99,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     // Fill the pane on both axes (terminal cells are about twice as tall as wide, so keeping
     // the layout's aspect would waste most of the height).
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(_, x, y) in &m.positions {
+    for &(_, x, y) in v.positions {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
@@ -52,25 +107,25 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     }
     let sx = if x1 > x0 { 1.0 / (x1 - x0) } else { 0.0 };
     let sy = if y1 > y0 { 1.0 / (y1 - y0) } else { 0.0 };
-    let cells: HashMap<NodeKey, (f64, f64)> = m
+    let cells: HashMap<NodeKey, (f64, f64)> = v
         .positions
         .iter()
         .map(|&(k, x, y)| (k, (1.0 + (x - x0) * sx * span_x, (y - y0) * sy * span_y)))
         .collect();
-    let edges = &m.edges[..shown];
-    let sel = app.selected_node(m).map(|n| n.key);
+    let edges = &v.edges;
+    let sel = v.selected;
     // Edges (and moving messages) on the canvas.
     let marker = if app.braille {
         Marker::Braille
     } else {
         Marker::Dot
     };
-    let hops: Vec<(f64, f64)> = m
+    let hops: Vec<(f64, f64)> = v
         .hops
         .iter()
         .filter_map(|hp| {
             let (a, b) = (cells.get(&hp.from)?, cells.get(&hp.to)?);
-            let p = (m.now.saturating_since(hp.at).as_micros() as f64
+            let p = (v.now.saturating_since(hp.at).as_micros() as f64
                 / HOP_ANIMATION.as_micros() as f64)
                 .clamp(0.0, 1.0);
             Some((a.0 + (b.0 - a.0) * p, a.1 + (b.1 - a.1) * p))
@@ -82,18 +137,12 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             .x_bounds([0.0, f64::from(w - 1)])
             .y_bounds([0.0, f64::from(plot_h - 1)])
             .paint(|ctx| {
-                for &(a, b, rssi, _) in edges {
+                for &(a, b, color) in edges {
                     let (Some(pa), Some(pb)) = (cells.get(&a), cells.get(&b)) else {
                         continue;
                     };
                     let flip = |y: f64| f64::from(plot_h - 1) - y;
-                    ctx.draw(&CanvasLine::new(
-                        pa.0,
-                        flip(pa.1),
-                        pb.0,
-                        flip(pb.1),
-                        rssi_color(rssi),
-                    ));
+                    ctx.draw(&CanvasLine::new(pa.0, flip(pa.1), pb.0, flip(pb.1), color));
                 }
             });
         f.render_widget(
@@ -106,7 +155,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     } else {
         // Plain characters: edges as dots cell by cell.
         let buf = f.buffer_mut();
-        for &(a, b, rssi, _) in edges {
+        for &(a, b, color) in edges {
             let (Some(pa), Some(pb)) = (cells.get(&a), cells.get(&b)) else {
                 continue;
             };
@@ -114,7 +163,7 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             for s in 0..=steps {
                 let t = s as f64 / steps as f64;
                 let (x, y) = (pa.0 + (pb.0 - pa.0) * t, pa.1 + (pb.1 - pa.1) * t);
-                put(buf, inner, x, y, ".", Style::default().fg(rssi_color(rssi)));
+                put(buf, inner, x, y, ".", Style::default().fg(color));
             }
         }
     }
@@ -131,8 +180,8 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
         );
     }
     // Labels first, then every node on top of them.
-    let host = m.topology.host();
-    for n in m.topology.nodes() {
+    let host = v.topology.host();
+    for n in v.topology.nodes() {
         let Some(&(x, y)) = cells.get(&n.key) else {
             continue;
         };
@@ -151,11 +200,11 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
             }
         }
     }
-    for n in m.topology.nodes() {
+    for n in v.topology.nodes() {
         let Some(&(x, y)) = cells.get(&n.key) else {
             continue;
         };
-        let (glyph, color) = glyph(n, host, app.braille);
+        let (glyph, color) = (v.glyph)(n, host, app.braille);
         let mut style = Style::default().fg(color).bold();
         if Some(n.key) == sel {
             style = style.add_modifier(Modifier::REVERSED);
@@ -165,24 +214,9 @@ pub fn draw_topology(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     }
     // Legend.
     let legend: Vec<Span<'_>> = if app.braille {
-        vec![
-            Span::styled("◉", Style::default().fg(Color::Magenta)),
-            Span::raw(" you "),
-            Span::styled("■", Style::default().fg(Color::Yellow)),
-            Span::raw(" relay "),
-            Span::styled("●", Style::default().fg(Color::Cyan)),
-            Span::raw(" node "),
-            Span::styled("F", Style::default().fg(Color::Blue)),
-            Span::raw(" friend "),
-            Span::styled("L", Style::default().fg(Color::Blue)),
-            Span::raw(" LPN "),
-            Span::styled("•", Style::default().fg(Color::Magenta)),
-            Span::raw(" msg"),
-        ]
+        v.legend.clone()
     } else {
-        vec![Span::raw(
-            "@ you  # relay  o node  F friend  L LPN  P proxy  * msg",
-        )]
+        vec![Span::raw(v.legend_plain)]
     };
     let leg = Rect {
         y: inner.bottom() - 1,

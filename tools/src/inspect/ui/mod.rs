@@ -14,21 +14,27 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 use ratatui::Frame;
 use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
 use weft_mesh::ble::wire::access::AccessMessage;
-use weft_mesh::topology::{NodeKey, TopoNode};
+use weft_mesh::topology::{NodeKey, TopoNode, Topology};
 use weft_mesh::Instant;
 
 mod detail;
 mod graph;
 mod help;
 mod tables;
+mod thread;
 
 pub use detail::{draw_detail, draw_stats, draw_unprovisioned};
-pub use graph::{abbreviate, draw_topology};
-pub use help::draw_help;
+pub use graph::{abbreviate, draw_graph, draw_topology, GraphView};
+pub use help::{draw_help, draw_help_for};
 pub use tables::{draw_nodes, draw_traffic};
+pub use thread::{
+    draw_all, draw_frame_detail, draw_protocol_tabs, draw_thread, draw_thread_nodes,
+    draw_thread_stats, draw_thread_topology, draw_thread_traffic, AnyRequest, Protocol, ThreadInfo,
+    ThreadUi,
+};
 
 use super::keys::{Action, BINDINGS};
-use super::model::{ConfigOp, EntryKind, Model, TrafficEntry, HOP_ANIMATION};
+use super::model::{ConfigOp, EntryKind, Hop, Model, TrafficEntry, HOP_ANIMATION};
 
 /// The tab shown in the info pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +166,9 @@ pub struct App {
     pub status: Option<String>,
     pub quit: bool,
     pub areas: Areas,
+    /// The protocol tab shown, and the Thread tab's own state.
+    pub protocol: Protocol,
+    pub thread: ThreadUi,
     onoff: bool,
     level: i16,
     tid: u8,
@@ -181,6 +190,8 @@ impl Default for App {
             status: None,
             quit: false,
             areas: Areas::default(),
+            protocol: Protocol::default(),
+            thread: ThreadUi::default(),
             onoff: false,
             level: 0,
             tid: 0,
@@ -365,6 +376,16 @@ impl App {
                 }
                 None
             }
+            Action::PrevFrame => {
+                self.scroll = self.scroll.saturating_add(1);
+                None
+            }
+            Action::NextFrame => {
+                self.scroll = self.scroll.saturating_sub(1);
+                None
+            }
+            // The protocol tabs are [`App::act_any`]'s.
+            Action::MeshTab | Action::ThreadTab | Action::OtherProtocol => None,
         }
     }
 
@@ -517,6 +538,14 @@ fn rssi_color(r: Option<i8>) -> Color {
 /// The whole screen.
 pub fn draw(f: &mut Frame<'_>, app: &mut App, m: &Model) {
     let area = f.area();
+    draw_in(f, area, app, m);
+    if app.help {
+        draw_help(f, area);
+    }
+}
+
+/// The Bluetooth Mesh screen in `area` (without the help overlay).
+pub fn draw_in(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Model) {
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(4),
@@ -539,9 +568,6 @@ pub fn draw(f: &mut Frame<'_>, app: &mut App, m: &Model) {
         InfoTab::Unprovisioned => draw_unprovisioned(f, info, app, m),
     }
     draw_footer(f, footer, app, m);
-    if app.help {
-        draw_help(f, area);
-    }
 }
 
 /// The top line: what is inspected, the time, running or paused.

@@ -20,6 +20,7 @@ use weft_radio::sim::ieee802154::{Medium, MediumConfig};
 use weft_radio::sim::{station_rng, Placement};
 
 pub use report::run_thread;
+pub(crate) use report::DATA_INTERVAL;
 
 /// A Thread station of a scenario.
 pub type Station = ThreadStation<ChaCha8Rng>;

@@ -18,7 +18,7 @@ use super::{build, home_layout, medium_config, network, Layout, Station, THREAD_
 use crate::sim::{RunArgs, RunError, Summary};
 
 /// How often children report to their parents.
-const DATA_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DATA_INTERVAL: Duration = Duration::from_secs(30);
 
 fn io(e: std::io::Error) -> RunError {
     RunError::Io(e.to_string())
