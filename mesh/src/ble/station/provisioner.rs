@@ -26,7 +26,10 @@ use crate::ble::prov::{
 use crate::ble::wire::beacon::Flags;
 use crate::ble::wire::pbadv::LinkCloseReason;
 use crate::ble::wire::prov::{Capabilities, ProvisioningData};
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, Connectable, GattRole, GattService, LinkEvent, LinkRequest, RxFrame, Station,
+    TxFrame,
+};
 use crate::time::{Duration, Instant};
 
 /// Provisioning every device heard (an Unprovisioned Device beacon, MshPRT §3.10.2) whose UUID
@@ -86,6 +89,8 @@ pub enum ProvisionFailure {
     Session(Failure),
     /// The link closed before the end.
     LinkClosed(LinkCloseReason),
+    /// PB-GATT: the device's Mesh Provisioning Service could not be connected to.
+    ConnectFailed,
     /// It was provisioned at an address that something in the database holds by now, so it
     /// was not recorded.
     NotRecorded {
@@ -102,6 +107,10 @@ impl fmt::Display for ProvisionFailure {
             ProvisionFailure::NoAddress(why) => write!(f, "{why}"),
             ProvisionFailure::Session(e) => write!(f, "provisioning failed: {e:?}"),
             ProvisionFailure::LinkClosed(r) => write!(f, "link closed: {r:?}"),
+            ProvisionFailure::ConnectFailed => write!(
+                f,
+                "could not connect to the device's Mesh Provisioning Service (not in range, or not advertising it)"
+            ),
             ProvisionFailure::NotRecorded { address, holder } => write!(
                 f,
                 "provisioned as {address:04x}, which {holder} holds: not recorded"
@@ -178,6 +187,20 @@ pub struct ProvisionerNode<R> {
     turn: bool,
     /// The time of the last call, for the Configuration Client.
     now: Instant,
+    /// PB-GATT provisionings waiting for their connection: the device's address, its UUID,
+    /// the address asked for, and whether the connect request is still to be handed out.
+    connecting: Vec<GattPending>,
+    /// Connections to close.
+    requests: VecDeque<LinkRequest>,
+}
+
+/// A PB-GATT provisioning waiting for its connection.
+#[derive(Debug, Clone, Copy)]
+struct GattPending {
+    peer: [u8; 6],
+    uuid: [u8; 16],
+    wanted: Option<UnicastAddress>,
+    asked: bool,
 }
 
 impl<R: RngCore> ProvisionerNode<R> {
@@ -210,6 +233,8 @@ impl<R: RngCore> ProvisionerNode<R> {
             events: VecDeque::new(),
             turn: false,
             now: Instant::ZERO,
+            connecting: Vec::new(),
+            requests: VecDeque::new(),
         }
     }
 
@@ -310,6 +335,76 @@ impl<R: RngCore> ProvisionerNode<R> {
         let r = self.start(now, uuid, wanted.map(|w| w.get()), Some((conn, mtu)));
         self.pump(now);
         r
+    }
+
+    /// [`ProvisionerNode::provision_gatt`] with the connection asked of the runtime: a
+    /// [`LinkRequest::Connect`] to the Mesh Provisioning Service of the device advertising
+    /// with address `peer`; provisioning starts once connected, and a connection that cannot
+    /// be made ends it with [`ProvisionFailure::ConnectFailed`].
+    pub fn provision_gatt_to(
+        &mut self,
+        uuid: [u8; 16],
+        peer: [u8; 6],
+        wanted: Option<UnicastAddress>,
+    ) -> Result<(), ProvisionRefused> {
+        if self.cdb.node_by_uuid(&uuid).is_some() {
+            return Err(ProvisionRefused::AlreadyNode);
+        }
+        if self.connecting.iter().any(|p| p.uuid == uuid) || self.prov.session(uuid).is_some() {
+            return Err(ProvisionRefused::AlreadyProvisioning);
+        }
+        self.connecting.push(GattPending {
+            peer,
+            uuid,
+            wanted,
+            asked: false,
+        });
+        Ok(())
+    }
+
+    /// A connection event for the provisioner's half: PB-GATT links it asked for.
+    fn gatt_link(&mut self, now: Instant, event: &LinkEvent) -> bool {
+        match *event {
+            LinkEvent::Connected {
+                conn,
+                mtu,
+                peer,
+                service: GattService::Provisioning,
+                role: GattRole::Central,
+            } => {
+                let Some(i) = self.connecting.iter().position(|p| p.peer == peer) else {
+                    self.requests.push_back(LinkRequest::Disconnect { conn });
+                    return true;
+                };
+                let p = self.connecting.remove(i);
+                if let Err(e) = self.provision_gatt(now, p.uuid, conn, mtu, p.wanted) {
+                    self.requests.push_back(LinkRequest::Disconnect { conn });
+                    let reason = match e {
+                        ProvisionRefused::Address(why) => ProvisionFailure::NoAddress(why),
+                        _ => ProvisionFailure::ConnectFailed,
+                    };
+                    self.events.push_back(ProvisionerNodeEvent::Failed {
+                        device_uuid: p.uuid,
+                        reason,
+                    });
+                }
+                true
+            }
+            LinkEvent::ConnectFailed {
+                peer,
+                service: GattService::Provisioning,
+            } => {
+                if let Some(i) = self.connecting.iter().position(|p| p.peer == peer) {
+                    let p = self.connecting.remove(i);
+                    self.events.push_back(ProvisionerNodeEvent::Failed {
+                        device_uuid: p.uuid,
+                        reason: ProvisionFailure::ConnectFailed,
+                    });
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// PB-GATT connection `conn` was lost: its provisioning fails unless it completed.
@@ -769,5 +864,42 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
         self.node.handle_timeout(now);
         self.prov.handle_timeout(now);
         self.pump(now);
+    }
+
+    /// PB-GATT connections it asked for go to the Provisioner; the node serves proxy clients.
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        self.now = now;
+        if !self.gatt_link(now, event) {
+            match event {
+                LinkEvent::Connected { .. } => self.node.handle_link(now, event),
+                _ => {
+                    if let LinkEvent::Disconnected { conn, .. } = event {
+                        self.requests
+                            .retain(|r| *r != LinkRequest::Disconnect { conn: *conn });
+                    }
+                    self.prov.handle_link(now, event);
+                    self.node.handle_link(now, event);
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        if let Some(r) = self.requests.pop_front() {
+            return Some(r);
+        }
+        if let Some(p) = self.connecting.iter_mut().find(|p| !p.asked) {
+            p.asked = true;
+            return Some(LinkRequest::Connect {
+                peer: p.peer,
+                service: GattService::Provisioning,
+            });
+        }
+        self.prov.poll_link().or_else(|| self.node.poll_link())
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        self.node.connectable(now)
     }
 }
