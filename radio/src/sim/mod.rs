@@ -14,11 +14,15 @@
 
 mod adv;
 mod detach;
+mod gatt;
 pub mod ieee802154;
 mod topology;
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod gatt_tests;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -27,9 +31,10 @@ use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
+use weft_mesh::{Bearer, Duration, Instant, LinkEvent, RxFrame, Station, TxFrame};
 
 pub use adv::{adv_address, random_static};
+pub use gatt::{GattConfig, GattStats, CONN_QUEUE_LIMIT, MAX_ATT_MTU, MIN_ATT_MTU};
 use topology::{Topology, EXPLICIT};
 
 /// The primary advertising channels, in the order an advertising event uses them.
@@ -137,9 +142,11 @@ pub struct SimConfig {
     /// With collisions on, a PDU still gets through when it is stronger than every overlapping
     /// one by at least this many dB (capture effect).
     pub capture_threshold_db: f64,
-    /// Whether to record `Tx`, `Rx` and `Drop` events (counters in [`SimStats`] are always
-    /// kept); turn off for large meshes.
+    /// Whether to record `Tx`, `Rx`, `Drop` and `Link` events (counters in [`SimStats`] are
+    /// always kept); turn off for large meshes.
     pub medium_events: bool,
+    /// GATT connections (`gatt.rs`).
+    pub gatt: GattConfig,
 }
 
 impl Default for SimConfig {
@@ -158,6 +165,7 @@ impl Default for SimConfig {
             collisions: false,
             capture_threshold_db: 6.0,
             medium_events: true,
+            gatt: GattConfig::default(),
         }
     }
 }
@@ -205,6 +213,12 @@ pub enum SimEvent<E> {
     },
     /// A station reported an event.
     Station { at: Instant, node: NodeId, event: E },
+    /// `node` was told what happened to one of its GATT connections.
+    Link {
+        at: Instant,
+        node: NodeId,
+        event: LinkEvent,
+    },
 }
 
 /// Drops by reason.
@@ -259,8 +273,10 @@ pub struct SimStats {
     pub dropped: DropCounts,
     /// `TxFrame`s refused: advertising data over 31 octets.
     pub rejected_oversize: u64,
-    /// `TxFrame`s refused: a bearer other than [`Bearer::Advertising`].
+    /// `TxFrame`s refused: a bearer other than [`Bearer::Advertising`] and [`Bearer::Gatt`].
     pub rejected_bearer: u64,
+    /// The GATT connections' counters.
+    pub gatt: GattStats,
     /// Events stations reported.
     pub station_events: u64,
     /// Calls into stations (`handle_timeout`, `handle_frame`, scheduled commands).
@@ -301,6 +317,10 @@ enum Ev {
     ChannelEnd { tx: u32, ch: u8 },
     /// A scheduled command runs.
     Command { slot: u32 },
+    /// GATT connection `conn` (a slot of `gatt.rs`) is due to be made.
+    GattEstablish { conn: u32 },
+    /// A connection event of GATT connection `conn`.
+    GattConnEvent { conn: u32 },
 }
 
 /// A queue entry; the heap pops the smallest (time, sequence) first.
@@ -349,6 +369,10 @@ struct NodeState {
     dirty: bool,
     /// The advertiser address it transmits with.
     adv_address: [u8; 6],
+    /// The ATT MTU it offers.
+    gatt_mtu: u16,
+    /// Its last GATT connection number.
+    next_conn: u16,
 }
 
 impl NodeState {
@@ -407,6 +431,8 @@ pub struct Simulator<S: Station> {
     rx_buf: Vec<u8>,
     /// Scratch: the PDUs that may spoil the one being resolved.
     interferers: Vec<OnAir>,
+    /// GATT connections.
+    gatt: gatt::GattState,
 }
 
 impl<S: Station> fmt::Debug for Simulator<S> {
@@ -456,6 +482,7 @@ impl<S: Station> Simulator<S> {
             tap: None,
             rx_buf: Vec::new(),
             interferers: Vec::new(),
+            gatt: Default::default(),
         }
     }
 
@@ -497,6 +524,8 @@ impl<S: Station> Simulator<S> {
             tx_until: Instant::ZERO,
             dirty: true,
             adv_address: adv_address(self.seed, NodeId(n), 0),
+            gatt_mtu: self.config.gatt.mtu.clamp(MIN_ATT_MTU, MAX_ATT_MTU),
+            next_conn: 0,
         });
         self.dirty.push(n);
         self.topology_dirty = true;
@@ -695,6 +724,7 @@ impl<S: Station> Simulator<S> {
             let positions: Vec<_> = self.states.iter().map(|s| s.pos).collect();
             self.topology = Topology::build(&self.config, &positions, &self.links);
             self.topology_dirty = false;
+            self.gatt_topology_changed();
         }
     }
 
@@ -740,6 +770,8 @@ impl<S: Station> Simulator<S> {
             Ev::AdvStart { node } => self.adv_start(node),
             Ev::ChannelStart { tx, ch } => self.channel_start(tx, ch),
             Ev::ChannelEnd { tx, ch } => self.channel_end(tx, ch),
+            Ev::GattEstablish { conn } => self.gatt_establish(conn),
+            Ev::GattConnEvent { conn } => self.gatt_event(conn),
         }
         true
     }
@@ -750,8 +782,14 @@ impl<S: Station> Simulator<S> {
     fn service(&mut self, n: u32, handled: Option<Instant>) {
         let now = self.now;
         let i = n as usize;
-        while let Some(frame) = self.stations[i].poll_transmit(now) {
-            self.enqueue_tx(n, frame);
+        loop {
+            while let Some(frame) = self.stations[i].poll_transmit(now) {
+                self.enqueue_tx(n, frame);
+            }
+            let Some(request) = self.stations[i].poll_link() else {
+                break;
+            };
+            self.gatt_request(n, request);
         }
         while let Some(event) = self.stations[i].poll_event() {
             self.stats.station_events += 1;
@@ -780,9 +818,13 @@ impl<S: Station> Simulator<S> {
     }
 
     fn enqueue_tx(&mut self, n: u32, frame: TxFrame) {
-        if frame.bearer != Bearer::Advertising {
-            self.stats.rejected_bearer += 1;
-            return;
+        match frame.bearer {
+            Bearer::Advertising => {}
+            Bearer::Gatt(conn) => return self.gatt_send(n, conn, frame.bytes),
+            Bearer::Ieee802154 => {
+                self.stats.rejected_bearer += 1;
+                return;
+            }
         }
         if frame.bytes.len() > MAX_ADV_DATA {
             self.stats.rejected_oversize += 1;

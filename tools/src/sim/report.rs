@@ -219,7 +219,7 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     json!({"t_us": at.as_micros(), "type": "dropped", "layer": "radio", "from": format!("{:04x}", addrs.get(from.0 as usize).copied().unwrap_or(0)),
                         "to": format!("{:04x}", addrs.get(to.0 as usize).copied().unwrap_or(0)), "channel": channel, "reason": radio_reason(reason)})
                 }),
-                SimEvent::Tx { .. } | SimEvent::Rx { .. } => None,
+                SimEvent::Tx { .. } | SimEvent::Rx { .. } | SimEvent::Link { .. } => None,
             };
             if r.json {
                 if let Some(l) = line {
