@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::{Bearer, Instant, RxFrame, Station, TxFrame};
+use crate::{Bearer, Connectable, Instant, LinkEvent, LinkRequest, RxFrame, Station, TxFrame};
 
 /// A node of the hub's simulator: a local station (a scenario's node) or a connected process.
 #[derive(Debug)]
@@ -117,6 +117,28 @@ impl<S: Station> Station for HubNode<S> {
     fn handle_timeout(&mut self, now: Instant) {
         if let HubNode::Local(s) = self {
             s.handle_timeout(now)
+        }
+    }
+
+    /// A scenario's own stations connect among themselves on the hub's air; a process does
+    /// not carry GATT connections yet (it is never connectable and asks for nothing).
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        if let HubNode::Local(s) = self {
+            s.handle_link(now, event)
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        match self {
+            HubNode::Local(s) => s.poll_link(),
+            HubNode::Remote(_) => None,
+        }
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        match self {
+            HubNode::Local(s) => s.connectable(now),
+            HubNode::Remote(_) => None,
         }
     }
 }
