@@ -186,7 +186,7 @@ fn provision_gatt(seed: u64, mtu: u16, loss: f64) -> Result<Instant, String> {
     let peer = sim.address_of(d);
     sim.schedule(Instant::ZERO, p, move |s, _| {
         if let St::Provisioner(p) = s {
-            p.provision_gatt_to(UUID, peer, None).expect("starts");
+            p.provision_gatt_to(UUID, Some(peer), None).expect("starts");
         }
     });
     let (mut done, mut closed) = (None, [false; 2]);

@@ -126,7 +126,7 @@ pub fn provision_once(seed: u64, mtu: Option<u16>) -> Option<f64> {
     sim.schedule(Instant::ZERO, p, move |s, now| {
         if let ScenarioStation::Provisioner(p) = s {
             let started = match mtu {
-                Some(_) => p.provision_gatt_to(UUID, peer, None).is_ok(),
+                Some(_) => p.provision_gatt_to(UUID, Some(peer), None).is_ok(),
                 None => p.provision(now, UUID, None).is_ok(),
             };
             debug_assert!(started);

@@ -23,9 +23,11 @@ use crate::ble::prov::{
     AuthPolicy, Failure, OobValue, ProvisionError, Provisioned, Provisioner, ProvisionerConfig,
     ProvisionerEvent, Session, SessionEvent,
 };
-use crate::ble::wire::beacon::Flags;
+use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON};
+use crate::ble::wire::beacon::{Beacon, Flags};
 use crate::ble::wire::pbadv::LinkCloseReason;
 use crate::ble::wire::prov::{Capabilities, ProvisioningData};
+use crate::ble::wire::Wire;
 use crate::frame::{
     Bearer, ConnId, Connectable, GattRole, GattService, LinkEvent, LinkRequest, RxFrame, Station,
     TxFrame,
@@ -197,7 +199,8 @@ pub struct ProvisionerNode<R> {
 /// A PB-GATT provisioning waiting for its connection.
 #[derive(Debug, Clone, Copy)]
 struct GattPending {
-    peer: [u8; 6],
+    /// `None` until the device's Unprovisioned Device beacon is heard with its address.
+    peer: Option<[u8; 6]>,
     uuid: [u8; 16],
     wanted: Option<UnicastAddress>,
     asked: bool,
@@ -280,9 +283,9 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.node.state().iv_index.0
     }
 
-    /// Devices started and not ended yet, and devices waiting for a link.
+    /// Devices started and not ended yet, and devices waiting for a link or a connection.
     pub fn in_progress(&self) -> usize {
-        self.active() + self.waiting.len()
+        self.active() + self.waiting.len() + self.connecting.len()
     }
 
     /// Whether nothing is left to go on the air: no provisioning link open or closing (a Link
@@ -339,12 +342,13 @@ impl<R: RngCore> ProvisionerNode<R> {
 
     /// [`ProvisionerNode::provision_gatt`] with the connection asked of the runtime: a
     /// [`LinkRequest::Connect`] to the Mesh Provisioning Service of the device advertising
-    /// with address `peer`; provisioning starts once connected, and a connection that cannot
+    /// with address `peer` (`None`: learnt from its beacon, as
+    /// [`ProvisionerNode::provision_gatt_heard`]); provisioning starts once connected, and a connection that cannot
     /// be made ends it with [`ProvisionFailure::ConnectFailed`].
     pub fn provision_gatt_to(
         &mut self,
         uuid: [u8; 16],
-        peer: [u8; 6],
+        peer: Option<[u8; 6]>,
         wanted: Option<UnicastAddress>,
     ) -> Result<(), ProvisionRefused> {
         if self.cdb.node_by_uuid(&uuid).is_some() {
@@ -362,6 +366,39 @@ impl<R: RngCore> ProvisionerNode<R> {
         Ok(())
     }
 
+    /// [`ProvisionerNode::provision_gatt_to`] the device `uuid` at the address it advertises
+    /// from, learnt from its next Unprovisioned Device beacon heard (MshPRT §3.10.2; the
+    /// runtime's radio reports the advertiser address, as a scanner sees AdvA).
+    pub fn provision_gatt_heard(
+        &mut self,
+        uuid: [u8; 16],
+        wanted: Option<UnicastAddress>,
+    ) -> Result<(), ProvisionRefused> {
+        self.provision_gatt_to(uuid, None, wanted)
+    }
+
+    /// A device waited for over PB-GATT beaconed in `frame`: its address is known now.
+    fn learn_gatt_peer(&mut self, frame: &RxFrame) {
+        let Some(addr) = frame.adv_address else {
+            return;
+        };
+        if !self.connecting.iter().any(|p| p.peer.is_none()) {
+            return;
+        }
+        for ad in AdStructures::new(&frame.bytes).flatten() {
+            if ad.ad_type != AD_TYPE_MESH_BEACON {
+                continue;
+            }
+            if let Ok(Beacon::UnprovisionedDevice(b)) = Beacon::parse(ad.data) {
+                for p in &mut self.connecting {
+                    if p.peer.is_none() && p.uuid == b.device_uuid {
+                        p.peer = Some(addr);
+                    }
+                }
+            }
+        }
+    }
+
     /// A connection event for the provisioner's half: PB-GATT links it asked for.
     fn gatt_link(&mut self, now: Instant, event: &LinkEvent) -> bool {
         match *event {
@@ -372,7 +409,7 @@ impl<R: RngCore> ProvisionerNode<R> {
                 service: GattService::Provisioning,
                 role: GattRole::Central,
             } => {
-                let Some(i) = self.connecting.iter().position(|p| p.peer == peer) else {
+                let Some(i) = self.connecting.iter().position(|p| p.peer == Some(peer)) else {
                     self.requests.push_back(LinkRequest::Disconnect { conn });
                     return true;
                 };
@@ -394,7 +431,7 @@ impl<R: RngCore> ProvisionerNode<R> {
                 peer,
                 service: GattService::Provisioning,
             } => {
-                if let Some(i) = self.connecting.iter().position(|p| p.peer == peer) {
+                if let Some(i) = self.connecting.iter().position(|p| p.peer == Some(peer)) {
                     let p = self.connecting.remove(i);
                     self.events.push_back(ProvisionerNodeEvent::Failed {
                         device_uuid: p.uuid,
@@ -811,6 +848,7 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
             _ => {
                 self.node.handle_frame(now, frame);
                 self.prov.handle_frame(now, frame);
+                self.learn_gatt_peer(frame);
             }
         }
         self.pump(now);
@@ -889,10 +927,14 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
         if let Some(r) = self.requests.pop_front() {
             return Some(r);
         }
-        if let Some(p) = self.connecting.iter_mut().find(|p| !p.asked) {
+        if let Some(p) = self
+            .connecting
+            .iter_mut()
+            .find(|p| !p.asked && p.peer.is_some())
+        {
             p.asked = true;
             return Some(LinkRequest::Connect {
-                peer: p.peer,
+                peer: p.peer?,
                 service: GattService::Provisioning,
             });
         }
