@@ -3,7 +3,9 @@
 
 use std::collections::VecDeque;
 
-use weft_mesh::{ConnId, Connectable, DisconnectReason, GattRole, GattService, LinkRequest};
+use weft_mesh::{
+    ConnId, Connectable, DisconnectReason, GattRole, GattService, LinkEvent, LinkRequest,
+};
 
 use super::*;
 

@@ -23,16 +23,15 @@ use crate::ble::prov::{
     AuthPolicy, Failure, OobValue, ProvisionError, Provisioned, Provisioner, ProvisionerConfig,
     ProvisionerEvent, Session, SessionEvent,
 };
-use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON};
-use crate::ble::wire::beacon::{Beacon, Flags};
+use crate::ble::wire::beacon::Flags;
 use crate::ble::wire::pbadv::LinkCloseReason;
 use crate::ble::wire::prov::{Capabilities, ProvisioningData};
-use crate::ble::wire::Wire;
 use crate::frame::{
-    Bearer, ConnId, Connectable, GattRole, GattService, LinkEvent, LinkRequest, RxFrame, Station,
-    TxFrame,
+    Bearer, ConnId, Connectable, GattService, LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
 };
 use crate::time::{Duration, Instant};
+
+mod gatt;
 
 /// Provisioning every device heard (an Unprovisioned Device beacon, MshPRT §3.10.2) whose UUID
 /// is not a node of the database.
@@ -191,19 +190,9 @@ pub struct ProvisionerNode<R> {
     now: Instant,
     /// PB-GATT provisionings waiting for their connection: the device's address, its UUID,
     /// the address asked for, and whether the connect request is still to be handed out.
-    connecting: Vec<GattPending>,
+    connecting: Vec<gatt::GattPending>,
     /// Connections to close.
     requests: VecDeque<LinkRequest>,
-}
-
-/// A PB-GATT provisioning waiting for its connection.
-#[derive(Debug, Clone, Copy)]
-struct GattPending {
-    /// `None` until the device's Unprovisioned Device beacon is heard with its address.
-    peer: Option<[u8; 6]>,
-    uuid: [u8; 16],
-    wanted: Option<UnicastAddress>,
-    asked: bool,
 }
 
 impl<R: RngCore> ProvisionerNode<R> {
@@ -340,109 +329,7 @@ impl<R: RngCore> ProvisionerNode<R> {
         r
     }
 
-    /// [`ProvisionerNode::provision_gatt`] with the connection asked of the runtime: a
-    /// [`LinkRequest::Connect`] to the Mesh Provisioning Service of the device advertising
-    /// with address `peer` (`None`: learnt from its beacon, as
-    /// [`ProvisionerNode::provision_gatt_heard`]); provisioning starts once connected, and a connection that cannot
-    /// be made ends it with [`ProvisionFailure::ConnectFailed`].
-    pub fn provision_gatt_to(
-        &mut self,
-        uuid: [u8; 16],
-        peer: Option<[u8; 6]>,
-        wanted: Option<UnicastAddress>,
-    ) -> Result<(), ProvisionRefused> {
-        if self.cdb.node_by_uuid(&uuid).is_some() {
-            return Err(ProvisionRefused::AlreadyNode);
-        }
-        if self.connecting.iter().any(|p| p.uuid == uuid) || self.prov.session(uuid).is_some() {
-            return Err(ProvisionRefused::AlreadyProvisioning);
-        }
-        self.connecting.push(GattPending {
-            peer,
-            uuid,
-            wanted,
-            asked: false,
-        });
-        Ok(())
-    }
-
-    /// [`ProvisionerNode::provision_gatt_to`] the device `uuid` at the address it advertises
-    /// from, learnt from its next Unprovisioned Device beacon heard (MshPRT §3.10.2; the
-    /// runtime's radio reports the advertiser address, as a scanner sees AdvA).
-    pub fn provision_gatt_heard(
-        &mut self,
-        uuid: [u8; 16],
-        wanted: Option<UnicastAddress>,
-    ) -> Result<(), ProvisionRefused> {
-        self.provision_gatt_to(uuid, None, wanted)
-    }
-
-    /// A device waited for over PB-GATT beaconed in `frame`: its address is known now.
-    fn learn_gatt_peer(&mut self, frame: &RxFrame) {
-        let Some(addr) = frame.adv_address else {
-            return;
-        };
-        if !self.connecting.iter().any(|p| p.peer.is_none()) {
-            return;
-        }
-        for ad in AdStructures::new(&frame.bytes).flatten() {
-            if ad.ad_type != AD_TYPE_MESH_BEACON {
-                continue;
-            }
-            if let Ok(Beacon::UnprovisionedDevice(b)) = Beacon::parse(ad.data) {
-                for p in &mut self.connecting {
-                    if p.peer.is_none() && p.uuid == b.device_uuid {
-                        p.peer = Some(addr);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A connection event for the provisioner's half: PB-GATT links it asked for.
-    fn gatt_link(&mut self, now: Instant, event: &LinkEvent) -> bool {
-        match *event {
-            LinkEvent::Connected {
-                conn,
-                mtu,
-                peer,
-                service: GattService::Provisioning,
-                role: GattRole::Central,
-            } => {
-                let Some(i) = self.connecting.iter().position(|p| p.peer == Some(peer)) else {
-                    self.requests.push_back(LinkRequest::Disconnect { conn });
-                    return true;
-                };
-                let p = self.connecting.remove(i);
-                if let Err(e) = self.provision_gatt(now, p.uuid, conn, mtu, p.wanted) {
-                    self.requests.push_back(LinkRequest::Disconnect { conn });
-                    let reason = match e {
-                        ProvisionRefused::Address(why) => ProvisionFailure::NoAddress(why),
-                        _ => ProvisionFailure::ConnectFailed,
-                    };
-                    self.events.push_back(ProvisionerNodeEvent::Failed {
-                        device_uuid: p.uuid,
-                        reason,
-                    });
-                }
-                true
-            }
-            LinkEvent::ConnectFailed {
-                peer,
-                service: GattService::Provisioning,
-            } => {
-                if let Some(i) = self.connecting.iter().position(|p| p.peer == Some(peer)) {
-                    let p = self.connecting.remove(i);
-                    self.events.push_back(ProvisionerNodeEvent::Failed {
-                        device_uuid: p.uuid,
-                        reason: ProvisionFailure::ConnectFailed,
-                    });
-                }
-                true
-            }
-            _ => false,
-        }
-    }
+    // PB-GATT connections this station asks for: `provisioner/gatt.rs`.
 
     /// PB-GATT connection `conn` was lost: its provisioning fails unless it completed.
     pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
