@@ -50,6 +50,95 @@ pub struct TxFrame {
     pub bytes: Vec<u8>,
 }
 
+/// A GATT service of a Mesh node: what a connection is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GattService {
+    /// The Mesh Provisioning Service, UUID 0x1827 (MshPRT §7.1): PB-GATT, a device not yet
+    /// provisioned.
+    Provisioning,
+    /// The Mesh Proxy Service, UUID 0x1828 (MshPRT §7.2): a Proxy Server.
+    Proxy,
+}
+
+impl GattService {
+    /// Its 16-bit UUID (Bluetooth Assigned Numbers §3.4.2; MshPRT §7.1, §7.2).
+    pub const fn uuid16(self) -> u16 {
+        match self {
+            GattService::Provisioning => 0x1827,
+            GattService::Proxy => 0x1828,
+        }
+    }
+}
+
+/// Which end of a connection this station is (Core v5.4 Vol 6 Part B §4.5): the Central
+/// connected (a Proxy Client, a Provisioner over PB-GATT), the Peripheral advertised and was
+/// connected to (a Proxy Server, a device over PB-GATT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GattRole {
+    Central,
+    Peripheral,
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// This station asked for it ([`LinkRequest::Disconnect`]).
+    Local,
+    /// The peer closed it.
+    Remote,
+    /// The link was lost: no packet got through for the supervision timeout (Core v5.4 Vol 6
+    /// Part B §4.5.2), or the radio itself went away.
+    LinkLoss,
+}
+
+/// What happened to a GATT connection. A radio hands these over in order with the frames:
+/// `Connected` before the first value of the connection, `Disconnected` after its last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEvent {
+    /// A connection is up, its ATT MTU exchanged (Core v5.4 Vol 3 Part F §3.4.2; 23..=517)
+    /// and notifications of the service's Data Out characteristic enabled (MshPRT §7.1.3,
+    /// §7.2.3): values flow as frames on [`Bearer::Gatt`]`(conn)`.
+    Connected {
+        conn: ConnId,
+        /// The ATT MTU: a value is at most `mtu - 3` octets.
+        mtu: u16,
+        /// The peer's device address, least significant octet first (as
+        /// [`RxFrame::adv_address`]).
+        peer: [u8; 6],
+        service: GattService,
+        role: GattRole,
+    },
+    /// A new ATT MTU on `conn`.
+    MtuChanged { conn: ConnId, mtu: u16 },
+    /// `conn` is closed; nothing more arrives on it.
+    Disconnected {
+        conn: ConnId,
+        reason: DisconnectReason,
+    },
+    /// A [`LinkRequest::Connect`] came to nothing: the peer was not there, not in range, or
+    /// not serving `service`.
+    ConnectFailed { peer: [u8; 6], service: GattService },
+}
+
+/// What a station asks of the radio's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkRequest {
+    /// Connect, as Central, to the node advertising with device address `peer`, to its
+    /// `service`: a [`LinkEvent::Connected`] or [`LinkEvent::ConnectFailed`] follows.
+    Connect { peer: [u8; 6], service: GattService },
+    /// Close `conn` (queued values go out first); a [`LinkEvent::Disconnected`] follows.
+    Disconnect { conn: ConnId },
+}
+
+/// A service a station accepts connections for, and the advertising data to advertise it with,
+/// connectable (MshPRT §7.1.2.2.1 Mesh Provisioning Service, §7.2.2.2.1 Mesh Proxy Service).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connectable {
+    pub service: GattService,
+    /// AD structures (Flags, Complete List of 16-bit Service UUIDs, Service Data).
+    pub adv_data: Vec<u8>,
+}
+
 /// The sans-IO contract of a protocol core: bytes and timers in, bytes and events out. The same
 /// core runs in the simulator, under a real radio, and in unit tests fed by hand.
 pub trait Station {
@@ -66,4 +155,21 @@ pub trait Station {
     fn poll_timeout(&self) -> Option<Instant>;
     /// Time has reached `now`: run the timers that are due.
     fn handle_timeout(&mut self, now: Instant);
+
+    /// A GATT connection opened, changed its MTU or closed (only radios with GATT report
+    /// these). A station that does not serve the connection's service answers a `Connected`
+    /// with a [`LinkRequest::Disconnect`]. The default ignores them.
+    fn handle_link(&mut self, _now: Instant, _event: &LinkEvent) {}
+
+    /// The next connection to open or close. The default: none.
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        None
+    }
+
+    /// The service this station accepts connections for now, with its advertising data, or
+    /// `None` when it takes no connection. A fresh Random each call (Node Identity, §7.2.2.2.3):
+    /// call it once per advertising set, or when a Central connects. The default: none.
+    fn connectable(&mut self, _now: Instant) -> Option<Connectable> {
+        None
+    }
 }

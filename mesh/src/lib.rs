@@ -11,6 +11,9 @@ pub mod time;
 pub mod topology;
 pub mod wire;
 
-pub use frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+pub use frame::{
+    Bearer, ConnId, Connectable, DisconnectReason, GattRole, GattService, LinkEvent, LinkRequest,
+    RxFrame, Station, TxFrame,
+};
 pub use time::{Duration, Instant};
 pub use wire::Wire;

@@ -8,9 +8,14 @@
 //! (Simulators run against the wall clock, as the live hub and the inspector's scenarios do,
 //! are paced by [`crate::Pacer`] instead: there the air itself is simulated.)
 
-use weft_mesh::{Duration, Instant, Station};
+use weft_mesh::{Duration, Instant, LinkEvent, LinkRequest, Station};
 
-use crate::{Clock, Radio, RadioError};
+use crate::{Clock, Radio, RadioError, RadioEvent};
+
+/// How often a radio with GATT is told again what to advertise connectable
+/// ([`Station::connectable`]): a Proxy Server rotates its Network ID advertising across
+/// subnets and draws a fresh Node Identity Random (MshPRT §7.2.2.2).
+pub const CONNECTABLE_REFRESH: Duration = Duration::from_secs(1);
 
 /// What a hook wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +99,9 @@ where
 {
     let every = hooks.tick_every();
     let mut next_tick = every.map(|_| clock.now());
+    let gatt = radio.caps().gatt;
+    // When the connectable advertising is next refreshed (radios with GATT only).
+    let mut next_adv = gatt.then(|| clock.now());
     // The radio's failure, once a hook chose to run on without it.
     let mut gone: Option<RadioError> = None;
     loop {
@@ -109,6 +117,13 @@ where
         if station.poll_timeout().is_some_and(|t| t <= now) {
             station.handle_timeout(now);
         }
+        if next_adv.is_some_and(|t| now >= t) && gone.is_none() {
+            next_adv = Some(now + CONNECTABLE_REFRESH);
+            let adv = station.connectable(now);
+            if let Err(e) = radio.set_connectable(adv).await {
+                tracing::debug!(target: "weft::air", "connectable advertising refused: {e}");
+            }
+        }
         loop {
             while let Some(e) = station.poll_event() {
                 if hooks.on_event(station, now, e) == Flow::Stop {
@@ -117,6 +132,10 @@ where
             }
             if gone.is_some() {
                 break;
+            }
+            if let Some(r) = station.poll_link() {
+                link_request(station, radio, now, r).await;
+                continue;
             }
             let Some(f) = station.poll_transmit(now) else {
                 break;
@@ -133,7 +152,7 @@ where
         if deadline.is_some_and(|d| now >= d) {
             return Ok(Outcome::TimedOut);
         }
-        let wake = [station.poll_timeout(), deadline, next_tick]
+        let wake = [station.poll_timeout(), deadline, next_tick, next_adv]
             .into_iter()
             .flatten()
             .min();
@@ -152,10 +171,14 @@ where
             continue;
         }
         tokio::select! {
-            r = radio.recv() => match r {
-                Ok(f) => {
-                    tracing::trace!(target: "weft::air", channel = f.channel, rssi = ?f.rssi, "rx {}", hex::encode(&f.bytes));
+            r = radio.recv_event() => match r {
+                Ok(RadioEvent::Frame(f)) => {
+                    tracing::trace!(target: "weft::air", channel = f.channel, rssi = ?f.rssi, bearer = ?f.bearer, "rx {}", hex::encode(&f.bytes));
                     station.handle_frame(clock.now(), &f);
+                }
+                Ok(RadioEvent::Link(e)) => {
+                    tracing::debug!(target: "weft::air", "link {e:?}");
+                    station.handle_link(clock.now(), &e);
                 }
                 Err(e) => {
                     tracing::warn!(target: "weft::air", "the radio stopped: {e}");
@@ -166,6 +189,29 @@ where
                 }
             },
             _ = sleep => {}
+        }
+    }
+}
+
+/// Hands one of the station's link requests to the radio; a connect the radio refuses comes
+/// back to the station as [`LinkEvent::ConnectFailed`] at once.
+async fn link_request<S, R>(station: &mut S, radio: &mut R, now: Instant, request: LinkRequest)
+where
+    S: Station,
+    R: Radio + ?Sized,
+{
+    tracing::debug!(target: "weft::air", "link request {request:?}");
+    match request {
+        LinkRequest::Connect { peer, service } => {
+            if let Err(e) = radio.connect(peer, service).await {
+                tracing::warn!(target: "weft::air", "the radio refused to connect: {e}");
+                station.handle_link(now, &LinkEvent::ConnectFailed { peer, service });
+            }
+        }
+        LinkRequest::Disconnect { conn } => {
+            if let Err(e) = radio.disconnect(conn).await {
+                tracing::warn!(target: "weft::air", "the radio refused to disconnect: {e}");
+            }
         }
     }
 }

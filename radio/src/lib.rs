@@ -13,7 +13,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-pub use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
+pub use weft_mesh::{
+    Bearer, ConnId, Connectable, DisconnectReason, Duration, GattRole, GattService, Instant,
+    LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
+};
 
 pub mod ble_ll;
 #[cfg(feature = "bluez")]
@@ -64,6 +67,12 @@ impl Caps {
         gatt: false,
         ieee802154: false,
     };
+    /// BLE advertising and GATT connections (the simulator, the live hub).
+    pub const ADVERTISING_GATT: Caps = Caps {
+        advertising: true,
+        gatt: true,
+        ieee802154: false,
+    };
     /// IEEE 802.15.4 only: the Thread radios (`spinel:`, `nrf154:`, `otsim:`).
     pub const IEEE802154: Caps = Caps {
         advertising: false,
@@ -94,18 +103,71 @@ pub enum RadioError {
 /// as a trait object; `Send`, so that a radio can move into a tokio task.
 pub type RadioFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RadioError>> + Send + 'a>>;
 
-/// A radio: frames to the air and frames from it.
+/// What a radio hands over: a frame heard, or something that happened to a GATT connection.
+/// One stream for both, so that a connection's `Connected` comes before its first value and
+/// its `Disconnected` after its last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RadioEvent {
+    Frame(RxFrame),
+    Link(LinkEvent),
+}
+
+/// A radio: frames to the air and frames from it, and (with [`Caps::gatt`]) GATT connections.
 ///
-/// `recv` must be cancel-safe (it is awaited inside `select!` beside timers, and a future
-/// dropped before it completes must lose no frame), so backends read their device in a task of
-/// their own and hand complete frames over a channel; `recv` only takes the next one.
+/// `recv` and `recv_event` must be cancel-safe (they are awaited inside `select!` beside
+/// timers, and a future dropped before it completes must lose nothing), so backends read their
+/// device in a task of their own and hand complete frames and link events over one channel;
+/// they only take the next one.
+///
+/// GATT connections (ARCHITECTURE.md, "The radio seam: GATT connections"): a Central asks
+/// with [`Radio::connect`], which only starts the attempt; its outcome comes through
+/// `recv_event` as [`LinkEvent::Connected`] or [`LinkEvent::ConnectFailed`], in order with the
+/// values. A Peripheral advertises what [`Radio::set_connectable`] says, and a Central that
+/// connects arrives as [`LinkEvent::Connected`] with [`GattRole::Peripheral`]. Every ATT value
+/// is a frame on [`Bearer::Gatt`]: a Central writes (Write Without Response) to the service's
+/// Data In characteristic, a Peripheral notifies on its Data Out (MshPRT §7.1.3, §7.2.3).
+/// Radios without GATT keep the defaults: `recv_event` gives `recv`'s frames, and `connect`,
+/// `disconnect` and `set_connectable` refuse with [`RadioError::Unsupported`].
 pub trait Radio: Send {
     /// What the radio can carry.
     fn caps(&self) -> Caps;
-    /// Puts `frame` on the air.
+    /// Puts `frame` on the air (a value on a connection, for [`Bearer::Gatt`]).
     fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()>;
-    /// The next frame heard. Cancel-safe.
+    /// The next frame heard. Cancel-safe. A radio with GATT gives only frames here (link
+    /// events are skipped): read it with [`Radio::recv_event`].
     fn recv(&mut self) -> RadioFuture<'_, RxFrame>;
+    /// The next frame or link event, in the order they happened. Cancel-safe.
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move { self.recv().await.map(RadioEvent::Frame) })
+    }
+    /// Starts connecting, as Central, to `service` of the node advertising with device
+    /// address `peer`. Returns once the attempt is under way; the outcome arrives through
+    /// [`Radio::recv_event`].
+    fn connect(&mut self, _peer: [u8; 6], service: GattService) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            Err(RadioError::Unsupported(format!(
+                "this radio has no GATT connections (Mesh {:#06x} service)",
+                service.uuid16()
+            )))
+        })
+    }
+    /// Closes `conn` (values queued go first); [`LinkEvent::Disconnected`] follows.
+    fn disconnect(&mut self, _conn: ConnId) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            Err(RadioError::Unsupported(
+                "this radio has no GATT connections".into(),
+            ))
+        })
+    }
+    /// Advertises `adv`'s service, connectable, until told otherwise (`None`: stop, and take
+    /// no new connection).
+    fn set_connectable(&mut self, _adv: Option<Connectable>) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            Err(RadioError::Unsupported(
+                "this radio has no GATT connections".into(),
+            ))
+        })
+    }
 }
 
 impl<R: Radio + ?Sized> Radio for Box<R> {
@@ -117,5 +179,17 @@ impl<R: Radio + ?Sized> Radio for Box<R> {
     }
     fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
         (**self).recv()
+    }
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        (**self).recv_event()
+    }
+    fn connect(&mut self, peer: [u8; 6], service: GattService) -> RadioFuture<'_, ()> {
+        (**self).connect(peer, service)
+    }
+    fn disconnect(&mut self, conn: ConnId) -> RadioFuture<'_, ()> {
+        (**self).disconnect(conn)
+    }
+    fn set_connectable(&mut self, adv: Option<Connectable>) -> RadioFuture<'_, ()> {
+        (**self).set_connectable(adv)
     }
 }

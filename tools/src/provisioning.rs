@@ -454,6 +454,15 @@ fn device_config(oob: &OobArg) -> DeviceConfig {
 // weft provision
 // ------------------------------------------------------------------------------------------
 
+/// `weft provision --bearer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BearerArg {
+    /// PB-ADV (MshPRT §5.2.1).
+    Adv,
+    /// PB-GATT (MshPRT §5.2.2).
+    Gatt,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ProvisionArgs {
     /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
@@ -466,6 +475,11 @@ pub struct ProvisionArgs {
     /// Provision every unprovisioned device heard, several at once, with a progress bar.
     #[arg(long)]
     pub all: bool,
+    /// The provisioning bearer: `adv` (PB-ADV) or `gatt` (PB-GATT: connect to the device's
+    /// Mesh Provisioning Service, at the address its beacon is heard from; needs a radio with
+    /// GATT connections, such as `sim:PATH`).
+    #[arg(long, value_enum, default_value_t = BearerArg::Adv, conflicts_with = "all")]
+    pub bearer: BearerArg,
     /// With --all: seconds to listen for unprovisioned beacons.
     #[arg(long, default_value_t = 10.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
     pub scan: f64,
@@ -652,8 +666,20 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
         }));
     } else if let Some(uuid) = a.uuid {
         let wanted = a.address.and_then(|x| UnicastAddress::new(x.0));
-        match session.station.provision(start, uuid, wanted) {
-            Ok(_) => eprintln!("provisioning {}...", hex::encode(uuid)),
+        let started = match a.bearer {
+            BearerArg::Adv => session.station.provision(start, uuid, wanted).map(|_| ()),
+            BearerArg::Gatt => {
+                if !session.radio.caps().gatt {
+                    return fail(
+                        Exit::Usage,
+                        format!("--bearer gatt: the radio {} has no GATT connections: use --bearer adv, or a radio that connects (sim:PATH)", a.radio),
+                    );
+                }
+                session.station.provision_gatt_heard(uuid, wanted)
+            }
+        };
+        match started {
+            Ok(()) => eprintln!("provisioning {}...", hex::encode(uuid)),
             Err(e) => failed.push((uuid, e.to_string())),
         }
     }

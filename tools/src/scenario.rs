@@ -15,6 +15,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("smart-home", include_str!("../scenarios/smart-home.toml")),
     ("industrial", include_str!("../scenarios/industrial.toml")),
     ("grid", include_str!("../scenarios/grid.toml")),
+    ("proxy", include_str!("../scenarios/proxy.toml")),
 ];
 
 /// A scenario as written in TOML.
@@ -95,6 +96,12 @@ pub struct NodeSpec {
     pub subscribe: Vec<String>,
     /// Default TTL.
     pub ttl: Option<u8>,
+    /// The GATT Proxy feature (MshPRT §4.2.11): proxy clients connect to it.
+    #[serde(default)]
+    pub proxy: bool,
+    /// A proxy client (a phone): it has no advertising bearer and reaches the mesh only
+    /// through a GATT connection to the named proxy node (MshPRT §6.8).
+    pub proxy_client: Option<String>,
 }
 
 /// An explicit link, overriding the path-loss model.
@@ -154,6 +161,10 @@ pub struct PlannedNode {
     pub ttl: Option<u8>,
     /// Member of the `sensors` or `publishers` set.
     pub sets: Vec<&'static str>,
+    /// The GATT Proxy feature.
+    pub proxy: bool,
+    /// A proxy client of the named node.
+    pub proxy_of: Option<String>,
 }
 
 /// An unprovisioned device ready to build.
@@ -252,10 +263,25 @@ impl Scenario {
                     .map_err(|e| format!("node {}: {e}", n.name))?,
                 ttl: n.ttl,
                 sets: Vec::new(),
+                proxy: n.proxy,
+                proxy_of: n.proxy_client.clone(),
             });
         }
         if let Some(g) = &self.generate {
             out.extend(generate(g, nodes_override)?);
+        }
+        for n in &out {
+            if let Some(p) = &n.proxy_of {
+                if !out
+                    .iter()
+                    .any(|o| &o.name == p && o.proxy && o.proxy_of.is_none())
+                {
+                    return Err(format!(
+                        "node {}: proxy_client = '{p}' names no proxy node: give the name of a node with proxy = true",
+                        n.name
+                    ));
+                }
+            }
         }
         let mut names = HashSet::new();
         let mut addrs = HashSet::new();
@@ -394,6 +420,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                     } else {
                         vec![]
                     },
+                    proxy: false,
+                    proxy_of: None,
                 });
             }
         }
@@ -409,6 +437,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                 subscribe: vec![],
                 ttl: g.ttl,
                 sets: vec![],
+                proxy: false,
+                proxy_of: None,
             });
             for r in 0..relays {
                 out.push(PlannedNode {
@@ -420,6 +450,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                     subscribe: vec![],
                     ttl: g.ttl,
                     sets: vec![],
+                    proxy: false,
+                    proxy_of: None,
                 });
             }
             for s in 0..sensors {
@@ -436,6 +468,8 @@ fn generate(g: &Generate, nodes_override: Option<usize>) -> Result<Vec<PlannedNo
                     subscribe: vec![],
                     ttl: g.ttl,
                     sets: vec!["sensors"],
+                    proxy: false,
+                    proxy_of: None,
                 });
             }
         }

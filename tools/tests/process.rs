@@ -189,3 +189,63 @@ fn provision_all_heard_devices_in_parallel() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// PB-GATT between processes on the live air: `weft provision --bearer gatt` connects to the
+/// Mesh Provisioning Service of a `weft node` waiting to be provisioned, provisions and
+/// configures it, and the node answers over the advertising bearer afterwards.
+#[test]
+fn provision_over_gatt_between_processes() {
+    let dir = std::env::temp_dir().join(format!("weft-process-gatt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("air.sock");
+    let radio = format!("sim:{}", sock.display());
+    let net = dir.join("net.weft");
+    let net = net.to_str().unwrap();
+    let uuid = "0102030405060708090a0b0c0d0e0f11";
+    let _hub = hub(&sock);
+    let state = dir.join("node.weft");
+    let mut node = Killed(
+        weft()
+            .args([
+                "node",
+                "--radio",
+                &radio,
+                "--uuid",
+                uuid,
+                "--models",
+                "onoff-server",
+            ])
+            .args(["--state", state.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut r = std::io::BufReader::new(node.0.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut r, &mut line).unwrap();
+    assert!(line.contains("waiting for a provisioner"), "{line}");
+    assert_eq!(run(&["net", "create", "--net", net]).0, 0);
+    let (code, out, err) = run(&[
+        "provision",
+        "--radio",
+        &radio,
+        "--bearer",
+        "gatt",
+        "--uuid",
+        uuid,
+        "--net",
+        net,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["address"], "0002");
+    assert_eq!(v["configured"], true, "{v}");
+    let (code, out, err) = run(&[
+        "send", "--radio", &radio, "--net", net, "--dst", "0002", "onoff", "on",
+    ]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert_eq!(out.trim(), "0002: OnOff Status on");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -111,7 +111,7 @@ fn sim_list_names_the_builtin_scenarios() {
     let names: BTreeSet<&str> = list.iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(
         names,
-        BTreeSet::from(["grid", "industrial", "smart-home", "thread-home"]),
+        BTreeSet::from(["grid", "industrial", "proxy", "smart-home", "thread-home"]),
         "{list:?}"
     );
     let home = list.iter().find(|s| s["name"] == "smart-home").unwrap();
@@ -363,4 +363,76 @@ fn auto_provision_reports_the_provisioning_steps() {
         assert!(lines.iter().all(|l| l["node"] == "0001"));
     }
     assert_eq!(v.last().unwrap()["type"], "summary");
+}
+
+/// The proxy scenario's point: a phone with no advertising bearer reaches nodes 1, 3 and 6
+/// hops behind its proxy node, and they reach it back, through one GATT connection. Every
+/// delivery line names its bearer (GATT at the phone, and at the proxy for the phone's own
+/// messages; advertising elsewhere), and the summary counts every message sent and delivered.
+#[test]
+fn proxy_scenario_reaches_far_nodes_through_one_gatt_connection() {
+    for seed in ["1", "2", "3"] {
+        let (_, out) = sim_json(&["--scenario", "proxy", "--seed", seed]);
+        let received: Vec<&Value> = out.iter().filter(|l| l["type"] == "received").collect();
+        assert!(!received.is_empty());
+        for l in &received {
+            let bearer = l["bearer"].as_str().expect("a bearer");
+            let at_phone = l["node"] == "7f00";
+            let phone_at_proxy = l["node"] == "0001" && l["src"] == "7f00";
+            assert_eq!(
+                bearer == "gatt",
+                at_phone || phone_at_proxy,
+                "seed {seed}: {l}"
+            );
+        }
+        let connected: Vec<&Value> = out
+            .iter()
+            .filter(|l| l["type"] == "proxy" && l["event"] == "connected")
+            .collect();
+        assert_eq!(connected.len(), 1, "seed {seed}");
+        assert!((23..=517).contains(&connected[0]["mtu"].as_u64().unwrap()));
+        let s = out.last().unwrap();
+        assert_eq!(s["type"], "summary");
+        // The advertising bearer loses an unacknowledged message now and then (half duplex).
+        let (sent, delivered) = (
+            s["sent"].as_u64().unwrap(),
+            s["delivered"].as_u64().unwrap(),
+        );
+        assert!(
+            delivered <= sent && delivered * 10 >= sent * 9,
+            "seed {seed}: {s}"
+        );
+        // 3 flows from the phone every 5 s, 2 back every 10 s, over 60 s.
+        assert!(s["messages_sent"].as_u64().unwrap() >= 40, "{s}");
+        let by = &s["delivered_by_bearer"];
+        assert_eq!(
+            by["gatt"].as_u64().unwrap() + by["adv"].as_u64().unwrap(),
+            s["delivered"].as_u64().unwrap()
+        );
+        assert!(by["gatt"].as_u64().unwrap() > 0);
+        assert_eq!(s["gatt"]["connections"], 1);
+        let hops: BTreeSet<u64> = s["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["src"] == "7f00")
+            .map(|f| f["hops"].as_u64().unwrap())
+            .collect();
+        // The GATT hop to the proxy counts as one: 1, 3 and 6 advertising hops behind it.
+        assert_eq!(hops, BTreeSet::from([2, 4, 7]), "seed {seed}");
+    }
+}
+
+/// A proxy client naming a node that is not a proxy is a usage error naming the fix.
+#[test]
+fn proxy_client_of_a_non_proxy_is_a_usage_error() {
+    let path = tmp("bad-proxy.toml");
+    std::fs::write(
+        &path,
+        "name = \"bad\"\n[[nodes]]\nname = \"phone\"\naddress = \"0100\"\nproxy_client = \"lamp\"\n[[nodes]]\nname = \"lamp\"\naddress = \"0001\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = weft(&["sim", "run", "--scenario", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("proxy = true"), "{stderr}");
 }

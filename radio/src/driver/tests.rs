@@ -227,3 +227,174 @@ impl Hooks<Echo> for LetGo {
         Flow::Continue
     }
 }
+
+/// A radio with GATT in memory: a connect is answered by `Connected` through `recv_event`
+/// (after a frame already waiting, so order is the radio's), values sent are recorded.
+#[derive(Debug)]
+struct GattRadio {
+    events: mpsc::UnboundedSender<RadioEvent>,
+    air: mpsc::UnboundedReceiver<RadioEvent>,
+    sent: Vec<TxFrame>,
+    connectable: Vec<Option<weft_mesh::Connectable>>,
+    disconnects: Vec<weft_mesh::ConnId>,
+}
+
+impl Radio for GattRadio {
+    fn caps(&self) -> Caps {
+        Caps::ADVERTISING_GATT
+    }
+    fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
+        self.sent.push(frame);
+        Box::pin(async { Ok(()) })
+    }
+    fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
+        Box::pin(async { Err(RadioError::Unsupported("read with recv_event".into())) })
+    }
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move {
+            self.air
+                .recv()
+                .await
+                .ok_or_else(|| RadioError::Unavailable("gone".into()))
+        })
+    }
+    fn connect(&mut self, peer: [u8; 6], service: weft_mesh::GattService) -> RadioFuture<'_, ()> {
+        let _ = self.events.send(RadioEvent::Link(LinkEvent::Connected {
+            conn: weft_mesh::ConnId(7),
+            mtu: 23,
+            peer,
+            service,
+            role: weft_mesh::GattRole::Central,
+        }));
+        Box::pin(async { Ok(()) })
+    }
+    fn disconnect(&mut self, conn: weft_mesh::ConnId) -> RadioFuture<'_, ()> {
+        self.disconnects.push(conn);
+        Box::pin(async { Ok(()) })
+    }
+    fn set_connectable(&mut self, adv: Option<weft_mesh::Connectable>) -> RadioFuture<'_, ()> {
+        self.connectable.push(adv);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Asks to connect once, writes one value when connected, closes on the first value heard;
+/// records what it was told, in order.
+#[derive(Debug, Default)]
+struct Central {
+    asked: bool,
+    seen: Vec<String>,
+    out: Vec<TxFrame>,
+    close: Option<weft_mesh::ConnId>,
+}
+
+impl Station for Central {
+    type Event = String;
+    fn handle_frame(&mut self, _: Instant, f: &RxFrame) {
+        self.seen
+            .push(format!("value {:?} on {:?}", f.bytes, f.bearer));
+        if let Bearer::Gatt(c) = f.bearer {
+            self.close = Some(c);
+        }
+    }
+    fn poll_transmit(&mut self, _: Instant) -> Option<TxFrame> {
+        (!self.out.is_empty()).then(|| self.out.remove(0))
+    }
+    fn poll_event(&mut self) -> Option<String> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn handle_link(&mut self, _: Instant, e: &LinkEvent) {
+        self.seen.push(format!("{e:?}"));
+        if let LinkEvent::Connected { conn, .. } = e {
+            self.out.push(TxFrame {
+                bearer: Bearer::Gatt(*conn),
+                bytes: vec![0x01, 0xaa],
+            });
+        }
+    }
+    fn poll_link(&mut self) -> Option<weft_mesh::LinkRequest> {
+        if let Some(conn) = self.close.take() {
+            return Some(weft_mesh::LinkRequest::Disconnect { conn });
+        }
+        (!std::mem::replace(&mut self.asked, true)).then_some(weft_mesh::LinkRequest::Connect {
+            peer: [9; 6],
+            service: weft_mesh::GattService::Proxy,
+        })
+    }
+    fn connectable(&mut self, _: Instant) -> Option<weft_mesh::Connectable> {
+        Some(weft_mesh::Connectable {
+            service: weft_mesh::GattService::Proxy,
+            adv_data: vec![1],
+        })
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn link_events_come_in_order_with_values_and_requests_reach_the_radio() {
+    let (events, air) = mpsc::unbounded_channel();
+    let mut radio = GattRadio {
+        events: events.clone(),
+        air,
+        sent: Vec::new(),
+        connectable: Vec::new(),
+        disconnects: Vec::new(),
+    };
+    let clock = Clock::default();
+    let mut st = Central::default();
+    let value = |bytes: Vec<u8>| {
+        RadioEvent::Frame(RxFrame {
+            bearer: Bearer::Gatt(weft_mesh::ConnId(7)),
+            channel: 0,
+            rssi: None,
+            timestamp: Instant::ZERO,
+            adv_address: None,
+            bytes,
+        })
+    };
+    let deadline = clock.now() + Duration::from_millis(30);
+    // The value the peer notifies comes after Connected, as the radio queued them.
+    let pusher = events.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let _ = pusher.send(value(vec![0x01, 0xbb]));
+    });
+    drive(&mut st, &mut radio, &clock, Some(deadline), |_, _, _| {
+        Flow::Continue
+    })
+    .await
+    .unwrap();
+    assert!(st.seen[0].starts_with("Connected"), "{:?}", st.seen);
+    assert_eq!(st.seen[1], "value [1, 187] on Gatt(ConnId(7))");
+    assert_eq!(radio.sent.len(), 1);
+    assert_eq!(radio.sent[0].bearer, Bearer::Gatt(weft_mesh::ConnId(7)));
+    assert_eq!(radio.disconnects, [weft_mesh::ConnId(7)]);
+    assert!(matches!(radio.connectable.first(), Some(Some(_))));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_radio_without_gatt_refuses_and_the_station_hears_connect_failed() {
+    let (radio, _sent, _air) = mem();
+    let mut radio: Box<dyn Radio> = Box::new(radio);
+    let clock = Clock::default();
+    let mut st = Central::default();
+    let deadline = clock.now() + Duration::from_millis(5);
+    drive(&mut st, &mut radio, &clock, Some(deadline), |_, _, _| {
+        Flow::Continue
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        st.seen,
+        [format!(
+            "{:?}",
+            LinkEvent::ConnectFailed {
+                peer: [9; 6],
+                service: weft_mesh::GattService::Proxy
+            }
+        )]
+    );
+}

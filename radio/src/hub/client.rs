@@ -6,12 +6,15 @@ use tokio::net::UnixStream;
 use tokio::sync::mpsc;
 
 use super::{read_msg, write_msg, HubMsg};
-use crate::{Bearer, Caps, Instant, Radio, RadioError, RadioFuture, RxFrame, TxFrame};
+use crate::{
+    Bearer, Caps, ConnId, Connectable, GattService, Instant, Radio, RadioError, RadioEvent,
+    RadioFuture, RxFrame, TxFrame,
+};
 
 /// A process's connection to the hub: a [`Radio`] on the shared simulated air.
 #[derive(Debug)]
 pub struct HubRadio {
-    rx: mpsc::Receiver<Result<RxFrame, RadioError>>,
+    rx: mpsc::Receiver<Result<RadioEvent, RadioError>>,
     writer: tokio::net::unix::OwnedWriteHalf,
 }
 
@@ -37,7 +40,7 @@ impl HubRadio {
                         t_us,
                         adv_address,
                         bytes,
-                    })) => Ok(RxFrame {
+                    })) => Ok(RadioEvent::Frame(RxFrame {
                         bearer: Bearer::Advertising,
                         channel,
                         rssi: Some(rssi),
@@ -45,8 +48,22 @@ impl HubRadio {
                         timestamp: Instant::from_micros(t_us),
                         adv_address: Some(adv_address),
                         bytes,
-                    }),
-                    Ok(Some(HubMsg::Tx { .. })) => continue,
+                    })),
+                    Ok(Some(HubMsg::GattRx { conn, t_us, bytes })) => {
+                        Ok(RadioEvent::Frame(RxFrame {
+                            bearer: Bearer::Gatt(ConnId(conn)),
+                            channel: 0,
+                            rssi: None,
+                            timestamp: Instant::from_micros(t_us),
+                            adv_address: None,
+                            bytes,
+                        }))
+                    }
+                    Ok(Some(HubMsg::Link(l))) => match l.to_event() {
+                        Some(e) => Ok(RadioEvent::Link(e)),
+                        None => continue,
+                    },
+                    Ok(Some(_)) => continue,
                     Ok(None) => Err(RadioError::Unavailable(
                         "the simulated air closed the connection".into(),
                     )),
@@ -64,21 +81,46 @@ impl HubRadio {
 
 impl Radio for HubRadio {
     fn caps(&self) -> Caps {
-        Caps::ADVERTISING
+        Caps::ADVERTISING_GATT
     }
 
     fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
         Box::pin(async move {
-            if frame.bearer != Bearer::Advertising {
-                return Err(RadioError::Unsupported(
-                    "the simulated air carries BLE advertising only".into(),
-                ));
-            }
-            write_msg(&mut self.writer, &HubMsg::Tx { bytes: frame.bytes }).await
+            let m = match frame.bearer {
+                Bearer::Advertising => HubMsg::Tx { bytes: frame.bytes },
+                Bearer::Gatt(conn) => HubMsg::GattTx {
+                    conn: conn.0,
+                    bytes: frame.bytes,
+                },
+                Bearer::Ieee802154 => {
+                    return Err(RadioError::Unsupported(
+                        "the simulated air carries BLE advertising and GATT only".into(),
+                    ))
+                }
+            };
+            write_msg(&mut self.writer, &m).await
         })
     }
 
+    /// Frames only: what happens to connections is skipped (read with `recv_event`).
     fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
+        Box::pin(async move {
+            loop {
+                match self.rx.recv().await {
+                    Some(Ok(RadioEvent::Frame(f))) => return Ok(f),
+                    Some(Ok(RadioEvent::Link(_))) => continue,
+                    Some(Err(e)) => return Err(e),
+                    None => {
+                        return Err(RadioError::Unavailable(
+                            "the simulated air closed the connection".into(),
+                        ))
+                    }
+                }
+            }
+        })
+    }
+
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
         Box::pin(async move {
             match self.rx.recv().await {
                 Some(r) => r,
@@ -87,5 +129,28 @@ impl Radio for HubRadio {
                 )),
             }
         })
+    }
+
+    fn connect(&mut self, peer: [u8; 6], service: GattService) -> RadioFuture<'_, ()> {
+        let m = HubMsg::Connect {
+            peer,
+            service: service.uuid16(),
+        };
+        Box::pin(async move { write_msg(&mut self.writer, &m).await })
+    }
+
+    fn disconnect(&mut self, conn: ConnId) -> RadioFuture<'_, ()> {
+        Box::pin(
+            async move { write_msg(&mut self.writer, &HubMsg::Disconnect { conn: conn.0 }).await },
+        )
+    }
+
+    /// The hub's air needs only the service (it connects nodes directly): the advertising
+    /// data stays here.
+    fn set_connectable(&mut self, adv: Option<Connectable>) -> RadioFuture<'_, ()> {
+        let m = HubMsg::Connectable {
+            service: adv.map(|a| a.service.uuid16()),
+        };
+        Box::pin(async move { write_msg(&mut self.writer, &m).await })
     }
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::RadioError;
+use crate::{ConnId, DisconnectReason, GattRole, GattService, LinkEvent, RadioError};
 
 pub mod client;
 pub mod node;
@@ -41,6 +41,130 @@ pub enum HubMsg {
         adv_address: [u8; 6],
         bytes: Vec<u8>,
     },
+    /// Client → hub: an ATT value on the process's GATT connection `conn`.
+    GattTx { conn: u16, bytes: Vec<u8> },
+    /// Client → hub: connect, as Central, to the node with device address `peer`, to the
+    /// service with 16-bit UUID `service` (0x1827, 0x1828).
+    Connect { peer: [u8; 6], service: u16 },
+    /// Client → hub: close connection `conn`.
+    Disconnect { conn: u16 },
+    /// Client → hub: the service the process accepts connections for (`None`: none).
+    Connectable { service: Option<u16> },
+    /// Hub → client: an ATT value on connection `conn`.
+    GattRx {
+        conn: u16,
+        t_us: u64,
+        bytes: Vec<u8>,
+    },
+    /// Hub → client: what happened to one of its connections.
+    Link(WireLink),
+}
+
+/// A [`LinkEvent`] on the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WireLink {
+    Connected {
+        conn: u16,
+        mtu: u16,
+        peer: [u8; 6],
+        service: u16,
+        central: bool,
+    },
+    MtuChanged {
+        conn: u16,
+        mtu: u16,
+    },
+    /// `reason`: 0 local, 1 remote, 2 link loss.
+    Disconnected {
+        conn: u16,
+        reason: u8,
+    },
+    ConnectFailed {
+        peer: [u8; 6],
+        service: u16,
+    },
+}
+
+/// The service of a 16-bit UUID (MshPRT §7.1, §7.2), if it is one.
+pub fn service_of(uuid: u16) -> Option<GattService> {
+    [GattService::Provisioning, GattService::Proxy]
+        .into_iter()
+        .find(|s| s.uuid16() == uuid)
+}
+
+impl From<&LinkEvent> for WireLink {
+    fn from(e: &LinkEvent) -> Self {
+        match *e {
+            LinkEvent::Connected {
+                conn,
+                mtu,
+                peer,
+                service,
+                role,
+            } => WireLink::Connected {
+                conn: conn.0,
+                mtu,
+                peer,
+                service: service.uuid16(),
+                central: role == GattRole::Central,
+            },
+            LinkEvent::MtuChanged { conn, mtu } => WireLink::MtuChanged { conn: conn.0, mtu },
+            LinkEvent::Disconnected { conn, reason } => WireLink::Disconnected {
+                conn: conn.0,
+                reason: match reason {
+                    DisconnectReason::Local => 0,
+                    DisconnectReason::Remote => 1,
+                    DisconnectReason::LinkLoss => 2,
+                },
+            },
+            LinkEvent::ConnectFailed { peer, service } => WireLink::ConnectFailed {
+                peer,
+                service: service.uuid16(),
+            },
+        }
+    }
+}
+
+impl WireLink {
+    /// The event, or `None` when it names an unknown service or reason.
+    pub fn to_event(&self) -> Option<LinkEvent> {
+        Some(match *self {
+            WireLink::Connected {
+                conn,
+                mtu,
+                peer,
+                service,
+                central,
+            } => LinkEvent::Connected {
+                conn: ConnId(conn),
+                mtu,
+                peer,
+                service: service_of(service)?,
+                role: if central {
+                    GattRole::Central
+                } else {
+                    GattRole::Peripheral
+                },
+            },
+            WireLink::MtuChanged { conn, mtu } => LinkEvent::MtuChanged {
+                conn: ConnId(conn),
+                mtu,
+            },
+            WireLink::Disconnected { conn, reason } => LinkEvent::Disconnected {
+                conn: ConnId(conn),
+                reason: match reason {
+                    0 => DisconnectReason::Local,
+                    1 => DisconnectReason::Remote,
+                    2 => DisconnectReason::LinkLoss,
+                    _ => return None,
+                },
+            },
+            WireLink::ConnectFailed { peer, service } => LinkEvent::ConnectFailed {
+                peer,
+                service: service_of(service)?,
+            },
+        })
+    }
 }
 
 /// Reads one length-prefixed message; `Ok(None)` at a clean end of stream.
@@ -76,6 +200,9 @@ pub async fn write_msg<W: AsyncWriteExt + Unpin>(w: &mut W, m: &HubMsg) -> Resul
         .await
         .map_err(|e| RadioError::Io(e.to_string()))
 }
+
+#[cfg(test)]
+mod gatt_tests;
 
 #[cfg(test)]
 mod tests {

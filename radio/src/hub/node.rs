@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::{Bearer, Instant, RxFrame, Station, TxFrame};
+use crate::{Bearer, Connectable, Instant, LinkEvent, LinkRequest, RxFrame, Station, TxFrame};
 
 /// A node of the hub's simulator: a local station (a scenario's node) or a connected process.
 #[derive(Debug)]
@@ -20,16 +20,32 @@ pub const REMOTE_OUTBOX: usize = 4;
 /// past that the oldest is dropped (and counted), as a radio whose host stops reading would.
 pub const REMOTE_INBOX: usize = 1024;
 
-/// A frame heard for a process: channel, RSSI, time, the transmitter's advertiser address
-/// (least significant octet first) and advertising data.
-pub type Heard = (u8, i8, Instant, [u8; 6], Vec<u8>);
+/// What a process is to be told, in the order it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Advertising data heard: channel, RSSI, time, the transmitter's advertiser address
+    /// (least significant octet first) and the data.
+    Adv(u8, i8, Instant, [u8; 6], Vec<u8>),
+    /// An ATT value on one of its GATT connections.
+    Gatt {
+        conn: u16,
+        at: Instant,
+        bytes: Vec<u8>,
+    },
+    /// What happened to one of its GATT connections.
+    Link(LinkEvent),
+}
 
 /// A connected process as a station: what it sends goes on the air, what the air delivers to it
 /// waits in a bounded inbox for the hub to forward.
 #[derive(Debug, Default)]
 pub struct RemoteNode {
     /// Frames the process asked to send, at most [`REMOTE_OUTBOX`].
-    outbox: VecDeque<Vec<u8>>,
+    outbox: VecDeque<TxFrame>,
+    /// Connections it asked to open or close (bounded by the hub's queue of its messages).
+    requests: VecDeque<LinkRequest>,
+    /// The service it accepts connections for.
+    connectable: Option<crate::GattService>,
     /// Frames heard, for the process, at most [`REMOTE_INBOX`].
     inbox: VecDeque<Heard>,
     /// Frames heard that the inbox had no room for.
@@ -45,11 +61,38 @@ impl RemoteNode {
     /// Queues advertising data for the air; false (and nothing queued) when
     /// [`REMOTE_OUTBOX`] frames already wait.
     pub fn push_tx(&mut self, bytes: Vec<u8>) -> bool {
+        self.push_frame(TxFrame {
+            bearer: Bearer::Advertising,
+            bytes,
+        })
+    }
+
+    /// Queues a frame (advertising data, or a value on a GATT connection); false (and nothing
+    /// queued) when [`REMOTE_OUTBOX`] frames already wait.
+    pub fn push_frame(&mut self, frame: TxFrame) -> bool {
         if self.outbox.len() >= REMOTE_OUTBOX {
             return false;
         }
-        self.outbox.push_back(bytes);
+        self.outbox.push_back(frame);
         true
+    }
+
+    /// A connection to open or close, for the simulator.
+    pub fn push_request(&mut self, request: LinkRequest) {
+        self.requests.push_back(request);
+    }
+
+    /// The service the process accepts connections for.
+    pub fn set_connectable(&mut self, service: Option<crate::GattService>) {
+        self.connectable = service;
+    }
+
+    fn hear(&mut self, h: Heard) {
+        if self.inbox.len() >= REMOTE_INBOX {
+            self.inbox.pop_front();
+            self.dropped_heard += 1;
+        }
+        self.inbox.push_back(h);
     }
 
     /// Frames waiting to be handed to the simulator.
@@ -75,17 +118,21 @@ impl<S: Station> Station for HubNode<S> {
         match self {
             HubNode::Local(s) => s.handle_frame(now, frame),
             HubNode::Remote(r) => {
-                if r.inbox.len() >= REMOTE_INBOX {
-                    r.inbox.pop_front();
-                    r.dropped_heard += 1;
-                }
-                r.inbox.push_back((
-                    frame.channel,
-                    frame.rssi.unwrap_or(-60),
-                    now,
-                    frame.adv_address.unwrap_or_default(),
-                    frame.bytes.clone(),
-                ));
+                let h = match frame.bearer {
+                    Bearer::Gatt(conn) => Heard::Gatt {
+                        conn: conn.0,
+                        at: now,
+                        bytes: frame.bytes.clone(),
+                    },
+                    _ => Heard::Adv(
+                        frame.channel,
+                        frame.rssi.unwrap_or(-60),
+                        now,
+                        frame.adv_address.unwrap_or_default(),
+                        frame.bytes.clone(),
+                    ),
+                };
+                r.hear(h);
             }
         }
     }
@@ -93,10 +140,7 @@ impl<S: Station> Station for HubNode<S> {
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
         match self {
             HubNode::Local(s) => s.poll_transmit(now),
-            HubNode::Remote(r) => r.outbox.pop_front().map(|bytes| TxFrame {
-                bearer: Bearer::Advertising,
-                bytes,
-            }),
+            HubNode::Remote(r) => r.outbox.pop_front(),
         }
     }
 
@@ -117,6 +161,32 @@ impl<S: Station> Station for HubNode<S> {
     fn handle_timeout(&mut self, now: Instant) {
         if let HubNode::Local(s) = self {
             s.handle_timeout(now)
+        }
+    }
+
+    /// GATT connections: a scenario's stations and the processes connect to each other; what
+    /// happens to a process's connections waits in its inbox in order with its frames.
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        match self {
+            HubNode::Local(s) => s.handle_link(now, event),
+            HubNode::Remote(r) => r.hear(Heard::Link(event.clone())),
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        match self {
+            HubNode::Local(s) => s.poll_link(),
+            HubNode::Remote(r) => r.requests.pop_front(),
+        }
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        match self {
+            HubNode::Local(s) => s.connectable(now),
+            HubNode::Remote(r) => r.connectable.map(|service| Connectable {
+                service,
+                adv_data: Vec::new(),
+            }),
         }
     }
 }
@@ -159,6 +229,8 @@ mod tests {
         };
         assert_eq!(node.dropped_heard(), 10);
         // The oldest went first.
-        assert_eq!(node.pop_heard().unwrap().2, Instant::from_micros(10));
+        assert!(
+            matches!(node.pop_heard(), Some(Heard::Adv(_, _, t, _, _)) if t == Instant::from_micros(10))
+        );
     }
 }

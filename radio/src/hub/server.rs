@@ -31,7 +31,7 @@ use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 use tokio::sync::{mpsc, Notify};
 
 use super::socket::{listen, peer_allowed};
-use super::{read_msg, write_msg, HubMsg, HubNode, RemoteNode, REMOTE_OUTBOX};
+use super::{read_msg, write_msg, Heard, HubMsg, HubNode, RemoteNode, REMOTE_OUTBOX};
 use crate::sim::{adv_address, Link, NodeId, Placement, Simulator, MAX_ADV_DATA};
 use crate::{Clock, Pacer, Station};
 
@@ -153,12 +153,20 @@ struct Counts {
     oversize: AtomicU64,
 }
 
+/// What a process asked of the air.
+#[derive(Debug)]
+enum FromClient {
+    Frame(crate::TxFrame),
+    Link(crate::LinkRequest),
+    Connectable(Option<crate::GattService>),
+}
+
 /// A connected process.
 #[derive(Debug)]
 struct Client {
     id: NodeId,
-    /// What it asked to send, in order (at most [`SEND_QUEUE`]).
-    frames: mpsc::Receiver<Vec<u8>>,
+    /// What it asked to send and do, in order (at most [`SEND_QUEUE`]).
+    frames: mpsc::Receiver<FromClient>,
     counts: Arc<Counts>,
     /// Frames for its socket (at most [`DELIVER_QUEUE`]); `None` once it has gone.
     out: Option<mpsc::Sender<HubMsg>>,
@@ -231,19 +239,43 @@ impl<S: Station> Hub<S> {
             }
         }
         let (mut r, mut w) = stream.into_split();
-        let (ftx, frames) = mpsc::channel::<Vec<u8>>(SEND_QUEUE);
+        let (ftx, frames) = mpsc::channel::<FromClient>(SEND_QUEUE);
         let counts = Arc::new(Counts::default());
         let (c, wake) = (counts.clone(), self.wake.clone());
         tokio::spawn(async move {
             // Never waits for the hub: what does not fit is dropped, so the socket is always
             // read and one process cannot hold up the others.
             while let Ok(Some(m)) = read_msg(&mut r).await {
-                let HubMsg::Tx { bytes } = m else { continue };
-                if bytes.len() > MAX_ADV_DATA {
-                    c.oversize.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                match ftx.try_send(bytes) {
+                let item = match m {
+                    HubMsg::Tx { bytes } if bytes.len() > MAX_ADV_DATA => {
+                        c.oversize.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    HubMsg::Tx { bytes } => FromClient::Frame(crate::TxFrame {
+                        bearer: crate::Bearer::Advertising,
+                        bytes,
+                    }),
+                    HubMsg::GattTx { conn, bytes } => FromClient::Frame(crate::TxFrame {
+                        bearer: crate::Bearer::Gatt(crate::ConnId(conn)),
+                        bytes,
+                    }),
+                    HubMsg::Connect { peer, service } => match super::service_of(service) {
+                        Some(service) => {
+                            FromClient::Link(crate::LinkRequest::Connect { peer, service })
+                        }
+                        None => continue,
+                    },
+                    HubMsg::Disconnect { conn } => {
+                        FromClient::Link(crate::LinkRequest::Disconnect {
+                            conn: crate::ConnId(conn),
+                        })
+                    }
+                    HubMsg::Connectable { service } => {
+                        FromClient::Connectable(service.and_then(super::service_of))
+                    }
+                    _ => continue,
+                };
+                match ftx.try_send(item) {
                     Ok(()) => wake.notify_one(),
                     Err(TrySendError::Full(_)) => {
                         c.sent_dropped.fetch_add(1, Ordering::Relaxed);
@@ -290,9 +322,15 @@ impl<S: Station> Hub<S> {
                     break;
                 }
                 match c.frames.try_recv() {
-                    Ok(bytes) => {
+                    Ok(item) => {
                         if let HubNode::Remote(r) = self.sim.node_mut(c.id) {
-                            r.push_tx(bytes);
+                            match item {
+                                FromClient::Frame(f) => {
+                                    r.push_frame(f);
+                                }
+                                FromClient::Link(l) => r.push_request(l),
+                                FromClient::Connectable(s) => r.set_connectable(s),
+                            }
                         }
                     }
                     Err(TryRecvError::Empty) => break,
@@ -309,14 +347,22 @@ impl<S: Station> Hub<S> {
             let HubNode::Remote(r) = self.sim.node_mut(c.id) else {
                 continue;
             };
-            while let Some((channel, rssi, at, adv_address, bytes)) = r.pop_heard() {
+            while let Some(heard) = r.pop_heard() {
                 if let Some(out) = &c.out {
-                    let m = HubMsg::Rx {
-                        channel,
-                        rssi,
-                        t_us: at.as_micros(),
-                        adv_address,
-                        bytes,
+                    let m = match heard {
+                        Heard::Adv(channel, rssi, at, adv_address, bytes) => HubMsg::Rx {
+                            channel,
+                            rssi,
+                            t_us: at.as_micros(),
+                            adv_address,
+                            bytes,
+                        },
+                        Heard::Gatt { conn, at, bytes } => HubMsg::GattRx {
+                            conn,
+                            t_us: at.as_micros(),
+                            bytes,
+                        },
+                        Heard::Link(e) => HubMsg::Link((&e).into()),
                     };
                     if out.try_send(m).is_err() {
                         c.dropped_for += 1;

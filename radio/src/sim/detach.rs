@@ -30,6 +30,7 @@ impl<S: Station> Simulator<S> {
         }
         self.links.retain(|&(from, to), _| from != n && to != n);
         self.topology_dirty = true;
+        self.gatt_detach(n);
     }
 
     /// How many advertising data `id` has queued for the radio and not yet started sending

@@ -14,11 +14,16 @@
 
 mod adv;
 mod detach;
+mod gatt;
 pub mod ieee802154;
+mod stats;
 mod topology;
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod gatt_tests;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
@@ -30,6 +35,8 @@ use rand_core::{RngCore, SeedableRng};
 use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station, TxFrame};
 
 pub use adv::{adv_address, random_static};
+pub use gatt::{GattConfig, GattStats, CONN_QUEUE_LIMIT, MAX_ATT_MTU, MIN_ATT_MTU};
+pub use stats::{AirFrame, DropCounts, DropReason, SimEvent, SimStats};
 use topology::{Topology, EXPLICIT};
 
 /// The primary advertising channels, in the order an advertising event uses them.
@@ -137,9 +144,11 @@ pub struct SimConfig {
     /// With collisions on, a PDU still gets through when it is stronger than every overlapping
     /// one by at least this many dB (capture effect).
     pub capture_threshold_db: f64,
-    /// Whether to record `Tx`, `Rx` and `Drop` events (counters in [`SimStats`] are always
-    /// kept); turn off for large meshes.
+    /// Whether to record `Tx`, `Rx`, `Drop` and `Link` events (counters in [`SimStats`] are
+    /// always kept); turn off for large meshes.
     pub medium_events: bool,
+    /// GATT connections (`gatt.rs`).
+    pub gatt: GattConfig,
 }
 
 impl Default for SimConfig {
@@ -158,128 +167,9 @@ impl Default for SimConfig {
             collisions: false,
             capture_threshold_db: 6.0,
             medium_events: true,
+            gatt: GattConfig::default(),
         }
     }
-}
-
-/// Why a PDU did not reach a neighbour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DropReason {
-    /// The link's loss draw failed.
-    Loss,
-    /// Another PDU overlapped it on the same channel at the receiver (collisions on).
-    Collision,
-    /// The receiver was not scanning on that channel for the whole PDU.
-    NotListening,
-    /// The receiver was transmitting (an advertising event of its own) during the PDU.
-    HalfDuplex,
-    /// The explicit link's RSSI is below sensitivity.
-    BelowSensitivity,
-}
-
-/// Something that happened in the simulation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SimEvent<E> {
-    /// `node` started sending a PDU with `len` octets of advertising data on `channel`.
-    Tx {
-        at: Instant,
-        node: NodeId,
-        channel: u8,
-        len: usize,
-    },
-    /// `to` received the PDU of `from` that ended `at`.
-    Rx {
-        at: Instant,
-        from: NodeId,
-        to: NodeId,
-        channel: u8,
-        rssi: i8,
-    },
-    /// The PDU of `from` that ended `at` did not reach its neighbour `to`.
-    Drop {
-        at: Instant,
-        from: NodeId,
-        to: NodeId,
-        channel: u8,
-        reason: DropReason,
-    },
-    /// A station reported an event.
-    Station { at: Instant, node: NodeId, event: E },
-}
-
-/// Drops by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DropCounts {
-    pub loss: u64,
-    pub collision: u64,
-    pub not_listening: u64,
-    pub half_duplex: u64,
-    pub below_sensitivity: u64,
-}
-
-impl DropCounts {
-    /// The count for one reason.
-    pub fn get(&self, reason: DropReason) -> u64 {
-        match reason {
-            DropReason::Loss => self.loss,
-            DropReason::Collision => self.collision,
-            DropReason::NotListening => self.not_listening,
-            DropReason::HalfDuplex => self.half_duplex,
-            DropReason::BelowSensitivity => self.below_sensitivity,
-        }
-    }
-
-    /// All drops.
-    pub fn total(&self) -> u64 {
-        self.loss + self.collision + self.not_listening + self.half_duplex + self.below_sensitivity
-    }
-
-    fn bump(&mut self, reason: DropReason) {
-        let c = match reason {
-            DropReason::Loss => &mut self.loss,
-            DropReason::Collision => &mut self.collision,
-            DropReason::NotListening => &mut self.not_listening,
-            DropReason::HalfDuplex => &mut self.half_duplex,
-            DropReason::BelowSensitivity => &mut self.below_sensitivity,
-        };
-        *c += 1;
-    }
-}
-
-/// Counters of the medium, always kept.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SimStats {
-    /// Advertising events started (one per accepted `TxFrame`).
-    pub adv_events: u64,
-    /// PDUs put on the air (three per advertising event).
-    pub frames_sent: u64,
-    /// PDUs handed to a receiving station.
-    pub delivered: u64,
-    /// PDUs that did not reach a neighbour, by reason (per PDU and neighbour).
-    pub dropped: DropCounts,
-    /// `TxFrame`s refused: advertising data over 31 octets.
-    pub rejected_oversize: u64,
-    /// `TxFrame`s refused: a bearer other than [`Bearer::Advertising`].
-    pub rejected_bearer: u64,
-    /// Events stations reported.
-    pub station_events: u64,
-    /// Calls into stations (`handle_timeout`, `handle_frame`, scheduled commands).
-    pub station_calls: u64,
-}
-
-/// One PDU on the air, as the air tap sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AirFrame<'a> {
-    /// When the PDU started.
-    pub start: Instant,
-    /// When it ended.
-    pub end: Instant,
-    /// The sender.
-    pub node: NodeId,
-    /// The advertising channel (37..=39).
-    pub channel: u8,
-    /// The advertising data (AD structures).
-    pub bytes: &'a [u8],
 }
 
 /// A command for one node, run at a virtual time.
@@ -301,6 +191,10 @@ enum Ev {
     ChannelEnd { tx: u32, ch: u8 },
     /// A scheduled command runs.
     Command { slot: u32 },
+    /// GATT connection `conn` (a slot of `gatt.rs`) is due to be made.
+    GattEstablish { conn: u32 },
+    /// A connection event of GATT connection `conn`.
+    GattConnEvent { conn: u32 },
 }
 
 /// A queue entry; the heap pops the smallest (time, sequence) first.
@@ -349,6 +243,10 @@ struct NodeState {
     dirty: bool,
     /// The advertiser address it transmits with.
     adv_address: [u8; 6],
+    /// The ATT MTU it offers.
+    gatt_mtu: u16,
+    /// Its last GATT connection number.
+    next_conn: u16,
 }
 
 impl NodeState {
@@ -407,6 +305,8 @@ pub struct Simulator<S: Station> {
     rx_buf: Vec<u8>,
     /// Scratch: the PDUs that may spoil the one being resolved.
     interferers: Vec<OnAir>,
+    /// GATT connections.
+    gatt: gatt::GattState,
 }
 
 impl<S: Station> fmt::Debug for Simulator<S> {
@@ -456,6 +356,7 @@ impl<S: Station> Simulator<S> {
             tap: None,
             rx_buf: Vec::new(),
             interferers: Vec::new(),
+            gatt: Default::default(),
         }
     }
 
@@ -497,6 +398,8 @@ impl<S: Station> Simulator<S> {
             tx_until: Instant::ZERO,
             dirty: true,
             adv_address: adv_address(self.seed, NodeId(n), 0),
+            gatt_mtu: self.config.gatt.mtu.clamp(MIN_ATT_MTU, MAX_ATT_MTU),
+            next_conn: 0,
         });
         self.dirty.push(n);
         self.topology_dirty = true;
@@ -695,6 +598,7 @@ impl<S: Station> Simulator<S> {
             let positions: Vec<_> = self.states.iter().map(|s| s.pos).collect();
             self.topology = Topology::build(&self.config, &positions, &self.links);
             self.topology_dirty = false;
+            self.gatt_topology_changed();
         }
     }
 
@@ -740,6 +644,8 @@ impl<S: Station> Simulator<S> {
             Ev::AdvStart { node } => self.adv_start(node),
             Ev::ChannelStart { tx, ch } => self.channel_start(tx, ch),
             Ev::ChannelEnd { tx, ch } => self.channel_end(tx, ch),
+            Ev::GattEstablish { conn } => self.gatt_establish(conn),
+            Ev::GattConnEvent { conn } => self.gatt_event(conn),
         }
         true
     }
@@ -750,8 +656,14 @@ impl<S: Station> Simulator<S> {
     fn service(&mut self, n: u32, handled: Option<Instant>) {
         let now = self.now;
         let i = n as usize;
-        while let Some(frame) = self.stations[i].poll_transmit(now) {
-            self.enqueue_tx(n, frame);
+        loop {
+            while let Some(frame) = self.stations[i].poll_transmit(now) {
+                self.enqueue_tx(n, frame);
+            }
+            let Some(request) = self.stations[i].poll_link() else {
+                break;
+            };
+            self.gatt_request(n, request);
         }
         while let Some(event) = self.stations[i].poll_event() {
             self.stats.station_events += 1;
@@ -780,9 +692,13 @@ impl<S: Station> Simulator<S> {
     }
 
     fn enqueue_tx(&mut self, n: u32, frame: TxFrame) {
-        if frame.bearer != Bearer::Advertising {
-            self.stats.rejected_bearer += 1;
-            return;
+        match frame.bearer {
+            Bearer::Advertising => {}
+            Bearer::Gatt(conn) => return self.gatt_send(n, conn, frame.bytes),
+            Bearer::Ieee802154 => {
+                self.stats.rejected_bearer += 1;
+                return;
+            }
         }
         if frame.bytes.len() > MAX_ADV_DATA {
             self.stats.rejected_oversize += 1;

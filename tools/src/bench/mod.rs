@@ -15,6 +15,7 @@ use weft_mesh::crypto::Aes;
 use crate::error::Failure;
 use crate::Exit;
 
+pub mod gatt;
 pub mod hci;
 pub mod thread;
 
@@ -120,6 +121,20 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
+    /// The GATT bearer in the simulator, in virtual time: PB-GATT provisioning of one device
+    /// (at ATT MTU 23 and 69) against PB-ADV, and a proxy client's OnOff Set/Status round trip
+    /// to a node 1, 3 and 6 hops behind its proxy node; medians over the same SEEDS seeds.
+    Gatt {
+        /// Seeds to take the medians over, 1-1000.
+        #[arg(long, default_value_t = 50, value_parser = |s: &str| crate::args::count(s, "a number of seeds", 1, 1000))]
+        seeds: usize,
+        /// The first seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The inspector's frame time: the whole screen rendered into a TestBackend at the UI's
     /// tick while the simulated grid (unpaced, in its own thread) feeds decoded traffic.
     Tui {
@@ -142,6 +157,30 @@ pub enum BenchKind {
 
 pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
     match &a.which {
+        BenchKind::Gatt { seeds, seed, json } => {
+            let v = gatt::run(*seeds as u64, *seed);
+            let m = |p: &str| {
+                v.pointer(p)
+                    .and_then(|x| x.as_f64())
+                    .map_or("-".into(), |x| x.to_string())
+            };
+            let _ = if *json {
+                writeln!(out, "{v}")
+            } else {
+                writeln!(
+                    out,
+                    "one device provisioned (median of {} seeds, virtual s): PB-ADV {}, PB-GATT at MTU 23 {}, at MTU 69 {}\nproxied OnOff Set/Status round trip (virtual ms): 1 hop behind the proxy {}, 3 hops {}, 6 hops {}",
+                    v["seeds"],
+                    m("/provision_virtual_s/pb_adv/median"),
+                    m("/provision_virtual_s/pb_gatt_mtu23/median"),
+                    m("/provision_virtual_s/pb_gatt_mtu69/median"),
+                    m("/onoff_round_trip_ms/hops_1/median"),
+                    m("/onoff_round_trip_ms/hops_3/median"),
+                    m("/onoff_round_trip_ms/hops_6/median"),
+                )
+            };
+            Ok(Exit::Ok)
+        }
         BenchKind::Hci {
             radios,
             rounds,

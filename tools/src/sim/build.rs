@@ -120,6 +120,14 @@ pub fn build_with<S: weft_mesh::Station>(
                 publish: None,
             }));
             ScenarioStation::Provisioner(station)
+        } else if let Some(server) = &p.proxy_of {
+            // It connects to its proxy node at the start (MshPRT §6.8), which advertises with
+            // the address of its node slot (nodes are added in plan order).
+            let mut client = ProxyClient::new(node);
+            if let Some(j) = plan.iter().position(|q| &q.name == server) {
+                client.connect_to(weft_radio::sim::adv_address(r.seed, NodeId(j as u32), 0));
+            }
+            ScenarioStation::Client(client)
         } else {
             ScenarioStation::node(node)
         };
@@ -214,6 +222,9 @@ fn node_state(
         }],
     );
     st.relay = p.relay;
+    if p.proxy {
+        st.gatt_proxy = Some(true);
+    }
     if let Some(t) = p.ttl {
         st.default_ttl = t;
     }

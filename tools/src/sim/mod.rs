@@ -24,12 +24,13 @@ use weft_mesh::ble::node::{
     StateChange,
 };
 use weft_mesh::ble::prov::{Device, DeviceEvent, ProvisionerEvent, SessionEvent};
+use weft_mesh::ble::proxy::{ProxyClient, ProxyClientEvent};
 use weft_mesh::ble::station::{
     AutoProvision, DeviceNode, DeviceNodeEvent, DeviceProfile, ProvisionerNode,
     ProvisionerNodeEvent,
 };
 use weft_mesh::ble::wire::access::AccessMessage;
-use weft_mesh::{Duration, Instant};
+use weft_mesh::{Connectable, Duration, Instant, LinkEvent, LinkRequest};
 use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile};
 use weft_radio::sim::{DropReason as RadioDrop, NodeId, Placement, SimConfig, SimEvent, Simulator};
 

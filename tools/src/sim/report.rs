@@ -96,6 +96,30 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         writeln!(out, "{line}").map_err(|e| RunError::Io(e.to_string()))?;
     }
 
+    // Proxy clients by node index, with the index of their proxy node. A delivery's bearer is
+    // its last hop's: GATT at a client (it has no other), and at a proxy node for a message
+    // from its own client (the connection carried it there); advertising otherwise.
+    let clients: Vec<(usize, usize)> = plan
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let server = p.proxy_of.as_ref()?;
+            Some((i, plan.iter().position(|q| &q.name == server)?))
+        })
+        .collect();
+    let bearer_of = |n: usize, src: u16| -> &'static str {
+        let gatt = clients
+            .iter()
+            .any(|&(c, s)| c == n || (s == n && plan[c].address == src));
+        if gatt {
+            "gatt"
+        } else {
+            "adv"
+        }
+    };
+    let mut by_bearer = (0u64, 0u64);
+    let mut messages_sent = 0u64;
+
     // Run in slices, draining events as we go.
     let mut sent_at: HashMap<(u16, u32), (u64, u8)> = HashMap::new();
     let mut seen: HashSet<(u16, u32, usize)> = HashSet::new();
@@ -123,6 +147,13 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             continue;
                         }
                         StationEvent::Device(_) => continue,
+                        StationEvent::Proxy(e) => {
+                            if r.json {
+                                let l = proxy_line(at, &here, &e);
+                                writeln!(out, "{l}").map_err(|e| RunError::Io(e.to_string()))?;
+                            }
+                            continue;
+                        }
                         StationEvent::Config(e) => {
                             if r.json {
                                 let l = config_line(at, &here, &e);
@@ -143,8 +174,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     };
                     match event {
                         Event::Sent { src, dst, seq, ctl, ttl } => {
-                            if !ctl {
-                                sent_at.entry((src.0, seq.get())).or_insert((at.as_micros(), ttl));
+                            if !ctl && sent_at.insert((src.0, seq.get()), (at.as_micros(), ttl)).is_none() {
+                                messages_sent += 1;
                             }
                             Some(json!({"t_us": at.as_micros(), "type": "sent", "node": here, "src": hex4(src), "dst": hex4(dst), "seq": seq.to_string(), "ctl": ctl, "ttl": ttl}))
                         }
@@ -157,6 +188,11 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                                 latency = Some(at.as_micros().saturating_sub(t0));
                                 let expected_here = expected.get(&(src.0, dst.0)).is_some_and(|v| v.contains(&n));
                                 if expected_here && seen.insert((src.0, seq.get(), n)) {
+                                    if bearer_of(n, src.0) == "gatt" {
+                                        by_bearer.0 += 1;
+                                    } else {
+                                        by_bearer.1 += 1;
+                                    }
                                     let f = flows.entry((src.0, dst.0)).or_default();
                                     f.delivered += 1;
                                     f.latencies_us.push(at.as_micros().saturating_sub(t0));
@@ -164,7 +200,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                                 }
                             }
                             Some(json!({"t_us": at.as_micros(), "type": "received", "node": here, "src": hex4(src), "dst": hex4(dst), "seq": seq.to_string(),
-                                "opcode": hex::encode(message.opcode.to_bytes()), "opcode_name": message.name(), "ttl": ttl, "rssi": rssi, "hops": hops, "latency_us": latency}))
+                                "opcode": hex::encode(message.opcode.to_bytes()), "opcode_name": message.name(), "ttl": ttl, "rssi": rssi, "hops": hops, "latency_us": latency,
+                                "bearer": bearer_of(n, src.0)}))
                         }
                         Event::Relayed { src, dst, seq, ttl } => {
                             relayed += 1;
@@ -211,7 +248,7 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             Some(json!({"t_us": at.as_micros(), "type": "state", "node": here, "element": element, k: v}))
                         }
                         Event::NodeReset => Some(json!({"t_us": at.as_micros(), "type": "node_reset", "node": here})),
-                        // The simulator has no GATT connections.
+                        // A proxy connection the node closes comes out as the radio's link event.
                         Event::Control { .. } | Event::PersistState | Event::ProxyDisconnect { .. } => None,
                     }
                 }
@@ -219,7 +256,7 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                     json!({"t_us": at.as_micros(), "type": "dropped", "layer": "radio", "from": format!("{:04x}", addrs.get(from.0 as usize).copied().unwrap_or(0)),
                         "to": format!("{:04x}", addrs.get(to.0 as usize).copied().unwrap_or(0)), "channel": channel, "reason": radio_reason(reason)})
                 }),
-                SimEvent::Tx { .. } | SimEvent::Rx { .. } => None,
+                SimEvent::Tx { .. } | SimEvent::Rx { .. } | SimEvent::Link { .. } => None,
             };
             if r.json {
                 if let Some(l) = line {
@@ -293,6 +330,10 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
         "nodes": plan.len(),
         "sent": total_sent,
         "delivered": total_delivered,
+        "messages_sent": messages_sent,
+        "delivered_by_bearer": {"gatt": by_bearer.0, "adv": by_bearer.1},
+        "gatt": {"connections": st.gatt.connected, "connect_failed": st.gatt.connect_failed, "link_lost": st.gatt.link_lost,
+                 "values": st.gatt.values_delivered, "rejected_oversize": st.gatt.rejected_oversize},
         "flows": flows_json,
         "relayed": relayed,
         "sar": {"complete": sar.0, "failed": sar.1},
@@ -345,6 +386,39 @@ fn provisioning_line(at: Instant, here: &str, e: &ProvisionerEvent) -> Option<Va
         l["error"] = json!(e);
     }
     Some(l)
+}
+
+/// A proxy client's connection as a `proxy` line: connected (with its ATT MTU), closed (with
+/// why), refused, or the server's filter status (MshPRT §6.6.4).
+fn proxy_line(at: Instant, here: &str, e: &ProxyClientEvent) -> Value {
+    let mut l = json!({"t_us": at.as_micros(), "type": "proxy", "node": here});
+    match e {
+        ProxyClientEvent::Connected { conn, mtu } => {
+            l["event"] = json!("connected");
+            l["conn"] = json!(conn.0);
+            l["mtu"] = json!(mtu);
+        }
+        ProxyClientEvent::Disconnected { conn, reason } => {
+            l["event"] = json!("disconnected");
+            l["conn"] = json!(conn.0);
+            l["reason"] = json!(format!("{reason:?}").to_lowercase());
+        }
+        ProxyClientEvent::Disconnect { conn } => {
+            l["event"] = json!("sar_timeout");
+            l["conn"] = json!(conn.0);
+        }
+        ProxyClientEvent::ConnectFailed { .. } => l["event"] = json!("connect_failed"),
+        ProxyClientEvent::FilterStatus {
+            filter_type,
+            list_size,
+        } => {
+            l["event"] = json!("filter_status");
+            l["filter"] = json!(format!("{filter_type:?}").to_lowercase());
+            l["list_size"] = json!(list_size);
+        }
+        ProxyClientEvent::Node(_) => {}
+    }
+    l
 }
 
 /// A line of `weft sim run --json` for the provisioner's configuration of a node: each answer

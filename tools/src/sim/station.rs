@@ -22,6 +22,8 @@ pub enum StationEvent {
     },
     /// The provisioner node's Configuration Client: an answer, a failure, or a node done.
     Config(ConfigClientEvent),
+    /// A proxy client's connection: connected, closed, its filter's status.
+    Proxy(ProxyClientEvent),
 }
 
 /// One node of a scenario on the simulated air: a provisioned [`Node`], an unprovisioned
@@ -32,6 +34,8 @@ pub enum ScenarioStation {
     Node(Node<ChaCha8Rng>),
     Device(DeviceNode<ChaCha8Rng>),
     Provisioner(ProvisionerNode<ChaCha8Rng>),
+    /// A proxy client (a phone): its node's only bearer is a GATT connection to a proxy node.
+    Client(ProxyClient<ChaCha8Rng>),
 }
 
 impl ScenarioStation {
@@ -61,6 +65,7 @@ impl ScenarioStation {
             ScenarioStation::Node(n) => Some(n),
             ScenarioStation::Device(d) => d.node(),
             ScenarioStation::Provisioner(p) => Some(p.node()),
+            ScenarioStation::Client(c) => Some(c.node()),
         }
     }
 
@@ -70,6 +75,7 @@ impl ScenarioStation {
             ScenarioStation::Node(n) => Some(n),
             ScenarioStation::Device(d) => d.node_mut(),
             ScenarioStation::Provisioner(p) => Some(p.node_mut()),
+            ScenarioStation::Client(c) => Some(c.node_mut()),
         }
     }
 
@@ -107,6 +113,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Node(n) => n.handle_frame(now, frame),
             ScenarioStation::Device(d) => d.handle_frame(now, frame),
             ScenarioStation::Provisioner(p) => p.handle_frame(now, frame),
+            ScenarioStation::Client(c) => c.handle_frame(now, frame),
         }
     }
 
@@ -115,6 +122,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Node(n) => n.poll_transmit(now),
             ScenarioStation::Device(d) => d.poll_transmit(now),
             ScenarioStation::Provisioner(p) => p.poll_transmit(now),
+            ScenarioStation::Client(c) => c.poll_transmit(now),
         }
     }
 
@@ -140,6 +148,10 @@ impl weft_mesh::Station for ScenarioStation {
                     _ => {}
                 }
             },
+            ScenarioStation::Client(c) => Some(match c.poll_event()? {
+                ProxyClientEvent::Node(e) => StationEvent::Node(e),
+                e => StationEvent::Proxy(e),
+            }),
         }
     }
 
@@ -148,6 +160,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Node(n) => n.poll_timeout(),
             ScenarioStation::Device(d) => d.poll_timeout(),
             ScenarioStation::Provisioner(p) => p.poll_timeout(),
+            ScenarioStation::Client(c) => c.poll_timeout(),
         }
     }
 
@@ -156,6 +169,34 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Node(n) => n.handle_timeout(now),
             ScenarioStation::Device(d) => d.handle_timeout(now),
             ScenarioStation::Provisioner(p) => p.handle_timeout(now),
+            ScenarioStation::Client(c) => c.handle_timeout(now),
+        }
+    }
+
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        match self {
+            ScenarioStation::Node(n) => n.handle_link(now, event),
+            ScenarioStation::Device(d) => d.handle_link(now, event),
+            ScenarioStation::Provisioner(p) => p.handle_link(now, event),
+            ScenarioStation::Client(c) => c.handle_link(now, event),
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        match self {
+            ScenarioStation::Node(n) => n.poll_link(),
+            ScenarioStation::Device(d) => d.poll_link(),
+            ScenarioStation::Provisioner(p) => p.poll_link(),
+            ScenarioStation::Client(c) => c.poll_link(),
+        }
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        match self {
+            ScenarioStation::Node(n) => n.connectable(now),
+            ScenarioStation::Device(d) => d.connectable(now),
+            ScenarioStation::Provisioner(p) => p.connectable(now),
+            ScenarioStation::Client(c) => c.connectable(now),
         }
     }
 }

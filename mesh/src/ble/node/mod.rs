@@ -53,7 +53,9 @@ use crate::ble::wire::lower::{LowerAccessPdu, LowerControlPdu, SegmentHeader};
 use crate::ble::wire::network::{NetworkPdu, NetworkPduRepr, NonceKind};
 use crate::ble::wire::upper::{decrypt_access, encrypt_access, AccessContext, AccessKey};
 use crate::ble::wire::Wire;
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, Connectable, LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
+};
 use crate::time::{Duration, Instant};
 
 pub use state::{
@@ -573,6 +575,19 @@ impl<R: RngCore> Station for Node<R> {
         self.proxy_timer(now);
         self.flush_loopback(now);
         self.proxy_beacon_changes();
+    }
+
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        self.now = now;
+        self.proxy_link(now, event);
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        self.proxy_poll_link()
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        self.proxy_connectable(now)
     }
 }
 

@@ -13,7 +13,7 @@ use super::*;
 use crate::ble::proxy::{open_config, seal_config, ConfigPduError, ProxyConn, ProxyFilter};
 use crate::ble::wire::adv::ProxyServiceData;
 use crate::ble::wire::proxy::{MessageType, ProxyConfigMessage};
-use crate::frame::ConnId;
+use crate::frame::{ConnId, Connectable, GattRole, GattService, LinkEvent, LinkRequest};
 
 /// The most proxy connections a node serves at once; one more is refused.
 pub const MAX_PROXY_CONNECTIONS: usize = 4;
@@ -78,6 +78,8 @@ pub(super) struct ProxyServer {
     pub(super) beaconed: Option<BeaconedState>,
     /// Subnets advertising Node Identity, until when (§4.2.12).
     pub(super) identity: Vec<(u16, Instant)>,
+    /// Connections the runtime is asked to close (bounded by the connections it reported).
+    pub(super) requests: VecDeque<LinkRequest>,
 }
 
 /// The network state secure network beacons carry (§3.10.3), as last sent to the clients.
@@ -467,6 +469,60 @@ impl<R: RngCore> Node<R> {
     pub(super) fn proxy_close(&mut self, conn: ConnId) {
         self.proxy.conns.retain(|c| c.conn.id() != conn);
         self.events.push_back(Event::ProxyDisconnect { conn });
+        self.proxy_refuse(conn);
+    }
+
+    /// Asks the runtime to close `conn` (once).
+    fn proxy_refuse(&mut self, conn: ConnId) {
+        let r = LinkRequest::Disconnect { conn };
+        if !self.proxy.requests.contains(&r) {
+            self.proxy.requests.push_back(r);
+        }
+    }
+
+    /// A connection event from the runtime ([`Station::handle_link`]): a Proxy Client that
+    /// connected to the Mesh Proxy Service is served ([`Node::proxy_connected`]); any other
+    /// connection (another service, or one this node did not ask for as Central) is refused.
+    pub(super) fn proxy_link(&mut self, now: Instant, event: &LinkEvent) {
+        match *event {
+            LinkEvent::Connected {
+                conn,
+                mtu,
+                service: GattService::Proxy,
+                role: GattRole::Peripheral,
+                ..
+            } => {
+                if !self.proxy_connected(now, conn, mtu) {
+                    self.proxy_refuse(conn);
+                }
+            }
+            LinkEvent::Connected { conn, .. } => {
+                inc(&mut self.proxy.counters.refused);
+                self.proxy_refuse(conn);
+            }
+            LinkEvent::MtuChanged { conn, mtu } => self.proxy_set_mtu(conn, mtu),
+            LinkEvent::Disconnected { conn, .. } => {
+                self.proxy_disconnected(conn);
+                self.proxy
+                    .requests
+                    .retain(|r| *r != LinkRequest::Disconnect { conn });
+            }
+            LinkEvent::ConnectFailed { .. } => {}
+        }
+    }
+
+    /// The next connection to close ([`Station::poll_link`]).
+    pub(super) fn proxy_poll_link(&mut self) -> Option<LinkRequest> {
+        self.proxy.requests.pop_front()
+    }
+
+    /// The Mesh Proxy Service advertising ([`Station::connectable`]).
+    pub(super) fn proxy_connectable(&mut self, now: Instant) -> Option<Connectable> {
+        self.now = self.now.max(now);
+        self.proxy_advertising().map(|adv_data| Connectable {
+            service: GattService::Proxy,
+            adv_data,
+        })
     }
 
     /// The GATT Proxy state changed: disabled closes every proxy connection (§4.2.11).

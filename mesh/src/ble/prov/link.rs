@@ -175,6 +175,13 @@ impl Link {
         }
     }
 
+    /// A new ATT MTU on a PB-GATT link's connection.
+    pub fn set_mtu(&mut self, mtu: u16) {
+        if let Link::Gatt(l) = self {
+            l.conn.set_mtu(mtu);
+        }
+    }
+
     /// The next link event.
     pub fn poll_event(&mut self) -> Option<LinkEvent> {
         match self {

@@ -23,7 +23,9 @@ use crate::ble::wire::beacon::{Beacon, OobInformation, UnprovisionedDeviceBeacon
 use crate::ble::wire::pbadv::{BearerControl, GenericProvisioningPdu, LinkCloseReason, PbAdvPdu};
 use crate::ble::wire::Wire;
 use crate::ble::UnicastAddress;
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, LinkEvent as GattEvent, LinkRequest, RxFrame, Station, TxFrame,
+};
 use crate::time::{Duration, Instant};
 
 /// The default interval of Unprovisioned Device beacons.
@@ -91,6 +93,8 @@ pub struct Provisioner<R> {
     slots: Vec<Slot>,
     next: usize,
     events: VecDeque<ProvisionerEvent>,
+    /// PB-GATT connections to close: links that closed on this side (§5.2.2).
+    requests: VecDeque<LinkRequest>,
 }
 
 impl<R: RngCore> Provisioner<R> {
@@ -107,6 +111,7 @@ impl<R: RngCore> Provisioner<R> {
             slots: Vec::new(),
             next: 0,
             events: VecDeque::new(),
+            requests: VecDeque::new(),
         }
     }
 
@@ -328,6 +333,9 @@ impl<R: RngCore> Provisioner<R> {
                     LinkEvent::Closed { reason, cause } => {
                         slot.session.abort(link_failure(reason, cause));
                         closed = true;
+                        if let (Some(conn), false) = (slot.link.conn(), cause == CloseCause::Peer) {
+                            self.requests.push_back(LinkRequest::Disconnect { conn });
+                        }
                         while let Some(e) = slot.session.poll_event() {
                             self.events.push_back(ProvisionerEvent::Session {
                                 device_uuid: uuid,
@@ -471,6 +479,28 @@ impl<R: RngCore> Station for Provisioner<R> {
     fn handle_timeout(&mut self, now: Instant) {
         Provisioner::handle_timeout(self, now)
     }
+
+    /// A PB-GATT connection's MTU or end; a connection opens a link only through
+    /// [`Provisioner::provision_gatt`] (the runtime's Central knows which device it is).
+    fn handle_link(&mut self, now: Instant, event: &GattEvent) {
+        match *event {
+            GattEvent::MtuChanged { conn, mtu } => {
+                if let Some(s) = self.slots.iter_mut().find(|s| s.link.conn() == Some(conn)) {
+                    s.link.set_mtu(mtu);
+                }
+            }
+            GattEvent::Disconnected { conn, .. } => {
+                self.requests
+                    .retain(|r| *r != LinkRequest::Disconnect { conn });
+                self.gatt_disconnected(now, conn);
+            }
+            GattEvent::Connected { .. } | GattEvent::ConnectFailed { .. } => {}
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        self.requests.pop_front()
+    }
 }
 
 /// What an unprovisioned device reports.
@@ -513,6 +543,8 @@ pub struct Device<R> {
     pinned: Option<([u8; 32], Vec<u8>)>,
     provisioned: Option<Provisioned>,
     events: VecDeque<DeviceEvent>,
+    /// The PB-GATT connection to close: the link closed on this side.
+    requests: VecDeque<LinkRequest>,
 }
 
 impl<R: RngCore> Device<R> {
@@ -541,6 +573,7 @@ impl<R: RngCore> Device<R> {
             pinned: None,
             provisioned: None,
             events: VecDeque::new(),
+            requests: VecDeque::new(),
         }
     }
 
@@ -718,6 +751,9 @@ impl<R: RngCore> Device<R> {
                     LinkEvent::Closed { reason, cause } => {
                         session.abort(link_failure(reason, cause));
                         closed = Some((reason, cause));
+                        if let (Some(conn), false) = (link.conn(), cause == CloseCause::Peer) {
+                            self.requests.push_back(LinkRequest::Disconnect { conn });
+                        }
                     }
                 }
             }
@@ -847,5 +883,50 @@ impl<R: RngCore> Station for Device<R> {
 
     fn handle_timeout(&mut self, now: Instant) {
         Device::handle_timeout(self, now)
+    }
+
+    /// A Provisioner connecting to the Mesh Provisioning Service opens the PB-GATT link
+    /// ([`Device::gatt_connected`]); any other connection is refused.
+    fn handle_link(&mut self, now: Instant, event: &GattEvent) {
+        use crate::frame::{GattRole, GattService};
+        match *event {
+            GattEvent::Connected {
+                conn,
+                mtu,
+                service: GattService::Provisioning,
+                role: GattRole::Peripheral,
+                ..
+            } => {
+                if !self.gatt_connected(now, conn, mtu) {
+                    self.requests.push_back(LinkRequest::Disconnect { conn });
+                }
+            }
+            GattEvent::Connected { conn, .. } => {
+                self.requests.push_back(LinkRequest::Disconnect { conn })
+            }
+            GattEvent::MtuChanged { conn, mtu } => {
+                if let Some(l) = self.link.as_mut().filter(|l| l.conn() == Some(conn)) {
+                    l.set_mtu(mtu);
+                }
+            }
+            GattEvent::Disconnected { conn, .. } => {
+                self.requests
+                    .retain(|r| *r != LinkRequest::Disconnect { conn });
+                self.gatt_disconnected(now, conn);
+            }
+            GattEvent::ConnectFailed { .. } => {}
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        self.requests.pop_front()
+    }
+
+    fn connectable(&mut self, _now: Instant) -> Option<crate::frame::Connectable> {
+        self.provisioning_advertising()
+            .map(|adv_data| crate::frame::Connectable {
+                service: crate::frame::GattService::Provisioning,
+                adv_data,
+            })
     }
 }

@@ -18,7 +18,10 @@ use crate::ble::address::Address;
 use crate::ble::node::{Event, Node};
 use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE};
 use crate::ble::wire::proxy::{FilterType, MessageType, ProxyConfigMessage};
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, DisconnectReason, GattRole, GattService, LinkEvent, LinkRequest, RxFrame,
+    Station, TxFrame,
+};
 use crate::time::Instant;
 
 /// Network PDUs remembered to send each once: the node repeats what it sends for the
@@ -38,8 +41,17 @@ pub enum ProxyClientEvent {
         list_size: u16,
     },
     /// The SAR timer of a message from the server expired (§6.3.2): the runtime closes the
-    /// connection.
+    /// connection (the client also asks it to, [`Station::poll_link`]).
     Disconnect { conn: ConnId },
+    /// The connection to the Proxy Server asked for with [`ProxyClient::connect_to`] is up.
+    Connected { conn: ConnId, mtu: u16 },
+    /// The connection closed.
+    Disconnected {
+        conn: ConnId,
+        reason: DisconnectReason,
+    },
+    /// The connection asked for could not be made.
+    ConnectFailed { peer: [u8; 6] },
 }
 
 /// What the client counted (saturating).
@@ -80,6 +92,11 @@ pub struct ProxyClient<R> {
     events: VecDeque<ProxyClientEvent>,
     counters: ProxyClientCounters,
     recent: VecDeque<Vec<u8>>,
+    /// The Proxy Server asked for with [`ProxyClient::connect_to`], and whether the connect
+    /// request is still to be handed out.
+    target: Option<([u8; 6], bool)>,
+    /// Connections to close.
+    requests: VecDeque<LinkRequest>,
 }
 
 impl<R: RngCore> ProxyClient<R> {
@@ -91,7 +108,19 @@ impl<R: RngCore> ProxyClient<R> {
             events: VecDeque::new(),
             counters: ProxyClientCounters::default(),
             recent: VecDeque::new(),
+            target: None,
+            requests: VecDeque::new(),
         }
+    }
+
+    /// Asks the runtime to connect to the Proxy Server advertising with device address `peer`
+    /// ([`LinkRequest::Connect`]); once connected the client sets up its filter
+    /// ([`ProxyClient::connect`]). A connection open to another server is closed first.
+    pub fn connect_to(&mut self, peer: [u8; 6]) {
+        if let Some(c) = self.connection() {
+            self.requests.push_back(LinkRequest::Disconnect { conn: c });
+        }
+        self.target = Some((peer, true));
     }
 
     /// The node.
@@ -284,8 +313,66 @@ impl<R: RngCore> Station for ProxyClient<R> {
                 inc(&mut self.counters.malformed);
                 self.conn = None;
                 self.events.push_back(ProxyClientEvent::Disconnect { conn });
+                self.requests.push_back(LinkRequest::Disconnect { conn });
             }
         }
         self.pump(now);
+    }
+
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        match *event {
+            LinkEvent::Connected {
+                conn,
+                mtu,
+                peer,
+                service: GattService::Proxy,
+                role: GattRole::Central,
+            } if self.target.is_some_and(|(p, _)| p == peer) && self.conn.is_none() => {
+                self.connect(now, conn, mtu);
+                self.events
+                    .push_back(ProxyClientEvent::Connected { conn, mtu });
+            }
+            // Not the connection asked for: a client serves nobody.
+            LinkEvent::Connected { conn, .. } => {
+                self.requests.push_back(LinkRequest::Disconnect { conn })
+            }
+            LinkEvent::MtuChanged { conn, mtu } if self.connection() == Some(conn) => {
+                self.set_mtu(mtu)
+            }
+            LinkEvent::MtuChanged { .. } => {}
+            LinkEvent::Disconnected { conn, reason } => {
+                self.requests
+                    .retain(|r| *r != LinkRequest::Disconnect { conn });
+                if self.connection() == Some(conn) {
+                    self.disconnected();
+                    self.events
+                        .push_back(ProxyClientEvent::Disconnected { conn, reason });
+                }
+            }
+            LinkEvent::ConnectFailed { peer, .. } => {
+                if self.target.is_some_and(|(p, _)| p == peer) {
+                    self.target = None;
+                    self.events
+                        .push_back(ProxyClientEvent::ConnectFailed { peer });
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        if let Some(r) = self.requests.pop_front() {
+            return Some(r);
+        }
+        match &mut self.target {
+            Some((peer, pending @ true)) if self.conn.is_none() => {
+                *pending = false;
+                Some(LinkRequest::Connect {
+                    peer: *peer,
+                    service: GattService::Proxy,
+                })
+            }
+            _ => None,
+        }
     }
 }

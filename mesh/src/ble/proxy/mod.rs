@@ -27,6 +27,8 @@ pub use conn::{ProxyConn, MAX_PROXY_MESSAGE, OUT_QUEUE_LIMIT, SAR_TIMEOUT};
 pub use filter::{ProxyFilter, MAX_FILTER_ADDRESSES};
 
 #[cfg(test)]
+mod link_tests;
+#[cfg(test)]
 mod tests;
 
 /// Drives a Proxy Server and a Proxy Client with `data` as ATT values, sealed configuration

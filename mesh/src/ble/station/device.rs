@@ -8,7 +8,9 @@ use rand_core::RngCore;
 
 use crate::ble::node::{ElementState, Event, Node, NodeState};
 use crate::ble::prov::{Device, DeviceEvent, SessionEvent};
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, Connectable, GattService, LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
+};
 use crate::time::{Duration, Instant};
 
 /// What the node a device becomes hosts, and how it starts.
@@ -48,6 +50,8 @@ pub struct DeviceNode<R> {
     node_rng: Option<R>,
     node: Option<Node<R>>,
     events: VecDeque<DeviceNodeEvent>,
+    /// Proxy connections refused before the node exists.
+    requests: VecDeque<LinkRequest>,
 }
 
 impl<R: RngCore> DeviceNode<R> {
@@ -59,6 +63,7 @@ impl<R: RngCore> DeviceNode<R> {
             node_rng: Some(node_rng),
             node: None,
             events: VecDeque::new(),
+            requests: VecDeque::new(),
         }
     }
 
@@ -183,6 +188,52 @@ impl<R: RngCore> Station for DeviceNode<R> {
         self.device.handle_timeout(now);
         self.pump();
     }
+
+    /// PB-GATT connections go to the device half, proxy connections to the node (refused
+    /// until there is one); MTU changes and ends to both (each knows its own connections).
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        match (event, self.node.as_mut()) {
+            (
+                LinkEvent::Connected {
+                    service: GattService::Proxy,
+                    ..
+                },
+                Some(n),
+            ) => n.handle_link(now, event),
+            (
+                LinkEvent::Connected {
+                    conn,
+                    service: GattService::Proxy,
+                    ..
+                },
+                None,
+            ) => self
+                .requests
+                .push_back(LinkRequest::Disconnect { conn: *conn }),
+            (LinkEvent::Connected { .. }, _) => self.device.handle_link(now, event),
+            (_, node) => {
+                if let Some(n) = node {
+                    n.handle_link(now, event);
+                }
+                self.device.handle_link(now, event);
+            }
+        }
+        self.pump();
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        self.requests
+            .pop_front()
+            .or_else(|| self.device.poll_link())
+            .or_else(|| self.node.as_mut().and_then(|n| n.poll_link()))
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        match self.node.as_mut() {
+            Some(n) => n.connectable(now),
+            None => self.device.connectable(now),
+        }
+    }
 }
 
 /// A provisioned node as a station: restored from its saved state, or just provisioned by a
@@ -272,5 +323,39 @@ impl<R: RngCore> Station for ServingNode<R> {
             device.handle_timeout(now);
             while device.poll_event().is_some() {}
         }
+    }
+
+    /// Proxy connections go to the node; the PB-GATT connection the device half still
+    /// finishes gets its MTU change and end.
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        self.retire(now);
+        match (event, self.finishing.as_mut()) {
+            (LinkEvent::Connected { .. }, _) | (_, None) => self.node.handle_link(now, event),
+            (_, Some((device, _))) => {
+                let conn = match event {
+                    LinkEvent::MtuChanged { conn, .. } | LinkEvent::Disconnected { conn, .. } => {
+                        Some(*conn)
+                    }
+                    _ => None,
+                };
+                if conn.is_some_and(|c| device.has_gatt(c)) {
+                    device.handle_link(now, event);
+                    while device.poll_event().is_some() {}
+                } else {
+                    self.node.handle_link(now, event);
+                }
+            }
+        }
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        self.finishing
+            .as_mut()
+            .and_then(|(d, _)| d.poll_link())
+            .or_else(|| self.node.poll_link())
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        self.node.connectable(now)
     }
 }

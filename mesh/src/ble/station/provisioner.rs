@@ -26,8 +26,12 @@ use crate::ble::prov::{
 use crate::ble::wire::beacon::Flags;
 use crate::ble::wire::pbadv::LinkCloseReason;
 use crate::ble::wire::prov::{Capabilities, ProvisioningData};
-use crate::frame::{Bearer, ConnId, RxFrame, Station, TxFrame};
+use crate::frame::{
+    Bearer, ConnId, Connectable, GattService, LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
+};
 use crate::time::{Duration, Instant};
+
+mod gatt;
 
 /// Provisioning every device heard (an Unprovisioned Device beacon, MshPRT §3.10.2) whose UUID
 /// is not a node of the database.
@@ -86,6 +90,8 @@ pub enum ProvisionFailure {
     Session(Failure),
     /// The link closed before the end.
     LinkClosed(LinkCloseReason),
+    /// PB-GATT: the device's Mesh Provisioning Service could not be connected to.
+    ConnectFailed,
     /// It was provisioned at an address that something in the database holds by now, so it
     /// was not recorded.
     NotRecorded {
@@ -102,6 +108,10 @@ impl fmt::Display for ProvisionFailure {
             ProvisionFailure::NoAddress(why) => write!(f, "{why}"),
             ProvisionFailure::Session(e) => write!(f, "provisioning failed: {e:?}"),
             ProvisionFailure::LinkClosed(r) => write!(f, "link closed: {r:?}"),
+            ProvisionFailure::ConnectFailed => write!(
+                f,
+                "could not connect to the device's Mesh Provisioning Service (not in range, or not advertising it)"
+            ),
             ProvisionFailure::NotRecorded { address, holder } => write!(
                 f,
                 "provisioned as {address:04x}, which {holder} holds: not recorded"
@@ -178,6 +188,11 @@ pub struct ProvisionerNode<R> {
     turn: bool,
     /// The time of the last call, for the Configuration Client.
     now: Instant,
+    /// PB-GATT provisionings waiting for their connection: the device's address, its UUID,
+    /// the address asked for, and whether the connect request is still to be handed out.
+    connecting: Vec<gatt::GattPending>,
+    /// Connections to close.
+    requests: VecDeque<LinkRequest>,
 }
 
 impl<R: RngCore> ProvisionerNode<R> {
@@ -210,6 +225,8 @@ impl<R: RngCore> ProvisionerNode<R> {
             events: VecDeque::new(),
             turn: false,
             now: Instant::ZERO,
+            connecting: Vec::new(),
+            requests: VecDeque::new(),
         }
     }
 
@@ -255,9 +272,9 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.node.state().iv_index.0
     }
 
-    /// Devices started and not ended yet, and devices waiting for a link.
+    /// Devices started and not ended yet, and devices waiting for a link or a connection.
     pub fn in_progress(&self) -> usize {
-        self.active() + self.waiting.len()
+        self.active() + self.waiting.len() + self.connecting.len()
     }
 
     /// Whether nothing is left to go on the air: no provisioning link open or closing (a Link
@@ -311,6 +328,8 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.pump(now);
         r
     }
+
+    // PB-GATT connections this station asks for: `provisioner/gatt.rs`.
 
     /// PB-GATT connection `conn` was lost: its provisioning fails unless it completed.
     pub fn gatt_disconnected(&mut self, now: Instant, conn: ConnId) {
@@ -716,6 +735,7 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
             _ => {
                 self.node.handle_frame(now, frame);
                 self.prov.handle_frame(now, frame);
+                self.learn_gatt_peer(frame);
             }
         }
         self.pump(now);
@@ -769,5 +789,46 @@ impl<R: RngCore> Station for ProvisionerNode<R> {
         self.node.handle_timeout(now);
         self.prov.handle_timeout(now);
         self.pump(now);
+    }
+
+    /// PB-GATT connections it asked for go to the Provisioner; the node serves proxy clients.
+    fn handle_link(&mut self, now: Instant, event: &LinkEvent) {
+        self.now = now;
+        if !self.gatt_link(now, event) {
+            match event {
+                LinkEvent::Connected { .. } => self.node.handle_link(now, event),
+                _ => {
+                    if let LinkEvent::Disconnected { conn, .. } = event {
+                        self.requests
+                            .retain(|r| *r != LinkRequest::Disconnect { conn: *conn });
+                    }
+                    self.prov.handle_link(now, event);
+                    self.node.handle_link(now, event);
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    fn poll_link(&mut self) -> Option<LinkRequest> {
+        if let Some(r) = self.requests.pop_front() {
+            return Some(r);
+        }
+        if let Some(p) = self
+            .connecting
+            .iter_mut()
+            .find(|p| !p.asked && p.peer.is_some())
+        {
+            p.asked = true;
+            return Some(LinkRequest::Connect {
+                peer: p.peer?,
+                service: GattService::Provisioning,
+            });
+        }
+        self.prov.poll_link().or_else(|| self.node.poll_link())
+    }
+
+    fn connectable(&mut self, now: Instant) -> Option<Connectable> {
+        self.node.connectable(now)
     }
 }

@@ -268,7 +268,7 @@ impl Feeder {
                     };
                     *self.model.stats.drops.entry(r.into()).or_default() += 1;
                 }
-                SimEvent::Tx { .. } => {}
+                SimEvent::Tx { .. } | SimEvent::Link { .. } => {}
                 // The host's Configuration Client, in runs: a notice can say a run finished a
                 // configuration.
                 SimEvent::Station {
