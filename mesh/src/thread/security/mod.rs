@@ -6,4 +6,4 @@ mod keys;
 mod mac;
 
 pub use keys::{key_index, KeyManager, ThreadKeys};
-pub use mac::{nonce, open_payload_len, secure, unsecure};
+pub use mac::{nonce, open_payload_len, secure, unsecure, unsecure_into};

@@ -21,6 +21,7 @@
 
 mod build;
 mod report;
+mod spare;
 mod tlv_info;
 mod upper;
 
@@ -42,10 +43,13 @@ use report::{frame_type_name, version_year};
 use crate::thread::lowpan::{
     Context, Contexts, Iphc, Reassembler, ReassemblyLimits, ReassemblyStats,
 };
-use crate::thread::mac::{fcs, Address, Body, ExtAddress, Frame, FrameType, KeyIdentifier};
-use crate::thread::security::{unsecure, KeyManager};
+use crate::thread::mac::{
+    fcs, parse_payload_ies, Address, Body, ExtAddress, Frame, FrameParts, FrameType, KeyIdentifier,
+};
+use crate::thread::security::{unsecure_into, KeyManager};
 use crate::time::Instant;
-use crate::wire::{Error, Wire};
+use crate::wire::Error;
+use spare::Spare;
 
 /// Whether a PSDU ends with its 2-octet FCS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +105,12 @@ pub struct ThreadSniffer {
     /// RLOC16 → extended address, learnt from MLE.
     neighbours: BTreeMap<u16, ExtAddress>,
     stats: SniffStats,
+    /// Allocations of the reports handed back, and the buffers frames are opened in: decoding
+    /// allocates little once these have grown to the largest frame.
+    spare: Spare,
+    mac_plain: Vec<u8>,
+    datagram: Vec<u8>,
+    mle_plain: Vec<u8>,
 }
 
 pub(crate) type Stop = (Layer, ErrorKind, String);
@@ -125,6 +135,10 @@ impl ThreadSniffer {
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             neighbours: BTreeMap::new(),
             stats: SniffStats::default(),
+            spare: Spare::default(),
+            mac_plain: Vec::new(),
+            datagram: Vec::new(),
+            mle_plain: Vec::new(),
         };
         s.refill();
         s
@@ -174,9 +188,21 @@ impl ThreadSniffer {
 
     /// Decodes one PSDU received at `now` (the reassembler's clock).
     pub fn decode(&mut self, now: Instant, psdu: &[u8], fcs_mode: Fcs) -> DecodedFrame {
+        let mut d = DecodedFrame::new(&[]);
+        self.decode_into(now, psdu, fcs_mode, &mut d);
+        d
+    }
+
+    /// Decodes one PSDU received at `now` into `d`, which is emptied first: what [`decode`]
+    /// returns, built in the strings and vectors of the reports given back before (a decoder
+    /// that reuses one report allocates little).
+    ///
+    /// [`decode`]: ThreadSniffer::decode
+    pub fn decode_into(&mut self, now: Instant, psdu: &[u8], fcs_mode: Fcs, d: &mut DecodedFrame) {
+        self.spare.recycle(d);
+        d.psdu = self.spare.bytes(psdu);
         self.stats.frames += 1;
-        let mut d = DecodedFrame::new(psdu);
-        match self.run(now, psdu, fcs_mode, &mut d) {
+        match self.run(now, psdu, fcs_mode, d) {
             Ok(()) => self.stats.decoded += 1,
             Err((layer, kind, reason)) => {
                 let s = &mut self.stats;
@@ -199,7 +225,6 @@ impl ThreadSniffer {
                 });
             }
         }
-        d
     }
 
     fn run(
@@ -232,40 +257,72 @@ impl ThreadSniffer {
                 }
             },
         };
-        let frame = Frame::parse(body).map_err(|e| wire_stop(Layer::Mac, &e))?;
-        d.mac = Some(mac_info(&frame, fcs_ok));
+        let parts = Frame::parse_parts(body).map_err(|e| wire_stop(Layer::Mac, &e))?;
+        let frame = &parts.frame;
+        d.mac = Some(mac_info(&mut self.spare, frame, fcs_ok));
         d.facts.mac_src = Some(frame.src);
         d.facts.mac_dst = Some(frame.dst);
-        let frame = match frame.security {
-            None => frame,
+        let mut plain = std::mem::take(&mut self.mac_plain);
+        let r = self.above_mac(now, body, &parts, &mut plain, d);
+        self.mac_plain = plain;
+        r
+    }
+
+    /// Opens a secured frame into `plain`, and decodes the MAC payload.
+    fn above_mac(
+        &mut self,
+        now: Instant,
+        body: &[u8],
+        parts: &FrameParts,
+        plain: &mut Vec<u8>,
+        d: &mut DecodedFrame,
+    ) -> Result<(), Stop> {
+        let frame = &parts.frame;
+        let payload: &[u8] = match frame.security {
+            None => &body[parts.payload_at..],
             Some(h) => {
                 d.security = Some(SecurityInfo::from_header(&h));
-                let (open, seq) = self.open_mac(&frame)?;
+                let seq = self.open_mac(body, parts, plain)?;
                 self.stats.decrypted += 1;
                 if let Some(s) = d.security.as_mut() {
                     s.decrypted = true;
                     s.key_sequence = Some(seq);
                 }
-                if let Some(m) = d.mac.as_mut() {
-                    m.payload_ies = payload_ies(&open);
+                let mut at = 0;
+                if frame.has_payload_ies() {
+                    let (ies, n) =
+                        parse_payload_ies(plain).map_err(|e| wire_stop(Layer::Mac, &e))?;
+                    at = n;
+                    if let Some(m) = d.mac.as_mut() {
+                        for ie in ies {
+                            let content = self.spare.bytes(&ie.content);
+                            m.payload_ies.push(IeInfo {
+                                id: ie.group_id,
+                                content,
+                            });
+                        }
+                    }
                 }
-                open
+                &plain[at..]
             }
-        };
-        let Body::Open { payload, .. } = &frame.body else {
-            return Ok(());
         };
         if frame.frame_type != FrameType::Data || payload.is_empty() {
             if !payload.is_empty() {
-                d.mac_payload = Some(HexBytes::of(payload));
+                d.mac_payload = Some(self.spare.bytes(payload));
             }
             return Ok(());
         }
-        upper::lowpan(self, now, &frame, payload, d)
+        upper::lowpan(self, now, frame, payload, d)
     }
 
     /// Opens a secured MAC frame with the key its Key Index names.
-    fn open_mac(&mut self, frame: &Frame) -> Result<(Frame, u32), Stop> {
+    fn open_mac(
+        &mut self,
+        body: &[u8],
+        parts: &FrameParts,
+        plain: &mut Vec<u8>,
+    ) -> Result<u32, Stop> {
+        let frame = &parts.frame;
         let Some(sec) = frame.security else {
             return Err((Layer::Security, ErrorKind::Malformed, "not secured".into()));
         };
@@ -312,7 +369,7 @@ impl ThreadSniffer {
             }
         };
         let seq = keys.key_sequence;
-        let open = unsecure(frame, keys.mac(), src).map_err(|e| match e {
+        unsecure_into(body, parts, keys.mac(), src, plain).map_err(|e| match e {
             Error::Auth(_) => (
                 Layer::Security,
                 ErrorKind::AuthFailed,
@@ -325,7 +382,7 @@ impl ThreadSniffer {
             }
         })?;
         self.keys.authenticated_with(seq);
-        Ok((open, seq))
+        Ok(seq)
     }
 
     pub(crate) fn keys_mut(&mut self) -> &mut KeyManager {
@@ -349,22 +406,33 @@ impl ThreadSniffer {
     pub(crate) fn stats_mut(&mut self) -> &mut SniffStats {
         &mut self.stats
     }
-}
 
-fn payload_ies(f: &Frame) -> Vec<IeInfo> {
-    match &f.body {
-        Body::Open { payload_ies, .. } => payload_ies
-            .iter()
-            .map(|ie| IeInfo {
-                id: ie.group_id,
-                content: HexBytes::of(&ie.content),
-            })
-            .collect(),
-        Body::Secured { .. } => Vec::new(),
+    pub(crate) fn spare(&mut self) -> &mut Spare {
+        &mut self.spare
     }
 }
 
-fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
+fn mac_info(spare: &mut Spare, f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
+    let addr = |spare: &mut Spare, a: &Address| match a {
+        Address::None => None,
+        Address::Short(s) => Some(spare.hex16(*s)),
+        Address::Extended(e) => Some(spare.hex(&e.0)),
+    };
+    let mut header_ies = spare.ies();
+    for ie in &f.header_ies {
+        let content = spare.bytes(&ie.content);
+        header_ies.push(IeInfo { id: ie.id, content });
+    }
+    let mut payload_ies = spare.ies();
+    if let Body::Open { payload_ies: p, .. } = &f.body {
+        for ie in p {
+            let content = spare.bytes(&ie.content);
+            payload_ies.push(IeInfo {
+                id: ie.group_id,
+                content,
+            });
+        }
+    }
     MacInfo {
         frame_type: frame_type_name(f.frame_type),
         version: version_year(f.version),
@@ -372,19 +440,12 @@ fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
         ack_request: f.ack_request,
         pan_id_compression: f.pan_id_compression,
         seq: f.sequence_number,
-        dst_pan: f.dst_pan.map(|p| format!("{p:04x}")),
-        dst: address_str(&f.dst),
-        src_pan: f.src_pan.map(|p| format!("{p:04x}")),
-        src: address_str(&f.src),
-        header_ies: f
-            .header_ies
-            .iter()
-            .map(|ie| IeInfo {
-                id: ie.id,
-                content: HexBytes::of(&ie.content),
-            })
-            .collect(),
-        payload_ies: payload_ies(f),
+        dst_pan: f.dst_pan.map(|p| spare.hex16(p)),
+        dst: addr(spare, &f.dst),
+        src_pan: f.src_pan.map(|p| spare.hex16(p)),
+        src: addr(spare, &f.src),
+        header_ies,
+        payload_ies,
         fcs_ok,
     }
 }

@@ -78,6 +78,13 @@ pub struct MleFacts {
     pub tlvs: Vec<Tlv>,
 }
 
+/// An empty report, to hand to [`super::ThreadSniffer::decode_into`].
+impl Default for DecodedFrame {
+    fn default() -> Self {
+        DecodedFrame::new(&[])
+    }
+}
+
 impl DecodedFrame {
     pub(crate) fn new(psdu: &[u8]) -> Self {
         DecodedFrame {
