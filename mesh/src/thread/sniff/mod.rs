@@ -46,7 +46,7 @@ use crate::thread::lowpan::{
 use crate::thread::mac::{
     fcs, parse_payload_ies, Address, Body, ExtAddress, Frame, FrameParts, FrameType, KeyIdentifier,
 };
-use crate::thread::security::{unsecure_into, KeyManager};
+use crate::thread::security::{unsecure_into, CounterCheck, KeyManager, ReplayTable};
 use crate::time::Instant;
 use crate::wire::Error;
 use spare::Spare;
@@ -91,6 +91,12 @@ pub struct SniffStats {
     pub mle_errors: u64,
     /// RLOC16s not remembered because the table was full.
     pub neighbours_dropped: u64,
+    /// MAC retransmissions seen (same frame counter and sequence number as the sender's last
+    /// frame): duplicates, decoded and marked, not errors.
+    pub retransmissions: u64,
+    /// MAC frames and MLE messages whose frame counter (or key sequence) a node would refuse
+    /// as a replay: decoded and marked.
+    pub replays: u64,
 }
 
 /// The decoder: keys, compression contexts, the reassembler and what it learnt about who is
@@ -104,6 +110,8 @@ pub struct ThreadSniffer {
     reassembler: Reassembler,
     /// RLOC16 → extended address, learnt from MLE.
     neighbours: BTreeMap<u16, ExtAddress>,
+    /// Frame counters per sender (MAC and MLE apart), bounded.
+    counters: ReplayTable,
     stats: SniffStats,
     /// Allocations of the reports handed back, and the buffers frames are opened in: decoding
     /// allocates little once these have grown to the largest frame.
@@ -134,6 +142,7 @@ impl ThreadSniffer {
             filled: Contexts::new(),
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             neighbours: BTreeMap::new(),
+            counters: ReplayTable::default(),
             stats: SniffStats::default(),
             spare: Spare::default(),
             mac_plain: Vec::new(),
@@ -282,11 +291,25 @@ impl ThreadSniffer {
             None => &body[parts.payload_at..],
             Some(h) => {
                 d.security = Some(SecurityInfo::from_header(&h));
-                let seq = self.open_mac(body, parts, plain)?;
+                let (seq, src) = self.open_mac(body, parts, plain)?;
                 self.stats.decrypted += 1;
+                let check = match h.frame_counter {
+                    Some(fc) => self.counters.check_mac(src, seq, fc, frame.sequence_number),
+                    None => CounterCheck::Fresh,
+                };
+                match check {
+                    CounterCheck::Fresh => {}
+                    CounterCheck::Retransmission => self.stats.retransmissions += 1,
+                    _ => self.stats.replays += 1,
+                }
                 if let Some(s) = d.security.as_mut() {
                     s.decrypted = true;
                     s.key_sequence = Some(seq);
+                    s.retransmission = check == CounterCheck::Retransmission;
+                    s.replayed = matches!(
+                        check,
+                        CounterCheck::Replay { .. } | CounterCheck::StaleKeySequence { .. }
+                    );
                 }
                 let mut at = 0;
                 if frame.has_payload_ies() {
@@ -321,7 +344,7 @@ impl ThreadSniffer {
         body: &[u8],
         parts: &FrameParts,
         plain: &mut Vec<u8>,
-    ) -> Result<u32, Stop> {
+    ) -> Result<(u32, ExtAddress), Stop> {
         let frame = &parts.frame;
         let Some(sec) = frame.security else {
             return Err((Layer::Security, ErrorKind::Malformed, "not secured".into()));
@@ -382,7 +405,7 @@ impl ThreadSniffer {
             }
         })?;
         self.keys.authenticated_with(seq);
-        Ok(seq)
+        Ok((seq, src))
     }
 
     pub(crate) fn keys_mut(&mut self) -> &mut KeyManager {
@@ -405,6 +428,10 @@ impl ThreadSniffer {
 
     pub(crate) fn stats_mut(&mut self) -> &mut SniffStats {
         &mut self.stats
+    }
+
+    pub(crate) fn counters_mut(&mut self) -> &mut ReplayTable {
+        &mut self.counters
     }
 
     pub(crate) fn spare(&mut self) -> &mut Spare {

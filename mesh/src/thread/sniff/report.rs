@@ -230,6 +230,12 @@ pub struct SecurityInfo {
     pub decrypted: bool,
     /// The key sequence whose MAC key opened it.
     pub key_sequence: Option<u32>,
+    /// The sender's retransmission of a frame already decoded (same frame counter and MAC
+    /// sequence number): a duplicate, not an error.
+    pub retransmission: bool,
+    /// A frame counter not above one already accepted from the sender under this key
+    /// sequence, or an older key sequence than the sender's last: a node drops it.
+    pub replayed: bool,
 }
 
 impl SecurityInfo {
@@ -247,6 +253,8 @@ impl SecurityInfo {
             frame_counter: h.frame_counter,
             decrypted: false,
             key_sequence: None,
+            retransmission: false,
+            replayed: false,
         }
     }
 }
@@ -323,4 +331,7 @@ pub struct MleInfo {
     /// The command's name (`advertisement`, ...), `unknown` for others.
     pub command_name: &'static str,
     pub tlvs: Vec<TlvInfo>,
+    /// An MLE frame counter not above one already accepted from the sender under this key
+    /// sequence (MLE counters are kept apart from MAC ones): a node drops it.
+    pub replayed: bool,
 }

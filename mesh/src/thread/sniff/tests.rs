@@ -252,6 +252,56 @@ fn secured_data_frame_needs_the_source_extended_address() {
     assert_eq!(s.stats().decrypted, 2);
 }
 
+/// A secured data frame from the child with its own frame counter and sequence number.
+fn child_frame(fc: u32, seq: u8) -> Vec<u8> {
+    let packet = udp_packet(
+        mesh_local(0x4c03),
+        mesh_local(0x4c00),
+        49152,
+        5683,
+        64,
+        &[1, 2, 3],
+    );
+    let spec = FrameSpec {
+        pan_id: PAN,
+        seq,
+        src: crate::thread::mac::Address::Short(0x4c03),
+        dst: crate::thread::mac::Address::Short(0x4c00),
+        src_ext: CHILD,
+        mac_frame_counter: Some(fc),
+    };
+    data_psdu(&spec, &keys(), &packet, &contexts()).unwrap()
+}
+
+#[test]
+fn retransmissions_and_replays_are_marked_and_counted_not_errors() {
+    let mut s = sniffer();
+    s.learn(0x4c03, CHILD);
+    let first = s.decode(now(), &child_frame(500, 7), Fcs::Present);
+    let sec = first.security.as_ref().unwrap();
+    assert!(sec.decrypted && !sec.retransmission && !sec.replayed);
+    // The same frame again (its ack was lost): a retransmission, decoded, no error.
+    let again = s.decode(now(), &child_frame(500, 7), Fcs::Present);
+    assert_eq!(again.error, None);
+    let sec = again.security.as_ref().unwrap();
+    assert!(sec.retransmission && !sec.replayed);
+    assert!(again.udp.is_some(), "a retransmission is decoded whole");
+    // The same counter under another sequence number, or a lower counter: replays.
+    let replay = s.decode(now(), &child_frame(500, 8), Fcs::Present);
+    assert!(replay.security.as_ref().unwrap().replayed);
+    let older = s.decode(now(), &child_frame(499, 9), Fcs::Present);
+    assert!(older.security.as_ref().unwrap().replayed);
+    let next = s.decode(now(), &child_frame(501, 10), Fcs::Present);
+    assert!(!next.security.as_ref().unwrap().replayed);
+    let st = s.stats();
+    assert_eq!((st.retransmissions, st.replays, st.decoded), (1, 2, 5));
+    // MLE counters are kept apart: an Advertisement heard twice is an MLE replay.
+    let adv = adv19();
+    assert!(!s.decode(now(), &adv, Fcs::Present).mle.unwrap().replayed);
+    assert!(s.decode(now(), &adv, Fcs::Present).mle.unwrap().replayed);
+    assert_eq!(s.stats().replays, 3);
+}
+
 #[test]
 fn errors_say_why() {
     let mut s = sniffer();

@@ -338,6 +338,16 @@ fn open_mle_in(
             _ => {}
         }
     }
+    let replayed = match opened {
+        Some((seq, fc)) => {
+            let c = s.counters_mut().check_mle(ext_address_of(src), seq, fc);
+            if !c.accepted() {
+                s.stats_mut().replays += 1;
+            }
+            !c.accepted()
+        }
+        None => false,
+    };
     let mut infos = s.spare().tlv_infos();
     for t in &tlvs {
         infos.push(TlvInfo::build(t, s.spare()));
@@ -349,6 +359,7 @@ fn open_mle_in(
         command,
         command_name: command::name(command).unwrap_or("unknown"),
         tlvs: infos,
+        replayed,
     });
     d.facts.mle = Some(MleFacts {
         src: *src,
