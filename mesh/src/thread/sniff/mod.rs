@@ -20,6 +20,7 @@
 //! `thread_sniff` fuzz target).
 
 mod build;
+mod netdata_info;
 mod report;
 mod spare;
 mod tlv_info;
@@ -29,6 +30,7 @@ mod upper;
 pub(crate) mod tests;
 
 pub use build::{data_psdu, fragmented_psdus, link_local, mle_psdu, udp_packet, FrameSpec};
+pub use netdata_info::NetDataInfo;
 pub use report::{
     address_str, DecodedFrame, ErrorKind, Facts, FragmentInfo, FrameError, HexBytes, Icmpv6Info,
     IeInfo, Ipv6Info, Layer, LowpanInfo, MacInfo, MeshInfo, MleFacts, MleInfo, SecurityInfo,
@@ -104,8 +106,11 @@ pub struct SniffStats {
 #[derive(Debug)]
 pub struct ThreadSniffer {
     keys: KeyManager,
-    /// The contexts given; `None` ids are filled with zero prefixes in `filled`.
+    /// The contexts given; `None` ids are filled with the learnt ones (from Network Data's
+    /// 6LoWPAN Context TLVs and an Active Dataset's Mesh Local Prefix), then with zero
+    /// prefixes, in `filled`.
     given: Contexts,
+    learnt: Contexts,
     filled: Contexts,
     reassembler: Reassembler,
     /// RLOC16 → extended address, learnt from MLE.
@@ -139,6 +144,7 @@ impl ThreadSniffer {
         let mut s = ThreadSniffer {
             keys,
             given: Contexts::new(),
+            learnt: Contexts::new(),
             filled: Contexts::new(),
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             neighbours: BTreeMap::new(),
@@ -162,10 +168,31 @@ impl ThreadSniffer {
     fn refill(&mut self) {
         let zero = Context::new(std::net::Ipv6Addr::UNSPECIFIED, 64);
         let mut f = self.given.clone();
-        for c in f.0.iter_mut() {
+        for (c, l) in f.0.iter_mut().zip(self.learnt.0.iter()) {
+            if c.is_none() {
+                *c = *l;
+            }
             c.get_or_insert(zero);
         }
         self.filled = f;
+    }
+
+    /// Learns context `id` from the network (an authenticated MLE message): used where no
+    /// context was given.
+    pub(crate) fn learn_context(&mut self, id: u8, ctx: Context) {
+        if self.learnt.get(id).ok() != Some(&ctx) {
+            self.learnt = self.learnt.clone().with(id, ctx);
+            self.refill();
+        }
+    }
+
+    /// The context `id` in force, given or learnt (`None`: neither; zeros are used).
+    pub fn context(&self, id: u8) -> Option<Context> {
+        self.given
+            .get(id)
+            .ok()
+            .or_else(|| self.learnt.get(id).ok())
+            .copied()
     }
 
     pub fn stats(&self) -> SniffStats {
@@ -419,7 +446,7 @@ impl ThreadSniffer {
     /// Whether an IPHC header uses a context this decoder was not given.
     pub(crate) fn unknown_context(&self, iphc: &Iphc) -> bool {
         let (sci, dci) = iphc.context_ids.unwrap_or((0, 0));
-        (iphc.sac && self.given.get(sci).is_err()) || (iphc.dac && self.given.get(dci).is_err())
+        (iphc.sac && self.context(sci).is_none()) || (iphc.dac && self.context(dci).is_none())
     }
 
     pub(crate) fn reassembler(&mut self) -> &mut Reassembler {

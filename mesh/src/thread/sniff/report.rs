@@ -6,6 +6,7 @@ use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
+use super::netdata_info::NetDataInfo;
 use super::tlv_info::TlvInfo;
 use crate::thread::mac::{Address, FrameType, FrameVersion, KeyIdentifier};
 use crate::thread::mle::Tlv;
@@ -334,4 +335,6 @@ pub struct MleInfo {
     /// An MLE frame counter not above one already accepted from the sender under this key
     /// sequence (MLE counters are kept apart from MAC ones): a node drops it.
     pub replayed: bool,
+    /// The Network Data TLV's contents (§5.18), when the message has one that parses.
+    pub network_data: Option<Vec<NetDataInfo>>,
 }

@@ -4,18 +4,21 @@
 
 use std::net::Ipv6Addr;
 
+use super::netdata_info::NetDataInfo;
 use super::report::{
     ErrorKind, FragmentInfo, Icmpv6Info, Ipv6Info, Layer, LowpanInfo, MeshInfo, MleFacts, MleInfo,
     UdpInfo,
 };
 use super::tlv_info::TlvInfo;
 use super::{wire_stop, DecodedFrame, Stop, ThreadSniffer};
+use crate::thread::lowpan::Context;
 use crate::thread::lowpan::{
     decompress_headers, decompress_into, Iphc, Ipv6Header, LinkAddresses, LowpanFrame,
     IPV6_DISPATCH,
 };
 use crate::thread::mac::{Address, Frame};
 use crate::thread::mle::{self, command, ext_address_of, parse_tlvs_into, Tlv, MLE_PORT};
+use crate::thread::netdata::{contexts_of, mesh_local_prefix_of_dataset, parse_network_data};
 use crate::time::Instant;
 use crate::wire::Error;
 
@@ -338,6 +341,32 @@ fn open_mle_in(
             _ => {}
         }
     }
+    let mut network_data = None;
+    for t in &tlvs {
+        match t {
+            Tlv::NetworkData(v) => {
+                if let Ok(nd) = parse_network_data(v) {
+                    if key_sequence.is_some() {
+                        // 6LoWPAN Context TLVs (§5.18.5) of an authenticated message.
+                        for (id, prefix, len, _) in contexts_of(&nd) {
+                            s.learn_context(id, Context::new(prefix.into(), len));
+                        }
+                    }
+                    network_data = Some(nd.iter().map(NetDataInfo::from).collect());
+                }
+            }
+            // An Active Operational Dataset's Mesh Local Prefix (§8.10.1.5): Thread gives
+            // context 0 the mesh-local prefix, /64.
+            Tlv::ActiveDataset(v) if key_sequence.is_some() => {
+                if let Some(p) = mesh_local_prefix_of_dataset(v) {
+                    let mut a = [0u8; 16];
+                    a[..8].copy_from_slice(&p);
+                    s.learn_context(0, Context::new(a.into(), 64));
+                }
+            }
+            _ => {}
+        }
+    }
     let replayed = match opened {
         Some((seq, fc)) => {
             let c = s.counters_mut().check_mle(ext_address_of(src), seq, fc);
@@ -360,6 +389,7 @@ fn open_mle_in(
         command_name: command::name(command).unwrap_or("unknown"),
         tlvs: infos,
         replayed,
+        network_data,
     });
     d.facts.mle = Some(MleFacts {
         src: *src,
