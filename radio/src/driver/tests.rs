@@ -29,6 +29,7 @@ impl Radio for MemRadio {
         Box::pin(async move {
             match self.air.recv().await {
                 Some(bytes) => Ok(RxFrame {
+                    lqi: None,
                     bearer: Bearer::Advertising,
                     channel: 37,
                     rssi: Some(-40),

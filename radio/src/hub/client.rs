@@ -38,6 +38,7 @@ impl HubRadio {
                         adv_address,
                         bytes,
                     })) => Ok(RxFrame {
+                        lqi: None,
                         bearer: Bearer::Advertising,
                         channel,
                         rssi: Some(rssi),

@@ -378,6 +378,7 @@ pub fn fuzz_parse(data: &[u8]) {
         id_sequence: 1,
     };
     let frame = RxFrame {
+        lqi: None,
         bearer: Bearer::Ieee802154,
         channel: 15,
         rssi: Some(-60),
