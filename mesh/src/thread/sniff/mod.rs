@@ -91,7 +91,8 @@ pub struct SniffStats {
     pub ipv6_errors: u64,
     pub mle_messages: u64,
     pub mle_errors: u64,
-    /// RLOC16s not remembered because the table was full.
+    /// RLOC16 → extended address pairs forgotten because the table was full (the oldest go
+    /// first).
     pub neighbours_dropped: u64,
     /// MAC retransmissions seen (same frame counter and sequence number as the sender's last
     /// frame): duplicates, decoded and marked, not errors.
@@ -113,8 +114,10 @@ pub struct ThreadSniffer {
     learnt: Contexts,
     filled: Contexts,
     reassembler: Reassembler,
-    /// RLOC16 → extended address, learnt from MLE.
-    neighbours: BTreeMap<u16, ExtAddress>,
+    /// RLOC16 → extended address, learnt from MLE, with when it was last learnt (in learnings
+    /// made; the oldest is forgotten when the table is full).
+    neighbours: BTreeMap<u16, (ExtAddress, u64)>,
+    learnings: u64,
     /// Frame counters per sender (MAC and MLE apart), bounded.
     counters: ReplayTable,
     stats: SniffStats,
@@ -148,6 +151,7 @@ impl ThreadSniffer {
             filled: Contexts::new(),
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             neighbours: BTreeMap::new(),
+            learnings: 0,
             counters: ReplayTable::default(),
             stats: SniffStats::default(),
             spare: Spare::default(),
@@ -210,16 +214,30 @@ impl ThreadSniffer {
 
     /// The extended address learnt for `rloc16`.
     pub fn ext_address_of(&self, rloc16: u16) -> Option<ExtAddress> {
-        self.neighbours.get(&rloc16).copied()
+        self.neighbours.get(&rloc16).map(|(e, _)| *e)
     }
 
-    /// Remembers that `rloc16` belongs to `ext`.
+    /// How many RLOC16 → extended address pairs are remembered (at most [`MAX_NEIGHBOURS`]).
+    pub fn neighbours_len(&self) -> usize {
+        self.neighbours.len()
+    }
+
+    /// Remembers that `rloc16` belongs to `ext`; when the table is full, the pair learnt
+    /// longest ago is forgotten (counted in `neighbours_dropped`).
     pub fn learn(&mut self, rloc16: u16, ext: ExtAddress) {
+        self.learnings += 1;
         if self.neighbours.len() >= MAX_NEIGHBOURS && !self.neighbours.contains_key(&rloc16) {
+            if let Some(oldest) = self
+                .neighbours
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| *k)
+            {
+                self.neighbours.remove(&oldest);
+            }
             self.stats.neighbours_dropped += 1;
-            return;
         }
-        self.neighbours.insert(rloc16, ext);
+        self.neighbours.insert(rloc16, (ext, self.learnings));
     }
 
     /// Decodes one PSDU received at `now` (the reassembler's clock).
@@ -400,7 +418,7 @@ impl ThreadSniffer {
         };
         let src = match frame.src {
             Address::Extended(e) => e,
-            Address::Short(s) => self.neighbours.get(&s).copied().ok_or_else(|| {
+            Address::Short(s) => self.ext_address_of(s).ok_or_else(|| {
                 (
                     Layer::Security,
                     ErrorKind::UnknownSource,
