@@ -357,10 +357,17 @@ pub fn seal(
 #[cfg(test)]
 mod tests;
 
-/// Calls every parser of this module on `data` and tries to open it; for the fuzzer and the
-/// random-input tests.
+/// Calls every parser of this module (and Network Data's) on `data` and tries to open it; for
+/// the fuzzer and the random-input tests.
 #[doc(hidden)]
 pub fn fuzz_parse(data: &[u8]) {
+    // Network Data (§5.18) and an Operational Dataset's Mesh Local Prefix: what parses
+    // re-parses the same after emitting.
+    if let Ok(nd) = crate::thread::netdata::parse_network_data(data) {
+        let again = crate::thread::netdata::emit_network_data(&nd);
+        assert_eq!(crate::thread::netdata::parse_network_data(&again), Ok(nd));
+    }
+    let _ = crate::thread::netdata::mesh_local_prefix_of_dataset(data);
     if let Ok(p) = MlePayload::parse(data) {
         assert_eq!(MlePayload::parse(&p.to_vec()).as_ref(), Ok(&p));
     }
