@@ -128,6 +128,9 @@ pub struct KeyManager {
     previous: Option<ThreadKeys>,
     current: ThreadKeys,
     next: Option<ThreadKeys>,
+    /// A node's key switch guard and the time of the frame being handled (see
+    /// [`KeyManager::with_switch_guard`]); `None`: follow at once, as a sniffer does.
+    guard: Option<(KeySwitchGuard, Instant)>,
 }
 
 impl core::fmt::Debug for KeyManager {
@@ -149,6 +152,22 @@ impl KeyManager {
                 .checked_add(1)
                 .map(|s| ThreadKeys::derive(&network_key, s)),
             network_key,
+            guard: None,
+        }
+    }
+
+    /// This manager with a node's key switch guard: from now on, frames that authenticate
+    /// under a newer key sequence move it only as [`KeySwitchGuard`] allows, at the time
+    /// given to [`KeyManager::set_now`].
+    pub fn with_switch_guard(mut self, guard: KeySwitchGuard) -> Self {
+        self.guard = Some((guard, Instant::ZERO));
+        self
+    }
+
+    /// The time of the frame being handled (for the key switch guard).
+    pub fn set_now(&mut self, now: Instant) {
+        if let Some((_, t)) = self.guard.as_mut() {
+            *t = now;
         }
     }
 
@@ -237,7 +256,13 @@ impl KeyManager {
     /// Records that a frame authenticated with `key_sequence`: a newer sequence than the
     /// current one becomes current, without a guard (a sniffer follows the network at once).
     /// Returns whether the manager switched.
+    /// With a switch guard set ([`KeyManager::with_switch_guard`]), the guard decides.
     pub fn authenticated_with(&mut self, key_sequence: u32) -> bool {
+        if let Some((mut g, now)) = self.guard {
+            let switched = self.authenticated_at(now, key_sequence, &mut g);
+            self.guard = Some((g, now));
+            return switched;
+        }
         if key_sequence > self.current.key_sequence {
             self.set_key_sequence(key_sequence);
             true
@@ -311,6 +336,14 @@ mod tests {
         // A jump of more than one is followed at once (the guard covers the +1 step only).
         assert!(m.authenticated_at(hour(626), 20, &mut g));
         assert_eq!(m.key_sequence(), 20);
+        // A manager holding the guard applies it to every authenticated frame.
+        let mut n = KeyManager::new([7; 16], 10).with_switch_guard(KeySwitchGuard::default());
+        n.set_now(hour(1));
+        assert!(n.authenticated_with(11));
+        n.set_now(hour(2));
+        assert!(!n.authenticated_with(12), "within the guard time");
+        n.set_now(hour(700));
+        assert!(n.authenticated_with(12));
         // Without a guard (the sniffer), at once.
         let mut s = KeyManager::new([7; 16], 10);
         assert!(s.authenticated_with(11) && s.authenticated_with(12));
