@@ -419,6 +419,7 @@ fn replayed_pdu_is_rejected() {
                 n,
                 now,
                 &RxFrame {
+                    lqi: None,
                     bearer: Bearer::Advertising,
                     channel: 37,
                     rssi: Some(-60),

@@ -40,6 +40,10 @@ pub struct RxFrame {
     /// a scanner sees the transmitter's address, which for a relayed PDU is the relay's, not the
     /// originator's. `None` on other bearers and from radios that do not say.
     pub adv_address: Option<[u8; 6]>,
+    /// The Link Quality Indicator (IEEE 802.15.4-2015 §10.2.6: 0-255, higher is better) when
+    /// the radio reports it (an RCP's Spinel metadata, the nRF sniffer's `lqi:`); `None` on
+    /// other bearers and from radios that do not say.
+    pub lqi: Option<u8>,
     pub bytes: Vec<u8>,
 }
 

@@ -674,6 +674,7 @@ impl Air {
             for (_, from, bytes) in due {
                 progress = true;
                 let frame = weft_mesh::RxFrame {
+                    lqi: None,
                     bearer: weft_mesh::Bearer::Advertising,
                     channel: 37,
                     rssi: Some(-50),

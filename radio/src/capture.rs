@@ -194,7 +194,7 @@ pub fn rx_packet(frame: &RxFrame) -> Result<(u16, Vec<u8>), CaptureError> {
         )),
         Bearer::Ieee802154 => Ok((
             LINKTYPE_IEEE802_15_4_TAP,
-            wpan_packet(&frame.bytes, frame.channel, frame.rssi)?,
+            wpan_packet_with_lqi(&frame.bytes, frame.channel, frame.rssi, frame.lqi)?,
         )),
         Bearer::Gatt(_) => Err(CaptureError::Unframed(
             "a proxy PDU over GATT has no link-layer packet to capture".into(),
@@ -205,13 +205,23 @@ pub fn rx_packet(frame: &RxFrame) -> Result<(u16, Vec<u8>), CaptureError> {
 /// An IEEE 802.15.4 packet (`LINKTYPE_IEEE802_15_4_TAP`) for the MAC frame `mac` (without its
 /// FCS, which is recomputed), heard on `channel` (0: unknown) with `rssi`.
 pub fn wpan_packet(mac: &[u8], channel: u8, rssi: Option<i8>) -> Result<Vec<u8>, CaptureError> {
+    wpan_packet_with_lqi(mac, channel, rssi, None)
+}
+
+/// [`wpan_packet`] with the LQI the radio reported (the TAP LQI TLV), when it did.
+pub fn wpan_packet_with_lqi(
+    mac: &[u8],
+    channel: u8,
+    rssi: Option<i8>,
+    lqi: Option<u8>,
+) -> Result<Vec<u8>, CaptureError> {
     if mac.is_empty() || mac.len() > 125 {
         return Err(CaptureError::Unframed(format!(
             "an IEEE 802.15.4 MAC frame is 1 to 125 octets without its FCS, not {}",
             mac.len()
         )));
     }
-    Ok(frame_packet(mac, channel, rssi, None))
+    Ok(frame_packet(mac, channel, rssi, lqi))
 }
 
 /// A pcapng capture file being written.

@@ -136,6 +136,7 @@ fn write_capture() -> PathBuf {
     let host = 1_700_000_000_000_000;
     for (i, bytes) in frames().into_iter().enumerate() {
         let f = RxFrame {
+            lqi: None,
             bearer: Bearer::Ieee802154,
             channel: 15,
             rssi: Some(-50 - i as i8),

@@ -293,6 +293,7 @@ mod tests {
     #[test]
     fn the_first_ad_structure_names_the_frame() {
         let frame = |bytes: &[u8]| RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel: 37,
             rssi: None,

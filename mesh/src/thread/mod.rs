@@ -19,6 +19,7 @@
 pub mod lowpan;
 pub mod mac;
 pub mod mle;
+pub mod netdata;
 pub mod node;
 
 pub mod radio;

@@ -78,7 +78,7 @@ pub struct ThreadTopology {
     children: BTreeMap<u16, ChildState>,
     partition_id: Option<u32>,
     leader_router_id: Option<u8>,
-    /// Children not remembered because the table was full.
+    /// Children forgotten because the table was full (the least recently seen go first).
     pub children_dropped: u64,
 }
 
@@ -147,8 +147,16 @@ impl ThreadTopology {
         }
         self.router(rid);
         if !self.children.contains_key(&rloc16) && self.children.len() >= MAX_CHILDREN {
+            // Full: the child heard longest ago (never, first) is forgotten for the new one.
+            if let Some(oldest) = self
+                .children
+                .iter()
+                .min_by_key(|(_, c)| c.last_seen)
+                .map(|(k, _)| *k)
+            {
+                self.children.remove(&oldest);
+            }
             self.children_dropped += 1;
-            return true;
         }
         let c = self.children.entry(rloc16).or_insert(ChildState {
             ext_addr: None,

@@ -145,6 +145,7 @@ pub fn rx_frame(adapter: &str, change: &DeviceChange) -> Result<RxFrame, Skip> {
         return Err(Skip::NoMeshData);
     }
     Ok(RxFrame {
+        lqi: None,
         bearer: Bearer::Advertising,
         channel: 0,
         rssi: change

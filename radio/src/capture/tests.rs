@@ -8,6 +8,7 @@ const HUB_ADDRESS: [u8; 6] = [1, 2, 3, 4, 5, 0xc6];
 
 fn heard(channel: u8, timestamp: u64, adv_address: Option<[u8; 6]>, bytes: &[u8]) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: Bearer::Advertising,
         channel,
         rssi: Some(-55),
@@ -98,6 +99,16 @@ fn ieee802154_frames_are_tap_packets_with_their_fcs_recomputed() {
     assert_eq!(
         (info.channel, info.rssi, info.lqi),
         (Some((25, 0)), Some(-47.0), None)
+    );
+    // The LQI a radio reported is written as the LQI TLV and read back.
+    let (_, p) = rx_packet(&RxFrame {
+        lqi: Some(173),
+        ..f.clone()
+    })
+    .unwrap();
+    assert_eq!(
+        crate::ieee802154_tap::parse_frame(&p).unwrap().0.lqi,
+        Some(173)
     );
     // Unknown channel (0): no channel TLV.
     let (_, p) = rx_packet(&RxFrame { channel: 0, ..f }).unwrap();

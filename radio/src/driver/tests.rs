@@ -29,6 +29,7 @@ impl Radio for MemRadio {
         Box::pin(async move {
             match self.air.recv().await {
                 Some(bytes) => Ok(RxFrame {
+                    lqi: None,
                     bearer: Bearer::Advertising,
                     channel: 37,
                     rssi: Some(-40),
@@ -347,6 +348,7 @@ async fn link_events_come_in_order_with_values_and_requests_reach_the_radio() {
     let mut st = Central::default();
     let value = |bytes: Vec<u8>| {
         RadioEvent::Frame(RxFrame {
+            lqi: None,
             bearer: Bearer::Gatt(weft_mesh::ConnId(7)),
             channel: 0,
             rssi: None,

@@ -67,6 +67,7 @@ pub fn rx_frame(report: &AdvReport) -> Result<RxFrame, Skip> {
         return Err(Skip::NoMeshData);
     }
     Ok(RxFrame {
+        lqi: None,
         bearer: Bearer::Advertising,
         channel: 0,
         rssi: report.rssi,

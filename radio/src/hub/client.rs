@@ -41,6 +41,7 @@ impl HubRadio {
                         adv_address,
                         bytes,
                     })) => Ok(RadioEvent::Frame(RxFrame {
+                        lqi: None,
                         bearer: Bearer::Advertising,
                         channel,
                         rssi: Some(rssi),
@@ -51,6 +52,7 @@ impl HubRadio {
                     })),
                     Ok(Some(HubMsg::GattRx { conn, t_us, bytes })) => {
                         Ok(RadioEvent::Frame(RxFrame {
+                            lqi: None,
                             bearer: Bearer::Gatt(ConnId(conn)),
                             channel: 0,
                             rssi: None,

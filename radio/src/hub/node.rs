@@ -209,6 +209,7 @@ mod tests {
         assert!(!node.push_tx(vec![0xff]));
         assert_eq!(node.outbox_len(), REMOTE_OUTBOX);
         let frame = RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel: 37,
             rssi: Some(-50),

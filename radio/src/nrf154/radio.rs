@@ -181,6 +181,7 @@ pub fn frame_of(r: &Received, channel: u8, clock: &mut Clock32) -> Option<(RxFra
     let fcs_ok = fcs::check(&r.psdu).is_ok();
     Some((
         RxFrame {
+            lqi: Some(r.lqi),
             bearer: Bearer::Ieee802154,
             channel,
             rssi: Some(r.power),

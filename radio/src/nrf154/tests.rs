@@ -73,7 +73,7 @@ async fn frame_lines_become_frames_without_the_fcs_and_the_clock_runs_on() {
     let a = radio.recv().await.unwrap();
     assert_eq!(a.bearer, Bearer::Ieee802154);
     assert_eq!(a.bytes, MAC);
-    assert_eq!((a.channel, a.rssi), (20, Some(-71)));
+    assert_eq!((a.channel, a.rssi, a.lqi), (20, Some(-71), Some(120)));
     assert_eq!(a.timestamp.as_micros(), u64::from(u32::MAX - 99));
     let b = radio.recv().await.unwrap();
     assert_eq!(b.bytes[0], MAC[0] ^ 0x40);

@@ -205,6 +205,7 @@ async fn read_loop(
             continue;
         }
         let frame = RxFrame {
+            lqi: None,
             bearer: Bearer::Ieee802154,
             channel: ch,
             rssi: None,

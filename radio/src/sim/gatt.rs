@@ -489,6 +489,7 @@ impl<S: Station> Simulator<S> {
     fn gatt_deliver(&mut self, to: u32, conn: ConnId, from: u32, value: &[u8]) {
         let rssi = self.topology.find(from, to).map(|nb| nb.rssi);
         let frame = RxFrame {
+            lqi: None,
             bearer: Bearer::Gatt(conn),
             channel: 0,
             rssi,

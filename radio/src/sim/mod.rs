@@ -807,6 +807,7 @@ impl<S: Station> Simulator<S> {
         let start = Instant::from_micros(now.as_micros().saturating_sub(slot.airtime));
         let channel = ADV_CHANNELS[ch as usize];
         let mut rx = RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel,
             rssi: None,

@@ -270,6 +270,8 @@ pub fn rx_frame(value: &[u8], shared: &Shared) -> Option<RxFrame> {
         shared.bump(|s| s.rx_fcs_bad += 1);
     }
     Some(RxFrame {
+        // OpenThread reports 0 (OT_RADIO_LQI_NONE) when the radio does not measure LQI.
+        lqi: (raw.lqi != 0).then_some(raw.lqi),
         bearer: Bearer::Ieee802154,
         channel: raw.channel,
         rssi: Some(raw.rssi),

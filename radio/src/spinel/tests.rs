@@ -85,7 +85,7 @@ async fn frames_heard_come_without_the_fcs_with_channel_rssi_and_time() {
     let f = radio.recv().await.unwrap();
     assert_eq!(f.bearer, Bearer::Ieee802154);
     assert_eq!(f.bytes, MAC);
-    assert_eq!((f.channel, f.rssi), (11, Some(-58)));
+    assert_eq!((f.channel, f.rssi, f.lqi), (11, Some(-58), Some(255)));
     assert_eq!(f.timestamp.as_micros(), 123_456_789);
     // A frame whose FCS is wrong is still handed over, and counted.
     let mut bad = fcs::append(&MAC);

@@ -18,6 +18,7 @@ use crate::Exit;
 pub mod gatt;
 pub mod hci;
 pub mod thread;
+pub mod thread_random;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -117,6 +118,10 @@ pub enum BenchKind {
         /// Runs of each decoder to take the median of, 1-100.
         #[arg(long, default_value_t = 5, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
         runs: usize,
+        /// Instead: N random and mutated-valid frames (1-100000000) through the decoder and
+        /// the topology, with the resident set size at the start, middle and end.
+        #[arg(long, value_parser = |s: &str| crate::args::count(s, "a number of frames", 1, 100_000_000))]
+        random: Option<usize>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -308,9 +313,28 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         BenchKind::Thread {
+            random: Some(n),
+            json,
+            ..
+        } => {
+            let v = thread_random::run(*n as u64);
+            let line = if *json {
+                v.to_string()
+            } else {
+                format!(
+                    "{} random and mutated-valid frames in {} s: RSS {} KiB at the start, {} KiB in the middle, {} KiB at the end; {} learnt addresses ({} forgotten), {} children ({} forgotten)",
+                    v["frames"], v["seconds"], v["rss_kib"]["start"], v["rss_kib"]["middle"], v["rss_kib"]["end"],
+                    v["learnt_addresses"], v["addresses_forgotten"], v["topology_children"], v["children_forgotten"]
+                )
+            };
+            writeln!(out, "{line}").map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+            Ok(Exit::Ok)
+        }
+        BenchKind::Thread {
             seconds,
             runs,
             json,
+            random: None,
         } => {
             if !(10.0..=86_400.0).contains(seconds) {
                 return Err(Failure::new(

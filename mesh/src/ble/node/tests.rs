@@ -127,6 +127,7 @@ fn run_inner(
                             continue;
                         }
                         let rx = RxFrame {
+                            lqi: None,
                             bearer: f.bearer,
                             channel: 37,
                             rssi: Some(-60),
@@ -261,6 +262,7 @@ fn replayed_pdu_is_rejected() {
     a.handle_command(Instant::ZERO, send_app(2, 3, onoff_set(true)));
     let f = a.poll_transmit(Instant::ZERO).unwrap();
     let rx = RxFrame {
+        lqi: None,
         bearer: Bearer::Advertising,
         channel: 37,
         rssi: None,
@@ -514,6 +516,7 @@ fn key_refresh_phases_across_the_network() {
     nodes[0].handle_frame(
         t,
         &RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel: 37,
             rssi: None,
@@ -728,6 +731,7 @@ fn unbound_model_ignores_the_message() {
     b.handle_frame(
         Instant::ZERO,
         &RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel: 37,
             rssi: None,

@@ -255,6 +255,7 @@ impl<R: RngCore> Station for ProxyClient<R> {
             return;
         };
         let rx = |t, data: &[u8]| RxFrame {
+            lqi: None,
             bearer: Bearer::Advertising,
             channel: 0,
             rssi: None,

@@ -89,6 +89,7 @@ pub fn fuzz_server(data: &[u8]) {
     server.proxy_connected(now, conn, mtu);
     client.connect(now, conn, mtu);
     let frame = |bytes: &[u8]| RxFrame {
+        lqi: None,
         bearer: Bearer::Gatt(conn),
         channel: 0,
         rssi: None,

@@ -18,6 +18,7 @@ const CONN: ConnId = ConnId(7);
 
 fn gatt(bytes: Vec<u8>) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: Bearer::Gatt(CONN),
         channel: 0,
         rssi: None,
@@ -29,6 +30,7 @@ fn gatt(bytes: Vec<u8>) -> RxFrame {
 
 fn adv(f: &TxFrame, now: Instant) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: f.bearer,
         channel: 37,
         rssi: Some(-60),

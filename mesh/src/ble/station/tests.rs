@@ -154,6 +154,7 @@ impl Air {
                         self.gatt_values += 1;
                     }
                     let rx = RxFrame {
+                        lqi: None,
                         bearer: f.bearer,
                         channel: 37,
                         rssi: Some(-50),
@@ -453,6 +454,7 @@ fn a_device_just_provisioned_answers_at_once_while_its_link_finishes() {
             }
         }
         let rx = |f: crate::frame::TxFrame| RxFrame {
+            lqi: None,
             bearer: f.bearer,
             channel: 37,
             rssi: Some(-50),
@@ -595,6 +597,7 @@ fn a_pb_gatt_connection_lost_fails_the_attempt() {
 
 fn rx_of(f: crate::frame::TxFrame, now: Instant) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: f.bearer,
         channel: 0,
         rssi: None,

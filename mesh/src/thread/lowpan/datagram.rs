@@ -154,7 +154,9 @@ pub struct DecompressedHeaders {
     pub bytes: Vec<u8>,
     /// Compressed octets they were decoded from.
     pub consumed: usize,
-    ipv6_at: Vec<usize>,
+    /// Where each IPv6 header starts in `bytes` (at most one per nesting level).
+    ipv6_at: [usize; MAX_NESTING + 1],
+    ipv6_count: usize,
     udp_at: Option<usize>,
     udp_checksum_elided: bool,
 }
@@ -164,7 +166,7 @@ impl DecompressedHeaders {
     /// `datagram`, the whole uncompressed datagram that starts with these headers.
     pub fn finish(&self, datagram: &mut [u8]) {
         let total = datagram.len();
-        for &o in &self.ipv6_at {
+        for &o in &self.ipv6_at[..self.ipv6_count] {
             let len = total.saturating_sub(o + Ipv6Header::LEN) as u16;
             datagram[o + 4..o + 6].copy_from_slice(&len.to_be_bytes());
         }
@@ -173,8 +175,7 @@ impl DecompressedHeaders {
             datagram[u + 4..u + 6].copy_from_slice(&len.to_be_bytes());
             if self.udp_checksum_elided {
                 // The addresses are those of the innermost IPv6 header before the UDP header.
-                let ip = self
-                    .ipv6_at
+                let ip = self.ipv6_at[..self.ipv6_count]
                     .iter()
                     .copied()
                     .filter(|&o| o < u)
@@ -219,15 +220,22 @@ pub fn decompress_headers(
     ll: &LinkAddresses,
     ctx: &Contexts,
 ) -> Result<DecompressedHeaders> {
-    let mut d = DecompressedHeaders {
-        bytes: Vec::new(),
-        consumed: 0,
-        ipv6_at: Vec::new(),
-        udp_at: None,
-        udp_checksum_elided: false,
-    };
+    let mut d = DecompressedHeaders::empty(Vec::new());
     iphc_into(b, ll, ctx, &mut d, 0)?;
     Ok(d)
+}
+
+impl DecompressedHeaders {
+    fn empty(bytes: Vec<u8>) -> Self {
+        DecompressedHeaders {
+            bytes,
+            consumed: 0,
+            ipv6_at: [0; MAX_NESTING + 1],
+            ipv6_count: 0,
+            udp_at: None,
+            udp_checksum_elided: false,
+        }
+    }
 }
 
 /// Decoding depth limit for nested IPv6 headers (EID 7).
@@ -261,7 +269,9 @@ fn iphc_into(
         dst: dst.into(),
     }
     .emit(&mut d.bytes[at..]);
-    d.ipv6_at.push(at);
+    // depth <= MAX_NESTING, so there is a slot.
+    d.ipv6_at[depth] = at;
+    d.ipv6_count = depth + 1;
     d.consumed += n;
     if h.next_header.is_some() {
         return Ok(());
@@ -331,7 +341,20 @@ fn iphc_into(
 /// Decompresses a whole (unfragmented) 6LoWPAN datagram: IPHC (dispatch `011`) or an
 /// uncompressed IPv6 datagram (dispatch 0x41).
 pub fn decompress(b: &[u8], ll: &LinkAddresses, ctx: &Contexts) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    decompress_into(b, ll, ctx, &mut v)?;
+    Ok(v)
+}
+
+/// [`decompress`] into `out` (cleared first; a decoder reuses one buffer).
+pub fn decompress_into(
+    b: &[u8],
+    ll: &LinkAddresses,
+    ctx: &Contexts,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     need(b, 1)?;
+    out.clear();
     if b[0] == IPV6_DISPATCH {
         let h = Ipv6Header::parse(&b[1..])?;
         if h.payload_len as usize + Ipv6Header::LEN != b.len() - 1 {
@@ -340,13 +363,18 @@ pub fn decompress(b: &[u8], ll: &LinkAddresses, ctx: &Contexts) -> Result<Vec<u8
                 value: h.payload_len as u32,
             });
         }
-        return Ok(b[1..].to_vec());
+        out.extend_from_slice(&b[1..]);
+        return Ok(());
     }
-    let h = decompress_headers(b, ll, ctx)?;
-    let mut v = h.bytes.clone();
-    v.extend_from_slice(&b[h.consumed..]);
-    h.finish(&mut v);
-    Ok(v)
+    let mut d = DecompressedHeaders::empty(std::mem::take(out));
+    let r = iphc_into(b, ll, ctx, &mut d, 0);
+    let mut bytes = std::mem::take(&mut d.bytes);
+    if r.is_ok() {
+        bytes.extend_from_slice(&b[d.consumed..]);
+        d.finish(&mut bytes);
+    }
+    *out = bytes;
+    r
 }
 
 /// Tries the encodings of a unicast address from the most compact and returns the first that

@@ -17,7 +17,8 @@ mod reassembly;
 
 pub use address::{Context, Contexts, LinkAddresses};
 pub use datagram::{
-    compress, decompress, decompress_headers, udp_checksum, DecompressedHeaders, Ipv6Header,
+    compress, decompress, decompress_headers, decompress_into, udp_checksum, DecompressedHeaders,
+    Ipv6Header,
 };
 pub use frag::{FragHeader, FRAG1_LEN, FRAGN_LEN};
 pub use iphc::{HopLimit, Iphc, TrafficFlow, IPHC_DISPATCH};
@@ -40,8 +41,10 @@ pub struct LowpanFrame {
     pub rest: Vec<u8>,
 }
 
-impl Wire for LowpanFrame {
-    fn parse(b: &[u8]) -> Result<Self> {
+impl LowpanFrame {
+    /// The mesh and fragment headers at the start of `b`, and the offset of the rest, without
+    /// copying it.
+    pub fn parse_headers(b: &[u8]) -> Result<(Option<MeshHeader>, Option<FragHeader>, usize)> {
         let mut at = 0;
         let mesh = if b.first().is_some_and(|d| d >> 6 == 0b10) {
             let (m, n) = MeshHeader::parse_prefix(b)?;
@@ -64,6 +67,13 @@ impl Wire for LowpanFrame {
                 })
             }
         };
+        Ok((mesh, frag, at))
+    }
+}
+
+impl Wire for LowpanFrame {
+    fn parse(b: &[u8]) -> Result<Self> {
+        let (mesh, frag, at) = LowpanFrame::parse_headers(b)?;
         Ok(LowpanFrame {
             mesh,
             frag,

@@ -9,20 +9,33 @@ use crate::wire::{Error, Result};
 /// SUN PHYs is not supported).
 pub const FCS_LEN: usize = 2;
 
-/// The CRC-16/KERMIT of `data`.
-pub fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in data {
-        crc ^= b as u16;
-        for _ in 0..8 {
+/// The CRC of each octet value, one octet at a time (the bitwise loop below, tabulated at
+/// compile time).
+const TABLE: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u16;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 1 != 0 {
                 (crc >> 1) ^ 0x8408
             } else {
                 crc >> 1
             };
+            bit += 1;
         }
+        t[i] = crc;
+        i += 1;
     }
-    crc
+    t
+};
+
+/// The CRC-16/KERMIT of `data`.
+pub fn crc16(data: &[u8]) -> u16 {
+    data.iter().fold(0u16, |crc, &b| {
+        (crc >> 8) ^ TABLE[((crc ^ b as u16) & 0xff) as usize]
+    })
 }
 
 /// Checks the FCS at the end of a PSDU and returns the frame without it.

@@ -249,8 +249,22 @@ fn invalid(field: &'static str, value: u16) -> Error {
     }
 }
 
-impl Wire for Frame {
-    fn parse(b: &[u8]) -> Result<Self> {
+/// A frame parsed without copying its MAC payload: the frame with an empty payload (an
+/// empty `Body::Secured` for a secured frame, the payload IEs and an empty payload for an open
+/// one), and where in the parsed octets the payload (or the secured data) and the MIC start.
+/// The octets before `payload_at` are the MHR, auxiliary security header and header IEs (and
+/// payload IEs of an open frame) exactly as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameParts {
+    pub frame: Frame,
+    pub payload_at: usize,
+    pub mic_at: usize,
+}
+
+impl Frame {
+    /// Parses `b` as [`Frame::parse`] does, without copying the payload: for decoders that
+    /// open a frame in their own buffers.
+    pub fn parse_parts(b: &[u8]) -> Result<FrameParts> {
         need(b, 2)?;
         let fc = u16::from_le_bytes([b[0], b[1]]);
         let frame_type = FrameType::from_bits(fc)?;
@@ -335,11 +349,14 @@ impl Wire for Frame {
         };
         let payload_ies_follow = header_ies.last().is_some_and(|ie| ie.id == HT1);
 
-        let body = if security.is_some() {
-            Body::Secured {
-                data: b[at..end].to_vec(),
-                mic: b[end..].to_vec(),
-            }
+        let (body, payload_at) = if security.is_some() {
+            (
+                Body::Secured {
+                    data: Vec::new(),
+                    mic: Vec::new(),
+                },
+                at,
+            )
         } else {
             let payload_ies = if payload_ies_follow {
                 let (ies, n) = parse_payload_ies(&b[at..])?;
@@ -348,12 +365,15 @@ impl Wire for Frame {
             } else {
                 Vec::new()
             };
-            Body::Open {
-                payload_ies,
-                payload: b[at..].to_vec(),
-            }
+            (
+                Body::Open {
+                    payload_ies,
+                    payload: Vec::new(),
+                },
+                at,
+            )
         };
-        Ok(Frame {
+        let frame = Frame {
             frame_type,
             version,
             frame_pending: fc & FRAME_PENDING != 0,
@@ -367,7 +387,30 @@ impl Wire for Frame {
             security,
             header_ies,
             body,
+        };
+        Ok(FrameParts {
+            frame,
+            payload_at,
+            mic_at: end,
         })
+    }
+}
+
+impl Wire for Frame {
+    fn parse(b: &[u8]) -> Result<Self> {
+        let FrameParts {
+            mut frame,
+            payload_at,
+            mic_at,
+        } = Frame::parse_parts(b)?;
+        match &mut frame.body {
+            Body::Secured { data, mic } => {
+                *data = b[payload_at..mic_at].to_vec();
+                *mic = b[mic_at..].to_vec();
+            }
+            Body::Open { payload, .. } => *payload = b[payload_at..].to_vec(),
+        }
+        Ok(frame)
     }
 
     fn buffer_len(&self) -> usize {

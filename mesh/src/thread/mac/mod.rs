@@ -13,7 +13,7 @@ mod security_header;
 pub use address::{
     Address, AddressMode, ExtAddress, ShortAddress, BROADCAST_PAN_ID, BROADCAST_SHORT,
 };
-pub use frame::{Body, Frame, FrameType, FrameVersion};
+pub use frame::{Body, Frame, FrameParts, FrameType, FrameVersion};
 pub(crate) use ie::parse_payload_ies;
 pub use ie::{HeaderIe, PayloadIe, HEADER_IE_MAX, HT1, HT2, PAYLOAD_IE_MAX, PAYLOAD_TERMINATION};
 pub use security_header::{AuxSecurityHeader, KeyIdentifier, SecurityLevel};

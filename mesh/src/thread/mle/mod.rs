@@ -13,7 +13,10 @@
 
 mod tlv;
 
-pub use tlv::{emit_tlvs, parse_tlvs, tlv_type, Connectivity, LeaderData, Route64, Timestamp, Tlv};
+pub use tlv::{
+    emit_tlvs, parse_tlvs, parse_tlvs_into, tlv_type, Connectivity, LeaderData, Route64, Timestamp,
+    Tlv,
+};
 
 use std::net::Ipv6Addr;
 
@@ -263,6 +266,63 @@ pub fn open(
     })
 }
 
+/// Opens the MLE message `data` (a UDP payload) from `src` to `dst` as [`open`] does, without
+/// copying it first: the plaintext (command and TLVs) is left in `plain` (cleared first, so a
+/// decoder reuses one buffer). Returns the key sequence and frame counter of a secured
+/// message, `None` for an unsecured one. The a data takes the auxiliary security header as
+/// received.
+pub fn open_into(
+    data: &[u8],
+    keys: &mut KeyManager,
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+    plain: &mut Vec<u8>,
+) -> Result<Option<(u32, u32)>> {
+    need(data, 1)?;
+    plain.clear();
+    match data[0] {
+        SUITE_NONE => {
+            plain.extend_from_slice(&data[1..]);
+            return Ok(None);
+        }
+        SUITE_SECURED => {}
+        s => {
+            return Err(Error::Invalid {
+                field: "MLE security suite (0 or 255)",
+                value: s as u32,
+            })
+        }
+    }
+    let (aux, n) = AuxSecurityHeader::parse_prefix(&data[1..])?;
+    let mic_len = aux.level.mic_len();
+    let end = data
+        .len()
+        .checked_sub(mic_len)
+        .filter(|&e| e > 1 + n)
+        .ok_or(Error::Truncated {
+            need: 1 + n + 1 + mic_len,
+            got: data.len(),
+        })?;
+    let seq = key_sequence_of(&aux)?;
+    let fc = aux.frame_counter.ok_or(Error::Invalid {
+        field: "MLE frame counter suppressed",
+        value: aux.security_control() as u32,
+    })?;
+    let nonce = nonce(ext_address_of(src), fc, aux.level.value());
+    // Source (16) || destination (16) || auxiliary security header (at most 14, §9.4).
+    let mut a = [0u8; 32 + 14];
+    a[..16].copy_from_slice(&src.octets());
+    a[16..32].copy_from_slice(&dst.octets());
+    a[32..32 + n].copy_from_slice(&data[1..1 + n]);
+    plain.extend_from_slice(&data[1 + n..end]);
+    keys.keys_for_sequence(seq)
+        .mle()
+        .decrypt_in_place(&nonce, &a[..32 + n], plain, &data[end..])
+        .map_err(|_| Error::Auth("MLE MIC mismatch"))?;
+    keys.authenticated_with(seq);
+    Ok(Some((seq, fc)))
+}
+
 /// Secures an MLE payload from `src` to `dst` under `keys` (level 5, Key ID Mode 2).
 pub fn seal(
     payload: &MlePayload,
@@ -297,10 +357,17 @@ pub fn seal(
 #[cfg(test)]
 mod tests;
 
-/// Calls every parser of this module on `data` and tries to open it; for the fuzzer and the
-/// random-input tests.
+/// Calls every parser of this module (and Network Data's) on `data` and tries to open it; for
+/// the fuzzer and the random-input tests.
 #[doc(hidden)]
 pub fn fuzz_parse(data: &[u8]) {
+    // Network Data (§5.18) and an Operational Dataset's Mesh Local Prefix: what parses
+    // re-parses the same after emitting.
+    if let Ok(nd) = crate::thread::netdata::parse_network_data(data) {
+        let again = crate::thread::netdata::emit_network_data(&nd);
+        assert_eq!(crate::thread::netdata::parse_network_data(&again), Ok(nd));
+    }
+    let _ = crate::thread::netdata::mesh_local_prefix_of_dataset(data);
     if let Ok(p) = MlePayload::parse(data) {
         assert_eq!(MlePayload::parse(&p.to_vec()).as_ref(), Ok(&p));
     }

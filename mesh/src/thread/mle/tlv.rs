@@ -379,8 +379,16 @@ impl Tlv {
 
 /// Parses a sequence of TLVs filling all of `b`.
 pub fn parse_tlvs(b: &[u8]) -> Result<Vec<Tlv>> {
-    let mut at = 0;
     let mut v = Vec::new();
+    parse_tlvs_into(b, &mut v)?;
+    Ok(v)
+}
+
+/// Parses a sequence of TLVs filling all of `b` into `v` (cleared first; a decoder reuses
+/// it). On an error `v` holds the TLVs before the bad one.
+pub fn parse_tlvs_into(b: &[u8], v: &mut Vec<Tlv>) -> Result<()> {
+    v.clear();
+    let mut at = 0;
     while at < b.len() {
         let len = *b.get(at + 1).ok_or(Error::Truncated {
             need: at + 2,
@@ -393,7 +401,7 @@ pub fn parse_tlvs(b: &[u8]) -> Result<Vec<Tlv>> {
         v.push(Tlv::from_value(b[at], value)?);
         at += 2 + len;
     }
-    Ok(v)
+    Ok(())
 }
 
 /// Writes TLVs one after the other. A value over 255 octets is cut to 255 (the Length octet's

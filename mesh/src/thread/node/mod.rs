@@ -54,7 +54,7 @@ use crate::frame::{Bearer, RxFrame, Station, TxFrame};
 use crate::thread::mac::{Address, ExtAddress};
 use crate::thread::mle::{MlePayload, Tlv};
 use crate::thread::radio::{Ieee802154Station, MacSettings};
-use crate::thread::security::KeyManager;
+use crate::thread::security::{KeyManager, KeySwitchGuard};
 use crate::time::{Duration, Instant};
 
 /// All-nodes link-local multicast (RFC 4291 §2.7.1): Advertisements go there.
@@ -153,7 +153,9 @@ struct Common<R> {
 impl<R: RngCore> Common<R> {
     fn new(net: NetworkConfig, ext: ExtAddress, rng: R) -> Self {
         Common {
-            keys: KeyManager::new(net.network_key, net.key_sequence),
+            // A node follows a newer key sequence only past the key switch guard time.
+            keys: KeyManager::new(net.network_key, net.key_sequence)
+                .with_switch_guard(KeySwitchGuard::default()),
             ctx: wire::contexts(net.mesh_local_prefix),
             net,
             ext,
@@ -301,6 +303,10 @@ impl<R: RngCore> Station for ThreadStation<R> {
             return;
         }
         match self {
+            ThreadStation::Router(r) => r.c.keys.set_now(now),
+            ThreadStation::Child(c) => c.c.keys.set_now(now),
+        }
+        match self {
             ThreadStation::Router(r) => r.handle_frame(now, frame),
             ThreadStation::Child(c) => c.handle_frame(now, frame),
         }
@@ -378,6 +384,7 @@ pub fn fuzz_parse(data: &[u8]) {
         id_sequence: 1,
     };
     let frame = RxFrame {
+        lqi: None,
         bearer: Bearer::Ieee802154,
         channel: 15,
         rssi: Some(-60),

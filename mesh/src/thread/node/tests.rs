@@ -71,6 +71,7 @@ fn child(i: u8) -> St {
 
 fn rx(bytes: &[u8], rssi: i8) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: Bearer::Ieee802154,
         channel: 15,
         rssi: Some(rssi),

@@ -6,6 +6,56 @@
 //! (big endian) as Key Source.
 
 use crate::crypto::{hmac_sha256, CcmStar, Key};
+use crate::time::{Duration, Instant};
+
+/// The default Key Rotation time of the Security Policy, hours (Thread 1.3 §8.10.1.15;
+/// OpenThread `SecurityPolicy::kDefaultKeyRotationTime`).
+pub const DEFAULT_KEY_ROTATION_HOURS: u64 = 672;
+/// The key switch guard time is this share of the rotation time (OpenThread
+/// `KeyManager::kKeySwitchGuardTimePercentage`).
+pub const KEY_SWITCH_GUARD_PERCENT: u64 = 93;
+/// The default key switch guard time, hours: 93 % of 672, as OpenThread's
+/// `kDefaultKeySwitchGuardTime` (Thread 1.3 §7.1.2.5).
+pub const DEFAULT_KEY_SWITCH_GUARD_HOURS: u64 =
+    DEFAULT_KEY_ROTATION_HOURS * KEY_SWITCH_GUARD_PERCENT / 100;
+
+/// The key switch guard (Thread 1.3 §7.1.2.5; OpenThread `KeyManager::SetCurrentKeySequence`
+/// with `kApplySwitchGuard`): a node follows the next key sequence (current + 1) heard in an
+/// authenticated frame only once the guard time has passed since its last switch; a larger
+/// jump is followed at once, as OpenThread does (the guard only covers the +1 step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySwitchGuard {
+    pub guard: Duration,
+    /// When the node last switched (or started), `None` before the first switch: the guard
+    /// runs from the first switch, as OpenThread's `mKeySwitchGuardEnabled`.
+    pub last_switch: Option<Instant>,
+}
+
+impl Default for KeySwitchGuard {
+    fn default() -> Self {
+        KeySwitchGuard::new(Duration::from_secs(DEFAULT_KEY_SWITCH_GUARD_HOURS * 3600))
+    }
+}
+
+impl KeySwitchGuard {
+    pub fn new(guard: Duration) -> Self {
+        KeySwitchGuard {
+            guard,
+            last_switch: None,
+        }
+    }
+
+    /// Whether a node whose key sequence is `current` may move to `seq` at `now`.
+    pub fn allows(&self, now: Instant, current: u32, seq: u32) -> bool {
+        if seq <= current {
+            return false;
+        }
+        seq != current.wrapping_add(1)
+            || self
+                .last_switch
+                .is_none_or(|t| now.saturating_since(t).as_micros() >= self.guard.as_micros())
+    }
+}
 
 /// The string the key derivation appends to the key sequence (Thread 1.3 §7.1.2.2).
 pub const THREAD_KEY_LABEL: &[u8] = b"Thread";
@@ -78,6 +128,9 @@ pub struct KeyManager {
     previous: Option<ThreadKeys>,
     current: ThreadKeys,
     next: Option<ThreadKeys>,
+    /// A node's key switch guard and the time of the frame being handled (see
+    /// [`KeyManager::with_switch_guard`]); `None`: follow at once, as a sniffer does.
+    guard: Option<(KeySwitchGuard, Instant)>,
 }
 
 impl core::fmt::Debug for KeyManager {
@@ -99,6 +152,22 @@ impl KeyManager {
                 .checked_add(1)
                 .map(|s| ThreadKeys::derive(&network_key, s)),
             network_key,
+            guard: None,
+        }
+    }
+
+    /// This manager with a node's key switch guard: from now on, frames that authenticate
+    /// under a newer key sequence move it only as [`KeySwitchGuard`] allows, at the time
+    /// given to [`KeyManager::set_now`].
+    pub fn with_switch_guard(mut self, guard: KeySwitchGuard) -> Self {
+        self.guard = Some((guard, Instant::ZERO));
+        self
+    }
+
+    /// The time of the frame being handled (for the key switch guard).
+    pub fn set_now(&mut self, now: Instant) {
+        if let Some((_, t)) = self.guard.as_mut() {
+            *t = now;
         }
     }
 
@@ -167,9 +236,33 @@ impl KeyManager {
         })
     }
 
+    /// Records that a frame authenticated with `key_sequence` at `now`, as a node does: a newer
+    /// sequence becomes current when `guard` allows it (see [`KeySwitchGuard`]), and the guard
+    /// restarts. Returns whether the node switched.
+    pub fn authenticated_at(
+        &mut self,
+        now: Instant,
+        key_sequence: u32,
+        guard: &mut KeySwitchGuard,
+    ) -> bool {
+        if !guard.allows(now, self.current.key_sequence, key_sequence) {
+            return false;
+        }
+        self.set_key_sequence(key_sequence);
+        guard.last_switch = Some(now);
+        true
+    }
+
     /// Records that a frame authenticated with `key_sequence`: a newer sequence than the
-    /// current one becomes current. Returns whether the node switched.
+    /// current one becomes current, without a guard (a sniffer follows the network at once).
+    /// Returns whether the manager switched.
+    /// With a switch guard set ([`KeyManager::with_switch_guard`]), the guard decides.
     pub fn authenticated_with(&mut self, key_sequence: u32) -> bool {
+        if let Some((mut g, now)) = self.guard {
+            let switched = self.authenticated_at(now, key_sequence, &mut g);
+            self.guard = Some((g, now));
+            return switched;
+        }
         if key_sequence > self.current.key_sequence {
             self.set_key_sequence(key_sequence);
             true
@@ -212,5 +305,47 @@ mod tests {
         // Sequence 0 has no previous key.
         let m = KeyManager::new([7; 16], 0);
         assert!(m.keys_for_index(128).is_none());
+    }
+
+    #[test]
+    fn default_guard_is_openthreads() {
+        assert_eq!(DEFAULT_KEY_SWITCH_GUARD_HOURS, 624);
+        assert_eq!(
+            KeySwitchGuard::default().guard,
+            Duration::from_secs(624 * 3600)
+        );
+    }
+
+    #[test]
+    fn a_node_follows_the_next_sequence_only_after_the_guard_time() {
+        let hour = |h: u64| Instant::from_micros(h * 3_600_000_000);
+        let mut m = KeyManager::new([7; 16], 10);
+        let mut g = KeySwitchGuard::default();
+        // The first switch is free (no earlier switch to guard from), and starts the guard.
+        assert!(m.authenticated_at(hour(1), 11, &mut g));
+        assert_eq!((m.key_sequence(), g.last_switch), (11, Some(hour(1))));
+        // current + 1 within 624 hours of that switch: not followed.
+        assert!(!m.authenticated_at(hour(1 + 623), 12, &mut g));
+        assert_eq!(m.key_sequence(), 11);
+        // At 624 hours it is.
+        assert!(m.authenticated_at(hour(1 + 624), 12, &mut g));
+        assert_eq!(m.key_sequence(), 12);
+        // An older or equal sequence never moves the node back.
+        assert!(!m.authenticated_at(hour(5000), 12, &mut g));
+        assert!(!m.authenticated_at(hour(5000), 3, &mut g));
+        // A jump of more than one is followed at once (the guard covers the +1 step only).
+        assert!(m.authenticated_at(hour(626), 20, &mut g));
+        assert_eq!(m.key_sequence(), 20);
+        // A manager holding the guard applies it to every authenticated frame.
+        let mut n = KeyManager::new([7; 16], 10).with_switch_guard(KeySwitchGuard::default());
+        n.set_now(hour(1));
+        assert!(n.authenticated_with(11));
+        n.set_now(hour(2));
+        assert!(!n.authenticated_with(12), "within the guard time");
+        n.set_now(hour(700));
+        assert!(n.authenticated_with(12));
+        // Without a guard (the sniffer), at once.
+        let mut s = KeyManager::new([7; 16], 10);
+        assert!(s.authenticated_with(11) && s.authenticated_with(12));
     }
 }

@@ -14,7 +14,7 @@
 use super::keys::{KeyManager, ThreadKeys};
 use crate::crypto::CcmStar;
 use crate::thread::mac::{
-    AuxSecurityHeader, Body, ExtAddress, Frame, FrameType, FrameVersion, KeyIdentifier,
+    AuxSecurityHeader, Body, ExtAddress, Frame, FrameParts, FrameType, FrameVersion, KeyIdentifier,
 };
 use crate::wire::{Error, Result};
 
@@ -126,6 +126,47 @@ pub fn unsecure(frame: &Frame, key: &CcmStar, src: ExtAddress) -> Result<Frame> 
         body: open_body(frame, plain)?,
         ..frame.clone()
     })
+}
+
+/// Verifies and decrypts the secured frame `parts` parsed from `b` (see
+/// [`Frame::parse_parts`]) from `src` under `key`, as [`unsecure`] does but into `plain`
+/// (cleared first, so a decoder reuses one buffer): afterwards `plain` holds the MAC payload
+/// (open payload, payload IEs, payload) in clear. The a data is taken from `b` as received.
+pub fn unsecure_into(
+    b: &[u8],
+    parts: &FrameParts,
+    key: &CcmStar,
+    src: ExtAddress,
+    plain: &mut Vec<u8>,
+) -> Result<()> {
+    let frame = &parts.frame;
+    let (Some(sec), Body::Secured { .. }) = (&frame.security, &frame.body) else {
+        return Err(Error::Invalid {
+            field: "frame is not secured",
+            value: 0,
+        });
+    };
+    let (Some(data), Some(mic)) = (b.get(parts.payload_at..parts.mic_at), b.get(parts.mic_at..))
+    else {
+        return Err(Error::Truncated {
+            need: parts.mic_at,
+            got: b.len(),
+        });
+    };
+    plain.clear();
+    plain.extend_from_slice(data);
+    if sec.level.value() == 0 {
+        return Ok(());
+    }
+    let n = frame_nonce(sec, src)?;
+    if sec.level.encrypted() {
+        let open = open_payload_len(frame, data)?;
+        let aad = &b[..parts.payload_at + open];
+        key.decrypt_in_place(&n, aad, &mut plain[open..], mic)
+    } else {
+        key.decrypt_in_place(&n, &b[..parts.mic_at], &mut [], mic)
+    }
+    .map_err(|_| Error::Auth("MAC frame MIC mismatch"))
 }
 
 /// Secures a frame whose `security` header is set and whose body is open: the inverse of

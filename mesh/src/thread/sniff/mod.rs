@@ -20,7 +20,9 @@
 //! `thread_sniff` fuzz target).
 
 mod build;
+mod netdata_info;
 mod report;
+mod spare;
 mod tlv_info;
 mod upper;
 
@@ -28,6 +30,7 @@ mod upper;
 pub(crate) mod tests;
 
 pub use build::{data_psdu, fragmented_psdus, link_local, mle_psdu, udp_packet, FrameSpec};
+pub use netdata_info::NetDataInfo;
 pub use report::{
     address_str, DecodedFrame, ErrorKind, Facts, FragmentInfo, FrameError, HexBytes, Icmpv6Info,
     IeInfo, Ipv6Info, Layer, LowpanInfo, MacInfo, MeshInfo, MleFacts, MleInfo, SecurityInfo,
@@ -42,10 +45,13 @@ use report::{frame_type_name, version_year};
 use crate::thread::lowpan::{
     Context, Contexts, Iphc, Reassembler, ReassemblyLimits, ReassemblyStats,
 };
-use crate::thread::mac::{fcs, Address, Body, ExtAddress, Frame, FrameType, KeyIdentifier};
-use crate::thread::security::{unsecure, KeyManager};
+use crate::thread::mac::{
+    fcs, parse_payload_ies, Address, Body, ExtAddress, Frame, FrameParts, FrameType, KeyIdentifier,
+};
+use crate::thread::security::{unsecure_into, CounterCheck, KeyManager, ReplayTable};
 use crate::time::Instant;
-use crate::wire::{Error, Wire};
+use crate::wire::Error;
+use spare::Spare;
 
 /// Whether a PSDU ends with its 2-octet FCS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +91,15 @@ pub struct SniffStats {
     pub ipv6_errors: u64,
     pub mle_messages: u64,
     pub mle_errors: u64,
-    /// RLOC16s not remembered because the table was full.
+    /// RLOC16 → extended address pairs forgotten because the table was full (the oldest go
+    /// first).
     pub neighbours_dropped: u64,
+    /// MAC retransmissions seen (same frame counter and sequence number as the sender's last
+    /// frame): duplicates, decoded and marked, not errors.
+    pub retransmissions: u64,
+    /// MAC frames and MLE messages whose frame counter (or key sequence) a node would refuse
+    /// as a replay: decoded and marked.
+    pub replays: u64,
 }
 
 /// The decoder: keys, compression contexts, the reassembler and what it learnt about who is
@@ -94,13 +107,26 @@ pub struct SniffStats {
 #[derive(Debug)]
 pub struct ThreadSniffer {
     keys: KeyManager,
-    /// The contexts given; `None` ids are filled with zero prefixes in `filled`.
+    /// The contexts given; `None` ids are filled with the learnt ones (from Network Data's
+    /// 6LoWPAN Context TLVs and an Active Dataset's Mesh Local Prefix), then with zero
+    /// prefixes, in `filled`.
     given: Contexts,
+    learnt: Contexts,
     filled: Contexts,
     reassembler: Reassembler,
-    /// RLOC16 → extended address, learnt from MLE.
-    neighbours: BTreeMap<u16, ExtAddress>,
+    /// RLOC16 → extended address, learnt from MLE, with when it was last learnt (in learnings
+    /// made; the oldest is forgotten when the table is full).
+    neighbours: BTreeMap<u16, (ExtAddress, u64)>,
+    learnings: u64,
+    /// Frame counters per sender (MAC and MLE apart), bounded.
+    counters: ReplayTable,
     stats: SniffStats,
+    /// Allocations of the reports handed back, and the buffers frames are opened in: decoding
+    /// allocates little once these have grown to the largest frame.
+    spare: Spare,
+    mac_plain: Vec<u8>,
+    datagram: Vec<u8>,
+    mle_plain: Vec<u8>,
 }
 
 pub(crate) type Stop = (Layer, ErrorKind, String);
@@ -121,10 +147,17 @@ impl ThreadSniffer {
         let mut s = ThreadSniffer {
             keys,
             given: Contexts::new(),
+            learnt: Contexts::new(),
             filled: Contexts::new(),
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             neighbours: BTreeMap::new(),
+            learnings: 0,
+            counters: ReplayTable::default(),
             stats: SniffStats::default(),
+            spare: Spare::default(),
+            mac_plain: Vec::new(),
+            datagram: Vec::new(),
+            mle_plain: Vec::new(),
         };
         s.refill();
         s
@@ -139,10 +172,31 @@ impl ThreadSniffer {
     fn refill(&mut self) {
         let zero = Context::new(std::net::Ipv6Addr::UNSPECIFIED, 64);
         let mut f = self.given.clone();
-        for c in f.0.iter_mut() {
+        for (c, l) in f.0.iter_mut().zip(self.learnt.0.iter()) {
+            if c.is_none() {
+                *c = *l;
+            }
             c.get_or_insert(zero);
         }
         self.filled = f;
+    }
+
+    /// Learns context `id` from the network (an authenticated MLE message): used where no
+    /// context was given.
+    pub(crate) fn learn_context(&mut self, id: u8, ctx: Context) {
+        if self.learnt.get(id).ok() != Some(&ctx) {
+            self.learnt = self.learnt.clone().with(id, ctx);
+            self.refill();
+        }
+    }
+
+    /// The context `id` in force, given or learnt (`None`: neither; zeros are used).
+    pub fn context(&self, id: u8) -> Option<Context> {
+        self.given
+            .get(id)
+            .ok()
+            .or_else(|| self.learnt.get(id).ok())
+            .copied()
     }
 
     pub fn stats(&self) -> SniffStats {
@@ -160,23 +214,49 @@ impl ThreadSniffer {
 
     /// The extended address learnt for `rloc16`.
     pub fn ext_address_of(&self, rloc16: u16) -> Option<ExtAddress> {
-        self.neighbours.get(&rloc16).copied()
+        self.neighbours.get(&rloc16).map(|(e, _)| *e)
     }
 
-    /// Remembers that `rloc16` belongs to `ext`.
+    /// How many RLOC16 → extended address pairs are remembered (at most [`MAX_NEIGHBOURS`]).
+    pub fn neighbours_len(&self) -> usize {
+        self.neighbours.len()
+    }
+
+    /// Remembers that `rloc16` belongs to `ext`; when the table is full, the pair learnt
+    /// longest ago is forgotten (counted in `neighbours_dropped`).
     pub fn learn(&mut self, rloc16: u16, ext: ExtAddress) {
+        self.learnings += 1;
         if self.neighbours.len() >= MAX_NEIGHBOURS && !self.neighbours.contains_key(&rloc16) {
+            if let Some(oldest) = self
+                .neighbours
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| *k)
+            {
+                self.neighbours.remove(&oldest);
+            }
             self.stats.neighbours_dropped += 1;
-            return;
         }
-        self.neighbours.insert(rloc16, ext);
+        self.neighbours.insert(rloc16, (ext, self.learnings));
     }
 
     /// Decodes one PSDU received at `now` (the reassembler's clock).
     pub fn decode(&mut self, now: Instant, psdu: &[u8], fcs_mode: Fcs) -> DecodedFrame {
+        let mut d = DecodedFrame::new(&[]);
+        self.decode_into(now, psdu, fcs_mode, &mut d);
+        d
+    }
+
+    /// Decodes one PSDU received at `now` into `d`, which is emptied first: what [`decode`]
+    /// returns, built in the strings and vectors of the reports given back before (a decoder
+    /// that reuses one report allocates little).
+    ///
+    /// [`decode`]: ThreadSniffer::decode
+    pub fn decode_into(&mut self, now: Instant, psdu: &[u8], fcs_mode: Fcs, d: &mut DecodedFrame) {
+        self.spare.recycle(d);
+        d.psdu = self.spare.bytes(psdu);
         self.stats.frames += 1;
-        let mut d = DecodedFrame::new(psdu);
-        match self.run(now, psdu, fcs_mode, &mut d) {
+        match self.run(now, psdu, fcs_mode, d) {
             Ok(()) => self.stats.decoded += 1,
             Err((layer, kind, reason)) => {
                 let s = &mut self.stats;
@@ -199,7 +279,6 @@ impl ThreadSniffer {
                 });
             }
         }
-        d
     }
 
     fn run(
@@ -232,40 +311,86 @@ impl ThreadSniffer {
                 }
             },
         };
-        let frame = Frame::parse(body).map_err(|e| wire_stop(Layer::Mac, &e))?;
-        d.mac = Some(mac_info(&frame, fcs_ok));
+        let parts = Frame::parse_parts(body).map_err(|e| wire_stop(Layer::Mac, &e))?;
+        let frame = &parts.frame;
+        d.mac = Some(mac_info(&mut self.spare, frame, fcs_ok));
         d.facts.mac_src = Some(frame.src);
         d.facts.mac_dst = Some(frame.dst);
-        let frame = match frame.security {
-            None => frame,
+        let mut plain = std::mem::take(&mut self.mac_plain);
+        let r = self.above_mac(now, body, &parts, &mut plain, d);
+        self.mac_plain = plain;
+        r
+    }
+
+    /// Opens a secured frame into `plain`, and decodes the MAC payload.
+    fn above_mac(
+        &mut self,
+        now: Instant,
+        body: &[u8],
+        parts: &FrameParts,
+        plain: &mut Vec<u8>,
+        d: &mut DecodedFrame,
+    ) -> Result<(), Stop> {
+        let frame = &parts.frame;
+        let payload: &[u8] = match frame.security {
+            None => &body[parts.payload_at..],
             Some(h) => {
                 d.security = Some(SecurityInfo::from_header(&h));
-                let (open, seq) = self.open_mac(&frame)?;
+                let (seq, src) = self.open_mac(body, parts, plain)?;
                 self.stats.decrypted += 1;
+                let check = match h.frame_counter {
+                    Some(fc) => self.counters.check_mac(src, seq, fc, frame.sequence_number),
+                    None => CounterCheck::Fresh,
+                };
+                match check {
+                    CounterCheck::Fresh => {}
+                    CounterCheck::Retransmission => self.stats.retransmissions += 1,
+                    _ => self.stats.replays += 1,
+                }
                 if let Some(s) = d.security.as_mut() {
                     s.decrypted = true;
                     s.key_sequence = Some(seq);
+                    s.retransmission = check == CounterCheck::Retransmission;
+                    s.replayed = matches!(
+                        check,
+                        CounterCheck::Replay { .. } | CounterCheck::StaleKeySequence { .. }
+                    );
                 }
-                if let Some(m) = d.mac.as_mut() {
-                    m.payload_ies = payload_ies(&open);
+                let mut at = 0;
+                if frame.has_payload_ies() {
+                    let (ies, n) =
+                        parse_payload_ies(plain).map_err(|e| wire_stop(Layer::Mac, &e))?;
+                    at = n;
+                    if let Some(m) = d.mac.as_mut() {
+                        for ie in ies {
+                            let content = self.spare.bytes(&ie.content);
+                            m.payload_ies.push(IeInfo {
+                                id: ie.group_id,
+                                content,
+                            });
+                        }
+                    }
                 }
-                open
+                &plain[at..]
             }
-        };
-        let Body::Open { payload, .. } = &frame.body else {
-            return Ok(());
         };
         if frame.frame_type != FrameType::Data || payload.is_empty() {
             if !payload.is_empty() {
-                d.mac_payload = Some(HexBytes::of(payload));
+                d.mac_payload = Some(self.spare.bytes(payload));
             }
             return Ok(());
         }
-        upper::lowpan(self, now, &frame, payload, d)
+        upper::lowpan(self, now, frame, payload, d)
     }
 
     /// Opens a secured MAC frame with the key its Key Index names.
-    fn open_mac(&mut self, frame: &Frame) -> Result<(Frame, u32), Stop> {
+    fn open_mac(
+        &mut self,
+        body: &[u8],
+        parts: &FrameParts,
+        plain: &mut Vec<u8>,
+    ) -> Result<(u32, ExtAddress), Stop> {
+        let frame = &parts.frame;
         let Some(sec) = frame.security else {
             return Err((Layer::Security, ErrorKind::Malformed, "not secured".into()));
         };
@@ -293,7 +418,7 @@ impl ThreadSniffer {
         };
         let src = match frame.src {
             Address::Extended(e) => e,
-            Address::Short(s) => self.neighbours.get(&s).copied().ok_or_else(|| {
+            Address::Short(s) => self.ext_address_of(s).ok_or_else(|| {
                 (
                     Layer::Security,
                     ErrorKind::UnknownSource,
@@ -312,7 +437,7 @@ impl ThreadSniffer {
             }
         };
         let seq = keys.key_sequence;
-        let open = unsecure(frame, keys.mac(), src).map_err(|e| match e {
+        unsecure_into(body, parts, keys.mac(), src, plain).map_err(|e| match e {
             Error::Auth(_) => (
                 Layer::Security,
                 ErrorKind::AuthFailed,
@@ -325,7 +450,7 @@ impl ThreadSniffer {
             }
         })?;
         self.keys.authenticated_with(seq);
-        Ok((open, seq))
+        Ok((seq, src))
     }
 
     pub(crate) fn keys_mut(&mut self) -> &mut KeyManager {
@@ -339,7 +464,7 @@ impl ThreadSniffer {
     /// Whether an IPHC header uses a context this decoder was not given.
     pub(crate) fn unknown_context(&self, iphc: &Iphc) -> bool {
         let (sci, dci) = iphc.context_ids.unwrap_or((0, 0));
-        (iphc.sac && self.given.get(sci).is_err()) || (iphc.dac && self.given.get(dci).is_err())
+        (iphc.sac && self.context(sci).is_none()) || (iphc.dac && self.context(dci).is_none())
     }
 
     pub(crate) fn reassembler(&mut self) -> &mut Reassembler {
@@ -349,22 +474,37 @@ impl ThreadSniffer {
     pub(crate) fn stats_mut(&mut self) -> &mut SniffStats {
         &mut self.stats
     }
-}
 
-fn payload_ies(f: &Frame) -> Vec<IeInfo> {
-    match &f.body {
-        Body::Open { payload_ies, .. } => payload_ies
-            .iter()
-            .map(|ie| IeInfo {
-                id: ie.group_id,
-                content: HexBytes::of(&ie.content),
-            })
-            .collect(),
-        Body::Secured { .. } => Vec::new(),
+    pub(crate) fn counters_mut(&mut self) -> &mut ReplayTable {
+        &mut self.counters
+    }
+
+    pub(crate) fn spare(&mut self) -> &mut Spare {
+        &mut self.spare
     }
 }
 
-fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
+fn mac_info(spare: &mut Spare, f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
+    let addr = |spare: &mut Spare, a: &Address| match a {
+        Address::None => None,
+        Address::Short(s) => Some(spare.hex16(*s)),
+        Address::Extended(e) => Some(spare.hex(&e.0)),
+    };
+    let mut header_ies = spare.ies();
+    for ie in &f.header_ies {
+        let content = spare.bytes(&ie.content);
+        header_ies.push(IeInfo { id: ie.id, content });
+    }
+    let mut payload_ies = spare.ies();
+    if let Body::Open { payload_ies: p, .. } = &f.body {
+        for ie in p {
+            let content = spare.bytes(&ie.content);
+            payload_ies.push(IeInfo {
+                id: ie.group_id,
+                content,
+            });
+        }
+    }
     MacInfo {
         frame_type: frame_type_name(f.frame_type),
         version: version_year(f.version),
@@ -372,19 +512,12 @@ fn mac_info(f: &Frame, fcs_ok: Option<bool>) -> MacInfo {
         ack_request: f.ack_request,
         pan_id_compression: f.pan_id_compression,
         seq: f.sequence_number,
-        dst_pan: f.dst_pan.map(|p| format!("{p:04x}")),
-        dst: address_str(&f.dst),
-        src_pan: f.src_pan.map(|p| format!("{p:04x}")),
-        src: address_str(&f.src),
-        header_ies: f
-            .header_ies
-            .iter()
-            .map(|ie| IeInfo {
-                id: ie.id,
-                content: HexBytes::of(&ie.content),
-            })
-            .collect(),
-        payload_ies: payload_ies(f),
+        dst_pan: f.dst_pan.map(|p| spare.hex16(p)),
+        dst: addr(spare, &f.dst),
+        src_pan: f.src_pan.map(|p| spare.hex16(p)),
+        src: addr(spare, &f.src),
+        header_ies,
+        payload_ies,
         fcs_ok,
     }
 }

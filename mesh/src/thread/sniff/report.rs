@@ -6,6 +6,7 @@ use std::net::Ipv6Addr;
 
 use serde::Serialize;
 
+use super::netdata_info::NetDataInfo;
 use super::tlv_info::TlvInfo;
 use crate::thread::mac::{Address, FrameType, FrameVersion, KeyIdentifier};
 use crate::thread::mle::Tlv;
@@ -76,6 +77,13 @@ pub struct MleFacts {
     pub secured: bool,
     pub command: u8,
     pub tlvs: Vec<Tlv>,
+}
+
+/// An empty report, to hand to [`super::ThreadSniffer::decode_into`].
+impl Default for DecodedFrame {
+    fn default() -> Self {
+        DecodedFrame::new(&[])
+    }
 }
 
 impl DecodedFrame {
@@ -223,6 +231,12 @@ pub struct SecurityInfo {
     pub decrypted: bool,
     /// The key sequence whose MAC key opened it.
     pub key_sequence: Option<u32>,
+    /// The sender's retransmission of a frame already decoded (same frame counter and MAC
+    /// sequence number): a duplicate, not an error.
+    pub retransmission: bool,
+    /// A frame counter not above one already accepted from the sender under this key
+    /// sequence, or an older key sequence than the sender's last: a node drops it.
+    pub replayed: bool,
 }
 
 impl SecurityInfo {
@@ -240,6 +254,8 @@ impl SecurityInfo {
             frame_counter: h.frame_counter,
             decrypted: false,
             key_sequence: None,
+            retransmission: false,
+            replayed: false,
         }
     }
 }
@@ -316,4 +332,9 @@ pub struct MleInfo {
     /// The command's name (`advertisement`, ...), `unknown` for others.
     pub command_name: &'static str,
     pub tlvs: Vec<TlvInfo>,
+    /// An MLE frame counter not above one already accepted from the sender under this key
+    /// sequence (MLE counters are kept apart from MAC ones): a node drops it.
+    pub replayed: bool,
+    /// The Network Data TLV's contents (§5.18), when the message has one that parses.
+    pub network_data: Option<Vec<NetDataInfo>>,
 }

@@ -252,6 +252,125 @@ fn secured_data_frame_needs_the_source_extended_address() {
     assert_eq!(s.stats().decrypted, 2);
 }
 
+/// A secured data frame from the child with its own frame counter and sequence number.
+fn child_frame(fc: u32, seq: u8) -> Vec<u8> {
+    let packet = udp_packet(
+        mesh_local(0x4c03),
+        mesh_local(0x4c00),
+        49152,
+        5683,
+        64,
+        &[1, 2, 3],
+    );
+    let spec = FrameSpec {
+        pan_id: PAN,
+        seq,
+        src: crate::thread::mac::Address::Short(0x4c03),
+        dst: crate::thread::mac::Address::Short(0x4c00),
+        src_ext: CHILD,
+        mac_frame_counter: Some(fc),
+    };
+    data_psdu(&spec, &keys(), &packet, &contexts()).unwrap()
+}
+
+#[test]
+fn retransmissions_and_replays_are_marked_and_counted_not_errors() {
+    let mut s = sniffer();
+    s.learn(0x4c03, CHILD);
+    let first = s.decode(now(), &child_frame(500, 7), Fcs::Present);
+    let sec = first.security.as_ref().unwrap();
+    assert!(sec.decrypted && !sec.retransmission && !sec.replayed);
+    // The same frame again (its ack was lost): a retransmission, decoded, no error.
+    let again = s.decode(now(), &child_frame(500, 7), Fcs::Present);
+    assert_eq!(again.error, None);
+    let sec = again.security.as_ref().unwrap();
+    assert!(sec.retransmission && !sec.replayed);
+    assert!(again.udp.is_some(), "a retransmission is decoded whole");
+    // The same counter under another sequence number, or a lower counter: replays.
+    let replay = s.decode(now(), &child_frame(500, 8), Fcs::Present);
+    assert!(replay.security.as_ref().unwrap().replayed);
+    let older = s.decode(now(), &child_frame(499, 9), Fcs::Present);
+    assert!(older.security.as_ref().unwrap().replayed);
+    let next = s.decode(now(), &child_frame(501, 10), Fcs::Present);
+    assert!(!next.security.as_ref().unwrap().replayed);
+    let st = s.stats();
+    assert_eq!((st.retransmissions, st.replays, st.decoded), (1, 2, 5));
+    // MLE counters are kept apart: an Advertisement heard twice is an MLE replay.
+    let adv = adv19();
+    assert!(!s.decode(now(), &adv, Fcs::Present).mle.unwrap().replayed);
+    assert!(s.decode(now(), &adv, Fcs::Present).mle.unwrap().replayed);
+    assert_eq!(s.stats().replays, 3);
+}
+
+/// An MLE Data Response from router 19 carrying `tlvs`.
+fn data_response(tlvs: Vec<Tlv>, fc: u32) -> Vec<u8> {
+    let p = MlePayload {
+        command: command::DATA_RESPONSE,
+        tlvs,
+    };
+    let s = FrameSpec {
+        pan_id: PAN,
+        seq: fc as u8,
+        src: crate::thread::mac::Address::Extended(R19),
+        dst: crate::thread::mac::Address::Short(0xffff),
+        src_ext: R19,
+        mac_frame_counter: None,
+    };
+    mle_psdu(&s, &keys(), fc, "ff02::1".parse().unwrap(), &p).unwrap()
+}
+
+#[test]
+fn the_mesh_local_prefix_is_learnt_from_an_active_dataset() {
+    let mut s = sniffer();
+    s.learn(0x4c03, CHILD);
+    let d = s.decode(now(), &child_frame(1, 1), Fcs::Present);
+    assert!(d.lowpan.as_ref().unwrap().unknown_context);
+    // MeshCoP Mesh Local Prefix TLV (type 7) in an Active Dataset TLV.
+    let mut ds = vec![7, 8];
+    ds.extend_from_slice(&MESH_LOCAL);
+    s.decode(
+        now(),
+        &data_response(vec![Tlv::ActiveDataset(ds)], 30),
+        Fcs::Present,
+    );
+    let d = s.decode(now(), &child_frame(2, 2), Fcs::Present);
+    assert!(!d.lowpan.as_ref().unwrap().unknown_context);
+    assert_eq!(d.ipv6.unwrap().dst, mesh_local(0x4c00));
+    // The context in force is the learnt one.
+    assert_eq!(
+        s.context(0).map(|c| c.prefix[..8].to_vec()),
+        Some(MESH_LOCAL.to_vec())
+    );
+}
+
+#[test]
+fn network_data_is_reported_and_its_contexts_learnt() {
+    let mut s = sniffer();
+    s.learn(0x4c03, CHILD);
+    // Prefix fd de ad 00 be ef 00 00 /64 with Border Router 4c00 and Context 0, /64.
+    let mut nd = vec![0x03, 0x14, 0x00, 0x40];
+    nd.extend_from_slice(&MESH_LOCAL);
+    nd.extend_from_slice(&[0x05, 0x04, 0x4c, 0x00, 0x31, 0x00, 0x07, 0x02, 0x10, 0x40]);
+    let d = s.decode(
+        now(),
+        &data_response(vec![leader_data(), Tlv::NetworkData(nd)], 31),
+        Fcs::Present,
+    );
+    assert_eq!(d.error, None);
+    let net = d.mle.as_ref().unwrap().network_data.as_ref().unwrap();
+    assert_eq!((net[0].tlv, net[0].stable), ("prefix", true));
+    assert_eq!(net[0].fields, "prefix=fdde:ad00:beef::/64 domain_id=0");
+    assert_eq!(net[0].sub_tlvs[1].tlv, "context");
+    let j = serde_json::to_value(&d).unwrap();
+    assert_eq!(
+        j["mle"]["network_data"][0]["sub_tlvs"][0]["tlv"],
+        "border_router"
+    );
+    let d = s.decode(now(), &child_frame(3, 3), Fcs::Present);
+    assert!(!d.lowpan.as_ref().unwrap().unknown_context);
+    assert_eq!(d.ipv6.unwrap().src, mesh_local(0x4c03));
+}
+
 #[test]
 fn errors_say_why() {
     let mut s = sniffer();

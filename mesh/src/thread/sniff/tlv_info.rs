@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::spare::Spare;
 use crate::thread::mle::{Route64, Timestamp, Tlv};
 
 /// One Route64 entry (§4.4.11): a router of the ID mask and its Route Data octet.
@@ -153,10 +154,16 @@ fn routes(r: &Route64) -> Option<Vec<RouteEntry>> {
 
 impl From<&Tlv> for TlvInfo {
     fn from(t: &Tlv) -> Self {
-        let h = |v: &[u8]| hex::encode(v);
+        TlvInfo::build(t, &mut Spare::default())
+    }
+}
+
+impl TlvInfo {
+    /// The report of `t`, its strings taken from `spare`.
+    pub(crate) fn build(t: &Tlv, spare: &mut Spare) -> Self {
         match t {
             Tlv::SourceAddress(a) => TlvInfo::SourceAddress {
-                rloc16: format!("{a:04x}"),
+                rloc16: spare.hex16(*a),
             },
             Tlv::Mode(m) => TlvInfo::Mode {
                 mode: *m,
@@ -165,27 +172,33 @@ impl From<&Tlv> for TlvInfo {
                 full_network_data: m & 0x01 != 0,
             },
             Tlv::Timeout(s) => TlvInfo::Timeout { seconds: *s },
-            Tlv::Challenge(v) => TlvInfo::Challenge { value: h(v) },
-            Tlv::Response(v) => TlvInfo::Response { value: h(v) },
+            Tlv::Challenge(v) => TlvInfo::Challenge {
+                value: spare.hex(v),
+            },
+            Tlv::Response(v) => TlvInfo::Response {
+                value: spare.hex(v),
+            },
             Tlv::LinkFrameCounter(c) => TlvInfo::LinkFrameCounter { counter: *c },
             Tlv::MleFrameCounter(c) => TlvInfo::MleFrameCounter { counter: *c },
             Tlv::Route64(r) => TlvInfo::Route64 {
                 id_sequence: r.id_sequence,
-                router_mask: h(&r.router_mask),
+                router_mask: spare.hex(&r.router_mask),
                 routes: routes(r),
-                route_data: h(&r.route_data),
+                route_data: spare.hex(&r.route_data),
             },
             Tlv::Address16(a) => TlvInfo::Address16 {
-                rloc16: format!("{a:04x}"),
+                rloc16: spare.hex16(*a),
             },
             Tlv::LeaderData(l) => TlvInfo::LeaderData {
-                partition_id: format!("{:08x}", l.partition_id),
+                partition_id: spare.hex(&l.partition_id.to_be_bytes()),
                 weighting: l.weighting,
                 data_version: l.data_version,
                 stable_data_version: l.stable_data_version,
                 leader_router_id: l.leader_router_id,
             },
-            Tlv::NetworkData(v) => TlvInfo::NetworkData { value: h(v) },
+            Tlv::NetworkData(v) => TlvInfo::NetworkData {
+                value: spare.hex(v),
+            },
             Tlv::TlvRequest(v) => TlvInfo::TlvRequest { types: v.clone() },
             Tlv::ScanMask(m) => TlvInfo::ScanMask {
                 routers: m & 0x80 != 0,
@@ -207,8 +220,12 @@ impl From<&Tlv> for TlvInfo {
             Tlv::Version(v) => TlvInfo::Version { version: *v },
             Tlv::ActiveTimestamp(t) => TlvInfo::ActiveTimestamp((*t).into()),
             Tlv::PendingTimestamp(t) => TlvInfo::PendingTimestamp((*t).into()),
-            Tlv::ActiveDataset(v) => TlvInfo::ActiveDataset { value: h(v) },
-            Tlv::PendingDataset(v) => TlvInfo::PendingDataset { value: h(v) },
+            Tlv::ActiveDataset(v) => TlvInfo::ActiveDataset {
+                value: spare.hex(v),
+            },
+            Tlv::PendingDataset(v) => TlvInfo::PendingDataset {
+                value: spare.hex(v),
+            },
             Tlv::CslChannel { page, channel } => TlvInfo::CslChannel {
                 page: *page,
                 channel: *channel,
@@ -223,13 +240,11 @@ impl From<&Tlv> for TlvInfo {
             },
             Tlv::Unknown { tlv_type, value } => TlvInfo::Unknown {
                 tlv_type: *tlv_type,
-                value: h(value),
+                value: spare.hex(value),
             },
         }
     }
-}
 
-impl TlvInfo {
     /// One short line for a table: `leader_data partition_id=655e0f83 ...`.
     pub fn summary(&self) -> String {
         let v = serde_json::to_value(self).unwrap_or_default();

@@ -4,19 +4,23 @@
 
 use std::net::Ipv6Addr;
 
+use super::netdata_info::NetDataInfo;
 use super::report::{
-    address_str, ErrorKind, FragmentInfo, HexBytes, Icmpv6Info, Ipv6Info, Layer, LowpanInfo,
-    MeshInfo, MleFacts, MleInfo, UdpInfo,
+    ErrorKind, FragmentInfo, Icmpv6Info, Ipv6Info, Layer, LowpanInfo, MeshInfo, MleFacts, MleInfo,
+    UdpInfo,
 };
 use super::tlv_info::TlvInfo;
 use super::{wire_stop, DecodedFrame, Stop, ThreadSniffer};
+use crate::thread::lowpan::Context;
 use crate::thread::lowpan::{
-    decompress, decompress_headers, Iphc, Ipv6Header, LinkAddresses, LowpanFrame, IPV6_DISPATCH,
+    decompress_headers, decompress_into, Iphc, Ipv6Header, LinkAddresses, LowpanFrame,
+    IPV6_DISPATCH,
 };
-use crate::thread::mac::Frame;
-use crate::thread::mle::{self, command, ext_address_of, MleMessage, Tlv, MLE_PORT};
+use crate::thread::mac::{Address, Frame};
+use crate::thread::mle::{self, command, ext_address_of, parse_tlvs_into, Tlv, MLE_PORT};
+use crate::thread::netdata::{contexts_of, mesh_local_prefix_of_dataset, parse_network_data};
 use crate::time::Instant;
-use crate::wire::{Error, Wire};
+use crate::wire::Error;
 
 /// IPv6 extension headers walked to reach the upper-layer protocol (RFC 8200 §4): Hop-by-Hop
 /// Options (0), Routing (43), Destination Options (60) with a length in 8-octet units after
@@ -44,12 +48,20 @@ pub(super) fn lowpan(
     payload: &[u8],
     d: &mut DecodedFrame,
 ) -> Result<(), Stop> {
-    let lf = LowpanFrame::parse(payload).map_err(|e| wire_stop(Layer::Lowpan, &e))?;
+    let (lf_mesh, lf_frag, rest_at) =
+        LowpanFrame::parse_headers(payload).map_err(|e| wire_stop(Layer::Lowpan, &e))?;
+    let rest = &payload[rest_at..];
     let mut ll = LinkAddresses {
         src: frame.src,
         dst: frame.dst,
     };
-    let mesh = lf.mesh.as_ref().map(|m| {
+    let spare = s.spare();
+    let mut addr = |a: &Address| match a {
+        Address::None => None,
+        Address::Short(x) => Some(spare.hex16(*x)),
+        Address::Extended(e) => Some(spare.hex(&e.0)),
+    };
+    let mesh = lf_mesh.as_ref().map(|m| {
         // Under a mesh header, addresses are elided against the originator and final
         // destination (RFC 4944 §11).
         ll = LinkAddresses {
@@ -58,12 +70,12 @@ pub(super) fn lowpan(
         };
         MeshInfo {
             hops_left: m.hops_left,
-            originator: address_str(&m.originator),
-            final_destination: address_str(&m.final_destination),
+            originator: addr(&m.originator),
+            final_destination: addr(&m.final_destination),
         }
     });
-    let first = lf.frag.is_none_or(|f| f.offset.is_none());
-    let dispatch = match lf.rest.first() {
+    let first = lf_frag.is_none_or(|f| f.offset.is_none());
+    let dispatch = match rest.first() {
         _ if !first => "fragment",
         Some(&IPV6_DISPATCH) => "ipv6",
         Some(&b) if is_iphc(b) => "iphc",
@@ -90,8 +102,8 @@ pub(super) fn lowpan(
             ))
         }
     };
-    let unknown_context = dispatch == "iphc"
-        && Iphc::parse_prefix(&lf.rest).is_ok_and(|(h, _)| s.unknown_context(&h));
+    let unknown_context =
+        dispatch == "iphc" && Iphc::parse_prefix(rest).is_ok_and(|(h, _)| s.unknown_context(&h));
     let mut info = LowpanInfo {
         mesh,
         fragment: None,
@@ -99,10 +111,15 @@ pub(super) fn lowpan(
         unknown_context,
     };
     let ctx = s.contexts().clone();
-    let datagram = match lf.frag {
+    let datagram = match lf_frag {
         None => {
             d.lowpan = Some(info);
-            decompress(&lf.rest, &ll, &ctx).map_err(|e| wire_stop(Layer::Lowpan, &e))?
+            let mut dg = std::mem::take(&mut s.datagram);
+            let r = decompress_into(rest, &ll, &ctx, &mut dg)
+                .map_err(|e| wire_stop(Layer::Lowpan, &e))
+                .and_then(|()| ipv6(s, &dg, d));
+            s.datagram = dg;
+            return r;
         }
         Some(fh) => {
             let mut fi = FragmentInfo {
@@ -112,7 +129,7 @@ pub(super) fn lowpan(
                 complete: false,
             };
             let overflows = s.reassembly_stats().overflows;
-            let pushed = s.reassembler().push(now, &ll, &ctx, fh, &lf.rest);
+            let pushed = s.reassembler().push(now, &ll, &ctx, fh, rest);
             if matches!(pushed, Ok(None)) && s.reassembly_stats().overflows > overflows {
                 info.fragment = Some(fi);
                 d.lowpan = Some(info);
@@ -138,7 +155,7 @@ pub(super) fn lowpan(
                     d.lowpan = Some(info);
                     if dispatch == "iphc" {
                         // The first fragment's headers say who talks to whom already.
-                        if let Ok(h) = decompress_headers(&lf.rest, &ll, &ctx) {
+                        if let Ok(h) = decompress_headers(rest, &ll, &ctx) {
                             let _ = headers_only(&h.bytes, d);
                         }
                     }
@@ -218,11 +235,13 @@ fn ipv6(s: &mut ThreadSniffer, dg: &[u8], d: &mut DecodedFrame) -> Result<(), St
     let upper = &dg[at..];
     match protocol {
         UDP => {
-            let u = upper.get(..8).ok_or((
-                Layer::Udp,
-                ErrorKind::Truncated,
-                format!("UDP header needs 8 octets, {} left", upper.len()),
-            ))?;
+            let u = upper.get(..8).ok_or_else(|| {
+                (
+                    Layer::Udp,
+                    ErrorKind::Truncated,
+                    format!("UDP header needs 8 octets, {} left", upper.len()),
+                )
+            })?;
             let src_port = u16::from_be_bytes([u[0], u[1]]);
             let dst_port = u16::from_be_bytes([u[2], u[3]]);
             let data = &upper[8..];
@@ -231,18 +250,20 @@ fn ipv6(s: &mut ThreadSniffer, dg: &[u8], d: &mut DecodedFrame) -> Result<(), St
                 src_port,
                 dst_port,
                 length: u16::from_be_bytes([u[4], u[5]]),
-                payload: (!mle).then(|| HexBytes::of(data)),
+                payload: (!mle).then(|| s.spare().bytes(data)),
             });
             if mle {
                 return open_mle(s, &h.src, &h.dst, data, d);
             }
         }
         ICMPV6 => {
-            let i = upper.get(..2).ok_or((
-                Layer::Ipv6,
-                ErrorKind::Truncated,
-                "ICMPv6 header needs its type and code".to_string(),
-            ))?;
+            let i = upper.get(..2).ok_or_else(|| {
+                (
+                    Layer::Ipv6,
+                    ErrorKind::Truncated,
+                    "ICMPv6 header needs its type and code".to_string(),
+                )
+            })?;
             d.icmpv6 = Some(Icmpv6Info {
                 icmp_type: i[0],
                 code: i[1],
@@ -261,17 +282,31 @@ fn open_mle(
     data: &[u8],
     d: &mut DecodedFrame,
 ) -> Result<(), Stop> {
-    let msg = MleMessage::parse(data).map_err(|e| wire_stop(Layer::Mle, &e))?;
-    let opened = mle::open(&msg, s.keys_mut(), src, dst).map_err(|e| match e {
+    let mut plain = std::mem::take(&mut s.mle_plain);
+    let r = open_mle_in(s, src, dst, data, &mut plain, d);
+    s.mle_plain = plain;
+    r
+}
+
+fn open_mle_in(
+    s: &mut ThreadSniffer,
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+    data: &[u8],
+    plain: &mut Vec<u8>,
+    d: &mut DecodedFrame,
+) -> Result<(), Stop> {
+    let opened = mle::open_into(data, s.keys_mut(), src, dst, plain).map_err(|e| match e {
         Error::Auth(_) => {
-            let seq = match &msg {
-                MleMessage::Secured { aux, .. } => match aux.key_id {
+            // The Key Source of Key ID Mode 2 is the key sequence (§4.3.1).
+            let seq = match crate::thread::mac::AuxSecurityHeader::parse_prefix(&data[1..]) {
+                Ok((aux, _)) => match aux.key_id {
                     crate::thread::mac::KeyIdentifier::Source4 { source, .. } => {
                         u32::from_be_bytes(source).to_string()
                     }
                     _ => "?".into(),
                 },
-                MleMessage::Unsecured(_) => "?".into(),
+                Err(_) => "?".into(),
             };
             (
                 Layer::Mle,
@@ -281,37 +316,87 @@ fn open_mle(
         }
         e => wire_stop(Layer::Mle, &e),
     })?;
+    let Some((&command, tlv_bytes)) = plain.split_first() else {
+        return Err(wire_stop(Layer::Mle, &Error::Truncated { need: 1, got: 0 }));
+    };
+    let mut tlvs = s.spare().tlvs();
+    if let Err(e) = parse_tlvs_into(tlv_bytes, &mut tlvs) {
+        s.spare().put_tlvs(tlvs);
+        return Err(wire_stop(Layer::Mle, &e));
+    }
     s.stats_mut().mle_messages += 1;
-    let p = &opened.payload;
-    for t in &p.tlvs {
+    let key_sequence = opened.map(|(seq, _)| seq);
+    for t in &tlvs {
         match t {
             // The sender's RLOC16; the MIC proved the IID of its link-local source.
-            Tlv::SourceAddress(r) if opened.key_sequence.is_some() => {
+            Tlv::SourceAddress(r) if key_sequence.is_some() => {
                 s.learn(*r, ext_address_of(src));
             }
             // The child's new RLOC16, sent to its link-local address (Thread 1.3 §4.5.14).
             Tlv::Address16(r)
-                if p.command == command::CHILD_ID_RESPONSE && opened.key_sequence.is_some() =>
+                if command == command::CHILD_ID_RESPONSE && key_sequence.is_some() =>
             {
                 s.learn(*r, ext_address_of(dst));
             }
             _ => {}
         }
     }
+    let mut network_data = None;
+    for t in &tlvs {
+        match t {
+            Tlv::NetworkData(v) => {
+                if let Ok(nd) = parse_network_data(v) {
+                    if key_sequence.is_some() {
+                        // 6LoWPAN Context TLVs (§5.18.5) of an authenticated message.
+                        for (id, prefix, len, _) in contexts_of(&nd) {
+                            s.learn_context(id, Context::new(prefix.into(), len));
+                        }
+                    }
+                    network_data = Some(nd.iter().map(NetDataInfo::from).collect());
+                }
+            }
+            // An Active Operational Dataset's Mesh Local Prefix (§8.10.1.5): Thread gives
+            // context 0 the mesh-local prefix, /64.
+            Tlv::ActiveDataset(v) if key_sequence.is_some() => {
+                if let Some(p) = mesh_local_prefix_of_dataset(v) {
+                    let mut a = [0u8; 16];
+                    a[..8].copy_from_slice(&p);
+                    s.learn_context(0, Context::new(a.into(), 64));
+                }
+            }
+            _ => {}
+        }
+    }
+    let replayed = match opened {
+        Some((seq, fc)) => {
+            let c = s.counters_mut().check_mle(ext_address_of(src), seq, fc);
+            if !c.accepted() {
+                s.stats_mut().replays += 1;
+            }
+            !c.accepted()
+        }
+        None => false,
+    };
+    let mut infos = s.spare().tlv_infos();
+    for t in &tlvs {
+        infos.push(TlvInfo::build(t, s.spare()));
+    }
     d.mle = Some(MleInfo {
         security_suite: data[0],
-        key_sequence: opened.key_sequence,
-        frame_counter: opened.frame_counter,
-        command: p.command,
-        command_name: command::name(p.command).unwrap_or("unknown"),
-        tlvs: p.tlvs.iter().map(TlvInfo::from).collect(),
+        key_sequence,
+        frame_counter: opened.map(|(_, fc)| fc),
+        command,
+        command_name: command::name(command).unwrap_or("unknown"),
+        tlvs: infos,
+        replayed,
+        network_data,
     });
     d.facts.mle = Some(MleFacts {
         src: *src,
         dst: *dst,
-        secured: opened.key_sequence.is_some(),
-        command: p.command,
-        tlvs: p.tlvs.clone(),
+        secured: key_sequence.is_some(),
+        command,
+        tlvs,
     });
     Ok(())
 }

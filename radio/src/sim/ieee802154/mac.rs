@@ -340,6 +340,7 @@ impl<S: Ieee802154Station> Medium<S> {
             return;
         }
         let mut rx = RxFrame {
+            lqi: None,
             bearer: Bearer::Ieee802154,
             channel,
             rssi: None,

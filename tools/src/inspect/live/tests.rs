@@ -4,6 +4,7 @@ use weft_mesh::Bearer;
 /// A frame heard on `channel` with `rssi`, without an advertiser address.
 fn heard(channel: u8, rssi: i8, bytes: &[u8]) -> RxFrame {
     RxFrame {
+        lqi: None,
         bearer: Bearer::Advertising,
         channel,
         rssi: Some(rssi),
