@@ -144,7 +144,11 @@ pub fn run(a: &HilArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             }
             Ok(Exit::Ok)
         }
-        HilCmd::Run(r) => run_scenarios(r, out),
+        HilCmd::Run(r) => match run_scenarios(r, out) {
+            // The reader went away (`weft hil run --json | head`): not an error.
+            Err(f) if f.1.contains("Broken pipe") => Ok(Exit::Ok),
+            r => r,
+        },
     }
 }
 

@@ -465,3 +465,118 @@ fn matches(w: &Wait, from: Option<Option<u16>>, what: &Observed) -> bool {
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::backend::RoleView;
+    use super::super::steps::{Oob, Target};
+    use super::*;
+
+    /// A backend that replays a script of events: the runner and its assertions know nothing
+    /// of the simulator.
+    struct Scripted {
+        now: f64,
+        script: Vec<Seen>,
+    }
+
+    impl Backend for Scripted {
+        fn now_s(&self) -> f64 {
+            self.now
+        }
+        fn advance(&mut self, s: f64) -> Result<Vec<Seen>, String> {
+            self.now += s;
+            let now = self.now;
+            let (due, later) = self.script.drain(..).partition(|e| e.at_s <= now);
+            self.script = later;
+            Ok(due)
+        }
+        fn provision(&mut self, _: Role, _: Role, _: Oob) -> Result<(), String> {
+            Ok(())
+        }
+        fn configure(&mut self, _: Role, _: Role, _: &ConfigItem) -> Result<(), String> {
+            Ok(())
+        }
+        fn send(
+            &mut self,
+            _: Role,
+            _: Target,
+            _: &str,
+            _: bool,
+            _: Option<u8>,
+        ) -> Result<(), String> {
+            Ok(())
+        }
+        fn cut(&mut self, _: Role, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn restore(&mut self, _: Role, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn power_cycle(&mut self, _: Role, _: f64) -> Result<(), String> {
+            Ok(())
+        }
+        fn kill_restart(&mut self, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn iv_update(&mut self, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn key_refresh(&mut self, _: Role, _: Role, _: u8) -> Result<(), String> {
+            Ok(())
+        }
+        fn node_reset(&mut self, _: Role, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn replay(&mut self, _: Role, _: Role) -> Result<(), String> {
+            Ok(())
+        }
+        fn view(&self, _: Role) -> RoleView {
+            RoleView::default()
+        }
+        fn finish(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    const SCENARIO: &str = "name = \"t\"\n[[role]]\nname = \"a\"\nkind = \"node\"\n[[step]]\ndo = \"kill-restart\"\nrole = \"a\"\n[[step]]\ndo = \"wait\"\nrole = \"a\"\nevent = \"sent\"\ncount = 2\n[[assert]]\nrole = \"a\"\nseq_unique = true\n";
+
+    fn sent(at_s: f64, seq: u32, iv_index: u32) -> Seen {
+        Seen {
+            at_s,
+            role: 0,
+            what: Observed::Sent {
+                seq,
+                iv_index,
+                ctl: false,
+            },
+        }
+    }
+
+    fn outcome(script: Vec<Seen>) -> Outcome {
+        let sc = HilScenario::parse("t.toml", SCENARIO).unwrap();
+        run(&sc, || Ok(Scripted { now: 0.0, script }), &mut |_| {})
+    }
+
+    #[test]
+    fn a_sequence_number_sent_twice_fails_the_scenario() {
+        let o = outcome(vec![sent(0.1, 5, 0), sent(0.2, 6, 0)]);
+        assert_eq!((o.status, o.reason.as_str()), (Status::Pass, ""));
+        let o = outcome(vec![sent(0.1, 5, 0), sent(0.2, 5, 1)]);
+        assert_eq!(o.status, Status::Pass, "another IV Index: {}", o.reason);
+        let o = outcome(vec![sent(0.1, 5, 0), sent(0.2, 5, 0)]);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.reason
+                .contains("assert at line 13: a sent sequence number 5 twice"),
+            "{}",
+            o.reason
+        );
+        let o = outcome(vec![sent(0.1, 5, 0)]);
+        assert!(
+            o.reason
+                .contains("step 2 (wait, line 9): a saw 1 of 2 sent within 10 s"),
+            "{}",
+            o.reason
+        );
+    }
+}

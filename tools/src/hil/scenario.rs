@@ -492,3 +492,44 @@ struct RawAssert {
     seq_unique: Option<bool>,
     received: Option<u64>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_casts_at_least_twelve() {
+        let all = HilScenario::builtin();
+        assert!(all.len() >= 12);
+        for s in &all {
+            assert!(!s.steps.is_empty(), "{}", s.name);
+            assert_eq!(s.file, format!("hil-tests/scenarios/{}.toml", s.name));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line_and_field() {
+        let base = "name = \"t\"\n[[role]]\nname = \"a\"\nkind = \"node\"\n";
+        let e =
+            HilScenario::parse("t.toml", &format!("{base}[[step]]\ndo = \"fly\"\n")).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (6, "do"), "{e}");
+        let e = HilScenario::parse(
+            "t.toml",
+            &format!("{base}[[step]]\ndo = \"wait\"\nrole = \"a\"\nevent = \"x\"\n"),
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (8, "event"), "{e}");
+        let e = HilScenario::parse(
+            "t.toml",
+            &format!("{base}[[step]]\ndo = \"idle\"\nsecond = 3\n"),
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "second", "{e}");
+        let e = HilScenario::parse(
+            "t.toml",
+            "name = \"t\"\n[[role]]\nname = \"a\"\nkind = \"toaster\"\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (4, "kind"), "{e}");
+    }
+}
