@@ -3,7 +3,7 @@
 //!
 //! One concern per file: `rig.rs` the rig files and the built-in simulated rig, `scenario.rs`
 //! and `steps.rs` the scenario files, `mapping.rs` roles onto a rig's radios, `backend.rs` the
-//! one interface steps run against, `sim_backend.rs` that interface on the simulator,
+//! one interface steps run against, `sim/` that interface on the simulator,
 //! `runner.rs` steps and assertions, `report.rs` NDJSON and JUnit, `source.rs` file:line errors.
 
 use std::io::Write;
@@ -20,9 +20,10 @@ pub mod report;
 pub mod rig;
 pub mod runner;
 pub mod scenario;
-pub mod sim_backend;
+pub mod sim;
 pub mod source;
 pub mod steps;
+pub mod template;
 
 use rig::Rig;
 use runner::{Outcome, Status};
@@ -213,7 +214,7 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                 let json_out = r.json;
                 let o = runner::run(
                     sc,
-                    || sim_backend::SimBackend::new(sc, r.seed, pcap.as_deref()),
+                    || sim::SimBackend::new(sc, r.seed, pcap.as_deref()),
                     &mut |line| {
                         if json_out && write_err.is_none() {
                             if let Err(e) = writeln!(out, "{line}") {

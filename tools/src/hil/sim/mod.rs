@@ -8,6 +8,11 @@
 //! time) and its replay protection list after each slice. A kill -9 or a power cycle starts the
 //! node again from that, with its unsent frames lost.
 
+mod observe;
+mod stations;
+
+use stations::{large_message, period_log};
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -33,10 +38,9 @@ use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station};
 use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile};
 use weft_radio::sim::{station_rng, Link, NodeId, SimEvent, Simulator};
 
-use super::backend::Observed;
-use super::backend::{Backend, Role, RoleView, Seen};
-use super::scenario::{HilScenario, RoleKind};
-use super::steps::{ConfigItem, Oob, Target};
+use crate::hil::backend::{Backend, Role, RoleView, Seen};
+use crate::hil::scenario::{HilScenario, RoleKind};
+use crate::hil::steps::{ConfigItem, Oob, Target};
 use crate::scenario::{
     uuid_from_name, LinkSpec, NetworkSpec, NodeSpec, PlannedDevice, RadioSpec, Scenario,
 };
@@ -73,7 +77,6 @@ pub struct SimBackend {
     reattach: Vec<(Instant, Role)>,
     /// Nodes reset: when each is forgotten.
     forget: Vec<(Instant, Role)>,
-    reset: HashSet<Role>,
     onoff: Vec<Option<bool>>,
     auth: Vec<Option<String>>,
     /// OOB values shown on one side and not typed on the other yet: to the provisioner (by
@@ -274,7 +277,6 @@ impl SimBackend {
             restarts: 0,
             reattach: Vec::new(),
             forget: Vec::new(),
-            reset: HashSet::new(),
             onoff: vec![None; n],
             auth: vec![None; n],
             to_prov: HashMap::new(),
@@ -337,95 +339,7 @@ impl SimBackend {
         Ok(())
     }
 
-    /// A fresh unprovisioned device for `role`, offering `oob`.
-    fn device(&mut self, role: Role, oob: Oob) -> ScenarioStation {
-        self.restarts += 1;
-        let r = &self.roles[role];
-        let algs = Algorithms(Algorithms::P256_CMAC_AES128 | Algorithms::P256_HMAC_SHA256);
-        let caps = match oob {
-            Oob::None => Capabilities::no_oob(1, algs),
-            Oob::Static => Capabilities::offering(1, algs, AuthMethod::StaticOob),
-            Oob::OutputNumeric => Capabilities::offering(
-                1,
-                algs,
-                AuthMethod::OutputOob {
-                    action: OutputOobAction::OutputNumeric,
-                    size: 4,
-                },
-            ),
-            Oob::InputNumeric => Capabilities::offering(
-                1,
-                algs,
-                AuthMethod::InputOob {
-                    action: InputOobAction::InputNumeric,
-                    size: 4,
-                },
-            ),
-        };
-        let mut cfg = DeviceConfig::new(caps);
-        cfg.static_oob = (oob == Oob::Static).then(|| STATIC_OOB.to_vec());
-        let stream = 0x1000 + self.restarts;
-        let device = Device::new(
-            station_rng(self.seed ^ 0x4849_4c44, stream),
-            self.uuids[role],
-            weft_mesh::ble::wire::beacon::OobInformation(0),
-            None,
-            cfg,
-        );
-        let planned = PlannedDevice {
-            name: r.name.clone(),
-            uuid: self.uuids[role],
-            position: None,
-            relay: r.relays(),
-            models: r.models.clone(),
-            subscribe: Vec::new(),
-            ttl: r.ttl,
-        };
-        let profile = DeviceProfile {
-            elements: vec![crate::sim::device_element(&planned)],
-            relay: r.relays(),
-            default_ttl: r.ttl,
-        };
-        let rng = station_rng(self.seed ^ 0x4e4f_4445, stream);
-        ScenarioStation::Device(DeviceNode::new(device, profile, rng))
-    }
-
-    /// The station `role` starts again as, from what it persisted.
-    fn restarted(&mut self, role: Role) -> Result<ScenarioStation, String> {
-        let (state, rpl) = self.saved[role].clone().ok_or_else(|| {
-            format!(
-                "{} has persisted nothing to restart from",
-                self.roles[role].name
-            )
-        })?;
-        self.restarts += 1;
-        let stream = 0x2000 + self.restarts;
-        let mut node = Node::new(state, station_rng(self.seed ^ 0x5253_5452, stream));
-        node.restore_rpl(&rpl);
-        Ok(match self.sim.node(self.ids[role]) {
-            ScenarioStation::Provisioner(p) => {
-                let mut station = ProvisionerNode::new(
-                    node,
-                    station_rng(self.seed ^ 0x5052_4f56, stream),
-                    p.cdb().clone(),
-                );
-                station.set_configure(Some(self.plan(None, None)));
-                ScenarioStation::Provisioner(station)
-            }
-            _ => ScenarioStation::Node(node),
-        })
-    }
-
-    fn plan(&self, subscribe: Option<u16>, publish: Option<u16>) -> ConfigurePlan {
-        ConfigurePlan {
-            net_key_index: KeyIndex::from_bits(0),
-            app_key_index: KeyIndex::from_bits(0),
-            app_key: self.app_key,
-            subscribe: subscribe.map(Address),
-            publish: publish.map(Address),
-        }
-    }
-
+    /// Sets the links of `role` again (after it was taken off the air).
     fn relink(&mut self, role: Role) {
         for &(a, b, l) in &self.links {
             if a == role || b == role {
@@ -436,248 +350,6 @@ impl SimBackend {
 
     fn secs(&self, at: Instant) -> f64 {
         at.as_micros() as f64 / 1e6
-    }
-
-    /// Turns the simulator's events into what the scenario sees, and plays the user and the
-    /// runtime (OOB values, persisted state, config queues, forgotten nodes).
-    fn drain(&mut self, out: &mut Vec<Seen>) {
-        let events: Vec<_> = self.sim.drain_events().collect();
-        for ev in events {
-            let SimEvent::Station { at, node, event } = ev else {
-                continue;
-            };
-            let Some(role) = self.ids.iter().position(|&i| i == node) else {
-                continue;
-            };
-            let at_s = self.secs(at);
-            let mut see = |what| out.push(Seen { at_s, role, what });
-            match event {
-                StationEvent::Node(e) => match e {
-                    Event::State {
-                        change: StateChange::OnOff(on),
-                        ..
-                    } => {
-                        self.onoff[role] = Some(on);
-                        see(Observed::OnOff { on });
-                    }
-                    Event::Access {
-                        src, ttl, message, ..
-                    } => see(Observed::Received {
-                        src: src.0,
-                        message: message_name(&message),
-                        ttl,
-                    }),
-                    Event::Heartbeat { src, hops, .. } => {
-                        see(Observed::Heartbeat { src: src.0, hops })
-                    }
-                    Event::IvIndex { iv_index, updating } => see(Observed::IvIndex {
-                        iv_index: iv_index.0,
-                        updating,
-                    }),
-                    Event::KeyRefresh {
-                        net_index: 0,
-                        phase,
-                    } => see(Observed::KeyRefresh {
-                        phase: phase.to_u8(),
-                    }),
-                    Event::Dropped { reason } => see(Observed::Dropped {
-                        reason: reason.as_str().into(),
-                    }),
-                    Event::Sar {
-                        outcome, segments, ..
-                    } => see(Observed::Sar {
-                        complete: outcome.is_none(),
-                        segments,
-                    }),
-                    Event::Sent { src, seq, ctl, .. } if Some(src.0) == self.address(role) => {
-                        let iv = self
-                            .sim
-                            .node(node)
-                            .as_node()
-                            .map_or(0, |n| n.tx_iv_index().0);
-                        see(Observed::Sent {
-                            seq: seq.get(),
-                            iv_index: iv,
-                            ctl,
-                        });
-                    }
-                    Event::PersistState => {
-                        if let Some(n) = self.sim.node(node).as_node() {
-                            self.saved[role] = Some((n.state().clone(), n.rpl().clone()));
-                        }
-                    }
-                    Event::NodeReset => {
-                        see(Observed::NodeReset);
-                        self.reset.insert(role);
-                        self.forget.push((at + RESET_LINGER, role));
-                    }
-                    _ => {}
-                },
-                StationEvent::Provisioner(ProvisionerEvent::Session { device_uuid, event }) => {
-                    let device = self.uuids.iter().position(|u| *u == device_uuid);
-                    match event {
-                        SessionEvent::OobOutput { value, .. } => {
-                            if let Some(d) = device {
-                                self.to_dev.insert(d, value);
-                            }
-                        }
-                        SessionEvent::OobInputNeeded { .. } => {
-                            self.prov_asks.insert(device_uuid);
-                        }
-                        SessionEvent::Complete(p) => {
-                            if let Some(d) = device {
-                                self.auth[d] = Some(auth_name(p.authentication));
-                            }
-                        }
-                        SessionEvent::Failed(f) => {
-                            if let Some(d) = device {
-                                out.push(Seen {
-                                    at_s,
-                                    role: d,
-                                    what: Observed::ProvisionFailed {
-                                        reason: format!("{f:?}"),
-                                    },
-                                });
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                StationEvent::Device(DeviceEvent::Session(e)) => match e {
-                    SessionEvent::OobOutput { value, .. } => {
-                        self.to_prov.insert(self.uuids[role], value);
-                    }
-                    SessionEvent::OobInputNeeded { .. } => {
-                        self.dev_asks.insert(role);
-                    }
-                    SessionEvent::Complete(p) => {
-                        self.auth[role] = Some(auth_name(p.authentication))
-                    }
-                    _ => {}
-                },
-                StationEvent::Provisioned { address, .. } => {
-                    if let Ok(mut a) = self.addresses.lock() {
-                        a[role] = address;
-                    }
-                    see(Observed::Provisioned { address });
-                }
-                StationEvent::Config(c) => match c {
-                    ConfigClientEvent::Done { node: n } => {
-                        let Some(target) = self.role_of_address(n.get()) else {
-                            continue;
-                        };
-                        match self
-                            .config_queue
-                            .get_mut(&target)
-                            .and_then(VecDeque::pop_front)
-                        {
-                            Some(next) => self.sim.schedule(at, node, move |s, _| {
-                                let _ = s.config_request(n, next);
-                            }),
-                            None => see(Observed::ConfigDone { node: target }),
-                        }
-                    }
-                    ConfigClientEvent::Failed {
-                        node: n,
-                        request,
-                        reason,
-                    } => {
-                        let Some(target) = self.role_of_address(n.get()) else {
-                            continue;
-                        };
-                        self.config_queue.remove(&target);
-                        see(Observed::ConfigFailed {
-                            node: target,
-                            reason: format!("{request:?} failed: {reason:?}"),
-                        });
-                    }
-                    ConfigClientEvent::Answered { .. } => {}
-                },
-                _ => {}
-            }
-        }
-        // The replay protection lists, as the runtime saves them.
-        for role in 0..self.ids.len() {
-            if let (Some(n), Some(saved)) = (
-                self.sim.node(self.ids[role]).as_node(),
-                self.saved[role].as_mut(),
-            ) {
-                saved.1 = n.rpl().clone();
-            }
-        }
-        // The user types what one side showed into the other once it asks.
-        let now = self.sim.now();
-        for uuid in self.prov_asks.clone() {
-            if let (Some(v), Some(p)) = (
-                self.to_prov.remove(&uuid),
-                self.roles
-                    .iter()
-                    .position(|r| r.kind == RoleKind::Provisioner),
-            ) {
-                self.prov_asks.remove(&uuid);
-                self.sim.schedule(now, self.ids[p], move |s, now| {
-                    if let ScenarioStation::Provisioner(p) = s {
-                        let _ = p.input_oob(now, uuid, v);
-                    }
-                });
-            }
-        }
-        for role in self.dev_asks.clone() {
-            if let Some(v) = self.to_dev.remove(&role) {
-                self.dev_asks.remove(&role);
-                self.sim.schedule(now, self.ids[role], move |s, now| {
-                    if let ScenarioStation::Device(d) = s {
-                        let _ = d.device_mut().input_oob(now, v);
-                    }
-                });
-            }
-        }
-    }
-}
-
-/// A message's name for `wait` steps: the specification's, or its opcode in hex.
-fn message_name(m: &AccessMessage) -> String {
-    m.name()
-        .map_or_else(|| hex::encode(m.opcode.to_bytes()), str::to_string)
-}
-
-/// The OOB class of an authentication method, as `provision` steps name them.
-fn auth_name(a: AuthMethod) -> String {
-    match a {
-        AuthMethod::NoOob => "none".into(),
-        AuthMethod::StaticOob => "static".into(),
-        AuthMethod::OutputOob {
-            action: OutputOobAction::OutputNumeric,
-            ..
-        } => "output-numeric".into(),
-        AuthMethod::InputOob {
-            action: InputOobAction::InputNumeric,
-            ..
-        } => "input-numeric".into(),
-        other => format!("{other:?}"),
-    }
-}
-
-/// A vendor message whose access payload is 380 octets (3-octet opcode + 377): 32 segments,
-/// the most a segmented access message can have (MshPRT §3.5.2.2).
-fn large_message(tag: u8) -> AccessMessage {
-    let params: Vec<u8> = (0..377u32)
-        .map(|i| (i * 7 + u32::from(tag)) as u8)
-        .collect();
-    AccessMessage::new(
-        Opcode::Vendor {
-            opcode: 0x01,
-            company_id: 0x05f1,
-        },
-        params,
-    )
-}
-
-/// A period in seconds as a Period Log (MshPRT §4.2.17.3).
-fn period_log(s: u32) -> u8 {
-    match s {
-        0 => 0,
-        p => (p.min(1 << 16).ilog2() + 1) as u8,
     }
 }
 
@@ -989,13 +661,15 @@ impl Backend for SimBackend {
     }
 
     fn view(&self, role: Role) -> RoleView {
-        let station = self.sim.node(self.ids[role]);
-        let node = station
+        // A node reset serves until its state is forgotten (`RESET_LINGER`).
+        let node = self
+            .sim
+            .node(self.ids[role])
             .as_node()
-            .filter(|_| !self.reset.contains(&role) || self.address(role).is_some());
+            .filter(|_| self.address(role).is_some());
         let mut v = RoleView {
             address: self.address(role),
-            provisioned: node.is_some() && self.address(role).is_some(),
+            provisioned: node.is_some(),
             onoff: self.onoff[role],
             auth: self.auth[role].clone(),
             ..RoleView::default()
