@@ -385,3 +385,27 @@ fn a_rig_file_maps_roles_and_says_it_cannot_run_them_yet() {
         "{err}"
     );
 }
+
+#[test]
+fn a_thread_scenario_is_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = bad_file(
+        dir.path(),
+        "thread.toml",
+        "name = \"thread-attach\"\n[[role]]\nname = \"leader\"\nkind = \"thread-router\"\n[[role]]\nname = \"child\"\nkind = \"thread-child\"\n[[step]]\ndo = \"idle\"\nseconds = 1\n",
+    );
+    let (code, out, err) = weft(&["hil", "run", &path, "--rig", "sim", "--json"]);
+    assert_eq!(code, 0, "a skip is not a failure: {err}");
+    let v = lines(&out);
+    assert_eq!(v[0]["status"], "skip");
+    assert_eq!(
+        v[0]["reason"],
+        "role leader (thread-router): Thread roles run on no HIL backend yet"
+    );
+    assert_eq!(
+        (v[1]["passed"].as_u64(), v[1]["skipped"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (_, list, _) = weft(&["hil", "list", "--json"]);
+    assert!(!list.contains("thread-attach"), "not a built-in");
+}

@@ -174,8 +174,17 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             )
         })?;
     }
-    let fits: Vec<Result<Vec<usize>, String>> =
-        scenarios.iter().map(|s| mapping::map(s, &rig)).collect();
+    // A scenario runs where the rig has the radios and the backend the roles.
+    let fits: Vec<Result<Vec<usize>, String>> = scenarios
+        .iter()
+        .map(|s| {
+            let m = mapping::map(s, &rig)?;
+            if rig.is_sim() {
+                sim::SimBackend::supports(s)?;
+            }
+            Ok(m)
+        })
+        .collect();
     if !rig.is_sim() {
         let n = fits.iter().filter(|f| f.is_ok()).count();
         let skipped: Vec<String> = scenarios

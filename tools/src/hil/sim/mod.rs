@@ -95,19 +95,26 @@ pub struct SimBackend {
 }
 
 impl SimBackend {
-    /// Builds the scenario's roles on a simulator seeded with `seed`; with `pcap`, every frame
-    /// on the air goes to that file.
-    pub fn new(sc: &HilScenario, seed: u64, pcap: Option<&Path>) -> Result<SimBackend, String> {
-        if let Some(r) = sc
+    /// Whether this backend can run `sc`, or why not (a reason to skip it).
+    pub fn supports(sc: &HilScenario) -> Result<(), String> {
+        match sc
             .roles
             .iter()
             .find(|r| r.kind.radio() != super::rig::RadioKind::Ble)
         {
-            return Err(format!(
-                "role {}: Thread roles do not run on the simulator yet",
-                r.name
-            ));
+            Some(r) => Err(format!(
+                "role {} ({}): Thread roles run on no HIL backend yet",
+                r.name,
+                r.kind.as_str()
+            )),
+            None => Ok(()),
         }
+    }
+
+    /// Builds the scenario's roles on a simulator seeded with `seed`; with `pcap`, every frame
+    /// on the air goes to that file.
+    pub fn new(sc: &HilScenario, seed: u64, pcap: Option<&Path>) -> Result<SimBackend, String> {
+        SimBackend::supports(sc)?;
         let mut next = 1u16;
         let nodes: Vec<NodeSpec> = sc
             .roles
