@@ -6,7 +6,8 @@
 //! What "persisted" means here is what weft's runtime writes (`tools/src/provisioning.rs`): a
 //! node's state when it asks (`Event::PersistState`, looked at after each slice of virtual
 //! time) and its replay protection list after each slice. A kill -9 or a power cycle starts the
-//! node again from that, with its unsent frames lost.
+//! node again from that, with its unsent frames lost; the provisioner keeps its network database
+//! as it was (weft writes it on every `DatabaseChanged`).
 
 mod observe;
 mod stations;
