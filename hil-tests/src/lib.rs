@@ -5,7 +5,8 @@
 //! each driven on the simulated medium (`weft_radio::sim`) with its airtime, channels, scanning
 //! and loss. Emulated controllers (Bumble, `bumble/controllers.py`) are started by
 //! [`bumble::Fixture`] and checked from outside, with hand-built HCI packets, by
-//! `tests/bumble.rs`; rig files that point the scenarios at them and at real dongles come with
-//! the HCI radio.
+//! `tests/bumble.rs`. Scenarios as data (`scenarios/*.toml`, NDJSON schema in `schema/`) are
+//! run by `weft hil run --rig sim` (`tools/src/hil/`); rig files that point them at emulated
+//! controllers and real dongles are read there, and running on them comes next.
 
 pub mod bumble;

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod decode_thread;
 pub mod error;
 pub mod files;
+pub mod hil;
 pub mod inspect;
 pub mod logging;
 pub mod net;
@@ -87,6 +88,8 @@ pub enum Command {
     Config(ops::ConfigArgs),
     /// Send a message to a node or group and print its status (onoff, level, sensor).
     Send(ops::SendArgs),
+    /// Hardware-in-the-loop scenarios on a rig: `weft hil list`, `weft hil run --rig sim`.
+    Hil(hil::HilArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
 }
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
         Some(Command::Send(args)) => ("send", ops::run_send(args, out)),
         Some(Command::Config(args)) => ("config", ops::run_config(args, out)),
         Some(Command::Bench(args)) => ("bench", bench::run(args, out)),
+        Some(Command::Hil(args)) => (args.cmd.name(), hil::run(args, out)),
         Some(Command::Net(args)) => ("net", net::run(args, out)),
         Some(Command::Inspect(args)) => ("inspect", inspect::run(args)),
         Some(Command::Topology(args)) => ("topology", inspect::run_topology(args, out)),

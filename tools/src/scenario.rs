@@ -43,6 +43,10 @@ pub struct Scenario {
     /// it hears, from the start.
     #[serde(default)]
     pub auto_provision: bool,
+    /// The node with `config-client` runs as the provisioner node even when no device is
+    /// unprovisioned at the start (`weft hil`: devices reset and provisioned again).
+    #[serde(skip)]
+    pub provisioner_station: bool,
 }
 
 fn default_seconds() -> f64 {

@@ -410,3 +410,44 @@ fn a_live_hub_is_listed_while_it_serves() {
     assert!(!entry.exists(), "the entry stays after the hub stopped");
     assert_eq!(listed(), Vec::<Value>::new());
 }
+
+/// `weft radios --rig-template` writes a rig file that `weft hil` reads: the dongle found, by
+/// its stable by-id path and USB serial number.
+#[test]
+fn the_rig_template_is_a_rig_file_weft_hil_reads() {
+    let f = Fake::new("rig-template");
+    let sys = f.sys();
+    let hci = usb_device(
+        &sys,
+        "1-1",
+        &[
+            ("idVendor", "2fe3"),
+            ("idProduct", "0100"),
+            ("manufacturer", "ZEPHYR"),
+            ("product", "Zephyr HCI UART sample"),
+            ("serial", "9F2A31C0"),
+        ],
+    );
+    tty(&sys, "ttyACM0", &hci);
+    std::fs::write(f.root.join("dev/ttyACM0"), "").unwrap();
+    let (code, out) = f.radios(&["--rig-template"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("usb_serial = \"9F2A31C0\""), "{out}");
+    let rig = f.root.join("rig.toml");
+    std::fs::write(&rig, &out).unwrap();
+    let run = weft()
+        .args(["hil", "list", "--json", "--rig", rig.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}\n{out}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let listed = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        listed.contains("\"reason\":\"needs 2 ble radios, the rig"),
+        "{listed}"
+    );
+}

@@ -30,6 +30,9 @@ pub struct RadiosArgs {
     /// One JSON object per radio.
     #[arg(long)]
     pub json: bool,
+    /// Print a rig file (`weft hil run --rig FILE`) of the radios found.
+    #[arg(long, conflicts_with = "json")]
+    pub rig_template: bool,
 }
 
 /// Where the host's radios are described.
@@ -189,6 +192,18 @@ pub fn run(a: &RadiosArgs, out: &mut impl Write) -> Result<Exit> {
     #[cfg(feature = "bluez")]
     if let Some(adapters) = bluez::query() {
         bluez::merge(&mut radios, &adapters);
+    }
+    if a.rig_template {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
+        let name = if host.is_empty() { "rig".into() } else { host };
+        let _ = write!(
+            out,
+            "{}",
+            crate::hil::template::rig_template(&name, &radios)
+        );
+        return Ok(Exit::Ok);
     }
     for v in &radios {
         let _ = if a.json {

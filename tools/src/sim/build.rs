@@ -24,9 +24,18 @@ pub fn build(r: &RunArgs) -> Result<Built, RunError> {
 /// As [`build`], with each node wrapped by `wrap` (e.g. to share the air with other processes).
 pub fn build_with<S: weft_mesh::Station>(
     r: &RunArgs,
-    mut wrap: impl FnMut(ScenarioStation) -> S,
+    wrap: impl FnMut(ScenarioStation) -> S,
 ) -> Result<Built<S>, RunError> {
     let sc = Scenario::load(&r.scenario).map_err(RunError::Usage)?;
+    build_scenario(sc, r, wrap)
+}
+
+/// As [`build_with`], for a scenario already loaded (`weft hil` builds its roles as one).
+pub fn build_scenario<S: weft_mesh::Station>(
+    sc: Scenario,
+    r: &RunArgs,
+    mut wrap: impl FnMut(ScenarioStation) -> S,
+) -> Result<Built<S>, RunError> {
     let plan = sc.plan(r.nodes).map_err(RunError::Usage)?;
     let devices = sc.devices().map_err(RunError::Usage)?;
     let seconds = r.seconds.unwrap_or(sc.seconds);
@@ -93,7 +102,9 @@ pub fn build_with<S: weft_mesh::Station>(
             Some((x, y)) => Placement::At { x, y },
             None => Placement::Unplaced,
         };
-        let station = if p.models.iter().any(|m| m == "config-client") && !devices.is_empty() {
+        let station = if p.models.iter().any(|m| m == "config-client")
+            && (!devices.is_empty() || sc.provisioner_station)
+        {
             // The provisioner node keeps the scenario's network: it hands out addresses after
             // the planned ones (MshPRT §5) and configures what it provisions.
             let mut cdb = weft_mesh::ble::cdb::Cdb::new([0; 16], sc.name.clone(), "");
@@ -156,9 +167,16 @@ pub fn build_with<S: weft_mesh::Station>(
         sim.add_node(wrap(station), placement);
     }
     for l in &sc.links {
+        // Devices are on the air after the planned nodes.
         let find = |n: &str| {
             plan.iter()
                 .position(|p| p.name == n)
+                .or_else(|| {
+                    devices
+                        .iter()
+                        .position(|d| d.name == n)
+                        .map(|j| plan.len() + j)
+                })
                 .ok_or_else(|| RunError::Usage(format!("link names unknown node '{n}'")))
         };
         let (a, b) = (find(&l.a)?, find(&l.b)?);
@@ -268,7 +286,7 @@ fn uuid_of(addr: u16) -> [u8; 16] {
 
 /// The element of a device just provisioned: its planned models, nothing bound or subscribed
 /// yet (a Configuration Client does that).
-pub(super) fn device_element(d: &PlannedDevice) -> ElementState {
+pub(crate) fn device_element(d: &PlannedDevice) -> ElementState {
     let mut models = vec![
         ModelState::new(ModelId::CONFIG_SERVER),
         ModelState::new(ModelId::HEALTH_SERVER),

@@ -44,7 +44,8 @@ mod station;
 pub mod thread;
 mod traffic;
 
-pub use build::{build, build_with, Built};
+pub(crate) use build::device_element;
+pub use build::{build, build_scenario, build_with, Built};
 pub use report::{run_scenario, Summary};
 pub use station::{ScenarioStation, StationEvent};
 pub use traffic::{schedule_traffic, traffic_message, Traffic};

@@ -24,17 +24,21 @@ pub(super) struct Pending {
     pub(super) sent: Option<(Address, Address, Seq, bool, u8)>,
 }
 
-/// The network message cache (MshPRT §3.4.6.5): (source, sequence) pairs recently seen.
+/// The network message cache (MshPRT §3.4.6.5): (source, sequence, IV Index) of the PDUs
+/// recently seen. The IV Index belongs to the key: when an IV Update ends, sequence numbers
+/// start again from 0 (§3.11.5), and a new PDU under the new IV Index is not the one cached
+/// under the old (it was, before: found by the `iv-update` HIL scenario, where relays dropped
+/// every message after the update as a duplicate of one sent 96 hours before).
 #[derive(Debug, Default)]
 pub(super) struct NetCache {
-    pub(super) set: HashSet<(u16, u32)>,
-    pub(super) ring: VecDeque<(u16, u32)>,
+    pub(super) set: HashSet<(u16, u32, u32)>,
+    pub(super) ring: VecDeque<(u16, u32, u32)>,
 }
 
 impl NetCache {
-    /// Records the pair; returns false if it was already there.
-    pub(super) fn insert(&mut self, src: Address, seq: Seq) -> bool {
-        let k = (src.0, seq.get());
+    /// Records the PDU; returns false if it was already there.
+    pub(super) fn insert(&mut self, src: Address, seq: Seq, iv: IvIndex) -> bool {
+        let k = (src.0, seq.get(), iv.0);
         if !self.set.insert(k) {
             return false;
         }
@@ -157,7 +161,7 @@ impl<R: RngCore> Node<R> {
             }
         }
         let (subnet, pdu) = opened.ok_or(DropReason::NoNetworkKey)?;
-        if !self.cache.insert(pdu.src, pdu.seq) {
+        if !self.cache.insert(pdu.src, pdu.seq, iv) {
             return Err(DropReason::Duplicate);
         }
         if self.state.element_of(pdu.src).is_some() {
@@ -297,7 +301,7 @@ impl<R: RngCore> Node<R> {
             return false;
         };
         // Our own message must not come back to us as new (§3.4.6.5).
-        self.cache.insert(src, seq);
+        self.cache.insert(src, seq, iv);
         let rt = self.state.network_transmit;
         // To the Proxy Clients whose filter allows DST (§6.7), and to the advertising bearer.
         self.proxy_forward(&bytes, dst, None);
@@ -325,5 +329,26 @@ impl<R: RngCore> Node<R> {
             }
         }
         self.loopback.clear();
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    /// A sequence number seen under one IV Index is new under the next (MshPRT §3.11.5: the
+    /// sequence numbers start again when an IV Update ends), and still a duplicate under the
+    /// same one.
+    #[test]
+    fn the_cache_tells_iv_indexes_apart() {
+        let mut c = NetCache::default();
+        let (src, seq) = (Address(0x0001), Seq::new(0).unwrap());
+        assert!(c.insert(src, seq, IvIndex(0)));
+        assert!(!c.insert(src, seq, IvIndex(0)), "a duplicate");
+        assert!(
+            c.insert(src, seq, IvIndex(1)),
+            "new under the next IV Index"
+        );
+        assert!(!c.insert(src, seq, IvIndex(1)));
     }
 }

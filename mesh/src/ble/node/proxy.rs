@@ -314,7 +314,7 @@ impl<R: RngCore> Node<R> {
             for key in std::iter::once(&sn.key).chain(sn.new_key.as_ref()) {
                 match open_config(bytes, &key.flooding, iv) {
                     Ok((pdu, msg)) => {
-                        if !self.cache.insert(pdu.src, pdu.seq) {
+                        if !self.cache.insert(pdu.src, pdu.seq, iv) {
                             inc(&mut self.proxy.counters.config_ignored);
                             self.drop(DropReason::Duplicate);
                             return None;
@@ -345,7 +345,7 @@ impl<R: RngCore> Node<R> {
         let seq = self.alloc_seq()?;
         let iv = self.tx_iv_index();
         let src = Address::from(self.state.primary);
-        self.cache.insert(src, seq);
+        self.cache.insert(src, seq, iv);
         seal_config(&self.subnets.get(si)?.tx_key().flooding, iv, seq, src, msg).ok()
     }
 
