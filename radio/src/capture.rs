@@ -351,15 +351,17 @@ impl CaptureFile {
     }
 
     /// Writes an IEEE 802.15.4 MAC frame (without its FCS, recomputed) heard on `channel`
-    /// (0: unknown) at `at` (a simulation's time: microseconds since its start).
+    /// (0: unknown) with `rssi` and `lqi` when known, at `at` (a simulation's time:
+    /// microseconds since its start).
     pub fn write_wpan(
         &mut self,
         at: Instant,
         channel: u8,
         rssi: Option<i8>,
+        lqi: Option<u8>,
         mac: &[u8],
     ) -> Result<(), CaptureError> {
-        let data = wpan_packet(mac, channel, rssi)?;
+        let data = wpan_packet_with_lqi(mac, channel, rssi, lqi)?;
         self.write(LINKTYPE_IEEE802_15_4_TAP, at.as_micros(), &data)
     }
 

@@ -110,7 +110,18 @@ async fn send_and_config_reach_a_light_through_the_hub() {
         weft(
             &d2,
             &[
-                "send", "--radio", &r2, "--dst", "0100", "--json", "onoff", "on",
+                // A generous timeout: the answer comes in milliseconds, but a loaded machine
+                // (seen in CI-like runs) can take more than the default 5 s to start both ends.
+                "send",
+                "--radio",
+                &r2,
+                "--dst",
+                "0100",
+                "--json",
+                "--timeout",
+                "60",
+                "onoff",
+                "on",
             ],
         )
     })
@@ -129,7 +140,17 @@ async fn send_and_config_reach_a_light_through_the_hub() {
     let cfg = tokio::task::spawn_blocking(move || {
         weft(
             &d2,
-            &["config", "--radio", &radio, "--dst", "0100", "ttl", "9"],
+            &[
+                "config",
+                "--radio",
+                &radio,
+                "--dst",
+                "0100",
+                "--timeout",
+                "60",
+                "ttl",
+                "9",
+            ],
         )
     })
     .await

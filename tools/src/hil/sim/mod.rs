@@ -135,6 +135,8 @@ impl SimBackend {
                     models: r.models.clone(),
                     subscribe: r.subscribe.iter().map(|g| format!("{g:04x}")).collect(),
                     ttl: r.ttl,
+                    proxy: false,
+                    proxy_client: None,
                 }
             })
             .collect();
@@ -656,6 +658,7 @@ impl Backend for SimBackend {
             s.handle_frame(
                 now,
                 &RxFrame {
+                    lqi: None,
                     bearer: Bearer::Advertising,
                     channel: 37,
                     rssi: Some(-60),

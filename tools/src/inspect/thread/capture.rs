@@ -27,9 +27,16 @@ impl ThreadCapture {
     }
 
     /// One MAC frame (without FCS); a file that fails is let go, and why is kept.
-    pub fn write(&mut self, at: Instant, channel: u8, rssi: Option<i8>, mac: &[u8]) {
+    pub fn write(
+        &mut self,
+        at: Instant,
+        channel: u8,
+        rssi: Option<i8>,
+        lqi: Option<u8>,
+        mac: &[u8],
+    ) {
         let Some(f) = self.file.as_mut() else { return };
-        if let Err(e @ CaptureError::File { .. }) = f.write_wpan(at, channel, rssi, mac) {
+        if let Err(e @ CaptureError::File { .. }) = f.write_wpan(at, channel, rssi, lqi, mac) {
             self.failed = Some(e.to_string());
             self.file = None;
         }

@@ -113,7 +113,7 @@ impl ThreadFeeder {
         fcs: Fcs,
     ) {
         if let Some(c) = self.capture.as_mut() {
-            c.write(at, channel, rssi, psdu_without_fcs(psdu, fcs));
+            c.write(at, channel, rssi, lqi, psdu_without_fcs(psdu, fcs));
         }
         let s = &mut self.model.stats;
         s.frames += 1;

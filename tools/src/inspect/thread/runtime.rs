@@ -222,7 +222,7 @@ async fn listen(
             f = radio.recv(), if !failed => match f {
                 Ok(f) if f.bearer == Bearer::Ieee802154 => {
                     // Radios hand 802.15.4 frames over without their FCS.
-                    feeder.ingest(now(), f.channel, f.rssi, None, &f.bytes, Fcs::Absent);
+                    feeder.ingest(now(), f.channel, f.rssi, f.lqi, &f.bytes, Fcs::Absent);
                 }
                 Ok(_) => {}
                 Err(e) => {

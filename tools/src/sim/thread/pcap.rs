@@ -32,7 +32,7 @@ impl Capture154 {
             return;
         }
         if let Some(file) = self.file.as_mut() {
-            if let Err(e) = file.write_wpan(f.start, f.channel, None, f.bytes) {
+            if let Err(e) = file.write_wpan(f.start, f.channel, None, None, f.bytes) {
                 self.failed = Some(e.to_string());
             }
         }
