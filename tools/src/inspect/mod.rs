@@ -417,8 +417,10 @@ pub struct TopologyArgs {
     #[arg(long, conflicts_with = "radio", required_unless_present = "radio")]
     pub scenario: Option<String>,
     /// The radio: `sim:NAME` runs a built-in scenario; `sim:PATH` listens to the live air of
-    /// `weft sim serve --socket PATH`; `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; others are not
-    /// available yet (exit 3).
+    /// `weft sim serve --socket PATH`; `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same;
+    /// `bluez:hciN` an adapter bluetoothd owns; with --thread-key, `spinel:DEVICE`,
+    /// `nrf154:DEVICE` or `otsim:N`, a Thread network's topology; gatt: is not available yet
+    /// (exit 3).
     #[arg(long, value_parser = crate::args::radio)]
     pub radio: Option<String>,
     /// The network store whose keys decode the live air (default: the default store, if any).
