@@ -30,6 +30,26 @@ pub const PDU_ADV_SCAN_IND: u8 = 0x6;
 /// octets).
 pub const MAX_LEGACY_ADV_DATA: usize = 31;
 
+/// Whether `frame` can go out as one legacy non-connectable advertisement (what a mesh PDU must
+/// fit, whatever extended advertising the adapter has): the advertising bearer, 1 to
+/// [`MAX_LEGACY_ADV_DATA`] octets. `radio` names the radio in the refusal ("an HCI radio").
+pub fn check_advertising_tx(frame: &crate::TxFrame, radio: &str) -> Result<(), crate::RadioError> {
+    if frame.bearer != crate::Bearer::Advertising {
+        return Err(crate::RadioError::Unsupported(format!(
+            "{radio} carries the advertising bearer, not {:?}",
+            frame.bearer
+        )));
+    }
+    if frame.bytes.is_empty() || frame.bytes.len() > MAX_LEGACY_ADV_DATA {
+        return Err(crate::RadioError::Unsupported(format!(
+            "advertising data of {} octets: a non-connectable advertisement carries 1 to {}",
+            frame.bytes.len(),
+            MAX_LEGACY_ADV_DATA
+        )));
+    }
+    Ok(())
+}
+
 // Pseudo-header flags (tcpdump.org LINKTYPE_BLUETOOTH_LE_LL_WITH_PHDR; packet-btle_rf.c).
 /// Flag: the packet is dewhitened.
 pub const PHDR_DEWHITENED: u16 = 0x0001;

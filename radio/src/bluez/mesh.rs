@@ -26,9 +26,7 @@ use crate::{Bearer, Instant, RadioError, RxFrame, TxFrame};
 /// The mesh AD types (MshPRT v1.1 §3.3.1; Assigned Numbers §2.3).
 pub const MESH_AD_TYPES: [u8; 3] = [AD_TYPE_PB_ADV, AD_TYPE_MESH_MESSAGE, AD_TYPE_MESH_BEACON];
 
-/// The longest advertising data of a legacy advertising PDU (Core v5.4 Vol 6 Part B
-/// §2.3.1.3): what a mesh PDU must fit, whatever extended advertising the adapter has.
-pub const MAX_LEGACY_ADV_DATA: usize = 31;
+pub use crate::ble_ll::MAX_LEGACY_ADV_DATA;
 
 /// The octets bluetoothd may add to a broadcast advertisement of its own accord: a Flags AD
 /// structure (3 octets, Core Supplement Part A §1.3), which it writes when the adapter is
@@ -41,19 +39,7 @@ pub type DataMap = BTreeMap<u8, Vec<u8>>;
 
 /// The `Data` map that advertises `frame`, or why this radio cannot advertise it.
 pub fn tx_data(frame: &TxFrame) -> Result<DataMap, RadioError> {
-    if frame.bearer != Bearer::Advertising {
-        return Err(RadioError::Unsupported(format!(
-            "a BlueZ radio carries the advertising bearer, not {:?}",
-            frame.bearer
-        )));
-    }
-    if frame.bytes.is_empty() || frame.bytes.len() > MAX_LEGACY_ADV_DATA {
-        return Err(RadioError::Unsupported(format!(
-            "advertising data of {} octets: a non-connectable advertisement carries 1 to {}",
-            frame.bytes.len(),
-            MAX_LEGACY_ADV_DATA
-        )));
-    }
+    crate::ble_ll::check_advertising_tx(frame, "a BlueZ radio")?;
     let mut map = DataMap::new();
     for ad in AdStructures::new(&frame.bytes) {
         let ad = ad.map_err(|e| {

@@ -79,20 +79,7 @@ pub fn rx_frame(report: &AdvReport) -> Result<RxFrame, Skip> {
 
 /// Whether `frame` can be advertised: the advertising bearer, 1 to 31 octets.
 pub fn check_tx(frame: &TxFrame) -> Result<(), RadioError> {
-    if frame.bearer != Bearer::Advertising {
-        return Err(RadioError::Unsupported(format!(
-            "an HCI radio carries the advertising bearer, not {:?}",
-            frame.bearer
-        )));
-    }
-    if frame.bytes.is_empty() || frame.bytes.len() > MAX_LEGACY_ADV_DATA {
-        return Err(RadioError::Unsupported(format!(
-            "advertising data of {} octets: a non-connectable advertisement carries 1 to {}",
-            frame.bytes.len(),
-            MAX_LEGACY_ADV_DATA
-        )));
-    }
-    Ok(())
+    crate::ble_ll::check_advertising_tx(frame, "an HCI radio")
 }
 
 #[cfg(test)]
