@@ -682,21 +682,26 @@ pub fn draw_footer(f: &mut Frame<'_>, area: Rect, app: &App, _m: &Model) {
             ("c", "capture"),
             ("Tab", "info"),
         ];
-        let mut spans = vec![Span::raw(" ")];
-        let mut used = 1;
-        for (k, what) in keys {
-            let len = k.chars().count() + what.len() + 3;
-            if used + len > usize::from(area.width) {
-                break;
-            }
-            used += len;
-            spans.push(Span::styled(k, Style::default().fg(Color::Yellow).bold()));
-            spans.push(Span::styled(
-                format!(" {what}  "),
-                Style::default().fg(Color::Gray),
-            ));
-        }
-        Line::from(spans)
+        key_hints(&keys, area.width)
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// The status bar's key hints, `KEY what` pairs, as many as fit in `width` columns.
+pub fn key_hints(keys: &[(&'static str, &'static str)], width: u16) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    for &(k, what) in keys {
+        let len = k.chars().count() + what.len() + 3;
+        if used + len > usize::from(width) {
+            break;
+        }
+        used += len;
+        spans.push(Span::styled(k, Style::default().fg(Color::Yellow).bold()));
+        spans.push(Span::styled(
+            format!(" {what}  "),
+            Style::default().fg(Color::Gray),
+        ));
+    }
+    Line::from(spans)
 }

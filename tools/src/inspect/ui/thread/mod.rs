@@ -337,21 +337,7 @@ pub fn draw_thread_footer(f: &mut Frame<'_>, area: Rect, app: &App, m: &ThreadMo
             ("Tab", "info"),
             ("1 2", "protocol"),
         ];
-        let mut spans = vec![Span::raw(" ")];
-        let mut used = 1;
-        for (k, what) in keys {
-            let len = k.chars().count() + what.len() + 3;
-            if used + len > usize::from(area.width) {
-                break;
-            }
-            used += len;
-            spans.push(Span::styled(k, Style::default().fg(Color::Yellow).bold()));
-            spans.push(Span::styled(
-                format!(" {what}  "),
-                Style::default().fg(Color::Gray),
-            ));
-        }
-        Line::from(spans)
+        super::key_hints(&keys, area.width)
     };
     f.render_widget(Paragraph::new(line), area);
 }
