@@ -178,13 +178,12 @@ async fn a_connection_that_cannot_be_made_is_connect_failed() {
         ..GattConfig::default()
     };
 
-    // The node serves the Proxy Service only: PB-GATT to it cannot be.
-    let uri = RadioUri::parse("gatt:C6:05:04:03:02:01").unwrap();
+    // The node serves the Proxy Service only: PB-GATT to it (the service the URI asks for)
+    // cannot be.
+    let uri = RadioUri::parse("gatt:C6:05:04:03:02:01?service=provisioning").unwrap();
     let mut radio = GattRadio::open(&uri, config.clone()).unwrap();
-    radio
-        .connect(PEER, GattService::Provisioning)
-        .await
-        .unwrap();
+    assert_eq!(radio.service(), GattService::Provisioning);
+    radio.connect(PEER, radio.service()).await.unwrap();
     assert_eq!(
         next(&mut radio).await,
         RadioEvent::Link(LinkEvent::ConnectFailed {
@@ -206,7 +205,8 @@ async fn a_connection_that_cannot_be_made_is_connect_failed() {
     let absent = [9, 9, 9, 9, 9, 0xc9];
     let uri = RadioUri::parse("gatt:C9:09:09:09:09:09").unwrap();
     let mut radio = GattRadio::open(&uri, config).unwrap();
-    radio.connect(absent, GattService::Proxy).await.unwrap();
+    assert_eq!(radio.service(), GattService::Proxy, "the default");
+    radio.connect(absent, radio.service()).await.unwrap();
     assert_eq!(
         next(&mut radio).await,
         RadioEvent::Link(LinkEvent::ConnectFailed {

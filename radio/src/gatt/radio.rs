@@ -54,6 +54,7 @@ enum Command {
 pub struct GattRadio {
     name: String,
     address: [u8; 6],
+    service: GattService,
     config: GattConfig,
     events_tx: mpsc::Sender<RadioEvent>,
     events: mpsc::Receiver<RadioEvent>,
@@ -76,13 +77,14 @@ impl GattRadio {
     /// The radio `uri` (a `gatt:` URI) names, with `config` for each link. Connects nothing:
     /// the station asks with [`Radio::connect`].
     pub fn open(uri: &RadioUri, config: GattConfig) -> Result<GattRadio, RadioError> {
-        let RadioUri::Gatt { address } = uri else {
+        let RadioUri::Gatt { address, service } = uri else {
             return Err(RadioError::Unsupported(format!("{uri}: not a gatt: radio")));
         };
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         Ok(GattRadio {
             name: format!("gatt:{}", bdaddr(*address)),
             address: *address,
+            service: service.unwrap_or(GattService::Proxy),
             config,
             events_tx,
             events,
@@ -95,6 +97,12 @@ impl GattRadio {
     /// radio connects to.
     pub fn address(&self) -> [u8; 6] {
         self.address
+    }
+
+    /// The service the URI asks for (`?service=`; the Mesh Proxy Service when it does not
+    /// say): what a command connects to when it does not choose.
+    pub fn service(&self) -> GattService {
+        self.service
     }
 
     /// Forgets the connection once its `Disconnected` or `ConnectFailed` is taken.
