@@ -145,10 +145,9 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
             crate::bluez::BluezRadio::open(uri, crate::bluez::BluezConfig::default()).await?,
         )),
         #[cfg(feature = "gatt")]
-        RadioUri::Gatt { .. } => Ok(Box::new(crate::gatt::GattRadio::open(
-            uri,
-            crate::gatt::GattConfig::default(),
-        )?)),
+        RadioUri::Gatt { .. } => Ok(Box::new(
+            crate::gatt::GattRadio::open(uri, crate::gatt::GattConfig::default()).await?,
+        )),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => Ok(Box::new(
             crate::spinel::SpinelRadio::open(uri, crate::spinel::SpinelConfig::default()).await?,

@@ -181,7 +181,7 @@ async fn a_connection_that_cannot_be_made_is_connect_failed() {
     // The node serves the Proxy Service only: PB-GATT to it (the service the URI asks for)
     // cannot be.
     let uri = RadioUri::parse("gatt:C6:05:04:03:02:01?service=provisioning").unwrap();
-    let mut radio = GattRadio::open(&uri, config.clone()).unwrap();
+    let mut radio = GattRadio::open(&uri, config.clone()).await.unwrap();
     assert_eq!(radio.service(), GattService::Provisioning);
     radio.connect(PEER, radio.service()).await.unwrap();
     assert_eq!(
@@ -204,7 +204,7 @@ async fn a_connection_that_cannot_be_made_is_connect_failed() {
     // A node not there: not seen within the scan time.
     let absent = [9, 9, 9, 9, 9, 0xc9];
     let uri = RadioUri::parse("gatt:C9:09:09:09:09:09").unwrap();
-    let mut radio = GattRadio::open(&uri, config).unwrap();
+    let mut radio = GattRadio::open(&uri, config).await.unwrap();
     assert_eq!(radio.service(), GattService::Proxy, "the default");
     radio.connect(absent, radio.service()).await.unwrap();
     assert_eq!(

@@ -84,16 +84,7 @@ impl GattLink {
         let addr = bdaddr(address);
         let name = format!("gatt:{addr}");
         let err = |f: LinkFault| link_error(&name, &f);
-        let manager = Manager::new()
-            .await
-            .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?;
-        let central = manager
-            .adapters()
-            .await
-            .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| err(LinkFault::NoAdapter("none".into())))?;
+        let central = adapter(&name).await?;
         let peripheral = find(&central, addr, service, config.scan_timeout)
             .await
             .map_err(err)?;
@@ -256,6 +247,21 @@ impl GattLink {
     pub async fn close(self) {
         let _ = self.peripheral.disconnect().await;
     }
+}
+
+/// bluetoothd's first adapter, or why there is none (the error of the link `name`).
+pub(super) async fn adapter(name: &str) -> Result<Adapter, RadioError> {
+    let err = |f: LinkFault| link_error(name, &f);
+    let manager = Manager::new()
+        .await
+        .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?;
+    manager
+        .adapters()
+        .await
+        .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| err(LinkFault::NoAdapter("none".into())))
 }
 
 fn found(c: &Characteristic) -> Found {

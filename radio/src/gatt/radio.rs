@@ -22,7 +22,7 @@ use weft_mesh::{
     RxFrame, TxFrame,
 };
 
-use super::link::{bdaddr, GattConfig, GattLink};
+use super::link::{adapter, bdaddr, GattConfig, GattLink};
 use super::service::MeshService;
 use crate::uri::RadioUri;
 use crate::{Caps, Radio, RadioError, RadioEvent, RadioFuture};
@@ -74,15 +74,18 @@ impl std::fmt::Debug for Command {
 }
 
 impl GattRadio {
-    /// The radio `uri` (a `gatt:` URI) names, with `config` for each link. Connects nothing:
-    /// the station asks with [`Radio::connect`].
-    pub fn open(uri: &RadioUri, config: GattConfig) -> Result<GattRadio, RadioError> {
+    /// The radio `uri` (a `gatt:` URI) names, with `config` for each link, once bluetoothd is
+    /// found with an adapter ([`RadioError::Unavailable`] saying what to do when not).
+    /// Connects nothing: the station asks with [`Radio::connect`].
+    pub async fn open(uri: &RadioUri, config: GattConfig) -> Result<GattRadio, RadioError> {
         let RadioUri::Gatt { address, service } = uri else {
             return Err(RadioError::Unsupported(format!("{uri}: not a gatt: radio")));
         };
+        let name = format!("gatt:{}", bdaddr(*address));
+        adapter(&name).await?;
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         Ok(GattRadio {
-            name: format!("gatt:{}", bdaddr(*address)),
+            name,
             address: *address,
             service: service.unwrap_or(GattService::Proxy),
             config,
