@@ -73,6 +73,12 @@ impl Caps {
         gatt: true,
         ieee802154: false,
     };
+    /// GATT connections only: a Central reaching a node as a phone does (`gatt:`).
+    pub const GATT: Caps = Caps {
+        advertising: false,
+        gatt: true,
+        ieee802154: false,
+    };
     /// IEEE 802.15.4 only: the Thread radios (`spinel:`, `nrf154:`, `otsim:`).
     pub const IEEE802154: Caps = Caps {
         advertising: false,

@@ -10,19 +10,21 @@ use crate::hub::HubRadio;
 use crate::uri::RadioUri;
 use crate::{Radio, RadioError};
 
-/// A backend that is not part of this build: what it is and the work it arrives with.
+/// A backend that is not part of this build: what it is and how to get it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Missing {
     /// What the backend is called, e.g. "the HCI backend".
     pub backend: &'static str,
     /// The cargo feature that builds it.
     pub feature: &'static str,
-    /// The work it arrives with.
+    /// How to get a weft that has it.
     pub arrives_with: &'static str,
 }
 
 /// The backend `uri` needs when this build lacks it; `None` when it can be opened.
 pub fn missing(uri: &RadioUri) -> Option<Missing> {
+    // Unused in a build with every backend.
+    #[allow(unused_variables)]
     let m = |backend, feature, arrives_with| {
         Some(Missing {
             backend,
@@ -54,10 +56,13 @@ pub fn missing(uri: &RadioUri) -> Option<Missing> {
             "bluez",
             "this weft built with the 'bluez' feature",
         ),
+        #[cfg(feature = "gatt")]
+        RadioUri::Gatt { .. } => None,
+        #[cfg(not(feature = "gatt"))]
         RadioUri::Gatt { .. } => m(
             "the GATT proxy backend",
             "gatt",
-            "the GATT bearer in the Radio seam",
+            "build weft with `cargo build --features gatt`",
         ),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => None,
@@ -103,10 +108,10 @@ pub fn unavailable(uri: &RadioUri) -> Option<RadioError> {
         )));
     }
     Some(RadioError::Unavailable(format!(
-        "{uri}: {} is not available in this weft yet (it arrives with {}, built with the \
-         '{}' feature); today sim:PATH, the simulated air of `weft sim serve`, and the HCI \
-         radios drive a radio",
-        m.backend, m.arrives_with, m.feature
+        "{uri}: {} is not available in this weft (it is built only with the '{}' feature, \
+         which the default build lacks: {}); sim:PATH, the simulated air of `weft sim \
+         serve`, drives a radio",
+        m.backend, m.feature, m.arrives_with
     )))
 }
 
@@ -139,6 +144,10 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         RadioUri::Bluez { .. } => Ok(Box::new(
             crate::bluez::BluezRadio::open(uri, crate::bluez::BluezConfig::default()).await?,
         )),
+        #[cfg(feature = "gatt")]
+        RadioUri::Gatt { .. } => Ok(Box::new(
+            crate::gatt::GattRadio::open(uri, crate::gatt::GattConfig::default()).await?,
+        )),
         #[cfg(feature = "spinel")]
         RadioUri::Spinel { .. } => Ok(Box::new(
             crate::spinel::SpinelRadio::open(uri, crate::spinel::SpinelConfig::default()).await?,
@@ -149,7 +158,8 @@ pub async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, RadioError> {
         )),
         #[cfg(feature = "otsim")]
         RadioUri::OtSim { .. } => Ok(Box::new(crate::otsim::OtSimRadio::open(uri).await?)),
-        // `unavailable` answered for every other kind.
+        // `unavailable` answered for every other kind (none, in a build with every backend).
+        #[allow(unreachable_patterns)]
         other => Err(RadioError::Unavailable(format!(
             "{other}: no backend in this build"
         ))),
@@ -169,7 +179,7 @@ mod tests {
             ("hci-unix:/x", hci),
             ("hci-user:hci0", hci),
             ("bluez:hci0", cfg!(feature = "bluez")),
-            ("gatt:C0:11:22:33:44:55", false),
+            ("gatt:C0:11:22:33:44:55", cfg!(feature = "gatt")),
             ("spinel:/dev/ttyACM0", cfg!(feature = "spinel")),
             ("nrf154:/dev/ttyACM0", cfg!(feature = "nrf154")),
             ("otsim:1", cfg!(feature = "otsim")),

@@ -10,7 +10,7 @@
 //! | `hci-unix:PATH` | an HCI controller behind a Unix socket (H4 framing) |
 //! | `hci-user:hciN` | a kernel controller taken over through an HCI user channel |
 //! | `bluez:hciN` | a controller shared through BlueZ (D-Bus) |
-//! | `gatt:ADDRESS` | a Mesh proxy node reached over GATT, by its device address |
+//! | `gatt:ADDRESS[?service=proxy\|provisioning]` | a Mesh node reached over GATT, by its device address |
 //! | `spinel:DEVICE[?baud=N&channel=C]` | an IEEE 802.15.4 radio speaking Spinel (OpenThread RCP) |
 //! | `nrf154:DEVICE[?channel=C]` | the nRF 802.15.4 sniffer firmware on a serial port |
 //! | `otsim:NODE_ID[?port_offset=N]` | a node of the OpenThread simulation |
@@ -24,6 +24,8 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
+
+use weft_mesh::GattService;
 
 /// A radio named by a URI. See the module documentation for the forms.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -47,9 +49,15 @@ pub enum RadioUri {
     HciUser { index: u16 },
     /// `bluez:hciN`: the kernel's controller index N.
     Bluez { index: u16 },
-    /// `gatt:AA:BB:CC:DD:EE:FF`: the device address, least significant octet first as on the
-    /// air (so `gatt:C0:11:22:33:44:55` is `[0x55, 0x44, 0x33, 0x22, 0x11, 0xC0]`).
-    Gatt { address: [u8; 6] },
+    /// `gatt:AA:BB:CC:DD:EE:FF[?service=proxy|provisioning]`: the device address, least
+    /// significant octet first as on the air (so `gatt:C0:11:22:33:44:55` is
+    /// `[0x55, 0x44, 0x33, 0x22, 0x11, 0xC0]`), and the service to connect to when the command
+    /// does not say (the Mesh Proxy Service 0x1828 or the Mesh Provisioning Service 0x1827,
+    /// MshPRT v1.1 §7.2, §7.1).
+    Gatt {
+        address: [u8; 6],
+        service: Option<GattService>,
+    },
     /// `spinel:DEVICE[?baud=N&channel=C]`: C is the 802.15.4 channel to listen on (11..=26,
     /// IEEE 802.15.4-2015 §10.1.3.3, the 2.4 GHz O-QPSK channels Thread uses).
     Spinel {
@@ -92,7 +100,7 @@ fn example(kind: &str) -> &'static str {
         "hci-unix" => "hci-unix:/run/hci.sock",
         "hci-user" => "hci-user:hci0",
         "bluez" => "bluez:hci0",
-        "gatt" => "gatt:C0:11:22:33:44:55",
+        "gatt" => "gatt:C0:11:22:33:44:55?service=proxy",
         "spinel" => "spinel:/dev/ttyACM0?baud=460800&channel=15",
         "nrf154" => "nrf154:/dev/ttyACM0?channel=15",
         "otsim" => "otsim:1?port_offset=0",
@@ -197,6 +205,7 @@ fn parse_kind(kind: &str, place: &str, q: &mut Query<'_>) -> Result<RadioUri, St
         },
         "gatt" => RadioUri::Gatt {
             address: bd_addr(place)?,
+            service: q.take("service").map(gatt_service).transpose()?,
         },
         "spinel" => RadioUri::Spinel {
             device: path(place, "a serial device")?,
@@ -218,6 +227,7 @@ fn parse_kind(kind: &str, place: &str, q: &mut Query<'_>) -> Result<RadioUri, St
 fn options_of(kind: &str) -> &'static [&'static str] {
     match kind {
         "hci" => &["baud", "rtscts"],
+        "gatt" => &["service"],
         "spinel" => &["baud", "channel"],
         "nrf154" => &["channel"],
         "otsim" => &["port_offset"],
@@ -324,6 +334,18 @@ fn channel(v: &str) -> Result<u8, String> {
         .ok_or_else(|| {
             format!("channel '{v}' is not an IEEE 802.15.4 channel of the 2.4 GHz band: 11 to 26")
         })
+}
+
+/// A Mesh GATT service by its name in a URI.
+fn gatt_service(v: &str) -> Result<GattService, String> {
+    match v {
+        "proxy" => Ok(GattService::Proxy),
+        "provisioning" => Ok(GattService::Provisioning),
+        _ => Err(format!(
+            "service '{v}' is neither proxy (the Mesh Proxy Service) nor provisioning (the \
+             Mesh Provisioning Service)"
+        )),
+    }
 }
 
 fn port_offset(v: &str) -> Result<u16, String> {
@@ -449,11 +471,23 @@ impl fmt::Display for RadioUri {
             RadioUri::HciTcp { host, port } if host.contains(':') => write!(f, "[{host}]:{port}")?,
             RadioUri::HciTcp { host, port } => write!(f, "{host}:{port}")?,
             RadioUri::HciUser { index } | RadioUri::Bluez { index } => write!(f, "hci{index}")?,
-            RadioUri::Gatt { address: a } => write!(
-                f,
-                "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
-                a[5], a[4], a[3], a[2], a[1], a[0]
-            )?,
+            RadioUri::Gatt {
+                address: a,
+                service,
+            } => {
+                write!(
+                    f,
+                    "{:02X}:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
+                    a[5], a[4], a[3], a[2], a[1], a[0]
+                )?;
+                opts.extend(service.map(|s| {
+                    let name = match s {
+                        GattService::Proxy => "proxy",
+                        GattService::Provisioning => "provisioning",
+                    };
+                    ("service", name.to_string())
+                }));
+            }
             RadioUri::Spinel {
                 device,
                 baud,

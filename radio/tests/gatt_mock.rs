@@ -10,52 +10,16 @@
 
 #[path = "support/dbusmock.rs"]
 mod dbusmock;
+#[path = "support/gatt_node.rs"]
+mod gatt_node;
 
 use std::time::Duration;
 
-use dbus::arg::{PropMap, RefArg, Variant};
 use dbusmock::{python_or_skip, MockBus};
+use gatt_node::{bytes, props, proxy_node, v, GATT_CHAR};
 use weft_mesh::ble::wire::proxy::MessageType;
 use weft_radio::gatt::{GattConfig, GattLink, MeshService};
 use weft_radio::RadioError;
-
-const GATT_SERVICE: &str = "org.bluez.GattService1";
-const GATT_CHAR: &str = "org.bluez.GattCharacteristic1";
-
-fn v<T: RefArg + 'static>(x: T) -> Variant<Box<dyn RefArg>> {
-    Variant(Box::new(x))
-}
-
-fn props(entries: Vec<(&str, Variant<Box<dyn RefArg>>)>) -> PropMap {
-    entries
-        .into_iter()
-        .map(|(k, x)| (k.to_string(), x))
-        .collect()
-}
-
-fn characteristic(bus: &MockBus, path: &str, service: &str, uuid: u16, flag: &str) {
-    bus.add_object(
-        path,
-        GATT_CHAR,
-        props(vec![
-            (
-                "UUID",
-                v(format!("0000{uuid:04x}-0000-1000-8000-00805f9b34fb")),
-            ),
-            ("Service", v(dbus::Path::from(service.to_string()))),
-            ("Flags", v(vec![flag.to_string()])),
-            ("Value", v(Vec::<u8>::new())),
-            ("Notifying", v(false)),
-            ("MTU", v(69u16)),
-        ]),
-        &[
-            ("WriteValue", "aya{sv}"),
-            ("ReadValue", "a{sv}"),
-            ("StartNotify", ""),
-            ("StopNotify", ""),
-        ],
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_link_writes_data_in_and_hears_data_out() {
@@ -65,40 +29,8 @@ async fn a_proxy_link_writes_data_in_and_hears_data_out() {
     let mut bus = MockBus::shared();
     bus.start_bluez(&python, "{}");
     bus.add_adapter("hci0");
-    let dev = bus.add_device("hci0", "C6:05:04:03:02:01");
-    bus.update(
-        &dev,
-        "org.bluez.Device1",
-        props(vec![
-            ("ServicesResolved", v(true)),
-            (
-                "UUIDs",
-                v(vec!["00001828-0000-1000-8000-00805f9b34fb".to_string()]),
-            ),
-        ]),
-    );
-    let service = format!("{dev}/service000a");
-    bus.add_object(
-        &service,
-        GATT_SERVICE,
-        props(vec![
-            (
-                "UUID",
-                v("00001828-0000-1000-8000-00805f9b34fb".to_string()),
-            ),
-            ("Primary", v(true)),
-            ("Device", v(dbus::Path::from(dev.clone()))),
-        ]),
-        // dbusmock's Introspect lists an interface that has properties and no methods after
-        // the object's child nodes, which bluez-async's XML reader rejects ("duplicate field
-        // `interface`"); one method keeps the interface in its place. bluetoothd's own
-        // GattService1 has none.
-        &[("WeftMockPlaceholder", "")],
-    );
-    let data_in = format!("{service}/char000b");
-    let data_out = format!("{service}/char000d");
-    characteristic(&bus, &data_in, &service, 0x2add, "write-without-response");
-    characteristic(&bus, &data_out, &service, 0x2ade, "notify");
+    let node = proxy_node(&bus, "hci0", "C6:05:04:03:02:01");
+    let (dev, data_in, data_out) = (node.device, node.data_in, node.data_out);
 
     let config = GattConfig {
         scan_timeout: Duration::from_secs(5),
@@ -120,12 +52,6 @@ async fn a_proxy_link_writes_data_in_and_hears_data_out() {
         .await
         .unwrap();
     let writes = bus.wait_calls(&data_in, "WriteValue", 3);
-    let bytes = |a: &dyn RefArg| -> Vec<u8> {
-        a.as_iter()
-            .unwrap()
-            .map(|b| b.as_u64().unwrap() as u8)
-            .collect()
-    };
     assert_eq!(bytes(&*writes[0][0]), vec![0x00, 0xaa, 0xbb]);
     assert_eq!(writes[1][0].as_iter().unwrap().count(), 66);
     assert_eq!(

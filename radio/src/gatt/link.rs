@@ -84,55 +84,59 @@ impl GattLink {
         let addr = bdaddr(address);
         let name = format!("gatt:{addr}");
         let err = |f: LinkFault| link_error(&name, &f);
-        let manager = Manager::new()
-            .await
-            .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?;
-        let central = manager
-            .adapters()
-            .await
-            .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| err(LinkFault::NoAdapter("none".into())))?;
+        let central = adapter(&name).await?;
         let peripheral = find(&central, addr, service, config.scan_timeout)
             .await
             .map_err(err)?;
-        tokio::time::timeout(config.connect_timeout, async {
-            peripheral.connect().await?;
-            peripheral.discover_services().await
-        })
-        .await
-        .map_err(|_| {
-            err(LinkFault::Connect(format!(
-                "timed out after {:?}",
-                config.connect_timeout
-            )))
-        })?
-        .map_err(|e| err(fault_of(&e)))?;
-        let chars: Vec<Characteristic> = peripheral.characteristics().into_iter().collect();
-        let found: Vec<Found> = chars.iter().map(found).collect();
-        let (data_in, data_out) = choose(service, &found).map_err(|u| {
-            err(LinkFault::NoService(match u {
-                Unusable::NoService => format!("no {service}"),
-                Unusable::Missing(c) => format!("{service} lacks characteristic {c}"),
-                Unusable::WrongProperties(c) => {
-                    format!("characteristic {c} lacks the properties §7 gives it")
-                }
-            }))
-        })?;
-        let pick = |u| chars.iter().find(|c| c.uuid == u).cloned();
-        let (Some(data_in), Some(data_out)) = (pick(data_in.uuid), pick(data_out.uuid)) else {
-            return Err(err(LinkFault::NoService("characteristics vanished".into())));
+        // A link that fails after connecting is disconnected, or bluetoothd keeps the
+        // peripheral connected and the next attempt is refused ("Already Connected").
+        let attached = async {
+            tokio::time::timeout(config.connect_timeout, async {
+                peripheral.connect().await?;
+                peripheral.discover_services().await
+            })
+            .await
+            .map_err(|_| {
+                err(LinkFault::Connect(format!(
+                    "timed out after {:?}",
+                    config.connect_timeout
+                )))
+            })?
+            .map_err(|e| err(fault_of(&e)))?;
+            let chars: Vec<Characteristic> = peripheral.characteristics().into_iter().collect();
+            let found: Vec<Found> = chars.iter().map(found).collect();
+            let (data_in, data_out) = choose(service, &found).map_err(|u| {
+                err(LinkFault::NoService(match u {
+                    Unusable::NoService => format!("no {service}"),
+                    Unusable::Missing(c) => format!("{service} lacks characteristic {c}"),
+                    Unusable::WrongProperties(c) => {
+                        format!("characteristic {c} lacks the properties §7 gives it")
+                    }
+                }))
+            })?;
+            let pick = |u| chars.iter().find(|c| c.uuid == u).cloned();
+            let (Some(data_in), Some(data_out)) = (pick(data_in.uuid), pick(data_out.uuid)) else {
+                return Err(err(LinkFault::NoService("characteristics vanished".into())));
+            };
+            peripheral
+                .subscribe(&data_out)
+                .await
+                .map_err(|e| err(fault_of(&e)))?;
+            let notifications = peripheral
+                .notifications()
+                .await
+                .map_err(|e| err(fault_of(&e)))?;
+            let events = central.events().await.map_err(|e| err(fault_of(&e)))?;
+            Ok::<_, RadioError>((data_in, data_out, notifications, events))
+        }
+        .await;
+        let (data_in, data_out, notifications, events) = match attached {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = peripheral.disconnect().await;
+                return Err(e);
+            }
         };
-        peripheral
-            .subscribe(&data_out)
-            .await
-            .map_err(|e| err(fault_of(&e)))?;
-        let notifications = peripheral
-            .notifications()
-            .await
-            .map_err(|e| err(fault_of(&e)))?;
-        let events = central.events().await.map_err(|e| err(fault_of(&e)))?;
         let mtu = peripheral.mtu();
         tracing::info!(target: "weft::gatt", "{name}: connected to {service}, ATT MTU {mtu}");
         let (values_tx, values) = mpsc::channel(config.rx_queue.max(1));
@@ -243,6 +247,21 @@ impl GattLink {
     pub async fn close(self) {
         let _ = self.peripheral.disconnect().await;
     }
+}
+
+/// bluetoothd's first adapter, or why there is none (the error of the link `name`).
+pub(super) async fn adapter(name: &str) -> Result<Adapter, RadioError> {
+    let err = |f: LinkFault| link_error(name, &f);
+    let manager = Manager::new()
+        .await
+        .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?;
+    manager
+        .adapters()
+        .await
+        .map_err(|e| err(LinkFault::NoAdapter(e.to_string())))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| err(LinkFault::NoAdapter("none".into())))
 }
 
 fn found(c: &Characteristic) -> Found {

@@ -8,16 +8,17 @@
 //! - `error.rs`: btleplug's errors as weft's, with what to do.
 //! - `link.rs`: [`GattLink`], one connection: `send` (Write Without Response to Data In),
 //!   `recv` (notifications of Data Out), `mtu`, `disconnected`.
-//!
-//! A `gatt:` URI does not open a [`crate::Radio`] yet: how GATT connections travel through the
-//! seam is designed beside this, and [`GattLink`] is what that adapter drives.
+//! - `radio.rs`: [`GattRadio`], what a `gatt:` URI opens: the [`crate::Radio`] seam's GATT
+//!   connections (`connect`, values on `Bearer::Gatt`, link events) over [`GattLink`]s.
 
 pub mod error;
 mod link;
+mod radio;
 pub mod service;
 #[cfg(test)]
 mod tests;
 pub mod values;
 
 pub use link::{bdaddr, GattConfig, GattLink};
+pub use radio::{mesh_service, GattRadio};
 pub use service::MeshService;

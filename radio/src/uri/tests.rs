@@ -63,7 +63,15 @@ fn every_kind_parses_to_its_fields() {
     assert_eq!(
         ok("gatt:c0:11:22:33:44:5F"),
         RadioUri::Gatt {
-            address: [0x5f, 0x44, 0x33, 0x22, 0x11, 0xc0]
+            address: [0x5f, 0x44, 0x33, 0x22, 0x11, 0xc0],
+            service: None,
+        }
+    );
+    assert_eq!(
+        ok("gatt:C0:11:22:33:44:55?service=provisioning"),
+        RadioUri::Gatt {
+            address: [0x55, 0x44, 0x33, 0x22, 0x11, 0xc0],
+            service: Some(weft_mesh::GattService::Provisioning),
         }
     );
     assert_eq!(
@@ -123,6 +131,8 @@ fn display_writes_the_canonical_form() {
         "hci-user:hci1",
         "bluez:hci0",
         "gatt:C0:11:22:33:44:55",
+        "gatt:C0:11:22:33:44:55?service=proxy",
+        "gatt:C0:11:22:33:44:55?service=provisioning",
         "spinel:/dev/ttyACM0?baud=460800",
         "spinel:/dev/ttyACM0?baud=460800&channel=15",
         "nrf154:/dev/ttyACM0",
@@ -184,6 +194,14 @@ fn errors_name_the_part_that_is_wrong() {
         ("gatt:C0-11-22-33-44-55", "not a device address"),
         ("gatt:C0:11:22:33:44:5G", "not a device address"),
         (
+            "gatt:C0:11:22:33:44:55?service=beacon",
+            "service 'beacon' is neither proxy",
+        ),
+        (
+            "gatt:C0:11:22:33:44:55?mtu=23",
+            "unknown option 'mtu' (gatt: takes service)",
+        ),
+        (
             "spinel:/dev/ttyACM0?rtscts=1",
             "unknown option 'rtscts' (spinel: takes baud and channel)",
         ),
@@ -237,7 +255,15 @@ fn any_uri() -> impl Strategy<Value = RadioUri> {
         path.clone().prop_map(|path| RadioUri::HciUnix { path }),
         any::<u16>().prop_map(|index| RadioUri::HciUser { index }),
         any::<u16>().prop_map(|index| RadioUri::Bluez { index }),
-        any::<[u8; 6]>().prop_map(|address| RadioUri::Gatt { address }),
+        (
+            any::<[u8; 6]>(),
+            proptest::sample::select(vec![
+                None,
+                Some(weft_mesh::GattService::Proxy),
+                Some(weft_mesh::GattService::Provisioning)
+            ])
+        )
+            .prop_map(|(address, service)| RadioUri::Gatt { address, service }),
         (
             path.clone(),
             proptest::option::of(1u32..),

@@ -45,7 +45,7 @@ pub const TICK: WallDuration = WallDuration::from_millis(50);
 pub struct InspectArgs {
     /// The radio: `sim:NAME` runs a built-in scenario (e.g. `sim:smart-home`); `sim:PATH`
     /// joins the live air of `weft sim serve --socket PATH` as the store's provisioner node;
-    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; `bluez:hciN` an adapter bluetoothd owns, shared through BlueZ; gatt: is not available yet
+    /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same; `bluez:hciN` an adapter bluetoothd owns, shared through BlueZ; gatt:ADDRESS (a weft built with `--features gatt`) has GATT connections only, which this command does not use
     /// (exit 3). Thread: `sim:thread-home` (the built-in 802.15.4 scenario, its key known), or
     /// `spinel:DEVICE`, `nrf154:DEVICE`, `otsim:N` with --thread-key. Give --radio twice (a
     /// Bluetooth Mesh source and a Thread one) to inspect both, a tab each.
@@ -419,7 +419,7 @@ pub struct TopologyArgs {
     /// The radio: `sim:NAME` runs a built-in scenario; `sim:PATH` listens to the live air of
     /// `weft sim serve --socket PATH`; `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached), the same;
     /// `bluez:hciN` an adapter bluetoothd owns; with --thread-key, `spinel:DEVICE`,
-    /// `nrf154:DEVICE` or `otsim:N`, a Thread network's topology; gatt: is not available yet
+    /// `nrf154:DEVICE` or `otsim:N`, a Thread network's topology; gatt:ADDRESS (a weft built with `--features gatt`) has GATT connections only, which this command does not use
     /// (exit 3).
     #[arg(long, value_parser = crate::args::radio)]
     pub radio: Option<String>,
