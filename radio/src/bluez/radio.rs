@@ -317,12 +317,17 @@ impl Listener {
                     };
                     match classify(&msg, &self.adapter_path, &self.adapter_name) {
                         Signal::Device(change) => match rx_frame(&self.adapter_path, &change) {
-                            Ok(f) => match self.frames.try_send(f) {
-                                Ok(()) => bump(&self.stats, |s| s.rx_frames += 1),
-                                Err(mpsc::error::TrySendError::Full(_)) => {
+                            // Counted before it is handed over, so that whoever takes the
+                            // frame already sees it in the stats.
+                            Ok(f) => match self.frames.try_reserve() {
+                                Ok(slot) => {
+                                    bump(&self.stats, |s| s.rx_frames += 1);
+                                    slot.send(f);
+                                }
+                                Err(mpsc::error::TrySendError::Full(())) => {
                                     bump(&self.stats, |s| s.rx_dropped += 1);
                                 }
-                                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                                Err(mpsc::error::TrySendError::Closed(())) => return,
                             },
                             Err(_) => bump(&self.stats, |s| s.rx_skipped += 1),
                         },
