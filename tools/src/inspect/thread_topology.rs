@@ -29,6 +29,7 @@ pub fn listen(
             sniffer.set_context(0, Context::new(p, 64));
         }
         let mut topo = ThreadTopology::new();
+        let mut report = weft_mesh::thread::sniff::DecodedFrame::default();
         let start = tokio::time::Instant::now();
         let until = tokio::time::sleep(std::time::Duration::from_secs_f64(seconds));
         tokio::pin!(until);
@@ -43,8 +44,8 @@ pub fn listen(
                     frames += 1;
                     let now = Instant::from_micros(start.elapsed().as_micros() as u64);
                     // Radios hand 802.15.4 frames over without their FCS.
-                    let d = sniffer.decode(now, &f.bytes, Fcs::Absent);
-                    topo.observe(now, &d);
+                    sniffer.decode_into(now, &f.bytes, Fcs::Absent, &mut report);
+                    topo.observe(now, &report);
                 }
                 _ = &mut until => break,
             }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use weft_mesh::thread::lowpan::Context;
 use weft_mesh::thread::security::KeyManager;
-use weft_mesh::thread::sniff::{Fcs, ThreadSniffer};
+use weft_mesh::thread::sniff::{DecodedFrame, Fcs, ThreadSniffer};
 use weft_mesh::thread::topology::{router_id_of, ThreadTopology, CHILD_ID_MASK, ROUTER_MASK};
 use weft_mesh::topology::{NodeKey, Topology};
 use weft_mesh::{Duration, Instant};
@@ -67,6 +67,8 @@ pub struct ThreadFeeder {
     pub model: ThreadModel,
     config: ThreadConfig,
     sniffer: ThreadSniffer,
+    /// The last frame's report, given back to the decoder to fill again (`decode_into`).
+    report: DecodedFrame,
     topo: ThreadTopology,
     /// Frames by MAC source (as the decoder writes the address).
     heard: BTreeMap<String, Heard>,
@@ -93,6 +95,7 @@ impl ThreadFeeder {
             model,
             config,
             sniffer,
+            report: DecodedFrame::default(),
             topo: ThreadTopology::new(),
             heard: BTreeMap::new(),
             shorts: BTreeSet::new(),
@@ -125,15 +128,16 @@ impl ThreadFeeder {
                 return;
             }
         }
-        let d = self.sniffer.decode(at, psdu, fcs);
-        let v = adapter::view(&d);
+        self.sniffer.decode_into(at, psdu, fcs, &mut self.report);
+        let d = &self.report;
+        let v = adapter::view(d);
         if let (Some(want), Some(pan)) = (self.config.pan_id, v.pan) {
             if pan != want {
                 self.model.stats.other_pan += 1;
                 return;
             }
         }
-        self.topo.observe(at, &d);
+        self.topo.observe(at, d);
         let s = &mut self.model.stats;
         s.decoded += 1;
         let no_key = self.config.key.is_none() && (v.security == Security::Closed || v.needs_key);
