@@ -655,15 +655,7 @@ pub fn draw_footer(f: &mut Frame<'_>, area: Rect, app: &App, _m: &Model) {
             ),
         ])
     } else if let Some(input) = &app.input {
-        Line::from(vec![
-            Span::styled(" filter /", Style::default().fg(Color::Yellow)),
-            Span::raw(input.clone()),
-            Span::styled("▏", Style::default().fg(Color::Yellow)),
-            Span::styled(
-                "  src:ADDR dst:ADDR opcode:TEXT · Enter apply · Esc clear",
-                Style::default().fg(Color::DarkGray),
-            ),
-        ])
+        filter_line(input, "src:ADDR dst:ADDR opcode:TEXT")
     } else if let Some(s) = app.status.as_ref() {
         Line::from(Span::styled(
             format!(" {s}"),
@@ -704,4 +696,17 @@ pub fn key_hints(keys: &[(&'static str, &'static str)], width: u16) -> Line<'sta
         ));
     }
     Line::from(spans)
+}
+
+/// The status bar while a filter is typed: what is typed so far, and what it may say (`syntax`).
+pub fn filter_line(input: &str, syntax: &str) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(" filter /", Style::default().fg(Color::Yellow)),
+        Span::raw(input.to_string()),
+        Span::styled("▏", Style::default().fg(Color::Yellow)),
+        Span::styled(
+            format!("  {syntax} · Enter apply · Esc clear"),
+            Style::default().fg(Color::DarkGray),
+        ),
+    ])
 }

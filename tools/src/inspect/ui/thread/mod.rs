@@ -298,15 +298,10 @@ pub fn draw_thread_header(f: &mut Frame<'_>, area: Rect, m: &ThreadModel) {
 /// The bottom line: the filter being typed, the last notice, how to give the key, or the keys.
 pub fn draw_thread_footer(f: &mut Frame<'_>, area: Rect, app: &App, m: &ThreadModel) {
     let line = if let Some(input) = &app.input {
-        Line::from(vec![
-            Span::styled(" filter /", Style::default().fg(Color::Yellow)),
-            Span::raw(input.clone()),
-            Span::styled("▏", Style::default().fg(Color::Yellow)),
-            Span::styled(
-                "  src:RLOC16 dst:RLOC16 TEXT (mle command, data, error...) · Enter apply · Esc clear",
-                Style::default().fg(Color::DarkGray),
-            ),
-        ])
+        super::filter_line(
+            input,
+            "src:RLOC16 dst:RLOC16 TEXT (mle command, data, error...)",
+        )
     } else if let Some(s) = app.status.as_ref() {
         Line::from(Span::styled(
             format!(" {s}"),
