@@ -150,6 +150,13 @@ pub(super) struct GattState {
     by_node: BTreeMap<(u32, u16), u32>,
 }
 
+impl GattState {
+    /// The connection in `slot`, unless it is closed and gone.
+    fn conn_mut(&mut self, slot: u32) -> Option<&mut SimConn> {
+        self.conns.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+}
+
 impl<S: Station> Simulator<S> {
     /// Sets the ATT MTU `node` offers (clamped to 23..=517); its open connections exchange
     /// the new smaller-of-both MTU at their next event (`MtuChanged` on both sides).
@@ -300,12 +307,7 @@ impl<S: Station> Simulator<S> {
     /// A connection is due to be made: the peer must be in range and accept the service.
     pub(super) fn gatt_establish(&mut self, slot: u32) {
         let now = self.now;
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         c.scheduled = false;
@@ -372,12 +374,7 @@ impl<S: Station> Simulator<S> {
         let now = self.now;
         let per_event = usize::from(self.config.gatt.values_per_event.max(1));
         let supervision = self.config.gatt.supervision_timeout;
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         c.scheduled = false;
@@ -413,12 +410,7 @@ impl<S: Station> Simulator<S> {
         for v in down {
             self.gatt_deliver(central, cid, p, &v);
         }
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         if let Some(mtu) = c.pending_mtu.take() {
@@ -427,12 +419,7 @@ impl<S: Station> Simulator<S> {
             self.gatt_notify(p, LinkEvent::MtuChanged { conn: pid, mtu });
             self.gatt_notify(central, LinkEvent::MtuChanged { conn: cid, mtu });
         }
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         if let Some(closer) = c.closing {
@@ -559,12 +546,7 @@ impl<S: Station> Simulator<S> {
     /// Queues the connection's next event if none is.
     fn gatt_schedule(&mut self, slot: u32) {
         let now = self.now;
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         if c.scheduled || c.phase != Phase::Open {
@@ -582,12 +564,7 @@ impl<S: Station> Simulator<S> {
     /// After an event: the next one, while something is to be sent, exchanged or closed, or
     /// the link is failing.
     fn gatt_schedule_after(&mut self, slot: u32, failing: bool) {
-        let Some(c) = self
-            .gatt
-            .conns
-            .get_mut(slot as usize)
-            .and_then(Option::as_mut)
-        else {
+        let Some(c) = self.gatt.conn_mut(slot) else {
             return;
         };
         if c.scheduled {
