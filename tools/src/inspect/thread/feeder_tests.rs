@@ -173,3 +173,29 @@ fn without_the_key_frames_are_shown_at_the_mac_level() {
         f.model.nodes
     );
 }
+
+#[test]
+fn the_traffic_filter_finds_mle_by_the_words_the_traffic_line_shows() {
+    use crate::inspect::ui::{thread_matches, Filter};
+    let (_, f) = run(30);
+    let count = |text: &str| {
+        let filter = Filter::parse(text).unwrap();
+        f.model
+            .traffic
+            .iter()
+            .filter(|e| thread_matches(&filter, e))
+            .count()
+    };
+    let mle = f
+        .model
+        .traffic
+        .iter()
+        .filter(|e| e.view.mle.is_some())
+        .count();
+    assert!(mle > 0);
+    assert_eq!(count("mle"), mle);
+    assert_eq!(count("MLE"), mle);
+    let adv = count("mle adv");
+    assert!(adv > 0 && adv < mle, "{adv} of {mle}");
+    assert_eq!(count("no-such-words"), 0);
+}

@@ -29,8 +29,8 @@ pub use help::{draw_help, draw_help_for};
 pub use tables::{draw_nodes, draw_traffic};
 pub use thread::{
     draw_all, draw_frame_detail, draw_protocol_tabs, draw_thread, draw_thread_nodes,
-    draw_thread_stats, draw_thread_topology, draw_thread_traffic, AnyRequest, Protocol, ThreadInfo,
-    ThreadUi,
+    draw_thread_stats, draw_thread_topology, draw_thread_traffic, thread_matches, AnyRequest,
+    Protocol, ThreadInfo, ThreadUi,
 };
 
 use super::keys::{Action, BINDINGS};

@@ -52,12 +52,13 @@ pub fn thread_matches(f: &Filter, e: &ThreadEntry) -> bool {
     f.src.is_none_or(|s| v.src_short == Some(s))
         && f.dst.is_none_or(|d| v.dst_short == Some(d))
         && f.opcode.as_ref().is_none_or(|o| {
-            v.mac_type.contains(o.as_str())
-                || v.network.contains(o.as_str())
-                || v.mle.as_ref().is_some_and(|c| c.contains(o.as_str()))
-                || v.error
-                    .as_ref()
-                    .is_some_and(|(k, r)| k.to_lowercase().contains(o) || r.contains(o.as_str()))
+            // `o` is lower case (Filter::parse); the text is matched as the traffic line shows
+            // it, so `mle` finds every MLE message and `mle adv` the advertisements.
+            let has = |text: &str| text.to_lowercase().contains(o.as_str());
+            has(&v.mac_type)
+                || has(&v.network)
+                || v.mle.as_ref().is_some_and(|c| has(&format!("mle {c}")))
+                || v.error.as_ref().is_some_and(|(k, r)| has(k) || has(r))
         })
 }
 
