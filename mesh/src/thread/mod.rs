@@ -7,6 +7,7 @@
 //! - [`lowpan`]: 6LoWPAN (RFC 4944, RFC 6282): IPHC, NHC, mesh and fragment headers, and a
 //!   bounded reassembler.
 //! - [`mle`]: Mesh Link Establishment (Thread 1.3 ch. 4): its security and its TLVs.
+//! - [`coap`]: CoAP (RFC 7252): the message codec.
 //!
 //! smoltcp's `wire::ieee802154` and `wire::sixlowpan` were considered and not used: the
 //! former reads a sequence number even when it is suppressed, does not parse information
@@ -16,6 +17,7 @@
 //! Thread uses for every RLOC and ALOC) without its `0000:00ff:fe00` middle, supports only
 //! 64-bit contexts, and has no mesh header.
 
+pub mod coap;
 pub mod lowpan;
 pub mod mac;
 pub mod mle;

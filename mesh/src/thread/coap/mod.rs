@@ -1,0 +1,26 @@
+//! CoAP (RFC 7252) as Thread uses it for its management messages (Address Solicit `/a/as`,
+//! Address Release `/a/ar`, Thread 1.3 §5.9) and for application messages.
+//!
+//! - [`message`]: the message format (§3), options (§3.1, §5.10), Uri-Path helpers.
+
+pub mod message;
+
+pub use message::{option, CoapOption, Code, Message, MessageType};
+
+use crate::wire::Wire;
+
+/// Parses `data` as a CoAP message; what parses re-emits as received and re-parses the same.
+/// For the fuzzer and the random-input tests.
+#[doc(hidden)]
+pub fn fuzz_parse(data: &[u8]) {
+    let Ok(m) = Message::parse(data) else {
+        return;
+    };
+    assert_eq!(
+        m.to_vec(),
+        data,
+        "a parsed CoAP message re-emits as received"
+    );
+    let _ = m.uri_path();
+    let _ = m.content_format();
+}
