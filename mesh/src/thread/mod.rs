@@ -7,6 +7,7 @@
 //! - [`lowpan`]: 6LoWPAN (RFC 4944, RFC 6282): IPHC, NHC, mesh and fragment headers, and a
 //!   bounded reassembler.
 //! - [`mle`]: Mesh Link Establishment (Thread 1.3 ch. 4): its security and its TLVs.
+//! - [`dataset`]: the Active Operational Dataset (Thread 1.3 §8.10.1) and the PSKc (§8.4.1.2.2).
 //! - [`coap`]: CoAP (RFC 7252): the message codec.
 //!
 //! smoltcp's `wire::ieee802154` and `wire::sixlowpan` were considered and not used: the
@@ -18,6 +19,7 @@
 //! 64-bit contexts, and has no mesh header.
 
 pub mod coap;
+pub mod dataset;
 pub mod lowpan;
 pub mod mac;
 pub mod mle;
@@ -28,3 +30,6 @@ pub mod radio;
 pub mod security;
 pub mod sniff;
 pub mod topology;
+
+#[cfg(test)]
+mod test_rng;
