@@ -8,7 +8,7 @@
 //!   bounded reassembler.
 //! - [`mle`]: Mesh Link Establishment (Thread 1.3 ch. 4): its security and its TLVs.
 //! - [`dataset`]: the Active Operational Dataset (Thread 1.3 §8.10.1) and the PSKc (§8.4.1.2.2).
-//! - [`coap`]: CoAP (RFC 7252): the message codec.
+//! - [`coap`]: CoAP (RFC 7252): the message codec and a sans-IO endpoint.
 //! - [`ip`]: IPv6 above 6LoWPAN: addresses, ICMPv6 echo, UDP and sockets, the transmit path.
 //!
 //! smoltcp's `wire::ieee802154` and `wire::sixlowpan` were considered and not used: the

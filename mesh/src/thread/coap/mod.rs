@@ -2,8 +2,12 @@
 //! Address Release `/a/ar`, Thread 1.3 §5.9) and for application messages.
 //!
 //! - [`message`]: the message format (§3), options (§3.1, §5.10), Uri-Path helpers.
+//! - [`endpoint`]: the sans-IO endpoint: reliability (§4), requests and responses (§5).
 
+pub mod endpoint;
 pub mod message;
+
+pub use endpoint::{CoapEvent, Config, Endpoint, EndpointStats, Incoming, RequestError, Token};
 
 pub use message::{option, CoapOption, Code, Message, MessageType};
 
