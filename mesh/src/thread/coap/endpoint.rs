@@ -179,16 +179,23 @@ impl Endpoint {
     /// An endpoint whose message IDs start at a random value (§4.4) and whose tokens and
     /// retransmission jitter come from a generator seeded from `rng`.
     pub fn new(config: Config, rng: &mut impl RngCore) -> Self {
-        Endpoint {
+        Self::with_seed(config, rng.next_u64())
+    }
+
+    /// An endpoint whose first message ID, tokens and jitter all follow from `seed`.
+    pub fn with_seed(config: Config, seed: u64) -> Self {
+        let mut e = Endpoint {
             config,
-            next_mid: rng.next_u32() as u16,
-            rng_state: rng.next_u64(),
+            next_mid: 0,
+            rng_state: seed,
             outstanding: Vec::new(),
             seen: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
-        }
+        };
+        e.next_mid = e.random() as u16;
+        e
     }
 
     pub fn stats(&self) -> EndpointStats {

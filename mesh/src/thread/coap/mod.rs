@@ -17,6 +17,25 @@ use crate::wire::Wire;
 /// For the fuzzer and the random-input tests.
 #[doc(hidden)]
 pub fn fuzz_parse(data: &[u8]) {
+    // The endpoint with a request in flight takes the bytes from its peer and from a
+    // stranger, then gives up on everything.
+    let peer = std::net::SocketAddrV6::new(std::net::Ipv6Addr::LOCALHOST, 5683, 0, 0);
+    let stranger = std::net::SocketAddrV6::new(std::net::Ipv6Addr::UNSPECIFIED, 5683, 0, 0);
+    let mut e = Endpoint::with_seed(Config::default(), 1);
+    let now = crate::time::Instant::ZERO;
+    let _ = e.request(
+        now,
+        peer,
+        Message::request(MessageType::Confirmable, Code::GET, "a"),
+    );
+    for from in [peer, stranger] {
+        if let Some(inc) = e.handle_datagram(now, from, data) {
+            let r = Message::new(MessageType::Acknowledgement, Code::CONTENT, 0);
+            e.respond(now, inc.peer, &inc.request, r);
+        }
+    }
+    e.handle_timeout(now + crate::time::Duration::from_secs(1000));
+    while e.poll_transmit(now).is_some() || e.poll_event().is_some() {}
     let Ok(m) = Message::parse(data) else {
         return;
     };
