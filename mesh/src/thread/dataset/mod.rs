@@ -407,8 +407,9 @@ impl ActiveDataset {
 
     /// A new network's dataset, as OpenThread's `dataset init new`
     /// (`Dataset::Info::GenerateRandom`): Active Timestamp 1, a random page 0 channel (11-26),
-    /// channel mask 11-26, a random PAN ID (0-0xfffe), network key, PSKc and extended PAN ID,
-    /// a random ULA mesh-local prefix (`fd` + 40-bit global ID + subnet 0, RFC 4193 §3.1), the
+    /// channel mask 11-26, a random PAN ID (not 0xffff), network key, PSKc and extended PAN ID,
+    /// a random ULA mesh-local prefix (`fd` and 56 random bits, RFC 4193 §3.1, as OpenThread's
+    /// `NetworkPrefix::GenerateRandomUla`), the
     /// name `OpenThread-%04x` of the PAN ID, and the default Security Policy.
     pub fn generate(rng: &mut impl RngCore) -> Self {
         let span = (PAGE0_CHANNELS.end() - PAGE0_CHANNELS.start() + 1) as u32;
@@ -423,7 +424,7 @@ impl ActiveDataset {
         rng.fill_bytes(&mut xpan);
         let mut ml = [0u8; 8];
         ml[0] = 0xfd;
-        rng.fill_bytes(&mut ml[1..6]);
+        rng.fill_bytes(&mut ml[1..]);
         let mask = PAGE0_CHANNELS.fold(0u32, |m, c| m | 1 << c);
         ActiveDataset {
             active_timestamp: Some(Timestamp {

@@ -127,7 +127,6 @@ fn generate_is_complete_and_seeded() {
     assert!(PAGE0_CHANNELS.contains(&d.channel.unwrap().number));
     assert_ne!(d.pan_id, Some(0xffff));
     assert_eq!(d.mesh_local_prefix.unwrap()[0], 0xfd);
-    assert_eq!(&d.mesh_local_prefix.unwrap()[6..], [0, 0]);
     assert_eq!(
         d.network_name.as_deref().unwrap(),
         format!("OpenThread-{:04x}", d.pan_id.unwrap())
