@@ -297,6 +297,15 @@ impl Message {
         self.option_uint(option::CONTENT_FORMAT)
     }
 
+    /// The first critical option (odd number, §5.4.1) not in `known`: a confirmable request
+    /// carrying one is answered 4.02 (Bad Option), a non-confirmable one rejected (§5.4.1).
+    pub fn unrecognized_critical(&self, known: &[u16]) -> Option<u16> {
+        self.options
+            .iter()
+            .map(|o| o.number)
+            .find(|&n| option::is_critical(n) && !known.contains(&n))
+    }
+
     /// Whether this is an Empty message (§4.1: code 0.00).
     pub fn is_empty(&self) -> bool {
         self.code == Code::EMPTY

@@ -98,6 +98,24 @@ fn uint_options() {
 }
 
 #[test]
+fn unrecognized_critical_options() {
+    let mut m = Message::request(MessageType::Confirmable, Code::GET, "a");
+    m.add_option(option::ETAG, b"e");
+    let known = [option::URI_PATH];
+    assert_eq!(
+        m.unrecognized_critical(&known),
+        None,
+        "elective options are ignored"
+    );
+    m.add_option(option::IF_MATCH, b"x");
+    assert_eq!(m.unrecognized_critical(&known), Some(option::IF_MATCH));
+    assert_eq!(
+        m.unrecognized_critical(&[option::URI_PATH, option::IF_MATCH]),
+        None
+    );
+}
+
+#[test]
 fn codes() {
     assert_eq!(format!("{}", Code::NOT_FOUND), "4.04");
     assert!(Code::GET.is_request() && !Code::GET.is_response());
