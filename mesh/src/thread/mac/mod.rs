@@ -3,11 +3,18 @@
 //!
 //! A [`Frame`] is the MAC header and payload of a PSDU without its FCS; [`fcs`] checks and
 //! appends the FCS separately, as radios usually strip it.
+//!
+//! Beside the frames, the MAC sublayer a Thread node needs from them: MAC command frames and
+//! the Data Request ([`command`], §7.5), a parent's frames held for sleepy children
+//! ([`indirect`], §6.7.3) and a sleepy child's poll timer ([`poll`]).
 
 mod address;
+pub mod command;
 pub mod fcs;
 mod frame;
 mod ie;
+pub mod indirect;
+pub mod poll;
 mod security_header;
 
 pub use address::{
