@@ -94,6 +94,9 @@ pub struct IndirectStats {
     pub dropped_with_child: u64,
     /// Data Requests from a source with no queue, or with nothing waiting.
     pub empty_polls: u64,
+    /// Data Requests while the child's released frame was still being sent (a retransmitted
+    /// request whose ack was lost): nothing more is released.
+    pub polls_in_flight: u64,
 }
 
 /// One frame released on a Data Request.
@@ -232,7 +235,12 @@ impl<T: Clone> IndirectQueue<T> {
     }
 
     /// A Data Request from `src` arrived at `now`: the frame to send it, if one waits (expired
-    /// frames go first, counted). The frame stays held until [`IndirectQueue::confirm`].
+    /// frames go first, counted). The frame stays held until [`IndirectQueue::confirm`]; a
+    /// Data Request meanwhile releases nothing (the frame is on its way; counted).
+    ///
+    /// A frame released again after a failed transmission is to be sent with the sequence
+    /// number of its first release ([`Release::attempt`] > 1), so that a child that did get
+    /// it (and whose ack was lost) drops the copy.
     pub fn data_request(&mut self, now: Instant, src: &Address) -> Option<Release<T>> {
         self.expire(now);
         let Some(ext) = self.find(src) else {
@@ -240,6 +248,10 @@ impl<T: Clone> IndirectQueue<T> {
             return None;
         };
         let c = self.children.get_mut(&ext)?;
+        if c.in_flight {
+            self.stats.polls_in_flight += 1;
+            return None;
+        }
         let more = c.frames.len() > 1;
         let Some(head) = c.frames.front_mut() else {
             self.stats.empty_polls += 1;
@@ -395,6 +407,9 @@ mod tests {
         q.push(at(0), CHILD, 8).unwrap();
         let r = q.data_request(at(1), &Address::Short(0x0401)).unwrap();
         assert_eq!((r.item, r.attempt), (7, 1));
+        // The request again (its ack was lost) while the frame is on its way: nothing more.
+        assert_eq!(q.data_request(at(1), &Address::Short(0x0401)), None);
+        assert_eq!(q.stats().polls_in_flight, 1);
         q.confirm(CHILD, false);
         let r = q.data_request(at(2), &Address::Short(0x0401)).unwrap();
         assert_eq!((r.item, r.attempt), (7, 2));

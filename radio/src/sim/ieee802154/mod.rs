@@ -47,6 +47,8 @@
 //! Events are ordered by (time, insertion sequence) and all randomness comes from one seeded
 //! ChaCha8 generator drawn in event order, so one seed replays a run exactly.
 
+#[cfg(test)]
+mod indirect_tests;
 mod mac;
 #[cfg(test)]
 mod tests;
