@@ -4,8 +4,9 @@
 //! The link's reader task hands received frames straight to `recv`'s queue; one task (the
 //! supervisor) owns the writing half: it transmits the frames `send` queued, one at a time,
 //! each answered by the RCP's transmit-done `LAST_STATUS` (OpenThread
-//! `NcpBase::HandleTransmitDone`), changes the channel when asked, and, when the RCP restarts by
-//! itself, brings it up again. A stream that ends or fails is reopened with backoff (frames
+//! `NcpBase::LinkRawTransmitDone`), which becomes a `RadioEvent::TxDone` (`mac.rs`); changes
+//! the channel and the source-match table when asked, and, when the RCP restarts by itself,
+//! brings it up again. A stream that ends or fails is reopened with backoff (frames
 //! sent meanwhile wait in the bounded queue, or are dropped and counted when it is full) until
 //! [`super::Backoff::give_up_after`], when `recv` answers the error.
 
@@ -17,10 +18,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::link::{Event, Link, LinkError, Shared, SpinelIo};
+use super::mac::{self, SrcMatch};
 use super::rcp::{bring_up, configure, BringUpError, RcpInfo};
 use super::wire::{self, Reader, PROP_LAST_STATUS, PROP_PHY_CHAN, PROP_STREAM_RAW};
 use super::{SpinelConfig, SpinelStats, DEFAULT_BAUD};
-use crate::{Caps, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
+use crate::{Caps, Radio, RadioError, RadioEvent, RadioFuture, RadioUri, RxFrame, TxDone, TxFrame};
 
 /// An OpenThread RCP as a [`Radio`] (see the module documentation).
 #[derive(Debug)]
@@ -29,6 +31,7 @@ pub struct SpinelRadio {
     tx: mpsc::Sender<TxFrame>,
     ctl: mpsc::Sender<Ctl>,
     frames: mpsc::Receiver<RxFrame>,
+    done: mpsc::Receiver<TxDone>,
     errors: mpsc::Receiver<RadioError>,
     info: watch::Receiver<RcpInfo>,
     shared: Arc<Shared>,
@@ -51,6 +54,7 @@ pub type Connector = Box<
 #[derive(Debug)]
 enum Ctl {
     Channel(u8, oneshot::Sender<Result<(), RadioError>>),
+    SrcMatch(SrcMatch, oneshot::Sender<Result<(), RadioError>>),
 }
 
 impl SpinelRadio {
@@ -113,6 +117,7 @@ impl SpinelRadio {
         check_channel(&name, config.channel)?;
         let shared = Arc::new(Shared::default());
         let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
+        let (done_tx, done) = mpsc::channel(config.tx_queue.max(1));
         let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
         let (ctl, ctl_rx) = mpsc::channel(4);
         let (errors_tx, errors) = mpsc::channel(4);
@@ -139,6 +144,7 @@ impl SpinelRadio {
             info: info_tx,
             tx: tx_rx,
             ctl: ctl_rx,
+            done: done_tx,
         };
         let task = tokio::spawn(sup.run());
         Ok(SpinelRadio {
@@ -146,6 +152,7 @@ impl SpinelRadio {
             tx,
             ctl,
             frames,
+            done,
             errors,
             info: info_rx,
             shared,
@@ -169,6 +176,18 @@ impl SpinelRadio {
         let (reply, answer) = oneshot::channel();
         self.ctl
             .send(Ctl::Channel(channel, reply))
+            .await
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    /// Changes the RCP's source-match table: which Data Requests its acks answer with Frame
+    /// Pending (802.15.4-2015 §6.7.3; a parent lists the sleepy children it holds frames for).
+    /// A refusal or no answer is an error.
+    pub async fn source_match(&self, change: SrcMatch) -> Result<(), RadioError> {
+        let (reply, answer) = oneshot::channel();
+        self.ctl
+            .send(Ctl::SrcMatch(change, reply))
             .await
             .map_err(|_| self.gone())?;
         answer.await.map_err(|_| self.gone())?
@@ -234,6 +253,31 @@ impl Radio for SpinelRadio {
             }
         })
     }
+
+    /// Frames heard and transmit statuses (`RadioEvent::TxDone`, one per frame sent, in
+    /// order). A status and a frame heard at about the same time may come in either order (the
+    /// RCP's answer and its next received frame travel apart).
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move {
+            tokio::select! {
+                biased;
+                Some(d) = self.done.recv() => Ok(RadioEvent::TxDone(d)),
+                f = self.frames.recv() => match f {
+                    Some(f) => Ok(RadioEvent::Frame(f)),
+                    None => Err(self.errors.recv().await.unwrap_or_else(|| self.gone())),
+                },
+                Some(e) = self.errors.recv() => Err(e),
+            }
+        })
+    }
+}
+
+/// Why a source-match change did not happen.
+enum SrcMatchError {
+    /// The link failed (the supervisor deals with it as with any request).
+    Link(LinkError),
+    /// The RCP said no, or something else.
+    Refused(String),
 }
 
 struct Supervisor {
@@ -247,6 +291,7 @@ struct Supervisor {
     info: watch::Sender<RcpInfo>,
     tx: mpsc::Receiver<TxFrame>,
     ctl: mpsc::Receiver<Ctl>,
+    done: mpsc::Sender<TxDone>,
 }
 
 impl Supervisor {
@@ -271,6 +316,23 @@ impl Supervisor {
                         let _ = reply.send(out);
                         r.map(|_| ())
                     }
+                    Ctl::SrcMatch(change, reply) => match self.src_match(change).await {
+                        Ok(()) => {
+                            let _ = reply.send(Ok(()));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Refused(why)) => {
+                            let _ = reply.send(Err(RadioError::Protocol(format!("{}: {why}", self.name))));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Link(e)) => {
+                            let _ = reply.send(Err(RadioError::Unavailable(format!(
+                                "{}: the RCP did not answer the source-match change {change:?}",
+                                self.name
+                            ))));
+                            Err(e)
+                        }
+                    },
                 },
                 ev = self.link.events.recv() => match ev {
                     Some(Event::Reset(r)) => Err(LinkError::Reset(r)),
@@ -386,9 +448,73 @@ impl Supervisor {
         }
     }
 
+    /// One change of the source-match table (two requests for `Clear`).
+    async fn src_match(&mut self, change: SrcMatch) -> Result<(), SrcMatchError> {
+        let Some(first) = mac::encode(change) else {
+            return Ok(());
+        };
+        let mut requests = vec![first];
+        if change == SrcMatch::Clear {
+            requests.push((mac::CLEAR_EXTENDED.0, mac::CLEAR_EXTENDED.1, Vec::new()));
+        }
+        for (cmd, prop, value) in requests {
+            let tid = self.link.tid();
+            let answer = self
+                .link
+                .request(
+                    tid,
+                    &wire::prop_command(tid, cmd, prop, &value),
+                    self.cfg.command_timeout,
+                )
+                .await;
+            let (command, payload) = match answer {
+                Ok(a) => a,
+                Err(e) => {
+                    self.shared.bump(|s| s.src_match_failed += 1);
+                    return Err(SrcMatchError::Link(e));
+                }
+            };
+            let frame = wire::Frame {
+                iid: 0,
+                tid,
+                command,
+                payload: &payload,
+            };
+            match frame.property() {
+                Ok((p, _)) if p == prop && command == mac::answer_command(cmd) => {}
+                Ok((PROP_LAST_STATUS, v)) => {
+                    let st = Reader::new(v).packed("status").unwrap_or(u32::MAX);
+                    self.shared.bump(|s| s.src_match_failed += 1);
+                    return Err(SrcMatchError::Refused(format!(
+                        "the RCP refused the source-match change {change:?}: {}",
+                        wire::status_name(st)
+                    )));
+                }
+                _ => {
+                    self.shared.bump(|s| s.src_match_failed += 1);
+                    return Err(SrcMatchError::Refused(format!(
+                        "the RCP answered the source-match change {change:?} with something else (command {command})"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a transmit status to `recv_event` (counted when nobody takes them).
+    fn report(&self, done: TxDone) {
+        if done.frame_pending {
+            self.shared.bump(|s| s.tx_acked_frame_pending += 1);
+        }
+        if self.done.try_send(done).is_err() {
+            self.shared.bump(|s| s.tx_done_dropped += 1);
+        }
+    }
+
     /// Sends one frame and waits for its transmit-done status.
     async fn transmit(&mut self, frame: TxFrame) -> Result<(), LinkError> {
         let ch = self.info.borrow().channel;
+        let mac_len = frame.bytes.len();
         // The PSDU: the MAC frame and two octets for the FCS, which the RCP computes.
         let mut psdu = frame.bytes;
         psdu.extend_from_slice(&[0, 0]);
@@ -407,10 +533,12 @@ impl Supervisor {
             Err(LinkError::Timeout) => {
                 self.shared.bump(|s| s.tx_failed += 1);
                 tracing::debug!(target: "weft::spinel", "{}: a transmission was not reported done in time", self.name);
+                self.report(mac::tx_done(&psdu[..mac_len], None, None));
                 return Err(LinkError::Timeout);
             }
             Err(e) => {
                 self.shared.bump(|s| s.tx_failed += 1);
+                self.report(mac::tx_done(&psdu[..mac_len], None, None));
                 return Err(e);
             }
         };
@@ -420,10 +548,11 @@ impl Supervisor {
             command,
             payload: &payload,
         };
-        let status = match frame.property() {
-            Ok((PROP_LAST_STATUS, v)) => Reader::new(v).packed("status").unwrap_or(u32::MAX),
-            _ => u32::MAX,
+        let (status, fp) = match frame.property() {
+            Ok((PROP_LAST_STATUS, v)) => mac::parse_tx_done(v),
+            _ => (u32::MAX, None),
         };
+        self.report(mac::tx_done(&psdu[..mac_len], Some(status), fp));
         self.shared.bump(|s| match status {
             wire::STATUS_OK => s.tx_frames += 1,
             wire::STATUS_NO_ACK => s.tx_no_ack += 1,
