@@ -20,6 +20,7 @@ use weft_mesh::thread::mac::Address;
 use weft_mesh::{Bearer, TxDone, TxStatus};
 
 use super::wire::{self, Reader};
+pub use crate::wpan::SrcMatch;
 
 /// Spinel `PROP_MAC_SRC_MATCH_ENABLED`: `SPINEL_PROP_MAC_EXT__BEGIN` (0x1300) + 3 (OpenThread
 /// `spinel.h`).
@@ -69,21 +70,6 @@ pub fn tx_done(mac: &[u8], status: Option<u32>, fp: Option<bool>) -> TxDone {
         frame_pending: status == TxStatus::Acked && fp == Some(true),
         status,
     }
-}
-
-/// One change to the RCP's source-match table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SrcMatch {
-    /// Source match on (Frame Pending only for the addresses listed) or off (Frame Pending in
-    /// every ack of a Data Request).
-    Enable(bool),
-    /// Frames wait for this address (short or extended): its Data Requests are answered with
-    /// Frame Pending.
-    Add(Address),
-    /// Nothing waits for this address any more.
-    Remove(Address),
-    /// Empties both lists.
-    Clear,
 }
 
 /// The Spinel command, property and value of a change; `None` for `Add`/`Remove` of
