@@ -38,6 +38,10 @@ pub fn fuzz_parse(data: &[u8]) {
     let _ = AuxSecurityHeader::parse(data);
     let Ok(f) = Frame::parse(data) else { return };
     assert_eq!(f.to_vec(), data, "a parsed frame re-emits as received");
+    let _ = command::command_id(&f);
+    if let Ok(dr) = command::DataRequest::from_frame(&f) {
+        assert_eq!(dr.src, f.src);
+    }
     if f.security.is_some() {
         let src = match f.src {
             Address::Extended(e) => e,
