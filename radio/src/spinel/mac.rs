@@ -15,8 +15,14 @@
 //!   significant octet first), inserted into and removed from one entry at a time and cleared
 //!   with an empty set. While source match is disabled an RCP sets Frame Pending in every ack
 //!   of a Data Request (OpenThread's `otPlatRadioEnableSrcMatch`).
+//! - The station's addresses (OpenThread `RadioSpinel::SetPanId`, `SetExtendedAddress`,
+//!   `SetShortAddress`): `PROP_MAC_15_4_PANID` (`S`), `PROP_MAC_15_4_LADDR` (`E`, air order),
+//!   `PROP_MAC_15_4_SADDR` (`S`), and promiscuous mode off, so that the RCP filters frames on
+//!   them (§6.7.2) and acknowledges by itself those with AR addressed to it (§6.7.4.2), with
+//!   Frame Pending from the source-match table.
 
 use weft_mesh::thread::mac::Address;
+use weft_mesh::thread::radio::MacSettings;
 use weft_mesh::{Bearer, TxDone, TxStatus};
 
 use super::wire::{self, Reader};
@@ -29,6 +35,42 @@ pub const PROP_MAC_SRC_MATCH_ENABLED: u32 = 0x1303;
 pub const PROP_MAC_SRC_MATCH_SHORT_ADDRESSES: u32 = 0x1304;
 /// Spinel `PROP_MAC_SRC_MATCH_EXTENDED_ADDRESSES`: 0x1300 + 5.
 pub const PROP_MAC_SRC_MATCH_EXTENDED_ADDRESSES: u32 = 0x1305;
+
+/// Spinel `PROP_MAC_15_4_LADDR`: `SPINEL_PROP_MAC__BEGIN` (0x30) + 4.
+pub const PROP_MAC_15_4_LADDR: u32 = 0x34;
+/// Spinel `PROP_MAC_15_4_SADDR`: 0x30 + 5.
+pub const PROP_MAC_15_4_SADDR: u32 = 0x35;
+/// Spinel `PROP_MAC_15_4_PANID`: 0x30 + 6.
+pub const PROP_MAC_15_4_PANID: u32 = 0x36;
+/// `SPINEL_MAC_PROMISCUOUS_MODE_OFF`: only frames for this radio's addresses are passed up.
+pub const PROMISCUOUS_OFF: u8 = 0;
+/// macShortAddress 0xfffe: the device has no short address (802.15.4-2015 §8.4.3.1, table
+/// 8-94), what a station without one gives its radio.
+pub const NO_SHORT_ADDRESS: u16 = 0xfffe;
+
+/// The properties that give an RCP the station's addresses, in the order they are set (the
+/// filter last): `None` gives full promiscuous mode back (the radio hears everything, as a
+/// sniffer, and acknowledges nothing).
+pub fn mac_settings_props(settings: Option<&MacSettings>) -> Vec<(u32, Vec<u8>)> {
+    let Some(m) = settings else {
+        return vec![(
+            wire::PROP_MAC_PROMISCUOUS_MODE,
+            vec![wire::PROMISCUOUS_FULL],
+        )];
+    };
+    vec![
+        (PROP_MAC_15_4_PANID, m.pan_id.to_le_bytes().to_vec()),
+        (PROP_MAC_15_4_LADDR, m.ext_address.to_air().to_vec()),
+        (
+            PROP_MAC_15_4_SADDR,
+            m.short_address
+                .unwrap_or(NO_SHORT_ADDRESS)
+                .to_le_bytes()
+                .to_vec(),
+        ),
+        (wire::PROP_MAC_PROMISCUOUS_MODE, vec![PROMISCUOUS_OFF]),
+    ]
+}
 
 /// Frame Control bits of the frame sent (802.15.4-2015 §7.2.1): AR (bit 5), Sequence Number
 /// Suppression (bit 8).
@@ -150,6 +192,26 @@ mod tests {
             None
         );
         assert_eq!(tx_done(&[], Some(0), None).status, TxStatus::Sent);
+    }
+
+    #[test]
+    fn the_addresses_on_the_wire() {
+        let m = MacSettings {
+            channel: 15,
+            pan_id: 0xface,
+            ext_address: ExtAddress([1, 2, 3, 4, 5, 6, 7, 8]),
+            short_address: None,
+        };
+        assert_eq!(
+            mac_settings_props(Some(&m)),
+            vec![
+                (0x36, vec![0xce, 0xfa]),
+                (0x34, vec![8, 7, 6, 5, 4, 3, 2, 1]),
+                (0x35, vec![0xfe, 0xff]),
+                (0x38, vec![0]),
+            ]
+        );
+        assert_eq!(mac_settings_props(None), vec![(0x38, vec![2])]);
     }
 
     #[test]

@@ -180,3 +180,77 @@ async fn a_refused_source_match_change_is_an_error_and_counted() {
     assert!(radio.source_match(SrcMatch::Enable(true)).await.is_err());
     assert_eq!(radio.stats().src_match_failed, 2);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_addresses_and_table_are_given_and_given_again_after_a_restart() {
+    use weft_mesh::thread::radio::MacSettings;
+    let (fake, radio) = open(Behaviour::default()).await;
+    let mac_props = |f: &Fake| -> Vec<(u32, Vec<u8>)> {
+        f.seen()
+            .sets
+            .into_iter()
+            .filter(|(p, _)| (0x34..=0x36).contains(p) || *p == PROP_MAC_PROMISCUOUS_MODE)
+            .collect()
+    };
+    // Bring-up: full promiscuous mode.
+    assert_eq!(mac_props(&fake), vec![(PROP_MAC_PROMISCUOUS_MODE, vec![2])]);
+    radio
+        .set_mac(Some(MacSettings {
+            channel: 11,
+            pan_id: 0xface,
+            ext_address: ExtAddress([1, 2, 3, 4, 5, 6, 7, 8]),
+            short_address: Some(0x0400),
+        }))
+        .await
+        .unwrap();
+    let given = vec![
+        (0x36, vec![0xce, 0xfa]),
+        (0x34, vec![8, 7, 6, 5, 4, 3, 2, 1]),
+        (0x35, vec![0x00, 0x04]),
+        (PROP_MAC_PROMISCUOUS_MODE, vec![0]),
+    ];
+    assert_eq!(mac_props(&fake)[1..], given[..]);
+    radio.source_match(SrcMatch::Enable(true)).await.unwrap();
+    radio
+        .source_match(SrcMatch::Add(Address::Short(0x0401)))
+        .await
+        .unwrap();
+    radio
+        .source_match(SrcMatch::Add(Address::Short(0x0402)))
+        .await
+        .unwrap();
+    radio
+        .source_match(SrcMatch::Remove(Address::Short(0x0401)))
+        .await
+        .unwrap();
+    // The RCP restarts by itself: configured again (promiscuous first), then given what it had.
+    fake.send(super::fake::reset_notification()).await;
+    for _ in 0..200 {
+        if fake.seen().list_changes.len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let after = mac_props(&fake);
+    assert_eq!(after[5], (PROP_MAC_PROMISCUOUS_MODE, vec![2]));
+    assert_eq!(after[6..], given[..]);
+    let seen = fake.seen();
+    assert_eq!(
+        seen.list_changes[3],
+        (CMD_PROP_VALUE_INSERT, 0x1304, vec![0x02, 0x04]),
+        "only the entry still there"
+    );
+    assert_eq!(
+        seen.sets
+            .iter()
+            .filter(|(p, _)| *p == PROP_MAC_SRC_MATCH_ENABLED)
+            .count(),
+        2
+    );
+    // Back to listening to everything.
+    radio.set_mac(None).await.unwrap();
+    assert_eq!(
+        mac_props(&fake).last(),
+        Some(&(PROP_MAC_PROMISCUOUS_MODE, vec![2]))
+    );
+}

@@ -41,7 +41,7 @@ mod rcp;
 pub mod wire;
 
 pub use link::SpinelIo;
-pub use radio::{Connector, SpinelRadio};
+pub use radio::{Connector, SpinelRadio, SRC_MATCH_KEPT};
 pub use rcp::{diagnose_silence, RcpInfo};
 
 /// The serial line speed when the URI gives none: the rate OpenThread's border router setups

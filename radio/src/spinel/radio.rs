@@ -23,6 +23,8 @@ use super::rcp::{bring_up, configure, BringUpError, RcpInfo};
 use super::wire::{self, Reader, PROP_LAST_STATUS, PROP_PHY_CHAN, PROP_STREAM_RAW};
 use super::{SpinelConfig, SpinelStats, DEFAULT_BAUD};
 use crate::{Caps, Radio, RadioError, RadioEvent, RadioFuture, RadioUri, RxFrame, TxDone, TxFrame};
+use weft_mesh::thread::mac::Address;
+use weft_mesh::thread::radio::MacSettings;
 
 /// An OpenThread RCP as a [`Radio`] (see the module documentation).
 #[derive(Debug)]
@@ -55,6 +57,7 @@ pub type Connector = Box<
 enum Ctl {
     Channel(u8, oneshot::Sender<Result<(), RadioError>>),
     SrcMatch(SrcMatch, oneshot::Sender<Result<(), RadioError>>),
+    Mac(Option<MacSettings>, oneshot::Sender<Result<(), RadioError>>),
 }
 
 impl SpinelRadio {
@@ -145,6 +148,7 @@ impl SpinelRadio {
             tx: tx_rx,
             ctl: ctl_rx,
             done: done_tx,
+            kept: Kept::default(),
         };
         let task = tokio::spawn(sup.run());
         Ok(SpinelRadio {
@@ -181,9 +185,24 @@ impl SpinelRadio {
         answer.await.map_err(|_| self.gone())?
     }
 
+    /// Gives the RCP the station's PAN ID and addresses and turns promiscuous mode off: from
+    /// then on it passes up only frames for them (and broadcasts) and acknowledges by itself
+    /// the frames with AR addressed to them, with Frame Pending from the source-match table.
+    /// `None` turns full promiscuous mode back on (hear everything, acknowledge nothing: how the
+    /// radio opens). Kept and given again when the RCP restarts or is reopened.
+    pub async fn set_mac(&self, settings: Option<MacSettings>) -> Result<(), RadioError> {
+        let (reply, answer) = oneshot::channel();
+        self.ctl
+            .send(Ctl::Mac(settings, reply))
+            .await
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
     /// Changes the RCP's source-match table: which Data Requests its acks answer with Frame
     /// Pending (802.15.4-2015 §6.7.3; a parent lists the sleepy children it holds frames for).
-    /// A refusal or no answer is an error.
+    /// A refusal or no answer is an error. The table is kept and given again when the RCP
+    /// restarts or is reopened (at most [`SRC_MATCH_KEPT`] entries are kept).
     pub async fn source_match(&self, change: SrcMatch) -> Result<(), RadioError> {
         let (reply, answer) = oneshot::channel();
         self.ctl
@@ -272,12 +291,48 @@ impl Radio for SpinelRadio {
     }
 }
 
-/// Why a source-match change did not happen.
+/// Why a change of the RCP's MAC settings did not happen.
 enum SrcMatchError {
     /// The link failed (the supervisor deals with it as with any request).
     Link(LinkError),
     /// The RCP said no, or something else.
     Refused(String),
+}
+
+impl SrcMatchError {
+    fn text(&self) -> String {
+        match self {
+            SrcMatchError::Link(e) => format!("{e:?}"),
+            SrcMatchError::Refused(why) => why.clone(),
+        }
+    }
+}
+
+/// Source-match entries kept to give a restarted RCP again.
+pub const SRC_MATCH_KEPT: usize = 64;
+
+/// What the host gave the RCP beyond bring-up, to give it again after a restart.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    mac: Option<MacSettings>,
+    src_on: Option<bool>,
+    table: Vec<Address>,
+}
+
+impl Kept {
+    fn note(&mut self, change: SrcMatch) {
+        match change {
+            SrcMatch::Enable(on) => self.src_on = Some(on),
+            SrcMatch::Add(Address::None) | SrcMatch::Remove(Address::None) => {}
+            SrcMatch::Add(a) => {
+                if !self.table.contains(&a) && self.table.len() < SRC_MATCH_KEPT {
+                    self.table.push(a);
+                }
+            }
+            SrcMatch::Remove(a) => self.table.retain(|x| *x != a),
+            SrcMatch::Clear => self.table.clear(),
+        }
+    }
 }
 
 struct Supervisor {
@@ -292,6 +347,7 @@ struct Supervisor {
     tx: mpsc::Receiver<TxFrame>,
     ctl: mpsc::Receiver<Ctl>,
     done: mpsc::Sender<TxDone>,
+    kept: Kept,
 }
 
 impl Supervisor {
@@ -316,8 +372,27 @@ impl Supervisor {
                         let _ = reply.send(out);
                         r.map(|_| ())
                     }
+                    Ctl::Mac(settings, reply) => match self.apply_mac(settings).await {
+                        Ok(()) => {
+                            self.kept.mac = settings;
+                            let _ = reply.send(Ok(()));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Refused(why)) => {
+                            let _ = reply.send(Err(RadioError::Protocol(format!("{}: {why}", self.name))));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Link(e)) => {
+                            let _ = reply.send(Err(RadioError::Unavailable(format!(
+                                "{}: the RCP did not answer setting its addresses",
+                                self.name
+                            ))));
+                            Err(e)
+                        }
+                    },
                     Ctl::SrcMatch(change, reply) => match self.src_match(change).await {
                         Ok(()) => {
+                            self.kept.note(change);
                             let _ = reply.send(Ok(()));
                             Ok(())
                         }
@@ -354,11 +429,13 @@ impl Supervisor {
                     if let Err(e) = configure(&mut self.link, &self.cfg, ch, &move || st.get()).await {
                         return format!("{}: the RCP restarted and could not be brought up again: {}", self.name, e.text());
                     }
+                    self.restore().await;
                 }
                 Err(LinkError::Lost(why)) => {
                     if let Err(end) = self.reconnect(why).await {
                         return end;
                     }
+                    self.restore().await;
                 }
                 Err(LinkError::WriteStalled) => {
                     return format!(
@@ -448,6 +525,78 @@ impl Supervisor {
         }
     }
 
+    /// Gives a restarted or reopened RCP the addresses and source-match table it had (what it
+    /// refuses is counted and logged; the radio carries on).
+    async fn restore(&mut self) {
+        let kept = self.kept.clone();
+        if kept.mac.is_some() {
+            if let Err(e) = self.apply_mac(kept.mac).await {
+                tracing::warn!(target: "weft::spinel", "{}: the restarted RCP did not take its addresses again: {}", self.name, e.text());
+            }
+        }
+        let mut changes: Vec<SrcMatch> = kept.src_on.map(SrcMatch::Enable).into_iter().collect();
+        changes.extend(kept.table.iter().map(|a| SrcMatch::Add(*a)));
+        for change in changes {
+            if let Err(e) = self.src_match(change).await {
+                tracing::warn!(target: "weft::spinel", "{}: the restarted RCP did not take {change:?} again: {}", self.name, e.text());
+                return;
+            }
+        }
+    }
+
+    /// Sets the address properties ([`mac::mac_settings_props`]) one after the other.
+    async fn apply_mac(&mut self, settings: Option<MacSettings>) -> Result<(), SrcMatchError> {
+        for (prop, value) in mac::mac_settings_props(settings.as_ref()) {
+            self.request_prop(
+                wire::CMD_PROP_VALUE_SET,
+                prop,
+                &value,
+                "setting its addresses",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One set/insert/remove request; the RCP's answer checked.
+    async fn request_prop(
+        &mut self,
+        cmd: u32,
+        prop: u32,
+        value: &[u8],
+        what: &str,
+    ) -> Result<(), SrcMatchError> {
+        let tid = self.link.tid();
+        let (command, payload) = self
+            .link
+            .request(
+                tid,
+                &wire::prop_command(tid, cmd, prop, value),
+                self.cfg.command_timeout,
+            )
+            .await
+            .map_err(SrcMatchError::Link)?;
+        let frame = wire::Frame {
+            iid: 0,
+            tid,
+            command,
+            payload: &payload,
+        };
+        match frame.property() {
+            Ok((p, _)) if p == prop && command == mac::answer_command(cmd) => Ok(()),
+            Ok((PROP_LAST_STATUS, v)) => {
+                let st = Reader::new(v).packed("status").unwrap_or(u32::MAX);
+                Err(SrcMatchError::Refused(format!(
+                    "the RCP refused {what}: {}",
+                    wire::status_name(st)
+                )))
+            }
+            _ => Err(SrcMatchError::Refused(format!(
+                "the RCP answered {what} with something else (command {command})"
+            ))),
+        }
+    }
+
     /// One change of the source-match table (two requests for `Clear`).
     async fn src_match(&mut self, change: SrcMatch) -> Result<(), SrcMatchError> {
         let Some(first) = mac::encode(change) else {
@@ -457,45 +606,11 @@ impl Supervisor {
         if change == SrcMatch::Clear {
             requests.push((mac::CLEAR_EXTENDED.0, mac::CLEAR_EXTENDED.1, Vec::new()));
         }
+        let what = format!("the source-match change {change:?}");
         for (cmd, prop, value) in requests {
-            let tid = self.link.tid();
-            let answer = self
-                .link
-                .request(
-                    tid,
-                    &wire::prop_command(tid, cmd, prop, &value),
-                    self.cfg.command_timeout,
-                )
-                .await;
-            let (command, payload) = match answer {
-                Ok(a) => a,
-                Err(e) => {
-                    self.shared.bump(|s| s.src_match_failed += 1);
-                    return Err(SrcMatchError::Link(e));
-                }
-            };
-            let frame = wire::Frame {
-                iid: 0,
-                tid,
-                command,
-                payload: &payload,
-            };
-            match frame.property() {
-                Ok((p, _)) if p == prop && command == mac::answer_command(cmd) => {}
-                Ok((PROP_LAST_STATUS, v)) => {
-                    let st = Reader::new(v).packed("status").unwrap_or(u32::MAX);
-                    self.shared.bump(|s| s.src_match_failed += 1);
-                    return Err(SrcMatchError::Refused(format!(
-                        "the RCP refused the source-match change {change:?}: {}",
-                        wire::status_name(st)
-                    )));
-                }
-                _ => {
-                    self.shared.bump(|s| s.src_match_failed += 1);
-                    return Err(SrcMatchError::Refused(format!(
-                        "the RCP answered the source-match change {change:?} with something else (command {command})"
-                    )));
-                }
+            if let Err(e) = self.request_prop(cmd, prop, &value, &what).await {
+                self.shared.bump(|s| s.src_match_failed += 1);
+                return Err(e);
             }
         }
         Ok(())
