@@ -203,7 +203,7 @@ async fn the_addresses_and_table_are_given_and_given_again_after_a_restart() {
         }))
         .await
         .unwrap();
-    let given = vec![
+    let given = [
         (0x36, vec![0xce, 0xfa]),
         (0x34, vec![8, 7, 6, 5, 4, 3, 2, 1]),
         (0x35, vec![0x00, 0x04]),
