@@ -1,6 +1,6 @@
-//! Indirect transmission (IEEE 802.15.4-2015 §6.7.3; Thread 1.3 §4.5.3 sleepy end devices):
-//! what a parent holds for its sleepy children, one bounded queue per child, released one frame
-//! per Data Request the child sends.
+//! Indirect transmission (IEEE 802.15.4-2015 §6.7.3), as a Thread parent does it for its sleepy
+//! end devices: what a parent holds for its sleepy children, one bounded queue per child,
+//! released one frame per Data Request the child sends.
 //!
 //! - A frame for a sleepy child waits in the child's queue (at most
 //!   [`IndirectConfig::per_child`] frames, [`IndirectConfig::max_children`] children): a push

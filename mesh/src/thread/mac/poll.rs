@@ -1,4 +1,4 @@
-//! A sleepy child's data poll timer (IEEE 802.15.4-2015 §6.7.3; Thread 1.3 §4.5.3, a sleepy
+//! A sleepy child's data poll timer (IEEE 802.15.4-2015 §6.7.3; a Thread sleepy
 //! end device polls its parent with MAC Data Requests): when to send the next Data Request,
 //! and what the outcome of one changes.
 //!
