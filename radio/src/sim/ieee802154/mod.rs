@@ -34,10 +34,9 @@
 //!   Pending of the ack), in the order it handed them over, after the medium's
 //!   [`Event::TxDone`].
 //! - **Frame Pending in the ack of a Data Request** (§6.7.3): the addressed radio asks its
-//!   station's source-match answer
-//!   ([`Ieee802154Station::frame_pending`](weft_mesh::thread::radio::Ieee802154Station::frame_pending))
-//!   with the request's source address when the frame is received, as an RCP looks it up in
-//!   its source-match table; acks of other frames never have it.
+//!   station's source-match answer ([`Ieee802154Station::frame_pending`]) with the request's
+//!   source address when the frame is received, as an RCP looks it up in its source-match
+//!   table; acks of other frames never have it.
 //!
 //! Not modelled: the Enh-Ack that 802.15.4-2015 frames (version 2) would get (every frame is
 //! answered with an Imm-Ack), a sleepy radio's receiver being off (a station that sleeps
