@@ -6,7 +6,9 @@
 //! - The acknowledgment of a poll had Frame Pending (§6.7.3): the parent sends a frame; the
 //!   child keeps its receiver on for [`PollConfig::frame_wait`] (OpenThread's
 //!   `kDataPollTimeout`, 100 ms) and polls again when it does not come.
-//! - A frame received with Frame Pending set (more wait, §7.2.1.3): poll again at once.
+//! - A frame received with Frame Pending set (more wait, §7.2.1.3): poll again at once. A frame
+//!   that arrives before the poll's status (a radio may report them in either order) counts
+//!   as the frame the ack announced.
 //! - A poll not acknowledged (or not sent): retried every [`PollConfig::retry_period`] up to
 //!   [`PollConfig::max_retries`] times in a row, then [`PollOutcome::ParentLost`] (the node
 //!   starts a reattach).
@@ -97,6 +99,8 @@ pub struct DataPoller {
     state: State,
     fast_left: u8,
     failures: u8,
+    /// A frame arrived while the poll's status was awaited: its Frame Pending bit.
+    early_frame: Option<bool>,
     stats: PollStats,
 }
 
@@ -108,6 +112,7 @@ impl DataPoller {
             state: State::Stopped,
             fast_left: 0,
             failures: 0,
+            early_frame: None,
             stats: PollStats::default(),
         }
     }
@@ -172,6 +177,7 @@ impl DataPoller {
         match self.state {
             State::Waiting(t) if t <= now => {
                 self.state = State::Sending;
+                self.early_frame = None;
                 self.fast_left = self.fast_left.saturating_sub(1);
                 self.stats.polls += 1;
                 true
@@ -180,6 +186,7 @@ impl DataPoller {
                 // The announced frame did not come: ask again.
                 self.stats.frame_timeouts += 1;
                 self.state = State::Sending;
+                self.early_frame = None;
                 self.stats.polls += 1;
                 true
             }
@@ -208,9 +215,18 @@ impl DataPoller {
         self.stats.acked += 1;
         if done.frame_pending {
             self.stats.frame_pending += 1;
-            self.state = State::Receiving(now + self.config.frame_wait);
-            return PollOutcome::AwaitFrame;
+            match self.early_frame.take() {
+                // The announced frame came already, saying more wait: poll again at once.
+                Some(true) => self.state = State::Waiting(now),
+                Some(false) => self.schedule(now),
+                None => {
+                    self.state = State::Receiving(now + self.config.frame_wait);
+                    return PollOutcome::AwaitFrame;
+                }
+            }
+            return PollOutcome::Continue;
         }
+        self.early_frame = None;
         self.schedule(now);
         PollOutcome::Continue
     }
@@ -220,7 +236,9 @@ impl DataPoller {
         if self.state == State::Stopped {
             return;
         }
-        if frame_pending {
+        if self.state == State::Sending {
+            self.early_frame = Some(frame_pending);
+        } else if frame_pending {
             self.state = State::Waiting(now);
         } else if matches!(self.state, State::Receiving(_)) {
             self.schedule(now);
@@ -370,6 +388,29 @@ mod tests {
         );
         p.fast_polls(at(500), 100);
         assert_eq!(p.fast_left, MAX_FAST_POLLS);
+    }
+
+    #[test]
+    fn a_frame_reported_before_the_polls_status_is_the_one_announced() {
+        let mut p = poller();
+        p.start(at(0));
+        assert!(p.handle_timeout(at(0)));
+        p.on_frame(at(1), true);
+        assert_eq!(
+            p.poll_timeout(),
+            None,
+            "still waiting for the poll's status"
+        );
+        assert_eq!(
+            p.on_tx_done(at(2), &done(TxStatus::Acked, true)),
+            PollOutcome::Continue
+        );
+        assert_eq!(p.poll_timeout(), Some(at(2)), "more wait: at once");
+        assert!(p.handle_timeout(at(2)));
+        p.on_frame(at(3), false);
+        p.on_tx_done(at(4), &done(TxStatus::Acked, true));
+        assert_eq!(p.poll_timeout(), Some(at(5004)), "the last one: the period");
+        assert_eq!(p.stats().frame_timeouts, 0);
     }
 
     #[test]
