@@ -54,6 +54,36 @@ pub struct TxFrame {
     pub bytes: Vec<u8>,
 }
 
+/// How a frame the station handed to its radio ended, as the radio reports it (only radios
+/// that know say; see ARCHITECTURE.md, "The Thread radios").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxStatus {
+    /// On the air; no acknowledgment was asked for (broadcast, or AR clear).
+    Sent,
+    /// Acknowledged (IEEE 802.15.4-2015 §6.7.4: the Imm-Ack or Enh-Ack with the frame's
+    /// sequence number arrived).
+    Acked,
+    /// No acknowledgment after macMaxFrameRetries retransmissions (§6.7.4.3).
+    NoAck,
+    /// CSMA-CA found the channel busy more than macMaxCsmaBackoffs times (§6.2.5.1).
+    ChannelAccessFailure,
+    /// The radio did not send it (its queue was full, it refused the frame, or it failed).
+    Failed,
+}
+
+/// The end of one transmission: what [`Station::handle_tx_done`] is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TxDone {
+    pub bearer: Bearer,
+    /// The frame's MAC sequence number (IEEE 802.15.4-2015 §7.2.2.2), so that a station tells
+    /// its frames apart; `None` when it had none or the radio does not say.
+    pub sequence_number: Option<u8>,
+    pub status: TxStatus,
+    /// The acknowledgment had Frame Pending set (§7.2.1.3): the receiver (a parent answering
+    /// a Data Request, §6.7.3) holds a frame for this station. False without an ack.
+    pub frame_pending: bool,
+}
+
 /// A GATT service of a Mesh node: what a connection is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GattService {
@@ -159,6 +189,12 @@ pub trait Station {
     fn poll_timeout(&self) -> Option<Instant>;
     /// Time has reached `now`: run the timers that are due.
     fn handle_timeout(&mut self, now: Instant);
+
+    /// A frame this station sent is done with: acknowledged or not, and whether the ack said
+    /// Frame Pending (radios that report it: the 802.15.4 simulator, `spinel:`). Called once per
+    /// frame, in the order they were sent. The default ignores it, so stations that do not
+    /// care (Bluetooth Mesh) are untouched.
+    fn handle_tx_done(&mut self, _now: Instant, _done: &TxDone) {}
 
     /// A GATT connection opened, changed its MTU or closed (only radios with GATT report
     /// these). A station that does not serve the connection's service answers a `Connected`

@@ -13,7 +13,7 @@ pub mod wire;
 
 pub use frame::{
     Bearer, ConnId, Connectable, DisconnectReason, GattRole, GattService, LinkEvent, LinkRequest,
-    RxFrame, Station, TxFrame,
+    RxFrame, Station, TxDone, TxFrame, TxStatus,
 };
 pub use time::{Duration, Instant};
 pub use wire::Wire;

@@ -180,6 +180,10 @@ where
                     tracing::debug!(target: "weft::air", "link {e:?}");
                     station.handle_link(clock.now(), &e);
                 }
+                Ok(RadioEvent::TxDone(d)) => {
+                    tracing::trace!(target: "weft::air", "tx done {d:?}");
+                    station.handle_tx_done(clock.now(), &d);
+                }
                 Err(e) => {
                     tracing::warn!(target: "weft::air", "the radio stopped: {e}");
                     if hooks.on_radio_error(station, clock.now(), &e) == Flow::Stop {

@@ -15,7 +15,7 @@ use std::pin::Pin;
 
 pub use weft_mesh::{
     Bearer, ConnId, Connectable, DisconnectReason, Duration, GattRole, GattService, Instant,
-    LinkEvent, LinkRequest, RxFrame, Station, TxFrame,
+    LinkEvent, LinkRequest, RxFrame, Station, TxDone, TxFrame, TxStatus,
 };
 
 pub mod ble_ll;
@@ -109,13 +109,18 @@ pub enum RadioError {
 /// as a trait object; `Send`, so that a radio can move into a tokio task.
 pub type RadioFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RadioError>> + Send + 'a>>;
 
-/// What a radio hands over: a frame heard, or something that happened to a GATT connection.
-/// One stream for both, so that a connection's `Connected` comes before its first value and
-/// its `Disconnected` after its last.
+/// What a radio hands over: a frame heard, something that happened to a GATT connection, or how
+/// a frame it was given to send ended. One stream for all, so that a connection's `Connected`
+/// comes before its first value and its `Disconnected` after its last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RadioEvent {
     Frame(RxFrame),
     Link(LinkEvent),
+    /// A frame handed to [`Radio::send`] is done with (acknowledged or not, and the ack's Frame
+    /// Pending), one per frame in the order they were sent, from radios that know it
+    /// (`spinel:`: the RCP's transmit-done status; ARCHITECTURE.md, "The Thread radios"). The
+    /// driver hands it to [`Station::handle_tx_done`].
+    TxDone(TxDone),
 }
 
 /// A radio: frames to the air and frames from it, and (with [`Caps::gatt`]) GATT connections.

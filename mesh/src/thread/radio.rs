@@ -7,9 +7,14 @@
 //! sends the Imm-Ack of a frame with AR set addressed to it by itself (§6.7.4.2). The
 //! simulated 802.15.4 medium (weft-radio `sim::ieee802154`) reads them from each station
 //! through [`Ieee802154Station`].
+//!
+//! The same radio sets Frame Pending in its acknowledgment of a Data Request (§6.7.3) when the
+//! station holds a frame for the requester: an RCP looks the source address up in its "source
+//! match" table (Spinel `PROP_MAC_SRC_MATCH_*`), the simulated medium asks
+//! [`Ieee802154Station::frame_pending`].
 
 use crate::frame::Station;
-use crate::thread::mac::ExtAddress;
+use crate::thread::mac::{Address, ExtAddress};
 
 /// The radio settings of one station, as it holds them now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,4 +34,13 @@ pub trait Ieee802154Station: Station {
     /// The settings the radio uses now (read by the radio at each frame; a station may change
     /// them at any call, e.g. when it is given a short address).
     fn mac_settings(&self) -> MacSettings;
+
+    /// The source-match answer: whether this station holds a frame for the device with source
+    /// address `src` (a sleepy child polling with a Data Request), so that the radio's ack
+    /// carries Frame Pending (IEEE 802.15.4-2015 §6.7.3, §7.2.1.3). Asked by the radio when it
+    /// acknowledges a Data Request addressed to this station, before the station is handed the
+    /// frame. The default: nothing held for anyone.
+    fn frame_pending(&self, _src: &Address) -> bool {
+        false
+    }
 }

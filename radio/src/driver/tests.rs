@@ -400,3 +400,94 @@ async fn a_radio_without_gatt_refuses_and_the_station_hears_connect_failed() {
         )]
     );
 }
+
+/// An 802.15.4 radio in memory that reports each frame sent as acknowledged, with Frame
+/// Pending when its first octet is odd.
+#[derive(Debug)]
+struct StatusRadio {
+    events: mpsc::UnboundedSender<RadioEvent>,
+    air: mpsc::UnboundedReceiver<RadioEvent>,
+}
+
+impl Radio for StatusRadio {
+    fn caps(&self) -> Caps {
+        Caps::IEEE802154
+    }
+    fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
+        let _ = self.events.send(RadioEvent::TxDone(weft_mesh::TxDone {
+            bearer: frame.bearer,
+            sequence_number: frame.bytes.get(2).copied(),
+            status: weft_mesh::TxStatus::Acked,
+            frame_pending: frame.bytes[0] % 2 == 1,
+        }));
+        Box::pin(async { Ok(()) })
+    }
+    fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
+        Box::pin(async { Err(RadioError::Unsupported("read with recv_event".into())) })
+    }
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move {
+            self.air
+                .recv()
+                .await
+                .ok_or_else(|| RadioError::Unavailable("gone".into()))
+        })
+    }
+}
+
+/// Sends two frames and keeps the statuses it is told.
+#[derive(Debug, Default)]
+struct Sender {
+    out: Vec<Vec<u8>>,
+    told: Vec<weft_mesh::TxDone>,
+}
+
+impl Station for Sender {
+    type Event = ();
+    fn handle_frame(&mut self, _: Instant, _: &RxFrame) {}
+    fn poll_transmit(&mut self, _: Instant) -> Option<TxFrame> {
+        (!self.out.is_empty()).then(|| TxFrame {
+            bearer: Bearer::Ieee802154,
+            bytes: self.out.remove(0),
+        })
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn handle_tx_done(&mut self, _: Instant, done: &weft_mesh::TxDone) {
+        self.told.push(*done);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_radios_transmit_status_reaches_the_station_in_order() {
+    let (events, air) = mpsc::unbounded_channel();
+    let mut radio = StatusRadio { events, air };
+    let clock = Clock::default();
+    let mut st = Sender {
+        out: vec![vec![0x41, 0xd8, 7], vec![0x40, 0xd8, 8]],
+        told: Vec::new(),
+    };
+    let deadline = clock.now() + Duration::from_millis(20);
+    drive(&mut st, &mut radio, &clock, Some(deadline), |_, _, _| {
+        Flow::Continue
+    })
+    .await
+    .unwrap();
+    let told: Vec<_> = st
+        .told
+        .iter()
+        .map(|d| (d.sequence_number, d.status, d.frame_pending))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (Some(7), weft_mesh::TxStatus::Acked, true),
+            (Some(8), weft_mesh::TxStatus::Acked, false)
+        ]
+    );
+}

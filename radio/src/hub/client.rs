@@ -110,7 +110,7 @@ impl Radio for HubRadio {
             loop {
                 match self.rx.recv().await {
                     Some(Ok(RadioEvent::Frame(f))) => return Ok(f),
-                    Some(Ok(RadioEvent::Link(_))) => continue,
+                    Some(Ok(RadioEvent::Link(_) | RadioEvent::TxDone(_))) => continue,
                     Some(Err(e)) => return Err(e),
                     None => {
                         return Err(RadioError::Unavailable(

@@ -15,11 +15,16 @@
 //! [`OtSimRadio`] is what [`crate::open()`] gives for `otsim:NODE_ID[?port_offset=N]`: it
 //! hears every frame on the air (on all channels until [`OtSimRadio::set_channel`] picks one),
 //! handed over without the FCS (checked, counted) and with the channel; it sends frames on the
-//! channel set (11 until then). It is not a MAC: it acknowledges nothing, so OpenThread nodes
-//! that send it frames requesting an acknowledgment retry them.
+//! channel set (11 until then). It does what a radio's MAC does for its host (`mac.rs`): once
+//! told its addresses ([`OtSimRadio::set_mac`]) it acknowledges frames addressed to it, with
+//! Frame Pending from its source-match table ([`OtSimRadio::source_match`]) in the acks of Data
+//! Requests; a frame it sends with AR set waits 16 ms for its ack and is retried up to 3
+//! times, and its outcome (acknowledged, with Frame Pending or not, or not) comes from
+//! `recv_event` as `RadioEvent::TxDone`.
 
 use std::net::Ipv4Addr;
 
+pub mod mac;
 mod radio;
 
 pub use radio::{OtSimRadio, OtSimStats};

@@ -1,4 +1,6 @@
-//! [`OtSimRadio`]: a node of the OpenThread simulation's air as a [`Radio`].
+//! [`OtSimRadio`]: a node of the OpenThread simulation's air as a [`Radio`]: a reader task
+//! (frames heard, the acks awaited, the Imm-Acks it sends for frames addressed to it) and a
+//! transmit task (one frame at a time, waiting for its ack and retrying; `mac.rs`).
 
 use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -9,8 +11,17 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use weft_mesh::thread::mac::Frame;
+use weft_mesh::thread::radio::MacSettings;
+use weft_mesh::wire::Wire;
+
+use super::mac::{ack_wanted, MacState, ACK_TIMEOUT, MAX_FRAME_RETRIES};
 use super::{datagram, parse_datagram, ports, DEFAULT_CHANNEL, GROUP, LOCAL};
-use crate::{Bearer, Caps, Instant, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
+use crate::wpan::SrcMatch;
+use crate::{
+    Bearer, Caps, Instant, Radio, RadioError, RadioEvent, RadioFuture, RadioUri, RxFrame, TxDone,
+    TxFrame, TxStatus,
+};
 
 /// What a simulation radio has seen and done since it opened.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,29 +37,48 @@ pub struct OtSimStats {
     pub frames: u64,
     pub dropped: u64,
     pub fcs_bad: u64,
-    /// Frames sent.
+    /// Datagrams of frames sent (retransmissions included); frames dropped because the
+    /// transmit queue was full; sends the socket refused.
     pub sent: u64,
+    pub tx_dropped: u64,
+    pub send_errors: u64,
+    /// Frames acknowledged (with Frame Pending); not acknowledged after the retries;
+    /// retransmissions.
+    pub tx_acked: u64,
+    pub tx_acked_frame_pending: u64,
+    pub tx_no_ack: u64,
+    pub retries: u64,
+    /// Imm-Acks sent for frames addressed to this radio (once told its addresses).
+    pub acks_sent: u64,
+    /// Transmit statuses not taken because nobody read `recv_event`.
+    pub tx_done_dropped: u64,
 }
 
 /// A node of the simulation (see the module documentation).
 #[derive(Debug)]
 pub struct OtSimRadio {
     name: String,
-    tx: UdpSocket,
-    group: SocketAddr,
     /// 0: every channel (and frames are sent on [`DEFAULT_CHANNEL`]).
     channel: Arc<AtomicU8>,
     frames: mpsc::Receiver<RxFrame>,
+    queue: mpsc::Sender<TxFrame>,
+    done: mpsc::Receiver<TxDone>,
+    mac: Arc<Mutex<MacState>>,
     ended: Arc<Mutex<Option<String>>>,
     stats: Arc<Mutex<OtSimStats>>,
     task: JoinHandle<()>,
+    tx_task: JoinHandle<()>,
 }
 
 impl Drop for OtSimRadio {
     fn drop(&mut self) {
         self.task.abort();
+        self.tx_task.abort();
     }
 }
+
+/// Frames waiting for the transmit task; more are dropped, counted.
+pub const TX_QUEUE: usize = 64;
 
 /// Frames heard and not yet taken by `recv`; more are dropped, counted.
 pub const RX_QUEUE: usize = 1024;
@@ -95,8 +125,10 @@ impl OtSimRadio {
             })?;
         tx.set_nonblocking(true)
             .map_err(|e| unavailable("cannot make the socket non-blocking", e))?;
-        let tx = UdpSocket::from_std(tx.into())
-            .map_err(|e| unavailable("cannot register the socket", e))?;
+        let tx = Arc::new(
+            UdpSocket::from_std(tx.into())
+                .map_err(|e| unavailable("cannot register the socket", e))?,
+        );
         // Receiving: the group's port, shared with every node.
         let rx = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| unavailable("cannot create a UDP socket", e))?;
@@ -122,6 +154,10 @@ impl OtSimRadio {
         let stats = Arc::new(Mutex::new(OtSimStats::default()));
         let ended = Arc::new(Mutex::new(None));
         let (frames_tx, frames) = mpsc::channel(RX_QUEUE);
+        let (queue, queue_rx) = mpsc::channel(TX_QUEUE);
+        let (done_tx, done) = mpsc::channel(TX_QUEUE);
+        let mac = Arc::new(Mutex::new(MacState::default()));
+        let group: SocketAddr = SocketAddrV4::new(GROUP, base).into();
         let task = tokio::spawn(read_loop(
             rx,
             own,
@@ -129,23 +165,65 @@ impl OtSimRadio {
             channel.clone(),
             stats.clone(),
             ended.clone(),
+            Air {
+                tx: tx.clone(),
+                group,
+                mac: mac.clone(),
+            },
+        ));
+        let tx_task = tokio::spawn(tx_loop(
+            Air {
+                tx,
+                group,
+                mac: mac.clone(),
+            },
+            queue_rx,
+            done_tx,
+            channel.clone(),
+            stats.clone(),
         ));
         tracing::info!(target: "weft::otsim", "{name}: on the air 224.0.0.116:{base} as 127.0.0.1:{own}");
         Ok(OtSimRadio {
             name,
-            tx,
-            group: SocketAddrV4::new(GROUP, base).into(),
             channel,
             frames,
+            queue,
+            done,
+            mac,
             ended,
             stats,
             task,
+            tx_task,
         })
     }
 
     /// What the radio has seen and done so far.
     pub fn stats(&self) -> OtSimStats {
         self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    /// Acknowledges, from now on, the frames with AR set addressed to `settings`' short or
+    /// extended address in its PAN (`None`: acknowledges nothing, as at the start). Its channel
+    /// is not taken from it: see [`OtSimRadio::set_channel`].
+    pub fn set_mac(&self, settings: Option<MacSettings>) {
+        if let Ok(mut m) = self.mac.lock() {
+            m.settings = settings;
+        }
+    }
+
+    /// Changes the source-match table: which Data Requests its acks answer with Frame Pending.
+    pub fn source_match(&self, change: SrcMatch) -> Result<(), RadioError> {
+        let mut m = self
+            .mac
+            .lock()
+            .map_err(|_| RadioError::Unavailable(format!("{}: stopped", self.name)))?;
+        m.source_match(change).map_err(|_| {
+            RadioError::Unsupported(format!(
+                "{}: the source-match table is full ({} entries)",
+                self.name,
+                super::mac::SRC_MATCH_CAPACITY
+            ))
+        })
     }
 
     /// Hears only `channel` (11..=26) and sends on it; `None`: hears every channel and sends on
@@ -162,6 +240,99 @@ impl OtSimRadio {
     }
 }
 
+/// Why the reader stopped, as `recv` answers it.
+fn stopped(name: &str, ended: &Mutex<Option<String>>) -> RadioError {
+    RadioError::Unavailable(format!(
+        "{name}: {}",
+        ended
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_else(|| "the reader stopped".into())
+    ))
+}
+
+/// The sending socket, the group and the MAC state, shared by both tasks.
+struct Air {
+    tx: Arc<UdpSocket>,
+    group: SocketAddr,
+    mac: Arc<Mutex<MacState>>,
+}
+
+fn bump_in(stats: &Mutex<OtSimStats>, f: impl FnOnce(&mut OtSimStats)) {
+    if let Ok(mut s) = stats.lock() {
+        f(&mut s);
+    }
+}
+
+/// Sends the queued frames one at a time: a frame that wants an ack waits for it and is sent
+/// again up to [`MAX_FRAME_RETRIES`] times; each ends in a [`TxDone`].
+async fn tx_loop(
+    air: Air,
+    mut queue: mpsc::Receiver<TxFrame>,
+    done: mpsc::Sender<TxDone>,
+    channel: Arc<AtomicU8>,
+    stats: Arc<Mutex<OtSimStats>>,
+) {
+    while let Some(frame) = queue.recv().await {
+        let ch = match channel.load(Ordering::Relaxed) {
+            0 => DEFAULT_CHANNEL,
+            c => c,
+        };
+        let d = datagram(ch, &frame.bytes);
+        let sequence_number = Frame::parse(&frame.bytes)
+            .ok()
+            .and_then(|f| f.sequence_number);
+        let want = ack_wanted(&frame.bytes);
+        let mut status = TxStatus::NoAck;
+        let mut frame_pending = false;
+        for attempt in 0..=MAX_FRAME_RETRIES {
+            let ack = want.and_then(|seq| air.mac.lock().ok().map(|mut m| m.expect_ack(seq)));
+            if attempt > 0 {
+                bump_in(&stats, |s| s.retries += 1);
+            }
+            if let Err(e) = air.tx.send_to(&d, air.group).await {
+                tracing::debug!(target: "weft::otsim", "sending on the air failed: {e}");
+                bump_in(&stats, |s| s.send_errors += 1);
+                status = TxStatus::Failed;
+                break;
+            }
+            bump_in(&stats, |s| s.sent += 1);
+            let Some(ack) = ack else {
+                status = TxStatus::Sent;
+                break;
+            };
+            if let Ok(Ok(fp)) = tokio::time::timeout(ACK_TIMEOUT, ack).await {
+                status = TxStatus::Acked;
+                frame_pending = fp;
+                break;
+            }
+        }
+        if let Ok(mut m) = air.mac.lock() {
+            m.stop_waiting();
+        }
+        bump_in(&stats, |s| match status {
+            TxStatus::Acked => {
+                s.tx_acked += 1;
+                s.tx_acked_frame_pending += u64::from(frame_pending);
+            }
+            TxStatus::NoAck => s.tx_no_ack += 1,
+            _ => {}
+        });
+        let report = TxDone {
+            bearer: Bearer::Ieee802154,
+            sequence_number,
+            status,
+            frame_pending,
+        };
+        match done.try_send(report) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => bump_in(&stats, |s| s.tx_done_dropped += 1),
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+    }
+}
+
 async fn read_loop(
     rx: UdpSocket,
     own: u16,
@@ -169,6 +340,7 @@ async fn read_loop(
     channel: Arc<AtomicU8>,
     stats: Arc<Mutex<OtSimStats>>,
     ended: Arc<Mutex<Option<String>>>,
+    air: Air,
 ) {
     let bump = |f: &dyn Fn(&mut OtSimStats)| {
         if let Ok(mut s) = stats.lock() {
@@ -204,6 +376,17 @@ async fn read_loop(
             bump(&|s| s.other_channel += 1);
             continue;
         }
+        // The MAC's part (only for frames whose FCS is right, as a radio would): the ack
+        // awaited, or an Imm-Ack to send at once.
+        if fcs_ok {
+            let ack = air.mac.lock().ok().and_then(|mut m| m.on_rx(mac).1);
+            if let Some(ack) = ack {
+                match air.tx.send_to(&datagram(ch, &ack), air.group).await {
+                    Ok(_) => bump(&|s| s.acks_sent += 1),
+                    Err(_) => bump(&|s| s.send_errors += 1),
+                }
+            }
+        }
         let frame = RxFrame {
             lqi: None,
             bearer: Bearer::Ieee802154,
@@ -227,24 +410,37 @@ impl Radio for OtSimRadio {
         Caps::IEEE802154
     }
 
-    /// Puts `frame` on the air (its FCS computed) on the channel set.
+    /// Queues `frame` to be put on the air (its FCS computed) on the channel set; a frame that
+    /// does not fit the queue is dropped and counted. Its outcome comes as a
+    /// `RadioEvent::TxDone` from `recv_event`.
     fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
         Box::pin(async move {
             crate::wpan::check_tx(&frame)?;
-            let ch = match self.channel.load(Ordering::Relaxed) {
-                0 => DEFAULT_CHANNEL,
-                c => c,
-            };
-            self.tx
-                .send_to(&datagram(ch, &frame.bytes), self.group)
-                .await
-                .map_err(|e| {
-                    RadioError::Io(format!("{}: sending on the air failed: {e}", self.name))
-                })?;
-            if let Ok(mut s) = self.stats.lock() {
-                s.sent += 1;
+            match self.queue.try_send(frame) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    bump_in(&self.stats, |s| s.tx_dropped += 1);
+                    Ok(())
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(RadioError::Unavailable(format!(
+                    "{}: the transmit task stopped",
+                    self.name
+                ))),
             }
-            Ok(())
+        })
+    }
+
+    /// Frames heard and the transmit statuses of frames sent, in order each.
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move {
+            tokio::select! {
+                biased;
+                Some(d) = self.done.recv() => Ok(RadioEvent::TxDone(d)),
+                f = self.frames.recv() => match f {
+                    Some(f) => Ok(RadioEvent::Frame(f)),
+                    None => Err(stopped(&self.name, &self.ended)),
+                },
+            }
         })
     }
 
@@ -252,15 +448,7 @@ impl Radio for OtSimRadio {
         Box::pin(async move {
             match self.frames.recv().await {
                 Some(f) => Ok(f),
-                None => Err(RadioError::Unavailable(format!(
-                    "{}: {}",
-                    self.name,
-                    self.ended
-                        .lock()
-                        .ok()
-                        .and_then(|e| e.clone())
-                        .unwrap_or_else(|| "the reader stopped".into())
-                ))),
+                None => Err(stopped(&self.name, &self.ended)),
             }
         })
     }

@@ -171,3 +171,86 @@ async fn only_802154_frames_are_sent() {
         assert!(matches!(a.send(bad).await, Err(RadioError::Unsupported(_))));
     }
 }
+
+/// The next transmit status (frames heard meanwhile are skipped).
+async fn next_done(r: &mut OtSimRadio) -> crate::TxDone {
+    loop {
+        let ev = tokio::time::timeout(Duration::from_secs(2), r.recv_event())
+            .await
+            .expect("a status in time")
+            .unwrap();
+        if let crate::RadioEvent::TxDone(d) = ev {
+            return d;
+        }
+    }
+}
+
+/// A weft node told its addresses acknowledges what is sent to it (with Frame Pending for a
+/// Data Request from a source in its table), and the sender learns it; a frame nobody
+/// acknowledges is sent 1 + 3 times and ends without an ack.
+#[tokio::test(flavor = "current_thread")]
+async fn acks_retries_and_frame_pending_between_two_weft_nodes() {
+    use weft_mesh::thread::mac::command::DataRequest;
+    use weft_mesh::thread::mac::{Address, ExtAddress};
+    use weft_mesh::thread::radio::MacSettings;
+    use weft_mesh::wire::Wire;
+
+    let off = offset(4);
+    let mut child = node(6, off).await.unwrap();
+    let mut parent = node(7, off).await.unwrap();
+    if air_or_skip(&mut child, &mut parent).await.is_none() {
+        return;
+    }
+    // The probe's status (an ack frame: sent, none awaited).
+    assert_eq!(next_done(&mut child).await.status, crate::TxStatus::Sent);
+    parent.set_mac(Some(MacSettings {
+        channel: 11,
+        pan_id: 0xface,
+        ext_address: ExtAddress([7; 8]),
+        short_address: Some(0x0400),
+    }));
+    let poll = |seq| {
+        DataRequest {
+            sequence_number: seq,
+            pan_id: 0xface,
+            dst: Address::Short(0x0400),
+            src: Address::Short(0x0401),
+        }
+        .frame(None)
+        .to_vec()
+    };
+    let send = |bytes: Vec<u8>| TxFrame {
+        bearer: Bearer::Ieee802154,
+        bytes,
+    };
+    child.send(send(poll(1))).await.unwrap();
+    let d = next_done(&mut child).await;
+    assert_eq!(
+        (d.sequence_number, d.status, d.frame_pending),
+        (Some(1), crate::TxStatus::Acked, false)
+    );
+    parent
+        .source_match(crate::wpan::SrcMatch::Add(Address::Short(0x0401)))
+        .unwrap();
+    child.send(send(poll(2))).await.unwrap();
+    let d = next_done(&mut child).await;
+    assert_eq!(
+        (d.sequence_number, d.status, d.frame_pending),
+        (Some(2), crate::TxStatus::Acked, true)
+    );
+    // To nobody: four datagrams, no ack.
+    let sent = child.stats().sent;
+    let mut lost = poll(3);
+    lost[5] = 0x00;
+    lost[6] = 0x08; // to 0x0800
+    child.send(send(lost)).await.unwrap();
+    let d = next_done(&mut child).await;
+    assert_eq!(d.status, crate::TxStatus::NoAck);
+    let s = child.stats();
+    assert_eq!((s.sent - sent, s.retries, s.tx_no_ack), (4, 3, 1), "{s:?}");
+    // A broadcast is sent, no ack awaited.
+    child.send(send(MAC.to_vec())).await.unwrap();
+    assert_eq!(next_done(&mut child).await.status, crate::TxStatus::Sent);
+    assert_eq!(parent.stats().acks_sent, 2);
+    assert_eq!(child.stats().tx_acked_frame_pending, 1);
+}

@@ -26,6 +26,11 @@ pub struct Behaviour {
     pub rcp_api_version: u32,
     /// The transmit-done status of every frame sent.
     pub tx_status: u32,
+    /// `None`: the status alone (an older RCP); `Some(fp)`: then `framePending` and
+    /// `headerUpdated` (false), as `NcpBase::LinkRawTransmitDone` writes them.
+    pub tx_frame_pending: Option<bool>,
+    /// Refuses source-match changes (`LAST_STATUS` NOMEM, 11, as an RCP whose table is full).
+    pub refuse_src_match: bool,
 }
 
 impl Default for Behaviour {
@@ -44,6 +49,8 @@ impl Default for Behaviour {
             ],
             rcp_api_version: 11,
             tx_status: STATUS_OK,
+            tx_frame_pending: None,
+            refuse_src_match: false,
         }
     }
 }
@@ -55,6 +62,8 @@ pub struct Seen {
     pub resets: u32,
     /// `PROP_VALUE_SET`s received: property and value, in order (`STREAM_RAW` included).
     pub sets: Vec<(u32, Vec<u8>)>,
+    /// `PROP_VALUE_INSERT`s and `PROP_VALUE_REMOVE`s received: command, property, value.
+    pub list_changes: Vec<(u32, u32, Vec<u8>)>,
 }
 
 /// The test's handle on the fake.
@@ -211,10 +220,37 @@ fn answer(f: &[u8], b: &Behaviour, fake: &Fake) -> Vec<Vec<u8>> {
             };
             fake.seen.lock().unwrap().sets.push((prop, value.to_vec()));
             if prop == PROP_STREAM_RAW {
-                vec![prop_is(tid, PROP_LAST_STATUS, &wire::packed(b.tx_status))]
+                let mut v = wire::packed(b.tx_status);
+                if let Some(fp) = b.tx_frame_pending {
+                    v.extend([u8::from(fp), 0]);
+                }
+                vec![prop_is(tid, PROP_LAST_STATUS, &v)]
+            } else if b.refuse_src_match && (0x1303..=0x1305).contains(&prop) {
+                vec![prop_is(tid, PROP_LAST_STATUS, &packed(11))]
             } else {
                 vec![prop_is(tid, prop, value)]
             }
+        }
+        cmd @ (CMD_PROP_VALUE_INSERT | CMD_PROP_VALUE_REMOVE) => {
+            let Ok((prop, value)) = frame.property() else {
+                return vec![];
+            };
+            if b.refuse_src_match {
+                return vec![prop_is(tid, PROP_LAST_STATUS, &packed(11))];
+            }
+            fake.seen
+                .lock()
+                .unwrap()
+                .list_changes
+                .push((cmd, prop, value.to_vec()));
+            let answer = if cmd == CMD_PROP_VALUE_INSERT {
+                CMD_PROP_VALUE_INSERTED
+            } else {
+                CMD_PROP_VALUE_REMOVED
+            };
+            let mut p = packed(prop);
+            p.extend_from_slice(value);
+            vec![wire::command(tid, answer, &p)]
         }
         _ => vec![prop_is(tid, PROP_LAST_STATUS, &packed(5))],
     }

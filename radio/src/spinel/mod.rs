@@ -18,13 +18,16 @@
 //! | `wire.rs` | header, packed integers, commands, properties, `STREAM_RAW` | Spinel §3–§7, OpenThread `spinel.h` |
 //! | `link.rs` | the reader task and requests with transaction ids | Spinel §3.1.3 |
 //! | `rcp.rs` | bring-up and what an RCP that does not answer looks like | |
+//! | `mac.rs` | transmit-done status with the ack's Frame Pending; the source-match table | 802.15.4-2015 §6.7.3, OpenThread `ncp_base_radio.cpp`, `radio_spinel.cpp` |
 //! | `radio.rs` | [`SpinelRadio`]: the `Radio`, its supervisor | |
 //!
 //! Frames heard are `Bearer::Ieee802154` [`crate::RxFrame`]s without the FCS, with the channel,
 //! RSSI and the RCP's timestamp; the FCS the RCP passes on is checked and counted
 //! ([`SpinelStats::rx_fcs_bad`]), not dropped on (RCPs differ in whether they keep it). Frames
 //! sent go out with CSMA-CA and the RCP's retries when they ask for an acknowledgment; their
-//! outcome (sent, no ack, channel busy) is counted. An RCP that restarts by itself is brought
+//! outcome (sent, acknowledged and with Frame Pending or not, no ack, channel busy) is counted
+//! and handed out by `recv_event` as `RadioEvent::TxDone`. [`SpinelRadio::source_match`]
+//! changes the RCP's source-match table (Frame Pending in the acks of Data Requests). An RCP that restarts by itself is brought
 //! up again; one that is lost (unplugged) is reopened with backoff ([`SpinelConfig::reconnect`])
 //! until it comes back or the radio gives up, when `recv` answers the error.
 
@@ -32,12 +35,13 @@ use std::time::Duration;
 
 pub mod hdlc;
 mod link;
+pub mod mac;
 mod radio;
 mod rcp;
 pub mod wire;
 
 pub use link::SpinelIo;
-pub use radio::{Connector, SpinelRadio};
+pub use radio::{Connector, SpinelRadio, SRC_MATCH_KEPT};
 pub use rcp::{diagnose_silence, RcpInfo};
 
 /// The serial line speed when the URI gives none: the rate OpenThread's border router setups
@@ -135,6 +139,12 @@ pub struct SpinelStats {
     pub tx_cca_failure: u64,
     pub tx_failed: u64,
     pub tx_dropped: u64,
+    /// Transmissions acknowledged with Frame Pending set (the peer holds a frame for us).
+    pub tx_acked_frame_pending: u64,
+    /// Transmit statuses not taken because nobody read `recv_event` (its queue was full).
+    pub tx_done_dropped: u64,
+    /// Source-match changes the RCP refused or did not answer.
+    pub src_match_failed: u64,
     /// Requests sent, not answered in time; answers for no request waiting.
     pub commands: u64,
     pub command_timeouts: u64,
@@ -167,5 +177,7 @@ pub fn fuzz_parse(data: &[u8]) {
 
 #[cfg(test)]
 mod fake;
+#[cfg(test)]
+mod mac_tests;
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,9 @@
 //! The link's reader task hands received frames straight to `recv`'s queue; one task (the
 //! supervisor) owns the writing half: it transmits the frames `send` queued, one at a time,
 //! each answered by the RCP's transmit-done `LAST_STATUS` (OpenThread
-//! `NcpBase::HandleTransmitDone`), changes the channel when asked, and, when the RCP restarts by
-//! itself, brings it up again. A stream that ends or fails is reopened with backoff (frames
+//! `NcpBase::LinkRawTransmitDone`), which becomes a `RadioEvent::TxDone` (`mac.rs`); changes
+//! the channel and the source-match table when asked, and, when the RCP restarts by itself,
+//! brings it up again. A stream that ends or fails is reopened with backoff (frames
 //! sent meanwhile wait in the bounded queue, or are dropped and counted when it is full) until
 //! [`super::Backoff::give_up_after`], when `recv` answers the error.
 
@@ -17,10 +18,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::link::{Event, Link, LinkError, Shared, SpinelIo};
+use super::mac::{self, SrcMatch};
 use super::rcp::{bring_up, configure, BringUpError, RcpInfo};
 use super::wire::{self, Reader, PROP_LAST_STATUS, PROP_PHY_CHAN, PROP_STREAM_RAW};
 use super::{SpinelConfig, SpinelStats, DEFAULT_BAUD};
-use crate::{Caps, Radio, RadioError, RadioFuture, RadioUri, RxFrame, TxFrame};
+use crate::{Caps, Radio, RadioError, RadioEvent, RadioFuture, RadioUri, RxFrame, TxDone, TxFrame};
+use weft_mesh::thread::mac::Address;
+use weft_mesh::thread::radio::MacSettings;
 
 /// An OpenThread RCP as a [`Radio`] (see the module documentation).
 #[derive(Debug)]
@@ -29,6 +33,7 @@ pub struct SpinelRadio {
     tx: mpsc::Sender<TxFrame>,
     ctl: mpsc::Sender<Ctl>,
     frames: mpsc::Receiver<RxFrame>,
+    done: mpsc::Receiver<TxDone>,
     errors: mpsc::Receiver<RadioError>,
     info: watch::Receiver<RcpInfo>,
     shared: Arc<Shared>,
@@ -51,6 +56,8 @@ pub type Connector = Box<
 #[derive(Debug)]
 enum Ctl {
     Channel(u8, oneshot::Sender<Result<(), RadioError>>),
+    SrcMatch(SrcMatch, oneshot::Sender<Result<(), RadioError>>),
+    Mac(Option<MacSettings>, oneshot::Sender<Result<(), RadioError>>),
 }
 
 impl SpinelRadio {
@@ -113,6 +120,7 @@ impl SpinelRadio {
         check_channel(&name, config.channel)?;
         let shared = Arc::new(Shared::default());
         let (frames_tx, frames) = mpsc::channel(config.rx_queue.max(1));
+        let (done_tx, done) = mpsc::channel(config.tx_queue.max(1));
         let (tx, tx_rx) = mpsc::channel(config.tx_queue.max(1));
         let (ctl, ctl_rx) = mpsc::channel(4);
         let (errors_tx, errors) = mpsc::channel(4);
@@ -139,6 +147,8 @@ impl SpinelRadio {
             info: info_tx,
             tx: tx_rx,
             ctl: ctl_rx,
+            done: done_tx,
+            kept: Kept::default(),
         };
         let task = tokio::spawn(sup.run());
         Ok(SpinelRadio {
@@ -146,6 +156,7 @@ impl SpinelRadio {
             tx,
             ctl,
             frames,
+            done,
             errors,
             info: info_rx,
             shared,
@@ -169,6 +180,33 @@ impl SpinelRadio {
         let (reply, answer) = oneshot::channel();
         self.ctl
             .send(Ctl::Channel(channel, reply))
+            .await
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    /// Gives the RCP the station's PAN ID and addresses and turns promiscuous mode off: from
+    /// then on it passes up only frames for them (and broadcasts) and acknowledges by itself
+    /// the frames with AR addressed to them, with Frame Pending from the source-match table.
+    /// `None` turns full promiscuous mode back on (hear everything, acknowledge nothing: how the
+    /// radio opens). Kept and given again when the RCP restarts or is reopened.
+    pub async fn set_mac(&self, settings: Option<MacSettings>) -> Result<(), RadioError> {
+        let (reply, answer) = oneshot::channel();
+        self.ctl
+            .send(Ctl::Mac(settings, reply))
+            .await
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    /// Changes the RCP's source-match table: which Data Requests its acks answer with Frame
+    /// Pending (802.15.4-2015 §6.7.3; a parent lists the sleepy children it holds frames for).
+    /// A refusal or no answer is an error. The table is kept and given again when the RCP
+    /// restarts or is reopened (at most [`SRC_MATCH_KEPT`] entries are kept).
+    pub async fn source_match(&self, change: SrcMatch) -> Result<(), RadioError> {
+        let (reply, answer) = oneshot::channel();
+        self.ctl
+            .send(Ctl::SrcMatch(change, reply))
             .await
             .map_err(|_| self.gone())?;
         answer.await.map_err(|_| self.gone())?
@@ -234,6 +272,67 @@ impl Radio for SpinelRadio {
             }
         })
     }
+
+    /// Frames heard and transmit statuses (`RadioEvent::TxDone`, one per frame sent, in
+    /// order). A status and a frame heard at about the same time may come in either order (the
+    /// RCP's answer and its next received frame travel apart).
+    fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
+        Box::pin(async move {
+            tokio::select! {
+                biased;
+                Some(d) = self.done.recv() => Ok(RadioEvent::TxDone(d)),
+                f = self.frames.recv() => match f {
+                    Some(f) => Ok(RadioEvent::Frame(f)),
+                    None => Err(self.errors.recv().await.unwrap_or_else(|| self.gone())),
+                },
+                Some(e) = self.errors.recv() => Err(e),
+            }
+        })
+    }
+}
+
+/// Why a change of the RCP's MAC settings did not happen.
+enum SrcMatchError {
+    /// The link failed (the supervisor deals with it as with any request).
+    Link(LinkError),
+    /// The RCP said no, or something else.
+    Refused(String),
+}
+
+impl SrcMatchError {
+    fn text(&self) -> String {
+        match self {
+            SrcMatchError::Link(e) => format!("{e:?}"),
+            SrcMatchError::Refused(why) => why.clone(),
+        }
+    }
+}
+
+/// Source-match entries kept to give a restarted RCP again.
+pub const SRC_MATCH_KEPT: usize = 64;
+
+/// What the host gave the RCP beyond bring-up, to give it again after a restart.
+#[derive(Debug, Clone, Default)]
+struct Kept {
+    mac: Option<MacSettings>,
+    src_on: Option<bool>,
+    table: Vec<Address>,
+}
+
+impl Kept {
+    fn note(&mut self, change: SrcMatch) {
+        match change {
+            SrcMatch::Enable(on) => self.src_on = Some(on),
+            SrcMatch::Add(Address::None) | SrcMatch::Remove(Address::None) => {}
+            SrcMatch::Add(a) => {
+                if !self.table.contains(&a) && self.table.len() < SRC_MATCH_KEPT {
+                    self.table.push(a);
+                }
+            }
+            SrcMatch::Remove(a) => self.table.retain(|x| *x != a),
+            SrcMatch::Clear => self.table.clear(),
+        }
+    }
 }
 
 struct Supervisor {
@@ -247,6 +346,8 @@ struct Supervisor {
     info: watch::Sender<RcpInfo>,
     tx: mpsc::Receiver<TxFrame>,
     ctl: mpsc::Receiver<Ctl>,
+    done: mpsc::Sender<TxDone>,
+    kept: Kept,
 }
 
 impl Supervisor {
@@ -271,6 +372,42 @@ impl Supervisor {
                         let _ = reply.send(out);
                         r.map(|_| ())
                     }
+                    Ctl::Mac(settings, reply) => match self.apply_mac(settings).await {
+                        Ok(()) => {
+                            self.kept.mac = settings;
+                            let _ = reply.send(Ok(()));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Refused(why)) => {
+                            let _ = reply.send(Err(RadioError::Protocol(format!("{}: {why}", self.name))));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Link(e)) => {
+                            let _ = reply.send(Err(RadioError::Unavailable(format!(
+                                "{}: the RCP did not answer setting its addresses",
+                                self.name
+                            ))));
+                            Err(e)
+                        }
+                    },
+                    Ctl::SrcMatch(change, reply) => match self.src_match(change).await {
+                        Ok(()) => {
+                            self.kept.note(change);
+                            let _ = reply.send(Ok(()));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Refused(why)) => {
+                            let _ = reply.send(Err(RadioError::Protocol(format!("{}: {why}", self.name))));
+                            Ok(())
+                        }
+                        Err(SrcMatchError::Link(e)) => {
+                            let _ = reply.send(Err(RadioError::Unavailable(format!(
+                                "{}: the RCP did not answer the source-match change {change:?}",
+                                self.name
+                            ))));
+                            Err(e)
+                        }
+                    },
                 },
                 ev = self.link.events.recv() => match ev {
                     Some(Event::Reset(r)) => Err(LinkError::Reset(r)),
@@ -292,11 +429,13 @@ impl Supervisor {
                     if let Err(e) = configure(&mut self.link, &self.cfg, ch, &move || st.get()).await {
                         return format!("{}: the RCP restarted and could not be brought up again: {}", self.name, e.text());
                     }
+                    self.restore().await;
                 }
                 Err(LinkError::Lost(why)) => {
                     if let Err(end) = self.reconnect(why).await {
                         return end;
                     }
+                    self.restore().await;
                 }
                 Err(LinkError::WriteStalled) => {
                     return format!(
@@ -386,9 +525,111 @@ impl Supervisor {
         }
     }
 
+    /// Gives a restarted or reopened RCP the addresses and source-match table it had (what it
+    /// refuses is counted and logged; the radio carries on).
+    async fn restore(&mut self) {
+        let kept = self.kept.clone();
+        if kept.mac.is_some() {
+            if let Err(e) = self.apply_mac(kept.mac).await {
+                tracing::warn!(target: "weft::spinel", "{}: the restarted RCP did not take its addresses again: {}", self.name, e.text());
+            }
+        }
+        let mut changes: Vec<SrcMatch> = kept.src_on.map(SrcMatch::Enable).into_iter().collect();
+        changes.extend(kept.table.iter().map(|a| SrcMatch::Add(*a)));
+        for change in changes {
+            if let Err(e) = self.src_match(change).await {
+                tracing::warn!(target: "weft::spinel", "{}: the restarted RCP did not take {change:?} again: {}", self.name, e.text());
+                return;
+            }
+        }
+    }
+
+    /// Sets the address properties ([`mac::mac_settings_props`]) one after the other.
+    async fn apply_mac(&mut self, settings: Option<MacSettings>) -> Result<(), SrcMatchError> {
+        for (prop, value) in mac::mac_settings_props(settings.as_ref()) {
+            self.request_prop(
+                wire::CMD_PROP_VALUE_SET,
+                prop,
+                &value,
+                "setting its addresses",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One set/insert/remove request; the RCP's answer checked.
+    async fn request_prop(
+        &mut self,
+        cmd: u32,
+        prop: u32,
+        value: &[u8],
+        what: &str,
+    ) -> Result<(), SrcMatchError> {
+        let tid = self.link.tid();
+        let (command, payload) = self
+            .link
+            .request(
+                tid,
+                &wire::prop_command(tid, cmd, prop, value),
+                self.cfg.command_timeout,
+            )
+            .await
+            .map_err(SrcMatchError::Link)?;
+        let frame = wire::Frame {
+            iid: 0,
+            tid,
+            command,
+            payload: &payload,
+        };
+        match frame.property() {
+            Ok((p, _)) if p == prop && command == mac::answer_command(cmd) => Ok(()),
+            Ok((PROP_LAST_STATUS, v)) => {
+                let st = Reader::new(v).packed("status").unwrap_or(u32::MAX);
+                Err(SrcMatchError::Refused(format!(
+                    "the RCP refused {what}: {}",
+                    wire::status_name(st)
+                )))
+            }
+            _ => Err(SrcMatchError::Refused(format!(
+                "the RCP answered {what} with something else (command {command})"
+            ))),
+        }
+    }
+
+    /// One change of the source-match table (two requests for `Clear`).
+    async fn src_match(&mut self, change: SrcMatch) -> Result<(), SrcMatchError> {
+        let Some(first) = mac::encode(change) else {
+            return Ok(());
+        };
+        let mut requests = vec![first];
+        if change == SrcMatch::Clear {
+            requests.push((mac::CLEAR_EXTENDED.0, mac::CLEAR_EXTENDED.1, Vec::new()));
+        }
+        let what = format!("the source-match change {change:?}");
+        for (cmd, prop, value) in requests {
+            if let Err(e) = self.request_prop(cmd, prop, &value, &what).await {
+                self.shared.bump(|s| s.src_match_failed += 1);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a transmit status to `recv_event` (counted when nobody takes them).
+    fn report(&self, done: TxDone) {
+        if done.frame_pending {
+            self.shared.bump(|s| s.tx_acked_frame_pending += 1);
+        }
+        if self.done.try_send(done).is_err() {
+            self.shared.bump(|s| s.tx_done_dropped += 1);
+        }
+    }
+
     /// Sends one frame and waits for its transmit-done status.
     async fn transmit(&mut self, frame: TxFrame) -> Result<(), LinkError> {
         let ch = self.info.borrow().channel;
+        let mac_len = frame.bytes.len();
         // The PSDU: the MAC frame and two octets for the FCS, which the RCP computes.
         let mut psdu = frame.bytes;
         psdu.extend_from_slice(&[0, 0]);
@@ -407,10 +648,12 @@ impl Supervisor {
             Err(LinkError::Timeout) => {
                 self.shared.bump(|s| s.tx_failed += 1);
                 tracing::debug!(target: "weft::spinel", "{}: a transmission was not reported done in time", self.name);
+                self.report(mac::tx_done(&psdu[..mac_len], None, None));
                 return Err(LinkError::Timeout);
             }
             Err(e) => {
                 self.shared.bump(|s| s.tx_failed += 1);
+                self.report(mac::tx_done(&psdu[..mac_len], None, None));
                 return Err(e);
             }
         };
@@ -420,10 +663,11 @@ impl Supervisor {
             command,
             payload: &payload,
         };
-        let status = match frame.property() {
-            Ok((PROP_LAST_STATUS, v)) => Reader::new(v).packed("status").unwrap_or(u32::MAX),
-            _ => u32::MAX,
+        let (status, fp) = match frame.property() {
+            Ok((PROP_LAST_STATUS, v)) => mac::parse_tx_done(v),
+            _ => (u32::MAX, None),
         };
+        self.report(mac::tx_done(&psdu[..mac_len], Some(status), fp));
         self.shared.bump(|s| match status {
             wire::STATUS_OK => s.tx_frames += 1,
             wire::STATUS_NO_ACK => s.tx_no_ack += 1,

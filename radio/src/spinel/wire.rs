@@ -20,6 +20,8 @@ pub const CMD_PROP_VALUE_SET: u32 = 3;
 pub const CMD_PROP_VALUE_INSERT: u32 = 4;
 pub const CMD_PROP_VALUE_REMOVE: u32 = 5;
 pub const CMD_PROP_VALUE_IS: u32 = 6;
+pub const CMD_PROP_VALUE_INSERTED: u32 = 7;
+pub const CMD_PROP_VALUE_REMOVED: u32 = 8;
 
 /// Properties (spinel.h `SPINEL_PROP_*`).
 pub const PROP_LAST_STATUS: u32 = 0;
@@ -223,6 +225,14 @@ pub fn prop_set(tid: u8, prop: u32, value: &[u8]) -> Vec<u8> {
     put_packed(&mut p, prop);
     p.extend_from_slice(value);
     command(tid, CMD_PROP_VALUE_SET, &p)
+}
+
+/// `cmd prop value` (a set, an insert into a list property, a remove from one).
+pub fn prop_command(tid: u8, cmd: u32, prop: u32, value: &[u8]) -> Vec<u8> {
+    let mut p = Vec::new();
+    put_packed(&mut p, prop);
+    p.extend_from_slice(value);
+    command(tid, cmd, &p)
 }
 
 /// `PROP_VALUE_IS prop value` (what an RCP answers; the fake RCP and tests write it).

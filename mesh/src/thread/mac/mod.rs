@@ -3,11 +3,18 @@
 //!
 //! A [`Frame`] is the MAC header and payload of a PSDU without its FCS; [`fcs`] checks and
 //! appends the FCS separately, as radios usually strip it.
+//!
+//! Beside the frames, the MAC sublayer a Thread node needs from them: MAC command frames and
+//! the Data Request ([`command`], §7.5), a parent's frames held for sleepy children
+//! ([`indirect`], §6.7.3) and a sleepy child's poll timer ([`poll`]).
 
 mod address;
+pub mod command;
 pub mod fcs;
 mod frame;
 mod ie;
+pub mod indirect;
+pub mod poll;
 mod security_header;
 
 pub use address::{
@@ -31,6 +38,10 @@ pub fn fuzz_parse(data: &[u8]) {
     let _ = AuxSecurityHeader::parse(data);
     let Ok(f) = Frame::parse(data) else { return };
     assert_eq!(f.to_vec(), data, "a parsed frame re-emits as received");
+    let _ = command::command_id(&f);
+    if let Ok(dr) = command::DataRequest::from_frame(&f) {
+        assert_eq!(dr.src, f.src);
+    }
     if f.security.is_some() {
         let src = match f.src {
             Address::Extended(e) => e,

@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use rand_core::RngCore;
+use weft_mesh::thread::mac::command::is_data_request;
 use weft_mesh::thread::mac::{Address, Frame, FrameType, BROADCAST_PAN_ID, BROADCAST_SHORT};
 use weft_mesh::thread::radio::MacSettings;
 use weft_mesh::wire::Wire;
-use weft_mesh::{Bearer, Duration, Instant, RxFrame, TxFrame};
+use weft_mesh::{Bearer, Duration, Instant, RxFrame, TxDone, TxFrame, TxStatus};
 
 use super::super::topology::{Neighbour, EXPLICIT};
 use super::*;
@@ -32,7 +33,20 @@ fn header_of(bytes: &[u8]) -> Option<Header> {
         ack_request: f.ack_request,
         dst_pan: f.dst_pan,
         dst: f.dst,
+        src: f.src,
+        data_request: is_data_request(&f),
     })
+}
+
+/// What a station is told of a frame's end.
+fn status_of(outcome: TxOutcome) -> TxStatus {
+    match outcome {
+        TxOutcome::Sent => TxStatus::Sent,
+        TxOutcome::Acked => TxStatus::Acked,
+        TxOutcome::NoAck => TxStatus::NoAck,
+        TxOutcome::ChannelAccessFailure => TxStatus::ChannelAccessFailure,
+        TxOutcome::QueueFull | TxOutcome::Rejected => TxStatus::Failed,
+    }
 }
 
 /// The third level of filtering (802.15.4-2015 §6.7.2): the destination PAN ID, when present,
@@ -76,7 +90,8 @@ impl<S: Ieee802154Station> Medium<S> {
             None
         };
         if let Some(outcome) = outcome {
-            self.tx_done(n, outcome, 0);
+            let seq = header_of(&frame.bytes).and_then(|h| h.seq);
+            self.tx_done(n, outcome, 0, seq, false);
             return;
         }
         self.states[n as usize].queue.push_back(frame.bytes);
@@ -85,7 +100,8 @@ impl<S: Ieee802154Station> Medium<S> {
         }
     }
 
-    fn tx_done(&mut self, n: u32, outcome: TxOutcome, retries: u8) {
+    /// A frame of `n` is done with: recorded, and its station told (after the current call).
+    fn tx_done(&mut self, n: u32, outcome: TxOutcome, retries: u8, seq: Option<u8>, fp: bool) {
         if self.config.medium_events {
             self.events.push(Event::TxDone {
                 at: self.now,
@@ -94,6 +110,24 @@ impl<S: Ieee802154Station> Medium<S> {
                 retries,
             });
         }
+        self.done.push_back((
+            n,
+            TxDone {
+                bearer: Bearer::Ieee802154,
+                sequence_number: seq,
+                status: status_of(outcome),
+                frame_pending: fp,
+            },
+        ));
+    }
+
+    /// The sequence number of the current frame of `n`.
+    fn current_seq(&self, n: u32) -> Option<u8> {
+        self.states[n as usize]
+            .current
+            .as_ref()
+            .and_then(|c| c.header)
+            .and_then(|h| h.seq)
     }
 
     /// Takes the next queued frame into CSMA-CA, or goes idle.
@@ -168,7 +202,8 @@ impl<S: Ieee802154Station> Medium<S> {
         if cur.nb > max_nb {
             let retries = cur.retries;
             self.stats.channel_access_failures += 1;
-            self.tx_done(n, TxOutcome::ChannelAccessFailure, retries);
+            let seq = self.current_seq(n);
+            self.tx_done(n, TxOutcome::ChannelAccessFailure, retries, seq, false);
             self.next_frame(n);
         } else {
             self.backoff(n);
@@ -206,6 +241,12 @@ impl<S: Ieee802154Station> Medium<S> {
         self.transmit(n, channel, bytes, header, None, retry);
     }
 
+    /// The source-match answer of the station of `to` for the frame `h` it acknowledges: Frame
+    /// Pending only for a Data Request (§6.7.3).
+    fn ack_frame_pending(&self, to: u32, h: &Header) -> bool {
+        h.data_request && self.stations[to as usize].frame_pending(&h.src)
+    }
+
     /// Starts a transmission (frame or ack) of `n`.
     fn transmit(
         &mut self,
@@ -213,7 +254,7 @@ impl<S: Ieee802154Station> Medium<S> {
         channel: u8,
         bytes: Arc<[u8]>,
         header: Option<Header>,
-        ack: Option<u8>,
+        ack: Option<(u8, bool)>,
         retry: u8,
     ) {
         let now = self.now;
@@ -247,7 +288,8 @@ impl<S: Ieee802154Station> Medium<S> {
             start: now,
             bytes,
             header,
-            ack,
+            ack: ack.map(|(seq, _)| seq),
+            ack_fp: ack.is_some_and(|(_, fp)| fp),
         });
         let tx = match self.free_txs.pop() {
             Some(tx) => {
@@ -336,7 +378,7 @@ impl<S: Ieee802154Station> Medium<S> {
         let now = self.now;
         let (sender, channel, start) = (slot.node, slot.channel, slot.start);
         if let Some(seq) = slot.ack {
-            self.ack_end(tx, sender, channel, start, seq);
+            self.ack_end(tx, sender, channel, start, seq, slot.ack_fp);
             return;
         }
         let mut rx = RxFrame {
@@ -375,12 +417,14 @@ impl<S: Ieee802154Station> Medium<S> {
             };
             if h.ack_request && addressed_to(&h, &me) {
                 if let Some(seq) = h.seq {
+                    let fp = self.ack_frame_pending(nb.node, &h);
                     self.push(
                         now + Duration::from_micros(TURNAROUND_US),
                         Ev::Ack {
                             node: nb.node,
                             seq,
                             channel,
+                            fp,
                         },
                     );
                 }
@@ -415,28 +459,31 @@ impl<S: Ieee802154Station> Medium<S> {
             Some(_) => self.arm(sender, Phase::AckWait, ACK_WAIT_US),
             None => {
                 let retries = st.current.as_ref().map_or(0, |c| c.retries);
-                self.tx_done(sender, TxOutcome::Sent, retries);
+                let seq = self.current_seq(sender);
+                self.tx_done(sender, TxOutcome::Sent, retries, seq, false);
                 self.next_frame(sender);
             }
         }
     }
 
     /// The radio of `n` sends the Imm-Ack of `seq` (§7.3.3: Frame Control with frame type 2,
-    /// version 2006, no addresses; the sequence number).
-    pub(super) fn ack_start(&mut self, n: u32, seq: u8, channel: u8) {
+    /// version 2006, Frame Pending (bit 4, §7.2.1.3) as `fp`, no addresses; the sequence
+    /// number).
+    pub(super) fn ack_start(&mut self, n: u32, seq: u8, channel: u8, fp: bool) {
         // A radio busy sending cannot acknowledge.
         if self.states[n as usize].tx_until > self.now {
             return;
         }
-        let fc: u16 = FrameType::Ack.bits() | (1 << 12);
+        let fc: u16 = FrameType::Ack.bits() | (u16::from(fp) << 4) | (1 << 12);
         let [a, b] = fc.to_le_bytes();
         self.stats.acks_sent += 1;
-        self.transmit(n, channel, Arc::from([a, b, seq]), None, Some(seq), 0);
+        self.stats.acks_frame_pending += u64::from(fp);
+        self.transmit(n, channel, Arc::from([a, b, seq]), None, Some((seq, fp)), 0);
     }
 
     /// An Imm-Ack of `seq` from `sender` ended: the nodes waiting for an ack with that sequence
     /// number that receive it are done with their frame.
-    fn ack_end(&mut self, tx: u32, sender: u32, channel: u8, start: Instant, seq: u8) {
+    fn ack_end(&mut self, tx: u32, sender: u32, channel: u8, start: Instant, seq: u8, fp: bool) {
         for k in self.topology.span(sender) {
             let nb = self.topology.entry(k);
             let st = &self.states[nb.node as usize];
@@ -453,7 +500,7 @@ impl<S: Ieee802154Station> Medium<S> {
                 continue;
             }
             self.stats.acked += 1;
-            self.tx_done(nb.node, TxOutcome::Acked, retries);
+            self.tx_done(nb.node, TxOutcome::Acked, retries, Some(seq), fp);
             self.next_frame(nb.node);
         }
     }
@@ -469,8 +516,9 @@ impl<S: Ieee802154Station> Medium<S> {
         };
         if cur.retries >= max_retries {
             let retries = cur.retries;
+            let seq = cur.header.and_then(|h| h.seq);
             self.stats.no_ack += 1;
-            self.tx_done(n, TxOutcome::NoAck, retries);
+            self.tx_done(n, TxOutcome::NoAck, retries, seq, false);
             self.next_frame(n);
             return;
         }

@@ -28,15 +28,26 @@
 //! - CCA is energy detection above sensitivity: a CCA is busy when a frame from a node the
 //!   listener hears is on its channel at any time during the 8 symbols.
 //!
+//! - **Transmit status** (§6.7.4): each station is told how each of its frames ended through
+//!   [`Station::handle_tx_done`](weft_mesh::Station::handle_tx_done) (sent, acknowledged, no
+//!   ack, channel access failure, or refused/queue full as `Failed`; the sequence number; Frame
+//!   Pending of the ack), in the order it handed them over, after the medium's
+//!   [`Event::TxDone`].
+//! - **Frame Pending in the ack of a Data Request** (§6.7.3): the addressed radio asks its
+//!   station's source-match answer ([`Ieee802154Station::frame_pending`]) with the request's
+//!   source address when the frame is received, as an RCP looks it up in its source-match
+//!   table; acks of other frames never have it.
+//!
 //! Not modelled: the Enh-Ack that 802.15.4-2015 frames (version 2) would get (every frame is
-//! answered with an Imm-Ack), frame pending / indirect transmission to sleepy children, CSL,
-//! interference from frames below sensitivity, adjacent-channel leakage, clock drift. A
-//! station is not told whether its frame was acknowledged (the medium's [`Event::TxDone`]
-//! and counters say it).
+//! answered with an Imm-Ack), a sleepy radio's receiver being off (a station that sleeps
+//! ignores what it hears), CSL, interference from frames below sensitivity, adjacent-channel
+//! leakage, clock drift.
 //!
 //! Events are ordered by (time, insertion sequence) and all randomness comes from one seeded
 //! ChaCha8 generator drawn in event order, so one seed replays a run exactly.
 
+#[cfg(test)]
+mod indirect_tests;
 mod mac;
 #[cfg(test)]
 mod tests;
@@ -49,7 +60,7 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use weft_mesh::thread::radio::Ieee802154Station;
-use weft_mesh::{Duration, Instant};
+use weft_mesh::{Duration, Instant, TxDone};
 
 use super::topology::{loss_from_fixed, Topology};
 use super::{Link, NodeId, Placement, SimConfig};
@@ -300,6 +311,9 @@ pub struct Stats {
     pub acked: u64,
     /// Frames given up without an ack.
     pub no_ack: u64,
+    /// Imm-Acks sent with Frame Pending set (the station held a frame for a Data Request's
+    /// source).
+    pub acks_frame_pending: u64,
     /// Frames dropped because the radio's queue was full.
     pub queue_full: u64,
     /// Frames refused (bearer, length, channel).
@@ -334,8 +348,14 @@ enum Ev {
     Mac { node: u32, gen: u32 },
     /// Transmission `tx` ends: resolve its receptions.
     TxEnd { tx: u32 },
-    /// `node`'s radio sends the Imm-Ack of sequence number `seq` on `channel`.
-    Ack { node: u32, seq: u8, channel: u8 },
+    /// `node`'s radio sends the Imm-Ack of sequence number `seq` on `channel`, with Frame
+    /// Pending `fp`.
+    Ack {
+        node: u32,
+        seq: u8,
+        channel: u8,
+        fp: bool,
+    },
 }
 
 #[derive(Debug)]
@@ -384,6 +404,9 @@ struct Header {
     ack_request: bool,
     dst_pan: Option<u16>,
     dst: weft_mesh::thread::mac::Address,
+    src: weft_mesh::thread::mac::Address,
+    /// A Data Request command (§7.5.5): its ack may carry Frame Pending.
+    data_request: bool,
 }
 
 /// The frame a node's MAC is sending.
@@ -421,6 +444,8 @@ struct TxSlot {
     header: Option<Header>,
     /// An Imm-Ack with this sequence number.
     ack: Option<u8>,
+    /// The Imm-Ack's Frame Pending bit.
+    ack_fp: bool,
 }
 
 /// A transmission recently on a channel (kept for CCA and collision checks).
@@ -454,6 +479,9 @@ pub struct Medium<S: Ieee802154Station> {
     stats: Stats,
     tap: Option<AirTap>,
     rx_buf: Vec<u8>,
+    /// Transmit statuses not yet handed to their stations (a station is never called back
+    /// from inside its own `poll_transmit`).
+    done: VecDeque<(u32, TxDone)>,
 }
 
 impl<S: Ieee802154Station> fmt::Debug for Medium<S> {
@@ -493,6 +521,7 @@ impl<S: Ieee802154Station> Medium<S> {
             stats: Stats::default(),
             tap: None,
             rx_buf: Vec::new(),
+            done: VecDeque::new(),
         }
     }
 
@@ -623,6 +652,7 @@ impl<S: Ieee802154Station> Medium<S> {
         self.prepare();
         while self.queue.peek().is_some_and(|e| e.at <= until) {
             self.process_next();
+            self.flush_done();
         }
         if until > self.now {
             self.now = until;
@@ -634,6 +664,7 @@ impl<S: Ieee802154Station> Medium<S> {
         self.prepare();
         while !self.queue.is_empty() {
             if self.process_next() {
+                self.flush_done();
                 return true;
             }
         }
@@ -663,6 +694,16 @@ impl<S: Ieee802154Station> Medium<S> {
         }
         self.dirty = dirty;
         self.dirty.clear();
+        self.flush_done();
+    }
+
+    /// Hands the transmit statuses waiting to their stations (each call may queue more).
+    fn flush_done(&mut self) {
+        while let Some((n, done)) = self.done.pop_front() {
+            self.stats.station_calls += 1;
+            self.stations[n as usize].handle_tx_done(self.now, &done);
+            self.service(n, None);
+        }
     }
 
     fn process_next(&mut self) -> bool {
@@ -689,7 +730,12 @@ impl<S: Ieee802154Station> Medium<S> {
                 self.mac_timer(node);
             }
             Ev::TxEnd { tx } => self.tx_end(tx),
-            Ev::Ack { node, seq, channel } => self.ack_start(node, seq, channel),
+            Ev::Ack {
+                node,
+                seq,
+                channel,
+                fp,
+            } => self.ack_start(node, seq, channel, fp),
         }
         true
     }

@@ -3,7 +3,7 @@ use std::collections::{BTreeSet, VecDeque};
 use weft_mesh::thread::mac::{Address, Body, ExtAddress, Frame, FrameType, FrameVersion};
 use weft_mesh::thread::radio::{Ieee802154Station, MacSettings};
 use weft_mesh::wire::Wire;
-use weft_mesh::{Bearer, Instant, RxFrame, Station, TxFrame};
+use weft_mesh::{Bearer, Instant, RxFrame, Station, TxDone, TxFrame, TxStatus};
 
 use super::*;
 
@@ -16,6 +16,10 @@ struct Scripted {
     script: VecDeque<(Instant, Vec<u8>)>,
     outbox: VecDeque<Vec<u8>>,
     heard: Vec<(Instant, Vec<u8>, Option<i8>)>,
+    /// The transmit statuses its radio reported.
+    done: Vec<TxDone>,
+    /// The source address its source-match answer holds a frame for.
+    holds_for: Option<Address>,
 }
 
 impl Scripted {
@@ -30,6 +34,8 @@ impl Scripted {
             script: VecDeque::new(),
             outbox: VecDeque::new(),
             heard: Vec::new(),
+            done: Vec::new(),
+            holds_for: None,
         }
     }
     fn send_at(mut self, at_us: u64, frame: Vec<u8>) -> Self {
@@ -62,11 +68,17 @@ impl Station for Scripted {
             self.outbox.push_back(f);
         }
     }
+    fn handle_tx_done(&mut self, _now: Instant, done: &TxDone) {
+        self.done.push(*done);
+    }
 }
 
 impl Ieee802154Station for Scripted {
     fn mac_settings(&self) -> MacSettings {
         self.settings
+    }
+    fn frame_pending(&self, src: &Address) -> bool {
+        self.holds_for.as_ref() == Some(src)
     }
 }
 
@@ -497,4 +509,86 @@ fn one_seed_replays_a_run_exactly() {
         "{sa:?}"
     );
     assert!(sa.loss > 0 && sa.delivered > 0);
+}
+
+fn done(seq: u8, status: TxStatus, frame_pending: bool) -> TxDone {
+    TxDone {
+        bearer: Bearer::Ieee802154,
+        sequence_number: Some(seq),
+        status,
+        frame_pending,
+    }
+}
+
+#[test]
+fn each_station_is_told_how_each_of_its_frames_ended_in_order() {
+    let mut m = Medium::new(MediumConfig::default(), 5);
+    let a = m.add_node(
+        Scripted::new(1, 15, 1)
+            .send_at(0, frame(1, BCAST, 1, false, 10))
+            .send_at(0, frame(1, Address::Short(2), 2, true, 10))
+            .send_at(0, frame(1, Address::Short(9), 3, true, 10))
+            .send_at(0, vec![0x41; 200]),
+        at(0.0),
+    );
+    m.add_node(Scripted::new(2, 15, 2), at(10.0));
+    run(&mut m, 1_000_000);
+    let told = &m.node(a).done;
+    assert_eq!(
+        told,
+        &vec![
+            TxDone {
+                sequence_number: None,
+                ..done(0, TxStatus::Failed, false)
+            },
+            done(1, TxStatus::Sent, false),
+            done(2, TxStatus::Acked, false),
+            done(3, TxStatus::NoAck, false),
+        ],
+        "the refused one at once, the others as they ended"
+    );
+}
+
+/// A MAC command frame (2006, PAN ID compression, extended source) from `src` to `dst`.
+fn command(src: u8, dst: Address, seq: u8, id: u8) -> Vec<u8> {
+    let mut f = Frame::parse(&frame(src, dst, seq, true, 0)).unwrap();
+    f.frame_type = FrameType::MacCommand;
+    f.body = Body::Open {
+        payload_ies: Vec::new(),
+        payload: vec![id],
+    };
+    f.to_vec()
+}
+
+#[test]
+fn the_ack_of_a_data_request_carries_the_receivers_source_match_answer() {
+    let mut m = Medium::new(MediumConfig::default(), 6);
+    let mut parent = Scripted::new(2, 15, 0x0400);
+    parent.holds_for = Some(Address::Extended(ext(1)));
+    m.add_node(parent, at(10.0));
+    let child = m.add_node(
+        Scripted::new(1, 15, 0x0401)
+            // A Data Request: Frame Pending.
+            .send_at(0, command(1, Address::Short(0x0400), 1, 0x04))
+            // A data frame from the same source: an ack without it.
+            .send_at(0, frame(1, Address::Short(0x0400), 2, true, 5))
+            // Another command (Beacon Request ID, addressed): without it.
+            .send_at(0, command(1, Address::Short(0x0400), 3, 0x07)),
+        at(0.0),
+    );
+    let other = m.add_node(
+        Scripted::new(3, 15, 0x0402).send_at(0, command(3, Address::Short(0x0400), 9, 0x04)),
+        at(-10.0),
+    );
+    run(&mut m, 1_000_000);
+    assert_eq!(
+        m.node(child).done,
+        vec![
+            done(1, TxStatus::Acked, true),
+            done(2, TxStatus::Acked, false),
+            done(3, TxStatus::Acked, false),
+        ]
+    );
+    assert_eq!(m.node(other).done, vec![done(9, TxStatus::Acked, false)]);
+    assert_eq!(m.stats().acks_frame_pending, 1);
 }
