@@ -8,7 +8,8 @@ use super::steps::{ConfigItem, Oob, Target};
 pub type Role = usize;
 
 /// What a backend saw happen, backend-neutral.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Observed {
     /// The device is a node at this address.
     Provisioned { address: u16 },
