@@ -95,6 +95,18 @@ fn load_rig(arg: &str) -> Result<Rig, Failure> {
     Rig::load(arg.as_ref()).map_err(|e| Failure::new(Exit::Usage, e.to_string()))
 }
 
+/// Where a scenario runs on `rig`: each role's radio; or why it is skipped (the rig lacks
+/// the radios, or cannot do what the scenario asks of them).
+fn fit(sc: &HilScenario, rig: &Rig) -> Result<Vec<usize>, String> {
+    let m = mapping::map(sc, rig)?;
+    if rig.is_sim() {
+        sim::SimBackend::supports(sc)?;
+    } else {
+        live::supports(sc, rig, &m)?;
+    }
+    Ok(m)
+}
+
 fn needs_json(sc: &HilScenario) -> serde_json::Value {
     let m: serde_json::Map<String, serde_json::Value> = sc
         .needs()
@@ -113,7 +125,7 @@ pub fn run(a: &HilArgs, out: &mut impl Write) -> Result<Exit, Failure> {
         HilCmd::List { json, rig } => {
             let rig = rig.as_deref().map(load_rig).transpose()?;
             for sc in HilScenario::builtin() {
-                let fit = rig.as_ref().map(|r| mapping::map(&sc, r).map(|_| ()));
+                let fit = rig.as_ref().map(|r| fit(&sc, r).map(|_| ()));
                 if *json {
                     let roles: Vec<_> = sc
                         .roles
@@ -180,19 +192,7 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             )
         })?;
     }
-    // A scenario runs where the rig has the radios and the backend the roles.
-    let fits: Vec<Result<Vec<usize>, String>> = scenarios
-        .iter()
-        .map(|s| {
-            let m = mapping::map(s, &rig)?;
-            if rig.is_sim() {
-                sim::SimBackend::supports(s)?;
-            } else {
-                live::supports(s, &rig, &m)?;
-            }
-            Ok(m)
-        })
-        .collect();
+    let fits: Vec<Result<Vec<usize>, String>> = scenarios.iter().map(|s| fit(s, &rig)).collect();
     // A rig whose radios cannot be opened is unavailable: nothing runs.
     if !rig.is_sim() {
         let used: std::collections::BTreeSet<usize> =
