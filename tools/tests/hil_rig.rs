@@ -17,22 +17,36 @@ mod procs;
 
 use procs::{scratch, signal, weft, Killed};
 
-/// A rig file of `ctl`'s controllers (then `more`'s), each with a `power` fixture that has
-/// nothing to switch: an emulated controller keeps no state of its own across a power cycle
-/// that matters here, and the role process is killed and started again.
+/// A rig file of the controllers of `ctls` in order, ids `a`, `b`... each with a `power`
+/// fixture that has nothing to switch (an emulated controller keeps no state across a power
+/// cycle that matters here; the role process is killed and started again).
 fn rig_file(dir: &Path, name: &str, ctls: &[&Controllers]) -> PathBuf {
+    rig_file_with(dir, name, ctls, "", |i| {
+        ((b'a' + i as u8) as char).to_string()
+    })
+}
+
+/// A rig file as [`rig_file`], ids made by `id` from the position, with `more` at the end.
+fn rig_file_with(
+    dir: &Path,
+    name: &str,
+    ctls: &[&Controllers],
+    more: &str,
+    id: impl Fn(usize) -> String,
+) -> PathBuf {
     let mut text = format!("name = \"{name}\"\n");
-    let mut id = b'a';
+    let mut n = 0;
     for ctl in ctls {
         for i in 0..ctl.transports().len() {
             text += &format!(
                 "[[radio]]\nid = \"{}\"\nuri = \"{}\"\n[radio.fixtures]\npower = \"true\"\n",
-                id as char,
+                id(n),
                 ctl.radio_uri(i)
             );
-            id += 1;
+            n += 1;
         }
     }
+    text += more;
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
@@ -76,10 +90,10 @@ fn the_scenarios_that_apply_pass_on_emulated_controllers_and_the_others_skip_wit
     );
     let v = lines(&stdout);
     let loses = |link: &str, pc: u32| {
-        format!("the link {link} loses {pc} % of frames, and the rig 'bumble-3' cannot make its radios lose frames")
+        format!("the link {link} loses {pc} % of frames, and the rig 'bumble-3' cannot make its radios lose frames (it has no `link` fixture)")
     };
     let apart = |a: &str, b: &str| {
-        format!("roles {a} and {b} must not hear each other (no [[link]] between them), but the radios of rig 'bumble-3' all hear each other")
+        format!("roles {a} and {b} must not hear each other (no [[link]] between them), but the radios of rig 'bumble-3' all hear each other (it has no `link` fixture)")
     };
     let short = |n: u32| format!("needs {n} ble radios, the rig 'bumble-3' has 3");
     let expected: Vec<(&str, &str, String)> = vec![
@@ -134,6 +148,59 @@ fn the_scenarios_that_apply_pass_on_emulated_controllers_and_the_others_skip_wit
         xml.contains("tests=\"14\"") && xml.contains("skipped=\"11\"") && xml.contains("bumble-3"),
         "{xml}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_a_link_fixture_the_scenarios_that_shape_the_air_pass_on_emulated_controllers_too() {
+    // The rig's `link` fixture writes to the controllers' control FIFO: `loss I-J=P`, the
+    // radios' ids being the controllers' indices.
+    let dir = scratch("hil-rig", "link");
+    let air = dir.join("air");
+    let Some(ctl) = Fixture::tcp(4)
+        .arg("--control-fifo")
+        .arg(air.to_str().unwrap())
+        .arg("--seed")
+        .arg("1")
+        .start_or_skip()
+    else {
+        return;
+    };
+    let link = format!(
+        "[fixtures]\nlink = \"echo loss {{a}}-{{b}}={{loss}} > {}\"\n",
+        air.display()
+    );
+    let rig = rig_file_with(&dir, "bumble-4", &[&ctl], &link, |i| i.to_string());
+    let (code, stdout, stderr) =
+        procs::run(&["hil", "run", "--rig", rig.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}\n{}", ctl.log());
+    let v = lines(&stdout);
+    for l in v.iter().filter(|l| l["type"] == "result") {
+        let name = l["scenario"].as_str().unwrap();
+        let expected = match name {
+            "onoff-across-relays" => ("skip", "needs 5 ble radios, the rig 'bumble-4' has 4"),
+            "iv-update" => (
+                "skip",
+                "it may take 360000 s, and a rig runs in wall-clock time (at most 3600 s a scenario)",
+            ),
+            _ => ("pass", ""),
+        };
+        assert_eq!(
+            (l["status"].as_str().unwrap(), l["reason"].as_str().unwrap()),
+            expected,
+            "{name}: {l}"
+        );
+    }
+    // The fixture took every link the scenarios set (cuts and restores among them).
+    let log = ctl.log();
+    assert!(log.contains("ok loss 0-1=1"), "{log}");
+    assert!(log.contains("ok loss 0-1=0.1"), "{log}");
+    assert!(!log.contains("error loss"), "{log}");
+    assert_eq!(
+        (&v.last().unwrap()["passed"], &v.last().unwrap()["skipped"]),
+        (&Value::from(12), &Value::from(2))
+    );
+    drop(ctl);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

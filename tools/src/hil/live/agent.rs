@@ -308,7 +308,10 @@ impl Agent {
         };
         let dst = |a: u16| UnicastAddress::new(a).ok_or_else(|| format!("{a:04x} is not unicast"));
         match cmd {
-            Cmd::BecomeDevice { oob } => *st = self.kit.device(self.role, oob.into()),
+            Cmd::BecomeDevice { oob } => {
+                *st = self.kit.device(self.role, oob.into());
+                emit(&Msg::Became);
+            }
             Cmd::Provision { uuid, oob } => {
                 let ScenarioStation::Provisioner(p) = st else {
                     return Err("not the provisioner".into());

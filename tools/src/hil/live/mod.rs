@@ -6,8 +6,9 @@
 //! keeps what the scenario reads (`wire.rs`: commands in, reports out, a JSON object a line).
 //!
 //! What a rig cannot do, [`supports`] says before anything starts (the scenario is skipped
-//! with the reason): keep two real radios out of each other's range or cut the link between
-//! them, make them lose frames, power-cycle a radio without a `power` fixture. A radio that
+//! with the reason): keep two radios out of each other's range, cut the link between them or
+//! make them lose frames without the rig's `link` fixture (a command; emulated controllers
+//! have one), power-cycle a radio without its `power` fixture, idle for days. A radio that
 //! vanishes mid-scenario ends its role process ([`agent`]'s radio gives up after a few
 //! seconds); the scenario fails naming the role, the radio and why, and the run goes on.
 
@@ -34,6 +35,9 @@ use super::steps::{ConfigItem, Oob, Step, Target};
 const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long a role process may take to end once its input closes.
 const STOP_WITHIN: Duration = Duration::from_secs(3);
+/// The longest a scenario may take on a rig (wall-clock seconds): an IV Update's 96 hours do
+/// not run there.
+const WALL_LIMIT_S: f64 = 3600.0;
 /// The longest look at the reports in one go.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -41,11 +45,17 @@ const POLL: Duration = Duration::from_millis(20);
 /// why not: the reason to skip it.
 pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), String> {
     SimBackend::supports(sc)?;
+    if sc.seconds > WALL_LIMIT_S {
+        return Err(format!(
+            "it may take {} s, and a rig runs in wall-clock time (at most {WALL_LIMIT_S} s a scenario)",
+            sc.seconds
+        ));
+    }
     for (i, (_, step)) in sc.steps.iter().enumerate() {
         match step {
-            Step::Cut { .. } | Step::Restore { .. } => {
+            Step::Cut { .. } | Step::Restore { .. } if link_fixture(rig).is_none() => {
                 return Err(format!(
-                    "step {} ({}): the rig '{}' cannot cut the link between two of its radios",
+                    "step {} ({}): the rig '{}' cannot cut the link between two of its radios (it has no `link` fixture)",
                     i + 1,
                     step.name(),
                     rig.name
@@ -66,16 +76,15 @@ pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), Str
             _ => {}
         }
     }
+    if link_fixture(rig).is_some() {
+        return Ok(());
+    }
     let n = sc.roles.len();
     for a in 0..n {
         for b in a + 1..n {
-            let linked = sc
-                .links
-                .iter()
-                .any(|l| (l.a, l.b) == (a, b) || (l.b, l.a) == (a, b));
-            if !linked {
+            if link_of(sc, a, b).is_none() {
                 return Err(format!(
-                    "roles {} and {} must not hear each other (no [[link]] between them), but the radios of rig '{}' all hear each other",
+                    "roles {} and {} must not hear each other (no [[link]] between them), but the radios of rig '{}' all hear each other (it has no `link` fixture)",
                     sc.roles[a].name, sc.roles[b].name, rig.name
                 ));
             }
@@ -83,7 +92,7 @@ pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), Str
     }
     if let Some(l) = sc.links.iter().find(|l| l.loss > 0.0) {
         return Err(format!(
-            "the link {}-{} loses {} % of frames, and the rig '{}' cannot make its radios lose frames",
+            "the link {}-{} loses {} % of frames, and the rig '{}' cannot make its radios lose frames (it has no `link` fixture)",
             sc.roles[l.a].name,
             sc.roles[l.b].name,
             (l.loss * 100.0).round(),
@@ -91,6 +100,40 @@ pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), Str
         ));
     }
     Ok(())
+}
+
+/// The scenario's link between roles `a` and `b`: its loss, if they are linked.
+fn link_of(sc: &HilScenario, a: Role, b: Role) -> Option<f64> {
+    sc.links
+        .iter()
+        .find(|l| (l.a, l.b) == (a, b) || (l.b, l.a) == (a, b))
+        .map(|l| l.loss)
+}
+
+/// The rig's `link` fixture: a shell command that makes the link between radios `{a}` and
+/// `{b}` (their ids) lose frames with probability `{loss}` (1: they no longer hear each other).
+fn link_fixture(rig: &Rig) -> Option<&str> {
+    rig.fixtures.get("link").and_then(|v| v.as_str())
+}
+
+/// Runs a fixture command; `Err` says which and how it failed.
+fn fixture(command: &str) -> Result<(), String> {
+    let out = Command::new("sh")
+        .args(["-c", command])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("the fixture `{command}`: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    Err(format!(
+        "the fixture `{command}` failed ({}){}",
+        out.status,
+        err.lines()
+            .last()
+            .map_or(String::new(), |l| format!(": {l}"))
+    ))
 }
 
 /// The radio's `power` fixture: a shell command that power-cycles it.
@@ -139,6 +182,9 @@ pub struct LiveBackend {
     seed: u64,
     roles: Vec<super::scenario::Role>,
     radios: Vec<RigRadio>,
+    /// The rig's `link` fixture, and each link's loss in the scenario (`None`: not linked).
+    link: Option<String>,
+    losses: Vec<((Role, Role), Option<f64>)>,
     dir: PathBuf,
     pcap: Option<PathBuf>,
     procs: Vec<Option<Proc>>,
@@ -164,6 +210,10 @@ pub struct LiveBackend {
     tid: u8,
     /// Why the scenario cannot go on (a radio vanished).
     failed: Option<String>,
+    /// What was seen while an action waited for a role (handed out by the next `advance`).
+    seen: Vec<Seen>,
+    /// Roles that carried out `become-device` and were not asked since.
+    became: HashSet<Role>,
 }
 
 impl LiveBackend {
@@ -203,6 +253,11 @@ impl LiveBackend {
             seed,
             roles: sc.roles.clone(),
             radios: radios.iter().map(|&i| rig.radios[i].clone()).collect(),
+            link: link_fixture(rig).map(str::to_string),
+            losses: (0..n)
+                .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+                .map(|(a, b)| ((a, b), link_of(sc, a, b)))
+                .collect(),
             dir,
             pcap: pcap.map(Path::to_path_buf),
             procs: (0..n).map(|_| None).collect(),
@@ -236,7 +291,15 @@ impl LiveBackend {
             power_on: Vec::new(),
             tid: 0,
             failed: None,
+            seen: Vec::new(),
+            became: HashSet::new(),
         };
+        // The air as the scenario's links say, before anyone is on it.
+        if b.link.is_some() {
+            for ((x, y), loss) in b.losses.clone() {
+                b.set_loss(x, y, loss.unwrap_or(1.0))?;
+            }
+        }
         for role in 0..n {
             b.start(role)?;
         }
@@ -331,6 +394,35 @@ impl LiveBackend {
             log,
         });
         Ok(())
+    }
+
+    /// Sets the loss between two roles' radios with the rig's `link` fixture.
+    fn set_loss(&self, a: Role, b: Role, loss: f64) -> Result<(), String> {
+        let Some(cmd) = &self.link else {
+            return Err(
+                "the rig has no `link` fixture: it cannot change the link between two radios"
+                    .into(),
+            );
+        };
+        let cmd = cmd
+            .replace("{a}", &self.radios[a].id)
+            .replace("{b}", &self.radios[b].id)
+            .replace("{loss}", &loss.to_string());
+        fixture(&cmd)
+    }
+
+    /// The loss of the scenario's link between two roles; `Err` when they are not linked.
+    fn scenario_loss(&self, a: Role, b: Role) -> Result<f64, String> {
+        self.losses
+            .iter()
+            .find(|((x, y), _)| (*x, *y) == (a, b) || (*y, *x) == (a, b))
+            .and_then(|(_, l)| *l)
+            .ok_or_else(|| {
+                format!(
+                    "no link between {} and {}",
+                    self.roles[a].name, self.roles[b].name
+                )
+            })
     }
 
     /// Kills `role`'s process (SIGKILL) and waits for it.
@@ -435,6 +527,9 @@ impl LiveBackend {
         let mut see = |role, what| out.push(Seen { at_s, role, what });
         match msg {
             Msg::Ready => {}
+            Msg::Became => {
+                self.became.insert(role);
+            }
             Msg::Seen { what } => {
                 match &what {
                     Observed::Provisioned { address } => self.addresses[role] = Some(*address),
@@ -552,7 +647,7 @@ impl Backend for LiveBackend {
 
     fn advance(&mut self, seconds: f64) -> Result<Vec<Seen>, String> {
         let end = self.now_s() + seconds.max(0.0);
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.seen);
         loop {
             let now = self.now_s();
             let (due, later): (Vec<_>, Vec<_>) =
@@ -594,7 +689,31 @@ impl Backend for LiveBackend {
                 self.roles[device].name
             ));
         }
+        // The device offers the class before the provisioner opens a link to it.
+        self.became.remove(&device);
         self.tell(device, &Cmd::BecomeDevice { oob: oob.into() })?;
+        let deadline = WallInstant::now() + READY_WITHIN;
+        while !self.became.contains(&device) {
+            let left = deadline.saturating_duration_since(WallInstant::now());
+            match self.reports.recv_timeout(left.min(POLL)) {
+                Ok(r) => {
+                    let mut seen = std::mem::take(&mut self.seen);
+                    self.handle(r, &mut seen);
+                    self.seen = seen;
+                }
+                Err(RecvTimeoutError::Timeout) if left > Duration::ZERO => {}
+                Err(_) => {
+                    return Err(format!(
+                        "{} did not become a device offering {} OOB",
+                        self.roles[device].name,
+                        oob.as_str()
+                    ))
+                }
+            }
+            if let Some(f) = &self.failed {
+                return Err(f.clone());
+            }
+        }
         let uuid = hex::encode(self.uuids[device]);
         self.tell(
             by,
@@ -660,27 +779,23 @@ impl Backend for LiveBackend {
         self.tell(from, &cmd)
     }
 
-    fn cut(&mut self, _: Role, _: Role) -> Result<(), String> {
-        Err("a rig cannot cut the link between two of its radios".into())
+    fn cut(&mut self, a: Role, b: Role) -> Result<(), String> {
+        self.scenario_loss(a, b)?;
+        self.set_loss(a, b, 1.0)
     }
 
-    fn restore(&mut self, _: Role, _: Role) -> Result<(), String> {
-        Err("a rig cannot cut or restore the link between two of its radios".into())
+    fn restore(&mut self, a: Role, b: Role) -> Result<(), String> {
+        let loss = self.scenario_loss(a, b)?;
+        self.set_loss(a, b, loss)
     }
 
     fn power_cycle(&mut self, role: Role, off_s: f64) -> Result<(), String> {
         let r = &self.radios[role];
-        let fixture = power_fixture(r)
+        let power = power_fixture(r)
             .ok_or_else(|| format!("radio {} ({}) has no `power` fixture", r.id, r.uri))?
             .to_string();
         self.kill(role);
-        let status = Command::new("sh")
-            .args(["-c", &fixture])
-            .status()
-            .map_err(|e| format!("the power fixture `{fixture}`: {e}"))?;
-        if !status.success() {
-            return Err(format!("the power fixture `{fixture}` failed ({status})"));
-        }
+        fixture(&power)?;
         self.power_on.push((self.now_s() + off_s, role));
         Ok(())
     }

@@ -128,6 +128,8 @@ pub struct State {
 pub enum Msg {
     /// The radio is open and the station runs.
     Ready,
+    /// A `become-device` command was carried out.
+    Became,
     /// Something the scenario sees.
     Seen {
         what: Observed,
