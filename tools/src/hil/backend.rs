@@ -1,6 +1,6 @@
 //! The one interface scenario steps run against: a [`Backend`] holds the roles of one
 //! scenario on their radios and acts on them by role. The simulator in virtual time is one
-//! (`sim/`); weft processes on a rig file's radios, in wall-clock time, are the next.
+//! (`sim/`); weft processes on a rig file's radios, in wall-clock time, the other (`live/`).
 
 use super::steps::{ConfigItem, Oob, Target};
 

@@ -3,7 +3,8 @@
 //!
 //! One concern per file: `rig.rs` the rig files and the built-in simulated rig, `scenario.rs`
 //! and `steps.rs` the scenario files, `mapping.rs` roles onto a rig's radios, `backend.rs` the
-//! one interface steps run against, `sim/` that interface on the simulator,
+//! one interface steps run against, `sim/` that interface on the simulator, `live/` on a rig
+//! file's radios (a `weft hil role` process per role),
 //! `runner.rs` steps and assertions, `report.rs` NDJSON and JUnit, `source.rs` file:line errors.
 
 use std::io::Write;
