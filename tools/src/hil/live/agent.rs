@@ -150,9 +150,14 @@ pub fn run(a: &RoleArgs) -> Result<Exit, Failure> {
             )
         })?;
         let pcap = match &a.pcap {
-            Some(p) => Some(CaptureFile::create(p, radio.caps()).map_err(|e| {
-                Failure::new(Exit::Unavailable, format!("--pcap {}: {e}", p.display()))
-            })?),
+            // Flushed at once: a process killed before the first flush leaves a valid file.
+            Some(p) => Some(
+                CaptureFile::create(p, radio.caps())
+                    .and_then(|mut f| f.flush().map(|()| f))
+                    .map_err(|e| {
+                        Failure::new(Exit::Unavailable, format!("--pcap {}: {e}", p.display()))
+                    })?,
+            ),
             None => None,
         };
         let own = stand_in_adv_address(station.as_node().map_or(0, |n| n.primary().get()));

@@ -13,10 +13,15 @@
 //! seconds); the scenario fails naming the role, the radio and why, and the run goes on.
 
 pub mod agent;
+mod fit;
 mod wire;
+
+use fit::{fixture, link_fixture, link_of, power_fixture};
+pub use fit::{probe, supports};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,139 +34,14 @@ use super::backend::{Backend, Observed, Role, RoleView, Seen};
 use super::rig::{Rig, RigRadio};
 use super::scenario::{HilScenario, RoleKind};
 use super::sim::SimBackend;
-use super::steps::{ConfigItem, Oob, Step, Target};
+use super::steps::{ConfigItem, Oob, Target};
 
 /// How long the role processes may take to open their radios.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long a role process may take to end once its input closes.
 const STOP_WITHIN: Duration = Duration::from_secs(3);
-/// The longest a scenario may take on a rig (wall-clock seconds): an IV Update's 96 hours do
-/// not run there.
-const WALL_LIMIT_S: f64 = 3600.0;
 /// The longest look at the reports in one go.
 const POLL: Duration = Duration::from_millis(20);
-
-/// Whether the roles of `sc` can run on these radios of `rig` (`radios[i]` for role `i`), or
-/// why not: the reason to skip it.
-pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), String> {
-    SimBackend::supports(sc)?;
-    if sc.seconds > WALL_LIMIT_S {
-        return Err(format!(
-            "it may take {} s, and a rig runs in wall-clock time (at most {WALL_LIMIT_S} s a scenario)",
-            sc.seconds
-        ));
-    }
-    for (i, (_, step)) in sc.steps.iter().enumerate() {
-        match step {
-            Step::Cut { .. } | Step::Restore { .. } if link_fixture(rig).is_none() => {
-                return Err(format!(
-                    "step {} ({}): the rig '{}' cannot cut the link between two of its radios (it has no `link` fixture)",
-                    i + 1,
-                    step.name(),
-                    rig.name
-                ))
-            }
-            Step::PowerCycle { role, .. } => {
-                let r = &rig.radios[radios[*role]];
-                if power_fixture(r).is_none() {
-                    return Err(format!(
-                        "step {} (power-cycle): radio {} ({}) of role {} has no `power` fixture",
-                        i + 1,
-                        r.id,
-                        r.uri,
-                        sc.roles[*role].name
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
-    if link_fixture(rig).is_some() {
-        return Ok(());
-    }
-    let n = sc.roles.len();
-    for a in 0..n {
-        for b in a + 1..n {
-            if link_of(sc, a, b).is_none() {
-                return Err(format!(
-                    "roles {} and {} must not hear each other (no [[link]] between them), but the radios of rig '{}' all hear each other (it has no `link` fixture)",
-                    sc.roles[a].name, sc.roles[b].name, rig.name
-                ));
-            }
-        }
-    }
-    if let Some(l) = sc.links.iter().find(|l| l.loss > 0.0) {
-        return Err(format!(
-            "the link {}-{} loses {} % of frames, and the rig '{}' cannot make its radios lose frames (it has no `link` fixture)",
-            sc.roles[l.a].name,
-            sc.roles[l.b].name,
-            (l.loss * 100.0).round(),
-            rig.name
-        ));
-    }
-    Ok(())
-}
-
-/// The scenario's link between roles `a` and `b`: its loss, if they are linked.
-fn link_of(sc: &HilScenario, a: Role, b: Role) -> Option<f64> {
-    sc.links
-        .iter()
-        .find(|l| (l.a, l.b) == (a, b) || (l.b, l.a) == (a, b))
-        .map(|l| l.loss)
-}
-
-/// The rig's `link` fixture: a shell command that makes the link between radios `{a}` and
-/// `{b}` (their ids) lose frames with probability `{loss}` (1: they no longer hear each other).
-fn link_fixture(rig: &Rig) -> Option<&str> {
-    rig.fixtures.get("link").and_then(|v| v.as_str())
-}
-
-/// Runs a fixture command; `Err` says which and how it failed.
-fn fixture(command: &str) -> Result<(), String> {
-    let out = Command::new("sh")
-        .args(["-c", command])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("the fixture `{command}`: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    Err(format!(
-        "the fixture `{command}` failed ({}){}",
-        out.status,
-        err.lines()
-            .last()
-            .map_or(String::new(), |l| format!(": {l}"))
-    ))
-}
-
-/// The radio's `power` fixture: a shell command that power-cycles it.
-fn power_fixture(r: &RigRadio) -> Option<&str> {
-    r.fixtures.get("power").and_then(|v| v.as_str())
-}
-
-/// Opens each radio once and closes it: `Err` names the first that cannot be opened.
-pub fn probe(rig: &Rig, which: &[usize]) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        for &i in which {
-            let r = &rig.radios[i];
-            let uri = weft_radio::RadioUri::parse(&r.uri).map_err(|e| e.to_string())?;
-            let opened = tokio::time::timeout(Duration::from_secs(10), weft_radio::open(&uri))
-                .await
-                .map_err(|_| "no answer within 10 s".to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
-            if let Err(e) = opened {
-                return Err(format!("radio {} ({}) cannot be opened: {e}", r.id, r.uri));
-            }
-        }
-        Ok(())
-    })
-}
 
 /// One role process.
 struct Proc {
@@ -236,7 +116,10 @@ impl LiveBackend {
             RUNS.fetch_add(1, Ordering::Relaxed),
             sc.name
         ));
-        std::fs::create_dir_all(&dir)
+        // Owner-only and new: nobody else's directory (or link) is taken for it.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let (sender, reports) = mpsc::channel();
         let scenario = if HilScenario::builtin()
