@@ -552,14 +552,11 @@ impl Hooks<ScenarioStation> for &mut Agent {
             }),
             _ => None,
         };
-        if st.is_provisioner()
-            && self.saved.as_ref().and_then(|s| s.cdb.as_ref())
-                != match &*st {
-                    ScenarioStation::Provisioner(p) => Some(p.cdb()),
-                    _ => None,
-                }
-        {
-            self.save(st);
+        // weft writes the network database whenever it changes.
+        if let ScenarioStation::Provisioner(p) = &*st {
+            if self.saved.as_ref().and_then(|s| s.cdb.as_ref()) != Some(p.cdb()) {
+                self.save(st);
+            }
         }
         if let Some(m) = msg {
             if !emit(&m) {
