@@ -14,7 +14,9 @@ LAMP = "0102030405060708090a0b0c0d0e0f10"
 def served(target, strategy):
     """`weft serve` on the place's radio, answering."""
     strategy.transition("serving")
-    yield target.get_driver("WeftServeDriver")
+    serve = target.get_driver("WeftServeDriver")
+    yield serve
+    print("weft serve:", serve.log(), sep="\n")
     strategy.transition("off")
 
 
@@ -24,6 +26,7 @@ def lamp(env):
     device = env.get_target("device")
     node = device.get_driver("WeftNodeDriver")
     yield node
+    print("weft node:", node.log(), sep="\n")
     device.deactivate(node)
 
 

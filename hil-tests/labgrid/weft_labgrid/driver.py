@@ -149,6 +149,11 @@ class WeftServeDriver(Driver):
         `timeout` seconds without one."""
         return self._client.next_event(timeout)
 
+    @Driver.check_active
+    def log(self):
+        """What weft serve wrote so far."""
+        return self._process.log()
+
     @property
     def socket_path(self):
         """The socket on the radio's host, for other weft commands there
@@ -168,9 +173,11 @@ class WeftNodeDriver(Driver):
     Args:
         uuid (str): the device UUID (32 hex digits)
         models (str): `--models`, comma separated (default: onoff-server,level-server)
-        state_file (str): `--state` on that host (default: weft's own; `state` is
-            labgrid's binding state)
+        state_file (str): `--state` on that host (`state` is labgrid's binding state);
+            default: a fresh file, removed when the driver is deactivated, so the device
+            starts unprovisioned each time
         weft (str): the weft binary on that host
+        ready_timeout (float): seconds `weft node` may take to open its radio
     """
 
     bindings = {"radio": "WeftRadio"}
@@ -179,21 +186,30 @@ class WeftNodeDriver(Driver):
     models = attr.ib(default="onoff-server,level-server", validator=_str)
     state_file = attr.ib(default=None, validator=_opt_str)
     weft = attr.ib(default="weft", validator=_str)
+    ready_timeout = attr.ib(default=30.0, converter=float)
 
     def __attrs_post_init__(self):
         super().__attrs_post_init__()
         self._process = None
+        self._fresh = None
 
     def on_activate(self):
+        state = self.state_file
+        if state is None:
+            state = self._fresh = Host.fresh_path("node") + ".weft"
         argv = [self.weft, "node", "--radio", self.radio.uri, "--uuid", self.uuid,
-                "--models", self.models]
-        if self.state_file:
-            argv += ["--state", self.state_file]
+                "--models", self.models, "--state", state]
         self._process = _Process(self, argv)
-        # It opens its radio before it beacons; an early failure (a busy dongle) shows here.
-        time.sleep(0.2)
+        # It says so once its radio is open: "unprovisioned UUID: waiting for a provisioner"
+        # (or "node ADDRESS on the air" from a state that is provisioned already).
+        deadline = time.monotonic() + self.ready_timeout
         try:
-            self._process.check_running()
+            while not any(w in self._process.log() for w in ("unprovisioned ", " on the air")):
+                self._process.check_running()
+                if time.monotonic() > deadline:
+                    raise ExecutionError(f"weft node did not open its radio in "
+                                         f"{self.ready_timeout} s:\n{self._process.log()}")
+                time.sleep(0.05)
         except ExecutionError:
             self._process.stop()
             self._process = None
@@ -203,6 +219,10 @@ class WeftNodeDriver(Driver):
         if self._process is not None:
             self._process.stop()
             self._process = None
+        if self._fresh is not None:
+            fresh, self._fresh = self._fresh, None
+            # The state file, its key file and its lock.
+            Host(self.radio).run(["rm", "-f", fresh, fresh + ".key", fresh + ".lock"])
 
     @Driver.check_active
     def log(self):

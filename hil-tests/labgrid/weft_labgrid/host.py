@@ -58,8 +58,9 @@ class Host:
         """Starts `argv` on the host, its output going to the open file `log`; stop it with
         `stop`."""
         if self.local:
+            # In the caller's process group: whoever stops the test run stops these too.
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+                                    stderr=subprocess.STDOUT)
         cmd = self.command(["sh", "-c", _REMOTE_WRAPPER, "sh", *argv])
         return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -83,7 +84,12 @@ class Host:
     def socket_path(self, name):
         """A fresh path for a Unix socket on the host (under /tmp there, short enough for
         sun_path)."""
-        return f"/tmp/weft-{name}-{uuid.uuid4().hex[:12]}.sock"
+        return f"{self.fresh_path(name)}.sock"
+
+    @staticmethod
+    def fresh_path(name):
+        """A path on the host that nothing uses yet: /tmp/weft-NAME-RANDOM."""
+        return f"/tmp/weft-{name}-{uuid.uuid4().hex[:12]}"
 
     def reach(self, path, scratch):
         """The path this host connects to for the host's Unix socket `path`: the path itself
