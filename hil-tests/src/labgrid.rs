@@ -91,6 +91,17 @@ impl Lab {
     /// exporter's YAML, rendered by labgrid with Jinja2: `{{ hostname }}`, comments `##`),
     /// and waits until the coordinator lists every group of `groups`.
     pub fn start(bin: &Path, resources: &str, groups: &[&str]) -> Result<Lab, String> {
+        Lab::start_as(bin, resources, groups, None)
+    }
+
+    /// [`Lab::start`], the exporter publishing `hostname` as its host (`--hostname`; its
+    /// `{{ hostname }}`) instead of this host's name.
+    pub fn start_as(
+        bin: &Path,
+        resources: &str,
+        groups: &[&str],
+        hostname: Option<&str>,
+    ) -> Result<Lab, String> {
         let started = Instant::now();
         let dir = tempfile::Builder::new()
             .prefix("weft-labgrid-")
@@ -128,11 +139,12 @@ impl Lab {
         let file = lab.dir.path().join("exporter.yaml");
         std::fs::write(&file, resources).map_err(|e| format!("{}: {e}", file.display()))?;
         let file = file.to_string_lossy().into_owned();
-        lab.exporter = Some(lab.spawn(
-            "labgrid-exporter",
-            &["-c", &lab.address, "-n", EXPORTER, &file],
-            "exporter.log",
-        )?);
+        let mut args = vec!["-c", &lab.address, "-n", EXPORTER];
+        if let Some(name) = hostname {
+            args.extend(["--hostname", name]);
+        }
+        args.push(&file);
+        lab.exporter = Some(lab.spawn("labgrid-exporter", &args, "exporter.log")?);
         loop {
             lab.check_running()?;
             let listed = lab.client(&["resources"]).unwrap_or_default();

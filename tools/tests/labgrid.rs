@@ -3,7 +3,10 @@
 //! Bumble-emulated controllers as `WeftRadio` resources, one place each, created and locked
 //! with `labgrid-client`; then the pytest example of `hil-tests/labgrid/` runs through the
 //! places: `weft serve` on one place's radio provisions and switches a `weft node` on the
-//! other's, all started by the package's drivers.
+//! other's, all started by the package's drivers. Once with the exporter on this host (the
+//! drivers start weft as child processes), once with the exporter naming another host, reached
+//! through labgrid's SSH connection to a loopback `ssh` (`hil-tests/labgrid/loopback-ssh`: no
+//! sshd here) that runs the commands on this host.
 //!
 //! Skipped, saying so, when the Bumble or the labgrid venv is missing, except under CI=1
 //! (`.ci/run` makes both).
@@ -46,6 +49,17 @@ impl Drop for Group {
 
 #[test]
 fn the_pytest_example_provisions_through_labgrid_places() {
+    run_example(None);
+}
+
+#[test]
+fn the_drivers_reach_another_host_through_labgrids_ssh_connection() {
+    run_example(Some("weft-lab-host"));
+}
+
+/// Runs the example through two places of emulated controllers exported as on `host` (this
+/// host when `None`, else another, reached through the loopback ssh).
+fn run_example(host: Option<&str>) {
     let Some(bin) = labgrid::bin_or_skip() else {
         return;
     };
@@ -56,7 +70,8 @@ fn the_pytest_example_provisions_through_labgrid_places() {
         .map(|i| (format!("weft-{i}"), ctl.radio_uri(i)))
         .collect();
     let places: Vec<&str> = radios.iter().map(|(p, _)| p.as_str()).collect();
-    let lab = Lab::start(&bin, &exporter_yaml(&radios), &places).unwrap_or_else(|e| panic!("{e}"));
+    let lab = Lab::start_as(&bin, &exporter_yaml(&radios), &places, host)
+        .unwrap_or_else(|e| panic!("{e}"));
     for place in &places {
         lab.place(place)
             .unwrap_or_else(|e| panic!("{e}\n{}", lab.logs()));
@@ -64,11 +79,17 @@ fn the_pytest_example_provisions_through_labgrid_places() {
     let shown = lab.client(&["-p", "weft-0", "show"]).unwrap();
     assert!(shown.contains(&radios[0].1), "{shown}");
 
-    // The weft under test comes first on PATH: the drivers run `weft` on the radio's host.
+    // The weft under test comes first on PATH: the drivers run `weft` on the radio's host;
+    // across hosts, `ssh` is the loopback one.
     let weft = Path::new(env!("CARGO_BIN_EXE_weft"));
-    let path = std::env::join_paths(std::iter::once(weft.parent().unwrap().to_owned()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
+    let ssh = host.map(|_| labgrid::package_dir().join("loopback-ssh"));
+    let path = std::env::join_paths(
+        ssh.into_iter()
+            .chain([weft.parent().unwrap().to_owned()])
+            .chain(std::env::split_paths(
+                &std::env::var_os("PATH").unwrap_or_default(),
+            )),
+    )
     .unwrap();
     let started = Instant::now();
     let mut pytest = Command::new(bin.join("python"))
@@ -116,8 +137,13 @@ fn the_pytest_example_provisions_through_labgrid_places() {
         lab.logs()
     );
     assert!(output.contains("2 passed"), "{output}");
+    if let Some(host) = host {
+        // The resource named the other host: the drivers went through ssh.
+        assert!(shown.contains(host), "{shown}");
+    }
     eprintln!(
-        "labgrid: coordinator and exporter up in {:.2} s; the example took {:.2} s",
+        "labgrid ({}): coordinator and exporter up in {:.2} s; the example took {:.2} s",
+        host.map_or("this host", |_| "through ssh"),
         lab.up_in.as_secs_f64(),
         took.as_secs_f64()
     );

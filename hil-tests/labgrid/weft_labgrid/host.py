@@ -62,8 +62,7 @@ class Host:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT)
         cmd = self.command(["sh", "-c", _REMOTE_WRAPPER, "sh", *argv])
-        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
 
     @staticmethod
     def stop(proc, within=10.0):
