@@ -28,8 +28,12 @@ class _Process:
         self.log_path = os.path.join(self.scratch, "weft.log")
         self.argv = argv
         driver.logger.info("on %s: %s", driver.radio.host, quote(argv))
-        with open(self.log_path, "wb") as log:
-            self.proc = self.host.spawn(argv, log)
+        try:
+            with open(self.log_path, "wb") as log:
+                self.proc = self.host.spawn(argv, log)
+        except OSError as e:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            raise ExecutionError(f"cannot run {quote(argv)}: {e}") from e
 
     def log(self):
         try:
