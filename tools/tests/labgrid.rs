@@ -136,7 +136,7 @@ fn run_example(host: Option<&str>) {
         "pytest: {status}\n{output}\n{}",
         lab.logs()
     );
-    assert!(output.contains("2 passed"), "{output}");
+    assert!(output.contains("3 passed"), "{output}");
     if let Some(host) = host {
         // The resource named the other host: the drivers went through ssh.
         assert!(shown.contains(host), "{shown}");
