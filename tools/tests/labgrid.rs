@@ -104,6 +104,7 @@ fn run_example(host: Option<&str>) {
         .args(["-p", "no:cacheprovider", "-v"])
         .current_dir(labgrid::package_dir())
         .env("PATH", path)
+        .env("PYTHONDONTWRITEBYTECODE", "1") // nothing written into the source tree
         .env("LG_PLACE", "weft-0")
         .env("LG_DEVICE_PLACE", "weft-1")
         .env("LG_WEFT_NET", lab.dir().join("net.weft"))
