@@ -17,6 +17,7 @@ pub mod provisioning;
 pub mod radios;
 pub mod runtime;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod store;
 
@@ -92,6 +93,9 @@ pub enum Command {
     Hil(hil::HilArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
+    /// A control interface for rigs and scripts (NDJSON requests on an owner-only socket or
+    /// standard input), and the one owner of the store that its clients share.
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the command line given to the process.
@@ -125,6 +129,7 @@ pub fn main() -> ExitCode {
         Some(Command::Topology(args)) => ("topology", inspect::run_topology(args, out)),
         Some(Command::Capture(args)) => ("capture", capture::run(args, out)),
         Some(Command::Radios(args)) => ("radios", radios::run(args, out)),
+        Some(Command::Serve(args)) => ("serve", serve::run(args)),
         None => {
             if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
                 ("inspect", inspect::run(&inspect::InspectArgs::default()))

@@ -35,8 +35,12 @@ use crate::{args, Exit};
 pub struct OpOpts {
     /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
     /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
-    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
-    pub radio: String,
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio, conflicts_with = "serve")]
+    pub radio: Option<String>,
+    /// Act through `weft serve --socket PATH` (which holds the store and the radio) instead of
+    /// opening them here.
+    #[arg(long, value_name = "PATH")]
+    pub serve: Option<std::path::PathBuf>,
     /// Destination address (hex): a node's unicast address (0001-7fff) or a group (c000-ffff).
     #[arg(long, value_parser = args::destination)]
     pub dst: Address,
@@ -238,8 +242,14 @@ fn parse_model(s: &str) -> Result<ModelId, String> {
 }
 
 pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Result<Exit> {
+    let (message, expect) = send_message(&a.what);
+    finish(&a.op, message, expect, false, out)
+}
+
+/// The access message `weft send` sends, and the opcode of the status that answers it.
+pub(crate) fn send_message(what: &SendWhat) -> (AccessMessage, Opcode) {
     let tid = (ChaCha8Rng::from_entropy().next_u32() & 0xff) as u8;
-    let (message, expect) = match &a.what {
+    let (message, expect) = match what {
         SendWhat::Onoff { action, transition } => match action.as_str() {
             "get" => (GenericMessage::OnOffGet, 0x8204),
             on => (
@@ -261,24 +271,28 @@ pub fn run_send(a: &SendArgs, out: &mut impl Write) -> Result<Exit> {
         ),
         SendWhat::Sensor { .. } => {
             let m = ModelMessage::Sensor(SensorMessage::Get { property_id: None });
-            return finish(&a.op, m.to_access(), Opcode::One(0x52), false, out);
+            return (m.to_access(), Opcode::One(0x52));
         }
     };
-    finish(&a.op, message.to_access(), Opcode::Two(expect), false, out)
+    (message.to_access(), Opcode::Two(expect))
 }
 
 pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Result<Exit> {
-    let Some(node) = UnicastAddress::new(a.op.dst.0) else {
+    let (message, expect) = config_message(a.op.dst, &a.what)?;
+    finish(&a.op, message, expect, true, out)
+}
+
+/// The Config message `weft config` sends to `dst`, and the opcode of the status that
+/// answers it.
+pub(crate) fn config_message(dst: Address, what: &ConfigWhat) -> Result<(AccessMessage, Opcode)> {
+    let Some(node) = UnicastAddress::new(dst.0) else {
         return fail(
             Exit::Usage,
-            format!(
-                "--dst {} is not a unicast address: configuration goes to one node",
-                a.op.dst
-            ),
+            format!("--dst {dst} is not a unicast address: configuration goes to one node"),
         );
     };
     let element = |e: &Option<Address>| e.unwrap_or(Address::from(node));
-    let msg = match &a.what {
+    let msg = match what {
         ConfigWhat::Composition => ConfigMessage::CompositionDataGet { page: 0 },
         ConfigWhat::AppkeyAdd { index } => {
             // The key itself comes from the store; filled in below.
@@ -359,7 +373,7 @@ pub fn run_config(a: &ConfigArgs, out: &mut impl Write) -> Result<Exit> {
     let expect = msg
         .status_opcode()
         .unwrap_or(weft_mesh::ble::foundation::config::NODE_RESET_STATUS);
-    finish(&a.op, msg.to_access(), expect, true, out)
+    Ok((msg.to_access(), expect))
 }
 
 /// Sends `message` to the destination from the store's provisioner node and waits for
@@ -371,28 +385,44 @@ fn finish(
     device_key: bool,
     out: &mut impl Write,
 ) -> Result<Exit> {
-    let (src, answer) = block_on(request(op, message, expect, device_key))?;
-    {
-        {
-            let decoded = ModelMessage::parse(answer.opcode, &answer.parameters).ok();
-            let text = decoded
-                .as_ref()
-                .map(|m| m.describe())
-                .unwrap_or_else(|| hex::encode(answer.to_vec()));
-            let refused = decoded.as_ref().is_some_and(is_refusal);
-            let _ = if op.json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!({"src": format!("{:04x}", src.0), "opcode": hex::encode(answer.opcode.to_bytes()),
-                        "name": answer.name(), "parameters": hex::encode(&answer.parameters), "status": text, "ok": !refused})
-                )
-            } else {
-                writeln!(out, "{src}: {text}")
-            };
-            Ok(if refused { Exit::Refused } else { Exit::Ok })
+    let answer = match &op.serve {
+        Some(path) => crate::serve::client::exchange(
+            path,
+            if device_key { "config" } else { "send" },
+            op.dst,
+            &message,
+            expect,
+            op.timeout,
+        )?,
+        None => {
+            let (src, answer) = block_on(request(op, message, expect, device_key))?;
+            answer_json(src, &answer)
         }
-    }
+    };
+    let _ = if op.json {
+        writeln!(out, "{answer}")
+    } else {
+        let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();
+        writeln!(out, "{}: {}", text("src"), text("status"))
+    };
+    Ok(if answer["ok"] == false {
+        Exit::Refused
+    } else {
+        Exit::Ok
+    })
+}
+
+/// The answer `src` sent, as `weft send --json` prints it (and `weft serve` replies): `ok` is
+/// false for a Config status whose Status Code is not Success.
+pub(crate) fn answer_json(src: Address, answer: &AccessMessage) -> serde_json::Value {
+    let decoded = ModelMessage::parse(answer.opcode, &answer.parameters).ok();
+    let text = decoded
+        .as_ref()
+        .map(|m| m.describe())
+        .unwrap_or_else(|| hex::encode(answer.to_vec()));
+    let refused = decoded.as_ref().is_some_and(is_refusal);
+    json!({"src": format!("{:04x}", src.0), "opcode": hex::encode(answer.opcode.to_bytes()),
+        "name": answer.name(), "parameters": hex::encode(&answer.parameters), "status": text, "ok": !refused})
 }
 
 /// A Config status carrying a Status Code other than Success (MshPRT §4.3.5).
@@ -413,7 +443,12 @@ pub(crate) struct Session {
     pub station: ProvisionerNode<ChaCha8Rng>,
     pub radio: Box<dyn Radio>,
     pub clock: Clock,
+    /// Shown every event of the station (`weft serve` passes them to its subscribers).
+    pub observe: Option<Observer>,
 }
+
+/// What [`Session::observe`] holds.
+pub(crate) type Observer = Box<dyn FnMut(Instant, &ProvisionerNodeEvent)>;
 
 /// How long to wait for an answer before sending an acknowledged request again.
 const RETRY: Duration = DEFAULT_RETRY;
@@ -458,6 +493,7 @@ impl Session {
             station,
             radio,
             clock: Clock::default(),
+            observe: None,
         })
     }
 
@@ -576,27 +612,32 @@ impl Session {
         mut heard: impl FnMut(Instant, Address, &AccessMessage) -> bool,
     ) -> Result<(), Failure> {
         let mut save_error = None;
-        let (store, state) = (&self.store, &mut self.state);
+        let (store, state, observe) = (&self.store, &mut self.state, &mut self.observe);
         drive(
             &mut self.station,
             &mut self.radio,
             &self.clock,
             Some(until),
-            |st, now, e| match e {
-                ProvisionerNodeEvent::Node(Event::PersistState)
-                | ProvisionerNodeEvent::DatabaseChanged => {
-                    if let Err(err) = persist(store, state, st) {
-                        save_error = Some(err);
-                        return Flow::Stop;
+            |st, now, e| {
+                if let Some(o) = observe.as_mut() {
+                    o(now, &e);
+                }
+                match e {
+                    ProvisionerNodeEvent::Node(Event::PersistState)
+                    | ProvisionerNodeEvent::DatabaseChanged => {
+                        if let Err(err) = persist(store, state, st) {
+                            save_error = Some(err);
+                            return Flow::Stop;
+                        }
+                        Flow::Continue
                     }
-                    Flow::Continue
+                    ProvisionerNodeEvent::Node(Event::Access { src, message, .. })
+                        if heard(now, src, &message) =>
+                    {
+                        Flow::Stop
+                    }
+                    _ => Flow::Continue,
                 }
-                ProvisionerNodeEvent::Node(Event::Access { src, message, .. })
-                    if heard(now, src, &message) =>
-                {
-                    Flow::Stop
-                }
-                _ => Flow::Continue,
             },
         )
         .await
@@ -625,37 +666,67 @@ pub(crate) fn persist(
 
 async fn request(
     op: &OpOpts,
-    mut message: AccessMessage,
+    message: AccessMessage,
     expect: Opcode,
     device_key: bool,
 ) -> Result<(Address, AccessMessage), Failure> {
-    let mut session = Session::open(&op.store, &op.radio).await?;
-    let mut config = device_key
-        .then(|| ConfigMessage::from_access(&message).ok())
-        .flatten();
-    // Config AppKey Add carries the key from the database.
-    if let Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) = config {
-        let add = app_key_add(app_key(&session.state, app_key_index.get())?);
-        message = add.to_access();
-        config = Some(add);
+    let mut session = Session::open(&op.store, radio_of(&op.radio)?).await?;
+    session
+        .exchange(op.dst, device_key, message, expect, op.timeout)
+        .await
+}
+
+/// The radio a command was given: `--radio`, which is needed unless `--serve` is.
+pub(crate) fn radio_of(radio: &Option<String>) -> Result<&str, Failure> {
+    match radio {
+        Some(r) => Ok(r),
+        None => fail(
+            Exit::Usage,
+            "give --radio RADIO (or --serve PATH to act through `weft serve`)",
+        ),
     }
-    let (src, answer) = session
-        .request(op.dst, device_key, message, expect, op.timeout)
-        .await?;
-    // The network database learns what the node now has (or that it left).
-    if let (Some(request), Ok(status), Some(node)) = (
-        config,
-        ConfigMessage::from_access(&answer),
-        UnicastAddress::new(src.0),
-    ) {
-        session.station.record(&ConfigClientEvent::Answered {
-            node,
-            request,
-            status,
-        });
-        session.save()?;
+}
+
+impl Session {
+    /// One operator exchange: sends `message` to `dst` (with the device key for a Config
+    /// message, whose AppKey Add takes its key from the database) and waits up to `timeout`
+    /// seconds for `expect`; the database learns what a Config status says.
+    pub async fn exchange(
+        &mut self,
+        dst: Address,
+        device_key: bool,
+        mut message: AccessMessage,
+        expect: Opcode,
+        timeout: f64,
+    ) -> Result<(Address, AccessMessage), Failure> {
+        let session = self;
+        let mut config = device_key
+            .then(|| ConfigMessage::from_access(&message).ok())
+            .flatten();
+        // Config AppKey Add carries the key from the database.
+        if let Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) = config {
+            let add = app_key_add(app_key(&session.state, app_key_index.get())?);
+            message = add.to_access();
+            config = Some(add);
+        }
+        let (src, answer) = session
+            .request(dst, device_key, message, expect, timeout)
+            .await?;
+        // The network database learns what the node now has (or that it left).
+        if let (Some(request), Ok(status), Some(node)) = (
+            config,
+            ConfigMessage::from_access(&answer),
+            UnicastAddress::new(src.0),
+        ) {
+            session.station.record(&ConfigClientEvent::Answered {
+                node,
+                request,
+                status,
+            });
+            session.save()?;
+        }
+        Ok((src, answer))
     }
-    Ok((src, answer))
 }
 
 /// The network's application key `index`.

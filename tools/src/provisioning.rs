@@ -467,8 +467,12 @@ pub enum BearerArg {
 pub struct ProvisionArgs {
     /// The radio: `sim:PATH` for the live simulated air (`weft sim serve`);
     /// `hci:/dev/ttyACM0[?baud=N&rtscts=0|1]`, `hci-tcp:HOST:PORT`, `hci-unix:PATH`, `hci-user:hciN` a Bluetooth controller over HCI (`weft radios` lists what is attached).
-    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio)]
-    pub radio: String,
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio, conflicts_with = "serve")]
+    pub radio: Option<String>,
+    /// Provision through `weft serve --socket PATH` (which holds the store and the radio)
+    /// instead of opening them here.
+    #[arg(long, value_name = "PATH")]
+    pub serve: Option<std::path::PathBuf>,
     /// The device to provision.
     #[arg(long, value_parser = parse_uuid, required_unless_present = "all", conflicts_with = "all")]
     pub uuid: Option<[u8; 16]>,
@@ -514,7 +518,10 @@ pub struct ProvisionArgs {
 }
 
 pub fn run_provision(a: &ProvisionArgs, out: &mut impl Write) -> Result<Exit> {
-    let (done, failed) = block_on(provision_main(a))?;
+    let (done, failed) = match &a.serve {
+        Some(path) => crate::serve::client::provision(path, a)?,
+        None => block_on(provision_main(a))?,
+    };
     {
         {
             for v in &done {
@@ -585,20 +592,26 @@ impl Progress {
     }
 }
 
-type Outcomes = (Vec<serde_json::Value>, Vec<([u8; 16], String)>);
+/// The devices provisioned (as `weft provision --json` prints them), and those that failed.
+pub(crate) type Outcomes = (Vec<serde_json::Value>, Vec<([u8; 16], String)>);
 
 async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
-    use std::io::IsTerminal;
-    let mut session = Session::open_checked(&a.store, &a.radio, |state| {
-        if let Some(uuid) = a.uuid {
-            if state.cdb.nodes.iter().any(|n| n.uuid.0 == uuid) {
-                return fail(
-                    Exit::Refused,
-                    format!("{} is already a node of this network", hex::encode(uuid)),
-                );
-            }
+    let radio = crate::ops::radio_of(&a.radio)?;
+    let mut session = Session::open_checked(&a.store, radio, |state| check(a, state)).await?;
+    provision_in(&mut session, a).await
+}
+
+/// Whether `a` can be carried out on the network `state`, before the radio is touched.
+pub(crate) fn check(a: &ProvisionArgs, state: &crate::store::NetState) -> Result<(), Failure> {
+    if let Some(uuid) = a.uuid {
+        if state.cdb.nodes.iter().any(|n| n.uuid.0 == uuid) {
+            return fail(
+                Exit::Refused,
+                format!("{} is already a node of this network", hex::encode(uuid)),
+            );
         }
-        match a.address {
+    }
+    match a.address {
             Some(addr) => match state.cdb.address_in_use(addr.0, 1, state.iv_index) {
                 Some(holder) => fail(
                     Exit::Usage,
@@ -615,8 +628,14 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
             }
             None => Ok(()),
         }
-    })
-    .await?;
+}
+
+/// `weft provision` on an open session (the command's own, or `weft serve`'s).
+pub(crate) async fn provision_in(
+    session: &mut Session,
+    a: &ProvisionArgs,
+) -> Result<Outcomes, Failure> {
+    use std::io::IsTerminal;
     let clock = session.clock;
     let start = clock.now();
     let scan_end = start + Duration::from_micros((a.scan.max(0.0) * 1e6) as u64);
@@ -672,7 +691,7 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
                 if !session.radio.caps().gatt {
                     return fail(
                         Exit::Usage,
-                        format!("--bearer gatt: the radio {} has no GATT connections: use --bearer adv, or a radio that connects (sim:PATH)", a.radio),
+                        format!("--bearer gatt: the radio {} has no GATT connections: use --bearer adv, or a radio that connects (sim:PATH)", a.radio.as_deref().unwrap_or("of weft serve")),
                     );
                 }
                 session.station.provision_gatt_heard(uuid, wanted)
@@ -721,9 +740,13 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
             state,
             station,
             radio,
+            observe,
             ..
-        } = &mut session;
+        } = &mut *session;
         drive(station, radio, &clock, Some(wake), |st, now, e| {
+            if let Some(o) = observe.as_mut() {
+                o(now, &e);
+            }
             match e {
                 ProvisionerNodeEvent::Node(Event::PersistState)
                 | ProvisionerNodeEvent::DatabaseChanged => {

@@ -24,14 +24,15 @@ pub fn peer_allowed(stream: &UnixStream, owner: u32) -> Result<(), String> {
     }
 }
 
-/// The hub's socket file: removed when dropped, unless something else has taken the path since.
+/// The hub's socket file (or `weft serve`'s): removed when dropped, unless something else has
+/// taken the path since.
 #[derive(Debug)]
-pub(super) struct SocketFile {
+pub struct SocketFile {
     path: PathBuf,
     dev: u64,
     ino: u64,
     /// Who owns it: the only user the hub serves.
-    pub(super) uid: u32,
+    pub uid: u32,
 }
 
 impl Drop for SocketFile {
@@ -65,6 +66,12 @@ fn what_is(m: &std::fs::Metadata) -> &'static str {
 /// Listens on `socket`. Only a stale socket (one nobody answers on) at the path is replaced;
 /// anything else there is an error.
 pub(super) async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), HubError> {
+    listen_as(socket, "hub").await
+}
+
+/// [`listen`] for a server that calls itself `who` in its messages (`weft serve`'s control
+/// socket is made the same way).
+pub async fn listen_as(socket: &Path, who: &str) -> Result<(UnixListener, SocketFile), HubError> {
     let path = socket.display();
     // What sockaddr_un holds (108 octets with the terminating NUL): longer, no client could
     // connect.
@@ -78,7 +85,7 @@ pub(super) async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), 
         Ok(m) if m.file_type().is_socket() => match UnixStream::connect(socket).await {
             Ok(_) => {
                 return Err(HubError::Unavailable(format!(
-                    "another hub is serving {path}"
+                    "another {who} is serving {path}"
                 )))
             }
             // A socket left by a hub that died: nobody answers on it.
@@ -89,14 +96,14 @@ pub(super) async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), 
             }
             Err(e) => {
                 return Err(HubError::Unavailable(format!(
-                    "cannot tell whether a hub serves {path}: {e}"
+                    "cannot tell whether a {who} serves {path}: {e}"
                 )))
             }
         },
         Ok(m) => {
             return Err(HubError::Usage(format!(
                 "{path} is {}, not a socket: give --socket a path that is free or holds a \
-                 stale hub socket",
+                 stale {who} socket",
                 what_is(&m)
             )))
         }
@@ -134,13 +141,17 @@ pub(super) async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), 
             parent.display()
         )));
     };
-    let bound = bind_privately(socket, &private);
+    let bound = bind_privately(socket, &private, who);
     let _ = std::fs::remove_dir(&private);
     bound
 }
 
 /// The binding step of [`listen`], in the private directory `private`.
-fn bind_privately(socket: &Path, private: &Path) -> Result<(UnixListener, SocketFile), HubError> {
+fn bind_privately(
+    socket: &Path,
+    private: &Path,
+    who: &str,
+) -> Result<(UnixListener, SocketFile), HubError> {
     let cannot = |e: std::io::Error| {
         HubError::Unavailable(format!("cannot listen on {}: {e}", socket.display()))
     };
@@ -165,7 +176,7 @@ fn bind_privately(socket: &Path, private: &Path) -> Result<(UnixListener, Socket
     linked.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             HubError::Unavailable(format!(
-                "{} appeared while the hub was starting; not replacing it",
+                "{} appeared while the {who} was starting; not replacing it",
                 socket.display()
             ))
         } else {
