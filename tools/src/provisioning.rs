@@ -675,7 +675,12 @@ async fn provision_main(a: &ProvisionArgs) -> Result<Outcomes, Failure> {
                         format!("--bearer gatt: the radio {} has no GATT connections: use --bearer adv, or a radio that connects (sim:PATH)", a.radio),
                     );
                 }
-                session.station.provision_gatt_heard(uuid, wanted)
+                // A gatt:ADDRESS radio reaches that device only; elsewhere its address is
+                // learnt from what it advertises.
+                match crate::proxied::gatt_address(&a.radio) {
+                    Some(peer) => session.station.provision_gatt_to(uuid, Some(peer), wanted),
+                    None => session.station.provision_gatt_heard(uuid, wanted),
+                }
             }
         };
         match started {
