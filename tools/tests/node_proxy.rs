@@ -17,7 +17,7 @@ fn a_weft_node_with_the_proxy_feature_serves_a_proxy_client() {
     let net = dir.path().join("net.weft").to_str().unwrap().to_owned();
     let uuid = "0102030405060708090a0b0c0d0e0f10";
     let state = dir.path().join("node.weft");
-    let _procs = vec![
+    let _procs = [
         hub(&sock),
         Killed(
             weft()
