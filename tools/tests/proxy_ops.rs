@@ -213,3 +213,111 @@ async fn send_and_config_reach_a_node_three_hops_behind_the_proxy_only_through_i
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A proxy that advertises the Node Identity of 0x0200 and drops the connection at the first
+/// value it gets (the client's filter message): the operator says so, exit 4, and its store
+/// stays usable.
+#[derive(Debug, Default)]
+struct Rude {
+    net_key: [u8; 16],
+    requests: std::collections::VecDeque<weft_mesh::LinkRequest>,
+    values: u32,
+}
+
+impl weft_mesh::Station for Rude {
+    type Event = ();
+    fn handle_frame(&mut self, _: weft_mesh::Instant, f: &weft_mesh::RxFrame) {
+        if let weft_mesh::Bearer::Gatt(conn) = f.bearer {
+            self.values += 1;
+            self.requests
+                .push_back(weft_mesh::LinkRequest::Disconnect { conn });
+        }
+    }
+    fn poll_transmit(&mut self, _: weft_mesh::Instant) -> Option<weft_mesh::TxFrame> {
+        None
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<weft_mesh::Instant> {
+        None
+    }
+    fn handle_timeout(&mut self, _: weft_mesh::Instant) {}
+    fn poll_link(&mut self) -> Option<weft_mesh::LinkRequest> {
+        self.requests.pop_front()
+    }
+    fn connectable(&mut self, _: weft_mesh::Instant) -> Option<weft_mesh::Connectable> {
+        use weft_mesh::ble::wire::adv::ProxyServiceData;
+        let key = weft_mesh::ble::crypto::NetKey::new(self.net_key);
+        let a = UnicastAddress::new(0x0200).unwrap();
+        Some(weft_mesh::Connectable {
+            service: weft_mesh::GattService::Proxy,
+            adv_data: ProxyServiceData::node_identity(&key, [9; 8], a).advertising_data(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_proxy_that_drops_the_connection_is_a_timeout_saying_so() {
+    let dir = std::env::temp_dir().join(format!("weft-proxy-rude-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    ok(&weft(&dir, &["net", "create", "--name", "rude"]));
+    let opts = StoreOpts {
+        net: Some(dir.join("net.weft")),
+        passphrase_env: None,
+        key_file: None,
+    };
+    let net = Store::from_opts(&opts).unwrap().load().unwrap();
+    let mut air = empty_air::<Rude>(8);
+    air.add_node(
+        HubNode::Local(Rude {
+            net_key: net.cdb.net_keys[0].key.0,
+            ..Rude::default()
+        }),
+        Placement::Unplaced,
+    );
+    let sock = dir.join("air.sock");
+    let s2 = sock.clone();
+    tokio::spawn(async move {
+        serve_hub_with(
+            &s2,
+            air,
+            HubOptions::default(),
+            |_| {},
+            std::future::pending::<String>(),
+        )
+        .await
+    });
+    while !sock.exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let radio = format!("sim:{}", sock.display());
+    let d = dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        weft(
+            &d,
+            &[
+                "send",
+                "--radio",
+                &radio,
+                "--dst",
+                "0200",
+                "--proxy",
+                "0200",
+                "--timeout",
+                "20",
+                "onoff",
+                "get",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("the proxy disconnected (Remote)"), "{err}");
+    // The store is still whole.
+    assert!(Store::from_opts(&opts).unwrap().load().is_ok());
+    let _ = std::fs::remove_dir_all(&dir);
+}
