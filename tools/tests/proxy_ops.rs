@@ -3,7 +3,7 @@
 //! (`HubOptions::near`), and the proxy does not relay, so the far end of the line is reachable
 //! through the proxy's GATT connection alone. The operator finds the proxy by its Node Identity
 //! (asking for it with Config Node Identity Set), connects, sets its filter and gets answers
-//! from three hops behind the proxy.
+//! from three hops behind the proxy, at ATT MTU 23.
 
 use std::path::Path;
 use std::process::Command as Process;
@@ -114,6 +114,8 @@ async fn send_and_config_reach_a_node_three_hops_behind_the_proxy_only_through_i
             },
         );
     }
+    // The smallest ATT MTU (Core Vol 3 Part F §3.2.8): every Network PDU is segmented.
+    air.set_gatt_mtu(ids[0], 23);
     let sock = dir.join("air.sock");
     let s2 = sock.clone();
     let near = HubOptions {
