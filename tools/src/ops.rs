@@ -53,7 +53,7 @@ pub struct OpOpts {
     /// Go through the GATT proxy of the node with this unicast address (MshPRT §6.8), found by
     /// its Node Identity advertising (`crate::proxied`); on a `gatt:ADDRESS` radio the
     /// request always goes through that node.
-    #[arg(long, value_name = "ADDR", value_parser = args::unicast, global = true, conflicts_with = "serve")]
+    #[arg(long, value_name = "ADDR", value_parser = args::unicast, global = true)]
     pub proxy: Option<Address>,
     #[command(flatten)]
     pub store: StoreOpts,
@@ -390,6 +390,12 @@ fn finish(
     device_key: bool,
     out: &mut impl Write,
 ) -> Result<Exit> {
+    if op.serve.is_some() && op.proxy.is_some() {
+        return fail(
+            Exit::Usage,
+            "--proxy cannot go through --serve: `weft serve` sends over its own radio; give --radio RADIO with --proxy",
+        );
+    }
     let answer = match &op.serve {
         Some(path) => crate::serve::client::exchange(
             path,
