@@ -40,7 +40,8 @@ mod child;
 mod router;
 #[cfg(test)]
 mod tests;
-pub mod wire;
+/// The wire helpers moved to [`crate::thread::wire`], shared with [`crate::thread::stack`].
+pub use crate::thread::wire;
 
 use std::collections::VecDeque;
 use std::net::Ipv6Addr;

@@ -1,4 +1,5 @@
-//! The frames the simulated Thread stations send and read, built and read with the wire core
+//! Frame helpers shared by the simulator stations ([`crate::thread::node`]) and the Thread node
+//! ([`crate::thread::stack`]): the frames they send and read, built and read with the wire core
 //! only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
 //! IEEE 802.15.4-2006 data frame (802.15.4-2015 §7.2), MAC-secured with the Thread MAC key
 //! (level 5, Key ID Mode 1; Thread 1.3 §7.1.2) for data, unsecured at the MAC for MLE, whose
@@ -22,26 +23,7 @@ const UDP: u8 = 17;
 /// The CoAP port (RFC 7252 §6.1).
 pub const COAP_PORT: u16 = 5683;
 
-/// fe80::/64 with the interface identifier of `ext` (RFC 4944 §6: the U/L bit inverted).
-pub fn link_local(ext: ExtAddress) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a[0] = 0xfe;
-    a[1] = 0x80;
-    a[8..].copy_from_slice(&ext.0);
-    a[8] ^= 0x02;
-    Ipv6Addr::from(a)
-}
-
-/// The RLOC of `rloc16` under the mesh-local prefix: `prefix::ff:fe00:rloc16` (Thread 1.3
-/// ch. 5, Routing Locator).
-pub fn rloc(prefix: [u8; 8], rloc16: u16) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a[..8].copy_from_slice(&prefix);
-    a[11] = 0xff;
-    a[12] = 0xfe;
-    a[14..].copy_from_slice(&rloc16.to_be_bytes());
-    Ipv6Addr::from(a)
-}
+pub use crate::thread::ip::addr::{link_local, rloc};
 
 /// The RLOC16 of an RLOC-form address, when it is one.
 pub fn rloc16_of(ip: &Ipv6Addr) -> Option<u16> {
