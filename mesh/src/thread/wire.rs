@@ -231,3 +231,34 @@ pub fn coap_post(message_id: u16, token: u16, path: &str, payload: &[u8]) -> Vec
 pub fn coap_message_id(m: &[u8]) -> Option<u16> {
     (m.len() >= 4 && m[0] >> 6 == 1).then(|| u16::from_be_bytes([m[2], m[3]]))
 }
+
+/// The link margin of a reception (RSSI above the noise floor, -100 dBm as OpenThread
+/// assumes without a measurement), in dB.
+pub fn link_margin(rssi: Option<i8>) -> u8 {
+    rssi.map_or(0, |r| (r as i16 + 100).clamp(0, 255) as u8)
+}
+
+/// Link quality from link margin (OpenThread `LinkQualityForLinkMargin`, without hysteresis:
+/// above 20 dB → 3, above 10 → 2, above 2 → 1, else 0).
+pub fn link_quality(margin: u8) -> u8 {
+    match margin {
+        m if m > 20 => 3,
+        m if m > 10 => 2,
+        m if m > 2 => 1,
+        _ => 0,
+    }
+}
+
+/// The cost of a link of quality `lq` (OpenThread `CostForLinkQuality`: 3 → 1, 2 → 2, 1 → 4,
+/// 0 → 16, "infinite").
+pub fn link_cost(lq: u8) -> u8 {
+    match lq {
+        3 => 1,
+        2 => 2,
+        1 => 4,
+        _ => MAX_ROUTE_COST,
+    }
+}
+
+/// A route cost of 16 or more is no route (OpenThread `kMaxRouteCost`).
+pub const MAX_ROUTE_COST: u8 = 16;

@@ -1,1 +1,3 @@
+mod medium;
+mod network;
 mod state;

@@ -1,0 +1,662 @@
+//! The router and leader roles (Thread 1.3 ch. 5): MLE Advertisements on a Trickle timer
+//! (RFC 6206) with Route64; link establishment with Link Request / Link Accept (and Request);
+//! distance-vector routes over two-way link quality costs; a REED's Address Solicit
+//! (`/a/as` on the TMF port) to the leader, which assigns Router IDs; a leader forming a
+//! partition; partitions merging (the better-ranked one wins).
+//!
+//! Constants (OpenThread, from memory, unverified): Trickle Imin 1 s, Imax 32 s
+//! (`kAdvertiseIntervalMin/Max`); a neighbour router not heard for 100 s is dropped
+//! (`kMaxNeighborAge`); at most 32 active routers (`kMaxRouters`); responses to a multicast
+//! Link Request within a random 1 s (`kMaxResponseDelay`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddrV6;
+
+use rand_core::RngCore;
+
+use super::child::{challenge_of, find, leader_data_of, response_of, source_of};
+use super::link::{DelayedMle, LEADER_ALOC16};
+use super::parent::ChallengeFor;
+use super::{Node, Partition, Role};
+use crate::thread::coap::{CoapEvent, Code, Incoming, Message, MessageType, Token};
+use crate::thread::ip::addr::{locator16, rloc};
+use crate::thread::mac::{Address, ExtAddress};
+use crate::thread::mle::{command as c, tlv_type, Route64, Tlv};
+use crate::thread::wire::{link_cost, link_margin, link_quality, MAX_ROUTE_COST};
+use crate::time::{Duration, Instant};
+
+const TRICKLE_IMIN: Duration = Duration::from_secs(1);
+const TRICKLE_IMAX: Duration = Duration::from_secs(32);
+const MAX_NEIGHBOR_AGE: Duration = Duration::from_secs(100);
+const MAX_ROUTERS: u8 = 32;
+const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
+/// Router IDs 0..=62 (Thread 1.3 §5.9.9).
+const MAX_ROUTER_ID: u8 = 62;
+/// Thread Network Management TLV types (Thread 1.3 §5.19; OpenThread `ThreadTlv`;
+/// unverified): Extended MAC Address, RLOC16, Status, Router Mask.
+mod tmf_tlv {
+    pub const EXT_MAC_ADDRESS: u8 = 1;
+    pub const RLOC16: u8 = 2;
+    pub const STATUS: u8 = 4;
+    pub const ROUTER_MASK: u8 = 7;
+}
+/// Address Solicit Status values (OpenThread `ThreadStatusTlv`; unverified).
+const STATUS_SUCCESS: u8 = 0;
+const STATUS_NO_ADDRESS: u8 = 1;
+const STATUS_TOO_FEW_ROUTERS: u8 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Neighbour {
+    ext: ExtAddress,
+    lq_in: u8,
+    lq_out: u8,
+    last_heard: Instant,
+    /// The neighbour's advertised route cost to each router ID (0: none).
+    costs: [u8; 63],
+}
+
+impl Neighbour {
+    fn cost(&self) -> u8 {
+        link_cost(self.lq_in.min(self.lq_out))
+    }
+}
+
+/// Trickle (RFC 6206 §4.2) with k = infinity (no suppression).
+#[derive(Debug, Clone, Copy)]
+struct Trickle {
+    i: Duration,
+    end: Instant,
+    fire: Option<Instant>,
+}
+
+/// A router's view of the partition's routers.
+#[derive(Debug, Clone)]
+pub(super) struct RouterTable {
+    pub id_sequence: u8,
+    mask: [bool; 63],
+    /// The leader's allocations.
+    owners: BTreeMap<u8, ExtAddress>,
+    neighbours: BTreeMap<u8, Neighbour>,
+    trickle: Option<Trickle>,
+}
+
+/// An Address Solicit planned or in flight.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Solicit {
+    At(Instant),
+    InFlight(Token),
+}
+
+fn seq_newer(a: u8, b: u8) -> bool {
+    (a.wrapping_sub(b) as i8) > 0
+}
+
+impl RouterTable {
+    pub fn new() -> Self {
+        RouterTable {
+            id_sequence: 0,
+            mask: [false; 63],
+            owners: BTreeMap::new(),
+            neighbours: BTreeMap::new(),
+            trickle: None,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = RouterTable::new();
+    }
+
+    pub fn active_routers(&self) -> u8 {
+        self.mask.iter().filter(|b| **b).count() as u8
+    }
+
+    pub fn neighbour_qualities(&self) -> impl Iterator<Item = u8> + '_ {
+        self.neighbours.values().map(|n| n.lq_in.min(n.lq_out))
+    }
+
+    pub fn heard(&mut self, now: Instant, src: ExtAddress, lq: u8) {
+        if let Some(n) = self.neighbours.values_mut().find(|n| n.ext == src) {
+            n.last_heard = now;
+            n.lq_in = lq;
+        }
+    }
+
+    /// The next hop and cost to router `id`: the neighbour itself, or the neighbour whose
+    /// advertised cost plus its link cost is least (Thread 1.3 §5.9.5; unverified).
+    pub fn route(&self, id: u8) -> Option<(u8, u8)> {
+        let mut best = self.neighbours.get(&id).map(|n| (id, n.cost()));
+        for (&nid, n) in &self.neighbours {
+            let c = *n.costs.get(id as usize)?;
+            if c == 0 || nid == id {
+                continue;
+            }
+            let total = n.cost().saturating_add(c);
+            if best.is_none_or(|(_, b)| total < b) {
+                best = Some((nid, total));
+            }
+        }
+        best.filter(|(_, c)| *c < MAX_ROUTE_COST)
+    }
+
+    pub fn adopt_mask(&mut self, r: &Route64) {
+        self.id_sequence = r.id_sequence;
+        for id in 0..=MAX_ROUTER_ID {
+            self.mask[id as usize] = r.router_mask[(id / 8) as usize] & (0x80 >> (id % 8)) != 0;
+        }
+        let mask = self.mask;
+        self.neighbours.retain(|id, _| mask[*id as usize]);
+    }
+
+    fn reset_trickle(&mut self, now: Instant, first: Duration) {
+        self.trickle = Some(Trickle {
+            i: TRICKLE_IMIN,
+            end: now + TRICKLE_IMIN,
+            fire: Some(now + first),
+        });
+    }
+}
+
+impl<R: RngCore> Node<R> {
+    fn my_router_id(&self) -> Option<u8> {
+        self.addrs.rloc16.map(|r| (r >> 10) as u8)
+    }
+
+    /// This router's Route64 TLV (Thread 1.3 §4.4.10): the leader's mask and, per router,
+    /// link qualities for neighbours and the route cost (own entry: cost 1, unverified).
+    pub(super) fn route64(&self) -> Route64 {
+        let mut router_mask = [0u8; 8];
+        let mut route_data = Vec::new();
+        let me = self.my_router_id();
+        for id in 0..=MAX_ROUTER_ID {
+            if !self.routes.mask[id as usize] {
+                continue;
+            }
+            router_mask[(id / 8) as usize] |= 0x80 >> (id % 8);
+            let octet = if Some(id) == me {
+                1
+            } else {
+                let (out, inq) = self
+                    .routes
+                    .neighbours
+                    .get(&id)
+                    .map_or((0, 0), |n| (n.lq_out, n.lq_in));
+                let cost = self.routes.route(id).map_or(0, |(_, c)| c.min(15));
+                (out << 6) | (inq << 4) | cost
+            };
+            route_data.push(octet);
+        }
+        Route64 {
+            id_sequence: self.routes.id_sequence,
+            router_mask,
+            route_data,
+        }
+    }
+
+    pub(super) fn router_timeout(&self) -> Option<Instant> {
+        let t = self.routes.trickle.map(|t| t.fire.unwrap_or(t.end).min(t.end));
+        let s = match self.solicit {
+            Some(Solicit::At(at)) => Some(at),
+            _ => None,
+        };
+        [t, s].into_iter().flatten().min()
+    }
+
+    pub(super) fn router_timers(&mut self, now: Instant) {
+        if let Some(mut t) = self.routes.trickle {
+            if t.fire.is_some_and(|f| f <= now) {
+                t.fire = None;
+                self.routes.trickle = Some(t);
+                self.send_advertisement(now);
+            }
+            if t.end <= now {
+                t.i = (t.i + t.i).min(TRICKLE_IMAX);
+                let half = Duration::from_micros(t.i.as_micros() / 2);
+                t.fire = Some(now + half + self.jitter(half));
+                t.end = now + t.i;
+                self.routes.trickle = Some(t);
+            }
+        }
+        if let Some(Solicit::At(at)) = self.solicit {
+            if at <= now {
+                self.solicit = None;
+                self.send_address_solicit(now);
+            }
+        }
+    }
+
+    pub(super) fn neighbour_timeouts(&mut self, now: Instant) {
+        let before = self.routes.neighbours.len();
+        self.routes
+            .neighbours
+            .retain(|_, n| now.saturating_since(n.last_heard) <= MAX_NEIGHBOR_AGE);
+        let gone = before - self.routes.neighbours.len();
+        for _ in 0..gone {
+            self.count("neighbour routers timed out");
+        }
+    }
+
+    fn send_advertisement(&mut self, now: Instant) {
+        let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
+            return;
+        };
+        let tlvs = vec![
+            Tlv::SourceAddress(me),
+            Tlv::LeaderData(p.leader_data()),
+            Tlv::Route64(self.route64()),
+        ];
+        self.send_mle(
+            now,
+            DelayedMle {
+                dst: crate::thread::node::ALL_NODES,
+                mac_dst: Address::Short(0xffff),
+                command: c::ADVERTISEMENT,
+                tlvs,
+            },
+        );
+    }
+
+    /// Forms a partition of its own with this node as leader (Thread 1.3 §5.16.1).
+    pub(super) fn become_leader(&mut self, now: Instant) {
+        let id = match self.state.last_rloc16 {
+            Some(r) if r & 0x1ff == 0 && (r >> 10) as u8 <= MAX_ROUTER_ID => (r >> 10) as u8,
+            _ => (self.rng.next_u32() % (u32::from(MAX_ROUTER_ID) + 1)) as u8,
+        };
+        self.routes.clear();
+        self.routes.id_sequence = self.rng.next_u32() as u8;
+        self.routes.mask[id as usize] = true;
+        self.routes.owners.insert(id, self.state.ext());
+        self.partition = Some(Partition {
+            id: self.rng.next_u32(),
+            weighting: 64,
+            leader_router_id: id,
+        });
+        self.addrs.rloc16 = Some(u16::from(id) << 10);
+        self.set_role(Role::Leader);
+        self.routes.reset_trickle(now, Duration::ZERO);
+    }
+
+    fn become_router(&mut self, now: Instant, rloc16: u16, id_sequence: u8, mask: [u8; 8]) {
+        self.parent = None;
+        self.poller.stop();
+        self.addrs.rloc16 = Some(rloc16);
+        self.routes.adopt_mask(&Route64 {
+            id_sequence,
+            router_mask: mask,
+            route_data: Vec::new(),
+        });
+        self.set_role(Role::Router);
+        let first = self.jitter(TRICKLE_IMIN);
+        self.routes.reset_trickle(now, first);
+        self.send_link_request(now, None);
+    }
+
+    fn send_link_request(&mut self, now: Instant, to: Option<ExtAddress>) {
+        let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
+            return;
+        };
+        let challenge = self.remember_challenge(now, ChallengeFor::Link(to));
+        let tlvs = vec![
+            Tlv::SourceAddress(me),
+            Tlv::LeaderData(p.leader_data()),
+            Tlv::Challenge(challenge.to_vec()),
+            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::TlvRequest(vec![tlv_type::LINK_MARGIN, tlv_type::ROUTE64]),
+        ];
+        self.mle_to(now, to, c::LINK_REQUEST, tlvs);
+    }
+
+    pub(super) fn on_advertisement(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
+        let (Some(rloc16), Some(ld)) = (source_of(&tlvs), leader_data_of(&tlvs)) else {
+            self.count("mle: advertisement without a required TLV");
+            return;
+        };
+        if rloc16 & 0x1ff != 0 {
+            self.count("mle: advertisement from a non-router");
+            return;
+        }
+        let theirs = Partition::from_leader_data(&ld);
+        let route = find(&tlvs, |t| match t {
+            Tlv::Route64(r) => Some(r.clone()),
+            _ => None,
+        });
+        let Some(mine) = self.partition else {
+            return;
+        };
+        if theirs.id != mine.id {
+            match self.role {
+                Role::Child if self.parent.as_ref().is_some_and(|p| p.ext == src) => {
+                    self.parent_moved(now)
+                }
+                Role::Router | Role::Leader if theirs.rank() > mine.rank() => {
+                    self.count("partition: merging into a better partition");
+                    self.start_attach(now, Some(mine.rank()));
+                }
+                _ => {}
+            }
+            return;
+        }
+        if let Some(r) = &route {
+            if self.role != Role::Leader && seq_newer(r.id_sequence, self.routes.id_sequence) {
+                self.routes.adopt_mask(r);
+                if self.role == Role::Router
+                    && self.my_router_id().is_some_and(|id| !self.routes.mask[id as usize])
+                {
+                    self.count("partition: router ID released by the leader");
+                    self.start_attach(now, None);
+                    return;
+                }
+                self.routes.trickle.is_some().then(|| self.routes.reset_trickle(now, Duration::ZERO));
+            }
+        }
+        match self.role {
+            Role::Child => self.consider_upgrade(now),
+            Role::Router | Role::Leader => {
+                let id = (rloc16 >> 10) as u8;
+                let me = self.my_router_id();
+                match self.routes.neighbours.get_mut(&id) {
+                    Some(n) if n.ext == src => {
+                        if let Some(entries) = route.as_ref().and_then(|r| r.entries()) {
+                            n.costs = [0; 63];
+                            for (rid, _out, inq, cost) in entries {
+                                if Some(rid) == me {
+                                    n.lq_out = inq;
+                                }
+                                if let Some(c) = n.costs.get_mut(rid as usize) {
+                                    *c = cost;
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        let pending = self
+                            .challenges
+                            .iter()
+                            .any(|p| p.what == ChallengeFor::Link(Some(src)));
+                        if !pending && self.routes.mask.get(id as usize) == Some(&true) {
+                            self.send_link_request(now, Some(src));
+                        }
+                    }
+                }
+            }
+            Role::Detached => {}
+        }
+    }
+
+    pub(super) fn on_link_request(
+        &mut self,
+        now: Instant,
+        src: ExtAddress,
+        multicast: bool,
+        tlvs: Vec<Tlv>,
+    ) {
+        if !matches!(self.role, Role::Router | Role::Leader) {
+            return;
+        }
+        let (Some(theirs), Some(rloc16), Some(ld)) =
+            (challenge_of(&tlvs), source_of(&tlvs), leader_data_of(&tlvs))
+        else {
+            self.count("mle: link request without a required TLV");
+            return;
+        };
+        let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
+            return;
+        };
+        if ld.partition_id != p.id || rloc16 & 0x1ff != 0 {
+            return;
+        }
+        // A child of ours that became a router.
+        if let Some(i) = self.children.iter().position(|ch| ch.ext == src) {
+            let ch = self.children.remove(i);
+            self.indirect.remove_child(ch.ext);
+        }
+        let id = (rloc16 >> 10) as u8;
+        let known = self.routes.neighbours.get(&id).is_some_and(|n| n.ext == src);
+        let mut out = vec![
+            Tlv::SourceAddress(me),
+            Tlv::LeaderData(p.leader_data()),
+            Tlv::Response(theirs),
+            Tlv::LinkFrameCounter(self.fc.next_mac),
+            Tlv::MleFrameCounter(self.fc.next_mle),
+            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::LinkMargin(link_margin(self.last_rssi)),
+            Tlv::Route64(self.route64()),
+        ];
+        let command = if known {
+            c::LINK_ACCEPT
+        } else {
+            let mine = self.remember_challenge(now, ChallengeFor::Link(Some(src)));
+            out.push(Tlv::Challenge(mine.to_vec()));
+            c::LINK_ACCEPT_AND_REQUEST
+        };
+        let d = DelayedMle {
+            dst: crate::thread::wire::link_local(src),
+            mac_dst: Address::Extended(src),
+            command,
+            tlvs: out,
+        };
+        if multicast {
+            let at = now + self.jitter(MAX_RESPONSE_DELAY);
+            self.delay_mle(at, d);
+        } else {
+            self.send_mle(now, d);
+        }
+    }
+
+    pub(super) fn on_link_accept(&mut self, now: Instant, src: ExtAddress, command: u8, tlvs: Vec<Tlv>) {
+        if !matches!(self.role, Role::Router | Role::Leader) {
+            return;
+        }
+        let margin = find(&tlvs, |t| match t {
+            Tlv::LinkMargin(m) => Some(*m),
+            _ => None,
+        });
+        let (Some(resp), Some(rloc16), Some(ld), Some(margin)) = (
+            response_of(&tlvs),
+            source_of(&tlvs),
+            leader_data_of(&tlvs),
+            margin,
+        ) else {
+            self.count("mle: link accept without a required TLV");
+            return;
+        };
+        let multicast_ok = self
+            .challenges
+            .iter()
+            .any(|p| p.what == ChallengeFor::Link(None) && p.challenge[..] == resp[..]);
+        if !multicast_ok && !self.take_challenge(ChallengeFor::Link(Some(src)), &resp) {
+            self.count("mle: wrong challenge response");
+            return;
+        }
+        let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
+            return;
+        };
+        if ld.partition_id != p.id || rloc16 & 0x1ff != 0 || (rloc16 >> 10) as u8 > MAX_ROUTER_ID {
+            return;
+        }
+        let id = (rloc16 >> 10) as u8;
+        let mut n = Neighbour {
+            ext: src,
+            lq_in: link_quality(link_margin(self.last_rssi)),
+            lq_out: link_quality(margin),
+            last_heard: now,
+            costs: [0; 63],
+        };
+        if let Some(r) = find(&tlvs, |t| match t {
+            Tlv::Route64(r) => Some(r.clone()),
+            _ => None,
+        }) {
+            if self.role != Role::Leader && seq_newer(r.id_sequence, self.routes.id_sequence) {
+                self.routes.adopt_mask(&r);
+            }
+            for (rid, _, _, cost) in r.entries().unwrap_or_default() {
+                if let Some(c) = n.costs.get_mut(rid as usize) {
+                    *c = cost;
+                }
+            }
+        }
+        self.routes.neighbours.insert(id, n);
+        if command == c::LINK_ACCEPT_AND_REQUEST {
+            let Some(theirs) = challenge_of(&tlvs) else {
+                return;
+            };
+            let out = vec![
+                Tlv::SourceAddress(me),
+                Tlv::LeaderData(p.leader_data()),
+                Tlv::Response(theirs),
+                Tlv::LinkFrameCounter(self.fc.next_mac),
+                Tlv::MleFrameCounter(self.fc.next_mle),
+                Tlv::Version(crate::thread::node::THREAD_VERSION),
+                Tlv::LinkMargin(link_margin(self.last_rssi)),
+            ];
+            self.mle_to(now, Some(src), c::LINK_ACCEPT, out);
+        }
+    }
+
+    /// A REED child plans an Address Solicit while the partition has few routers (Thread 1.3
+    /// §5.9.9).
+    pub(super) fn consider_upgrade(&mut self, now: Instant) {
+        if self.role != Role::Child
+            || !self.cfg.router_eligible
+            || !self.cfg.rx_on_when_idle
+            || self.solicit.is_some()
+            || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
+        {
+            return;
+        }
+        let at = now + self.jitter(self.cfg.router_selection_jitter);
+        self.solicit = Some(Solicit::At(at));
+    }
+
+    fn send_address_solicit(&mut self, now: Instant) {
+        if self.role != Role::Child || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
+        {
+            return;
+        }
+        let mut payload = vec![tmf_tlv::EXT_MAC_ADDRESS, 8];
+        payload.extend_from_slice(&self.state.ext_address);
+        payload.extend_from_slice(&[tmf_tlv::STATUS, 1, STATUS_TOO_FEW_ROUTERS]);
+        if let Some(r) = self.state.last_rloc16.filter(|r| r & 0x1ff == 0) {
+            payload.extend_from_slice(&[tmf_tlv::RLOC16, 2]);
+            payload.extend_from_slice(&r.to_be_bytes());
+        }
+        let mut msg = Message::request(MessageType::Confirmable, Code::POST, "a/as");
+        msg.payload = payload;
+        let leader = SocketAddrV6::new(
+            rloc(self.creds.mesh_local_prefix, LEADER_ALOC16),
+            super::ip::TMF_PORT,
+            0,
+            0,
+        );
+        match self.tmf.request(now, leader, msg) {
+            Ok(token) => self.solicit = Some(Solicit::InFlight(token)),
+            Err(_) => self.count("tmf: address solicit not sent"),
+        }
+    }
+
+    pub(super) fn on_solicit_outcome(&mut self, now: Instant, e: CoapEvent) {
+        let (CoapEvent::Response { token, .. } | CoapEvent::Timeout { token } | CoapEvent::Reset { token }) =
+            &e;
+        if !matches!(self.solicit, Some(Solicit::InFlight(t)) if t == *token) {
+            return;
+        }
+        self.solicit = None;
+        let granted = match &e {
+            CoapEvent::Response { msg, .. } if self.role == Role::Child => {
+                let t = tmf_tlvs(&msg.payload);
+                let get = |ty: u8| t.iter().find(|(k, _)| *k == ty).map(|(_, v)| v.clone());
+                match (get(tmf_tlv::STATUS), get(tmf_tlv::RLOC16), get(tmf_tlv::ROUTER_MASK)) {
+                    (Some(s), Some(r), Some(m)) if s == [STATUS_SUCCESS] && r.len() == 2 && m.len() == 9 => {
+                        let rloc16 = u16::from_be_bytes([r[0], r[1]]);
+                        let mut mask = [0u8; 8];
+                        mask.copy_from_slice(&m[1..]);
+                        Some((rloc16, m[0], mask))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match granted {
+            Some((rloc16, seq, mask)) if rloc16 & 0x1ff == 0 => self.become_router(now, rloc16, seq, mask),
+            _ => {
+                self.count("tmf: address solicit not granted");
+                self.consider_upgrade(now);
+            }
+        }
+    }
+
+    /// The leader's `/a/as` (Thread 1.3 §5.9.10; unverified): a child of one of the
+    /// partition's routers asks for a Router ID.
+    pub(super) fn on_address_solicit(&mut self, now: Instant, inc: Incoming) {
+        if self.role != Role::Leader {
+            self.count("tmf: address solicit to a non-leader");
+            return;
+        }
+        let ip = *inc.peer.ip();
+        let from = locator16(&ip).filter(|_| ip.octets()[..8] == self.creds.mesh_local_prefix);
+        let known_child = from.is_some_and(|r| {
+            r & 0x1ff != 0 && r < 0xfc00 && self.routes.mask[(r >> 10) as usize]
+        });
+        if !known_child {
+            self.count("tmf: address solicit from a stranger");
+            return;
+        }
+        let t = tmf_tlvs(&inc.request.payload);
+        let get = |ty: u8| t.iter().find(|(k, _)| *k == ty).map(|(_, v)| v.clone());
+        let Some(ext) = get(tmf_tlv::EXT_MAC_ADDRESS).and_then(|v| <[u8; 8]>::try_from(v).ok())
+        else {
+            self.count("tmf: malformed address solicit");
+            return;
+        };
+        let ext = ExtAddress(ext);
+        let wanted = get(tmf_tlv::RLOC16)
+            .and_then(|v| <[u8; 2]>::try_from(v).ok())
+            .map(|v| (u16::from_be_bytes(v) >> 10) as u8);
+        let owned = self.routes.owners.iter().find(|(_, e)| **e == ext).map(|(id, _)| *id);
+        let free = |id: u8| id <= MAX_ROUTER_ID && !self.routes.mask[id as usize];
+        let id = owned.or(wanted.filter(|w| free(*w))).or_else(|| {
+            if self.routes.active_routers() >= MAX_ROUTERS {
+                return None;
+            }
+            let frees: Vec<u8> = (0..=MAX_ROUTER_ID).filter(|i| free(*i)).collect();
+            (!frees.is_empty()).then(|| frees[(self.rng.next_u32() as usize) % frees.len()])
+        });
+        let mut resp = Message::new(MessageType::Acknowledgement, Code::CHANGED, 0);
+        match id {
+            Some(id) => {
+                if owned.is_none() {
+                    self.routes.mask[id as usize] = true;
+                    self.routes.owners.insert(id, ext);
+                    self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+                    self.routes.reset_trickle(now, Duration::ZERO);
+                }
+                let r = self.route64();
+                resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_SUCCESS, tmf_tlv::RLOC16, 2];
+                resp.payload.extend_from_slice(&(u16::from(id) << 10).to_be_bytes());
+                resp.payload.extend_from_slice(&[tmf_tlv::ROUTER_MASK, 9, r.id_sequence]);
+                resp.payload.extend_from_slice(&r.router_mask);
+            }
+            None => resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_NO_ADDRESS],
+        }
+        self.tmf.respond(now, inc.peer, &inc.request, resp);
+    }
+}
+
+/// Thread Network Management TLVs (type, one-octet length, value); stops at the first
+/// malformed one.
+fn tmf_tlvs(b: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut v = Vec::new();
+    let mut at = 0;
+    while at + 2 <= b.len() {
+        let (t, l) = (b[at], b[at + 1] as usize);
+        let Some(val) = b.get(at + 2..at + 2 + l) else {
+            break;
+        };
+        v.push((t, val.to_vec()));
+        at += 2 + l;
+        if v.len() >= 32 {
+            break;
+        }
+    }
+    v
+}

@@ -1,0 +1,196 @@
+//! Nodes on the test medium: partition formation, attaching, routers, multi-hop delivery.
+
+use std::net::SocketAddrV6;
+
+use super::medium::{creds, Medium};
+use crate::thread::stack::{Config, Event, Role};
+use crate::time::{Duration, Instant};
+
+pub fn secs(s: u64) -> Instant {
+    Instant::from_micros(s * 1_000_000)
+}
+
+pub fn med() -> Config {
+    Config {
+        router_eligible: false,
+        ..Config::default()
+    }
+}
+
+/// The partition IDs of attached nodes, and how many leaders.
+pub fn summary(m: &Medium) -> (Vec<u32>, usize, usize) {
+    let mut parts: Vec<u32> = m
+        .nodes
+        .iter()
+        .filter_map(|n| n.partition().map(|p| p.id))
+        .collect();
+    parts.sort();
+    parts.dedup();
+    let leaders = m.nodes.iter().filter(|n| n.role() == Role::Leader).count();
+    let detached = m.nodes.iter().filter(|n| n.role() == Role::Detached).count();
+    (parts, leaders, detached)
+}
+
+/// Every child is in its parent's child table.
+pub fn children_consistent(m: &Medium) -> bool {
+    m.nodes.iter().filter(|n| n.role() == Role::Child).all(|c| {
+        let p = c.parent_rloc16().unwrap();
+        m.nodes.iter().any(|r| {
+            r.rloc16() == Some(p)
+                && r.children()
+                    .iter()
+                    .any(|(e, r16)| *e == c.ext_address() && Some(*r16) == c.rloc16())
+        })
+    })
+}
+
+#[test]
+fn a_lone_node_forms_a_partition_as_leader() {
+    let mut m = Medium::new(1, 0);
+    m.add(creds(), Config::default(), 1, Instant::ZERO);
+    m.run_until(secs(10));
+    let n = &m.nodes[0];
+    assert_eq!(n.role(), Role::Leader);
+    assert_eq!(n.rloc16().unwrap() & 0x1ff, 0);
+    assert!(m
+        .events
+        .iter()
+        .any(|(_, _, e)| matches!(e, Event::RoleChanged { role: Role::Leader, .. })));
+}
+
+#[test]
+fn an_end_device_attaches_to_the_leader_as_a_child() {
+    let mut m = Medium::new(2, 0);
+    let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    let c = m.add(creds(), med(), 2, secs(10));
+    m.full_mesh(-60);
+    m.run_until(secs(20));
+    assert_eq!(m.nodes[l].role(), Role::Leader);
+    assert_eq!(m.nodes[c].role(), Role::Child);
+    assert_eq!(m.nodes[c].parent_rloc16(), m.nodes[l].rloc16());
+    assert_eq!(m.nodes[c].partition(), m.nodes[l].partition());
+    assert!(children_consistent(&m));
+    // The keep-alive holds it there.
+    m.run_until(secs(1000));
+    assert_eq!(m.nodes[c].role(), Role::Child);
+    assert_eq!(m.nodes[l].children().len(), 1);
+    assert_eq!(m.nodes[c].count_of("attach: parent lost (no Child Update Response)"), 0);
+}
+
+#[test]
+fn a_reed_becomes_a_router_through_address_solicit() {
+    let mut m = Medium::new(3, 0);
+    let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    let r = m.add(creds(), Config::default(), 2, secs(10));
+    m.full_mesh(-60);
+    m.run_until(secs(200));
+    assert_eq!(m.nodes[l].role(), Role::Leader);
+    assert_eq!(m.nodes[r].role(), Role::Router, "{:?}", m.nodes[r].counters());
+    assert_eq!(m.nodes[r].partition(), m.nodes[l].partition());
+    // Both are neighbours with a route to each other.
+    let lid = (m.nodes[l].rloc16().unwrap() >> 10) as u8;
+    let rid = (m.nodes[r].rloc16().unwrap() >> 10) as u8;
+    assert_eq!(m.nodes[r].routes.route(lid).map(|x| x.0), Some(lid));
+    assert_eq!(m.nodes[l].routes.route(rid).map(|x| x.0), Some(rid));
+}
+
+#[test]
+fn two_leaders_merge_into_the_better_partition() {
+    let mut m = Medium::new(4, 0);
+    let a = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    let b = m.add(creds(), Config::default(), 2, Instant::ZERO);
+    m.run_until(secs(10));
+    assert_eq!(m.nodes[a].role(), Role::Leader);
+    assert_eq!(m.nodes[b].role(), Role::Leader);
+    let best = m.nodes[a]
+        .partition()
+        .unwrap()
+        .id
+        .max(m.nodes[b].partition().unwrap().id);
+    m.full_mesh(-60);
+    m.run_until(secs(300));
+    let (parts, leaders, _) = summary(&m);
+    assert_eq!(parts, vec![best]);
+    assert_eq!(leaders, 1);
+}
+
+/// Forms a network of `n` nodes, in range of each other, started within 5 s.
+fn form(seed: u64, n: usize) -> Medium {
+    let mut m = Medium::new(seed, 0);
+    for i in 0..n {
+        let at = Instant::from_micros((seed.wrapping_mul(7919) + i as u64 * 104_729) % 5_000_000);
+        m.add(creds(), Config::default(), seed * 1000 + i as u64, at);
+    }
+    m.full_mesh(-60);
+    m.run_until(secs(600));
+    m
+}
+
+fn check_formed(m: &Medium, seed: u64) {
+    let (parts, leaders, detached) = summary(m);
+    assert_eq!(
+        (parts.len(), leaders, detached),
+        (1, 1, 0),
+        "seed {seed}: roles {:?}",
+        m.nodes.iter().map(|n| n.role()).collect::<Vec<_>>()
+    );
+    assert!(children_consistent(m), "seed {seed}");
+}
+
+#[test]
+fn thirty_nodes_form_one_partition_for_10_seeds() {
+    for seed in 1..=10 {
+        check_formed(&form(seed, 30), seed);
+    }
+}
+
+#[test]
+#[ignore = "100 seeds of 30 nodes: minutes in debug; run with --ignored --release"]
+fn thirty_nodes_form_one_partition_for_100_seeds() {
+    for seed in 1..=100 {
+        check_formed(&form(seed, 30), seed);
+    }
+}
+
+/// A line of `n` router-eligible nodes, each in range of its neighbours only, started one
+/// after the other.
+pub fn line(seed: u64, n: usize, loss_ppm: u64) -> Medium {
+    let mut m = Medium::new(seed, loss_ppm);
+    for i in 0..n {
+        let cfg = Config {
+            router_selection_jitter: Duration::from_secs(10),
+            ..Config::default()
+        };
+        m.add(creds(), cfg, seed * 100 + i as u64, secs(20 * i as u64));
+    }
+    for i in 1..n {
+        m.link(i - 1, i, -60);
+    }
+    m.run_until(secs(20 * n as u64 + 300));
+    m
+}
+
+#[test]
+fn udp_crosses_five_hops_at_ten_percent_loss() {
+    let mut m = line(5, 6, 100_000);
+    let roles: Vec<Role> = m.nodes.iter().map(|n| n.role()).collect();
+    assert!(
+        roles.iter().all(|r| matches!(r, Role::Router | Role::Leader)),
+        "{roles:?}"
+    );
+    let dst = m.nodes[5].addresses().rloc().unwrap();
+    m.nodes[5].bind_udp(5683).unwrap();
+    let mut got = 0;
+    for k in 0..20u16 {
+        let now = m.now;
+        m.nodes[0].send_udp(now, 5683, SocketAddrV6::new(dst, 5683, 0, 0), &k.to_be_bytes());
+        m.run_for(Duration::from_secs(2));
+        while let Some(d) = m.nodes[5].recv_udp(5683) {
+            assert_eq!(d.src.ip(), &m.nodes[0].addresses().rloc().unwrap());
+            got += 1;
+        }
+    }
+    assert!(got >= 18, "{got} of 20 delivered");
+    let forwarded: u64 = m.nodes[1..5].iter().map(|n| n.count_of("forwarded")).sum();
+    assert!(forwarded >= 4 * 18, "{forwarded}");
+}
