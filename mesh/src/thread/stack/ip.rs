@@ -51,6 +51,13 @@ impl<R: RngCore> Node<R> {
                     return;
                 }
                 if u.dst.port() == TMF_PORT {
+                    // Answers go out from the address the request was sent to (the Leader
+                    // ALOC for an Address Solicit), so that the requester matches them.
+                    self.tmf_local.retain(|(p, _)| *p != u.src);
+                    if self.tmf_local.len() >= 8 {
+                        self.tmf_local.remove(0);
+                    }
+                    self.tmf_local.push((u.src, *u.dst.ip()));
                     if let Some(inc) = self.tmf.handle_datagram(now, u.src, &u.payload) {
                         self.on_tmf_request(now, inc);
                     }
@@ -116,11 +123,12 @@ impl<R: RngCore> Node<R> {
 
     /// A TMF datagram the endpoint wants sent to `peer`, from this node's RLOC.
     pub(super) fn send_tmf(&mut self, now: Instant, peer: SocketAddrV6, bytes: Vec<u8>) {
-        let Some(rloc) = self.addrs.rloc() else {
+        let local = self.tmf_local.iter().find(|(p, _)| *p == peer).map(|(_, a)| *a);
+        let Some(ip) = local.or(self.addrs.rloc()) else {
             self.count("tx: TMF without an RLOC");
             return;
         };
-        let src = SocketAddrV6::new(rloc, TMF_PORT, 0, 0);
+        let src = SocketAddrV6::new(ip, TMF_PORT, 0, 0);
         let d = udp_datagram(src, peer, DEFAULT_HOP_LIMIT, &bytes);
         self.send_ip(now, d);
     }

@@ -211,6 +211,8 @@ pub struct Node<R> {
     last_rssi: Option<i8>,
     /// An Address Solicit in flight (its token), or the time of the next one.
     solicit: Option<router::Solicit>,
+    /// TMF requesters and the local address each wrote to.
+    tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
     polling: bool,
 }
@@ -275,6 +277,7 @@ impl<R: RngCore> Node<R> {
             last_rssi: None,
             solicit: None,
             polling: false,
+            tmf_local: Vec::new(),
             cfg,
             creds,
             state,

@@ -85,7 +85,7 @@ fn a_reed_becomes_a_router_through_address_solicit() {
     m.full_mesh(-60);
     m.run_until(secs(200));
     assert_eq!(m.nodes[l].role(), Role::Leader);
-    assert_eq!(m.nodes[r].role(), Role::Router, "{:?}", m.nodes[r].counters());
+    assert_eq!(m.nodes[r].role(), Role::Router, "{:?} {:?}", m.nodes[r].counters(), m.nodes[l].counters());
     assert_eq!(m.nodes[r].partition(), m.nodes[l].partition());
     // Both are neighbours with a route to each other.
     let lid = (m.nodes[l].rloc16().unwrap() >> 10) as u8;
