@@ -115,7 +115,11 @@ pub(super) fn source_of(tlvs: &[Tlv]) -> Option<u16> {
 
 impl<R: RngCore> Node<R> {
     pub(super) fn mode(&self) -> u8 {
-        let mut m = if self.cfg.rx_on_when_idle { MODE_RX_ON } else { 0 };
+        let mut m = if self.cfg.rx_on_when_idle {
+            MODE_RX_ON
+        } else {
+            0
+        };
         if self.cfg.router_eligible {
             m |= MODE_FTD | MODE_FULL_NETDATA;
         }
@@ -334,7 +338,10 @@ impl<R: RngCore> Node<R> {
         let Some(a) = self.attach.as_ref() else {
             return;
         };
-        let Some(best) = a.best.clone().filter(|b| a.phase == Phase::ChildId && b.ext == src)
+        let Some(best) = a
+            .best
+            .clone()
+            .filter(|b| a.phase == Phase::ChildId && b.ext == src)
         else {
             self.count("mle: child id response not awaited");
             return;
@@ -408,9 +415,18 @@ impl<R: RngCore> Node<R> {
             Tlv::Challenge(challenge.to_vec()),
         ];
         self.mle_to(now, Some(p.ext), c::CHILD_UPDATE_REQUEST, tlvs);
+        if !self.cfg.rx_on_when_idle {
+            // The response waits at the parent: poll for it (OpenThread fast polls).
+            self.poller.fast_polls(now, 0);
+        }
     }
 
-    pub(super) fn on_child_update_response(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
+    pub(super) fn on_child_update_response(
+        &mut self,
+        now: Instant,
+        src: ExtAddress,
+        tlvs: Vec<Tlv>,
+    ) {
         let period = self.keepalive_period();
         let Some(p) = self.parent.as_mut().filter(|p| p.ext == src) else {
             return;

@@ -109,7 +109,14 @@ impl<R: RngCore> Node<R> {
     }
 
     /// Sends an ICMPv6 echo request; its reply comes as [`Event::EchoReply`].
-    pub fn ping(&mut self, now: Instant, dst: Ipv6Addr, identifier: u16, sequence: u16, data: &[u8]) {
+    pub fn ping(
+        &mut self,
+        now: Instant,
+        dst: Ipv6Addr,
+        identifier: u16,
+        sequence: u16,
+        data: &[u8],
+    ) {
         let src = self.addrs.source_for(&dst);
         let echo = Echo {
             reply: false,
@@ -123,7 +130,11 @@ impl<R: RngCore> Node<R> {
 
     /// A TMF datagram the endpoint wants sent to `peer`, from this node's RLOC.
     pub(super) fn send_tmf(&mut self, now: Instant, peer: SocketAddrV6, bytes: Vec<u8>) {
-        let local = self.tmf_local.iter().find(|(p, _)| *p == peer).map(|(_, a)| *a);
+        let local = self
+            .tmf_local
+            .iter()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, a)| *a);
         let Some(ip) = local.or(self.addrs.rloc()) else {
             self.count("tx: TMF without an RLOC");
             return;

@@ -206,7 +206,13 @@ impl<R: RngCore> Node<R> {
     }
 
     /// MLE to a neighbour's link-local address (or a link-local multicast group).
-    pub(super) fn mle_to(&mut self, now: Instant, to: Option<ExtAddress>, command: u8, tlvs: Vec<Tlv>) {
+    pub(super) fn mle_to(
+        &mut self,
+        now: Instant,
+        to: Option<ExtAddress>,
+        command: u8,
+        tlvs: Vec<Tlv>,
+    ) {
         let (dst, mac_dst) = match to {
             Some(e) => (crate::thread::wire::link_local(e), Address::Extended(e)),
             None => (crate::thread::node::ALL_ROUTERS, Address::Short(0xffff)),
@@ -243,9 +249,7 @@ impl<R: RngCore> Node<R> {
                         .any(|c| c.rloc16 == final_rloc16)
                         .then_some(final_rloc16)
                 } else {
-                    self.routes
-                        .route(id)
-                        .map(|(next, _)| u16::from(next) << 10)
+                    self.routes.route(id).map(|(next, _)| u16::from(next) << 10)
                 }
             }
         }

@@ -511,4 +511,4 @@ pub fn fuzz_receive(data: &[u8]) {
     fuzz::receive(data)
 }
 
-mod fuzz;
+pub(crate) mod fuzz;

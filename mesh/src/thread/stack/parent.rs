@@ -133,7 +133,8 @@ impl<R: RngCore> Node<R> {
         if scan & 0x80 == 0 {
             return;
         }
-        if self.children.len() >= self.cfg.max_children && !self.children.iter().any(|c| c.ext == src)
+        if self.children.len() >= self.cfg.max_children
+            && !self.children.iter().any(|c| c.ext == src)
         {
             return;
         }
@@ -207,17 +208,6 @@ impl<R: RngCore> Node<R> {
             }
         };
         let timeout = Duration::from_secs(u64::from(timeout.clamp(1, 0x1_0000)));
-        self.children.retain(|c| c.ext != src);
-        self.children.push(ChildEntry {
-            ext: src,
-            rloc16,
-            mode,
-            timeout,
-            last_heard: now,
-        });
-        if mode & MODE_RX_ON == 0 && self.indirect.add_child(src, Some(rloc16)).is_err() {
-            self.count("mle: indirect table full");
-        }
         let requested = find(&tlvs, |t| match t {
             Tlv::TlvRequest(r) => Some(r.clone()),
             _ => None,
@@ -233,11 +223,29 @@ impl<R: RngCore> Node<R> {
         if requested.contains(&tlv_type::ROUTE64) {
             out.push(Tlv::Route64(self.route64()));
         }
+        // Sent before the child is registered: a sleepy child still listens while attaching.
+        self.children.retain(|c| c.ext != src);
         self.mle_to(now, Some(src), c::CHILD_ID_RESPONSE, out);
+        self.children.retain(|c| c.ext != src);
+        self.children.push(ChildEntry {
+            ext: src,
+            rloc16,
+            mode,
+            timeout,
+            last_heard: now,
+        });
+        if mode & MODE_RX_ON == 0 && self.indirect.add_child(src, Some(rloc16)).is_err() {
+            self.count("mle: indirect table full");
+        }
         self.event(Event::ChildAdded { ext: src, rloc16 });
     }
 
-    pub(super) fn on_child_update_request(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
+    pub(super) fn on_child_update_request(
+        &mut self,
+        now: Instant,
+        src: ExtAddress,
+        tlvs: Vec<Tlv>,
+    ) {
         let Some(me) = self.addrs.rloc16.filter(|_| self.is_router()) else {
             return;
         };
@@ -253,7 +261,9 @@ impl<R: RngCore> Node<R> {
                     ch.mode = m;
                 }
                 out.push(Tlv::Mode(ch.mode));
-                out.push(Tlv::Timeout(ch.timeout.as_micros().div_ceil(1_000_000) as u32));
+                out.push(Tlv::Timeout(
+                    ch.timeout.as_micros().div_ceil(1_000_000) as u32
+                ));
                 if let Some(p) = self.partition {
                     out.push(Tlv::LeaderData(p.leader_data()));
                 }
@@ -273,8 +283,7 @@ impl<R: RngCore> Node<R> {
         if let Some(ch) = self.children.iter_mut().find(|c| c.ext == src) {
             ch.last_heard = now;
         }
-        self.routes
-            .heard(now, src, link_quality(link_margin(rssi)));
+        self.routes.heard(now, src, link_quality(link_margin(rssi)));
     }
 
     pub(super) fn child_timeouts(&mut self, now: Instant) {

@@ -193,7 +193,10 @@ impl<R: RngCore> Node<R> {
     }
 
     pub(super) fn router_timeout(&self) -> Option<Instant> {
-        let t = self.routes.trickle.map(|t| t.fire.unwrap_or(t.end).min(t.end));
+        let t = self
+            .routes
+            .trickle
+            .map(|t| t.fire.unwrap_or(t.end).min(t.end));
         let s = match self.solicit {
             Some(Solicit::At(at)) => Some(at),
             _ => None,
@@ -339,13 +342,18 @@ impl<R: RngCore> Node<R> {
             if self.role != Role::Leader && seq_newer(r.id_sequence, self.routes.id_sequence) {
                 self.routes.adopt_mask(r);
                 if self.role == Role::Router
-                    && self.my_router_id().is_some_and(|id| !self.routes.mask[id as usize])
+                    && self
+                        .my_router_id()
+                        .is_some_and(|id| !self.routes.mask[id as usize])
                 {
                     self.count("partition: router ID released by the leader");
                     self.start_attach(now, None);
                     return;
                 }
-                self.routes.trickle.is_some().then(|| self.routes.reset_trickle(now, Duration::ZERO));
+                self.routes
+                    .trickle
+                    .is_some()
+                    .then(|| self.routes.reset_trickle(now, Duration::ZERO));
             }
         }
         match self.role {
@@ -410,7 +418,11 @@ impl<R: RngCore> Node<R> {
             self.indirect.remove_child(ch.ext);
         }
         let id = (rloc16 >> 10) as u8;
-        let known = self.routes.neighbours.get(&id).is_some_and(|n| n.ext == src);
+        let known = self
+            .routes
+            .neighbours
+            .get(&id)
+            .is_some_and(|n| n.ext == src);
         let mut out = vec![
             Tlv::SourceAddress(me),
             Tlv::LeaderData(p.leader_data()),
@@ -442,7 +454,13 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    pub(super) fn on_link_accept(&mut self, now: Instant, src: ExtAddress, command: u8, tlvs: Vec<Tlv>) {
+    pub(super) fn on_link_accept(
+        &mut self,
+        now: Instant,
+        src: ExtAddress,
+        command: u8,
+        tlvs: Vec<Tlv>,
+    ) {
         if !matches!(self.role, Role::Router | Role::Leader) {
             return;
         }
@@ -528,7 +546,8 @@ impl<R: RngCore> Node<R> {
     }
 
     fn send_address_solicit(&mut self, now: Instant) {
-        if self.role != Role::Child || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
+        if self.role != Role::Child
+            || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
         {
             return;
         }
@@ -554,8 +573,9 @@ impl<R: RngCore> Node<R> {
     }
 
     pub(super) fn on_solicit_outcome(&mut self, now: Instant, e: CoapEvent) {
-        let (CoapEvent::Response { token, .. } | CoapEvent::Timeout { token } | CoapEvent::Reset { token }) =
-            &e;
+        let (CoapEvent::Response { token, .. }
+        | CoapEvent::Timeout { token }
+        | CoapEvent::Reset { token }) = &e;
         if !matches!(self.solicit, Some(Solicit::InFlight(t)) if t == *token) {
             return;
         }
@@ -564,8 +584,14 @@ impl<R: RngCore> Node<R> {
             CoapEvent::Response { msg, .. } if self.role == Role::Child => {
                 let t = tmf_tlvs(&msg.payload);
                 let get = |ty: u8| t.iter().find(|(k, _)| *k == ty).map(|(_, v)| v.clone());
-                match (get(tmf_tlv::STATUS), get(tmf_tlv::RLOC16), get(tmf_tlv::ROUTER_MASK)) {
-                    (Some(s), Some(r), Some(m)) if s == [STATUS_SUCCESS] && r.len() == 2 && m.len() == 9 => {
+                match (
+                    get(tmf_tlv::STATUS),
+                    get(tmf_tlv::RLOC16),
+                    get(tmf_tlv::ROUTER_MASK),
+                ) {
+                    (Some(s), Some(r), Some(m))
+                        if s == [STATUS_SUCCESS] && r.len() == 2 && m.len() == 9 =>
+                    {
                         let rloc16 = u16::from_be_bytes([r[0], r[1]]);
                         let mut mask = [0u8; 8];
                         mask.copy_from_slice(&m[1..]);
@@ -577,7 +603,9 @@ impl<R: RngCore> Node<R> {
             _ => None,
         };
         match granted {
-            Some((rloc16, seq, mask)) if rloc16 & 0x1ff == 0 => self.become_router(now, rloc16, seq, mask),
+            Some((rloc16, seq, mask)) if rloc16 & 0x1ff == 0 => {
+                self.become_router(now, rloc16, seq, mask)
+            }
             _ => {
                 self.count("tmf: address solicit not granted");
                 self.consider_upgrade(now);
@@ -594,9 +622,8 @@ impl<R: RngCore> Node<R> {
         }
         let ip = *inc.peer.ip();
         let from = locator16(&ip).filter(|_| ip.octets()[..8] == self.creds.mesh_local_prefix);
-        let known_child = from.is_some_and(|r| {
-            r & 0x1ff != 0 && r < 0xfc00 && self.routes.mask[(r >> 10) as usize]
-        });
+        let known_child = from
+            .is_some_and(|r| r & 0x1ff != 0 && r < 0xfc00 && self.routes.mask[(r >> 10) as usize]);
         if !known_child {
             self.count("tmf: address solicit from a stranger");
             return;
@@ -612,7 +639,12 @@ impl<R: RngCore> Node<R> {
         let wanted = get(tmf_tlv::RLOC16)
             .and_then(|v| <[u8; 2]>::try_from(v).ok())
             .map(|v| (u16::from_be_bytes(v) >> 10) as u8);
-        let owned = self.routes.owners.iter().find(|(_, e)| **e == ext).map(|(id, _)| *id);
+        let owned = self
+            .routes
+            .owners
+            .iter()
+            .find(|(_, e)| **e == ext)
+            .map(|(id, _)| *id);
         let free = |id: u8| id <= MAX_ROUTER_ID && !self.routes.mask[id as usize];
         let id = owned.or(wanted.filter(|w| free(*w))).or_else(|| {
             if self.routes.active_routers() >= MAX_ROUTERS {
@@ -632,8 +664,10 @@ impl<R: RngCore> Node<R> {
                 }
                 let r = self.route64();
                 resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_SUCCESS, tmf_tlv::RLOC16, 2];
-                resp.payload.extend_from_slice(&(u16::from(id) << 10).to_be_bytes());
-                resp.payload.extend_from_slice(&[tmf_tlv::ROUTER_MASK, 9, r.id_sequence]);
+                resp.payload
+                    .extend_from_slice(&(u16::from(id) << 10).to_be_bytes());
+                resp.payload
+                    .extend_from_slice(&[tmf_tlv::ROUTER_MASK, 9, r.id_sequence]);
                 resp.payload.extend_from_slice(&r.router_mask);
             }
             None => resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_NO_ADDRESS],

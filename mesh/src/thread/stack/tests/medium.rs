@@ -37,6 +37,7 @@ pub fn creds() -> Credentials {
 pub struct Medium {
     pub nodes: Vec<Node<SplitMix>>,
     pub persisted: Vec<ThreadState>,
+    setup: Vec<(Credentials, Config, u64)>,
     /// `rssi[i][j]`: what j hears of i (None: out of range).
     rssi: Vec<Vec<Option<i8>>>,
     /// Loss per frame, in parts per million.
@@ -56,6 +57,7 @@ impl Medium {
         Medium {
             nodes: Vec::new(),
             persisted: Vec::new(),
+            setup: Vec::new(),
             rssi: Vec::new(),
             loss_ppm,
             rng: SplitMix(seed ^ 0x5eed),
@@ -84,14 +86,27 @@ impl Medium {
         at: Instant,
     ) -> usize {
         self.persisted.push(state.clone());
-        self.nodes
-            .push(Node::new(creds, state, cfg, SplitMix(seed.wrapping_mul(31) + 7), at));
+        self.setup.push((creds.clone(), cfg, seed));
+        self.nodes.push(Node::new(
+            creds,
+            state,
+            cfg,
+            SplitMix(seed.wrapping_mul(31) + 7),
+            at,
+        ));
         let n = self.nodes.len();
         for row in &mut self.rssi {
             row.push(None);
         }
         self.rssi.push(vec![None; n]);
         n - 1
+    }
+
+    /// Node `i` crashes and restarts now from what it last persisted.
+    pub fn restart(&mut self, i: usize) {
+        let (creds, cfg, seed) = self.setup[i].clone();
+        let state = self.persisted[i].clone();
+        self.nodes[i] = Node::new(creds, state, cfg, SplitMix(seed ^ 0xdead), self.now);
     }
 
     pub fn link(&mut self, a: usize, b: usize, rssi: i8) {
@@ -140,6 +155,13 @@ impl Medium {
             Ok(f) => f,
             Err(_) => return,
         };
+        // A MAC frame counter on the air is below the persisted reservation.
+        if let Some(fc) = f.security.and_then(|s| s.frame_counter) {
+            assert!(
+                fc < self.persisted[i].mac_frame_counter_reserved,
+                "node {i} sent frame counter {fc} beyond its persisted reservation"
+            );
+        }
         let in_range: Vec<(usize, i8)> = (0..self.nodes.len())
             .filter(|&j| j != i)
             .filter_map(|j| self.rssi[i][j].map(|r| (j, r)))
@@ -167,8 +189,8 @@ impl Medium {
                     self.deliver_later(j, bytes.clone(), r);
                     if !self.lost() {
                         done.status = TxStatus::Acked;
-                        done.frame_pending = is_data_request(&f)
-                            && self.nodes[j].frame_pending(&f.src);
+                        done.frame_pending =
+                            is_data_request(&f) && self.nodes[j].frame_pending(&f.src);
                         break;
                     }
                 }

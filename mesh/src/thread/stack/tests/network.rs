@@ -27,7 +27,11 @@ pub fn summary(m: &Medium) -> (Vec<u32>, usize, usize) {
     parts.sort();
     parts.dedup();
     let leaders = m.nodes.iter().filter(|n| n.role() == Role::Leader).count();
-    let detached = m.nodes.iter().filter(|n| n.role() == Role::Detached).count();
+    let detached = m
+        .nodes
+        .iter()
+        .filter(|n| n.role() == Role::Detached)
+        .count();
     (parts, leaders, detached)
 }
 
@@ -52,10 +56,13 @@ fn a_lone_node_forms_a_partition_as_leader() {
     let n = &m.nodes[0];
     assert_eq!(n.role(), Role::Leader);
     assert_eq!(n.rloc16().unwrap() & 0x1ff, 0);
-    assert!(m
-        .events
-        .iter()
-        .any(|(_, _, e)| matches!(e, Event::RoleChanged { role: Role::Leader, .. })));
+    assert!(m.events.iter().any(|(_, _, e)| matches!(
+        e,
+        Event::RoleChanged {
+            role: Role::Leader,
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -74,7 +81,10 @@ fn an_end_device_attaches_to_the_leader_as_a_child() {
     m.run_until(secs(1000));
     assert_eq!(m.nodes[c].role(), Role::Child);
     assert_eq!(m.nodes[l].children().len(), 1);
-    assert_eq!(m.nodes[c].count_of("attach: parent lost (no Child Update Response)"), 0);
+    assert_eq!(
+        m.nodes[c].count_of("attach: parent lost (no Child Update Response)"),
+        0
+    );
 }
 
 #[test]
@@ -85,7 +95,13 @@ fn a_reed_becomes_a_router_through_address_solicit() {
     m.full_mesh(-60);
     m.run_until(secs(200));
     assert_eq!(m.nodes[l].role(), Role::Leader);
-    assert_eq!(m.nodes[r].role(), Role::Router, "{:?} {:?}", m.nodes[r].counters(), m.nodes[l].counters());
+    assert_eq!(
+        m.nodes[r].role(),
+        Role::Router,
+        "{:?} {:?}",
+        m.nodes[r].counters(),
+        m.nodes[l].counters()
+    );
     assert_eq!(m.nodes[r].partition(), m.nodes[l].partition());
     // Both are neighbours with a route to each other.
     let lid = (m.nodes[l].rloc16().unwrap() >> 10) as u8;
@@ -175,7 +191,9 @@ fn udp_crosses_five_hops_at_ten_percent_loss() {
     let mut m = line(5, 6, 100_000);
     let roles: Vec<Role> = m.nodes.iter().map(|n| n.role()).collect();
     assert!(
-        roles.iter().all(|r| matches!(r, Role::Router | Role::Leader)),
+        roles
+            .iter()
+            .all(|r| matches!(r, Role::Router | Role::Leader)),
         "{roles:?}"
     );
     let dst = m.nodes[5].addresses().rloc().unwrap();
@@ -183,7 +201,12 @@ fn udp_crosses_five_hops_at_ten_percent_loss() {
     let mut got = 0;
     for k in 0..20u16 {
         let now = m.now;
-        m.nodes[0].send_udp(now, 5683, SocketAddrV6::new(dst, 5683, 0, 0), &k.to_be_bytes());
+        m.nodes[0].send_udp(
+            now,
+            5683,
+            SocketAddrV6::new(dst, 5683, 0, 0),
+            &k.to_be_bytes(),
+        );
         m.run_for(Duration::from_secs(2));
         while let Some(d) = m.nodes[5].recv_udp(5683) {
             assert_eq!(d.src.ip(), &m.nodes[0].addresses().rloc().unwrap());
