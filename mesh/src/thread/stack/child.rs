@@ -356,7 +356,7 @@ impl<R: RngCore> Node<R> {
             self.count("mle: child id response without a required TLV");
             return;
         };
-        if rloc16 >> 10 != parent16 >> 10 || rloc16 & 0x1ff == 0 {
+        if parent16 != best.rloc16 || rloc16 >> 10 != parent16 >> 10 || rloc16 & 0x1ff == 0 {
             self.count("mle: child id response with a foreign Address16");
             return;
         }

@@ -6,8 +6,6 @@
 //! TLVs); or as the 6LoWPAN payload of a frame secured with the right MAC key (reaching
 //! reassembly, IPv6, UDP, ICMPv6 and the TMF endpoint).
 
-use std::net::Ipv6Addr;
-
 use rand_core::RngCore;
 
 use super::{Config, Credentials, Node, Role, ThreadState};
@@ -19,7 +17,7 @@ use crate::thread::mac::{
 };
 use crate::thread::mle::{MlePayload, Tlv};
 use crate::thread::security::{secure, ThreadKeys};
-use crate::thread::wire::{data_frame, link_local, mle_datagram, udp_datagram, Link};
+use crate::thread::wire::{data_frame, link_local, mle_datagram, Link};
 use crate::time::Instant;
 use crate::wire::Wire;
 
@@ -108,18 +106,18 @@ impl Forger {
     }
 
     /// A MAC-secured frame carrying a UDP datagram.
-    #[allow(clippy::too_many_arguments)]
+    #[cfg(test)]
     pub fn udp(
         &mut self,
         ml_prefix: [u8; 8],
         dst_mac: Address,
-        src: Ipv6Addr,
-        dst: Ipv6Addr,
+        src: std::net::Ipv6Addr,
+        dst: std::net::Ipv6Addr,
         port: u16,
         data: &[u8],
     ) -> Vec<u8> {
         self.fc += 1;
-        let d = udp_datagram(src, dst, port, port, data);
+        let d = crate::thread::wire::udp_datagram(src, dst, port, port, data);
         let link = self.link(dst_mac);
         let ctx = crate::thread::wire::contexts(ml_prefix);
         data_frame(link, &d, &ctx, Some((&self.keys, self.fc))).unwrap_or_default()

@@ -46,6 +46,9 @@ pub(super) struct DelayedMle {
 /// child polls (so that its frame counter is fresh).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct IndirectItem {
+    /// The MAC destination the payload was compressed against (RFC 6282 §3.2.2 elides
+    /// addresses derived from it).
+    dst: Address,
     payload: Vec<u8>,
     secured: bool,
 }
@@ -178,7 +181,11 @@ impl<R: RngCore> Node<R> {
         let sleepy = self.sleepy_child(&mac_dst);
         for payload in payloads {
             if let Some(child) = sleepy {
-                let item = IndirectItem { payload, secured };
+                let item = IndirectItem {
+                    dst: mac_dst,
+                    payload,
+                    secured,
+                };
                 if self.indirect.push(now, child, item).is_err() {
                     self.count("tx: indirect queue refused");
                 }
@@ -331,6 +338,7 @@ impl<R: RngCore> Node<R> {
         let dst = Address::Short(next);
         if let Some(child) = self.sleepy_child(&dst) {
             let item = IndirectItem {
+                dst,
                 payload,
                 secured: true,
             };
@@ -378,7 +386,7 @@ impl<R: RngCore> Node<R> {
         };
         let frame = self.mac_frame(
             FrameType::Data,
-            Address::Extended(child),
+            rel.item.dst,
             rel.item.payload,
             rel.item.secured,
             rel.more,

@@ -34,6 +34,9 @@ pub fn creds() -> Credentials {
     Credentials::from_hex(&dataset_hex()).unwrap()
 }
 
+/// A frame on its way: (arrival, order, receiver, bytes, RSSI).
+type InFlight = (Instant, u64, usize, Vec<u8>, i8);
+
 pub struct Medium {
     pub nodes: Vec<Node<SplitMix>>,
     pub persisted: Vec<ThreadState>,
@@ -44,7 +47,7 @@ pub struct Medium {
     loss_ppm: u64,
     rng: SplitMix,
     pub now: Instant,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, Vec<u8>, i8)>>,
+    queue: BinaryHeap<Reverse<InFlight>>,
     order: u64,
     pub events: Vec<(Instant, usize, Event)>,
     /// Every frame put on the air: (sender, bytes).
