@@ -217,3 +217,62 @@ fn udp_crosses_five_hops_at_ten_percent_loss() {
     let forwarded: u64 = m.nodes[1..5].iter().map(|n| n.count_of("forwarded")).sum();
     assert!(forwarded >= 4 * 18, "{forwarded}");
 }
+
+fn median(mut v: Vec<u64>) -> u64 {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Virtual-time figures (run with `--nocapture` to read them): an end device's attach time
+/// to a lone leader, and the echo round trip over 1, 3 and 5 hops, medians over 20 seeds.
+#[test]
+fn attach_time_and_round_trips_in_virtual_time() {
+    let mut attach = Vec::new();
+    for seed in 1..=20 {
+        let mut m = Medium::new(seed, 0);
+        m.add(creds(), Config::default(), seed, Instant::ZERO);
+        let c = m.add(creds(), med(), seed + 100, secs(10));
+        m.full_mesh(-60);
+        m.run_until(secs(20));
+        let t = m
+            .events
+            .iter()
+            .find(|(_, i, e)| {
+                *i == c
+                    && matches!(
+                        e,
+                        Event::RoleChanged {
+                            role: Role::Child,
+                            ..
+                        }
+                    )
+            })
+            .map(|(t, _, _)| t.as_micros() - secs(10).as_micros())
+            .expect("attached");
+        attach.push(t / 1000);
+    }
+    let a = median(attach);
+    println!("child attach: median {a} ms over 20 seeds");
+    // Start jitter below 1 s, the routers-only Parent Request wait (750 ms), Child ID exchange.
+    assert!((750..2000).contains(&a), "{a}");
+    let mut rtts = [Vec::new(), Vec::new(), Vec::new()];
+    for seed in 1..=20 {
+        let mut m = line(seed, 6, 0);
+        for (k, hops) in [1usize, 3, 5].into_iter().enumerate() {
+            let dst = m.nodes[hops].addresses().rloc().unwrap();
+            let t0 = m.now;
+            m.nodes[0].ping(t0, dst, 1, seed as u16, b"weft");
+            m.run_for(Duration::from_secs(2));
+            let t = m
+                .events
+                .iter()
+                .rev()
+                .find(|(t, i, e)| *i == 0 && *t >= t0 && matches!(e, Event::EchoReply { .. }))
+                .map(|(t, _, _)| t.as_micros() - t0.as_micros());
+            rtts[k].push(t.expect("echo reply") / 1000);
+        }
+    }
+    let r: Vec<u64> = rtts.into_iter().map(median).collect();
+    println!("echo round trip (4 ms per frame on the test medium): 1 hop {} ms, 3 hops {} ms, 5 hops {} ms", r[0], r[1], r[2]);
+    assert!(r[0] < r[1] && r[1] < r[2]);
+}

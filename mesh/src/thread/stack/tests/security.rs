@@ -191,3 +191,30 @@ fn the_receive_path_survives_arbitrary_bytes() {
         receive(&b);
     }
 }
+
+#[test]
+fn a_newer_key_sequence_is_adopted_only_from_an_authenticated_frame() {
+    use crate::thread::security::ThreadKeys;
+    let mut m = network();
+    let creds = creds();
+    let leader16 = m.nodes[0].rloc16().unwrap();
+    // The Key Index of sequence 1, under a wrong network key: not adopted.
+    let mut bad_key = creds.network_key;
+    bad_key[0] ^= 1;
+    let mut wrong = Forger::new(&creds, ExtAddress([0x35; 8]), bad_key);
+    wrong.keys = ThreadKeys::derive(&bad_key, 1);
+    m.inject(0, wrong.lowpan(Address::Short(leader16), &[0x41]), -60);
+    assert_eq!(m.nodes[0].state().key_sequence, 0);
+    assert_eq!(m.nodes[0].count_of("rx: MAC authentication failed"), 1);
+    // Sequence 1 under the right key: adopted (the first switch is not guarded), the
+    // counters restart under it and the state is persisted.
+    let mut right = Forger::new(&creds, ExtAddress([0x36; 8]), creds.network_key);
+    right.keys = ThreadKeys::derive(&creds.network_key, 1);
+    m.inject(0, right.lowpan(Address::Short(leader16), &[0x41]), -60);
+    assert_eq!(m.nodes[0].state().key_sequence, 1);
+    assert_eq!(m.persisted[0].key_sequence, 1);
+    // The child follows from the leader's authenticated frames and stays attached.
+    m.run_for(crate::time::Duration::from_secs(300));
+    assert_eq!(m.nodes[1].state().key_sequence, 1);
+    assert_eq!(m.nodes[1].role(), Role::Child);
+}
