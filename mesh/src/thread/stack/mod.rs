@@ -160,6 +160,10 @@ pub enum Event {
     ChildRemoved { ext: ExtAddress, rloc16: u16 },
     /// A UDP datagram waits on `port` ([`Node::recv_udp`]).
     UdpReceived { port: u16 },
+    /// An application CoAP request arrived (answer with [`Node::coap_respond`]).
+    CoapRequest(crate::thread::coap::Incoming),
+    /// What became of an application CoAP request.
+    Coap(crate::thread::coap::CoapEvent),
     /// An ICMPv6 echo reply arrived.
     EchoReply {
         from: Ipv6Addr,
@@ -204,6 +208,9 @@ pub struct Node<R> {
     reasm: Reassembler,
     sockets: SocketTable,
     tmf: Endpoint,
+    /// The application's CoAP endpoint (port 5683), once enabled.
+    coap: Endpoint,
+    coap_bound: bool,
     events: VecDeque<Event>,
     counters: BTreeMap<&'static str, u64>,
     next_tick: Instant,
@@ -241,6 +248,7 @@ impl<R: RngCore> Node<R> {
         let keys = KeyManager::new(creds.network_key, state.key_sequence)
             .with_switch_guard(KeySwitchGuard::default());
         let tmf = Endpoint::new(Default::default(), &mut rng);
+        let coap = Endpoint::new(Default::default(), &mut rng);
         let first_tag = rng.next_u32() as u16;
         let mut n = Node {
             ctx: crate::thread::wire::contexts(creds.mesh_local_prefix),
@@ -271,6 +279,8 @@ impl<R: RngCore> Node<R> {
             reasm: Reassembler::new(ReassemblyLimits::default()),
             sockets: SocketTable::new(SocketLimits::default()),
             tmf,
+            coap,
+            coap_bound: false,
             events: VecDeque::new(),
             counters: BTreeMap::new(),
             next_tick: now + TICK,
@@ -408,6 +418,7 @@ impl<R: RngCore> Node<R> {
         self.router_timers(now);
         self.send_delayed(now);
         self.tmf.handle_timeout(now);
+        self.coap.handle_timeout(now);
         if !self.cfg.rx_on_when_idle && self.role == Role::Child && self.poller.handle_timeout(now)
         {
             self.send_data_request();
@@ -423,6 +434,7 @@ impl<R: RngCore> Node<R> {
         while let Some(e) = self.tmf.poll_event() {
             self.on_tmf_event(now, e);
         }
+        self.pump_coap(now);
     }
 }
 
@@ -459,6 +471,7 @@ impl<R: RngCore> Station for Node<R> {
             self.router_timeout(),
             self.delayed.iter().map(|d| d.0).min(),
             self.tmf.poll_timeout(),
+            self.coap.poll_timeout(),
             self.reasm.poll_timeout(),
             self.indirect.poll_timeout(),
             (!self.cfg.rx_on_when_idle && self.role == Role::Child)

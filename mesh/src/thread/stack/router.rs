@@ -603,7 +603,9 @@ impl<R: RngCore> Node<R> {
             _ => None,
         };
         match granted {
-            Some((rloc16, seq, mask)) if rloc16 & 0x1ff == 0 => {
+            Some((rloc16, seq, mask))
+                if rloc16 & 0x1ff == 0 && (rloc16 >> 10) as u8 <= MAX_ROUTER_ID =>
+            {
                 self.become_router(now, rloc16, seq, mask)
             }
             _ => {
