@@ -34,7 +34,11 @@ impl<R: RngCore> Node<R> {
             self.count("rx: malformed IPv6");
             return;
         };
-        if !self.addrs.accepts(&p.header.dst) {
+        // A REED hears Parent Requests to all routers (it may answer those to REEDs).
+        let reed_group = p.header.dst == crate::thread::node::ALL_ROUTERS
+            && self.cfg.router_eligible
+            && self.cfg.rx_on_when_idle;
+        if !self.addrs.accepts(&p.header.dst) && !reed_group {
             self.count("rx: IPv6 destination not this node's");
             return;
         }

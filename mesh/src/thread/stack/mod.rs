@@ -22,8 +22,7 @@
 //!   short address once attached), so the CCM* nonce needs no neighbour lookup.
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - A REED does not answer Parent Requests (only routers and the leader do); Network Data is
-//!   empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
+//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
 //!   leader.
 
 mod child;
@@ -220,6 +219,8 @@ pub struct Node<R> {
     solicit: Option<router::Solicit>,
     /// TMF requesters and the local address each wrote to.
     tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
+    /// A REED's Child ID Request held while it becomes a router.
+    pending_child: Option<(ExtAddress, Vec<crate::thread::mle::Tlv>)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
     polling: bool,
 }
@@ -288,6 +289,7 @@ impl<R: RngCore> Node<R> {
             solicit: None,
             polling: false,
             tmf_local: Vec::new(),
+            pending_child: None,
             cfg,
             creds,
             state,

@@ -311,3 +311,36 @@ fn a_confirmable_coap_request_is_answered_across_three_hops_at_ten_percent_loss(
     });
     assert_eq!(got.as_deref(), Some(&b"ok"[..]));
 }
+
+#[test]
+fn a_reed_answers_the_second_parent_request_and_becomes_a_router_for_its_child() {
+    let mut m = Medium::new(12, 0);
+    let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    // A REED that would not ask for a Router ID on its own within the test.
+    let reed = Config {
+        router_selection_jitter: Duration::from_secs(100_000),
+        ..Config::default()
+    };
+    let r = m.add(creds(), reed, 2, secs(10));
+    let e = m.add(creds(), med(), 3, secs(30));
+    m.link(l, r, -60);
+    m.link(r, e, -60);
+    m.run_until(secs(25));
+    assert_eq!(m.nodes[r].role(), Role::Child);
+    m.run_until(secs(60));
+    assert_eq!(
+        m.nodes[r].role(),
+        Role::Router,
+        "{:?}",
+        m.nodes[r].counters()
+    );
+    assert_eq!(
+        m.nodes[e].role(),
+        Role::Child,
+        "{:?}",
+        m.nodes[e].counters()
+    );
+    assert_eq!(m.nodes[e].parent_rloc16(), m.nodes[r].rloc16());
+    assert!(children_consistent(&m));
+    assert!(m.nodes[l].children().is_empty(), "the REED left its parent");
+}
