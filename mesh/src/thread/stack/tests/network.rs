@@ -344,3 +344,35 @@ fn a_reed_answers_the_second_parent_request_and_becomes_a_router_for_its_child()
     assert!(children_consistent(&m));
     assert!(m.nodes[l].children().is_empty(), "the REED left its parent");
 }
+
+#[test]
+fn two_formed_partitions_merge_when_they_come_in_range() {
+    for seed in 1..=5 {
+        let mut m = Medium::new(seed, 0);
+        for i in 0..10u64 {
+            m.add(creds(), Config::default(), seed * 100 + i, secs(i % 5));
+        }
+        // Two groups of five, each in range of itself only.
+        for a in 0..10 {
+            for b in a + 1..10 {
+                if a / 5 == b / 5 {
+                    m.link(a, b, -60);
+                }
+            }
+        }
+        m.run_until(secs(300));
+        let (parts, leaders, _) = summary(&m);
+        assert_eq!((parts.len(), leaders), (2, 2), "seed {seed}");
+        let best = *parts.iter().max().unwrap();
+        m.full_mesh(-60);
+        m.run_until(secs(1200));
+        let (parts, leaders, detached) = summary(&m);
+        assert_eq!(
+            (parts, leaders, detached),
+            (vec![best], 1, 0),
+            "seed {seed}: {:?}",
+            m.nodes.iter().map(|n| n.role()).collect::<Vec<_>>()
+        );
+        assert!(children_consistent(&m), "seed {seed}");
+    }
+}
