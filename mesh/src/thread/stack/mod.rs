@@ -78,9 +78,9 @@ pub struct Config {
     pub max_children: usize,
     /// A REED asks to become a router after a random time in [0, this) while the partition
     /// has fewer than `router_upgrade_threshold` routers (Thread 1.3 §5.9.9
-    /// ROUTER_SELECTION_JITTER, 120 s; unverified).
+    /// ROUTER_SELECTION_JITTER, 120 s, as OpenThread's `kRouterSelectionJitter`, checked).
     pub router_selection_jitter: Duration,
-    /// ROUTER_UPGRADE_THRESHOLD (Thread 1.3 §5.9.9, 16; unverified).
+    /// ROUTER_UPGRADE_THRESHOLD (16, as OpenThread's `kRouterUpgradeThreshold`, checked).
     pub router_upgrade_threshold: u8,
     /// A sleepy child's data poll period.
     pub poll_period: Duration,
@@ -135,12 +135,16 @@ impl Partition {
             leader_router_id: l.leader_router_id,
         }
     }
-    /// The merge order (Thread 1.3 §5.16.?, unverified: the higher weighting, then the
-    /// higher partition ID, wins).
-    fn rank(&self) -> (u8, u32) {
-        (self.weighting, self.id)
+    /// The merge order, as OpenThread's `MleRouter::ComparePartitions` (checked in its
+    /// source): the higher weighting, then a partition of more than one router, then the
+    /// higher partition ID wins. `singleton`: the partition has one router at most.
+    fn rank(&self, singleton: bool) -> Rank {
+        (self.weighting, !singleton, self.id)
     }
 }
+
+/// A partition's place in the merge order ([`Partition::rank`]).
+type Rank = (u8, bool, u32);
 
 /// What a node reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

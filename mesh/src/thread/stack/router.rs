@@ -4,10 +4,11 @@
 //! (`/a/as` on the TMF port) to the leader, which assigns Router IDs; a leader forming a
 //! partition; partitions merging (the better-ranked one wins).
 //!
-//! Constants (OpenThread, from memory, unverified): Trickle Imin 1 s, Imax 32 s
-//! (`kAdvertiseIntervalMin/Max`); a neighbour router not heard for 100 s is dropped
-//! (`kMaxNeighborAge`); at most 32 active routers (`kMaxRouters`); responses to a multicast
-//! Link Request within a random 1 s (`kMaxResponseDelay`).
+//! Constants (the specification's names as OpenThread's `mle_types.hpp` comments them, checked
+//! in its source): ADVERTISEMENT_I_MIN 1 s, ADVERTISEMENT_I_MAX 32 s; MAX_NEIGHBOR_AGE 100 s;
+//! MAX_ROUTERS 32; MAX_ROUTER_ID 62; MAX_ROUTE_COST 16; ROUTER_SELECTION_JITTER 120 s and
+//! ROUTER_UPGRADE_THRESHOLD 16 ([`super::Config`]). Responses to a multicast Link Request
+//! within a random 1 s (unverified).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddrV6;
@@ -32,15 +33,15 @@ const MAX_ROUTERS: u8 = 32;
 const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
 /// Router IDs 0..=62 (Thread 1.3 §5.9.9).
 const MAX_ROUTER_ID: u8 = 62;
-/// Thread Network Management TLV types (Thread 1.3 §5.19; OpenThread `ThreadTlv`;
-/// unverified): Extended MAC Address, RLOC16, Status, Router Mask.
+/// Thread Network Management TLV types (OpenThread `ThreadTlv::Type`, checked): Extended MAC
+/// Address, RLOC16, Status, Router Mask.
 mod tmf_tlv {
     pub const EXT_MAC_ADDRESS: u8 = 1;
     pub const RLOC16: u8 = 2;
     pub const STATUS: u8 = 4;
     pub const ROUTER_MASK: u8 = 7;
 }
-/// Address Solicit Status values (OpenThread `ThreadStatusTlv`; unverified).
+/// Address Solicit Status values (OpenThread `ThreadStatusTlv::Status`, checked).
 const STATUS_SUCCESS: u8 = 0;
 const STATUS_NO_ADDRESS: u8 = 1;
 const STATUS_TOO_FEW_ROUTERS: u8 = 2;
@@ -332,9 +333,14 @@ impl<R: RngCore> Node<R> {
                 Role::Child if self.parent.as_ref().is_some_and(|p| p.ext == src) => {
                     self.parent_moved(now)
                 }
-                Role::Router | Role::Leader if theirs.rank() > mine.rank() => {
-                    self.count("partition: merging into a better partition");
-                    self.start_attach(now, Some(mine.rank()));
+                Role::Router | Role::Leader => {
+                    let theirs =
+                        theirs.rank(route.as_ref().is_none_or(|r| r.router_ids().len() <= 1));
+                    let mine = mine.rank(self.routes.active_routers() <= 1);
+                    if theirs > mine {
+                        self.count("partition: merging into a better partition");
+                        self.start_attach(now, Some(mine));
+                    }
                 }
                 _ => {}
             }
