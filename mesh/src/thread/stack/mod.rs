@@ -22,8 +22,7 @@
 //!   short address once attached), so the CCM* nonce needs no neighbour lookup.
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
-//!   leader.
+//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade.
 
 mod child;
 mod ip;
@@ -411,6 +410,7 @@ impl<R: RngCore> Node<R> {
         self.challenges.retain(|p| p.expires > now);
         self.child_timeouts(now);
         self.neighbour_timeouts(now);
+        self.release_lost_routers(now);
         self.reasm.handle_timeout(now);
         self.indirect.handle_timeout(now);
     }

@@ -31,6 +31,13 @@ const TRICKLE_IMAX: Duration = Duration::from_secs(32);
 const MAX_NEIGHBOR_AGE: Duration = Duration::from_secs(100);
 const MAX_ROUTERS: u8 = 32;
 const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
+/// The leader releases the Router ID of a router it has had no route to for this long
+/// (MAX_LEADER_TO_ROUTER_TIMEOUT, 90 s, as OpenThread's `kMaxLeaderToRouterTimeout`, checked).
+const MAX_LEADER_TO_ROUTER_TIMEOUT: Duration = Duration::from_secs(90);
+/// A router with no route to its leader for this long forms a partition of its own
+/// (NETWORK_ID_TIMEOUT, 120 s, as OpenThread's `kNetworkIdTimeout`, checked; OpenThread
+/// detaches and attaches first).
+const NETWORK_ID_TIMEOUT: Duration = Duration::from_secs(120);
 /// Router IDs 0..=62 (Thread 1.3 §5.9.9).
 const MAX_ROUTER_ID: u8 = 62;
 /// Thread Network Management TLV types (OpenThread `ThreadTlv::Type`, checked): Extended MAC
@@ -76,10 +83,12 @@ struct Trickle {
 pub(super) struct RouterTable {
     pub id_sequence: u8,
     mask: [bool; 63],
-    /// The leader's allocations.
-    owners: BTreeMap<u8, ExtAddress>,
+    /// The leader's allocations, and when each router was last reachable.
+    owners: BTreeMap<u8, (ExtAddress, Instant)>,
     neighbours: BTreeMap<u8, Neighbour>,
     trickle: Option<Trickle>,
+    /// When a router last had a route to its leader.
+    leader_seen: Option<Instant>,
 }
 
 /// An Address Solicit planned or in flight.
@@ -101,6 +110,7 @@ impl RouterTable {
             owners: BTreeMap::new(),
             neighbours: BTreeMap::new(),
             trickle: None,
+            leader_seen: None,
         }
     }
 
@@ -229,6 +239,53 @@ impl<R: RngCore> Node<R> {
         }
     }
 
+    /// The leader's view of its routers: reachable ones are refreshed, one unreachable for
+    /// MAX_LEADER_TO_ROUTER_TIMEOUT loses its Router ID (the router, if alive, sees its ID
+    /// gone from the mask and attaches again).
+    pub(super) fn release_lost_routers(&mut self, now: Instant) {
+        if self.role == Role::Router {
+            let leader = self.partition.map(|p| p.leader_router_id);
+            if leader.is_some_and(|id| self.routes.route(id).is_some()) {
+                self.routes.leader_seen = Some(now);
+            } else if self
+                .routes
+                .leader_seen
+                .is_some_and(|t| now.saturating_since(t) > NETWORK_ID_TIMEOUT)
+            {
+                self.count("partition: leader unreachable");
+                self.leave_role_for_leader(now);
+            }
+        }
+        if self.role != Role::Leader {
+            return;
+        }
+        let me = self.my_router_id();
+        let reachable: Vec<u8> = self
+            .routes
+            .owners
+            .keys()
+            .copied()
+            .filter(|id| Some(*id) == me || self.routes.route(*id).is_some())
+            .collect();
+        let mut released = false;
+        self.routes.owners.retain(|id, (_, seen)| {
+            if reachable.contains(id) {
+                *seen = now;
+            }
+            let keep = now.saturating_since(*seen) <= MAX_LEADER_TO_ROUTER_TIMEOUT;
+            released |= !keep;
+            keep
+        });
+        if released {
+            for id in 0..=MAX_ROUTER_ID {
+                self.routes.mask[id as usize] = self.routes.owners.contains_key(&id);
+            }
+            self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+            self.routes.reset_trickle(now, Duration::ZERO);
+            self.count("leader: router IDs released");
+        }
+    }
+
     pub(super) fn neighbour_timeouts(&mut self, now: Instant) {
         let before = self.routes.neighbours.len();
         self.routes
@@ -260,6 +317,13 @@ impl<R: RngCore> Node<R> {
         );
     }
 
+    /// Leaves the role (children and neighbours go) and forms a partition of its own.
+    fn leave_role_for_leader(&mut self, now: Instant) {
+        self.start_attach(now, None);
+        self.attach = None;
+        self.become_leader(now);
+    }
+
     /// Forms a partition of its own with this node as leader (Thread 1.3 §5.16.1).
     pub(super) fn become_leader(&mut self, now: Instant) {
         let id = match self.state.last_rloc16 {
@@ -269,7 +333,7 @@ impl<R: RngCore> Node<R> {
         self.routes.clear();
         self.routes.id_sequence = self.rng.next_u32() as u8;
         self.routes.mask[id as usize] = true;
-        self.routes.owners.insert(id, self.state.ext());
+        self.routes.owners.insert(id, (self.state.ext(), now));
         self.partition = Some(Partition {
             id: self.rng.next_u32(),
             weighting: 64,
@@ -290,6 +354,7 @@ impl<R: RngCore> Node<R> {
             route_data: Vec::new(),
         });
         self.set_role(Role::Router);
+        self.routes.leader_seen = Some(now);
         let first = self.jitter(TRICKLE_IMIN);
         self.routes.reset_trickle(now, first);
         self.send_link_request(now, None);
@@ -667,7 +732,7 @@ impl<R: RngCore> Node<R> {
             .routes
             .owners
             .iter()
-            .find(|(_, e)| **e == ext)
+            .find(|(_, (e, _))| *e == ext)
             .map(|(id, _)| *id);
         let free = |id: u8| id <= MAX_ROUTER_ID && !self.routes.mask[id as usize];
         let id = owned.or(wanted.filter(|w| free(*w))).or_else(|| {
@@ -682,7 +747,7 @@ impl<R: RngCore> Node<R> {
             Some(id) => {
                 if owned.is_none() {
                     self.routes.mask[id as usize] = true;
-                    self.routes.owners.insert(id, ext);
+                    self.routes.owners.insert(id, (ext, now));
                     self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
                     self.routes.reset_trickle(now, Duration::ZERO);
                 }

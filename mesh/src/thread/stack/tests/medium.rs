@@ -117,6 +117,12 @@ impl Medium {
         self.rssi[b][a] = Some(rssi);
     }
 
+    /// Takes `a` and `b` out of range of each other.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        self.rssi[a][b] = None;
+        self.rssi[b][a] = None;
+    }
+
     pub fn full_mesh(&mut self, rssi: i8) {
         let n = self.nodes.len();
         for a in 0..n {

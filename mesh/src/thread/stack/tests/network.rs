@@ -214,6 +214,12 @@ fn udp_crosses_five_hops_at_ten_percent_loss() {
         }
     }
     assert!(got >= 18, "{got} of 20 delivered");
+    // The line stayed one partition throughout.
+    assert!(m
+        .nodes
+        .iter()
+        .all(|n| n.count_of("partition: leader unreachable") == 0
+            && n.count_of("partition: merging into a better partition") == 0));
     let forwarded: u64 = m.nodes[1..5].iter().map(|n| n.count_of("forwarded")).sum();
     assert!(forwarded >= 4 * 18, "{forwarded}");
 }
@@ -375,4 +381,33 @@ fn two_formed_partitions_merge_when_they_come_in_range() {
         );
         assert!(children_consistent(&m), "seed {seed}");
     }
+}
+
+#[test]
+fn the_leader_releases_the_router_id_of_a_router_gone_for_good() {
+    let mut m = Medium::new(13, 0);
+    let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    let cfg = Config {
+        router_selection_jitter: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let r = m.add(creds(), cfg, 2, secs(10));
+    m.full_mesh(-60);
+    m.run_until(secs(100));
+    assert_eq!(m.nodes[r].role(), Role::Router);
+    assert_eq!(m.nodes[l].routes.active_routers(), 2);
+    m.cut(l, r);
+    // MAX_NEIGHBOR_AGE (100 s) for the route to go, then MAX_LEADER_TO_ROUTER_TIMEOUT (90 s).
+    m.run_for(Duration::from_secs(150));
+    assert_eq!(m.nodes[l].routes.active_routers(), 2);
+    m.run_for(Duration::from_secs(60));
+    assert_eq!(m.nodes[l].routes.active_routers(), 1);
+    assert_eq!(m.nodes[l].count_of("leader: router IDs released"), 1);
+    // The router, cut off from its leader for NETWORK_ID_TIMEOUT, formed its own partition.
+    assert_eq!(m.nodes[r].role(), Role::Leader);
+    assert_ne!(m.nodes[r].partition(), m.nodes[l].partition());
+    // In range again, the two merge.
+    m.link(l, r, -60);
+    m.run_for(Duration::from_secs(300));
+    assert_eq!(m.nodes[r].partition(), m.nodes[l].partition());
 }
