@@ -411,3 +411,43 @@ fn the_leader_releases_the_router_id_of_a_router_gone_for_good() {
     m.run_for(Duration::from_secs(300));
     assert_eq!(m.nodes[r].partition(), m.nodes[l].partition());
 }
+
+/// Virtual time until 30 nodes started within 5 s are one partition with every node attached
+/// (checked every 5 s), and the routers among them; medians over 20 seeds (`--nocapture`).
+#[test]
+#[ignore = "a measurement: about a minute in debug; run with --ignored --nocapture"]
+fn formation_time_of_thirty_nodes_in_virtual_time() {
+    let mut times = Vec::new();
+    let mut routers = Vec::new();
+    for seed in 1..=20 {
+        let mut m = Medium::new(seed, 0);
+        for i in 0..30 {
+            let at = Instant::from_micros((seed * 7919 + i * 104_729) % 5_000_000);
+            m.add(creds(), Config::default(), seed * 1000 + i, at);
+        }
+        m.full_mesh(-60);
+        let mut t = 5;
+        loop {
+            m.run_until(secs(t));
+            let (parts, leaders, detached) = summary(&m);
+            if (parts.len(), leaders, detached) == (1, 1, 0) && children_consistent(&m) {
+                break;
+            }
+            t += 5;
+            assert!(t < 900, "seed {seed}");
+        }
+        times.push(t);
+        m.run_until(secs(600));
+        routers.push(
+            m.nodes
+                .iter()
+                .filter(|n| matches!(n.role(), Role::Router | Role::Leader))
+                .count() as u64,
+        );
+    }
+    let (t, r) = (median(times.clone()), median(routers));
+    println!(
+        "30 nodes: one partition, all attached after a median {t} s (max {} s); {r} routers at 600 s",
+        times.iter().max().unwrap()
+    );
+}
