@@ -146,6 +146,10 @@ impl<R: RngCore> Node<R> {
         let was = self.role;
         for ch in std::mem::take(&mut self.children) {
             self.indirect.remove_child(ch.ext);
+            self.event(super::Event::ChildRemoved {
+                ext: ch.ext,
+                rloc16: ch.rloc16,
+            });
         }
         self.parent = None;
         self.pending_child = None;

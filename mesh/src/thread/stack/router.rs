@@ -489,6 +489,10 @@ impl<R: RngCore> Node<R> {
         if let Some(i) = self.children.iter().position(|ch| ch.ext == src) {
             let ch = self.children.remove(i);
             self.indirect.remove_child(ch.ext);
+            self.event(super::Event::ChildRemoved {
+                ext: ch.ext,
+                rloc16: ch.rloc16,
+            });
         }
         let id = (rloc16 >> 10) as u8;
         let known = self
