@@ -9,7 +9,8 @@
 //! | `link.rs` | MAC frames out and in (security, replay), 6LoWPAN mesh header forwarding, fragments, routing decisions |
 //! | `child.rs` | attaching as a child (§4.7): Parent Request, Parent Response selection, Child ID Request, Child Update keep-alive, data polls |
 //! | `parent.rs` | a router's children: Parent Response, Child ID Response, Child Update Response, timeouts, indirect queue |
-//! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, Address Solicit, partitions |
+//! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, partitions |
+//! | `solicit.rs` | a REED's Address Solicit (`/a/as`) and the leader's Router ID assignment |
 //! | `ip.rs` | IPv6 delivery: ICMPv6 echo, UDP sockets, the TMF CoAP endpoint |
 //!
 //! The radio below does what an RCP does: CSMA-CA, acknowledgments and retransmissions
@@ -29,6 +30,7 @@ mod ip;
 mod link;
 mod parent;
 mod router;
+mod solicit;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -219,7 +221,7 @@ pub struct Node<R> {
     /// The RSSI of the frame being handled.
     last_rssi: Option<i8>,
     /// An Address Solicit in flight (its token), or the time of the next one.
-    solicit: Option<router::Solicit>,
+    solicit: Option<solicit::Solicit>,
     /// TMF requesters and the local address each wrote to.
     tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
     /// A REED's Child ID Request held while it becomes a router.
