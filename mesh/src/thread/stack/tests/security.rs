@@ -155,6 +155,30 @@ fn address_solicit_from_a_stranger_is_refused_and_counted() {
         1
     );
     assert_eq!(m.nodes[0].routes.active_routers(), routers);
+    // The same request from the leader's own child, but in a frame without MAC security.
+    let child16 = m.nodes[1].rloc16().unwrap();
+    let d = crate::thread::wire::udp_datagram(
+        rloc(p, child16),
+        rloc(p, 0xfc00),
+        61631,
+        61631,
+        &msg.to_vec(),
+    );
+    let link = crate::thread::wire::Link {
+        pan_id: creds.pan_id,
+        src: ExtAddress([0x33; 8]),
+        dst: Address::Short(leader16),
+        seq: 9,
+        ack_request: true,
+    };
+    let ctx = crate::thread::wire::contexts(p);
+    let frame = crate::thread::wire::data_frame(link, &d, &ctx, None).unwrap();
+    m.inject(0, frame, -60);
+    assert_eq!(
+        m.nodes[0].count_of("rx: unsecured frame with data other than MLE"),
+        1
+    );
+    assert_eq!(m.nodes[0].routes.active_routers(), routers);
 }
 
 #[test]
