@@ -454,7 +454,11 @@ impl<R: RngCore> Node<R> {
         } else {
             (f, false)
         };
-        self.heard(now, src, rx.rssi);
+        // Only an authenticated frame keeps a neighbour or child alive (an unsecured one is
+        // MLE, whose own authentication comes later: `receive_mle`).
+        if secured {
+            self.heard(now, src, rx.rssi);
+        }
         if self.role == Role::Child && self.parent.as_ref().is_some_and(|p| p.ext == src) {
             self.frame_from_parent(now, open.frame_pending);
         }
