@@ -19,8 +19,6 @@
 //! ([`Ieee802154Station::frame_pending`]) from its indirect queue.
 //!
 //! Simplifications (the rest of issue #15 item 1 is open work):
-//! - Every frame carries the sender's extended address as MAC source (Thread sends with the
-//!   short address once attached), so the CCM* nonce needs no neighbour lookup.
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
 //! - Network Data is empty; no MPL for realm-local multicast; no router downgrade.

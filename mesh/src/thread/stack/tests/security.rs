@@ -56,6 +56,9 @@ fn replayed_mle_and_mac_frames_are_rejected_and_counted() {
         .map(|(_, b)| b.clone())
         .collect();
     assert!(secured.len() >= 2);
+    // Attached, the child sends MAC-secured frames from its RLOC16 (Thread 1.3 §5.2.1.1).
+    let f = crate::thread::mac::Frame::parse(&secured[0]).unwrap();
+    assert_eq!(f.src, Address::Short(m.nodes[1].rloc16().unwrap()));
     m.inject(0, secured[0].clone(), -60);
     assert_eq!(
         m.nodes[0].count_of("rx: MAC frame counter replayed"),
