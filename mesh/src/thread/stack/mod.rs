@@ -11,7 +11,8 @@
 //! | `parent.rs` | a router's children: Parent Response, Child ID Response, Child Update Response, timeouts, indirect queue |
 //! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, partitions |
 //! | `solicit.rs` | a REED's Address Solicit (`/a/as`) and the leader's Router ID assignment |
-//! | `ip.rs` | IPv6 delivery: ICMPv6 echo, UDP sockets, the TMF CoAP endpoint |
+//! | `ip.rs` | IPv6 delivery: MLE dispatch, ICMPv6 echo, UDP sockets, the TMF and application CoAP endpoints |
+//! | `fuzz.rs` | the receive path under arbitrary bytes (`mesh/fuzz` `thread_stack`), the forger of the tests |
 //!
 //! The radio below does what an RCP does: CSMA-CA, acknowledgments and retransmissions
 //! (IEEE 802.15.4-2015 §6.2.5.1, §6.7.4); the node learns the outcome through
@@ -21,7 +22,13 @@
 //! Simplifications (the rest of issue #15 item 1 is open work):
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade.
+//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade; no key
+//!   rotation timer (a newer key sequence is followed, never started).
+//! - Link quality comes from each authenticated frame's RSSI (margin above -100 dBm), without
+//!   OpenThread's averaging and hysteresis; a router neighbour is not dropped after
+//!   FAILED_ROUTER_TRANSMISSIONS, only after MAX_NEIGHBOR_AGE of silence.
+//! - A router that loses its leader forms a partition at once after NETWORK_ID_TIMEOUT
+//!   (OpenThread first tries to attach elsewhere).
 
 mod child;
 mod ip;
