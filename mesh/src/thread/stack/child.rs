@@ -153,6 +153,7 @@ impl<R: RngCore> Node<R> {
         }
         self.parent = None;
         self.pending_child = None;
+        self.reed_advert_at = None;
         self.poller.stop();
         self.routes.clear();
         self.partition = None;
@@ -395,6 +396,10 @@ impl<R: RngCore> Node<R> {
         self.set_role(Role::Child);
         if !self.cfg.rx_on_when_idle {
             self.poller.start(now);
+        }
+        if self.cfg.router_eligible && self.cfg.rx_on_when_idle {
+            // A REED advertises its partition at once, then now and then.
+            self.reed_advert_at = Some(now);
         }
         self.consider_upgrade(now);
     }

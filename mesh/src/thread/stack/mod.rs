@@ -229,6 +229,8 @@ pub struct Node<R> {
     solicit: Option<solicit::Solicit>,
     /// TMF requesters and the local address each wrote to.
     tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
+    /// A REED's next Advertisement.
+    reed_advert_at: Option<Instant>,
     /// A REED's Child ID Request held while it becomes a router.
     pending_child: Option<(ExtAddress, Vec<crate::thread::mle::Tlv>)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
@@ -300,6 +302,7 @@ impl<R: RngCore> Node<R> {
             polling: false,
             tmf_local: Vec::new(),
             pending_child: None,
+            reed_advert_at: None,
             cfg,
             creds,
             state,

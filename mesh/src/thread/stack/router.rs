@@ -29,6 +29,12 @@ const TRICKLE_IMAX: Duration = Duration::from_secs(32);
 const MAX_NEIGHBOR_AGE: Duration = Duration::from_secs(100);
 pub(super) const MAX_ROUTERS: u8 = 32;
 const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
+/// A REED advertises (Source Address and Leader Data only) every REED_ADVERTISEMENT_INTERVAL
+/// plus up to REED_ADVERTISEMENT_JITTER (570 s, 60 s, as OpenThread's `kReedAdvertiseInterval`
+/// and `kReedAdvertiseJitter`, checked), so that a partition bordered only by another's
+/// children learns of it and merges.
+const REED_ADVERTISEMENT_INTERVAL: Duration = Duration::from_secs(570);
+const REED_ADVERTISEMENT_JITTER: Duration = Duration::from_secs(60);
 /// The leader releases the Router ID of a router it has had no route to for this long
 /// (MAX_LEADER_TO_ROUTER_TIMEOUT, 90 s, as OpenThread's `kMaxLeaderToRouterTimeout`, checked).
 const MAX_LEADER_TO_ROUTER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -196,7 +202,8 @@ impl<R: RngCore> Node<R> {
             Some(Solicit::At(at)) => Some(at),
             _ => None,
         };
-        [t, s].into_iter().flatten().min()
+        let r = self.reed_advert_at.filter(|_| self.role == Role::Child);
+        [t, s, r].into_iter().flatten().min()
     }
 
     pub(super) fn router_timers(&mut self, now: Instant) {
@@ -212,6 +219,14 @@ impl<R: RngCore> Node<R> {
                 t.fire = Some(now + half + self.jitter(half));
                 t.end = now + t.i;
                 self.routes.trickle = Some(t);
+            }
+        }
+        if let Some(at) = self.reed_advert_at.filter(|_| self.role == Role::Child) {
+            if at <= now {
+                let next =
+                    now + REED_ADVERTISEMENT_INTERVAL + self.jitter(REED_ADVERTISEMENT_JITTER);
+                self.reed_advert_at = Some(next);
+                self.send_advertisement(now);
             }
         }
         if let Some(Solicit::At(at)) = self.solicit {
@@ -284,11 +299,10 @@ impl<R: RngCore> Node<R> {
         let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
             return;
         };
-        let tlvs = vec![
-            Tlv::SourceAddress(me),
-            Tlv::LeaderData(p.leader_data()),
-            Tlv::Route64(self.route64()),
-        ];
+        let mut tlvs = vec![Tlv::SourceAddress(me), Tlv::LeaderData(p.leader_data())];
+        if matches!(self.role, Role::Router | Role::Leader) {
+            tlvs.push(Tlv::Route64(self.route64()));
+        }
         self.send_mle(
             now,
             DelayedMle {
@@ -343,6 +357,7 @@ impl<R: RngCore> Node<R> {
             route_data: Vec::new(),
         });
         self.set_role(Role::Router);
+        self.reed_advert_at = None;
         self.routes.leader_seen = Some(now);
         let first = self.jitter(TRICKLE_IMIN);
         self.routes.reset_trickle(now, first);
@@ -370,10 +385,8 @@ impl<R: RngCore> Node<R> {
             self.count("mle: advertisement without a required TLV");
             return;
         };
-        if rloc16 & 0x1ff != 0 {
-            self.count("mle: advertisement from a non-router");
-            return;
-        }
+        // A REED's Advertisement (a child's RLOC16, no Route64) only tells its partition.
+        let from_reed = rloc16 & 0x1ff != 0;
         let theirs = Partition::from_leader_data(&ld);
         let route = find(&tlvs, |t| match t {
             Tlv::Route64(r) => Some(r.clone()),
@@ -387,9 +400,18 @@ impl<R: RngCore> Node<R> {
                 Role::Child if self.parent.as_ref().is_some_and(|p| p.ext == src) => {
                     self.parent_moved(now)
                 }
-                Role::Router | Role::Leader => {
-                    let theirs =
-                        theirs.rank(route.as_ref().is_none_or(|r| r.router_ids().len() <= 1));
+                // Routers and REEDs merge (OpenThread `MleRouter::HandleAdvertisement` on an
+                // FTD, children included); an end device follows its parent.
+                Role::Router | Role::Leader | Role::Child
+                    if self.cfg.router_eligible && self.cfg.rx_on_when_idle =>
+                {
+                    // A REED's Advertisement has no Route64 and counts as no singleton (OpenThread
+                    // `MleRouter::IsSingleton(RouteTlv)`).
+                    let their_singleton = match &route {
+                        Some(r) => r.router_ids().len() <= 1,
+                        None => !from_reed,
+                    };
+                    let theirs = theirs.rank(their_singleton);
                     let mine = mine.rank(self.routes.active_routers() <= 1);
                     if theirs > mine {
                         self.count("partition: merging into a better partition");
@@ -398,6 +420,9 @@ impl<R: RngCore> Node<R> {
                 }
                 _ => {}
             }
+            return;
+        }
+        if from_reed {
             return;
         }
         if let Some(r) = &route {

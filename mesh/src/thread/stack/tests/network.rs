@@ -451,3 +451,36 @@ fn formation_time_of_thirty_nodes_in_virtual_time() {
         times.iter().max().unwrap()
     );
 }
+
+#[test]
+fn thirty_nodes_in_a_grid_form_one_partition_over_several_hops() {
+    for seed in 1..=5 {
+        let mut m = Medium::new(seed, 0);
+        for i in 0..30 {
+            let at = Instant::from_micros((seed * 7919 + i * 104_729) % 5_000_000);
+            m.add(creds(), Config::default(), seed * 1000 + i, at);
+        }
+        // A 6 x 5 grid: each node hears its horizontal, vertical and diagonal neighbours.
+        for a in 0..30usize {
+            for b in a + 1..30 {
+                let (ax, ay, bx, by) = (a % 6, a / 6, b % 6, b / 6);
+                if ax.abs_diff(bx) <= 1 && ay.abs_diff(by) <= 1 {
+                    m.link(a, b, -60);
+                }
+            }
+        }
+        m.run_until(secs(900));
+        check_formed(&m, seed);
+        // A corner reaches the opposite corner.
+        let dst = m.nodes[29].addresses().rloc().unwrap();
+        let now = m.now;
+        m.nodes[0].ping(now, dst, 7, 1, b"grid");
+        m.run_for(Duration::from_secs(5));
+        assert!(
+            m.events.iter().any(|(t, i, e)| *i == 0
+                && *t >= now
+                && matches!(e, Event::EchoReply { identifier: 7, .. })),
+            "seed {seed}"
+        );
+    }
+}
