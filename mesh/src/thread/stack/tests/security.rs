@@ -264,3 +264,36 @@ fn the_fuzz_harness_attaches_its_child() {
     assert_eq!(c.role(), Role::Child);
     let _ = l.poll_timeout();
 }
+
+#[test]
+fn a_parent_request_flood_holds_bounded_state() {
+    let mut m = network();
+    let creds = creds();
+    let leader = m.nodes[0].ext_address();
+    for i in 0..2000u32 {
+        let mut e = [0x40u8; 8];
+        e[4..].copy_from_slice(&i.to_be_bytes());
+        let mut f = Forger::new(&creds, ExtAddress(e), creds.network_key);
+        let pr = f.mle(
+            leader,
+            c::PARENT_REQUEST,
+            vec![
+                Tlv::Mode(0x0f),
+                Tlv::Challenge(vec![7; 8]),
+                Tlv::ScanMask(0x80),
+                Tlv::Version(4),
+            ],
+        );
+        m.inject(0, pr, -60);
+    }
+    let n = &m.nodes[0];
+    assert!(n.challenges.len() <= 64, "{}", n.challenges.len());
+    assert!(n.delayed.len() <= 64, "{}", n.delayed.len());
+    assert!(n.replay.len() <= crate::thread::security::DEFAULT_REPLAY_CAPACITY);
+    assert!(n.count_of("mle: challenge table full (oldest dropped)") > 0);
+    assert!(n.count_of("tx: delayed MLE dropped (queue full)") > 0);
+    // The real child is still served.
+    m.run_for(crate::time::Duration::from_secs(600));
+    assert_eq!(m.nodes[1].role(), Role::Child);
+    assert_eq!(m.nodes[0].children().len(), 1);
+}
