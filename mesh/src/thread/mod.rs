@@ -31,7 +31,9 @@ pub mod node;
 pub mod radio;
 pub mod security;
 pub mod sniff;
+pub mod stack;
 pub mod topology;
+pub mod wire;
 
 #[cfg(test)]
 mod test_rng;

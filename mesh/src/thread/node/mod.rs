@@ -40,7 +40,8 @@ mod child;
 mod router;
 #[cfg(test)]
 mod tests;
-pub mod wire;
+/// The wire helpers moved to [`crate::thread::wire`], shared with [`crate::thread::stack`].
+pub use crate::thread::wire;
 
 use std::collections::VecDeque;
 use std::net::Ipv6Addr;
@@ -240,36 +241,7 @@ impl<R: RngCore> Common<R> {
     }
 }
 
-/// The link margin of a reception (RSSI above the noise floor, -100 dBm as OpenThread
-/// assumes without a measurement), in dB.
-pub fn link_margin(rssi: Option<i8>) -> u8 {
-    rssi.map_or(0, |r| (r as i16 + 100).clamp(0, 255) as u8)
-}
-
-/// Link quality from link margin (OpenThread `LinkQualityForLinkMargin`, without hysteresis:
-/// above 20 dB → 3, above 10 → 2, above 2 → 1, else 0).
-pub fn link_quality(margin: u8) -> u8 {
-    match margin {
-        m if m > 20 => 3,
-        m if m > 10 => 2,
-        m if m > 2 => 1,
-        _ => 0,
-    }
-}
-
-/// The cost of a link of quality `lq` (OpenThread `CostForLinkQuality`: 3 → 1, 2 → 2, 1 → 4,
-/// 0 → 16, "infinite").
-pub fn link_cost(lq: u8) -> u8 {
-    match lq {
-        3 => 1,
-        2 => 2,
-        1 => 4,
-        _ => MAX_ROUTE_COST,
-    }
-}
-
-/// A route cost of 16 or more is no route (OpenThread `kMaxRouteCost`).
-pub const MAX_ROUTE_COST: u8 = 16;
+pub use crate::thread::wire::{link_cost, link_margin, link_quality, MAX_ROUTE_COST};
 
 /// One station of a simulated Thread network: a router or a child.
 #[allow(clippy::large_enum_variant)]

@@ -1,4 +1,5 @@
-//! The frames the simulated Thread stations send and read, built and read with the wire core
+//! Frame helpers shared by the simulator stations ([`crate::thread::node`]) and the Thread node
+//! ([`crate::thread::stack`]): the frames they send and read, built and read with the wire core
 //! only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
 //! IEEE 802.15.4-2006 data frame (802.15.4-2015 §7.2), MAC-secured with the Thread MAC key
 //! (level 5, Key ID Mode 1; Thread 1.3 §7.1.2) for data, unsecured at the MAC for MLE, whose
@@ -22,26 +23,7 @@ const UDP: u8 = 17;
 /// The CoAP port (RFC 7252 §6.1).
 pub const COAP_PORT: u16 = 5683;
 
-/// fe80::/64 with the interface identifier of `ext` (RFC 4944 §6: the U/L bit inverted).
-pub fn link_local(ext: ExtAddress) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a[0] = 0xfe;
-    a[1] = 0x80;
-    a[8..].copy_from_slice(&ext.0);
-    a[8] ^= 0x02;
-    Ipv6Addr::from(a)
-}
-
-/// The RLOC of `rloc16` under the mesh-local prefix: `prefix::ff:fe00:rloc16` (Thread 1.3
-/// ch. 5, Routing Locator).
-pub fn rloc(prefix: [u8; 8], rloc16: u16) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a[..8].copy_from_slice(&prefix);
-    a[11] = 0xff;
-    a[12] = 0xfe;
-    a[14..].copy_from_slice(&rloc16.to_be_bytes());
-    Ipv6Addr::from(a)
-}
+pub use crate::thread::ip::addr::{link_local, rloc};
 
 /// The RLOC16 of an RLOC-form address, when it is one.
 pub fn rloc16_of(ip: &Ipv6Addr) -> Option<u16> {
@@ -249,3 +231,34 @@ pub fn coap_post(message_id: u16, token: u16, path: &str, payload: &[u8]) -> Vec
 pub fn coap_message_id(m: &[u8]) -> Option<u16> {
     (m.len() >= 4 && m[0] >> 6 == 1).then(|| u16::from_be_bytes([m[2], m[3]]))
 }
+
+/// The link margin of a reception (RSSI above the noise floor, -100 dBm as OpenThread
+/// assumes without a measurement), in dB.
+pub fn link_margin(rssi: Option<i8>) -> u8 {
+    rssi.map_or(0, |r| (r as i16 + 100).clamp(0, 255) as u8)
+}
+
+/// Link quality from link margin (OpenThread `LinkQualityForLinkMargin`, without hysteresis:
+/// above 20 dB → 3, above 10 → 2, above 2 → 1, else 0).
+pub fn link_quality(margin: u8) -> u8 {
+    match margin {
+        m if m > 20 => 3,
+        m if m > 10 => 2,
+        m if m > 2 => 1,
+        _ => 0,
+    }
+}
+
+/// The cost of a link of quality `lq` (OpenThread `CostForLinkQuality`: 3 → 1, 2 → 2, 1 → 4,
+/// 0 → 16, "infinite").
+pub fn link_cost(lq: u8) -> u8 {
+    match lq {
+        3 => 1,
+        2 => 2,
+        1 => 4,
+        _ => MAX_ROUTE_COST,
+    }
+}
+
+/// A route cost of 16 or more is no route (OpenThread `kMaxRouteCost`).
+pub const MAX_ROUTE_COST: u8 = 16;

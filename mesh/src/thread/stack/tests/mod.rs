@@ -1,0 +1,5 @@
+mod lifecycle;
+mod medium;
+mod network;
+mod security;
+mod state;
