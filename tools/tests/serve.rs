@@ -264,9 +264,8 @@ fn malformed_and_unknown_requests_get_errors_and_the_server_goes_on() {
     // Blank lines are skipped, and the server goes on answering.
     c.send_raw("");
     let v = c.call("status", json!({}));
-    assert_eq!(
+    assert!(
         v["result"]["radio"].as_str().unwrap().starts_with("sim:"),
-        true,
         "{v}"
     );
     let v = c.call("radios", json!({}));
