@@ -14,6 +14,7 @@ pub mod client;
 mod conn;
 mod owner;
 mod protocol;
+pub mod radio;
 mod tap;
 
 use std::path::PathBuf;
