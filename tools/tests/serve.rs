@@ -89,8 +89,19 @@ fn serve(radio: &str, net: &Path, ctl: &Path) -> Killed {
     server
 }
 
-/// A client connection.
+/// The JSON Schema of hil-tests/serve/NAME.schema.json.
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../hil-tests/serve/{name}.schema.json"));
+    let text = std::fs::read_to_string(path).unwrap();
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("a valid schema")
+}
+
+/// A client connection; every line it reads is checked against the replies' schema, every
+/// request it makes with `call` against the requests'.
 struct Conn {
+    requests: jsonschema::Validator,
+    replies: jsonschema::Validator,
     reader: BufReader<UnixStream>,
     writer: UnixStream,
     next: u64,
@@ -104,6 +115,8 @@ impl Conn {
         // A server that never answers fails the test instead of hanging it.
         s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
         Conn {
+            requests: schema("requests"),
+            replies: schema("replies"),
             reader: BufReader::new(s.try_clone().unwrap()),
             writer: s,
             next: 1,
@@ -117,7 +130,12 @@ impl Conn {
             self.reader.read_line(&mut l).unwrap() > 0,
             "the server closed"
         );
-        serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        let v = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(
+            self.replies.is_valid(&v),
+            "not as replies.schema.json says: {v}"
+        );
+        v
     }
 
     fn send_raw(&mut self, text: &str) {
@@ -138,9 +156,24 @@ impl Conn {
     }
 
     fn call(&mut self, method: &str, params: Value) -> Value {
+        self.call_checked(method, params, true)
+    }
+
+    /// A request the schema refuses (a test of what the server does with it).
+    fn call_bad(&mut self, method: &str, params: Value) -> Value {
+        self.call_checked(method, params, false)
+    }
+
+    fn call_checked(&mut self, method: &str, params: Value, valid: bool) -> Value {
         let id = json!(self.next);
         self.next += 1;
-        self.send_raw(&json!({"id": id, "method": method, "params": params}).to_string());
+        let req = json!({"id": id, "method": method, "params": params});
+        assert_eq!(
+            self.requests.is_valid(&req),
+            valid,
+            "requests.schema.json: {req}"
+        );
+        self.send_raw(&req.to_string());
         self.reply(&id)
     }
 
@@ -244,11 +277,11 @@ fn malformed_and_unknown_requests_get_errors_and_the_server_goes_on() {
     assert_eq!(c.line()["error"]["code"], -32600);
     c.send_raw(r#"[1,2,3]"#);
     assert_eq!(c.line()["error"]["code"], -32600);
-    let v = c.call("reboot", json!({}));
+    let v = c.call_bad("reboot", json!({}));
     assert_eq!(v["error"]["code"], -32601, "{v}");
     let v = c.call("send", json!({"dst": "0002", "args": ["onoff", "maybe"]}));
     assert_eq!(v["error"]["code"], -32602, "{v}");
-    let v = c.call("send", json!({"dst": "zz"}));
+    let v = c.call_bad("send", json!({"dst": "zz"}));
     assert_eq!(v["error"]["code"], -32602, "{v}");
     let v = c.call("capture.stop", json!({}));
     assert_eq!(v["error"]["code"], -32602, "{v}");
