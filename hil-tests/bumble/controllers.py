@@ -4,7 +4,7 @@
     python hil-tests/bumble/controllers.py \
         --transport tcp-server:127.0.0.1:9001 --transport pty:/tmp/weft-hci-1 \
         [--stock-quirks | --quirk NAME ...] [--unknown-as-status] \
-        [--rssi DBM] [--rssi I-J=DBM ...] [--loss I-J=P ...] [--seed N]
+        [--rssi DBM] [--rssi I-J=DBM ...] [--loss I-J=P ...] [--seed N] [--control-fifo PATH]
 
 Each --transport gets one controller; all of them share one air (a LocalLink), so each hears
 what the others advertise at once. Once a transport is open the script prints
@@ -12,7 +12,9 @@ what the others advertise at once. Once a transport is open the script prints
 cleanly on SIGTERM or SIGINT (and, with --exit-on-stdin-eof, when its standard input closes),
 removing the pty symlinks and unix sockets it made. With --exit-on-stdin-eof, standard input
 also changes links while it runs: a line `loss I-J=P` or `rssi I-J=DBM` is answered `ok LINE`
-(or `error LINE: why`) on standard output. A stale pty symlink or unix socket left by
+(or `error LINE: why`) on standard output. --control-fifo PATH makes a FIFO that takes the
+same lines from anyone (`echo loss 0-1=1 > PATH`, what a rig file's `link` fixture runs; the
+answers go to standard error); it is removed at exit. A stale pty symlink or unix socket left by
 a killed run is replaced at start.
 
 Stock Bumble's controller differs from a real one in ways that matter for Bluetooth Mesh. This
@@ -400,6 +402,26 @@ async def run(args) -> None:
         loop.add_reader(0, on_stdin)
 
     transports, made = [], []
+    if args.control_fifo:
+        path = args.control_fifo
+        if os.path.lexists(path):
+            os.unlink(path)
+        os.mkfifo(path, 0o600)
+        made.append(path)
+        # Read and write (Linux): the FIFO never reads as ended between two writers, and a
+        # writer's open never blocks while we run.
+        fifo = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        fifo_pending = bytearray()
+
+        def on_fifo() -> None:
+            fifo_pending.extend(os.read(fifo, 4096))
+            while b"\n" in fifo_pending:
+                line, _, rest = bytes(fifo_pending).partition(b"\n")
+                fifo_pending[:] = rest
+                answer = control(air, line.decode(errors="replace").strip())
+                print(answer, file=sys.stderr, flush=True)
+
+        loop.add_reader(fifo, on_fifo)
     try:
         for index, name in enumerate(args.transport):
             clear_stale(name)
@@ -436,6 +458,8 @@ def main() -> None:
     parser.add_argument("--loss", action="append", default=[],
                         help="I-J=P: the link between I and J loses a PDU with probability P")
     parser.add_argument("--seed", type=int, help="seed of the loss draws")
+    parser.add_argument("--control-fifo", metavar="PATH",
+                        help="make a FIFO here that takes `loss I-J=P` and `rssi I-J=DBM` lines")
     parser.add_argument("--exit-on-stdin-eof", action="store_true",
                         help="also stop when standard input closes, and take `loss I-J=P` and "
                              "`rssi I-J=DBM` lines from it (for test harnesses)")

@@ -35,40 +35,18 @@ pub fn script() -> PathBuf {
 /// Where the venv is looked for: `$WEFT_BUMBLE_VENV`, else `bumble-venv` in the build's target
 /// directory (`$CARGO_TARGET_DIR`, else `target` in the workspace), where `.ci/run` makes it.
 pub fn venv_dir() -> PathBuf {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = var("WEFT_BUMBLE_VENV") {
-        return PathBuf::from(dir);
-    }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("hil-tests is in the workspace");
-    let target =
-        var("CARGO_TARGET_DIR").map_or_else(|| workspace.join("target"), |t| workspace.join(t));
-    target.join("bumble-venv")
+    crate::venv::dir("WEFT_BUMBLE_VENV", "bumble-venv")
 }
 
 /// The venv's Python when `venv` holds Bumble [`BUMBLE_VERSION`]; otherwise why not.
 pub fn python_in(venv: &Path) -> Result<PathBuf, String> {
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        return Err(format!(
-            "no Bumble venv at {} (set WEFT_BUMBLE_VENV, or run .ci/run to make one)",
-            venv.display()
-        ));
-    }
-    let dist_info = format!("bumble-{BUMBLE_VERSION}.dist-info");
-    let found = std::fs::read_dir(venv.join("lib"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|lib| lib.path().join("site-packages").join(&dist_info).is_dir());
-    if !found {
-        return Err(format!(
-            "the venv at {} lacks bumble=={BUMBLE_VERSION} (pip install bumble=={BUMBLE_VERSION})",
-            venv.display()
-        ));
-    }
-    Ok(python)
+    let bin = crate::venv::bin_with(
+        venv,
+        "Bumble",
+        "WEFT_BUMBLE_VENV",
+        &[("bumble", BUMBLE_VERSION)],
+    )?;
+    Ok(bin.join("python"))
 }
 
 /// True when the environment says this is CI (`CI=1` or `CI=true`): nothing may be skipped.

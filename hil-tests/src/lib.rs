@@ -7,6 +7,10 @@
 //! [`bumble::Fixture`] and checked from outside, with hand-built HCI packets, by
 //! `tests/bumble.rs`. Scenarios as data (`scenarios/*.toml`, NDJSON schema in `schema/`) are
 //! run by `weft hil run --rig sim` (`tools/src/hil/`); rig files that point them at emulated
-//! controllers and real dongles are read there, and running on them comes next.
+//! controllers and real dongles are read there, and running on them comes next. Labs of many
+//! hosts use labgrid: [`labgrid::Lab`] runs a real coordinator and exporter on localhost for the
+//! Python package and pytest example in `labgrid/`.
 
 pub mod bumble;
+pub mod labgrid;
+pub mod venv;

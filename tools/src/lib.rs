@@ -14,6 +14,7 @@ pub mod logging;
 pub mod net;
 pub mod ops;
 pub mod provisioning;
+pub mod proxied;
 pub mod radios;
 pub mod runtime;
 pub mod scenario;

@@ -50,6 +50,11 @@ pub struct OpOpts {
     /// Print the answer as one JSON object.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Go through the GATT proxy of the node with this unicast address (MshPRT §6.8), found by
+    /// its Node Identity advertising (`crate::proxied`); on a `gatt:ADDRESS` radio the
+    /// request always goes through that node.
+    #[arg(long, value_name = "ADDR", value_parser = args::unicast, global = true, conflicts_with = "serve")]
+    pub proxy: Option<Address>,
     #[command(flatten)]
     pub store: StoreOpts,
 }
@@ -451,7 +456,7 @@ pub(crate) struct Session {
 pub(crate) type Observer = Box<dyn FnMut(Instant, &ProvisionerNodeEvent)>;
 
 /// How long to wait for an answer before sending an acknowledged request again.
-const RETRY: Duration = DEFAULT_RETRY;
+pub(crate) const RETRY: Duration = DEFAULT_RETRY;
 
 /// Opens the radio named by `--radio` ([`weft_radio::open`]).
 pub(crate) async fn connect(radio: &str) -> Result<Box<dyn Radio>, Failure> {
@@ -670,6 +675,9 @@ async fn request(
     expect: Opcode,
     device_key: bool,
 ) -> Result<(Address, AccessMessage), Failure> {
+    if let Some(route) = crate::proxied::route(op) {
+        return crate::proxied::request(op, route, message, expect, device_key).await;
+    }
     let mut session = Session::open(&op.store, radio_of(&op.radio)?).await?;
     session
         .exchange(op.dst, device_key, message, expect, op.timeout)
@@ -741,7 +749,7 @@ pub(crate) fn app_key(state: &NetState, index: u16) -> Result<&CdbAppKey, Failur
 }
 
 /// Config AppKey Add of an application key of the network.
-fn app_key_add(k: &CdbAppKey) -> ConfigMessage {
+pub(crate) fn app_key_add(k: &CdbAppKey) -> ConfigMessage {
     ConfigMessage::AppKeyAdd {
         net_key_index: KeyIndex::from_bits(k.bound_net_key),
         app_key_index: KeyIndex::from_bits(k.index),

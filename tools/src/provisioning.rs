@@ -138,6 +138,12 @@ pub struct NodeArgs {
     /// The node's state file (default: $XDG_DATA_HOME/weft/node-UUID.weft).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Offer the Proxy feature (MshPRT §4.2.11, §6.7) once provisioned: on a radio with GATT
+    /// connections (`sim:PATH`) the node advertises the Mesh Proxy Service (Network ID, Node
+    /// Identity when asked) and serves Proxy Clients (`weft send --proxy`). A node whose
+    /// Configuration Client turned the feature off stays off.
+    #[arg(long)]
+    pub proxy: bool,
     /// Stop once provisioned (scripts), instead of serving the network.
     #[arg(long)]
     pub exit_after_provisioning: bool,
@@ -322,6 +328,9 @@ async fn node_main(a: &NodeArgs, models: &[ModelId], out: &mut impl Write) -> Re
                 .ok_or(Failure(Exit::Unavailable, "no node state".into()))?,
         ),
     };
+    if a.proxy && node.node().state().gatt_proxy.is_none() {
+        node.node_mut().update_state(|s| s.gatt_proxy = Some(true));
+    }
     let _ = writeln!(out, "node {} on the air", node.node().primary());
     let mut error = None;
     let mut reset = false;
@@ -694,7 +703,12 @@ pub(crate) async fn provision_in(
                         format!("--bearer gatt: the radio {} has no GATT connections: use --bearer adv, or a radio that connects (sim:PATH)", a.radio.as_deref().unwrap_or("of weft serve")),
                     );
                 }
-                session.station.provision_gatt_heard(uuid, wanted)
+                // A gatt:ADDRESS radio reaches that device only; elsewhere its address is
+                // learnt from what it advertises.
+                match a.radio.as_deref().and_then(crate::proxied::gatt_address) {
+                    Some(peer) => session.station.provision_gatt_to(uuid, Some(peer), wanted),
+                    None => session.station.provision_gatt_heard(uuid, wanted),
+                }
             }
         };
         match started {

@@ -353,35 +353,42 @@ fn a_scenario_naming_an_unknown_step_is_refused_with_its_line() {
 }
 
 #[test]
-fn a_rig_file_maps_roles_and_says_it_cannot_run_them_yet() {
+fn a_rig_file_maps_roles_and_exits_3_when_its_radios_cannot_be_opened() {
     let dir = tempfile::tempdir().unwrap();
+    // Port 1 of the loopback: nothing listens there.
     let rig = bad_file(
         dir.path(),
         "bench.toml",
-        "name = \"bench-1\"\n[[radio]]\nid = \"a\"\nuri = \"hci-tcp:127.0.0.1:9001\"\n[[radio]]\nid = \"b\"\nuri = \"hci:/dev/serial/by-id/usb-ZEPHYR_HCI_UART_0123-if00\"\n",
+        "name = \"bench-1\"\n[[radio]]\nid = \"a\"\nuri = \"hci-tcp:127.0.0.1:1\"\n[[radio]]\nid = \"b\"\nuri = \"hci:/dev/serial/by-id/usb-ZEPHYR_HCI_UART_0123-if00\"\n",
     );
     let (code, out, err) = weft(&["hil", "list", "--json", "--rig", &rig]);
     assert_eq!(code, 0, "{err}");
     let v = lines(&out);
-    let fits = v.iter().find(|l| l["name"] == "replay-rejected").unwrap();
+    let reason = |name: &str| {
+        let l = v.iter().find(|l| l["name"] == name).unwrap();
+        (
+            l["fits"].as_bool().unwrap(),
+            l["reason"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(reason("kill-restart-no-seq-reuse"), (true, String::new()));
     assert_eq!(
-        (fits["fits"].as_bool(), fits["reason"].as_str()),
-        (Some(true), Some(""))
+        reason("onoff-across-relays"),
+        (false, "needs 5 ble radios, the rig 'bench-1' has 2".into())
     );
-    let skip = v
-        .iter()
-        .find(|l| l["name"] == "onoff-across-relays")
-        .unwrap();
-    assert_eq!(skip["fits"], false);
     assert_eq!(
-        skip["reason"],
-        "needs 5 ble radios, the rig 'bench-1' has 2"
+        reason("replay-rejected"),
+        (
+            false,
+            "step 7 (power-cycle): radio b (hci:/dev/serial/by-id/usb-ZEPHYR_HCI_UART_0123-if00) of role lamp has no `power` fixture".into()
+        )
     );
     let (code, out, err) = weft(&["hil", "run", "--rig", &rig]);
     assert_eq!(code, 3, "{err}");
     assert!(out.is_empty());
     assert!(
-        err.contains("rig 'bench-1'") && err.contains("not built yet") && err.contains("--rig sim"),
+        err.contains("rig 'bench-1'")
+            && err.contains("radio a (hci-tcp:127.0.0.1:1) cannot be opened"),
         "{err}"
     );
 }

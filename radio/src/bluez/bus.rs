@@ -18,7 +18,7 @@ use dbus::message::MatchRule;
 use dbus::nonblock::{Proxy, SyncConnection};
 use dbus::Message;
 
-use super::mesh::{DataMap, DeviceChange};
+use super::mesh::{DataMap, DeviceChange, ServiceMap};
 
 /// bluetoothd's bus name.
 pub const BLUEZ: &str = "org.bluez";
@@ -306,7 +306,20 @@ pub fn device_change(path: String, props: &PropMap) -> DeviceChange {
             .get("RSSI")
             .and_then(|v| v.0.as_i64())
             .and_then(|r| i16::try_from(r).ok()),
+        service_data: props.get("ServiceData").and_then(|v| service_map(&*v.0)),
     }
+}
+
+/// An `a{sv}` whose values are `ay` (a device's `ServiceData`), as a [`ServiceMap`]; `None`
+/// when it is not that.
+pub fn service_map(arg: &dyn RefArg) -> Option<ServiceMap> {
+    let mut out = ServiceMap::new();
+    let mut items = arg.as_iter()?;
+    while let Some(k) = items.next() {
+        let v = items.next()?;
+        out.insert(k.as_str()?.to_string(), bytes(v)?);
+    }
+    Some(out)
 }
 
 /// An `a{yv}` whose values are `ay`, as a [`DataMap`]; `None` when it is not that.

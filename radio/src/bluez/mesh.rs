@@ -14,11 +14,18 @@
 //! (AD type → bytes) and `RSSI`, and signals each change with `PropertiesChanged`. The mesh AD
 //! types found there become one [`RxFrame`]: each `length || type || data`, in ascending type
 //! order, the advertiser address from the device object path, the RSSI when the signal had it.
+//! bluetoothd keeps service data apart, in `ServiceData` (UUID string → bytes): the Mesh
+//! Provisioning Service's (0x1827, §7.1.2.2.1) and the Mesh Proxy Service's (0x1828,
+//! §7.2.2.2.1) become Service Data AD structures (type 0x16, the UUID's 16 bits little-endian
+//! first, Core Supplement Part A §1.11) after the mesh ones, so that a scanner finds proxies
+//! and PB-GATT devices (`weft radios --proxies`). bluetoothd does not keep those out, as it
+//! does the mesh AD types.
 
 use std::collections::BTreeMap;
 
 use weft_mesh::ble::wire::adv::{
     AdStructures, AD_TYPE_FLAGS, AD_TYPE_MESH_BEACON, AD_TYPE_MESH_MESSAGE, AD_TYPE_PB_ADV,
+    AD_TYPE_SERVICE_DATA_16, MESH_PROVISIONING_SERVICE_UUID, MESH_PROXY_SERVICE_UUID,
 };
 
 use crate::{Bearer, Instant, RadioError, RxFrame, TxFrame};
@@ -108,26 +115,58 @@ pub struct DeviceChange {
     pub advertising_data: Option<DataMap>,
     /// `RSSI`, when it changed.
     pub rssi: Option<i16>,
+    /// `ServiceData` (UUID string → data), when it changed.
+    pub service_data: Option<ServiceMap>,
+}
+
+/// A device's `ServiceData`: 128-bit UUID strings to the service data.
+pub type ServiceMap = BTreeMap<String, Vec<u8>>;
+
+/// The 16-bit UUID of a 128-bit one on the Bluetooth Base UUID
+/// (`0000XXXX-0000-1000-8000-00805f9b34fb`, Core v5.4 Vol 3 Part B §2.5.1), any case.
+pub fn uuid16(uuid: &str) -> Option<u16> {
+    let u = uuid.to_ascii_lowercase();
+    let rest = u.strip_prefix("0000")?;
+    let (short, base) = rest.split_at_checked(4)?;
+    if base != "-0000-1000-8000-00805f9b34fb" {
+        return None;
+    }
+    u16::from_str_radix(short, 16).ok()
 }
 
 /// The frame a device change gives the station, or why it gives none. `adapter` is the
 /// adapter's object path (`/org/bluez/hci0`).
 pub fn rx_frame(adapter: &str, change: &DeviceChange) -> Result<RxFrame, Skip> {
     let address = device_address(adapter, &change.path).ok_or(Skip::NotADevice)?;
-    let data = change
-        .advertising_data
-        .as_ref()
-        .ok_or(Skip::NoAdvertisingData)?;
+    if change.advertising_data.is_none() && change.service_data.is_none() {
+        return Err(Skip::NoAdvertisingData);
+    }
     let mut mesh = DataMap::new();
     for t in MESH_AD_TYPES {
-        if let Some(d) = data.get(&t) {
+        if let Some(d) = change.advertising_data.as_ref().and_then(|m| m.get(&t)) {
             if d.len() + 1 > usize::from(u8::MAX) {
                 return Err(Skip::Malformed);
             }
             mesh.insert(t, d.clone());
         }
     }
-    if mesh.is_empty() {
+    let mut bytes = ad_bytes(&mesh);
+    for (uuid, d) in change.service_data.iter().flatten() {
+        let Some(u) = uuid16(uuid)
+            .filter(|u| *u == MESH_PROVISIONING_SERVICE_UUID || *u == MESH_PROXY_SERVICE_UUID)
+        else {
+            continue;
+        };
+        // Length, type, UUID: the data must leave room in one AD structure.
+        let Ok(len) = u8::try_from(d.len() + 3) else {
+            return Err(Skip::Malformed);
+        };
+        bytes.push(len);
+        bytes.push(AD_TYPE_SERVICE_DATA_16);
+        bytes.extend_from_slice(&u.to_le_bytes());
+        bytes.extend_from_slice(d);
+    }
+    if bytes.is_empty() {
         return Err(Skip::NoMeshData);
     }
     Ok(RxFrame {
@@ -139,7 +178,7 @@ pub fn rx_frame(adapter: &str, change: &DeviceChange) -> Result<RxFrame, Skip> {
             .map(|r| r.clamp(i8::MIN.into(), i8::MAX.into()) as i8),
         timestamp: Instant::ZERO,
         adv_address: Some(address),
-        bytes: ad_bytes(&mesh),
+        bytes,
     })
 }
 

@@ -8,7 +8,7 @@ use dbus::Message;
 use proptest::prelude::*;
 
 use super::advertise::props;
-use super::bus::{adapters_from, classify, data_map, Signal};
+use super::bus::{adapters_from, classify, data_map, service_map, Signal};
 use super::mesh::*;
 use super::{fault_error, BluezConfig, Fault};
 use crate::{Bearer, RadioError, TxFrame};
@@ -92,6 +92,7 @@ fn mesh_advertising_data_of_a_device_is_a_frame() {
             (0x2a, vec![5, 6]),
         ])),
         rssi: Some(-61),
+        service_data: None,
     };
     let f = rx_frame(HCI0, &change).unwrap();
     assert_eq!(f.bytes, vec![3, 0x2a, 5, 6, 3, 0x2b, 0x01, 0xaa]);
@@ -111,6 +112,43 @@ fn mesh_advertising_data_of_a_device_is_a_frame() {
     assert_eq!(rx_frame(HCI0, &c), Err(Skip::Malformed));
     c.path = "/org/bluez/hci1/dev_C6_05_04_03_02_01".into();
     assert_eq!(rx_frame(HCI0, &c), Err(Skip::NotADevice));
+}
+
+#[test]
+fn mesh_service_data_of_a_device_is_a_frame_and_other_service_data_is_not() {
+    let proxy = "00001828-0000-1000-8000-00805F9B34FB";
+    let mut c = DeviceChange {
+        path: format!("{HCI0}/dev_C6_05_04_03_02_01"),
+        advertising_data: None,
+        rssi: Some(-50),
+        service_data: Some(ServiceMap::from([
+            (proxy.to_string(), vec![0x00, 1, 2, 3, 4, 5, 6, 7, 8]),
+            ("0000180f-0000-1000-8000-00805f9b34fb".to_string(), vec![99]),
+        ])),
+    };
+    // Service Data (0x16), UUID 0x1828 little-endian, then the Network ID (MshPRT §7.2.2.2.2).
+    let f = rx_frame(HCI0, &c).unwrap();
+    assert_eq!(
+        f.bytes,
+        vec![12, 0x16, 0x28, 0x18, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+    );
+    assert_eq!(f.adv_address, Some([1, 2, 3, 4, 5, 0xc6]));
+    // After the mesh AD structures.
+    c.advertising_data = Some(DataMap::from([(0x2b, vec![0x01])]));
+    assert_eq!(rx_frame(HCI0, &c).unwrap().bytes[..3], [2, 0x2b, 0x01]);
+    // Only other services: nothing for the station.
+    c.advertising_data = None;
+    c.service_data = Some(ServiceMap::from([(
+        "0000180f-0000-1000-8000-00805f9b34fb".to_string(),
+        vec![1],
+    )]));
+    assert_eq!(rx_frame(HCI0, &c), Err(Skip::NoMeshData));
+    c.service_data = Some(ServiceMap::from([(proxy.to_string(), vec![0; 253])]));
+    assert_eq!(rx_frame(HCI0, &c), Err(Skip::Malformed));
+    assert_eq!(uuid16("00001827-0000-1000-8000-00805f9b34fb"), Some(0x1827));
+    assert_eq!(uuid16("00001827-0000-1000-8000-00805f9b34fc"), None);
+    assert_eq!(uuid16("1827"), None);
+    assert_eq!(uuid16("é"), None);
 }
 
 fn var<T: RefArg + 'static>(v: T) -> Variant<Box<dyn RefArg>> {
@@ -362,6 +400,7 @@ proptest! {
             path: format!("{HCI0}/dev_C6_05_04_03_02_01"),
             advertising_data: Some(map),
             rssi: None,
+            service_data: None,
         };
         prop_assert_eq!(rx_frame(HCI0, &change).unwrap().bytes, bytes);
     }
@@ -387,7 +426,31 @@ proptest! {
             path: format!("{HCI0}/dev_C6_05_04_03_02_01"),
             advertising_data: Some(map),
             rssi: Some(0),
+            service_data: None,
         };
         let _ = rx_frame(HCI0, &change);
+    }
+
+    /// Any service data map read from the bus (mesh UUIDs among any strings): never a panic,
+    /// and a frame made of it holds only well-formed AD structures.
+    #[test]
+    fn any_service_data_from_the_bus_is_safe(entries in prop::collection::vec((prop_oneof![
+            Just("00001828-0000-1000-8000-00805f9b34fb".to_string()),
+            Just("00001827-0000-1000-8000-00805F9B34FB".to_string()),
+            ".{0,40}",
+        ], prop::collection::vec(any::<u8>(), 0..300)), 0..4)) {
+        let m: HashMap<String, Variant<Vec<u8>>> =
+            entries.iter().map(|(u, d)| (u.clone(), Variant(d.clone()))).collect();
+        let map = service_map(&m).unwrap();
+        let change = DeviceChange {
+            path: format!("{HCI0}/dev_C6_05_04_03_02_01"),
+            advertising_data: None,
+            rssi: None,
+            service_data: Some(map),
+        };
+        if let Ok(f) = rx_frame(HCI0, &change) {
+            let all: Vec<_> = weft_mesh::ble::wire::adv::AdStructures::new(&f.bytes).collect();
+            prop_assert!(all.iter().all(Result::is_ok));
+        }
     }
 }

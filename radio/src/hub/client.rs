@@ -147,11 +147,17 @@ impl Radio for HubRadio {
         )
     }
 
-    /// The hub's air needs only the service (it connects nodes directly): the advertising
-    /// data stays here.
+    /// The hub connects nodes directly by the service, and advertises the data for scanners.
     fn set_connectable(&mut self, adv: Option<Connectable>) -> RadioFuture<'_, ()> {
-        let m = HubMsg::Connectable {
-            service: adv.map(|a| a.service.uuid16()),
+        let m = match adv {
+            Some(a) => HubMsg::Connectable {
+                service: Some(a.service.uuid16()),
+                adv_data: a.adv_data,
+            },
+            None => HubMsg::Connectable {
+                service: None,
+                adv_data: Vec::new(),
+            },
         };
         Box::pin(async move { write_msg(&mut self.writer, &m).await })
     }

@@ -17,7 +17,10 @@ mod socket;
 
 pub use client::HubRadio;
 pub use node::{Heard, HubNode, RemoteNode, REMOTE_INBOX, REMOTE_OUTBOX};
-pub use server::{empty_air, serve_hub, serve_hub_until, Air, HubError, DELIVER_QUEUE, SEND_QUEUE};
+pub use server::{
+    empty_air, serve_hub, serve_hub_until, serve_hub_with, Air, HubError, HubOptions,
+    DELIVER_QUEUE, HUB_CONNECTABLE_INTERVAL, SEND_QUEUE,
+};
 pub use socket::{listen_as, peer_allowed, SocketFile};
 
 /// The largest message on the socket; mesh frames are at most a few dozen octets.
@@ -48,8 +51,14 @@ pub enum HubMsg {
     Connect { peer: [u8; 6], service: u16 },
     /// Client → hub: close connection `conn`.
     Disconnect { conn: u16 },
-    /// Client → hub: the service the process accepts connections for (`None`: none).
-    Connectable { service: Option<u16> },
+    /// Client → hub: the service the process accepts connections for (`None`: none) and the
+    /// advertising data it advertises the service with (Network ID, Node Identity, a device's
+    /// UUID: MshPRT §7.1.2.2.1, §7.2.2.2.1), which the hub puts on the air for it
+    /// connectable, as it does for its own stations (`sim/connectable.rs`).
+    Connectable {
+        service: Option<u16>,
+        adv_data: Vec<u8>,
+    },
     /// Hub → client: an ATT value on connection `conn`.
     GattRx {
         conn: u16,

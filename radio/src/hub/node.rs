@@ -44,8 +44,8 @@ pub struct RemoteNode {
     outbox: VecDeque<TxFrame>,
     /// Connections it asked to open or close (bounded by the hub's queue of its messages).
     requests: VecDeque<LinkRequest>,
-    /// The service it accepts connections for.
-    connectable: Option<crate::GattService>,
+    /// The service it accepts connections for, and its advertising data.
+    connectable: Option<Connectable>,
     /// Frames heard, for the process, at most [`REMOTE_INBOX`].
     inbox: VecDeque<Heard>,
     /// Frames heard that the inbox had no room for.
@@ -82,9 +82,10 @@ impl RemoteNode {
         self.requests.push_back(request);
     }
 
-    /// The service the process accepts connections for.
-    pub fn set_connectable(&mut self, service: Option<crate::GattService>) {
-        self.connectable = service;
+    /// The service the process accepts connections for, and the advertising data it
+    /// advertises it with (empty: the hub connects to it but puts nothing on the air).
+    pub fn set_connectable(&mut self, connectable: Option<Connectable>) {
+        self.connectable = connectable;
     }
 
     fn hear(&mut self, h: Heard) {
@@ -183,10 +184,7 @@ impl<S: Station> Station for HubNode<S> {
     fn connectable(&mut self, now: Instant) -> Option<Connectable> {
         match self {
             HubNode::Local(s) => s.connectable(now),
-            HubNode::Remote(r) => r.connectable.map(|service| Connectable {
-                service,
-                adv_data: Vec::new(),
-            }),
+            HubNode::Remote(r) => r.connectable.clone(),
         }
     }
 }

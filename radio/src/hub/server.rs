@@ -93,14 +93,44 @@ pub async fn serve_hub<S: Station>(
     serve_hub_until(socket, sim, on_note, std::future::pending::<String>()).await
 }
 
+/// How often the hub's nodes advertise what they accept connections for (a proxy's Network
+/// ID or Node Identity, a device's Mesh Provisioning Service; `sim/connectable.rs`) when the
+/// air given to it does not say: Zephyr advertises the Mesh Proxy Service every 100 ms at
+/// first and every second later (unverified); half a second finds a proxy quickly without
+/// crowding the air.
+pub const HUB_CONNECTABLE_INTERVAL: crate::Duration = crate::Duration::from_millis(500);
+
+/// How the hub attaches processes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HubOptions {
+    /// The nodes of the given air a process is linked to (the other processes always are):
+    /// `None`, every one; a node a process does not hear, it reaches only through others (a
+    /// proxy, relays).
+    pub near: Option<Vec<NodeId>>,
+}
+
 /// [`serve_hub`] until `stop` yields (a reason for the note, e.g. a stop signal's name); the
 /// socket is removed on the way out.
 pub async fn serve_hub_until<S: Station>(
     socket: &Path,
     sim: Air<S>,
+    on_note: impl FnMut(&str),
+    stop: impl Future<Output = String>,
+) -> Result<(), HubError> {
+    serve_hub_with(socket, sim, HubOptions::default(), on_note, stop).await
+}
+
+/// [`serve_hub_until`] with [`HubOptions`].
+pub async fn serve_hub_with<S: Station>(
+    socket: &Path,
+    mut sim: Air<S>,
+    options: HubOptions,
     mut on_note: impl FnMut(&str),
     stop: impl Future<Output = String>,
 ) -> Result<(), HubError> {
+    if sim.connectable_interval().is_none() {
+        sim.set_connectable_interval(Some(HUB_CONNECTABLE_INTERVAL));
+    }
     let (listener, file) = listen(socket).await?;
     on_note(&format!(
         "simulated air on {} ({} nodes)",
@@ -109,6 +139,7 @@ pub async fn serve_hub_until<S: Station>(
     ));
     let wake = Arc::new(Notify::new());
     let mut hub = Hub::new(sim, wake.clone());
+    hub.near = options.near;
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
@@ -158,7 +189,7 @@ struct Counts {
 enum FromClient {
     Frame(crate::TxFrame),
     Link(crate::LinkRequest),
-    Connectable(Option<crate::GattService>),
+    Connectable(Option<crate::Connectable>),
 }
 
 /// A connected process.
@@ -188,6 +219,8 @@ struct Hub<S: Station> {
     reuses: Vec<u32>,
     /// Woken by the client tasks when a frame comes or a client goes.
     wake: Arc<Notify>,
+    /// The nodes of the air processes are linked to ([`HubOptions::near`]).
+    near: Option<Vec<NodeId>>,
 }
 
 impl<S: Station> Hub<S> {
@@ -202,6 +235,7 @@ impl<S: Station> Hub<S> {
             detached,
             reuses,
             wake,
+            near: None,
         }
     }
 
@@ -234,7 +268,11 @@ impl<S: Station> Hub<S> {
             }
         };
         for other in 0..self.sim.node_count() as u32 {
-            if other != id.0 && !self.detached[other as usize] {
+            let reach = match (&self.near, self.sim.node(NodeId(other))) {
+                (Some(near), HubNode::Local(_)) => near.contains(&NodeId(other)),
+                _ => true,
+            };
+            if other != id.0 && !self.detached[other as usize] && reach {
                 self.sim.set_link(id, NodeId(other), REMOTE_LINK);
             }
         }
@@ -270,9 +308,11 @@ impl<S: Station> Hub<S> {
                             conn: crate::ConnId(conn),
                         })
                     }
-                    HubMsg::Connectable { service } => {
-                        FromClient::Connectable(service.and_then(super::service_of))
-                    }
+                    HubMsg::Connectable { service, adv_data } => FromClient::Connectable(
+                        service
+                            .and_then(super::service_of)
+                            .map(|service| crate::Connectable { service, adv_data }),
+                    ),
                     _ => continue,
                 };
                 match ftx.try_send(item) {

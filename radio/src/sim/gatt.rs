@@ -103,6 +103,10 @@ pub struct GattStats {
     pub queue_full: u64,
     /// MTU changes reported.
     pub mtu_changes: u64,
+    /// Connectable advertisements put on the air (`connectable.rs`).
+    pub connectable_adverts: u64,
+    /// Connectable advertising data longer than a legacy PDU carries, not sent.
+    pub connectable_oversize: u64,
 }
 
 /// Where a connection is.

@@ -25,6 +25,10 @@ struct Peer {
     outbox: VecDeque<TxFrame>,
     seen: VecDeque<(Instant, Seen)>,
     echo: bool,
+    /// The advertising data it advertises its service with.
+    adv: Vec<u8>,
+    /// Advertising frames heard: the transmitter's address and the data.
+    adverts: Vec<(Option<[u8; 6]>, Vec<u8>)>,
 }
 
 impl Peer {
@@ -72,6 +76,9 @@ impl Peer {
 impl Station for Peer {
     type Event = ();
     fn handle_frame(&mut self, now: Instant, frame: &RxFrame) {
+        if frame.bearer == Bearer::Advertising {
+            self.adverts.push((frame.adv_address, frame.bytes.clone()));
+        }
         if let Bearer::Gatt(conn) = frame.bearer {
             self.seen.push_back((
                 now,
@@ -104,7 +111,7 @@ impl Station for Peer {
     fn connectable(&mut self, _now: Instant) -> Option<Connectable> {
         self.serves.map(|service| Connectable {
             service,
-            adv_data: vec![],
+            adv_data: self.adv.clone(),
         })
     }
 }
@@ -345,4 +352,42 @@ fn lossy_links_deliver_every_value_in_order_for_200_seeds() {
     // About 0.3 of some 16 events a seed were lost and sent again.
     assert!(lost > 200 * 3, "{lost}");
     assert_eq!(run(77), run(77));
+}
+
+#[test]
+fn connectable_advertising_is_heard_with_the_advertisers_address_only_when_turned_on() {
+    let run = |on: bool| {
+        let mut sim = Simulator::new(SimConfig::default(), 5);
+        let scanner = sim.add_node(Peer::default(), Placement::Unplaced);
+        let mut proxy = Peer::serving(GattService::Proxy);
+        // Flags, UUID 0x1828, Service Data with a Network ID (MshPRT §7.2.2.2.2).
+        proxy.adv = vec![
+            2, 0x01, 0x06, 3, 0x03, 0x28, 0x18, 12, 0x16, 0x28, 0x18, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
+        let p = sim.add_node(proxy, Placement::Unplaced);
+        // A station serving nothing, and one with more than a legacy PDU carries.
+        sim.add_node(Peer::default(), Placement::Unplaced);
+        let mut big = Peer::serving(GattService::Provisioning);
+        big.adv = vec![0; 40];
+        sim.add_node(big, Placement::Unplaced);
+        link(&mut sim, scanner, p, 0.0);
+        if on {
+            sim.set_connectable_interval(Some(Duration::from_millis(100)));
+        }
+        sim.run_until(ms(1_000));
+        let address = sim.address_of(p);
+        let heard = sim.node(scanner).adverts.clone();
+        (heard, address, *sim.stats())
+    };
+    let (heard, _, stats) = run(false);
+    assert!(heard.is_empty());
+    assert_eq!(stats.gatt.connectable_adverts, 0);
+    let (heard, address, stats) = run(true);
+    // About ten advertising events in a second, each heard on the channels scanned.
+    assert!(heard.len() >= 5, "{heard:?}");
+    assert!(heard
+        .iter()
+        .all(|(a, d)| *a == Some(address) && d[..3] == [2, 0x01, 0x06]));
+    assert!(stats.gatt.connectable_adverts >= 9);
+    assert!(stats.gatt.connectable_oversize >= 9);
 }

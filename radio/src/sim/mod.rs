@@ -13,6 +13,7 @@
 //! ChaCha8 generator drawn in event order, so one seed replays a run exactly.
 
 mod adv;
+mod connectable;
 mod detach;
 mod gatt;
 pub mod ieee802154;
@@ -195,6 +196,8 @@ enum Ev {
     GattEstablish { conn: u32 },
     /// A connection event of GATT connection `conn`.
     GattConnEvent { conn: u32 },
+    /// The node's next connectable advertisement (`connectable.rs`).
+    Connectable { node: u32 },
 }
 
 /// A queue entry; the heap pops the smallest (time, sequence) first.
@@ -307,6 +310,8 @@ pub struct Simulator<S: Station> {
     interferers: Vec<OnAir>,
     /// GATT connections.
     gatt: gatt::GattState,
+    /// How often nodes advertise their connectable service, if at all (`connectable.rs`).
+    connectable_interval: Option<Duration>,
 }
 
 impl<S: Station> fmt::Debug for Simulator<S> {
@@ -357,6 +362,7 @@ impl<S: Station> Simulator<S> {
             rx_buf: Vec::new(),
             interferers: Vec::new(),
             gatt: Default::default(),
+            connectable_interval: None,
         }
     }
 
@@ -403,6 +409,7 @@ impl<S: Station> Simulator<S> {
         });
         self.dirty.push(n);
         self.topology_dirty = true;
+        self.connectable_first(n);
         NodeId(n)
     }
 
@@ -646,6 +653,7 @@ impl<S: Station> Simulator<S> {
             Ev::ChannelEnd { tx, ch } => self.channel_end(tx, ch),
             Ev::GattEstablish { conn } => self.gatt_establish(conn),
             Ev::GattConnEvent { conn } => self.gatt_event(conn),
+            Ev::Connectable { node } => self.connectable_due(node),
         }
         true
     }

@@ -1,6 +1,6 @@
 //! The one interface scenario steps run against: a [`Backend`] holds the roles of one
 //! scenario on their radios and acts on them by role. The simulator in virtual time is one
-//! (`sim/`); weft processes on a rig file's radios, in wall-clock time, are the next.
+//! (`sim/`); weft processes on a rig file's radios, in wall-clock time, the other (`live/`).
 
 use super::steps::{ConfigItem, Oob, Target};
 
@@ -8,7 +8,8 @@ use super::steps::{ConfigItem, Oob, Target};
 pub type Role = usize;
 
 /// What a backend saw happen, backend-neutral.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Observed {
     /// The device is a node at this address.
     Provisioned { address: u16 },

@@ -3,7 +3,8 @@
 //!
 //! One concern per file: `rig.rs` the rig files and the built-in simulated rig, `scenario.rs`
 //! and `steps.rs` the scenario files, `mapping.rs` roles onto a rig's radios, `backend.rs` the
-//! one interface steps run against, `sim/` that interface on the simulator,
+//! one interface steps run against, `sim/` that interface on the simulator, `live/` on a rig
+//! file's radios (a `weft hil role` process per role),
 //! `runner.rs` steps and assertions, `report.rs` NDJSON and JUnit, `source.rs` file:line errors.
 
 use std::io::Write;
@@ -15,6 +16,7 @@ use crate::error::Failure;
 use crate::Exit;
 
 pub mod backend;
+pub mod live;
 pub mod mapping;
 pub mod report;
 pub mod rig;
@@ -49,6 +51,9 @@ pub enum HilCmd {
     /// Run scenarios (all, or those named) on a rig; exit 0 all passed, 1 one failed, 3 the
     /// rig is unavailable.
     Run(RunArgs),
+    /// One role of a scenario on a rig's radio (started by `weft hil run`).
+    #[command(hide = true)]
+    Role(live::agent::RoleArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -79,6 +84,7 @@ impl HilCmd {
         match self {
             HilCmd::List { .. } => "hil list",
             HilCmd::Run(_) => "hil run",
+            HilCmd::Role(_) => "hil role",
         }
     }
 }
@@ -88,6 +94,18 @@ fn load_rig(arg: &str) -> Result<Rig, Failure> {
         return Ok(Rig::sim());
     }
     Rig::load(arg.as_ref()).map_err(|e| Failure::new(Exit::Usage, e.to_string()))
+}
+
+/// Where a scenario runs on `rig`: each role's radio; or why it is skipped (the rig lacks
+/// the radios, or cannot do what the scenario asks of them).
+fn fit(sc: &HilScenario, rig: &Rig) -> Result<Vec<usize>, String> {
+    let m = mapping::map(sc, rig)?;
+    if rig.is_sim() {
+        sim::SimBackend::supports(sc)?;
+    } else {
+        live::supports(sc, rig, &m)?;
+    }
+    Ok(m)
 }
 
 fn needs_json(sc: &HilScenario) -> serde_json::Value {
@@ -108,7 +126,7 @@ pub fn run(a: &HilArgs, out: &mut impl Write) -> Result<Exit, Failure> {
         HilCmd::List { json, rig } => {
             let rig = rig.as_deref().map(load_rig).transpose()?;
             for sc in HilScenario::builtin() {
-                let fit = rig.as_ref().map(|r| mapping::map(&sc, r).map(|_| ()));
+                let fit = rig.as_ref().map(|r| fit(&sc, r).map(|_| ()));
                 if *json {
                     let roles: Vec<_> = sc
                         .roles
@@ -145,6 +163,7 @@ pub fn run(a: &HilArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             }
             Ok(Exit::Ok)
         }
+        HilCmd::Role(a) => live::agent::run(a),
         HilCmd::Run(r) => match run_scenarios(r, out) {
             // The reader went away (`weft hil run --json | head`): not an error.
             Err(f) if f.1.contains("Broken pipe") => Ok(Exit::Ok),
@@ -174,34 +193,18 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             )
         })?;
     }
-    // A scenario runs where the rig has the radios and the backend the roles.
-    let fits: Vec<Result<Vec<usize>, String>> = scenarios
-        .iter()
-        .map(|s| {
-            let m = mapping::map(s, &rig)?;
-            if rig.is_sim() {
-                sim::SimBackend::supports(s)?;
-            }
-            Ok(m)
-        })
-        .collect();
+    let fits: Vec<Result<Vec<usize>, String>> = scenarios.iter().map(|s| fit(s, &rig)).collect();
+    // A rig whose radios cannot be opened is unavailable: nothing runs.
     if !rig.is_sim() {
-        let n = fits.iter().filter(|f| f.is_ok()).count();
-        let skipped: Vec<String> = scenarios
-            .iter()
-            .zip(&fits)
-            .filter_map(|(s, f)| f.as_ref().err().map(|e| format!("{} ({e})", s.name)))
-            .collect();
-        return Err(Failure::new(
-            Exit::Unavailable,
-            format!(
-                "rig '{}' ({}): {n} of {} scenarios map onto its radios{}, but running scenarios on a rig file's radios (weft processes, wall-clock time) is not built yet: run them with --rig sim",
-                rig.name,
-                r.rig,
-                scenarios.len(),
-                if skipped.is_empty() { String::new() } else { format!(" (the others would be skipped: {})", skipped.join("; ")) }
-            ),
-        ));
+        let used: std::collections::BTreeSet<usize> =
+            fits.iter().flatten().flatten().copied().collect();
+        let used: Vec<usize> = used.into_iter().collect();
+        live::probe(&rig, &used).map_err(|e| {
+            Failure::new(
+                Exit::Unavailable,
+                format!("rig '{}' ({}): {e}", rig.name, r.rig),
+            )
+        })?;
     }
     let mut outcomes: Vec<Outcome> = Vec::new();
     for (sc, fit) in scenarios.iter().zip(fits) {
@@ -214,24 +217,33 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                 scenario_s: 0.0,
                 reason,
             },
-            Ok(_) => {
+            Ok(m) => {
                 let pcap = r
                     .pcap
                     .as_ref()
                     .map(|d| d.join(format!("{}.pcapng", sc.name)));
                 let mut write_err = None;
                 let json_out = r.json;
-                let o = runner::run(
-                    sc,
-                    || sim::SimBackend::new(sc, r.seed, pcap.as_deref()),
-                    &mut |line| {
-                        if json_out && write_err.is_none() {
-                            if let Err(e) = writeln!(out, "{line}") {
-                                write_err = Some(e);
-                            }
+                let mut emit = |line| {
+                    if json_out && write_err.is_none() {
+                        if let Err(e) = writeln!(out, "{line}") {
+                            write_err = Some(e);
                         }
-                    },
-                );
+                    }
+                };
+                let o = if rig.is_sim() {
+                    runner::run(
+                        sc,
+                        || sim::SimBackend::new(sc, r.seed, pcap.as_deref()),
+                        &mut emit,
+                    )
+                } else {
+                    runner::run(
+                        sc,
+                        || live::LiveBackend::new(sc, &rig, &m, r.seed, pcap.as_deref()),
+                        &mut emit,
+                    )
+                };
                 if let Some(e) = write_err {
                     return Err(io(e));
                 }

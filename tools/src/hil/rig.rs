@@ -11,6 +11,9 @@
 //! roles = ["provisioner"]            # optional hints: which roles it should take first
 //! [radio.fixtures]                   # free-form: a power switch command, a reset GPIO
 //! power = "uhubctl -l 1-1 -p 2 -a cycle"
+//!
+//! [fixtures]                         # free-form, the rig's own
+//! link = "echo loss {a}-{b}={loss} > /run/air"   # sets the loss between two radios (ids)
 //! ```
 
 use std::path::Path;
@@ -79,6 +82,9 @@ pub struct Rig {
     pub file: Option<String>,
     /// Its radios, in the file's order.
     pub radios: Vec<RigRadio>,
+    /// Free-form fixtures of the whole rig (`link`: a command that sets the loss between two
+    /// of its radios).
+    pub fixtures: toml::Table,
 }
 
 /// Radios of each kind in the built-in simulated rig: more than any scenario needs.
@@ -105,6 +111,7 @@ impl Rig {
             name: "sim".into(),
             file: None,
             radios,
+            fixtures: toml::Table::new(),
         }
     }
 
@@ -182,6 +189,7 @@ impl Rig {
             name: raw.name,
             file: Some(file.into()),
             radios,
+            fixtures: raw.fixtures,
         })
     }
 }
@@ -192,6 +200,8 @@ struct RawRig {
     name: String,
     #[serde(default)]
     radio: Vec<RawRadio>,
+    #[serde(default)]
+    fixtures: toml::Table,
 }
 
 #[derive(Debug, Deserialize)]

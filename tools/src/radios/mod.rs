@@ -13,6 +13,7 @@
 pub mod bluez;
 pub mod hubs;
 pub mod ids;
+pub mod proxies;
 pub mod sysfs;
 
 use std::io::Write;
@@ -33,6 +34,19 @@ pub struct RadiosArgs {
     /// Print a rig file (`weft hil run --rig FILE`) of the radios found.
     #[arg(long, conflicts_with = "json")]
     pub rig_template: bool,
+    /// List instead the nodes `--radio` hears advertising the Mesh Proxy Service (0x1828) or
+    /// the Mesh Provisioning Service (0x1827), each with its `gatt:` URI, and the subnet
+    /// (Network ID) or node (Node Identity) the network's keys resolve.
+    #[arg(long, requires = "radio", conflicts_with = "rig_template")]
+    pub proxies: bool,
+    /// The radio to listen on with `--proxies` (`sim:PATH`, `hci:...`, `bluez:hciN`).
+    #[arg(long, value_name = "RADIO", value_parser = crate::args::radio, requires = "proxies")]
+    pub radio: Option<String>,
+    /// How long `--proxies` listens, in seconds.
+    #[arg(long, default_value_t = 3.0, value_parser = crate::args::seconds)]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub store: crate::store::StoreOpts,
 }
 
 /// Where the host's radios are described.
@@ -187,6 +201,9 @@ fn line(v: &Value) -> String {
 }
 
 pub fn run(a: &RadiosArgs, out: &mut impl Write) -> Result<Exit> {
+    if let (true, Some(radio)) = (a.proxies, &a.radio) {
+        return proxies::run(radio, a.seconds, &a.store, a.json, out);
+    }
     #[allow(unused_mut)]
     let mut radios = list(&Roots::from_env());
     #[cfg(feature = "bluez")]

@@ -82,6 +82,15 @@ pub enum SimCmd {
         scenario: Option<String>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Attach processes within range of these scenario nodes only (names, comma
+        /// separated): the rest they reach through them (relays, a proxy). Default: all.
+        #[arg(
+            long,
+            value_name = "NAMES",
+            value_delimiter = ',',
+            requires = "scenario"
+        )]
+        near: Vec<String>,
     },
     /// List the built-in scenarios.
     List {
@@ -176,7 +185,9 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             socket,
             scenario,
             seed,
+            near,
         } => {
+            let mut options = weft_radio::hub::HubOptions::default();
             let sim = match scenario {
                 Some(name) if thread::is_thread(name) => {
                     return Err(Failure::new(
@@ -191,7 +202,12 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         ..RunArgs::default()
                     };
                     match build_with(&args, weft_radio::hub::HubNode::Local) {
-                        Ok(b) => b.sim,
+                        Ok(b) => {
+                            if !near.is_empty() {
+                                options.near = Some(near_nodes(&b.plan, near)?);
+                            }
+                            b.sim
+                        }
                         Err(RunError::Usage(e)) | Err(RunError::Io(e)) => {
                             return Err(Failure::new(Exit::Usage, e));
                         }
@@ -211,7 +227,7 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                 // Listed by `weft radios` while it serves.
                 let _registered = crate::radios::runtime_dir()
                     .and_then(|rt| crate::radios::hubs::register(&rt, socket, scenario.as_deref()));
-                crate::runtime::serve_hub_until(socket, sim, note, stop)
+                weft_radio::hub::serve_hub_with(socket, sim, options, note, stop)
                     .await
                     .map_err(Failure::from)
             })?;
@@ -229,6 +245,27 @@ pub fn run(a: &SimArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             Err(RunError::Io(e)) => Err(Failure::new(Exit::Unavailable, e)),
         },
     }
+}
+
+/// The node ids of the scenario nodes named in `sim serve --near`.
+fn near_nodes(
+    plan: &[crate::scenario::PlannedNode],
+    names: &[String],
+) -> Result<Vec<NodeId>, Failure> {
+    names
+        .iter()
+        .map(|n| {
+            plan.iter()
+                .position(|p| &p.name == n)
+                .map(|i| NodeId(i as u32))
+                .ok_or_else(|| {
+                    Failure::new(
+                        Exit::Usage,
+                        format!("--near {n}: the scenario has no node of that name"),
+                    )
+                })
+        })
+        .collect()
 }
 
 #[derive(Debug)]

@@ -177,3 +177,62 @@ fn a_client_connects_where_it_is_told_and_sets_its_filter() {
     )));
     assert_eq!(c.poll_link(), None);
 }
+
+/// What a server sends wrong reaches the client's counters, never a panic (§6.3.1, §6.3.2):
+/// empty and out-of-order values, a Provisioning PDU, a configuration message no key opens,
+/// a value on another connection; a message left unfinished for the SAR timeout closes the
+/// connection (the client asks for the disconnect and says so).
+#[test]
+fn a_client_counts_what_a_server_sends_wrong() {
+    let now = Instant::ZERO;
+    let mut c = ProxyClient::new(node(0x0100, false));
+    c.connect_to([5; 6]);
+    let _ = c.poll_link();
+    c.handle_link(
+        now,
+        &LinkEvent::Connected {
+            conn: ConnId(9),
+            mtu: 23,
+            peer: [5; 6],
+            service: GattService::Proxy,
+            role: GattRole::Central,
+        },
+    );
+    while c.poll_transmit(now).is_some() {}
+    let value = |conn: u16, bytes: &[u8]| crate::frame::RxFrame {
+        lqi: None,
+        bearer: Bearer::Gatt(ConnId(conn)),
+        channel: 0,
+        rssi: None,
+        timestamp: now,
+        adv_address: None,
+        bytes: bytes.to_vec(),
+    };
+    // SAR (2 bits) || Message Type (6 bits), §6.3.1.
+    c.handle_frame(now, &value(9, &[]));
+    c.handle_frame(now, &value(9, &[0x80, 1, 2]));
+    c.handle_frame(now, &value(9, &[0xc0, 1, 2]));
+    assert_eq!(c.counters().malformed, 3);
+    c.handle_frame(now, &value(9, &[0x03, 0x00]));
+    assert_eq!(c.counters().wrong_type, 1);
+    c.handle_frame(
+        now,
+        &value(9, &[0x02, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+    );
+    assert_eq!(c.counters().config_ignored, 1);
+    c.handle_frame(now, &value(4, &[0x00, 1, 2]));
+    assert_eq!(c.counters().not_connected, 1);
+    // A first segment of a Network PDU, then nothing.
+    c.handle_frame(now, &value(9, &[0x40, 1, 2, 3]));
+    let due = c.poll_timeout().expect("the SAR timer");
+    assert!(due <= now + conn::SAR_TIMEOUT);
+    c.handle_timeout(now + conn::SAR_TIMEOUT);
+    assert_eq!(c.connection(), None);
+    assert_eq!(c.counters().malformed, 4);
+    assert_eq!(
+        c.poll_link(),
+        Some(LinkRequest::Disconnect { conn: ConnId(9) })
+    );
+    assert!(std::iter::from_fn(|| c.poll_event())
+        .any(|e| e == ProxyClientEvent::Disconnect { conn: ConnId(9) }));
+}

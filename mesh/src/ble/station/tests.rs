@@ -606,3 +606,37 @@ fn rx_of(f: crate::frame::TxFrame, now: Instant) -> RxFrame {
         bytes: f.bytes,
     }
 }
+
+/// A PB-GATT provisioning waiting for the device's address learns it from the device's
+/// connectable Mesh Provisioning Service advertisement (MshPRT §7.1.2.2.1) as from its beacon,
+/// and asks to connect there; another device's advertisement teaches it nothing.
+#[test]
+fn a_pb_gatt_device_is_found_by_its_provisioning_service_data() {
+    use crate::frame::{GattService, LinkRequest};
+    let mut a = air(&[], vec![device(1, 1), device(2, 1)]);
+    a.prov.provision_gatt_heard(uuid(1), None).unwrap();
+    assert_eq!(a.prov.poll_link(), None);
+    let now = a.now;
+    for (i, address) in [(1usize, [2u8; 6]), (0, [1u8; 6])] {
+        let adv = a.devices[i]
+            .device_mut()
+            .provisioning_advertising()
+            .expect("unprovisioned");
+        let mut f = rx_of(
+            crate::frame::TxFrame {
+                bearer: crate::frame::Bearer::Advertising,
+                bytes: adv,
+            },
+            now,
+        );
+        f.adv_address = Some(address);
+        a.prov.handle_frame(now, &f);
+    }
+    assert_eq!(
+        a.prov.poll_link(),
+        Some(LinkRequest::Connect {
+            peer: [1; 6],
+            service: GattService::Provisioning
+        })
+    );
+}

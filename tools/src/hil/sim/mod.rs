@@ -12,7 +12,8 @@
 mod observe;
 mod stations;
 
-use stations::{large_message, period_log};
+pub(in crate::hil) use observe::node_observed;
+pub(in crate::hil) use stations::{access_message, auth_name, key_refresh_local, period_log};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -500,23 +501,7 @@ impl Backend for SimBackend {
         self.unicast(from)?;
         self.tid = self.tid.wrapping_add(1);
         let tid = self.tid;
-        use weft_mesh::ble::models::generic::{GenericMessage, OnOffSet};
-        let m = match message {
-            "onoff-set" => GenericMessage::OnOffSet(OnOffSet {
-                on,
-                tid,
-                transition: None,
-            })
-            .to_access(),
-            "onoff-set-unack" => GenericMessage::OnOffSetUnacknowledged(OnOffSet {
-                on,
-                tid,
-                transition: None,
-            })
-            .to_access(),
-            "onoff-get" => GenericMessage::OnOffGet.to_access(),
-            _ => large_message(tid),
-        };
+        let m = access_message(message, on, tid);
         let cmd = Command::Send {
             element: 0,
             dst: Address(dst),
@@ -621,17 +606,7 @@ impl Backend for SimBackend {
         let now = self.sim.now();
         self.sim.schedule(now, self.ids[by], move |s, _| {
             if let Some(n) = s.as_node_mut() {
-                match phase {
-                    1 => {
-                        n.update_state(|s| {
-                            s.net_keys[0].new_key = Some(net);
-                            s.app_keys[0].new_key = Some(app);
-                        });
-                        n.set_key_refresh_phase(0, KeyRefreshPhase::First);
-                    }
-                    2 => n.set_key_refresh_phase(0, KeyRefreshPhase::Second),
-                    _ => n.set_key_refresh_phase(0, KeyRefreshPhase::Normal),
-                }
+                key_refresh_local(n, phase, net, app);
             }
         });
         Ok(())

@@ -20,43 +20,15 @@ impl SimBackend {
             let at_s = self.secs(at);
             let mut see = |what| out.push(Seen { at_s, role, what });
             match event {
+                StationEvent::Node(e) if node_observed(&e).is_some() => {
+                    if let Some(what) = node_observed(&e) {
+                        if let Observed::OnOff { on } = what {
+                            self.onoff[role] = Some(on);
+                        }
+                        see(what);
+                    }
+                }
                 StationEvent::Node(e) => match e {
-                    Event::State {
-                        change: StateChange::OnOff(on),
-                        ..
-                    } => {
-                        self.onoff[role] = Some(on);
-                        see(Observed::OnOff { on });
-                    }
-                    Event::Access {
-                        src, ttl, message, ..
-                    } => see(Observed::Received {
-                        src: src.0,
-                        message: message_name(&message),
-                        ttl,
-                    }),
-                    Event::Heartbeat { src, hops, .. } => {
-                        see(Observed::Heartbeat { src: src.0, hops })
-                    }
-                    Event::IvIndex { iv_index, updating } => see(Observed::IvIndex {
-                        iv_index: iv_index.0,
-                        updating,
-                    }),
-                    Event::KeyRefresh {
-                        net_index: 0,
-                        phase,
-                    } => see(Observed::KeyRefresh {
-                        phase: phase.to_u8(),
-                    }),
-                    Event::Dropped { reason } => see(Observed::Dropped {
-                        reason: reason.as_str().into(),
-                    }),
-                    Event::Sar {
-                        outcome, segments, ..
-                    } => see(Observed::Sar {
-                        complete: outcome.is_none(),
-                        segments,
-                    }),
                     Event::Sent { src, seq, ctl, .. } if Some(src.0) == self.address(role) => {
                         let iv = self
                             .sim
@@ -200,6 +172,49 @@ impl SimBackend {
             }
         }
     }
+}
+
+/// What a scenario sees of a node's event, for the events that need nothing but the event
+/// (the others: `Sent` needs the node's address and IV Index, `PersistState` and `NodeReset`
+/// are the runtime's to act on).
+pub(in crate::hil) fn node_observed(e: &Event) -> Option<Observed> {
+    Some(match e {
+        Event::State {
+            change: StateChange::OnOff(on),
+            ..
+        } => Observed::OnOff { on: *on },
+        Event::Access {
+            src, ttl, message, ..
+        } => Observed::Received {
+            src: src.0,
+            message: message_name(message),
+            ttl: *ttl,
+        },
+        Event::Heartbeat { src, hops, .. } => Observed::Heartbeat {
+            src: src.0,
+            hops: *hops,
+        },
+        Event::IvIndex { iv_index, updating } => Observed::IvIndex {
+            iv_index: iv_index.0,
+            updating: *updating,
+        },
+        Event::KeyRefresh {
+            net_index: 0,
+            phase,
+        } => Observed::KeyRefresh {
+            phase: phase.to_u8(),
+        },
+        Event::Dropped { reason } => Observed::Dropped {
+            reason: reason.as_str().into(),
+        },
+        Event::Sar {
+            outcome, segments, ..
+        } => Observed::Sar {
+            complete: outcome.is_none(),
+            segments: *segments,
+        },
+        _ => return None,
+    })
 }
 
 /// A message's name for `wait` steps: the specification's, or its opcode in hex.

@@ -5,7 +5,7 @@
 use rand_core::RngCore;
 
 use super::{ProvisionFailure, ProvisionRefused, ProvisionerNode, ProvisionerNodeEvent};
-use crate::ble::wire::adv::{AdStructures, AD_TYPE_MESH_BEACON};
+use crate::ble::wire::adv::{AdStructures, MeshAd};
 use crate::ble::wire::beacon::Beacon;
 use crate::ble::wire::Wire;
 use crate::ble::UnicastAddress;
@@ -60,7 +60,9 @@ impl<R: RngCore> ProvisionerNode<R> {
         self.provision_gatt_to(uuid, None, wanted)
     }
 
-    /// A device waited for over PB-GATT beaconed in `frame`: its address is known now.
+    /// A device waited for over PB-GATT beaconed in `frame` (Unprovisioned Device beacon,
+    /// §3.10.2) or advertised its Mesh Provisioning Service with its UUID (§7.1.2.2.1): its
+    /// address is known now.
     pub(super) fn learn_gatt_peer(&mut self, frame: &RxFrame) {
         let Some(addr) = frame.adv_address else {
             return;
@@ -69,14 +71,17 @@ impl<R: RngCore> ProvisionerNode<R> {
             return;
         }
         for ad in AdStructures::new(&frame.bytes).flatten() {
-            if ad.ad_type != AD_TYPE_MESH_BEACON {
-                continue;
-            }
-            if let Ok(Beacon::UnprovisionedDevice(b)) = Beacon::parse(ad.data) {
-                for p in &mut self.connecting {
-                    if p.peer.is_none() && p.uuid == b.device_uuid {
-                        p.peer = Some(addr);
-                    }
+            let uuid = match ad.classify() {
+                Ok(MeshAd::Beacon(data)) => match Beacon::parse(data) {
+                    Ok(Beacon::UnprovisionedDevice(b)) => b.device_uuid,
+                    _ => continue,
+                },
+                Ok(MeshAd::ProvisioningService(d)) => d.device_uuid,
+                _ => continue,
+            };
+            for p in &mut self.connecting {
+                if p.peer.is_none() && p.uuid == uuid {
+                    p.peer = Some(addr);
                 }
             }
         }
