@@ -38,8 +38,8 @@ pub struct OpOpts {
     #[arg(long, value_name = "RADIO", value_parser = crate::args::radio, conflicts_with = "serve")]
     pub radio: Option<String>,
     /// Act through `weft serve --socket PATH` (which holds the store and the radio) instead of
-    /// opening them here.
-    #[arg(long, value_name = "PATH")]
+    /// opening them here. Global, as `--proxy` (which it excludes) is.
+    #[arg(long, value_name = "PATH", global = true)]
     pub serve: Option<std::path::PathBuf>,
     /// Destination address (hex): a node's unicast address (0001-7fff) or a group (c000-ffff).
     #[arg(long, value_parser = args::destination)]

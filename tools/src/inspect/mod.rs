@@ -51,6 +51,10 @@ pub struct InspectArgs {
     /// Bluetooth Mesh source and a Thread one) to inspect both, a tab each.
     #[arg(long, value_parser = crate::args::radio)]
     pub radio: Vec<String>,
+    /// Watch the air through `weft serve --socket PATH`, which holds the store and the radio
+    /// (its network decodes the air; act with `weft send|config|provision --serve PATH`).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["radio", "scenario"])]
+    pub serve: Option<std::path::PathBuf>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
     #[arg(long)]
     pub scenario: Option<String>,
@@ -96,6 +100,7 @@ impl Default for InspectArgs {
     fn default() -> Self {
         InspectArgs {
             radio: Vec::new(),
+            serve: None,
             scenario: None,
             store: StoreOpts::default(),
             seed: 1,
@@ -136,6 +141,10 @@ fn feeder_for(scenario: &str, seed: u64) -> Result<Feeder, Failure> {
 /// Runs the inspector on the terminal: a Bluetooth Mesh source, a Thread source, or both (a
 /// tab each; [`sources::plan`]).
 pub fn run(a: &InspectArgs) -> Result<Exit, Failure> {
+    if let Some(path) = &a.serve {
+        let rt = start_served(path, a.pcap.as_deref())?;
+        return on_terminal(Some(rt), None, a.plain);
+    }
     let plan = sources::plan(a)?;
     if !(a.speed > 0.0 && a.speed <= 1000.0) {
         return Err(Failure::new(
@@ -261,6 +270,30 @@ pub fn start_radio(
         feeder.capture_into(file);
     }
     live::start(uri, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
+}
+
+/// The inspector on the air `weft serve` at `path` hears, decoded with the network it holds;
+/// it watches only (the server is the network's node). With `pcap`, what it hears is captured.
+pub fn start_served(
+    path: &std::path::Path,
+    pcap: Option<&std::path::Path>,
+) -> Result<Runtime, Failure> {
+    let capture = pcap
+        .map(|p| CaptureFile::create(p, weft_radio::Caps::ADVERTISING))
+        .transpose()
+        .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+    let state = crate::serve::radio::network(path)?;
+    let source = format!("serve:{}", path.display());
+    let mut feeder = live::LiveFeeder::new(&source, Some(state), None);
+    feeder.model.notify(format!(
+        "watching through weft serve: act with weft send|config|provision --serve {}",
+        path.display()
+    ));
+    if let Some(file) = capture {
+        feeder.capture_into(file);
+    }
+    live::start_on(live::LiveRadio::Served(path.to_path_buf()), feeder, None)
+        .map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
 /// Runs the UI on the terminal over the runtimes until the user quits, then stops them.

@@ -14,6 +14,7 @@ pub mod client;
 mod conn;
 mod owner;
 mod protocol;
+pub mod radio;
 mod tap;
 
 use std::path::PathBuf;
@@ -125,7 +126,16 @@ async fn serve(a: &ServeArgs) -> Result<Exit> {
             match listening {
                 Some((listener, file)) => conn::accept(listener, file, ctx, stop).await,
                 None => {
-                    conn::serve_client(tokio::io::stdin(), tokio::io::stdout(), ctx, stop).await
+                    // The command's standard output is locked by `weft::main` for its whole
+                    // run: replies go to a duplicate of the descriptor instead.
+                    use std::os::fd::AsFd;
+                    match std::io::stdout().as_fd().try_clone_to_owned() {
+                        Ok(fd) => {
+                            let out = tokio::fs::File::from_std(std::fs::File::from(fd));
+                            conn::serve_client(tokio::io::stdin(), out, ctx, stop).await
+                        }
+                        Err(e) => eprintln!("weft serve: cannot write to standard output: {e}"),
+                    }
                 }
             }
         }

@@ -266,7 +266,10 @@ pub(crate) fn event_line(e: &ProvisionerNodeEvent) -> Option<String> {
                 "rssi": rssi, "ttl": ttl})
         }
         ProvisionerNodeEvent::Provisioner(ProvisionerEvent::Session { device_uuid, event }) => {
-            json!({"event": "provision", "uuid": hex::encode(device_uuid), "step": format!("{event:?}")})
+            // The step's name (its fields carry keys, and the outcome comes as its own event).
+            let step = format!("{event:?}");
+            let name = step.split(['(', ' ', '{']).next().unwrap_or_default();
+            json!({"event": "provision", "uuid": hex::encode(device_uuid), "step": name})
         }
         ProvisionerNodeEvent::AddressAssigned {
             device_uuid,

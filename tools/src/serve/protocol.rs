@@ -156,6 +156,37 @@ mod tests {
         assert_eq!((e.id, e.code), (json!(7), code::INVALID_PARAMS));
     }
 
+    proptest::proptest! {
+        /// Whatever a client writes, the server reads a request or says what is wrong with
+        /// it; an error reply always carries an id it can be matched by (null when unreadable).
+        #[test]
+        fn any_line_gets_a_request_or_an_error(line in ".{0,200}") {
+            if let Err(bad) = Request::parse(&line) {
+                proptest::prop_assert!(matches!(bad.id, Value::Null | Value::Number(_) | Value::String(_)));
+                let reply: Value = serde_json::from_str(&error(&bad.id, bad.code, &bad.message)).unwrap();
+                proptest::prop_assert_eq!(&reply["id"], &bad.id);
+            }
+        }
+
+        #[test]
+        fn json_objects_of_any_shape_are_read_or_refused(
+            id in proptest::option::of(0u64..10),
+            method in proptest::option::of("[a-z.]{0,12}"),
+            params in proptest::option::of(proptest::prop_oneof![
+                proptest::strategy::Just(json!({})), proptest::strategy::Just(json!([1])),
+                proptest::strategy::Just(json!("x")), proptest::strategy::Just(Value::Null)]),
+        ) {
+            let mut o = Map::new();
+            if let Some(i) = id { o.insert("id".into(), json!(i)); }
+            if let Some(m) = &method { o.insert("method".into(), json!(m)); }
+            if let Some(p) = &params { o.insert("params".into(), p.clone()); }
+            let r = Request::parse(&Value::Object(o).to_string());
+            let ok = id.is_some() && method.is_some()
+                && params.as_ref().is_none_or(|p| p.is_object() || p.is_null());
+            proptest::prop_assert_eq!(r.is_ok(), ok);
+        }
+    }
+
     #[test]
     fn failures_keep_their_exit_code_across_the_wire() {
         for exit in [Exit::Refused, Exit::Usage, Exit::Unavailable, Exit::Timeout] {

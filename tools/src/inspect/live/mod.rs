@@ -21,7 +21,7 @@ mod cdb;
 mod run;
 
 pub use cdb::detail_from_cdb;
-pub use run::{listen_for, start};
+pub use run::{listen_for, start, start_on, LiveRadio};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

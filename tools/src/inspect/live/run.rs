@@ -28,8 +28,36 @@ pub fn start(
     feeder: LiveFeeder,
     capture_dir: Option<PathBuf>,
 ) -> Result<Runtime, String> {
+    start_on(LiveRadio::Uri(uri.clone()), feeder, capture_dir)
+}
+
+/// What the live inspector listens on.
+#[derive(Debug, Clone)]
+pub enum LiveRadio {
+    /// A radio (`weft_radio::open`).
+    Uri(RadioUri),
+    /// The air `weft serve --socket PATH` hears ([`crate::serve::radio::ServedRadio`]).
+    Served(PathBuf),
+}
+
+impl LiveRadio {
+    async fn open(&self) -> Result<Box<dyn weft_radio::Radio>, RadioError> {
+        match self {
+            LiveRadio::Uri(uri) => weft_radio::open(uri).await,
+            LiveRadio::Served(path) => Ok(Box::new(
+                crate::serve::radio::ServedRadio::open(path).await?,
+            )),
+        }
+    }
+}
+
+/// [`start`] on any [`LiveRadio`].
+pub fn start_on(
+    uri: LiveRadio,
+    feeder: LiveFeeder,
+    capture_dir: Option<PathBuf>,
+) -> Result<Runtime, String> {
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-    let uri = uri.clone();
     let rt = Runtime::spawn("weft-live", feeder.model.clone(), move |rx, shared| {
         let tokio_rt = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -147,14 +175,14 @@ impl Hooks<LiveFeeder> for LiveHooks<'_> {
 }
 
 async fn listen(
-    uri: &RadioUri,
+    uri: &LiveRadio,
     mut feeder: LiveFeeder,
     capture_dir: Option<PathBuf>,
     rx: &Receiver<Control>,
     shared: &Mutex<Arc<Model>>,
     ready: mpsc::Sender<Result<(), String>>,
 ) {
-    let mut radio = match weft_radio::open(uri).await {
+    let mut radio = match uri.open().await {
         Ok(r) => r,
         Err(e) => {
             let _ = ready.send(Err(e.to_string()));
