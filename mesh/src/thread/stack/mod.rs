@@ -54,7 +54,7 @@ use crate::thread::mac::indirect::{IndirectConfig, IndirectQueue};
 use crate::thread::mac::poll::{DataPoller, PollConfig};
 use crate::thread::mac::{Address, ExtAddress};
 use crate::thread::mle::LeaderData;
-use crate::thread::radio::{Ieee802154Station, MacSettings};
+use crate::thread::radio::{Ieee802154Station, MacSettings, RadioMac};
 use crate::thread::security::{KeyManager, KeySwitchGuard, ReplayTable};
 use crate::time::{Duration, Instant};
 
@@ -486,6 +486,18 @@ impl<R: RngCore> Station for Node<R> {
                 .indirect
                 .confirm(ext, done.status == crate::frame::TxStatus::Acked),
         }
+    }
+
+    fn radio_mac(&self) -> Option<RadioMac> {
+        let mut pending = Vec::new();
+        for (ext, short) in self.indirect.source_match() {
+            pending.push(Address::Extended(ext));
+            pending.extend(short.map(Address::Short));
+        }
+        Some(RadioMac {
+            settings: self.mac_settings(),
+            pending,
+        })
     }
 }
 
