@@ -36,8 +36,8 @@ pub(super) const MODE_RX_ON: u8 = 0x08;
 const MODE_FTD: u8 = 0x02;
 const MODE_FULL_NETDATA: u8 = 0x01;
 /// Scan Mask TLV bits (Thread 1.3 §4.4.15): routers, end devices (REEDs).
-const SCAN_ROUTERS: u8 = 0x80;
-const SCAN_REEDS: u8 = 0x40;
+pub(super) const SCAN_ROUTERS: u8 = 0x80;
+pub(super) const SCAN_REEDS: u8 = 0x40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -147,6 +147,7 @@ impl<R: RngCore> Node<R> {
             self.indirect.remove_child(ch.ext);
         }
         self.parent = None;
+        self.pending_child = None;
         self.poller.stop();
         self.routes.clear();
         self.partition = None;
@@ -298,6 +299,8 @@ impl<R: RngCore> Node<R> {
             Some(b) => {
                 let key = |c: &Candidate| {
                     (
+                        // A router before a REED (it need not become one first).
+                        c.rloc16 & 0x1ff == 0,
                         c.two_way,
                         c.partition.rank(),
                         c.connectivity.parent_priority(),
@@ -356,7 +359,13 @@ impl<R: RngCore> Node<R> {
             self.count("mle: child id response without a required TLV");
             return;
         };
-        if parent16 != best.rloc16 || rloc16 >> 10 != parent16 >> 10 || rloc16 & 0x1ff == 0 {
+        // A REED parent answers as the router it became (Thread 1.3 §4.7.1).
+        let reed = best.rloc16 & 0x1ff != 0;
+        if (!reed && parent16 != best.rloc16)
+            || parent16 & 0x1ff != 0
+            || rloc16 >> 10 != parent16 >> 10
+            || rloc16 & 0x1ff == 0
+        {
             self.count("mle: child id response with a foreign Address16");
             return;
         }

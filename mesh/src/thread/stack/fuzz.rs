@@ -168,7 +168,7 @@ fn rx(bytes: Vec<u8>) -> RxFrame {
 }
 
 /// Runs `n`'s timers until it is leader (or gives up), dropping what it sends.
-fn settle(n: &mut Node<Counter>) {
+pub(super) fn settle(n: &mut Node<Counter>) {
     for _ in 0..200 {
         if n.role() == Role::Leader {
             break;
@@ -181,6 +181,42 @@ fn settle(n: &mut Node<Counter>) {
     }
 }
 
+/// Hands what `x` sends to `y`, every unicast acknowledged.
+fn pass(now: Instant, x: &mut Node<Counter>, y: &mut Node<Counter>) {
+    use crate::frame::{TxDone, TxStatus};
+    while let Some(f) = x.poll_transmit(now) {
+        let done = TxDone {
+            bearer: Bearer::Ieee802154,
+            sequence_number: None,
+            status: TxStatus::Acked,
+            frame_pending: false,
+        };
+        y.handle_frame(now, &rx(f.bytes));
+        x.handle_tx_done(now, &done);
+    }
+    while x.poll_event().is_some() {}
+}
+
+/// Passes frames between `a` and `b` (no loss, every unicast acknowledged) for a while.
+pub(super) fn exchange(a: &mut Node<Counter>, b: &mut Node<Counter>) {
+    let mut now = Instant::ZERO;
+    for _ in 0..400 {
+        if b.role() == Role::Child {
+            break;
+        }
+        let next = [a.poll_timeout(), b.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(t) = next else { break };
+        now = t.max(now);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+        pass(now, a, b);
+        pass(now, b, a);
+    }
+}
+
 pub(super) fn receive(data: &[u8]) {
     let creds = fuzz_credentials();
     let mut rng = Counter(7);
@@ -190,9 +226,24 @@ pub(super) fn receive(data: &[u8]) {
     settle(&mut leader);
     let mut rng = Counter(8);
     let state = ThreadState::new(&creds, &mut rng);
+    let child_ext = state.ext();
+    let cfg = Config {
+        router_eligible: false,
+        ..Config::default()
+    };
+    let mut child = Node::new(creds.clone(), state, cfg, rng, Instant::ZERO);
+    exchange(&mut leader, &mut child);
+    let mut rng = Counter(9);
+    let state = ThreadState::new(&creds, &mut rng);
     let mut detached = Node::new(creds.clone(), state, Config::default(), rng, Instant::ZERO);
-    let mut f = Forger::new(&creds, ExtAddress([0x12; 8]), creds.network_key);
     let (mode, rest) = data.split_first().unwrap_or((&0, &[]));
+    // Odd modes speak as the leader (to reach the child's handlers of its parent's messages).
+    let (src, to) = if mode & 4 != 0 {
+        (leader_ext, child_ext)
+    } else {
+        (ExtAddress([0x12; 8]), leader_ext)
+    };
+    let mut f = Forger::new(&creds, src, creds.network_key);
     let frame = match mode % 3 {
         0 => rest.to_vec(),
         1 => {
@@ -204,17 +255,19 @@ pub(super) fn receive(data: &[u8]) {
                     value: c[1..].to_vec(),
                 })
                 .collect();
-            f.mle(leader_ext, *cmd, tlvs)
+            f.mle(to, *cmd, tlvs)
         }
         _ => {
-            let dst = leader
-                .rloc16()
-                .map_or(Address::Short(0xffff), Address::Short);
-            f.lowpan(dst, rest)
+            let dst = if mode & 4 != 0 {
+                child.rloc16()
+            } else {
+                leader.rloc16()
+            };
+            f.lowpan(dst.map_or(Address::Short(0xffff), Address::Short), rest)
         }
     };
     let t = leader.poll_timeout().unwrap_or(Instant::ZERO);
-    for n in [&mut leader, &mut detached] {
+    for n in [&mut leader, &mut child, &mut detached] {
         n.handle_frame(t, &rx(frame.clone()));
         for _ in 0..4 {
             while n.poll_transmit(t).is_some() {}

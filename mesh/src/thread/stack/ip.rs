@@ -17,6 +17,8 @@ use crate::time::Instant;
 
 /// The TMF port (Thread 1.3 §5.19; OpenThread `kCoapUdpPort`, 61631).
 pub const TMF_PORT: u16 = 61631;
+/// The application's CoAP port (RFC 7252 §6.1).
+pub const COAP_PORT: u16 = 5683;
 
 impl<R: RngCore> Node<R> {
     /// An IPv6 datagram for this node (or a group it listens to); `secured`: it came in a
@@ -32,7 +34,11 @@ impl<R: RngCore> Node<R> {
             self.count("rx: malformed IPv6");
             return;
         };
-        if !self.addrs.accepts(&p.header.dst) {
+        // A REED hears Parent Requests to all routers (it may answer those to REEDs).
+        let reed_group = p.header.dst == crate::thread::node::ALL_ROUTERS
+            && self.cfg.router_eligible
+            && self.cfg.rx_on_when_idle;
+        if !self.addrs.accepts(&p.header.dst) && !reed_group {
             self.count("rx: IPv6 destination not this node's");
             return;
         }
@@ -48,6 +54,12 @@ impl<R: RngCore> Node<R> {
                 }
                 if !secured {
                     self.count("rx: unsecured frame with data other than MLE");
+                    return;
+                }
+                if u.dst.port() == COAP_PORT && self.coap_bound {
+                    if let Some(inc) = self.coap.handle_datagram(now, u.src, &u.payload) {
+                        self.event(Event::CoapRequest(inc));
+                    }
                     return;
                 }
                 if u.dst.port() == TMF_PORT {
@@ -126,6 +138,52 @@ impl<R: RngCore> Node<R> {
         };
         self.send_ip(now, echo_datagram(src, dst, DEFAULT_HOP_LIMIT, &echo));
         self.pump(now);
+    }
+
+    /// Serves and sends application CoAP (RFC 7252, confirmable and non-confirmable) on port
+    /// 5683: requests come as [`Event::CoapRequest`], outcomes of this node's requests as
+    /// [`Event::Coap`].
+    pub fn enable_coap(&mut self) {
+        self.coap_bound = true;
+    }
+
+    /// Sends a CoAP request (its type, code, options and payload; the endpoint sets the
+    /// message ID and token, returned) to `dst` port 5683.
+    pub fn coap_request(
+        &mut self,
+        now: Instant,
+        dst: Ipv6Addr,
+        msg: crate::thread::coap::Message,
+    ) -> Result<crate::thread::coap::Token, crate::thread::coap::RequestError> {
+        self.coap_bound = true;
+        let t = self
+            .coap
+            .request(now, SocketAddrV6::new(dst, COAP_PORT, 0, 0), msg)?;
+        self.pump(now);
+        Ok(t)
+    }
+
+    /// Answers a request that came as [`Event::CoapRequest`].
+    pub fn coap_respond(
+        &mut self,
+        now: Instant,
+        req: &Incoming,
+        response: crate::thread::coap::Message,
+    ) {
+        self.coap.respond(now, req.peer, &req.request, response);
+        self.pump(now);
+    }
+
+    /// Moves what the application CoAP endpoint has to send onto the link.
+    pub(super) fn pump_coap(&mut self, now: Instant) {
+        while let Some((peer, bytes)) = self.coap.poll_transmit(now) {
+            let src = SocketAddrV6::new(self.addrs.source_for(peer.ip()), COAP_PORT, 0, 0);
+            let d = udp_datagram(src, peer, DEFAULT_HOP_LIMIT, &bytes);
+            self.send_ip(now, d);
+        }
+        while let Some(e) = self.coap.poll_event() {
+            self.event(Event::Coap(e));
+        }
     }
 
     /// A TMF datagram the endpoint wants sent to `peer`, from this node's RLOC.

@@ -22,8 +22,7 @@
 //!   short address once attached), so the CCM* nonce needs no neighbour lookup.
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - A REED does not answer Parent Requests (only routers and the leader do); Network Data is
-//!   empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
+//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
 //!   leader.
 
 mod child;
@@ -160,6 +159,10 @@ pub enum Event {
     ChildRemoved { ext: ExtAddress, rloc16: u16 },
     /// A UDP datagram waits on `port` ([`Node::recv_udp`]).
     UdpReceived { port: u16 },
+    /// An application CoAP request arrived (answer with [`Node::coap_respond`]).
+    CoapRequest(crate::thread::coap::Incoming),
+    /// What became of an application CoAP request.
+    Coap(crate::thread::coap::CoapEvent),
     /// An ICMPv6 echo reply arrived.
     EchoReply {
         from: Ipv6Addr,
@@ -204,6 +207,9 @@ pub struct Node<R> {
     reasm: Reassembler,
     sockets: SocketTable,
     tmf: Endpoint,
+    /// The application's CoAP endpoint (port 5683), once enabled.
+    coap: Endpoint,
+    coap_bound: bool,
     events: VecDeque<Event>,
     counters: BTreeMap<&'static str, u64>,
     next_tick: Instant,
@@ -213,6 +219,8 @@ pub struct Node<R> {
     solicit: Option<router::Solicit>,
     /// TMF requesters and the local address each wrote to.
     tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
+    /// A REED's Child ID Request held while it becomes a router.
+    pending_child: Option<(ExtAddress, Vec<crate::thread::mle::Tlv>)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
     polling: bool,
 }
@@ -241,6 +249,7 @@ impl<R: RngCore> Node<R> {
         let keys = KeyManager::new(creds.network_key, state.key_sequence)
             .with_switch_guard(KeySwitchGuard::default());
         let tmf = Endpoint::new(Default::default(), &mut rng);
+        let coap = Endpoint::new(Default::default(), &mut rng);
         let first_tag = rng.next_u32() as u16;
         let mut n = Node {
             ctx: crate::thread::wire::contexts(creds.mesh_local_prefix),
@@ -271,6 +280,8 @@ impl<R: RngCore> Node<R> {
             reasm: Reassembler::new(ReassemblyLimits::default()),
             sockets: SocketTable::new(SocketLimits::default()),
             tmf,
+            coap,
+            coap_bound: false,
             events: VecDeque::new(),
             counters: BTreeMap::new(),
             next_tick: now + TICK,
@@ -278,6 +289,7 @@ impl<R: RngCore> Node<R> {
             solicit: None,
             polling: false,
             tmf_local: Vec::new(),
+            pending_child: None,
             cfg,
             creds,
             state,
@@ -408,6 +420,7 @@ impl<R: RngCore> Node<R> {
         self.router_timers(now);
         self.send_delayed(now);
         self.tmf.handle_timeout(now);
+        self.coap.handle_timeout(now);
         if !self.cfg.rx_on_when_idle && self.role == Role::Child && self.poller.handle_timeout(now)
         {
             self.send_data_request();
@@ -423,6 +436,7 @@ impl<R: RngCore> Node<R> {
         while let Some(e) = self.tmf.poll_event() {
             self.on_tmf_event(now, e);
         }
+        self.pump_coap(now);
     }
 }
 
@@ -459,6 +473,7 @@ impl<R: RngCore> Station for Node<R> {
             self.router_timeout(),
             self.delayed.iter().map(|d| d.0).min(),
             self.tmf.poll_timeout(),
+            self.coap.poll_timeout(),
             self.reasm.poll_timeout(),
             self.indirect.poll_timeout(),
             (!self.cfg.rx_on_when_idle && self.role == Role::Child)

@@ -9,7 +9,9 @@
 
 use rand_core::RngCore;
 
-use super::child::{challenge_of, find, response_of, source_of, MODE_RX_ON};
+use super::child::{
+    challenge_of, find, response_of, source_of, MODE_RX_ON, SCAN_REEDS, SCAN_ROUTERS,
+};
 use super::link::DelayedMle;
 use super::{Event, Node, Role};
 use crate::thread::mac::ExtAddress;
@@ -18,6 +20,7 @@ use crate::thread::wire::{link_margin, link_quality};
 use crate::time::{Duration, Instant};
 
 const PARENT_RESPONSE_MAX_DELAY: Duration = Duration::from_millis(500);
+const REED_RESPONSE_MAX_DELAY: Duration = Duration::from_millis(1000);
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(6);
 /// Challenges held at once (Parent Responses and Link Requests awaiting their answer).
 const MAX_CHALLENGES: usize = 64;
@@ -118,8 +121,13 @@ impl<R: RngCore> Node<R> {
         }
     }
 
+    /// A REED: a router-eligible child that listens, and may become a router for a child.
+    fn is_reed(&self) -> bool {
+        self.role == Role::Child && self.cfg.router_eligible && self.cfg.rx_on_when_idle
+    }
+
     pub(super) fn on_parent_request(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
-        if !self.is_router() {
+        if !self.is_router() && !self.is_reed() {
             return;
         }
         let scan = find(&tlvs, |t| match t {
@@ -130,7 +138,15 @@ impl<R: RngCore> Node<R> {
             self.count("mle: parent request without a required TLV");
             return;
         };
-        if scan & 0x80 == 0 {
+        // A router answers the routers' scan, a REED only the scan that includes REEDs
+        // (Thread 1.3 §4.4.15), later (OpenThread `kParentResponseMaxDelayAll`, 1 s;
+        // unverified).
+        let (wanted, max_delay) = if self.is_router() {
+            (SCAN_ROUTERS, PARENT_RESPONSE_MAX_DELAY)
+        } else {
+            (SCAN_REEDS, REED_RESPONSE_MAX_DELAY)
+        };
+        if scan & wanted == 0 {
             return;
         }
         if self.children.len() >= self.cfg.max_children
@@ -153,7 +169,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Connectivity(self.connectivity()),
             Tlv::Version(crate::thread::node::THREAD_VERSION),
         ];
-        let at = now + self.jitter(PARENT_RESPONSE_MAX_DELAY);
+        let at = now + self.jitter(max_delay);
         self.delay_mle(
             at,
             DelayedMle {
@@ -166,7 +182,7 @@ impl<R: RngCore> Node<R> {
     }
 
     pub(super) fn on_child_id_request(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
-        if !self.is_router() {
+        if !self.is_router() && !self.is_reed() {
             return;
         }
         let Some(resp) = response_of(&tlvs) else {
@@ -177,6 +193,24 @@ impl<R: RngCore> Node<R> {
             self.count("mle: wrong challenge response");
             return;
         }
+        if self.is_reed() {
+            // A REED becomes a router first, then answers (Thread 1.3 §4.7.1; OpenThread
+            // asks for a Router ID with status "have child ID request").
+            self.pending_child = Some((src, tlvs));
+            self.solicit_now(now);
+            return;
+        }
+        self.accept_child(now, src, tlvs);
+    }
+
+    /// A REED that became a router answers the Child ID Request it held.
+    pub(super) fn answer_pending_child(&mut self, now: Instant) {
+        if let Some((src, tlvs)) = self.pending_child.take() {
+            self.accept_child(now, src, tlvs);
+        }
+    }
+
+    fn accept_child(&mut self, now: Instant, src: ExtAddress, tlvs: Vec<Tlv>) {
         let mode = find(&tlvs, |t| match t {
             Tlv::Mode(m) => Some(*m),
             _ => None,

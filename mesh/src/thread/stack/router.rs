@@ -44,6 +44,7 @@ mod tmf_tlv {
 const STATUS_SUCCESS: u8 = 0;
 const STATUS_NO_ADDRESS: u8 = 1;
 const STATUS_TOO_FEW_ROUTERS: u8 = 2;
+const STATUS_HAVE_CHILD_ID_REQUEST: u8 = 3;
 
 #[derive(Debug, Clone, Copy)]
 struct Neighbour {
@@ -291,6 +292,7 @@ impl<R: RngCore> Node<R> {
         let first = self.jitter(TRICKLE_IMIN);
         self.routes.reset_trickle(now, first);
         self.send_link_request(now, None);
+        self.answer_pending_child(now);
     }
 
     fn send_link_request(&mut self, now: Instant, to: Option<ExtAddress>) {
@@ -545,15 +547,28 @@ impl<R: RngCore> Node<R> {
         self.solicit = Some(Solicit::At(at));
     }
 
+    /// Asks for a Router ID at once (a REED holding a Child ID Request).
+    pub(super) fn solicit_now(&mut self, now: Instant) {
+        if !matches!(self.solicit, Some(Solicit::InFlight(_))) {
+            self.solicit = None;
+            self.send_address_solicit_for(now, STATUS_HAVE_CHILD_ID_REQUEST);
+        }
+    }
+
     fn send_address_solicit(&mut self, now: Instant) {
-        if self.role != Role::Child
-            || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
-        {
+        if self.routes.active_routers() >= self.cfg.router_upgrade_threshold {
+            return;
+        }
+        self.send_address_solicit_for(now, STATUS_TOO_FEW_ROUTERS)
+    }
+
+    fn send_address_solicit_for(&mut self, now: Instant, reason: u8) {
+        if self.role != Role::Child {
             return;
         }
         let mut payload = vec![tmf_tlv::EXT_MAC_ADDRESS, 8];
         payload.extend_from_slice(&self.state.ext_address);
-        payload.extend_from_slice(&[tmf_tlv::STATUS, 1, STATUS_TOO_FEW_ROUTERS]);
+        payload.extend_from_slice(&[tmf_tlv::STATUS, 1, reason]);
         if let Some(r) = self.state.last_rloc16.filter(|r| r & 0x1ff == 0) {
             payload.extend_from_slice(&[tmf_tlv::RLOC16, 2]);
             payload.extend_from_slice(&r.to_be_bytes());
@@ -603,11 +618,14 @@ impl<R: RngCore> Node<R> {
             _ => None,
         };
         match granted {
-            Some((rloc16, seq, mask)) if rloc16 & 0x1ff == 0 => {
+            Some((rloc16, seq, mask))
+                if rloc16 & 0x1ff == 0 && (rloc16 >> 10) as u8 <= MAX_ROUTER_ID =>
+            {
                 self.become_router(now, rloc16, seq, mask)
             }
             _ => {
                 self.count("tmf: address solicit not granted");
+                self.pending_child = None;
                 self.consider_upgrade(now);
             }
         }

@@ -276,3 +276,71 @@ fn attach_time_and_round_trips_in_virtual_time() {
     println!("echo round trip (4 ms per frame on the test medium): 1 hop {} ms, 3 hops {} ms, 5 hops {} ms", r[0], r[1], r[2]);
     assert!(r[0] < r[1] && r[1] < r[2]);
 }
+
+#[test]
+fn a_confirmable_coap_request_is_answered_across_three_hops_at_ten_percent_loss() {
+    use crate::thread::coap::{CoapEvent, Code, Message, MessageType};
+    let mut m = line(11, 4, 100_000);
+    m.nodes[3].enable_coap();
+    let dst = m.nodes[3].addresses().rloc().unwrap();
+    let mut req = Message::request(MessageType::Confirmable, Code::POST, "weft/x");
+    req.payload = b"hello".to_vec();
+    let now = m.now;
+    let token = m.nodes[0].coap_request(now, dst, req).unwrap();
+    m.run_for(Duration::from_secs(10));
+    let inc = m
+        .events
+        .iter()
+        .find_map(|(_, i, e)| match e {
+            Event::CoapRequest(inc) if *i == 3 => Some(inc.clone()),
+            _ => None,
+        })
+        .expect("the request arrived");
+    assert_eq!(inc.request.uri_path(), "weft/x");
+    assert_eq!(inc.request.payload, b"hello");
+    let mut resp = Message::new(MessageType::Acknowledgement, Code::CHANGED, 0);
+    resp.payload = b"ok".to_vec();
+    let now = m.now;
+    m.nodes[3].coap_respond(now, &inc, resp);
+    m.run_for(Duration::from_secs(30));
+    let got = m.events.iter().find_map(|(_, i, e)| match e {
+        Event::Coap(CoapEvent::Response { token: t, msg, .. }) if *i == 0 && *t == token => {
+            Some(msg.payload.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(got.as_deref(), Some(&b"ok"[..]));
+}
+
+#[test]
+fn a_reed_answers_the_second_parent_request_and_becomes_a_router_for_its_child() {
+    let mut m = Medium::new(12, 0);
+    let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
+    // A REED that would not ask for a Router ID on its own within the test.
+    let reed = Config {
+        router_selection_jitter: Duration::from_secs(100_000),
+        ..Config::default()
+    };
+    let r = m.add(creds(), reed, 2, secs(10));
+    let e = m.add(creds(), med(), 3, secs(30));
+    m.link(l, r, -60);
+    m.link(r, e, -60);
+    m.run_until(secs(25));
+    assert_eq!(m.nodes[r].role(), Role::Child);
+    m.run_until(secs(60));
+    assert_eq!(
+        m.nodes[r].role(),
+        Role::Router,
+        "{:?}",
+        m.nodes[r].counters()
+    );
+    assert_eq!(
+        m.nodes[e].role(),
+        Role::Child,
+        "{:?}",
+        m.nodes[e].counters()
+    );
+    assert_eq!(m.nodes[e].parent_rloc16(), m.nodes[r].rloc16());
+    assert!(children_consistent(&m));
+    assert!(m.nodes[l].children().is_empty(), "the REED left its parent");
+}

@@ -218,3 +218,22 @@ fn a_newer_key_sequence_is_adopted_only_from_an_authenticated_frame() {
     assert_eq!(m.nodes[1].state().key_sequence, 1);
     assert_eq!(m.nodes[1].role(), Role::Child);
 }
+
+#[test]
+fn the_fuzz_harness_attaches_its_child() {
+    use crate::frame::Station;
+    use crate::thread::stack::fuzz::{fuzz_credentials, Counter};
+    use crate::thread::stack::{Node, ThreadState};
+    let creds = fuzz_credentials();
+    let mut rng = Counter(7);
+    let s = ThreadState::new(&creds, &mut rng);
+    let mut l = Node::new(creds.clone(), s, Config::default(), rng, Instant::ZERO);
+    super::super::fuzz::settle(&mut l);
+    assert_eq!(l.role(), Role::Leader);
+    let mut rng = Counter(8);
+    let s = ThreadState::new(&creds, &mut rng);
+    let mut c = Node::new(creds, s, med(), rng, Instant::ZERO);
+    super::super::fuzz::exchange(&mut l, &mut c);
+    assert_eq!(c.role(), Role::Child);
+    let _ = l.poll_timeout();
+}
