@@ -168,6 +168,8 @@ pub enum Event {
         from: Ipv6Addr,
         identifier: u16,
         sequence: u16,
+        /// The reply's Hop Limit as it arrived (RFC 8200 §3).
+        hop_limit: u8,
     },
 }
 
