@@ -19,6 +19,7 @@ pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod store;
+pub mod thread;
 
 use std::process::ExitCode;
 
@@ -90,6 +91,8 @@ pub enum Command {
     Send(ops::SendArgs),
     /// Hardware-in-the-loop scenarios on a rig: `weft hil list`, `weft hil run --rig sim`.
     Hil(hil::HilArgs),
+    /// weft's own Thread node on a radio (`thread node`), and ping, UDP and CoAP through it.
+    Thread(thread::ThreadArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
 }
@@ -118,6 +121,7 @@ pub fn main() -> ExitCode {
         Some(Command::Provision(args)) => ("provision", provisioning::run_provision(args, out)),
         Some(Command::Send(args)) => ("send", ops::run_send(args, out)),
         Some(Command::Config(args)) => ("config", ops::run_config(args, out)),
+        Some(Command::Thread(args)) => (args.cmd.name(), thread::run(args, out)),
         Some(Command::Bench(args)) => ("bench", bench::run(args, out)),
         Some(Command::Hil(args)) => (args.cmd.name(), hil::run(args, out)),
         Some(Command::Net(args)) => ("net", net::run(args, out)),

@@ -18,7 +18,7 @@ mod socket;
 pub use client::HubRadio;
 pub use node::{Heard, HubNode, RemoteNode, REMOTE_INBOX, REMOTE_OUTBOX};
 pub use server::{empty_air, serve_hub, serve_hub_until, Air, HubError, DELIVER_QUEUE, SEND_QUEUE};
-pub use socket::peer_allowed;
+pub use socket::{listen, peer_allowed, SocketFile};
 
 /// The largest message on the socket; mesh frames are at most a few dozen octets.
 pub const MAX_FRAME: usize = 4096;

@@ -26,12 +26,12 @@ pub fn peer_allowed(stream: &UnixStream, owner: u32) -> Result<(), String> {
 
 /// The hub's socket file: removed when dropped, unless something else has taken the path since.
 #[derive(Debug)]
-pub(super) struct SocketFile {
+pub struct SocketFile {
     path: PathBuf,
     dev: u64,
     ino: u64,
     /// Who owns it: the only user the hub serves.
-    pub(super) uid: u32,
+    pub uid: u32,
 }
 
 impl Drop for SocketFile {
@@ -64,7 +64,7 @@ fn what_is(m: &std::fs::Metadata) -> &'static str {
 
 /// Listens on `socket`. Only a stale socket (one nobody answers on) at the path is replaced;
 /// anything else there is an error.
-pub(super) async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), HubError> {
+pub async fn listen(socket: &Path) -> Result<(UnixListener, SocketFile), HubError> {
     let path = socket.display();
     // What sockaddr_un holds (108 octets with the terminating NUL): longer, no client could
     // connect.

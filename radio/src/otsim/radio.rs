@@ -391,7 +391,7 @@ async fn read_loop(
             lqi: None,
             bearer: Bearer::Ieee802154,
             channel: ch,
-            rssi: None,
+            rssi: Some(super::RSSI),
             timestamp: Instant::ZERO,
             adv_address: None,
             bytes: mac.to_vec(),
