@@ -292,6 +292,15 @@ impl<R: RngCore> Node<R> {
                 }
             },
             Some(r) => r,
+            // A child sends everything through its parent (Thread 1.3 §4.5, unverified), which
+            // knows where the destination is (or asks: Address Query).
+            None if in_mesh && self.role == Role::Child => match self.parent_rloc16() {
+                Some(p) => p,
+                None => {
+                    self.count("tx: no route");
+                    return;
+                }
+            },
             None => {
                 self.count("tx: no route (address query not implemented)");
                 return;
@@ -397,6 +406,20 @@ impl<R: RngCore> Node<R> {
         }
     }
 
+    /// The extended address of the neighbour whose RLOC16 is `short`: the parent, a child, or
+    /// a neighbouring router.
+    fn neighbour_ext(&self, short: u16) -> Option<ExtAddress> {
+        if let Some(p) = self.parent.as_ref().filter(|p| p.rloc16 == short) {
+            return Some(p.ext);
+        }
+        if let Some(c) = self.children.iter().find(|c| c.rloc16 == short) {
+            return Some(c.ext);
+        }
+        (short & 0x1ff == 0)
+            .then(|| self.routes.neighbour_ext((short >> 10) as u8))
+            .flatten()
+    }
+
     /// Bytes from the air.
     pub(super) fn receive_frame(&mut self, now: Instant, rx: &RxFrame) {
         self.count("rx: frames");
@@ -421,9 +444,21 @@ impl<R: RngCore> Node<R> {
             self.count("rx: not for this node");
             return;
         }
-        let Address::Extended(src) = f.src else {
-            self.count("rx: MAC source is not an extended address");
-            return;
+        // A short MAC source is a neighbour's RLOC16; the CCM* nonce needs its extended
+        // address (IEEE 802.15.4-2015 §9.3.2.2), known from attaching or linking.
+        let src = match f.src {
+            Address::Extended(e) => e,
+            Address::Short(s) => match self.neighbour_ext(s) {
+                Some(e) => e,
+                None => {
+                    self.count("rx: MAC short source of no known neighbour");
+                    return;
+                }
+            },
+            Address::None => {
+                self.count("rx: no MAC source");
+                return;
+            }
         };
         if src == ext {
             return;

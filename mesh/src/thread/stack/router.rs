@@ -107,6 +107,11 @@ impl RouterTable {
         *self = RouterTable::new();
     }
 
+    /// The extended address of neighbouring router `id`.
+    pub fn neighbour_ext(&self, id: u8) -> Option<ExtAddress> {
+        self.neighbours.get(&id).map(|n| n.ext)
+    }
+
     pub fn active_routers(&self) -> u8 {
         self.mask.iter().filter(|b| **b).count() as u8
     }
