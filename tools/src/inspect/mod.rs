@@ -75,8 +75,8 @@ pub struct InspectArgs {
     /// Thread: join the network as weft's own node (a child) with this Active Operational
     /// Dataset (`dataset active -x`), shown as `you`; it gives the key, channel, PAN and
     /// mesh-local prefix too. Only with an `otsim:` or `spinel:` radio.
-    #[arg(long, value_name = "HEX", value_parser = crate::thread::dataset)]
-    pub dataset: Option<weft_mesh::thread::stack::Credentials>,
+    #[arg(long, value_name = "HEX", value_parser = crate::thread::dataset_hex)]
+    pub dataset: Option<String>,
     /// Thread: the network key (32 hex digits; `ot-ctl networkkey` prints it). Without it,
     /// encrypted frames are shown at the MAC level.
     #[arg(long, value_name = "HEX", value_parser = crate::args::key128)]

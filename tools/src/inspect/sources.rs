@@ -175,7 +175,11 @@ pub fn start_thread(
             if let Some(e) = weft_radio::open::unavailable(uri) {
                 return Err(e.into());
             }
-            let ds = a.dataset.as_ref();
+            let creds = match &a.dataset {
+                Some(h) => Some(crate::thread::dataset(h).map_err(usage)?),
+                None => None,
+            };
+            let ds = creds.as_ref();
             let config = ThreadConfig {
                 key: a.thread_key.or(ds.map(|c| c.network_key)),
                 key_sequence: a.key_sequence.unwrap_or(0),
@@ -192,7 +196,7 @@ pub fn start_thread(
                     "no --thread-key: encrypted frames are shown at the MAC level (give the network key, 32 hex digits, to decrypt them)",
                 );
             }
-            ThreadRuntime::radio(uri, feeder, a.dataset.clone())
+            ThreadRuntime::radio(uri, feeder, creds.clone())
                 .map_err(|e| Failure::new(Exit::Unavailable, e))
         }
     }

@@ -35,7 +35,7 @@ pub struct ThreadArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum ThreadCmd {
     /// Run weft's Thread node on a radio (`otsim:N`, `spinel:`), serving the other commands.
-    Node(NodeArgs),
+    Node(Box<NodeArgs>),
     /// Send ICMPv6 echo requests through the running node and print the replies.
     Ping(PingArgs),
     /// UDP through the running node.
@@ -214,6 +214,11 @@ pub fn dataset(s: &str) -> std::result::Result<Credentials, String> {
     Credentials::from_hex(s.trim()).map_err(|e| {
         format!("not an Active Operational Dataset as `dataset active -x` prints it: {e}")
     })
+}
+
+/// [`dataset`], kept as the hex (checked) where the arguments must stay small.
+pub fn dataset_hex(s: &str) -> std::result::Result<String, String> {
+    dataset(s).map(|_| s.trim().to_string())
 }
 
 /// `coap://[ADDR][:5683]/PATH` (RFC 7252 §6.1).
