@@ -20,7 +20,19 @@ fn sleepy() -> Config {
 
 #[test]
 fn a_sleepy_child_receives_what_was_queued_for_it() {
-    let mut m = Medium::new(6, 0);
+    sleepy_child_queue(0);
+}
+
+#[test]
+fn a_sleepy_child_receives_what_was_queued_for_it_at_ten_percent_loss() {
+    for seed in 1..=10 {
+        sleepy_child_queue(seed);
+    }
+}
+
+fn sleepy_child_queue(seed: u64) {
+    let loss = if seed == 0 { 0 } else { 100_000 };
+    let mut m = Medium::new(6 + seed, loss);
     let l = m.add(creds(), Config::default(), 1, Instant::ZERO);
     let s = m.add(creds(), sleepy(), 2, secs(10));
     m.full_mesh(-60);
@@ -45,7 +57,7 @@ fn a_sleepy_child_receives_what_was_queued_for_it() {
     assert_eq!(
         got,
         vec![0, 1, 2],
-        "{:?} {:?} {:?} {:?}",
+        "seed {seed}: {:?} {:?} {:?} {:?}",
         m.nodes[s].counters(),
         m.nodes[l].counters(),
         m.nodes[s].poller.stats(),

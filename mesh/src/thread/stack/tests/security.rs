@@ -56,6 +56,9 @@ fn replayed_mle_and_mac_frames_are_rejected_and_counted() {
         .map(|(_, b)| b.clone())
         .collect();
     assert!(secured.len() >= 2);
+    // Attached, the child sends MAC-secured frames from its RLOC16 (Thread 1.3 §5.2.1.1).
+    let f = crate::thread::mac::Frame::parse(&secured[0]).unwrap();
+    assert_eq!(f.src, Address::Short(m.nodes[1].rloc16().unwrap()));
     m.inject(0, secured[0].clone(), -60);
     assert_eq!(
         m.nodes[0].count_of("rx: MAC frame counter replayed"),
@@ -152,6 +155,30 @@ fn address_solicit_from_a_stranger_is_refused_and_counted() {
     m.inject(0, frame, -60);
     assert_eq!(
         m.nodes[0].count_of("tmf: address solicit from a stranger"),
+        1
+    );
+    assert_eq!(m.nodes[0].routes.active_routers(), routers);
+    // The same request from the leader's own child, but in a frame without MAC security.
+    let child16 = m.nodes[1].rloc16().unwrap();
+    let d = crate::thread::wire::udp_datagram(
+        rloc(p, child16),
+        rloc(p, 0xfc00),
+        61631,
+        61631,
+        &msg.to_vec(),
+    );
+    let link = crate::thread::wire::Link {
+        pan_id: creds.pan_id,
+        src: ExtAddress([0x33; 8]),
+        dst: Address::Short(leader16),
+        seq: 9,
+        ack_request: true,
+    };
+    let ctx = crate::thread::wire::contexts(p);
+    let frame = crate::thread::wire::data_frame(link, &d, &ctx, None).unwrap();
+    m.inject(0, frame, -60);
+    assert_eq!(
+        m.nodes[0].count_of("rx: unsecured frame with data other than MLE"),
         1
     );
     assert_eq!(m.nodes[0].routes.active_routers(), routers);
