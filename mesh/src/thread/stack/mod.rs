@@ -282,6 +282,11 @@ impl<R: RngCore> Node<R> {
             sent: VecDeque::new(),
             indirect: IndirectQueue::new(IndirectConfig {
                 max_children: cfg.max_children,
+                // A frame waits for a sleepy child's next poll, whatever its poll period: as
+                // long as the child timeout (OpenThread keeps a sleepy child's messages while
+                // the child is valid; unverified). The standard's 7.68 s is shorter than the
+                // usual poll periods (30 s here), so a frame expired before the child asked.
+                persistence: cfg.child_timeout,
                 ..IndirectConfig::default()
             }),
             poller: DataPoller::new(PollConfig {
