@@ -242,3 +242,45 @@ fn no_node_is_unavailable() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("weft thread node"), "{err}");
 }
+
+/// A sleepy weft child of a weft leader answers a ping once it polls. By hand (the same
+/// commands in a shell, README) it does, every time; here the sleepy node sends one Data
+/// Request after attaching and then none, so the ping times out: not understood yet.
+#[test]
+#[ignore = "the sleepy node stops polling after its first Data Request in this test (not by hand): open"]
+fn a_sleepy_weft_child_answers_once_it_polls() {
+    let dir = scratch("thread-cli", "sleepy");
+    let offset = 1500 + (std::process::id() + 75) % 150;
+    let a_sock = dir.join("a.sock");
+    let leader = NodeProc::start(&format!("otsim:1?port_offset={offset}"), "router", &a_sock);
+    leader.wait("role", |v| v["role"] == "leader");
+    let a = a_sock.to_str().unwrap();
+    // A sleepy child: the leader holds its frames until it polls (the radio's ack of its
+    // Data Request says Frame Pending: the source-match table the driver gives otsim).
+    let sleepy = NodeProc::start(
+        &format!("otsim:3?port_offset={offset}"),
+        "sleepy",
+        &dir.join("c.sock"),
+    );
+    let s = sleepy.wait("role", |v| v["role"] == "child");
+    let sleepy_rloc = s["rloc"].as_str().unwrap().to_string();
+    let (code, v, err) = weft_json(&[
+        "thread",
+        "ping",
+        &sleepy_rloc,
+        "--json",
+        "--timeout",
+        "20",
+        "--control",
+        a,
+    ]);
+    if code != 0 {
+        drop(sleepy._child);
+        let e = sleepy
+            .exited
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_or_default();
+        panic!("{err}\nthe sleepy node's stderr:\n{e}");
+    }
+    assert_eq!(v["from"], sleepy_rloc.as_str());
+}

@@ -108,6 +108,9 @@ pub struct NodeArgs {
     /// The role to take.
     #[arg(long, value_enum, default_value = "router")]
     pub role: RoleArg,
+    /// A sleepy node's data poll period, in seconds.
+    #[arg(long, default_value_t = 30.0, value_parser = crate::args::seconds)]
+    pub poll_period: f64,
     #[command(flatten)]
     pub control: ControlArg,
     /// The UDP port whose datagrams the node prints (`weft thread udp send` to it).

@@ -107,6 +107,7 @@ async fn main(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
     let cfg = Config {
         router_eligible: a.role == RoleArg::Router,
         rx_on_when_idle: a.role != RoleArg::Sleepy,
+        poll_period: Duration::from_micros((a.poll_period * 1e6) as u64),
         ..Config::default()
     };
     let clock = Clock::default();
