@@ -275,6 +275,8 @@ fn a_sleepy_weft_child_answers_once_it_polls() {
         a,
     ]);
     if code != 0 {
+        procs::signal(sleepy._child.0.id(), "TERM");
+        std::thread::sleep(Duration::from_millis(500));
         drop(sleepy._child);
         let e = sleepy
             .exited
