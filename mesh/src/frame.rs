@@ -212,4 +212,12 @@ pub trait Station {
     fn connectable(&mut self, _now: Instant) -> Option<Connectable> {
         None
     }
+
+    /// For a station on an IEEE 802.15.4 radio: the channel, PAN and addresses its radio
+    /// acknowledges frames for, and its source-match table, as they are now (the driver
+    /// passes them on to the radio when they change). The default: none (a Bluetooth station,
+    /// or one whose radio asks it directly, like the simulated medium).
+    fn radio_mac(&self) -> Option<crate::thread::radio::RadioMac> {
+        None
+    }
 }

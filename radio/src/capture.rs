@@ -478,6 +478,10 @@ impl<R: Radio> Radio for Recording<R> {
     fn set_connectable(&mut self, adv: Option<Connectable>) -> RadioFuture<'_, ()> {
         self.inner.set_connectable(adv)
     }
+
+    fn set_mac(&mut self, mac: Option<weft_mesh::thread::radio::RadioMac>) -> RadioFuture<'_, ()> {
+        self.inner.set_mac(mac)
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,8 @@ where
     let mut next_adv = gatt.then(|| clock.now());
     // The radio's failure, once a hook chose to run on without it.
     let mut gone: Option<RadioError> = None;
+    // What the radio's MAC was last told (IEEE 802.15.4 stations: Station::radio_mac).
+    let mut told_mac = None;
     loop {
         let now = clock.now();
         if let (Some(every), Some(t)) = (every, next_tick) {
@@ -132,6 +134,15 @@ where
             }
             if gone.is_some() {
                 break;
+            }
+            // Before the station's next frame: the radio acknowledges for its current
+            // addresses and answers Data Requests from its current source-match table.
+            let mac = station.radio_mac();
+            if mac != told_mac {
+                if let Err(e) = radio.set_mac(mac.clone()).await {
+                    tracing::warn!(target: "weft::air", "the radio refused the MAC settings: {e}");
+                }
+                told_mac = mac;
             }
             if let Some(r) = station.poll_link() {
                 link_request(station, radio, now, r).await;

@@ -179,6 +179,16 @@ pub trait Radio: Send {
             ))
         })
     }
+    /// An IEEE 802.15.4 radio with a MAC of its own (`spinel:`, `otsim:`) takes its station's
+    /// channel, PAN ID and addresses, so that it acknowledges frames for it, and its
+    /// source-match table, so that its acks of Data Requests say Frame Pending
+    /// ([`weft_mesh::thread::radio::RadioMac`]; the driver calls this whenever
+    /// [`Station::radio_mac`] changes). `None`: back to listening to everything and
+    /// acknowledging nothing. The default (radios without such a MAC: Bluetooth, sniffers, the
+    /// simulated medium, which asks the station itself) does nothing.
+    fn set_mac(&mut self, _mac: Option<weft_mesh::thread::radio::RadioMac>) -> RadioFuture<'_, ()> {
+        Box::pin(async move { Ok(()) })
+    }
 }
 
 impl<R: Radio + ?Sized> Radio for Box<R> {
@@ -202,5 +212,8 @@ impl<R: Radio + ?Sized> Radio for Box<R> {
     }
     fn set_connectable(&mut self, adv: Option<Connectable>) -> RadioFuture<'_, ()> {
         (**self).set_connectable(adv)
+    }
+    fn set_mac(&mut self, mac: Option<weft_mesh::thread::radio::RadioMac>) -> RadioFuture<'_, ()> {
+        (**self).set_mac(mac)
     }
 }

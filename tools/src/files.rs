@@ -54,6 +54,12 @@ pub const CDB: Kind = Kind {
 
 /// A scenario TOML file. The largest grid is 30,000 nodes; written out one by one at about
 /// 200 octets each that is about 6 MiB.
+pub const THREAD_STATE: Kind = Kind {
+    what: "Thread node state file",
+    limit: 64 * 1024,
+    fix: "give weft thread node --state a file it wrote (or a path that does not exist yet)",
+};
+
 pub const SCENARIO: Kind = Kind {
     what: "scenario file",
     limit: 8 * MIB,

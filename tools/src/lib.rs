@@ -21,6 +21,7 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod store;
+pub mod thread;
 
 use std::process::ExitCode;
 
@@ -92,6 +93,8 @@ pub enum Command {
     Send(ops::SendArgs),
     /// Hardware-in-the-loop scenarios on a rig: `weft hil list`, `weft hil run --rig sim`.
     Hil(hil::HilArgs),
+    /// weft's own Thread node on a radio (`thread node`), and ping, UDP and CoAP through it.
+    Thread(thread::ThreadArgs),
     /// Benchmarks with figures for the project's goals (`weft bench pdu --json`).
     Bench(bench::BenchArgs),
     /// A control interface for rigs and scripts (NDJSON requests on an owner-only socket or
@@ -123,6 +126,7 @@ pub fn main() -> ExitCode {
         Some(Command::Provision(args)) => ("provision", provisioning::run_provision(args, out)),
         Some(Command::Send(args)) => ("send", ops::run_send(args, out)),
         Some(Command::Config(args)) => ("config", ops::run_config(args, out)),
+        Some(Command::Thread(args)) => (args.cmd.name(), thread::run(args, out)),
         Some(Command::Bench(args)) => ("bench", bench::run(args, out)),
         Some(Command::Hil(args)) => (args.cmd.name(), hil::run(args, out)),
         Some(Command::Net(args)) => ("net", net::run(args, out)),

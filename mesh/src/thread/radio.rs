@@ -29,6 +29,18 @@ pub struct MacSettings {
     pub short_address: Option<u16>,
 }
 
+/// What a real radio's MAC must hold for its station ([`Station::radio_mac`]): the settings,
+/// and the source-match table (the addresses whose Data Requests are acknowledged with Frame
+/// Pending, IEEE 802.15.4-2015 §6.7.3). A simulated medium asks the station instead; a radio
+/// in another process (an RCP, the OpenThread simulation's air) cannot, so the driver hands it
+/// this whenever it changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RadioMac {
+    pub settings: MacSettings,
+    /// Short and extended addresses, in a stable order.
+    pub pending: Vec<Address>,
+}
+
 /// A [`Station`] on an IEEE 802.15.4 radio: it tells the radio its [`MacSettings`].
 pub trait Ieee802154Station: Station {
     /// The settings the radio uses now (read by the radio at each frame; a station may change

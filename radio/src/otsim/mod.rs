@@ -42,6 +42,12 @@ pub const GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 116);
 /// The interface the simulation uses (simul_utils.c `UTILS_SOCKET_LOCAL_HOST_ADDR`).
 pub const LOCAL: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
+/// The RSSI every received frame is given, in dBm, as OpenThread's simulated radio gives it
+/// (`examples/platforms/simulation/radio.c`, `radioProcessFrame`: `mRssi = -20`): the air has
+/// no levels, and a node that sees no RSSI takes the link for a link margin of 0 (link quality
+/// 0, no parent).
+pub const RSSI: i8 = -20;
+
 /// The channel frames are sent on until [`OtSimRadio::set_channel`] says otherwise.
 pub const DEFAULT_CHANNEL: u8 = 11;
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use weft_mesh::thread::mac::Frame;
-use weft_mesh::thread::radio::MacSettings;
+use weft_mesh::thread::radio::{MacSettings, RadioMac};
 use weft_mesh::wire::Wire;
 
 use super::mac::{ack_wanted, MacState, ACK_TIMEOUT, MAX_FRAME_RETRIES};
@@ -391,7 +391,7 @@ async fn read_loop(
             lqi: None,
             bearer: Bearer::Ieee802154,
             channel: ch,
-            rssi: None,
+            rssi: Some(super::RSSI),
             timestamp: Instant::ZERO,
             adv_address: None,
             bytes: mac.to_vec(),
@@ -408,6 +408,30 @@ async fn read_loop(
 impl Radio for OtSimRadio {
     fn caps(&self) -> Caps {
         Caps::IEEE802154
+    }
+
+    /// Hears and sends on the station's channel, acknowledges frames for its addresses, and
+    /// takes its source-match table whole (one change, under one lock).
+    fn set_mac(&mut self, mac: Option<RadioMac>) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            self.set_channel(mac.as_ref().map(|m| m.settings.channel))?;
+            let mut m = self
+                .mac
+                .lock()
+                .map_err(|_| RadioError::Unavailable(format!("{}: stopped", self.name)))?;
+            m.settings = mac.as_ref().map(|m| m.settings);
+            let _ = m.source_match(SrcMatch::Clear);
+            for a in mac.iter().flat_map(|m| &m.pending) {
+                if m.source_match(SrcMatch::Add(*a)).is_err() {
+                    return Err(RadioError::Unsupported(format!(
+                        "{}: the source-match table is full ({} entries)",
+                        self.name,
+                        super::mac::SRC_MATCH_CAPACITY
+                    )));
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Queues `frame` to be put on the air (its FCS computed) on the channel set; a frame that

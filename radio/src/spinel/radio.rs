@@ -242,6 +242,22 @@ impl Radio for SpinelRadio {
         Caps::IEEE802154
     }
 
+    /// The station's channel, PAN and addresses to the RCP ([`SpinelRadio::set_mac`]), and
+    /// its source-match table, emptied and filled again.
+    fn set_mac(&mut self, mac: Option<weft_mesh::thread::radio::RadioMac>) -> RadioFuture<'_, ()> {
+        Box::pin(async move {
+            if let Some(m) = &mac {
+                SpinelRadio::set_channel(self, m.settings.channel).await?;
+            }
+            SpinelRadio::set_mac(self, mac.as_ref().map(|m| m.settings)).await?;
+            self.source_match(SrcMatch::Clear).await?;
+            for a in mac.iter().flat_map(|m| &m.pending) {
+                self.source_match(SrcMatch::Add(*a)).await?;
+            }
+            Ok(())
+        })
+    }
+
     /// Queues `frame` to be sent; a frame that does not fit the queue is dropped and counted.
     fn send(&mut self, frame: TxFrame) -> RadioFuture<'_, ()> {
         Box::pin(async move {

@@ -76,6 +76,11 @@ pub struct InspectArgs {
     /// the Bluetooth Mesh air, or the Thread air when Thread is the only source.
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<std::path::PathBuf>,
+    /// Thread: join the network as weft's own node (a child) with this Active Operational
+    /// Dataset (`dataset active -x`), shown as `you`; it gives the key, channel, PAN and
+    /// mesh-local prefix too. Only with an `otsim:` or `spinel:` radio.
+    #[arg(long, value_name = "HEX", value_parser = crate::thread::dataset_hex)]
+    pub dataset: Option<String>,
     /// Thread: the network key (32 hex digits; `ot-ctl networkkey` prints it). Without it,
     /// encrypted frames are shown at the MAC level.
     #[arg(long, value_name = "HEX", value_parser = crate::args::key128)]
@@ -107,6 +112,7 @@ impl Default for InspectArgs {
             speed: 1.0,
             plain: false,
             pcap: None,
+            dataset: None,
             thread_key: None,
             key_sequence: None,
             channel: None,

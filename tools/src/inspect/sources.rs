@@ -100,6 +100,7 @@ pub fn plan(a: &InspectArgs) -> Result<Plan, Failure> {
         }
     }
     let thread_flag = [
+        (a.dataset.is_some(), "--dataset"),
         (a.thread_key.is_some(), "--thread-key"),
         (a.key_sequence.is_some(), "--key-sequence"),
         (a.channel.is_some(), "--channel"),
@@ -150,6 +151,11 @@ pub fn start_thread(
 ) -> Result<ThreadRuntime, Failure> {
     match t {
         ThreadSource::Sim(name) => {
+            if a.dataset.is_some() {
+                return Err(usage(
+                    "--dataset joins weft's own node to a network on a radio: give --radio otsim:N or spinel:DEVICE".to_string(),
+                ));
+            }
             let sim = ThreadSim::new(name, a.seed).map_err(usage)?;
             let mut config = sim.config(a.channel, a.pan_id);
             if let Some(k) = a.thread_key {
@@ -169,21 +175,29 @@ pub fn start_thread(
             if let Some(e) = weft_radio::open::unavailable(uri) {
                 return Err(e.into());
             }
+            let creds = match &a.dataset {
+                Some(h) => Some(crate::thread::dataset(h).map_err(usage)?),
+                None => None,
+            };
+            let ds = creds.as_ref();
             let config = ThreadConfig {
-                key: a.thread_key,
+                key: a.thread_key.or(ds.map(|c| c.network_key)),
                 key_sequence: a.key_sequence.unwrap_or(0),
-                mesh_local_prefix: a.mesh_local_prefix,
-                channel: a.channel,
-                pan_id: a.pan_id,
+                mesh_local_prefix: a
+                    .mesh_local_prefix
+                    .or(ds.map(|c| crate::inspect::thread::own_prefix(c.mesh_local_prefix))),
+                channel: a.channel.or(ds.map(|c| c.channel)),
+                pan_id: a.pan_id.or(ds.map(|c| c.pan_id)),
             };
             let mut feeder = ThreadFeeder::new(uri.to_string(), config);
             pcap(&mut feeder, a, mesh)?;
-            if a.thread_key.is_none() {
+            if a.thread_key.is_none() && ds.is_none() {
                 feeder.model.notify(
                     "no --thread-key: encrypted frames are shown at the MAC level (give the network key, 32 hex digits, to decrypt them)",
                 );
             }
-            ThreadRuntime::radio(uri, feeder).map_err(|e| Failure::new(Exit::Unavailable, e))
+            ThreadRuntime::radio(uri, feeder, creds.clone())
+                .map_err(|e| Failure::new(Exit::Unavailable, e))
         }
     }
 }

@@ -92,6 +92,7 @@ impl<R: RngCore> Node<R> {
                         from: e.src,
                         identifier: e.echo.identifier,
                         sequence: e.echo.sequence,
+                        hop_limit: e.hop_limit,
                     });
                 } else if let Some(reply) = answer(&e, &self.addrs) {
                     self.send_ip(now, reply);

@@ -320,6 +320,15 @@ impl<R: RngCore> Node<R> {
                 }
             },
             Some(r) => r,
+            // A child sends everything through its parent (Thread 1.3 §4.5, unverified), which
+            // knows where the destination is (or asks: Address Query).
+            None if in_mesh && self.role == Role::Child => match self.parent_rloc16() {
+                Some(p) => p,
+                None => {
+                    self.count("tx: no route");
+                    return;
+                }
+            },
             None => {
                 self.count("tx: no route (address query not implemented)");
                 return;

@@ -59,7 +59,7 @@ use crate::thread::mac::indirect::{IndirectConfig, IndirectQueue};
 use crate::thread::mac::poll::{DataPoller, PollConfig};
 use crate::thread::mac::{Address, ExtAddress};
 use crate::thread::mle::LeaderData;
-use crate::thread::radio::{Ieee802154Station, MacSettings};
+use crate::thread::radio::{Ieee802154Station, MacSettings, RadioMac};
 use crate::thread::security::{KeyManager, KeySwitchGuard, ReplayTable};
 use crate::time::{Duration, Instant};
 
@@ -178,6 +178,8 @@ pub enum Event {
         from: Ipv6Addr,
         identifier: u16,
         sequence: u16,
+        /// The reply's Hop Limit as it arrived (RFC 8200 §3).
+        hop_limit: u8,
     },
 }
 
@@ -282,6 +284,11 @@ impl<R: RngCore> Node<R> {
             sent: VecDeque::new(),
             indirect: IndirectQueue::new(IndirectConfig {
                 max_children: cfg.max_children,
+                // A frame waits for a sleepy child's next poll, whatever its poll period: as
+                // long as the child timeout (OpenThread keeps a sleepy child's messages while
+                // the child is valid; unverified). The standard's 7.68 s is shorter than the
+                // usual poll periods (30 s here), so a frame expired before the child asked.
+                persistence: cfg.child_timeout,
                 ..IndirectConfig::default()
             }),
             poller: DataPoller::new(PollConfig {
@@ -519,6 +526,18 @@ impl<R: RngCore> Station for Node<R> {
                 .indirect
                 .confirm(ext, done.status == crate::frame::TxStatus::Acked),
         }
+    }
+
+    fn radio_mac(&self) -> Option<RadioMac> {
+        let mut pending = Vec::new();
+        for (ext, short) in self.indirect.source_match() {
+            pending.push(Address::Extended(ext));
+            pending.extend(short.map(Address::Short));
+        }
+        Some(RadioMac {
+            settings: self.mac_settings(),
+            pending,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ pub mod adapter;
 pub mod capture;
 pub mod feeder;
 pub mod model;
+mod own;
 pub mod runtime;
 pub mod sim;
 
@@ -19,3 +20,10 @@ pub use feeder::{ThreadConfig, ThreadFeeder};
 pub use model::ThreadModel;
 pub use runtime::{ThreadControl, ThreadRuntime};
 pub use sim::ThreadSim;
+
+/// A dataset's 8-octet mesh-local prefix as the /64 address the feeder takes.
+pub fn own_prefix(p: [u8; 8]) -> std::net::Ipv6Addr {
+    let mut a = [0u8; 16];
+    a[..8].copy_from_slice(&p);
+    std::net::Ipv6Addr::from(a)
+}

@@ -124,6 +124,8 @@ pub struct ThreadModel {
     pub capture: Option<String>,
     /// Why the capture could not be closed when the source stopped.
     pub capture_error: Option<String>,
+    /// weft's own node's RLOC16 (`--dataset`), drawn as `you`.
+    pub you: Option<u16>,
 }
 
 impl ThreadModel {
@@ -144,6 +146,7 @@ impl ThreadModel {
             notice: None,
             capture: None,
             capture_error: None,
+            you: None,
         }
     }
 

@@ -17,7 +17,7 @@ use super::model::ThreadModel;
 use super::sim::ThreadSim;
 
 /// How often a snapshot is published.
-const PUBLISH_EVERY: WallDuration = WallDuration::from_millis(33);
+pub(super) const PUBLISH_EVERY: WallDuration = WallDuration::from_millis(33);
 
 /// What the UI tells the network thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct ThreadRuntime {
 }
 
 /// `c`: stops the capture running, or starts one in the working directory.
-fn toggle_capture(f: &mut ThreadFeeder) {
+pub(super) fn toggle_capture(f: &mut ThreadFeeder) {
     let stopped = f.stop_capture();
     let text = crate::inspect::model::toggle_capture(stopped, None, |p| f.start_capture(p));
     f.model.notify(text);
@@ -47,7 +47,7 @@ fn toggle_capture(f: &mut ThreadFeeder) {
 
 /// Closes the capture as the source stops; a failure goes to a last snapshot, for the command
 /// to report once the terminal is restored.
-fn close(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder) {
+pub(super) fn close(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder) {
     if let Some(Err(e)) = f.stop_capture() {
         f.model.capture_error = Some(e);
         if let Ok(mut s) = shared.lock() {
@@ -56,7 +56,7 @@ fn close(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder) {
     }
 }
 
-fn publish(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder, steps: usize) {
+pub(super) fn publish(shared: &Mutex<Arc<ThreadModel>>, f: &mut ThreadFeeder, steps: usize) {
     f.publish(steps);
     let snap = Arc::new(f.model.clone());
     if let Ok(mut s) = shared.lock() {
@@ -129,7 +129,13 @@ impl ThreadRuntime {
 
     /// Opens the radio `uri` names and hears it in a thread of its own; fails (with the
     /// radio's sentence) when it cannot be opened.
-    pub fn radio(uri: &RadioUri, feeder: ThreadFeeder) -> Result<ThreadRuntime, String> {
+    /// With `node` (the credentials of a dataset), weft's own node takes part in the network
+    /// (`own.rs`), shown as `you`.
+    pub fn radio(
+        uri: &RadioUri,
+        feeder: ThreadFeeder,
+        node: Option<weft_mesh::thread::stack::Credentials>,
+    ) -> Result<ThreadRuntime, String> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
         let uri = uri.clone();
         let rt = Self::spawn(
@@ -146,7 +152,11 @@ impl ThreadRuntime {
                         return;
                     }
                 };
-                tokio_rt.block_on(listen(&uri, feeder, rx, shared, ready_tx));
+                match node {
+                    Some(creds) => tokio_rt
+                        .block_on(super::own::run(&uri, creds, feeder, rx, shared, ready_tx)),
+                    None => tokio_rt.block_on(listen(&uri, feeder, rx, shared, ready_tx)),
+                }
             },
         );
         match ready_rx.recv() {

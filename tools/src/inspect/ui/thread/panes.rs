@@ -137,7 +137,12 @@ pub fn draw_thread_nodes(f: &mut Frame<'_>, area: Rect, app: &mut App, m: &Threa
             };
             let mut cells = vec![
                 Cell::from(format!("{:04x}", node.rloc16)),
-                Cell::from(node.role.as_str()).style(Style::default().fg(role_color)),
+                Cell::from(if m.you == Some(node.rloc16) {
+                    "you"
+                } else {
+                    node.role.as_str()
+                })
+                .style(Style::default().fg(role_color)),
                 Cell::from(rel),
                 Cell::from(node.frames.to_string()),
                 Cell::from(node.rssi.map_or("-".into(), |r| r.to_string()))
