@@ -79,15 +79,23 @@ pub struct PollStats {
     /// Acks with Frame Pending after which no frame came in `frame_wait`.
     pub frame_timeouts: u64,
     pub parent_lost: u64,
+    /// Polls whose transmit report never came within [`REPORT_WAIT`].
+    pub lost_reports: u64,
 }
+
+/// How long a poll's transmit report may take before the poll counts as failed. weft's own
+/// bound (not a Thread constant): a frame with its 3 retries and their 864 µs ack waits
+/// (IEEE 802.15.4-2015 §10.3.6 macAckWaitDuration at 250 kb/s) and CSMA-CA back-offs take
+/// tens of milliseconds, so a second means the report was lost.
+pub const REPORT_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Stopped,
     /// The next poll is due at the given time.
     Waiting(Instant),
-    /// A poll was handed out; its [`TxDone`] is awaited.
-    Sending,
+    /// A poll was handed out; its [`TxDone`] is awaited until the given time.
+    Sending(Instant),
     /// The receiver is on for an announced frame until the given time.
     Receiving(Instant),
 }
@@ -101,6 +109,8 @@ pub struct DataPoller {
     failures: u8,
     /// A frame arrived while the poll's status was awaited: its Frame Pending bit.
     early_frame: Option<bool>,
+    /// Set when polls whose reports never came ran out the retries.
+    lost_parent: bool,
     stats: PollStats,
 }
 
@@ -113,6 +123,7 @@ impl DataPoller {
             fast_left: 0,
             failures: 0,
             early_frame: None,
+            lost_parent: false,
             stats: PollStats::default(),
         }
     }
@@ -166,8 +177,8 @@ impl DataPoller {
     /// When [`DataPoller::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Waiting(t) | State::Receiving(t) => Some(t),
-            State::Stopped | State::Sending => None,
+            State::Waiting(t) | State::Receiving(t) | State::Sending(t) => Some(t),
+            State::Stopped => None,
         }
     }
 
@@ -176,7 +187,7 @@ impl DataPoller {
     pub fn handle_timeout(&mut self, now: Instant) -> bool {
         match self.state {
             State::Waiting(t) if t <= now => {
-                self.state = State::Sending;
+                self.state = State::Sending(now + REPORT_WAIT);
                 self.early_frame = None;
                 self.fast_left = self.fast_left.saturating_sub(1);
                 self.stats.polls += 1;
@@ -185,19 +196,40 @@ impl DataPoller {
             State::Receiving(t) if t <= now => {
                 // The announced frame did not come: ask again.
                 self.stats.frame_timeouts += 1;
-                self.state = State::Sending;
+                self.state = State::Sending(now + REPORT_WAIT);
                 self.early_frame = None;
                 self.stats.polls += 1;
                 true
+            }
+            State::Sending(t) if t <= now => {
+                // The radio never said how the poll went (a report lost or matched to
+                // another frame): count it as a poll that failed, so the child polls again.
+                self.stats.lost_reports += 1;
+                let lost = TxDone {
+                    bearer: crate::frame::Bearer::Ieee802154,
+                    sequence_number: None,
+                    status: TxStatus::Failed,
+                    frame_pending: false,
+                };
+                if self.on_tx_done(now, &lost) == PollOutcome::ParentLost {
+                    self.lost_parent = true;
+                }
+                false
             }
             _ => false,
         }
     }
 
+    /// True once after the parent was found lost by [`DataPoller::handle_timeout`] (polls whose
+    /// reports never came); [`DataPoller::on_tx_done`] says so in its outcome instead.
+    pub fn take_parent_lost(&mut self) -> bool {
+        std::mem::take(&mut self.lost_parent)
+    }
+
     /// The outcome of the Data Request handed out by `handle_timeout`, as the radio reported it
     /// ([`TxDone`]: acknowledged, with Frame Pending or not).
     pub fn on_tx_done(&mut self, now: Instant, done: &TxDone) -> PollOutcome {
-        if self.state != State::Sending {
+        if !matches!(self.state, State::Sending(_)) {
             return PollOutcome::Continue;
         }
         if done.status != TxStatus::Acked {
@@ -236,7 +268,7 @@ impl DataPoller {
         if self.state == State::Stopped {
             return;
         }
-        if self.state == State::Sending {
+        if matches!(self.state, State::Sending(_)) {
             self.early_frame = Some(frame_pending);
         } else if frame_pending {
             self.state = State::Waiting(now);

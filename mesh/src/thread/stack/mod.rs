@@ -212,7 +212,8 @@ pub struct Node<R> {
     routes: router::RouterTable,
     delayed: Vec<(Instant, link::DelayedMle)>,
     out: VecDeque<(Vec<u8>, TxKind)>,
-    sent: VecDeque<TxKind>,
+    /// Frames handed to the radio, with their MAC sequence numbers, awaiting their [`TxDone`].
+    sent: VecDeque<(Option<u8>, TxKind)>,
     indirect: IndirectQueue<link::IndirectItem>,
     poller: DataPoller,
     frag: Fragmenter,
@@ -446,6 +447,10 @@ impl<R: RngCore> Node<R> {
         {
             self.send_data_request();
         }
+        if self.poller.take_parent_lost() {
+            self.count("attach: parent lost (data poll reports never came)");
+            self.start_attach(now, None);
+        }
         self.pump(now);
     }
 
@@ -480,7 +485,11 @@ impl<R: RngCore> Station for Node<R> {
         if self.sent.len() >= OUTBOX {
             self.sent.pop_front();
         }
-        self.sent.push_back(kind);
+        // The report names the frame by its sequence number (octet 2 unless suppressed).
+        let seq = crate::thread::mac::Frame::parse_parts(&bytes)
+            .ok()
+            .and_then(|p| p.frame.sequence_number);
+        self.sent.push_back((seq, kind));
         Some(TxFrame {
             bearer: Bearer::Ieee802154,
             bytes,
@@ -516,8 +525,30 @@ impl<R: RngCore> Station for Node<R> {
     }
 
     fn handle_tx_done(&mut self, now: Instant, done: &TxDone) {
-        let Some(kind) = self.sent.pop_front() else {
-            return;
+        let kind = match done.sequence_number {
+            // Reports skipped before this one were lost (a radio's bounded report queue):
+            // their frames count as unacknowledged (a Data Request's poll is guarded by the
+            // poller's own report timer).
+            Some(seq) => {
+                let Some(at) = self.sent.iter().position(|(s, _)| *s == Some(seq)) else {
+                    self.count("tx done: a report for no frame sent");
+                    return;
+                };
+                for (_, lost) in self.sent.drain(..at).collect::<Vec<_>>() {
+                    self.count("tx done: a frame's report never came");
+                    if let TxKind::Indirect(ext) = lost {
+                        self.indirect.confirm(ext, false);
+                    }
+                }
+                match self.sent.pop_front() {
+                    Some((_, kind)) => kind,
+                    None => return,
+                }
+            }
+            None => match self.sent.pop_front() {
+                Some((_, kind)) => kind,
+                None => return,
+            },
         };
         match kind {
             TxKind::Plain => {}
