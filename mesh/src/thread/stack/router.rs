@@ -107,6 +107,19 @@ impl RouterTable {
         *self = RouterTable::new();
     }
 
+    /// Every router of the partition but `own` this table reaches: (router ID, next hop, cost).
+    pub fn reachable(&self, own: Option<u8>) -> Vec<(u8, u8, u8)> {
+        (0..63u8)
+            .filter(|&id| self.mask[id as usize] && Some(id) != own)
+            .filter_map(|id| self.route(id).map(|(next, cost)| (id, next, cost)))
+            .collect()
+    }
+
+    /// Router IDs of the link neighbours (routers heard in Link Accept / Advertisements).
+    pub fn neighbour_ids(&self) -> Vec<u8> {
+        self.neighbours.keys().copied().collect()
+    }
+
     pub fn active_routers(&self) -> u8 {
         self.mask.iter().filter(|b| **b).count() as u8
     }

@@ -24,18 +24,25 @@ type Truth = (NodeId, Option<u16>, Option<u16>, String, bool);
 fn the_model_of_a_thread_home_run_is_the_scenarios_network() {
     let (mut sim, f) = run(60);
     let m = &f.model;
-    let leader = sim.net.leader_router_id();
     let medium = sim.medium();
+    use weft_mesh::thread::stack::Role as NodeRole;
+    let (leader, partition) = medium
+        .nodes()
+        .find(|(_, s)| s.role() == NodeRole::Leader)
+        .map(|(_, s)| {
+            (
+                (s.rloc16().unwrap() >> 10) as u8,
+                s.node().partition().unwrap().id,
+            )
+        })
+        .expect("a leader");
     // Every station as the frames told it: routers with their role, children under the
     // parent they attached to, each with its extended address.
     let stations: Vec<Truth> = medium
         .nodes()
         .map(|(id, s)| {
-            let parent = match s {
-                weft_mesh::thread::node::ThreadStation::Child(c) => c.parent(),
-                weft_mesh::thread::node::ThreadStation::Router(_) => None,
-            };
-            let router = matches!(s, weft_mesh::thread::node::ThreadStation::Router(_));
+            let parent = s.node().parent_rloc16();
+            let router = matches!(s.role(), NodeRole::Router | NodeRole::Leader);
             (
                 id,
                 s.rloc16(),
@@ -77,7 +84,7 @@ fn the_model_of_a_thread_home_run_is_the_scenarios_network() {
     assert_eq!(m.stats.leader_router_id, Some(leader));
     assert_eq!(
         m.stats.partition_id.as_deref(),
-        Some(format!("{:08x}", sim.net.partition_id).as_str())
+        Some(format!("{partition:08x}").as_str())
     );
     // Links: only between routers that hear each other on the air, both ways; and every
     // router has one.
