@@ -88,7 +88,8 @@ pub struct Layout {
 pub const SLEEPY_POLL: Duration = Duration::from_secs(5);
 
 /// The house of `thread-home` (metres): the living room powers up at 0 s and leads; the
-/// other routers at 8-12 s, the end devices at 20-25 s (from `seed`).
+/// kitchen and bedroom at 8-12 s, the garage and office at 20-24 s, the end devices at
+/// 35-40 s (from `seed`).
 pub fn home_layout(seed: u64) -> Layout {
     let routers = [
         ("living-room", (4.0, 4.0)),
@@ -115,10 +116,12 @@ pub fn home_layout(seed: u64) -> Layout {
     };
     let mut nodes: Vec<Place> = Vec::new();
     for (i, &(n, p)) in routers.iter().enumerate() {
-        let start = if i == 0 {
-            Instant::ZERO
-        } else {
-            within(8, 4000)
+        // The living room first; the rooms that hear it next; the far ones (garage, office)
+        // once those are routers.
+        let start = match i {
+            0 => Instant::ZERO,
+            1 | 3 => within(8, 4000),
+            _ => within(20, 4000),
         };
         nodes.push(Place {
             name: n.into(),
@@ -132,7 +135,7 @@ pub fn home_layout(seed: u64) -> Layout {
             name: n.into(),
             kind,
             position: p,
-            start: within(20, 5000),
+            start: within(35, 5000),
         });
     }
     Layout { nodes }

@@ -182,7 +182,9 @@ impl SimStation {
                 self.seq = self.seq.wrapping_add(1);
                 let dst = aloc(prefix, LEADER_ALOC16);
                 let sequence = self.seq as u16;
-                self.node.ping(now, dst, 0x7765, sequence, b"weft");
+                // The identifier names the sender (its RLOC16) for whoever reads the capture.
+                let identifier = self.node.rloc16().unwrap_or(0);
+                self.node.ping(now, dst, identifier, sequence, b"weft");
                 self.events.push_back(SimEvent::PingSent { dst, sequence });
             }
             App::Quiet => {}
