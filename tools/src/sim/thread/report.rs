@@ -450,6 +450,7 @@ fn summarize(
     let n_children = children.len();
     json!({"type": "summary", "scenario": name, "seed": seed, "virtual_s": end.as_micros() as f64 / 1e6,
         "nodes": layout.nodes.len(), "leader": leader, "partitions": partitions.len(),
+        "partition_id": (partitions.len() == 1).then(|| format!("{:08x}", partitions[0])),
         "routers": routers, "children": children,
         "attached": t.attached.len(), "children_total": n_children, "parent_as_expected": as_expected,
         "attach_ms_p50": attach_ms.get(attach_ms.len() / 2)})
