@@ -176,7 +176,7 @@ impl<R: RngCore> Node<R> {
                 Tlv::Mode(mode),
                 Tlv::Challenge(challenge.to_vec()),
                 Tlv::ScanMask(scan),
-                Tlv::Version(crate::thread::node::THREAD_VERSION),
+                Tlv::Version(crate::thread::wire::THREAD_VERSION),
             ],
         );
     }
@@ -331,7 +331,7 @@ impl<R: RngCore> Node<R> {
             Tlv::MleFrameCounter(self.fc.next_mle),
             Tlv::Mode(self.mode()),
             Tlv::Timeout(self.cfg.child_timeout.as_micros().div_ceil(1_000_000) as u32),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::TlvRequest(req),
         ];
         self.mle_to(now, Some(p.ext), c::CHILD_ID_REQUEST, tlvs);

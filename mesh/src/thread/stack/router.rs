@@ -264,7 +264,7 @@ impl<R: RngCore> Node<R> {
         self.send_mle(
             now,
             DelayedMle {
-                dst: crate::thread::node::ALL_NODES,
+                dst: crate::thread::ip::addr::LINK_LOCAL_ALL_NODES,
                 mac_dst: Address::Short(0xffff),
                 command: c::ADVERTISEMENT,
                 tlvs,
@@ -317,7 +317,7 @@ impl<R: RngCore> Node<R> {
             Tlv::SourceAddress(me),
             Tlv::LeaderData(p.leader_data()),
             Tlv::Challenge(challenge.to_vec()),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::TlvRequest(vec![tlv_type::LINK_MARGIN, tlv_type::ROUTE64]),
         ];
         self.mle_to(now, to, c::LINK_REQUEST, tlvs);
@@ -444,7 +444,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Response(theirs),
             Tlv::LinkFrameCounter(self.fc.next_mac),
             Tlv::MleFrameCounter(self.fc.next_mle),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::LinkMargin(link_margin(self.last_rssi)),
             Tlv::Route64(self.route64()),
         ];
@@ -538,7 +538,7 @@ impl<R: RngCore> Node<R> {
                 Tlv::Response(theirs),
                 Tlv::LinkFrameCounter(self.fc.next_mac),
                 Tlv::MleFrameCounter(self.fc.next_mle),
-                Tlv::Version(crate::thread::node::THREAD_VERSION),
+                Tlv::Version(crate::thread::wire::THREAD_VERSION),
                 Tlv::LinkMargin(link_margin(self.last_rssi)),
             ];
             self.mle_to(now, Some(src), c::LINK_ACCEPT, out);
