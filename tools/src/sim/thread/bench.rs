@@ -64,7 +64,7 @@ fn formed(medium: &Medium<Station>, routers: usize) -> (bool, usize, usize) {
 /// Runs `routers` router-eligible nodes (the upgrade threshold raised to `routers`) and
 /// `nodes - routers` end devices for `seconds` virtual seconds.
 pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
-    let spread = Duration::from_secs(10);
+    let spread = Duration::from_secs(30);
     let layout = grid_layout(routers, nodes.saturating_sub(routers), seed, spread);
     let creds = network(seed);
     let t = WallClock::now();

@@ -143,8 +143,8 @@ pub fn home_layout(seed: u64) -> Layout {
 
 /// `routers` router-eligible nodes on a square grid 12 m apart, and `children` end devices
 /// placed uniformly at random over the grid's area (from `seed`). The first router powers up
-/// at 0 s, the other routers within the next `router_spread`, the end devices within the
-/// `router_spread` after that.
+/// at 0 s and forms the partition; the other routers from 10 s on within `router_spread`,
+/// the end devices within the `router_spread` after that.
 pub fn grid_layout(routers: usize, children: usize, seed: u64, router_spread: Duration) -> Layout {
     let routers = routers.clamp(1, 63);
     let side = (routers as f64).sqrt().ceil() as usize;
@@ -159,7 +159,7 @@ pub fn grid_layout(routers: usize, children: usize, seed: u64, router_spread: Du
             start: if i == 0 {
                 Instant::ZERO
             } else {
-                Instant::from_micros(1_000_000 + rng.next_u64() % spread)
+                Instant::from_micros(10_000_000 + rng.next_u64() % spread)
             },
         })
         .collect();
@@ -171,7 +171,7 @@ pub fn grid_layout(routers: usize, children: usize, seed: u64, router_spread: Du
     for i in 0..children {
         let mut unit = || (rng.next_u32() as f64) / (u32::MAX as f64 + 1.0);
         let p = (unit() * w, unit() * h);
-        let start = Instant::from_micros(1_000_000 + spread + rng.next_u64() % spread);
+        let start = Instant::from_micros(10_000_000 + spread + rng.next_u64() % spread);
         nodes.push(Place {
             name: format!("c{i}"),
             kind: Kind::Child,

@@ -20,7 +20,7 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use rand_chacha::ChaCha8Rng;
 use weft_mesh::frame::{RxFrame, Station, TxDone, TxFrame};
 use weft_mesh::thread::coap::{CoapEvent, Code, Message, MessageType};
-use weft_mesh::thread::ip::addr::{aloc, locator16, rloc, LEADER_ALOC16};
+use weft_mesh::thread::ip::addr::{aloc, rloc, LEADER_ALOC16};
 use weft_mesh::thread::mac::{Address, ExtAddress};
 use weft_mesh::thread::radio::{Ieee802154Station, MacSettings};
 use weft_mesh::thread::stack::{Config, Credentials, Event, Node, Role, ThreadState};
@@ -280,9 +280,4 @@ impl Ieee802154Station for SimStation {
     fn frame_pending(&self, src: &Address) -> bool {
         self.node.frame_pending(src)
     }
-}
-
-/// The RLOC16 in a mesh-local locator address (RLOC or ALOC), if it is one.
-pub fn locator(ip: &Ipv6Addr) -> Option<u16> {
-    locator16(ip)
 }
