@@ -3,14 +3,15 @@
 //! Connectivity); Child ID Request and Response with challenges echoed; then the Child
 //! Update keep-alive (§4.7.5) and, for a sleepy child, data polls.
 //!
-//! Timers (OpenThread constants, from memory, unverified): Parent Request to routers waits
+//! Timers (OpenThread's MLE constants, checked in its source): Parent Request to routers waits
 //! 750 ms (`kParentRequestRouterTimeout`), to routers and REEDs 1250 ms
-//! (`kParentRequestReedTimeout`), the Child ID Response 1250 ms (`kChildIdResponseTimeout`).
+//! (`kParentRequestReedTimeout`), the Child ID Response 1250 ms (`kChildIdResponseTimeout`);
+//! the first Parent Request goes out after a random 1..=750 ms (`Mle::GetAttachStartDelay`).
 
 use rand_core::RngCore;
 
 use super::link::DelayedMle;
-use super::{Node, Partition, Role};
+use super::{Node, Partition, Rank, Role};
 use crate::frame::{TxDone, TxStatus};
 use crate::thread::mac::poll::PollOutcome;
 use crate::thread::mac::ExtAddress;
@@ -21,9 +22,9 @@ use crate::time::{Duration, Instant};
 const PARENT_REQUEST_ROUTER_TIMEOUT: Duration = Duration::from_millis(750);
 const PARENT_REQUEST_REED_TIMEOUT: Duration = Duration::from_millis(1250);
 const CHILD_ID_RESPONSE_TIMEOUT: Duration = Duration::from_millis(1250);
-/// A detached node waits a random time below this before its first Parent Request (weft's
-/// choice: nodes powered together do not all ask at once).
-const ATTACH_START_JITTER: Duration = Duration::from_millis(1000);
+/// A detached node waits a random time below this before a Parent Request
+/// (`Mle::GetAttachStartDelay`: `kParentRequestRouterTimeout`).
+const ATTACH_START_JITTER: Duration = Duration::from_millis(750);
 /// Attach rounds without a parent before a router-eligible node forms its own partition
 /// (weft's choice; OpenThread forms one after its first failed attach cycle).
 const ROUNDS_BEFORE_LEADER: u8 = 2;
@@ -67,7 +68,7 @@ pub(super) struct Attach {
     best: Option<Candidate>,
     rounds: u8,
     /// Merging: only a partition ranked above this one is taken.
-    better_than: Option<(u8, u32)>,
+    better_than: Option<Rank>,
 }
 
 /// The parent of an attached child.
@@ -127,7 +128,7 @@ impl<R: RngCore> Node<R> {
     }
 
     /// Leaves any role and starts attaching (`better_than`: merging into a better partition).
-    pub(super) fn start_attach(&mut self, now: Instant, better_than: Option<(u8, u32)>) {
+    pub(super) fn start_attach(&mut self, now: Instant, better_than: Option<Rank>) {
         self.leave_role();
         let jitter = self.jitter(ATTACH_START_JITTER);
         self.attach = Some(Attach {
@@ -145,9 +146,14 @@ impl<R: RngCore> Node<R> {
         let was = self.role;
         for ch in std::mem::take(&mut self.children) {
             self.indirect.remove_child(ch.ext);
+            self.event(super::Event::ChildRemoved {
+                ext: ch.ext,
+                rloc16: ch.rloc16,
+            });
         }
         self.parent = None;
         self.pending_child = None;
+        self.reed_advert_at = None;
         self.poller.stop();
         self.routes.clear();
         self.partition = None;
@@ -278,7 +284,10 @@ impl<R: RngCore> Node<R> {
             return;
         };
         let partition = Partition::from_leader_data(&ld);
-        if a.better_than.is_some_and(|b| partition.rank() <= b) {
+        let singleton = connectivity.active_routers <= 1;
+        if a.better_than
+            .is_some_and(|b| partition.rank(singleton) <= b)
+        {
             return;
         }
         let lq_in = link_quality(link_margin(self.last_rssi));
@@ -302,7 +311,7 @@ impl<R: RngCore> Node<R> {
                         // A router before a REED (it need not become one first).
                         c.rloc16 & 0x1ff == 0,
                         c.two_way,
-                        c.partition.rank(),
+                        c.partition.rank(c.connectivity.active_routers <= 1),
                         c.connectivity.parent_priority(),
                         c.connectivity.link_quality_3,
                     )
@@ -387,6 +396,10 @@ impl<R: RngCore> Node<R> {
         self.set_role(Role::Child);
         if !self.cfg.rx_on_when_idle {
             self.poller.start(now);
+        }
+        if self.cfg.router_eligible && self.cfg.rx_on_when_idle {
+            // A REED advertises its partition at once, then now and then.
+            self.reed_advert_at = Some(now);
         }
         self.consider_upgrade(now);
     }

@@ -255,6 +255,7 @@ impl<R: RngCore> Node<R> {
             return;
         }
         self.sync_key_sequence();
+        self.heard(now, mac_src, self.last_rssi);
         let tlvs = opened.payload.tlvs;
         match opened.payload.command {
             c::PARENT_REQUEST => self.on_parent_request(now, mac_src, tlvs),

@@ -46,7 +46,8 @@ pub(super) struct DelayedMle {
 /// child polls (so that its frame counter is fresh).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct IndirectItem {
-    /// The MAC destination the payload was compressed against (RFC 6282 §3.2.2 elides
+    src: Address,
+    /// The MAC source and destination the payload was compressed against (RFC 6282 §3.2.2 elides
     /// addresses derived from it).
     dst: Address,
     payload: Vec<u8>,
@@ -83,10 +84,35 @@ impl<R: RngCore> Node<R> {
         self.out.push_back((bytes, kind));
     }
 
-    /// A MAC data frame to `dst` around `payload`, secured when `secured`.
+    /// The MAC source of a frame: the RLOC16 once attached, for MAC-secured frames (Thread
+    /// 1.3 §5.2.1.1: a node's short address is its RLOC16); the extended address before, and
+    /// for MLE, which a node may send to neighbours that do not know its RLOC16 yet.
+    pub(super) fn mac_src(&self, secured: bool) -> Address {
+        match self.addrs.rloc16 {
+            Some(r) if secured && self.role != Role::Detached => Address::Short(r),
+            _ => Address::Extended(self.state.ext()),
+        }
+    }
+
+    /// The extended address behind a neighbour's RLOC16 (the parent, a child, a neighbour
+    /// router): what the CCM* nonce of its frames needs (IEEE 802.15.4-2015 §9.3.3.1).
+    fn ext_of_short(&self, s: u16) -> Option<ExtAddress> {
+        if let Some(p) = self.parent.as_ref().filter(|p| p.rloc16 == s) {
+            return Some(p.ext);
+        }
+        if let Some(c) = self.children.iter().find(|c| c.rloc16 == s) {
+            return Some(c.ext);
+        }
+        (s & 0x1ff == 0)
+            .then(|| self.routes.neighbour_ext((s >> 10) as u8))
+            .flatten()
+    }
+
+    /// A MAC data frame from `src` to `dst` around `payload`, secured when `secured`.
     fn mac_frame(
         &mut self,
         frame_type: FrameType,
+        src: Address,
         dst: Address,
         payload: Vec<u8>,
         secured: bool,
@@ -114,7 +140,7 @@ impl<R: RngCore> Node<R> {
             dst_pan: Some(self.creds.pan_id),
             dst,
             src_pan: None,
-            src: Address::Extended(ext),
+            src,
             security,
             header_ies: Vec::new(),
             body: Body::Open {
@@ -156,18 +182,18 @@ impl<R: RngCore> Node<R> {
         mesh: Option<MeshHeader>,
         secured: bool,
     ) {
-        let dst_len = if matches!(mac_dst, Address::Extended(_)) {
-            8
-        } else {
-            2
+        let len = |a: &Address| {
+            if matches!(a, Address::Extended(_)) {
+                8
+            } else {
+                2
+            }
         };
-        // Frame Control, Sequence Number, PAN ID, destination, extended source.
-        let mhr = 2 + 1 + 2 + dst_len + 8 + if secured { AUX_LEN } else { 0 };
+        let src = self.mac_src(secured);
+        // Frame Control, Sequence Number, PAN ID, destination, source.
+        let mhr = 2 + 1 + 2 + len(&mac_dst) + len(&src) + if secured { AUX_LEN } else { 0 };
         let link = LinkTx {
-            ll: LinkAddresses {
-                src: Address::Extended(self.state.ext()),
-                dst: mac_dst,
-            },
+            ll: LinkAddresses { src, dst: mac_dst },
             mesh,
             max_payload: room(mhr, if secured { MIC_LEN } else { 0 }),
         };
@@ -182,6 +208,7 @@ impl<R: RngCore> Node<R> {
         for payload in payloads {
             if let Some(child) = sleepy {
                 let item = IndirectItem {
+                    src,
                     dst: mac_dst,
                     payload,
                     secured,
@@ -191,7 +218,8 @@ impl<R: RngCore> Node<R> {
                 }
                 continue;
             }
-            if let Some(f) = self.mac_frame(FrameType::Data, mac_dst, payload, secured, false) {
+            if let Some(f) = self.mac_frame(FrameType::Data, src, mac_dst, payload, secured, false)
+            {
                 self.queue_frame(f, TxKind::Plain);
             }
         }
@@ -341,6 +369,7 @@ impl<R: RngCore> Node<R> {
         let dst = Address::Short(next);
         if let Some(child) = self.sleepy_child(&dst) {
             let item = IndirectItem {
+                src: self.mac_src(true),
                 dst,
                 payload,
                 secured: true,
@@ -350,7 +379,8 @@ impl<R: RngCore> Node<R> {
             }
             return;
         }
-        if let Some(f) = self.mac_frame(FrameType::Data, dst, payload, true, false) {
+        let src = self.mac_src(true);
+        if let Some(f) = self.mac_frame(FrameType::Data, src, dst, payload, true, false) {
             self.queue_frame(f, TxKind::Plain);
         }
     }
@@ -358,7 +388,7 @@ impl<R: RngCore> Node<R> {
     /// A sleepy child's Data Request to its parent (IEEE 802.15.4-2015 §6.7.3; secured as
     /// Thread requires, level 5 Key ID Mode 1).
     pub(super) fn send_data_request(&mut self) {
-        let Some(parent) = self.parent.as_ref().map(|p| p.ext) else {
+        let Some(parent) = self.parent.as_ref().map(|p| p.rloc16) else {
             return;
         };
         let Some(fc) = self.alloc_counter(CounterKind::Mac) else {
@@ -368,8 +398,8 @@ impl<R: RngCore> Node<R> {
         let dr = DataRequest {
             sequence_number: self.next_seq(),
             pan_id: self.creds.pan_id,
-            dst: Address::Extended(parent),
-            src: Address::Extended(ext),
+            dst: Address::Short(parent),
+            src: self.mac_src(true),
         };
         let frame = dr.frame(Some(AuxSecurityHeader {
             level: SecurityLevel::new(5),
@@ -389,6 +419,7 @@ impl<R: RngCore> Node<R> {
         };
         let frame = self.mac_frame(
             FrameType::Data,
+            rel.item.src,
             rel.item.dst,
             rel.item.payload,
             rel.item.secured,
@@ -424,9 +455,19 @@ impl<R: RngCore> Node<R> {
             self.count("rx: not for this node");
             return;
         }
-        let Address::Extended(src) = f.src else {
-            self.count("rx: MAC source is not an extended address");
-            return;
+        let src = match f.src {
+            Address::Extended(e) => e,
+            Address::Short(s) if f.security.is_some() => match self.ext_of_short(s) {
+                Some(e) => e,
+                None => {
+                    self.count("rx: MAC source is no known neighbour's RLOC16");
+                    return;
+                }
+            },
+            _ => {
+                self.count("rx: MAC source neither extended nor a secured RLOC16");
+                return;
+            }
         };
         if src == ext {
             return;
@@ -457,7 +498,11 @@ impl<R: RngCore> Node<R> {
         } else {
             (f, false)
         };
-        self.heard(now, src, rx.rssi);
+        // Only an authenticated frame keeps a neighbour or child alive (an unsecured one is
+        // MLE, whose own authentication comes later: `receive_mle`).
+        if secured {
+            self.heard(now, src, rx.rssi);
+        }
         if self.role == Role::Child && self.parent.as_ref().is_some_and(|p| p.ext == src) {
             self.frame_from_parent(now, open.frame_pending);
         }

@@ -9,8 +9,10 @@
 //! | `link.rs` | MAC frames out and in (security, replay), 6LoWPAN mesh header forwarding, fragments, routing decisions |
 //! | `child.rs` | attaching as a child (§4.7): Parent Request, Parent Response selection, Child ID Request, Child Update keep-alive, data polls |
 //! | `parent.rs` | a router's children: Parent Response, Child ID Response, Child Update Response, timeouts, indirect queue |
-//! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, Address Solicit, partitions |
-//! | `ip.rs` | IPv6 delivery: ICMPv6 echo, UDP sockets, the TMF CoAP endpoint |
+//! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, partitions |
+//! | `solicit.rs` | a REED's Address Solicit (`/a/as`) and the leader's Router ID assignment |
+//! | `ip.rs` | IPv6 delivery: MLE dispatch, ICMPv6 echo, UDP sockets, the TMF and application CoAP endpoints |
+//! | `fuzz.rs` | the receive path under arbitrary bytes (`mesh/fuzz` `thread_stack`), the forger of the tests |
 //!
 //! The radio below does what an RCP does: CSMA-CA, acknowledgments and retransmissions
 //! (IEEE 802.15.4-2015 §6.2.5.1, §6.7.4); the node learns the outcome through
@@ -18,18 +20,22 @@
 //! ([`Ieee802154Station::frame_pending`]) from its indirect queue.
 //!
 //! Simplifications (the rest of issue #15 item 1 is open work):
-//! - Every frame carries the sender's extended address as MAC source (Thread sends with the
-//!   short address once attached), so the CCM* nonce needs no neighbour lookup.
 //! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
 //!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade, no router ID expiry at the
-//!   leader.
+//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade; no key
+//!   rotation timer (a newer key sequence is followed, never started).
+//! - Link quality comes from each authenticated frame's RSSI (margin above -100 dBm), without
+//!   OpenThread's averaging and hysteresis; a router neighbour is not dropped after
+//!   FAILED_ROUTER_TRANSMISSIONS, only after MAX_NEIGHBOR_AGE of silence.
+//! - A router that loses its leader forms a partition at once after NETWORK_ID_TIMEOUT
+//!   (OpenThread first tries to attach elsewhere).
 
 mod child;
 mod ip;
 mod link;
 mod parent;
 mod router;
+mod solicit;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -78,9 +84,9 @@ pub struct Config {
     pub max_children: usize,
     /// A REED asks to become a router after a random time in [0, this) while the partition
     /// has fewer than `router_upgrade_threshold` routers (Thread 1.3 §5.9.9
-    /// ROUTER_SELECTION_JITTER, 120 s; unverified).
+    /// ROUTER_SELECTION_JITTER, 120 s, as OpenThread's `kRouterSelectionJitter`, checked).
     pub router_selection_jitter: Duration,
-    /// ROUTER_UPGRADE_THRESHOLD (Thread 1.3 §5.9.9, 16; unverified).
+    /// ROUTER_UPGRADE_THRESHOLD (16, as OpenThread's `kRouterUpgradeThreshold`, checked).
     pub router_upgrade_threshold: u8,
     /// A sleepy child's data poll period.
     pub poll_period: Duration,
@@ -135,12 +141,16 @@ impl Partition {
             leader_router_id: l.leader_router_id,
         }
     }
-    /// The merge order (Thread 1.3 §5.16.?, unverified: the higher weighting, then the
-    /// higher partition ID, wins).
-    fn rank(&self) -> (u8, u32) {
-        (self.weighting, self.id)
+    /// The merge order, as OpenThread's `MleRouter::ComparePartitions` (checked in its
+    /// source): the higher weighting, then a partition of more than one router, then the
+    /// higher partition ID wins. `singleton`: the partition has one router at most.
+    fn rank(&self, singleton: bool) -> Rank {
+        (self.weighting, !singleton, self.id)
     }
 }
+
+/// A partition's place in the merge order ([`Partition::rank`]).
+type Rank = (u8, bool, u32);
 
 /// What a node reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,9 +226,11 @@ pub struct Node<R> {
     /// The RSSI of the frame being handled.
     last_rssi: Option<i8>,
     /// An Address Solicit in flight (its token), or the time of the next one.
-    solicit: Option<router::Solicit>,
+    solicit: Option<solicit::Solicit>,
     /// TMF requesters and the local address each wrote to.
     tmf_local: Vec<(std::net::SocketAddrV6, Ipv6Addr)>,
+    /// A REED's next Advertisement.
+    reed_advert_at: Option<Instant>,
     /// A REED's Child ID Request held while it becomes a router.
     pending_child: Option<(ExtAddress, Vec<crate::thread::mle::Tlv>)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
@@ -290,6 +302,7 @@ impl<R: RngCore> Node<R> {
             polling: false,
             tmf_local: Vec::new(),
             pending_child: None,
+            reed_advert_at: None,
             cfg,
             creds,
             state,
@@ -420,6 +433,7 @@ impl<R: RngCore> Node<R> {
         self.challenges.retain(|p| p.expires > now);
         self.child_timeouts(now);
         self.neighbour_timeouts(now);
+        self.release_lost_routers(now);
         self.reasm.handle_timeout(now);
         self.indirect.handle_timeout(now);
     }
@@ -468,6 +482,10 @@ impl<R: RngCore> Station for Node<R> {
 
     fn poll_transmit(&mut self, _now: Instant) -> Option<TxFrame> {
         let (bytes, kind) = self.out.pop_front()?;
+        // A radio that never reports `TxDone` must not grow this without bound.
+        if self.sent.len() >= OUTBOX {
+            self.sent.pop_front();
+        }
         self.sent.push_back(kind);
         Some(TxFrame {
             bearer: Bearer::Ieee802154,

@@ -3,8 +3,9 @@
 //! the challenge this parent sent, Child Update Response, child timeouts, and the indirect
 //! queue of sleepy children.
 //!
-//! A router answers a Parent Request within a random delay below 500 ms (OpenThread
-//! `kParentResponseMaxDelayRouters`, unverified). Challenges it sent wait 6 s for their
+//! A router answers a Parent Request within a random delay below 500 ms, a REED (and a
+//! router to a scan that includes REEDs) below 1 s (OpenThread `kParentResponseMaxDelayRouters`,
+//! `kParentResponseMaxDelayAll`, checked in its source). Challenges it sent wait 6 s for their
 //! Child ID Request (weft's choice).
 
 use rand_core::RngCore;
@@ -139,8 +140,7 @@ impl<R: RngCore> Node<R> {
             return;
         };
         // A router answers the routers' scan, a REED only the scan that includes REEDs
-        // (Thread 1.3 §4.4.15), later (OpenThread `kParentResponseMaxDelayAll`, 1 s;
-        // unverified).
+        // (Thread 1.3 §4.4.15), later (OpenThread `kParentResponseMaxDelayAll`, 1 s).
         let (wanted, max_delay) = if self.is_router() {
             (SCAN_ROUTERS, PARENT_RESPONSE_MAX_DELAY)
         } else {

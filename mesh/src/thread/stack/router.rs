@@ -1,25 +1,24 @@
 //! The router and leader roles (Thread 1.3 ch. 5): MLE Advertisements on a Trickle timer
 //! (RFC 6206) with Route64; link establishment with Link Request / Link Accept (and Request);
-//! distance-vector routes over two-way link quality costs; a REED's Address Solicit
-//! (`/a/as` on the TMF port) to the leader, which assigns Router IDs; a leader forming a
-//! partition; partitions merging (the better-ranked one wins).
+//! distance-vector routes over two-way link quality costs; a leader forming a partition and
+//! releasing lost routers' IDs; partitions merging (the better-ranked one wins). The Address
+//! Solicit that makes a REED a router is in `solicit.rs`.
 //!
-//! Constants (OpenThread, from memory, unverified): Trickle Imin 1 s, Imax 32 s
-//! (`kAdvertiseIntervalMin/Max`); a neighbour router not heard for 100 s is dropped
-//! (`kMaxNeighborAge`); at most 32 active routers (`kMaxRouters`); responses to a multicast
-//! Link Request within a random 1 s (`kMaxResponseDelay`).
+//! Constants (the specification's names as OpenThread's `mle_types.hpp` comments them, checked
+//! in its source): ADVERTISEMENT_I_MIN 1 s, ADVERTISEMENT_I_MAX 32 s; MAX_NEIGHBOR_AGE 100 s;
+//! MAX_ROUTERS 32; MAX_ROUTER_ID 62; MAX_ROUTE_COST 16; ROUTER_SELECTION_JITTER 120 s and
+//! ROUTER_UPGRADE_THRESHOLD 16 ([`super::Config`]). Responses to a multicast Link Request
+//! within a random 1 s (unverified).
 
 use std::collections::BTreeMap;
-use std::net::SocketAddrV6;
 
 use rand_core::RngCore;
 
 use super::child::{challenge_of, find, leader_data_of, response_of, source_of};
-use super::link::{DelayedMle, LEADER_ALOC16};
+use super::link::DelayedMle;
 use super::parent::ChallengeFor;
+use super::solicit::Solicit;
 use super::{Node, Partition, Role};
-use crate::thread::coap::{CoapEvent, Code, Incoming, Message, MessageType, Token};
-use crate::thread::ip::addr::{locator16, rloc};
 use crate::thread::mac::{Address, ExtAddress};
 use crate::thread::mle::{command as c, tlv_type, Route64, Tlv};
 use crate::thread::wire::{link_cost, link_margin, link_quality, MAX_ROUTE_COST};
@@ -28,23 +27,23 @@ use crate::time::{Duration, Instant};
 const TRICKLE_IMIN: Duration = Duration::from_secs(1);
 const TRICKLE_IMAX: Duration = Duration::from_secs(32);
 const MAX_NEIGHBOR_AGE: Duration = Duration::from_secs(100);
-const MAX_ROUTERS: u8 = 32;
+pub(super) const MAX_ROUTERS: u8 = 32;
 const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
+/// A REED advertises (Source Address and Leader Data only) every REED_ADVERTISEMENT_INTERVAL
+/// plus up to REED_ADVERTISEMENT_JITTER (570 s, 60 s, as OpenThread's `kReedAdvertiseInterval`
+/// and `kReedAdvertiseJitter`, checked), so that a partition bordered only by another's
+/// children learns of it and merges.
+const REED_ADVERTISEMENT_INTERVAL: Duration = Duration::from_secs(570);
+const REED_ADVERTISEMENT_JITTER: Duration = Duration::from_secs(60);
+/// The leader releases the Router ID of a router it has had no route to for this long
+/// (MAX_LEADER_TO_ROUTER_TIMEOUT, 90 s, as OpenThread's `kMaxLeaderToRouterTimeout`, checked).
+const MAX_LEADER_TO_ROUTER_TIMEOUT: Duration = Duration::from_secs(90);
+/// A router with no route to its leader for this long forms a partition of its own
+/// (NETWORK_ID_TIMEOUT, 120 s, as OpenThread's `kNetworkIdTimeout`, checked; OpenThread
+/// detaches and attaches first).
+const NETWORK_ID_TIMEOUT: Duration = Duration::from_secs(120);
 /// Router IDs 0..=62 (Thread 1.3 §5.9.9).
-const MAX_ROUTER_ID: u8 = 62;
-/// Thread Network Management TLV types (Thread 1.3 §5.19; OpenThread `ThreadTlv`;
-/// unverified): Extended MAC Address, RLOC16, Status, Router Mask.
-mod tmf_tlv {
-    pub const EXT_MAC_ADDRESS: u8 = 1;
-    pub const RLOC16: u8 = 2;
-    pub const STATUS: u8 = 4;
-    pub const ROUTER_MASK: u8 = 7;
-}
-/// Address Solicit Status values (OpenThread `ThreadStatusTlv`; unverified).
-const STATUS_SUCCESS: u8 = 0;
-const STATUS_NO_ADDRESS: u8 = 1;
-const STATUS_TOO_FEW_ROUTERS: u8 = 2;
-const STATUS_HAVE_CHILD_ID_REQUEST: u8 = 3;
+pub(super) const MAX_ROUTER_ID: u8 = 62;
 
 #[derive(Debug, Clone, Copy)]
 struct Neighbour {
@@ -74,18 +73,13 @@ struct Trickle {
 #[derive(Debug, Clone)]
 pub(super) struct RouterTable {
     pub id_sequence: u8,
-    mask: [bool; 63],
-    /// The leader's allocations.
-    owners: BTreeMap<u8, ExtAddress>,
+    pub(super) mask: [bool; 63],
+    /// The leader's allocations, and when each router was last reachable.
+    pub(super) owners: BTreeMap<u8, (ExtAddress, Instant)>,
     neighbours: BTreeMap<u8, Neighbour>,
     trickle: Option<Trickle>,
-}
-
-/// An Address Solicit planned or in flight.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Solicit {
-    At(Instant),
-    InFlight(Token),
+    /// When a router last had a route to its leader.
+    leader_seen: Option<Instant>,
 }
 
 fn seq_newer(a: u8, b: u8) -> bool {
@@ -100,6 +94,7 @@ impl RouterTable {
             owners: BTreeMap::new(),
             neighbours: BTreeMap::new(),
             trickle: None,
+            leader_seen: None,
         }
     }
 
@@ -118,6 +113,11 @@ impl RouterTable {
     /// Router IDs of the link neighbours (routers heard in Link Accept / Advertisements).
     pub fn neighbour_ids(&self) -> Vec<u8> {
         self.neighbours.keys().copied().collect()
+    }
+
+    /// The extended address of neighbour router `id`.
+    pub fn neighbour_ext(&self, id: u8) -> Option<ExtAddress> {
+        self.neighbours.get(&id).map(|n| n.ext)
     }
 
     pub fn active_routers(&self) -> u8 {
@@ -161,7 +161,7 @@ impl RouterTable {
         self.neighbours.retain(|id, _| mask[*id as usize]);
     }
 
-    fn reset_trickle(&mut self, now: Instant, first: Duration) {
+    pub(super) fn reset_trickle(&mut self, now: Instant, first: Duration) {
         self.trickle = Some(Trickle {
             i: TRICKLE_IMIN,
             end: now + TRICKLE_IMIN,
@@ -215,7 +215,8 @@ impl<R: RngCore> Node<R> {
             Some(Solicit::At(at)) => Some(at),
             _ => None,
         };
-        [t, s].into_iter().flatten().min()
+        let r = self.reed_advert_at.filter(|_| self.role == Role::Child);
+        [t, s, r].into_iter().flatten().min()
     }
 
     pub(super) fn router_timers(&mut self, now: Instant) {
@@ -233,11 +234,66 @@ impl<R: RngCore> Node<R> {
                 self.routes.trickle = Some(t);
             }
         }
+        if let Some(at) = self.reed_advert_at.filter(|_| self.role == Role::Child) {
+            if at <= now {
+                let next =
+                    now + REED_ADVERTISEMENT_INTERVAL + self.jitter(REED_ADVERTISEMENT_JITTER);
+                self.reed_advert_at = Some(next);
+                self.send_advertisement(now);
+            }
+        }
         if let Some(Solicit::At(at)) = self.solicit {
             if at <= now {
                 self.solicit = None;
                 self.send_address_solicit(now);
             }
+        }
+    }
+
+    /// The leader's view of its routers: reachable ones are refreshed, one unreachable for
+    /// MAX_LEADER_TO_ROUTER_TIMEOUT loses its Router ID (the router, if alive, sees its ID
+    /// gone from the mask and attaches again).
+    pub(super) fn release_lost_routers(&mut self, now: Instant) {
+        if self.role == Role::Router {
+            let leader = self.partition.map(|p| p.leader_router_id);
+            if leader.is_some_and(|id| self.routes.route(id).is_some()) {
+                self.routes.leader_seen = Some(now);
+            } else if self
+                .routes
+                .leader_seen
+                .is_some_and(|t| now.saturating_since(t) > NETWORK_ID_TIMEOUT)
+            {
+                self.count("partition: leader unreachable");
+                self.leave_role_for_leader(now);
+            }
+        }
+        if self.role != Role::Leader {
+            return;
+        }
+        let me = self.my_router_id();
+        let reachable: Vec<u8> = self
+            .routes
+            .owners
+            .keys()
+            .copied()
+            .filter(|id| Some(*id) == me || self.routes.route(*id).is_some())
+            .collect();
+        let mut released = false;
+        self.routes.owners.retain(|id, (_, seen)| {
+            if reachable.contains(id) {
+                *seen = now;
+            }
+            let keep = now.saturating_since(*seen) <= MAX_LEADER_TO_ROUTER_TIMEOUT;
+            released |= !keep;
+            keep
+        });
+        if released {
+            for id in 0..=MAX_ROUTER_ID {
+                self.routes.mask[id as usize] = self.routes.owners.contains_key(&id);
+            }
+            self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+            self.routes.reset_trickle(now, Duration::ZERO);
+            self.count("leader: router IDs released");
         }
     }
 
@@ -256,11 +312,10 @@ impl<R: RngCore> Node<R> {
         let (Some(me), Some(p)) = (self.addrs.rloc16, self.partition) else {
             return;
         };
-        let tlvs = vec![
-            Tlv::SourceAddress(me),
-            Tlv::LeaderData(p.leader_data()),
-            Tlv::Route64(self.route64()),
-        ];
+        let mut tlvs = vec![Tlv::SourceAddress(me), Tlv::LeaderData(p.leader_data())];
+        if matches!(self.role, Role::Router | Role::Leader) {
+            tlvs.push(Tlv::Route64(self.route64()));
+        }
         self.send_mle(
             now,
             DelayedMle {
@@ -272,6 +327,13 @@ impl<R: RngCore> Node<R> {
         );
     }
 
+    /// Leaves the role (children and neighbours go) and forms a partition of its own.
+    fn leave_role_for_leader(&mut self, now: Instant) {
+        self.start_attach(now, None);
+        self.attach = None;
+        self.become_leader(now);
+    }
+
     /// Forms a partition of its own with this node as leader (Thread 1.3 §5.16.1).
     pub(super) fn become_leader(&mut self, now: Instant) {
         let id = match self.state.last_rloc16 {
@@ -281,7 +343,7 @@ impl<R: RngCore> Node<R> {
         self.routes.clear();
         self.routes.id_sequence = self.rng.next_u32() as u8;
         self.routes.mask[id as usize] = true;
-        self.routes.owners.insert(id, self.state.ext());
+        self.routes.owners.insert(id, (self.state.ext(), now));
         self.partition = Some(Partition {
             id: self.rng.next_u32(),
             weighting: 64,
@@ -292,7 +354,13 @@ impl<R: RngCore> Node<R> {
         self.routes.reset_trickle(now, Duration::ZERO);
     }
 
-    fn become_router(&mut self, now: Instant, rloc16: u16, id_sequence: u8, mask: [u8; 8]) {
+    pub(super) fn become_router(
+        &mut self,
+        now: Instant,
+        rloc16: u16,
+        id_sequence: u8,
+        mask: [u8; 8],
+    ) {
         self.parent = None;
         self.poller.stop();
         self.addrs.rloc16 = Some(rloc16);
@@ -302,6 +370,8 @@ impl<R: RngCore> Node<R> {
             route_data: Vec::new(),
         });
         self.set_role(Role::Router);
+        self.reed_advert_at = None;
+        self.routes.leader_seen = Some(now);
         let first = self.jitter(TRICKLE_IMIN);
         self.routes.reset_trickle(now, first);
         self.send_link_request(now, None);
@@ -328,10 +398,8 @@ impl<R: RngCore> Node<R> {
             self.count("mle: advertisement without a required TLV");
             return;
         };
-        if rloc16 & 0x1ff != 0 {
-            self.count("mle: advertisement from a non-router");
-            return;
-        }
+        // A REED's Advertisement (a child's RLOC16, no Route64) only tells its partition.
+        let from_reed = rloc16 & 0x1ff != 0;
         let theirs = Partition::from_leader_data(&ld);
         let route = find(&tlvs, |t| match t {
             Tlv::Route64(r) => Some(r.clone()),
@@ -345,12 +413,29 @@ impl<R: RngCore> Node<R> {
                 Role::Child if self.parent.as_ref().is_some_and(|p| p.ext == src) => {
                     self.parent_moved(now)
                 }
-                Role::Router | Role::Leader if theirs.rank() > mine.rank() => {
-                    self.count("partition: merging into a better partition");
-                    self.start_attach(now, Some(mine.rank()));
+                // Routers and REEDs merge (OpenThread `MleRouter::HandleAdvertisement` on an
+                // FTD, children included); an end device follows its parent.
+                Role::Router | Role::Leader | Role::Child
+                    if self.cfg.router_eligible && self.cfg.rx_on_when_idle =>
+                {
+                    // A REED's Advertisement has no Route64 and counts as no singleton (OpenThread
+                    // `MleRouter::IsSingleton(RouteTlv)`).
+                    let their_singleton = match &route {
+                        Some(r) => r.router_ids().len() <= 1,
+                        None => !from_reed,
+                    };
+                    let theirs = theirs.rank(their_singleton);
+                    let mine = mine.rank(self.routes.active_routers() <= 1);
+                    if theirs > mine {
+                        self.count("partition: merging into a better partition");
+                        self.start_attach(now, Some(mine));
+                    }
                 }
                 _ => {}
             }
+            return;
+        }
+        if from_reed {
             return;
         }
         if let Some(r) = &route {
@@ -431,6 +516,10 @@ impl<R: RngCore> Node<R> {
         if let Some(i) = self.children.iter().position(|ch| ch.ext == src) {
             let ch = self.children.remove(i);
             self.indirect.remove_child(ch.ext);
+            self.event(super::Event::ChildRemoved {
+                ext: ch.ext,
+                rloc16: ch.rloc16,
+            });
         }
         let id = (rloc16 >> 10) as u8;
         let known = self
@@ -544,184 +633,4 @@ impl<R: RngCore> Node<R> {
             self.mle_to(now, Some(src), c::LINK_ACCEPT, out);
         }
     }
-
-    /// A REED child plans an Address Solicit while the partition has few routers (Thread 1.3
-    /// §5.9.9).
-    pub(super) fn consider_upgrade(&mut self, now: Instant) {
-        if self.role != Role::Child
-            || !self.cfg.router_eligible
-            || !self.cfg.rx_on_when_idle
-            || self.solicit.is_some()
-            || self.routes.active_routers() >= self.cfg.router_upgrade_threshold
-        {
-            return;
-        }
-        let at = now + self.jitter(self.cfg.router_selection_jitter);
-        self.solicit = Some(Solicit::At(at));
-    }
-
-    /// Asks for a Router ID at once (a REED holding a Child ID Request).
-    pub(super) fn solicit_now(&mut self, now: Instant) {
-        if !matches!(self.solicit, Some(Solicit::InFlight(_))) {
-            self.solicit = None;
-            self.send_address_solicit_for(now, STATUS_HAVE_CHILD_ID_REQUEST);
-        }
-    }
-
-    fn send_address_solicit(&mut self, now: Instant) {
-        if self.routes.active_routers() >= self.cfg.router_upgrade_threshold {
-            return;
-        }
-        self.send_address_solicit_for(now, STATUS_TOO_FEW_ROUTERS)
-    }
-
-    fn send_address_solicit_for(&mut self, now: Instant, reason: u8) {
-        if self.role != Role::Child {
-            return;
-        }
-        let mut payload = vec![tmf_tlv::EXT_MAC_ADDRESS, 8];
-        payload.extend_from_slice(&self.state.ext_address);
-        payload.extend_from_slice(&[tmf_tlv::STATUS, 1, reason]);
-        if let Some(r) = self.state.last_rloc16.filter(|r| r & 0x1ff == 0) {
-            payload.extend_from_slice(&[tmf_tlv::RLOC16, 2]);
-            payload.extend_from_slice(&r.to_be_bytes());
-        }
-        let mut msg = Message::request(MessageType::Confirmable, Code::POST, "a/as");
-        msg.payload = payload;
-        let leader = SocketAddrV6::new(
-            rloc(self.creds.mesh_local_prefix, LEADER_ALOC16),
-            super::ip::TMF_PORT,
-            0,
-            0,
-        );
-        match self.tmf.request(now, leader, msg) {
-            Ok(token) => self.solicit = Some(Solicit::InFlight(token)),
-            Err(_) => self.count("tmf: address solicit not sent"),
-        }
-    }
-
-    pub(super) fn on_solicit_outcome(&mut self, now: Instant, e: CoapEvent) {
-        let (CoapEvent::Response { token, .. }
-        | CoapEvent::Timeout { token }
-        | CoapEvent::Reset { token }) = &e;
-        if !matches!(self.solicit, Some(Solicit::InFlight(t)) if t == *token) {
-            return;
-        }
-        self.solicit = None;
-        let granted = match &e {
-            CoapEvent::Response { msg, .. } if self.role == Role::Child => {
-                let t = tmf_tlvs(&msg.payload);
-                let get = |ty: u8| t.iter().find(|(k, _)| *k == ty).map(|(_, v)| v.clone());
-                match (
-                    get(tmf_tlv::STATUS),
-                    get(tmf_tlv::RLOC16),
-                    get(tmf_tlv::ROUTER_MASK),
-                ) {
-                    (Some(s), Some(r), Some(m))
-                        if s == [STATUS_SUCCESS] && r.len() == 2 && m.len() == 9 =>
-                    {
-                        let rloc16 = u16::from_be_bytes([r[0], r[1]]);
-                        let mut mask = [0u8; 8];
-                        mask.copy_from_slice(&m[1..]);
-                        Some((rloc16, m[0], mask))
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
-        match granted {
-            Some((rloc16, seq, mask))
-                if rloc16 & 0x1ff == 0 && (rloc16 >> 10) as u8 <= MAX_ROUTER_ID =>
-            {
-                self.become_router(now, rloc16, seq, mask)
-            }
-            _ => {
-                self.count("tmf: address solicit not granted");
-                self.pending_child = None;
-                self.consider_upgrade(now);
-            }
-        }
-    }
-
-    /// The leader's `/a/as` (Thread 1.3 §5.9.10; unverified): a child of one of the
-    /// partition's routers asks for a Router ID.
-    pub(super) fn on_address_solicit(&mut self, now: Instant, inc: Incoming) {
-        if self.role != Role::Leader {
-            self.count("tmf: address solicit to a non-leader");
-            return;
-        }
-        let ip = *inc.peer.ip();
-        let from = locator16(&ip).filter(|_| ip.octets()[..8] == self.creds.mesh_local_prefix);
-        let known_child = from
-            .is_some_and(|r| r & 0x1ff != 0 && r < 0xfc00 && self.routes.mask[(r >> 10) as usize]);
-        if !known_child {
-            self.count("tmf: address solicit from a stranger");
-            return;
-        }
-        let t = tmf_tlvs(&inc.request.payload);
-        let get = |ty: u8| t.iter().find(|(k, _)| *k == ty).map(|(_, v)| v.clone());
-        let Some(ext) = get(tmf_tlv::EXT_MAC_ADDRESS).and_then(|v| <[u8; 8]>::try_from(v).ok())
-        else {
-            self.count("tmf: malformed address solicit");
-            return;
-        };
-        let ext = ExtAddress(ext);
-        let wanted = get(tmf_tlv::RLOC16)
-            .and_then(|v| <[u8; 2]>::try_from(v).ok())
-            .map(|v| (u16::from_be_bytes(v) >> 10) as u8);
-        let owned = self
-            .routes
-            .owners
-            .iter()
-            .find(|(_, e)| **e == ext)
-            .map(|(id, _)| *id);
-        let free = |id: u8| id <= MAX_ROUTER_ID && !self.routes.mask[id as usize];
-        let id = owned.or(wanted.filter(|w| free(*w))).or_else(|| {
-            if self.routes.active_routers() >= MAX_ROUTERS {
-                return None;
-            }
-            let frees: Vec<u8> = (0..=MAX_ROUTER_ID).filter(|i| free(*i)).collect();
-            (!frees.is_empty()).then(|| frees[(self.rng.next_u32() as usize) % frees.len()])
-        });
-        let mut resp = Message::new(MessageType::Acknowledgement, Code::CHANGED, 0);
-        match id {
-            Some(id) => {
-                if owned.is_none() {
-                    self.routes.mask[id as usize] = true;
-                    self.routes.owners.insert(id, ext);
-                    self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
-                    self.routes.reset_trickle(now, Duration::ZERO);
-                }
-                let r = self.route64();
-                resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_SUCCESS, tmf_tlv::RLOC16, 2];
-                resp.payload
-                    .extend_from_slice(&(u16::from(id) << 10).to_be_bytes());
-                resp.payload
-                    .extend_from_slice(&[tmf_tlv::ROUTER_MASK, 9, r.id_sequence]);
-                resp.payload.extend_from_slice(&r.router_mask);
-            }
-            None => resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_NO_ADDRESS],
-        }
-        self.tmf.respond(now, inc.peer, &inc.request, resp);
-    }
-}
-
-/// Thread Network Management TLVs (type, one-octet length, value); stops at the first
-/// malformed one.
-fn tmf_tlvs(b: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut v = Vec::new();
-    let mut at = 0;
-    while at + 2 <= b.len() {
-        let (t, l) = (b[at], b[at + 1] as usize);
-        let Some(val) = b.get(at + 2..at + 2 + l) else {
-            break;
-        };
-        v.push((t, val.to_vec()));
-        at += 2 + l;
-        if v.len() >= 32 {
-            break;
-        }
-    }
-    v
 }

@@ -10,9 +10,11 @@ use std::collections::BinaryHeap;
 use rand_core::RngCore;
 
 use crate::frame::{Bearer, RxFrame, Station, TxDone, TxStatus};
+use crate::thread::lowpan::Contexts;
 use crate::thread::mac::command::is_data_request;
 use crate::thread::mac::{Address, Frame};
 use crate::thread::radio::Ieee802154Station;
+use crate::thread::security::KeyManager;
 use crate::thread::stack::{Config, Credentials, Event, Node, ThreadState};
 use crate::thread::test_rng::SplitMix;
 use crate::time::{Duration, Instant};
@@ -21,6 +23,18 @@ use crate::wire::Wire;
 /// The air time of one frame (a 127-octet PSDU at 250 kb/s is about 4 ms).
 const AIR: Duration = Duration::from_millis(4);
 const MAX_FRAME_RETRIES: usize = 3;
+
+/// The MLE frame counter of an unfragmented MLE frame.
+fn mle_frame_counter(bytes: &[u8], sniff: &mut (KeyManager, Contexts)) -> Option<u32> {
+    use crate::thread::mle::MleMessage;
+    let inb = crate::thread::wire::read_frame(bytes, &mut sniff.0, &sniff.1).ok()?;
+    match MleMessage::parse(&inb.data).ok()? {
+        MleMessage::Secured { aux, .. } if inb.dport == crate::thread::mle::MLE_PORT => {
+            aux.frame_counter
+        }
+        _ => None,
+    }
+}
 
 pub fn dataset_hex() -> String {
     let v: serde_json::Value = serde_json::from_str(include_str!(
@@ -53,6 +67,8 @@ pub struct Medium {
     /// Every frame put on the air: (sender, bytes).
     pub air: Vec<(usize, Vec<u8>)>,
     pub keep_air: bool,
+    /// What reads MLE frame counters off the air (MLE frames are not MAC-secured).
+    sniff: (KeyManager, Contexts),
 }
 
 impl Medium {
@@ -70,6 +86,13 @@ impl Medium {
             events: Vec::new(),
             air: Vec::new(),
             keep_air: false,
+            sniff: {
+                let c = creds();
+                (
+                    KeyManager::new(c.network_key, 0),
+                    crate::thread::wire::contexts(c.mesh_local_prefix),
+                )
+            },
         }
     }
 
@@ -115,6 +138,12 @@ impl Medium {
     pub fn link(&mut self, a: usize, b: usize, rssi: i8) {
         self.rssi[a][b] = Some(rssi);
         self.rssi[b][a] = Some(rssi);
+    }
+
+    /// Takes `a` and `b` out of range of each other.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        self.rssi[a][b] = None;
+        self.rssi[b][a] = None;
     }
 
     pub fn full_mesh(&mut self, rssi: i8) {
@@ -164,6 +193,15 @@ impl Medium {
                 fc < self.persisted[i].mac_frame_counter_reserved,
                 "node {i} sent frame counter {fc} beyond its persisted reservation"
             );
+        }
+        // So is an MLE frame counter (MLE travels MAC-unsecured, Thread 1.3 §4.3).
+        if f.security.is_none() {
+            if let Some(fc) = mle_frame_counter(&bytes, &mut self.sniff) {
+                assert!(
+                    fc < self.persisted[i].mle_frame_counter_reserved,
+                    "node {i} sent MLE frame counter {fc} beyond its persisted reservation"
+                );
+            }
         }
         let in_range: Vec<(usize, i8)> = (0..self.nodes.len())
             .filter(|&j| j != i)

@@ -56,6 +56,9 @@ fn replayed_mle_and_mac_frames_are_rejected_and_counted() {
         .map(|(_, b)| b.clone())
         .collect();
     assert!(secured.len() >= 2);
+    // Attached, the child sends MAC-secured frames from its RLOC16 (Thread 1.3 §5.2.1.1).
+    let f = crate::thread::mac::Frame::parse(&secured[0]).unwrap();
+    assert_eq!(f.src, Address::Short(m.nodes[1].rloc16().unwrap()));
     m.inject(0, secured[0].clone(), -60);
     assert_eq!(
         m.nodes[0].count_of("rx: MAC frame counter replayed"),
@@ -155,6 +158,30 @@ fn address_solicit_from_a_stranger_is_refused_and_counted() {
         1
     );
     assert_eq!(m.nodes[0].routes.active_routers(), routers);
+    // The same request from the leader's own child, but in a frame without MAC security.
+    let child16 = m.nodes[1].rloc16().unwrap();
+    let d = crate::thread::wire::udp_datagram(
+        rloc(p, child16),
+        rloc(p, 0xfc00),
+        61631,
+        61631,
+        &msg.to_vec(),
+    );
+    let link = crate::thread::wire::Link {
+        pan_id: creds.pan_id,
+        src: ExtAddress([0x33; 8]),
+        dst: Address::Short(leader16),
+        seq: 9,
+        ack_request: true,
+    };
+    let ctx = crate::thread::wire::contexts(p);
+    let frame = crate::thread::wire::data_frame(link, &d, &ctx, None).unwrap();
+    m.inject(0, frame, -60);
+    assert_eq!(
+        m.nodes[0].count_of("rx: unsecured frame with data other than MLE"),
+        1
+    );
+    assert_eq!(m.nodes[0].routes.active_routers(), routers);
 }
 
 #[test]
@@ -236,4 +263,37 @@ fn the_fuzz_harness_attaches_its_child() {
     super::super::fuzz::exchange(&mut l, &mut c);
     assert_eq!(c.role(), Role::Child);
     let _ = l.poll_timeout();
+}
+
+#[test]
+fn a_parent_request_flood_holds_bounded_state() {
+    let mut m = network();
+    let creds = creds();
+    let leader = m.nodes[0].ext_address();
+    for i in 0..2000u32 {
+        let mut e = [0x40u8; 8];
+        e[4..].copy_from_slice(&i.to_be_bytes());
+        let mut f = Forger::new(&creds, ExtAddress(e), creds.network_key);
+        let pr = f.mle(
+            leader,
+            c::PARENT_REQUEST,
+            vec![
+                Tlv::Mode(0x0f),
+                Tlv::Challenge(vec![7; 8]),
+                Tlv::ScanMask(0x80),
+                Tlv::Version(4),
+            ],
+        );
+        m.inject(0, pr, -60);
+    }
+    let n = &m.nodes[0];
+    assert!(n.challenges.len() <= 64, "{}", n.challenges.len());
+    assert!(n.delayed.len() <= 64, "{}", n.delayed.len());
+    assert!(n.replay.len() <= crate::thread::security::DEFAULT_REPLAY_CAPACITY);
+    assert!(n.count_of("mle: challenge table full (oldest dropped)") > 0);
+    assert!(n.count_of("tx: delayed MLE dropped (queue full)") > 0);
+    // The real child is still served.
+    m.run_for(crate::time::Duration::from_secs(600));
+    assert_eq!(m.nodes[1].role(), Role::Child);
+    assert_eq!(m.nodes[0].children().len(), 1);
 }
