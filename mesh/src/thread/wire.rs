@@ -1,18 +1,20 @@
 //! Frame helpers of the Thread node ([`crate::thread::stack`]) and its tests and fuzz harness:
-//! the frames they send, built with the wire core only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
+//! the frames they send and read, built and read with the wire core only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
 //! IEEE 802.15.4-2006 data frame (802.15.4-2015 §7.2), MAC-secured with the Thread MAC key
 //! (level 5, Key ID Mode 1; Thread 1.3 §7.1.2) for data, unsecured at the MAC for MLE, whose
 //! own security is MLE's (Thread 1.3 §4.3.1: MLE key, Key ID Mode 2).
 
 use std::net::Ipv6Addr;
 
-use crate::thread::lowpan::{compress, udp_checksum, Context, Contexts, Ipv6Header, LinkAddresses};
+use crate::thread::lowpan::{
+    compress, decompress, udp_checksum, Context, Contexts, Ipv6Header, LinkAddresses, LowpanFrame,
+};
 use crate::thread::mac::{
     Address, AuxSecurityHeader, Body, ExtAddress, Frame, FrameType, FrameVersion, KeyIdentifier,
     SecurityLevel,
 };
 use crate::thread::mle::{self, MlePayload, MLE_PORT};
-use crate::thread::security::{secure, ThreadKeys};
+use crate::thread::security::{secure, KeyManager, ThreadKeys};
 use crate::wire::Wire;
 
 /// IPv6's next header value for UDP (IANA protocol numbers).
@@ -124,6 +126,76 @@ pub fn mle_datagram(
 ) -> Vec<u8> {
     let msg = mle::seal(payload, keys, frame_counter, &src, &dst);
     udp_datagram(src, dst, MLE_PORT, MLE_PORT, &msg.to_vec())
+}
+
+/// A UDP datagram read out of a received frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    /// The MAC source (the stations send with their extended address).
+    pub mac_src: ExtAddress,
+    pub mac_dst: Address,
+    /// Whether the MAC frame was secured (and authenticated).
+    pub secured: bool,
+    /// The MAC frame counter, when secured.
+    pub frame_counter: Option<u32>,
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub sport: u16,
+    pub dport: u16,
+    pub data: Vec<u8>,
+}
+
+/// Reads a received MAC frame down to its UDP datagram: MAC parse → unsecure (Thread MAC key
+/// of the key index) → 6LoWPAN decompress → IPv6 and UDP. Every failure is a reason.
+pub fn read_frame(
+    bytes: &[u8],
+    keys: &mut KeyManager,
+    ctx: &Contexts,
+) -> Result<Inbound, &'static str> {
+    let f = Frame::parse(bytes).map_err(|_| "malformed MAC frame")?;
+    if f.frame_type != FrameType::Data {
+        return Err("not a data frame");
+    }
+    let Address::Extended(src) = f.src else {
+        return Err("source is not an extended address (no neighbour table to find it)");
+    };
+    let (open, secured) = if f.security.is_some() {
+        let u = keys
+            .unsecure_mac(&f, src)
+            .map_err(|_| "MAC frame failed authentication")?;
+        (u.frame, true)
+    } else {
+        (f, false)
+    };
+    let frame_counter = open.security.and_then(|s| s.frame_counter);
+    let Body::Open { payload, .. } = &open.body else {
+        return Err("MAC frame still secured");
+    };
+    let lowpan = LowpanFrame::parse(payload).map_err(|_| "malformed 6LoWPAN header")?;
+    if lowpan.mesh.is_some() || lowpan.frag.is_some() {
+        return Err("mesh or fragment header (not used in this simplified network)");
+    }
+    let ll = LinkAddresses {
+        src: open.src,
+        dst: open.dst,
+    };
+    let p = decompress(&lowpan.rest, &ll, ctx).map_err(|_| "6LoWPAN decompression failed")?;
+    let h = Ipv6Header::parse(&p).map_err(|_| "malformed IPv6 header")?;
+    if h.next_header != UDP || p.len() < Ipv6Header::LEN + 8 {
+        return Err("not a UDP datagram");
+    }
+    let u = &p[Ipv6Header::LEN..];
+    Ok(Inbound {
+        mac_src: src,
+        mac_dst: open.dst,
+        secured,
+        frame_counter,
+        src: h.src,
+        dst: h.dst,
+        sport: u16::from_be_bytes([u[0], u[1]]),
+        dport: u16::from_be_bytes([u[2], u[3]]),
+        data: u[8..].to_vec(),
+    })
 }
 
 /// The link margin of a reception (RSSI above the noise floor, -100 dBm as OpenThread
