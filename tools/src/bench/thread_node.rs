@@ -37,6 +37,8 @@ pub fn figures(seeds: usize, first_seed: u64, routers: usize, nodes: usize, seco
         "formation": {
             "routers": routers, "nodes": nodes, "seed": first_seed, "virtual_s_limit": seconds,
             "formed_virtual_s": f.formed_s, "formed_wall_s": f.formed_wall_s.map(round),
+            "routers_when_formed": f.routers_when_formed, "all_routers_virtual_s": f.all_routers_s,
+            "routers_settled_virtual_s": f.routers_settled_s,
             "virtual_per_wall": f.formed_s.zip(f.formed_wall_s).map(|(v, w)| (v / w * 10.0).round() / 10.0),
             "wall_s": round(f.wall_s), "routers_at_end": f.routers_at_end, "partitions_at_end": f.partitions_at_end,
             "children_attached": f.attached, "frames": f.frames, "acks": f.acks, "collisions": f.collisions,
@@ -48,7 +50,7 @@ pub fn figures(seeds: usize, first_seed: u64, routers: usize, nodes: usize, seco
 pub fn text(v: &Value) -> String {
     let f = &v["formation"];
     format!(
-        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} routers / {} nodes formed in {} virtual s, {} wall s ({}x); at the end {} routers in {} partition(s), {} children attached",
+        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} router-eligible / {} nodes formed one partition, none detached, in {} virtual s ({} wall s, {}x), {} routers then; routers settled at {} virtual s (all {} routers: {}); at the end {} routers in {} partition(s), {} children attached",
         v["attach_ms"]["median"],
         v["attach_ms"]["attached"],
         v["attach_ms"]["min"],
@@ -61,6 +63,10 @@ pub fn text(v: &Value) -> String {
         f["formed_virtual_s"],
         f["formed_wall_s"],
         f["virtual_per_wall"],
+        f["routers_when_formed"],
+        f["routers_settled_virtual_s"],
+        f["routers"],
+        f["all_routers_virtual_s"],
         f["routers_at_end"],
         f["partitions_at_end"],
         f["children_attached"],

@@ -24,11 +24,18 @@ pub struct BenchRun {
     pub attached: u64,
     pub data_sent: u64,
     pub data_received: u64,
-    /// Virtual seconds until the partition was formed: one partition, `routers` routers (the
-    /// leader among them) and every end device a child; `None` if not within the run.
+    /// Virtual seconds until the partition was formed: one partition, no node detached (every
+    /// end device a child, every router-eligible node a router or a child); `None` if not
+    /// within the run.
     pub formed_s: Option<f64>,
     /// Wall seconds until then.
     pub formed_wall_s: Option<f64>,
+    /// Routers (the leader among them) when it formed.
+    pub routers_when_formed: usize,
+    /// Virtual seconds until every router-eligible node was a router; `None` if never.
+    pub all_routers_s: Option<f64>,
+    /// The last virtual second the number of routers changed.
+    pub routers_settled_s: f64,
     /// Routers (and the leader) at the end, and distinct partitions.
     pub routers_at_end: usize,
     pub partitions_at_end: usize,
@@ -38,7 +45,8 @@ pub struct BenchRun {
 /// formation time mostly the jitter; 10 s as in `thread-home`).
 pub const GRID_JITTER: Duration = Duration::from_secs(10);
 
-fn formed(medium: &Medium<Station>, routers: usize) -> (bool, usize, usize) {
+/// (one partition and nobody detached, routers, partitions).
+fn formed(medium: &Medium<Station>) -> (bool, usize, usize) {
     let mut parts = Vec::new();
     let (mut r, mut detached) = (0, 0);
     for (_, s) in medium.nodes() {
@@ -54,11 +62,7 @@ fn formed(medium: &Medium<Station>, routers: usize) -> (bool, usize, usize) {
             }
         }
     }
-    (
-        r == routers && detached == 0 && parts.len() == 1,
-        r,
-        parts.len(),
-    )
+    (detached == 0 && parts.len() == 1, r, parts.len())
 }
 
 /// Runs `routers` router-eligible nodes (the upgrade threshold raised to `routers`) and
@@ -97,15 +101,17 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
         data_received: 0,
         formed_s: None,
         formed_wall_s: None,
+        routers_when_formed: 0,
+        all_routers_s: None,
+        routers_settled_s: 0.0,
         routers_at_end: 0,
         partitions_at_end: 0,
     };
     let mut seen = vec![false; layout.nodes.len()];
+    let mut last_routers = 0;
     let mut now = Instant::ZERO;
     while now < end {
-        // Fine steps until formed (its time to the second), then coarse ones.
-        let step = if r.formed_s.is_none() { 1 } else { 10 };
-        now = (now + Duration::from_secs(step)).min(end);
+        now = (now + Duration::from_secs(1)).min(end);
         medium.run_until(now);
         // Station events are always recorded: drain them so that memory stays bounded.
         for e in medium.drain_events() {
@@ -123,13 +129,23 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
                 }
             }
         }
-        if r.formed_s.is_none() && formed(&medium, routers).0 {
-            r.formed_s = Some(now.as_micros() as f64 / 1e6);
+        let (one, rs, _) = formed(&medium);
+        let secs = now.as_micros() as f64 / 1e6;
+        if r.formed_s.is_none() && one {
+            r.formed_s = Some(secs);
             r.formed_wall_s = Some(t.elapsed().as_secs_f64());
+            r.routers_when_formed = rs;
+        }
+        if r.all_routers_s.is_none() && one && rs == routers {
+            r.all_routers_s = Some(secs);
+        }
+        if rs != last_routers {
+            last_routers = rs;
+            r.routers_settled_s = secs;
         }
     }
     r.wall_s = t.elapsed().as_secs_f64();
-    let (_, ra, pa) = formed(&medium, routers);
+    let (_, ra, pa) = formed(&medium);
     r.routers_at_end = ra;
     r.partitions_at_end = pa;
     let st = medium.stats();
@@ -203,7 +219,8 @@ pub fn line(seed: u64) -> Option<Medium<Station>> {
     }
     medium.run_until(Instant::from_micros(300_000_000));
     medium.drain_events().for_each(drop);
-    formed(&medium, 6).0.then_some(medium)
+    let (one, r, _) = formed(&medium);
+    (one && r == 6).then_some(medium)
 }
 
 /// The UDP echo round trip (virtual ms) from the line's first node to the node `hops` hops
