@@ -41,6 +41,7 @@ pub fn figures(seeds: usize, first_seed: u64, routers: usize, nodes: usize, seco
             "routers_settled_virtual_s": f.routers_settled_s,
             "virtual_per_wall": f.formed_s.zip(f.formed_wall_s).map(|(v, w)| (v / w * 10.0).round() / 10.0),
             "wall_s": round(f.wall_s), "routers_at_end": f.routers_at_end, "partitions_at_end": f.partitions_at_end,
+            "detached_at_end": {"router_eligible": f.detached_at_end.0, "end_devices": f.detached_at_end.1},
             "children_attached": f.attached, "frames": f.frames, "acks": f.acks, "collisions": f.collisions,
         },
     })
@@ -50,7 +51,7 @@ pub fn figures(seeds: usize, first_seed: u64, routers: usize, nodes: usize, seco
 pub fn text(v: &Value) -> String {
     let f = &v["formation"];
     format!(
-        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} router-eligible / {} nodes formed one partition, none detached, in {} virtual s ({} wall s, {}x), {} routers then; routers settled at {} virtual s (all {} routers: {}); at the end {} routers in {} partition(s), {} children attached",
+        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} router-eligible / {} nodes formed one partition, none detached, in {} virtual s ({} wall s, {}x), {} routers then; routers settled at {} virtual s (all {} routers: {}); at the end {} routers in {} partition(s), {} detached, {} children attached",
         v["attach_ms"]["median"],
         v["attach_ms"]["attached"],
         v["attach_ms"]["min"],
@@ -69,6 +70,7 @@ pub fn text(v: &Value) -> String {
         f["all_routers_virtual_s"],
         f["routers_at_end"],
         f["partitions_at_end"],
+        f["detached_at_end"],
         f["children_attached"],
     )
 }

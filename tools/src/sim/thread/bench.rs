@@ -39,6 +39,8 @@ pub struct BenchRun {
     /// Routers (and the leader) at the end, and distinct partitions.
     pub routers_at_end: usize,
     pub partitions_at_end: usize,
+    /// Nodes detached at the end (router-eligible ones, end devices).
+    pub detached_at_end: (usize, usize),
 }
 
 /// The router selection jitter of the generated network (OpenThread's 120 s would make the
@@ -106,6 +108,7 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
         routers_settled_s: 0.0,
         routers_at_end: 0,
         partitions_at_end: 0,
+        detached_at_end: (0, 0),
     };
     let mut seen = vec![false; layout.nodes.len()];
     let mut last_routers = 0;
@@ -148,6 +151,14 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
     let (_, ra, pa) = formed(&medium);
     r.routers_at_end = ra;
     r.partitions_at_end = pa;
+    for (id, s) in medium.nodes() {
+        if s.role() == Role::Detached {
+            match layout.nodes[id.index()].kind {
+                Kind::Router => r.detached_at_end.0 += 1,
+                _ => r.detached_at_end.1 += 1,
+            }
+        }
+    }
     let st = medium.stats();
     r.frames = st.frames_sent;
     r.acks = st.acks_sent;
