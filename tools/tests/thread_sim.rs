@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use weft_mesh::thread::lowpan::{decompress, Context, Contexts, LinkAddresses, LowpanFrame};
-use weft_mesh::thread::mac::{Address, Body, Frame, FrameType};
+use weft_mesh::thread::mac::{Address, Body, ExtAddress, Frame, FrameType};
 use weft_mesh::thread::mle::{self, command, MleMessage, Tlv};
 use weft_mesh::thread::security::KeyManager;
 use weft_mesh::Wire;
@@ -203,6 +203,16 @@ fn the_capture_reads_back_with_the_thread_decoders() {
     let mut commands: BTreeMap<u8, usize> = BTreeMap::new();
     let mut udp_ports: BTreeMap<u16, usize> = BTreeMap::new();
     let (mut acks, mut polls, mut echo, mut forwarded, mut later_fragments) = (0, 0, 0, 0, 0);
+    let mut short_src = 0;
+    let exts: Vec<ExtAddress> = lines[0]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let b = hex::decode(n["ext_address"].as_str().unwrap()).unwrap();
+            ExtAddress(b.try_into().unwrap())
+        })
+        .collect();
     for p in &packets {
         assert_eq!(p.link_type, 283);
         let (info, mac) = weft_radio::ieee802154_tap::parse_frame(&p.data).expect("FCS right");
@@ -212,13 +222,19 @@ fn the_capture_reads_back_with_the_thread_decoders() {
             acks += 1;
             continue;
         }
-        let Address::Extended(src) = f.src else {
-            panic!("{f:?}")
-        };
-        let open = if f.security.is_some() {
-            keys.unsecure_mac(&f, src).unwrap().frame
-        } else {
-            f
+        // An attached node sends from its RLOC16: the nonce takes its extended address, the
+        // one of the network's nodes under which the MIC checks.
+        let open = match (f.src, f.security.is_some()) {
+            (_, false) => f,
+            (Address::Extended(src), true) => keys.unsecure_mac(&f, src).unwrap().frame,
+            (Address::Short(_), true) => {
+                short_src += 1;
+                exts.iter()
+                    .find_map(|e| keys.unsecure_mac(&f, *e).ok())
+                    .unwrap_or_else(|| panic!("no node's address opens {f:?}"))
+                    .frame
+            }
+            _ => panic!("{f:?}"),
         };
         if open.frame_type == FrameType::MacCommand {
             // Data Requests of the sleepy sensor (and of end devices while attaching).
@@ -318,6 +334,7 @@ fn the_capture_reads_back_with_the_thread_decoders() {
         "{udp_ports:?}"
     );
     let _ = later_fragments;
+    assert!(short_src > 0, "attached nodes send from their RLOC16");
 }
 
 #[test]
