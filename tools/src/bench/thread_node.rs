@@ -51,7 +51,7 @@ pub fn figures(seeds: usize, first_seed: u64, routers: usize, nodes: usize, seco
 pub fn text(v: &Value) -> String {
     let f = &v["formation"];
     format!(
-        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} router-eligible / {} nodes formed one partition, none detached, in {} virtual s ({} wall s, {}x), {} routers then; routers settled at {} virtual s (all {} routers: {}); at the end {} routers in {} partition(s), {} detached, {} children attached",
+        "child attach: median {} ms over {} seeds (min {}, max {}); UDP echo round trip: 1 hop {} ms, 3 hops {} ms, 5 hops {} ms (medians); {} router-eligible / {} nodes formed one partition, none detached, in {} virtual s ({} wall s, {}x), {} routers then; routers settled at {} virtual s (all {} routers: {}); at the end {} routers in {} partition(s), {} router-eligible and {} end devices detached, {} children attached",
         v["attach_ms"]["median"],
         v["attach_ms"]["attached"],
         v["attach_ms"]["min"],
@@ -70,7 +70,8 @@ pub fn text(v: &Value) -> String {
         f["all_routers_virtual_s"],
         f["routers_at_end"],
         f["partitions_at_end"],
-        f["detached_at_end"],
+        f["detached_at_end"]["router_eligible"],
+        f["detached_at_end"]["end_devices"],
         f["children_attached"],
     )
 }
