@@ -14,8 +14,22 @@ use weft::inspect::ui::{self, App, Protocol, ThreadInfo};
 use weft_mesh::thread::sniff::Fcs;
 use weft_mesh::{Duration, Instant};
 
+/// What the stations are after the run: the leader's RLOC16, the partition, the routers'
+/// RLOC16s, each end device's (RLOC16, parent RLOC16).
+struct Truth {
+    leader: u16,
+    partition: u32,
+    routers: Vec<u16>,
+    children: Vec<(u16, u16)>,
+}
+
 /// thread-home after 60 virtual seconds, then one frame too short for a MAC header.
 fn model() -> ThreadModel {
+    model_and_truth().0
+}
+
+fn model_and_truth() -> (ThreadModel, Truth) {
+    use weft_mesh::thread::stack::Role;
     let mut sim = ThreadSim::new("thread-home", 1).unwrap();
     let mut f = ThreadFeeder::new("sim:thread-home (seed 1)".into(), sim.config(None, None));
     let mut t = Instant::ZERO;
@@ -25,7 +39,38 @@ fn model() -> ThreadModel {
     }
     f.ingest(t, 15, Some(-70), Some(200), &[0x41, 0xd8], Fcs::Absent);
     f.publish(300);
-    f.model
+    let mut truth = Truth {
+        leader: 0xfffe,
+        partition: 0,
+        routers: Vec::new(),
+        children: Vec::new(),
+    };
+    for (_, st) in sim.medium().nodes() {
+        let n = st.node();
+        match n.role() {
+            Role::Leader => {
+                truth.leader = n.rloc16().unwrap();
+                truth.partition = n.partition().unwrap().id;
+                truth.routers.push(n.rloc16().unwrap());
+            }
+            Role::Router => truth.routers.push(n.rloc16().unwrap()),
+            Role::Child => truth
+                .children
+                .push((n.rloc16().unwrap(), n.parent_rloc16().unwrap())),
+            Role::Detached => panic!("a detached station after 60 s"),
+        }
+    }
+    (f.model, truth)
+}
+
+/// Children the model holds that no station is (RLOC16s the routers held as children before
+/// they became routers).
+fn stale(m: &ThreadModel, t: &Truth) -> usize {
+    m.nodes
+        .iter()
+        .filter(|n| n.parent.is_some())
+        .filter(|n| !t.children.iter().any(|c| c.0 == n.rloc16))
+        .count()
 }
 
 type Pane = fn(&mut Frame<'_>, Rect, &mut App, &ThreadModel);
@@ -56,19 +101,25 @@ fn color_of(screen: &str, buf: &Buffer, text: &str) -> Color {
 
 #[test]
 fn the_topology_draws_routers_the_leader_and_children() {
-    let m = model();
+    let (m, t) = model_and_truth();
     let mut app = App::default();
     let (s, _) = render(100, 30, &mut app, &m, ui::draw_thread_topology);
-    assert!(s.contains("Topology · partition 77656674"), "{s}");
-    assert!(s.contains("R0 leader"), "{s}");
-    for r in ["R9", "R17", "R33", "R48"] {
-        assert!(s.contains(r), "{r}\n{s}");
+    assert!(
+        s.contains(&format!("Topology · partition {:08x}", t.partition)),
+        "{s}"
+    );
+    assert!(s.contains(&format!("R{} leader", t.leader >> 10)), "{s}");
+    assert_eq!(t.routers.len(), 5);
+    for r in &t.routers {
+        assert!(s.contains(&format!("R{}", r >> 10)), "{r:04x}\n{s}");
     }
-    // Ten children, one glyph each, and the routers' glyphs.
-    assert_eq!(s.matches('●').count(), 10 + 1, "{s}"); // + the legend's
+    // Ten children (and any stale child entry), one glyph each, and the routers' glyphs.
+    assert_eq!(t.children.len(), 10);
+    let stale = stale(&m, &t);
+    assert_eq!(s.matches('●').count(), 10 + stale + 1, "{s}"); // + the legend's
     assert_eq!(s.matches('■').count(), 4 + 1, "{s}");
     assert_eq!(s.matches('◆').count(), 1 + 1, "{s}");
-    assert_eq!(app.areas.node_cells.len(), 15);
+    assert_eq!(app.areas.node_cells.len(), 15 + stale);
     // Plain characters.
     app.braille = false;
     let (s, _) = render(100, 30, &mut app, &m, ui::draw_thread_topology);
@@ -77,17 +128,22 @@ fn the_topology_draws_routers_the_leader_and_children() {
 
 #[test]
 fn the_nodes_table_lists_roles_parents_and_links() {
-    let m = model();
+    let (m, t) = model_and_truth();
     let mut app = App::default();
-    let (s, buf) = render(100, 20, &mut app, &m, ui::draw_thread_nodes);
-    assert!(s.contains("Nodes (5 routers, 10 children)"), "{s}");
+    let (s, buf) = render(100, 24, &mut app, &m, ui::draw_thread_nodes);
+    assert!(
+        s.contains(&format!(
+            "Nodes (5 routers, {} children)",
+            10 + stale(&m, &t)
+        )),
+        "{s}"
+    );
     assert!(s.contains("PARENT / LINKS (LQ in/out)"), "{s}");
-    let leader = s
-        .lines()
-        .find(|l| l.contains("0000 leader"))
-        .expect("leader");
+    let leader_row = format!("{:04x} leader", t.leader);
+    let leader = s.lines().find(|l| l.contains(&leader_row)).expect("leader");
     // The leader's links as its Route64 says them, and its extended address.
-    let n = m.node(0).unwrap();
+    let n = m.node(t.leader).unwrap();
+    assert!(!n.links.is_empty());
     for l in &n.links {
         assert!(
             leader.contains(&format!("R{} {}/{}", l.router_id, l.lq_in, l.lq_out)),
@@ -95,14 +151,26 @@ fn the_nodes_table_lists_roles_parents_and_links() {
         );
     }
     assert!(leader.contains(n.ext_addr.as_deref().unwrap()), "{leader}");
-    assert!(s.contains("child  ↑ R9 (2400)"), "{s}");
-    // The first node is selected.
-    assert_eq!(color_of(&s, &buf, "0000 leader"), Color::White);
+    // A child under its parent.
+    let (c, p) = t.children[0];
+    let row = s
+        .lines()
+        .find(|l| l.contains(&format!("{c:04x} child")))
+        .unwrap_or_else(|| panic!("{c:04x}\n{s}"));
+    assert!(
+        row.contains(&format!("child  ↑ R{} ({p:04x})", p >> 10)),
+        "{row}"
+    );
+    // The first node is selected; selecting another moves the highlight.
+    let first = &m.nodes[0];
+    let first_row = format!("{:04x} ", first.rloc16);
+    assert_eq!(color_of(&s, &buf, &first_row), Color::White);
     app.thread.selected = 3;
-    let (s, buf) = render(60, 20, &mut app, &m, ui::draw_thread_nodes);
+    let third = format!("{:04x} ", m.nodes[3].rloc16);
+    let (s, buf) = render(60, 24, &mut app, &m, ui::draw_thread_nodes);
     assert!(s.contains("PARENT / LINKS id:in/out"), "{s}");
-    assert_eq!(color_of(&s, &buf, "2400 router"), Color::White);
-    assert_ne!(color_of(&s, &buf, "0000 leader"), Color::White);
+    assert_eq!(color_of(&s, &buf, &third), Color::White);
+    assert_ne!(color_of(&s, &buf, &first_row), Color::White);
 }
 
 #[test]
@@ -139,7 +207,7 @@ fn stats(f: &mut Frame<'_>, a: Rect, app: &mut App, m: &ThreadModel) {
 
 #[test]
 fn the_detail_shows_every_layer_of_the_selected_frame() {
-    let m = model();
+    let (m, t) = model_and_truth();
     let mut app = App::default();
     // Following: the newest, the error.
     let (s, buf) = render(60, 20, &mut app, &m, detail);
@@ -163,7 +231,10 @@ fn the_detail_shows_every_layer_of_the_selected_frame() {
     let (s, _) = render(70, 40, &mut app, &m, detail);
     assert!(s.contains("command child id response (12), secured"), "{s}");
     assert!(s.contains("address16(rloc16="), "{s}");
-    assert!(s.contains("leader_data(partition_id=77656674"), "{s}");
+    assert!(
+        s.contains(&format!("leader_data(partition_id={:08x}", t.partition)),
+        "{s}"
+    );
     let at = |t: &str| s.find(t).unwrap_or_else(|| panic!("{t}\n{s}"));
     assert!(at("MLE") < at("UDP") && at("UDP") < at("IPv6"), "{s}");
     assert!(
@@ -175,7 +246,7 @@ fn the_detail_shows_every_layer_of_the_selected_frame() {
 
 #[test]
 fn the_statistics_count_what_was_heard() {
-    let m = model();
+    let (m, t) = model_and_truth();
     let mut app = App::default();
     app.thread.info = ThreadInfo::Stats;
     let (s, buf) = render(60, 30, &mut app, &m, stats);
@@ -186,8 +257,18 @@ fn the_statistics_count_what_was_heard() {
         "{s}"
     );
     assert!(s.contains(&format!("MLE           {}", st.mle)), "{s}");
-    assert!(s.contains("leader        router 0 (0000)"), "{s}");
-    assert!(s.contains("partition     77656674"), "{s}");
+    assert!(
+        s.contains(&format!(
+            "leader        router {} ({:04x})",
+            t.leader >> 10,
+            t.leader
+        )),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("partition     {:08x}", t.partition)),
+        "{s}"
+    );
     assert!(s.contains("key sequence  0"), "{s}");
     // The one error, by kind, in red.
     assert!(s.contains("MAC malformed"), "{s}");

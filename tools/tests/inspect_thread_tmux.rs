@@ -30,6 +30,49 @@ fn start(name: &str, dir: &Path, args: &str) -> (Tmux, std::path::PathBuf) {
     (Tmux::start(name, &cmd), exit_file)
 }
 
+/// What a thread-home run (seed 1) of `seconds` says: the leader's RLOC16, the partition
+/// ID, the RLOC16s of the other routers, and the network line.
+struct Home {
+    leader: String,
+    partition: String,
+    routers: Vec<String>,
+    network: serde_json::Value,
+}
+
+fn home(seconds: &str, pcap: Option<&Path>) -> Home {
+    let mut args = vec![
+        "sim",
+        "run",
+        "--scenario",
+        "thread-home",
+        "--seconds",
+        seconds,
+        "--json",
+    ];
+    if let Some(p) = pcap {
+        args.extend(["--pcap", p.to_str().unwrap()]);
+    }
+    let (code, out, err) = procs::run(&args);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    let routers = summary["routers"].as_array().unwrap();
+    let rloc = |r: &serde_json::Value| r["rloc16"].as_str().unwrap().to_string();
+    Home {
+        leader: rloc(routers.iter().find(|r| r["role"] == "leader").unwrap()),
+        partition: summary["partition_id"].as_str().unwrap().to_string(),
+        routers: routers
+            .iter()
+            .filter(|r| r["role"] == "router")
+            .map(rloc)
+            .collect(),
+        network: lines[0].clone(),
+    }
+}
+
 fn quit(t: &Tmux, exit_file: &Path) {
     t.keys("q");
     wait_for("weft to exit", Duration::from_secs(20), || {
@@ -49,23 +92,26 @@ fn inspect_shows_the_thread_home_network() {
         &dir,
         "inspect --radio sim:thread-home --speed 5",
     );
-    // thread-home: routers 0 (the leader), 9, 17, 33, 48; ten children attach in the first
-    // five virtual seconds.
+    // thread-home: five routers (the living room leads), ten end devices attach between 35
+    // and 45 virtual seconds; who got which RLOC16 as the same run says.
+    let h = home("60", None);
+    let leader_id = u16::from_str_radix(&h.leader, 16).unwrap() >> 10;
     let mut screen = String::new();
     wait_for(
         "routers, children and decoded MLE on the screen",
         Duration::from_secs(60),
         || {
             screen = t.capture();
-            screen.contains("Nodes (5 routers, 10 children)")
+            screen.contains("Nodes (5 routers, 1")
                 && screen.contains("MLE advertisement")
-                && screen.contains("R0 leader")
+                && screen.contains(&format!("R{leader_id} leader"))
         },
     );
     assert!(screen.contains("sim:thread-home (seed 1)"), "{screen}");
-    assert!(screen.contains("0000 leader"), "{screen}");
-    for r in ["2400 router", "4400 router", "8400 router", "c000 router"] {
-        assert!(screen.contains(r), "{r}\n{screen}");
+    assert!(screen.contains(&format!("{} leader", h.leader)), "{screen}");
+    assert_eq!(h.routers.len(), 4);
+    for r in &h.routers {
+        assert!(screen.contains(&format!("{r} router")), "{r}\n{screen}");
     }
     // Children under their parents, router links with their link quality in/out.
     assert!(screen.contains("child  ↑ R"), "{screen}");
@@ -73,7 +119,10 @@ fn inspect_shows_the_thread_home_network() {
         screen.contains(":2/2") || screen.contains(":3/3"),
         "{screen}"
     );
-    assert!(screen.contains("partition 77656674"), "{screen}");
+    assert!(
+        screen.contains(&format!("partition {}", h.partition)),
+        "{screen}"
+    );
     assert!(!screen.contains("encrypted frames shown"), "{screen}");
 
     // The statistics: decrypted frames, MLE by command, no errors, the leader.
@@ -82,8 +131,14 @@ fn inspect_shows_the_thread_home_network() {
         screen = t.capture();
         screen.contains("[Stats]")
     });
-    assert!(screen.contains("leader        router 0 (0000)"), "{screen}");
-    assert!(screen.contains("partition     77656674"), "{screen}");
+    assert!(
+        screen.contains(&format!("leader        router {leader_id} ({})", h.leader)),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!("partition     {}", h.partition)),
+        "{screen}"
+    );
     assert!(screen.contains("key sequence  0"), "{screen}");
     assert!(screen.contains("child id response"), "{screen}");
     let errors = screen.find("errors by kind").expect("errors by kind");
@@ -108,7 +163,7 @@ fn inspect_shows_the_thread_home_network() {
     });
     assert!(screen.contains("source_address(rloc16="), "{screen}");
     assert!(
-        screen.contains("leader_data(partition_id=77656674"),
+        screen.contains(&format!("leader_data(partition_id={}", h.partition)),
         "{screen}"
     );
 
@@ -185,26 +240,13 @@ fn inspect_shows_both_protocols_a_tab_each() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A thread-home capture, as (channel, PSDU with FCS) pairs, and the run's network key.
+/// A thread-home capture, as (channel, PSDU with FCS) pairs, and what the run says.
 #[cfg(feature = "otsim")]
-fn thread_home_capture(dir: &Path) -> (Vec<(u8, Vec<u8>)>, String) {
+fn thread_home_capture(dir: &Path) -> (Vec<(u8, Vec<u8>)>, Home) {
     use weft_radio::ieee802154_tap;
     use weft_radio::pcap::read_all_packets;
     let pcap = dir.join("home.pcapng");
-    let (code, out, err) = procs::run(&[
-        "sim",
-        "run",
-        "--scenario",
-        "thread-home",
-        "--seconds",
-        "60",
-        "--json",
-        "--pcap",
-        pcap.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let first: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    let key = first["network_key"].as_str().unwrap().to_owned();
+    let h = home("60", Some(&pcap));
     let packets = read_all_packets(&std::fs::read(&pcap).unwrap()).unwrap();
     let psdus = packets
         .iter()
@@ -213,7 +255,7 @@ fn thread_home_capture(dir: &Path) -> (Vec<(u8, Vec<u8>)>, String) {
             (info.channel.unwrap().0 as u8, psdu.to_vec())
         })
         .collect();
-    (psdus, key)
+    (psdus, h)
 }
 
 /// Replays `psdus` onto the OpenThread simulation air of `port_offset` as node 9 would send
@@ -243,13 +285,20 @@ fn inspect_shows_a_thread_network_heard_on_the_openthread_air() {
         return;
     }
     let dir = procs::scratch("tmux", "otsim");
-    let (psdus, key) = thread_home_capture(&dir);
+    let (psdus, h) = thread_home_capture(&dir);
+    let key = h.network["network_key"].as_str().unwrap();
+    let pan = h.network["pan_id"].as_str().unwrap();
+    let prefix = h.network["mesh_local_prefix"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches("/64");
+    let leader_id = u16::from_str_radix(&h.leader, 16).unwrap() >> 10;
     let offset = 600 + (std::process::id() % 400) as u16;
     let (t, exit_file) = start(
         "weft-otsim",
         &dir,
         &format!(
-            "inspect --radio 'otsim:7?port_offset={offset}' --thread-key {key} --channel 15 --pan-id face --mesh-local-prefix fdde:ad00:beef:0::"
+            "inspect --radio 'otsim:7?port_offset={offset}' --thread-key {key} --channel 15 --pan-id {pan} --mesh-local-prefix {prefix}"
         ),
     );
     let mut screen = String::new();
@@ -257,7 +306,10 @@ fn inspect_shows_a_thread_network_heard_on_the_openthread_air() {
         screen = t.capture();
         screen.contains("Traffic (0 frames)")
     });
-    assert!(screen.contains("channel 15, PAN face"), "{screen}");
+    assert!(
+        screen.contains(&format!("channel 15, PAN {pan}")),
+        "{screen}"
+    );
     replay(&psdus, offset);
     std::thread::sleep(Duration::from_millis(500));
     screen = t.capture();
@@ -275,14 +327,17 @@ fn inspect_shows_a_thread_network_heard_on_the_openthread_air() {
             screen.contains("Nodes (5 routers,") && screen.contains("MLE advertisement")
         },
     );
-    assert!(screen.contains("0000 leader"), "{screen}");
+    assert!(screen.contains(&format!("{} leader", h.leader)), "{screen}");
     assert!(screen.contains("decrypted"), "{screen}");
     t.keys("s");
     wait_for("the statistics", Duration::from_secs(10), || {
         screen = t.capture();
         screen.contains("[Stats]")
     });
-    assert!(screen.contains("leader        router 0 (0000)"), "{screen}");
+    assert!(
+        screen.contains(&format!("leader        router {leader_id} ({})", h.leader)),
+        "{screen}"
+    );
     assert!(screen.contains("other PAN     0"), "{screen}");
     quit(&t, &exit_file);
     drop(t);

@@ -26,7 +26,6 @@ pub mod lowpan;
 pub mod mac;
 pub mod mle;
 pub mod netdata;
-pub mod node;
 
 pub mod radio;
 pub mod security;

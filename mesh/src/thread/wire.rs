@@ -1,6 +1,5 @@
-//! Frame helpers shared by the simulator stations ([`crate::thread::node`]) and the Thread node
-//! ([`crate::thread::stack`]): the frames they send and read, built and read with the wire core
-//! only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
+//! Frame helpers of the Thread node ([`crate::thread::stack`]) and its tests and fuzz harness:
+//! the frames they send and read, built and read with the wire core only: a UDP datagram in IPv6 (RFC 8200), compressed with IPHC/NHC (RFC 6282), in an
 //! IEEE 802.15.4-2006 data frame (802.15.4-2015 §7.2), MAC-secured with the Thread MAC key
 //! (level 5, Key ID Mode 1; Thread 1.3 §7.1.2) for data, unsecured at the MAC for MLE, whose
 //! own security is MLE's (Thread 1.3 §4.3.1: MLE key, Key ID Mode 2).
@@ -14,7 +13,7 @@ use crate::thread::mac::{
     Address, AuxSecurityHeader, Body, ExtAddress, Frame, FrameType, FrameVersion, KeyIdentifier,
     SecurityLevel,
 };
-use crate::thread::mle::{self, MleMessage, MlePayload, OpenedMle, MLE_PORT};
+use crate::thread::mle::{self, MlePayload, MLE_PORT};
 use crate::thread::security::{secure, KeyManager, ThreadKeys};
 use crate::wire::Wire;
 
@@ -25,11 +24,9 @@ pub const COAP_PORT: u16 = 5683;
 
 pub use crate::thread::ip::addr::{link_local, rloc};
 
-/// The RLOC16 of an RLOC-form address, when it is one.
-pub fn rloc16_of(ip: &Ipv6Addr) -> Option<u16> {
-    let o = ip.octets();
-    (o[8..14] == [0, 0, 0, 0xff, 0xfe, 0]).then(|| u16::from_be_bytes([o[14], o[15]]))
-}
+/// Thread version in the Version TLV (Thread 1.3 §4.4.? Version TLV: 4 is Thread 1.3;
+/// unverified).
+pub const THREAD_VERSION: u16 = 4;
 
 /// The compression contexts: context 0 is the mesh-local prefix (Thread reserves context ID 0
 /// for it).
@@ -199,37 +196,6 @@ pub fn read_frame(
         dport: u16::from_be_bytes([u[2], u[3]]),
         data: u[8..].to_vec(),
     })
-}
-
-/// Opens the MLE message of an inbound datagram (port 19788, unsecured at the MAC).
-pub fn read_mle(inb: &Inbound, keys: &mut KeyManager) -> Result<OpenedMle, &'static str> {
-    if inb.dport != MLE_PORT || inb.sport != MLE_PORT {
-        return Err("not MLE");
-    }
-    let msg = MleMessage::parse(&inb.data).map_err(|_| "malformed MLE message")?;
-    if !matches!(msg, MleMessage::Secured { .. }) {
-        return Err("unsecured MLE message");
-    }
-    mle::open(&msg, keys, &inb.src, &inb.dst).map_err(|_| "MLE message failed authentication")
-}
-
-/// A CoAP message (RFC 7252 §3): version 1, Non-confirmable, POST, a 2-octet token, one
-/// Uri-Path option and the payload after the 0xff marker.
-pub fn coap_post(message_id: u16, token: u16, path: &str, payload: &[u8]) -> Vec<u8> {
-    let mut m = vec![0x40 | 0x10 | 2, 0x02];
-    m.extend_from_slice(&message_id.to_be_bytes());
-    m.extend_from_slice(&token.to_be_bytes());
-    // Option 11 (Uri-Path), delta 11 from 0; paths here are under 13 octets.
-    m.push(0xb0 | (path.len().min(12) as u8));
-    m.extend_from_slice(&path.as_bytes()[..path.len().min(12)]);
-    m.push(0xff);
-    m.extend_from_slice(payload);
-    m
-}
-
-/// The message ID of a CoAP message, when it is one (version 1).
-pub fn coap_message_id(m: &[u8]) -> Option<u16> {
-    (m.len() >= 4 && m[0] >> 6 == 1).then(|| u16::from_be_bytes([m[2], m[3]]))
 }
 
 /// The link margin of a reception (RSSI above the noise floor, -100 dBm as OpenThread

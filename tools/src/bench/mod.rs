@@ -18,6 +18,7 @@ use crate::Exit;
 pub mod gatt;
 pub mod hci;
 pub mod thread;
+pub mod thread_node;
 pub mod thread_random;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -86,9 +87,10 @@ pub enum BenchKind {
         #[arg(long)]
         json: bool,
     },
-    /// A Thread network on the simulated 802.15.4 medium (routers on a grid 12 m apart,
-    /// children scattered among them, attaching and reporting every 30 s): wall seconds for
-    /// the virtual time on one core, median of RUNS runs.
+    /// A Thread network on the simulated 802.15.4 medium (Thread nodes: ROUTERS
+    /// router-eligible ones on a grid 12 m apart, the other end devices scattered among them,
+    /// forming one partition, then reporting every 30 s): wall seconds for the virtual time
+    /// on one core, median of RUNS runs, and when the partition was formed.
     Sim154 {
         /// Routers, 1-63.
         #[arg(long, default_value_t = 32, value_parser = |s: &str| crate::args::count(s, "a number of routers", 1, 63))]
@@ -104,6 +106,30 @@ pub enum BenchKind {
         /// Runs to take the median of, 1-100.
         #[arg(long, default_value_t = 3, value_parser = |s: &str| crate::args::count(s, "a number of runs", 1, 100))]
         runs: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The Thread node on the simulated 802.15.4 air, in virtual time: a child's attach to a
+    /// lone leader (median over SEEDS seeds), the formation of a ROUTERS-router, NODES-node
+    /// partition (virtual seconds, and its wall seconds on one core), and UDP echo round
+    /// trips at 1, 3 and 5 hops (medians over SEEDS seeds).
+    ThreadNode {
+        /// Seeds to take the medians over, 1-1000.
+        #[arg(long, default_value_t = 20, value_parser = |s: &str| crate::args::count(s, "a number of seeds", 1, 1000))]
+        seeds: usize,
+        /// The first seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Router-eligible nodes of the formation, 1-63.
+        #[arg(long, default_value_t = 32, value_parser = |s: &str| crate::args::count(s, "a number of routers", 1, 63))]
+        routers: usize,
+        /// All nodes of the formation, 1-10000.
+        #[arg(long, default_value_t = 250, value_parser = |s: &str| crate::args::count(s, "a number of nodes", 1, 10_000))]
+        nodes: usize,
+        /// Virtual seconds the formation may take.
+        #[arg(long, default_value_t = 600.0, value_parser = crate::args::seconds, allow_hyphen_values = true)]
+        seconds: f64,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
@@ -369,6 +395,29 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             writeln!(out, "{line}").map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
             Ok(Exit::Ok)
         }
+        BenchKind::ThreadNode {
+            seeds,
+            seed,
+            routers,
+            nodes,
+            seconds,
+            json,
+        } => {
+            if routers > nodes {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    format!("--routers {routers} is more than --nodes {nodes}: give at most as many routers as nodes"),
+                ));
+            }
+            let v = thread_node::figures(*seeds, *seed, *routers, *nodes, *seconds);
+            let line = if *json {
+                v.to_string()
+            } else {
+                thread_node::text(&v)
+            };
+            writeln!(out, "{line}").map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+            Ok(Exit::Ok)
+        }
         BenchKind::Sim154 {
             routers,
             nodes,
@@ -402,6 +451,10 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                 "attached": r.attached,
                 "data_sent": r.data_sent,
                 "data_received": r.data_received,
+                "formed_virtual_s": r.formed_s,
+                "formed_wall_s": r.formed_wall_s.map(|w| (w * 1000.0).round() / 1000.0),
+                "routers_at_end": r.routers_at_end,
+                "partitions_at_end": r.partitions_at_end,
                 "peak_rss_mb": peak_rss_mb().map(|m| (m * 10.0).round() / 10.0),
             });
             let _ = if *json {
@@ -409,9 +462,10 @@ pub fn run(a: &BenchArgs, out: &mut impl Write) -> Result<Exit, Failure> {
             } else {
                 writeln!(
                     out,
-                    "{nodes} Thread nodes ({routers} routers), {seconds} virtual s in {wall:.2} wall s (median of {}): {:.0}x real time; {} frames, {} acks, {} children attached, {} of {} data messages received",
+                    "{nodes} Thread nodes ({routers} routers), {seconds} virtual s in {wall:.2} wall s (median of {}): {:.0}x real time; formed at {} virtual s; {} frames, {} acks, {} children attached, {} of {} data messages received",
                     all.len(),
                     seconds / wall,
+                    r.formed_s.map_or("-".to_string(), |s| s.to_string()),
                     r.frames,
                     r.acks,
                     r.attached,

@@ -184,7 +184,7 @@ impl<R: RngCore> Node<R> {
                 Tlv::Mode(mode),
                 Tlv::Challenge(challenge.to_vec()),
                 Tlv::ScanMask(scan),
-                Tlv::Version(crate::thread::node::THREAD_VERSION),
+                Tlv::Version(crate::thread::wire::THREAD_VERSION),
             ],
         );
     }
@@ -357,7 +357,7 @@ impl<R: RngCore> Node<R> {
             Tlv::MleFrameCounter(self.fc.next_mle),
             Tlv::Mode(self.mode()),
             Tlv::Timeout(self.cfg.child_timeout.as_micros().div_ceil(1_000_000) as u32),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::TlvRequest(req),
             self.address_registration(),
         ];

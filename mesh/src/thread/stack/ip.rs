@@ -35,7 +35,7 @@ impl<R: RngCore> Node<R> {
             return;
         };
         // A REED hears Parent Requests to all routers (it may answer those to REEDs).
-        let reed_group = p.header.dst == crate::thread::node::ALL_ROUTERS
+        let reed_group = p.header.dst == crate::thread::ip::addr::LINK_LOCAL_ALL_ROUTERS
             && self.cfg.router_eligible
             && self.cfg.rx_on_when_idle;
         if !self.addrs.accepts(&p.header.dst) && !reed_group {

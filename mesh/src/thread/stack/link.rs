@@ -250,7 +250,10 @@ impl<R: RngCore> Node<R> {
     ) {
         let (dst, mac_dst) = match to {
             Some(e) => (crate::thread::wire::link_local(e), Address::Extended(e)),
-            None => (crate::thread::node::ALL_ROUTERS, Address::Short(0xffff)),
+            None => (
+                crate::thread::ip::addr::LINK_LOCAL_ALL_ROUTERS,
+                Address::Short(0xffff),
+            ),
         };
         self.send_mle(
             now,

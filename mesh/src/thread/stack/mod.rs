@@ -347,6 +347,19 @@ impl<R: RngCore> Node<R> {
     pub fn children(&self) -> Vec<(ExtAddress, u16)> {
         self.children.iter().map(|c| (c.ext, c.rloc16)).collect()
     }
+    /// A router's routes: (router ID, next-hop router ID, path cost) to each router of the
+    /// partition it reaches; empty for a child or a detached node.
+    pub fn routes(&self) -> Vec<(u8, u8, u8)> {
+        if !matches!(self.role, Role::Router | Role::Leader) {
+            return Vec::new();
+        }
+        self.routes
+            .reachable(self.addrs.rloc16.map(|r| (r >> 10) as u8))
+    }
+    /// A router's neighbouring routers (router IDs).
+    pub fn router_neighbours(&self) -> Vec<u8> {
+        self.routes.neighbour_ids()
+    }
     /// The node's unicast addresses: link-local, ML-EID, RLOC (once attached).
     pub fn addresses(&self) -> &NodeAddresses {
         &self.addrs

@@ -167,7 +167,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Challenge(mine.to_vec()),
             Tlv::LinkMargin(link_margin(self.last_rssi)),
             Tlv::Connectivity(self.connectivity()),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
         ];
         let at = now + self.jitter(max_delay);
         self.delay_mle(

@@ -102,6 +102,19 @@ impl RouterTable {
         *self = RouterTable::new();
     }
 
+    /// Every router of the partition but `own` this table reaches: (router ID, next hop, cost).
+    pub fn reachable(&self, own: Option<u8>) -> Vec<(u8, u8, u8)> {
+        (0..63u8)
+            .filter(|&id| self.mask[id as usize] && Some(id) != own)
+            .filter_map(|id| self.route(id).map(|(next, cost)| (id, next, cost)))
+            .collect()
+    }
+
+    /// Router IDs of the link neighbours (routers heard in Link Accept / Advertisements).
+    pub fn neighbour_ids(&self) -> Vec<u8> {
+        self.neighbours.keys().copied().collect()
+    }
+
     /// The extended address of neighbour router `id`.
     pub fn neighbour_ext(&self, id: u8) -> Option<ExtAddress> {
         self.neighbours.get(&id).map(|n| n.ext)
@@ -306,7 +319,7 @@ impl<R: RngCore> Node<R> {
         self.send_mle(
             now,
             DelayedMle {
-                dst: crate::thread::node::ALL_NODES,
+                dst: crate::thread::ip::addr::LINK_LOCAL_ALL_NODES,
                 mac_dst: Address::Short(0xffff),
                 command: c::ADVERTISEMENT,
                 tlvs,
@@ -374,7 +387,7 @@ impl<R: RngCore> Node<R> {
             Tlv::SourceAddress(me),
             Tlv::LeaderData(p.leader_data()),
             Tlv::Challenge(challenge.to_vec()),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::TlvRequest(vec![tlv_type::LINK_MARGIN, tlv_type::ROUTE64]),
         ];
         self.mle_to(now, to, c::LINK_REQUEST, tlvs);
@@ -520,7 +533,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Response(theirs),
             Tlv::LinkFrameCounter(self.fc.next_mac),
             Tlv::MleFrameCounter(self.fc.next_mle),
-            Tlv::Version(crate::thread::node::THREAD_VERSION),
+            Tlv::Version(crate::thread::wire::THREAD_VERSION),
             Tlv::LinkMargin(link_margin(self.last_rssi)),
             Tlv::Route64(self.route64()),
         ];
@@ -614,7 +627,7 @@ impl<R: RngCore> Node<R> {
                 Tlv::Response(theirs),
                 Tlv::LinkFrameCounter(self.fc.next_mac),
                 Tlv::MleFrameCounter(self.fc.next_mle),
-                Tlv::Version(crate::thread::node::THREAD_VERSION),
+                Tlv::Version(crate::thread::wire::THREAD_VERSION),
                 Tlv::LinkMargin(link_margin(self.last_rssi)),
             ];
             self.mle_to(now, Some(src), c::LINK_ACCEPT, out);

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::sync::{Arc, Mutex};
 
-use weft_mesh::thread::node::NetworkConfig;
 use weft_mesh::thread::sniff::Fcs;
+use weft_mesh::thread::stack::Credentials;
 use weft_mesh::Instant;
 use weft_radio::sim::ieee802154::Medium;
 
@@ -32,7 +32,7 @@ struct Air {
 pub struct ThreadSim {
     medium: Medium<Station>,
     air: Arc<Mutex<Air>>,
-    pub net: NetworkConfig,
+    pub net: Credentials,
 }
 
 impl std::fmt::Debug for ThreadSim {
@@ -49,14 +49,15 @@ impl ThreadSim {
                 "'{name}' is not a built-in Thread scenario: the one there is is thread-home"
             ));
         }
-        let layout = scenario::home_layout();
-        let net = scenario::network(&layout, seed);
+        let layout = scenario::home_layout(seed);
+        let net = scenario::network(seed);
         let mut medium = scenario::build(
             &layout,
             &net,
             scenario::medium_config(0.0, false),
             seed,
             scenario::DATA_INTERVAL,
+            scenario::HOME_JITTER,
         );
         let air = Arc::new(Mutex::new(Air::default()));
         let tap = Arc::clone(&air);
@@ -79,7 +80,7 @@ impl ThreadSim {
         p[..8].copy_from_slice(&self.net.mesh_local_prefix);
         ThreadConfig {
             key: Some(self.net.network_key),
-            key_sequence: self.net.key_sequence,
+            key_sequence: 0,
             mesh_local_prefix: Some(Ipv6Addr::from(p)),
             channel,
             pan_id,

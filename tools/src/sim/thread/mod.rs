@@ -1,34 +1,42 @@
 //! Thread scenarios on the simulated 802.15.4 air (`weft_radio::sim::ieee802154::Medium`):
-//! simplified routers and children (`weft_mesh::thread::node`), placed in a layout whose truth
-//! (who hears whom, who should be whose parent) the report states beside what happened.
+//! real Thread nodes (`weft_mesh::thread::stack::Node`, through the one adapter
+//! [`station::SimStation`]) that form their partition themselves, placed in a layout whose
+//! truth (who hears whom, which router is each child's best parent) the report states beside
+//! what happened.
 //!
-//! Built in: `thread-home`, 5 routers and 10 children in a house of 36 × 20 m whose walls make
-//! the path-loss exponent 4.2: routers at opposite ends do not hear each other, and each child
-//! has one router clearly closest. A generated layout (routers on a grid, children scattered
-//! among them) serves the benchmark (`weft bench sim154`).
+//! Built in: `thread-home`, 5 router-eligible nodes and 10 end devices (one a sleepy sensor)
+//! in a house of 36 × 20 m whose walls make the path-loss exponent 4.2: the living-room node
+//! powers up first and forms the partition as leader; the other four attach and become
+//! routers through Address Solicit; the end devices attach to the routers, report readings
+//! (CoAP POST) to their parents, the sleepy sensor to the leader through its parent's
+//! indirect queue, and the routers ping the leader. A generated layout (router-eligible
+//! nodes on a grid, end devices scattered among them) serves the benchmark
+//! (`weft bench sim154`).
 
 pub mod bench;
 mod pcap;
 mod report;
+pub mod station;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use weft_mesh::thread::mac::ExtAddress;
-use weft_mesh::thread::node::{Child, NetworkConfig, Router, ThreadStation};
+use weft_mesh::thread::dataset::{ActiveDataset, Channel};
+use weft_mesh::thread::stack::{Config, Credentials};
 use weft_mesh::{Duration, Instant};
 use weft_radio::sim::ieee802154::{Medium, MediumConfig};
 use weft_radio::sim::{station_rng, Placement};
 
 pub use report::run_thread;
 pub(crate) use report::DATA_INTERVAL;
+pub use station::{App, SimEvent, SimStation};
 
 /// A Thread station of a scenario.
-pub type Station = ThreadStation<ChaCha8Rng>;
+pub type Station = SimStation;
 
 /// The built-in Thread scenarios: (name, description, nodes, default virtual seconds).
 pub const THREAD_BUILTIN: &[(&str, &str, usize, f64)] = &[(
     "thread-home",
-    "Thread: 5 routers and 10 children in a house; children attach, then report to their parents",
+    "Thread: 5 routers (one the leader) and 10 end devices (one sleepy) in a house form a partition, then report to their parents",
     15,
     300.0,
 )];
@@ -38,13 +46,35 @@ pub fn is_thread(name: &str) -> bool {
     THREAD_BUILTIN.iter().any(|(n, ..)| *n == name)
 }
 
-/// A router or child of a layout.
+/// What a node of a layout is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A router-eligible Full Thread Device (it becomes a router, or the leader).
+    Router,
+    /// A Minimal End Device, receiver always on.
+    Child,
+    /// A sleepy end device polling its parent.
+    Sleepy,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Router => "router",
+            Kind::Child => "child",
+            Kind::Sleepy => "sleepy",
+        }
+    }
+}
+
+/// A node of a layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Place {
     pub name: String,
-    /// The router ID, for a router.
-    pub router_id: Option<u8>,
+    pub kind: Kind,
     pub position: (f64, f64),
+    /// When it powers up.
+    pub start: Instant,
 }
 
 /// Where the nodes stand.
@@ -53,54 +83,84 @@ pub struct Layout {
     pub nodes: Vec<Place>,
 }
 
-/// The house of `thread-home` (metres).
-pub fn home_layout() -> Layout {
+/// A sleepy sensor's poll period in the scenarios (OpenThread's default poll period is the
+/// child timeout's; a short one keeps the sensor's readings and responses moving).
+pub const SLEEPY_POLL: Duration = Duration::from_secs(5);
+
+/// The house of `thread-home` (metres): the living room powers up at 0 s and leads; the
+/// kitchen and bedroom at 8-12 s, the garage and office at 20-24 s, the end devices at
+/// 35-40 s (from `seed`).
+pub fn home_layout(seed: u64) -> Layout {
     let routers = [
-        ("living-room", 0u8, (4.0, 4.0)),
-        ("kitchen", 9, (18.0, 3.0)),
-        ("garage", 17, (32.0, 5.0)),
-        ("bedroom", 33, (10.0, 16.0)),
-        ("office", 48, (27.0, 17.0)),
+        ("living-room", (4.0, 4.0)),
+        ("kitchen", (18.0, 3.0)),
+        ("garage", (32.0, 5.0)),
+        ("bedroom", (10.0, 16.0)),
+        ("office", (27.0, 17.0)),
     ];
     let children = [
-        ("thermostat", (3.0, 7.0)),
-        ("window-lr", (7.0, 1.0)),
-        ("fridge", (17.0, 6.0)),
-        ("smoke-kitchen", (20.0, 1.0)),
-        ("door-garage", (34.0, 3.0)),
-        ("car-charger", (31.0, 9.0)),
-        ("bedside", (8.0, 19.0)),
-        ("blinds", (12.0, 13.0)),
-        ("desk-lamp", (25.0, 19.0)),
-        ("printer", (29.0, 14.0)),
+        ("thermostat", Kind::Child, (3.0, 7.0)),
+        ("window-lr", Kind::Child, (7.0, 1.0)),
+        ("fridge", Kind::Child, (17.0, 6.0)),
+        ("smoke-kitchen", Kind::Sleepy, (20.0, 1.0)),
+        ("door-garage", Kind::Child, (34.0, 3.0)),
+        ("car-charger", Kind::Child, (31.0, 9.0)),
+        ("bedside", Kind::Child, (8.0, 19.0)),
+        ("blinds", Kind::Child, (12.0, 13.0)),
+        ("desk-lamp", Kind::Child, (25.0, 19.0)),
+        ("printer", Kind::Child, (29.0, 14.0)),
     ];
-    let mut nodes: Vec<Place> = routers
-        .iter()
-        .map(|&(n, id, p)| Place {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x484f_4d45);
+    let mut within = |base_s: u64, span_ms: u64| {
+        Instant::from_micros(base_s * 1_000_000 + (rng.next_u64() % span_ms) * 1000)
+    };
+    let mut nodes: Vec<Place> = Vec::new();
+    for (i, &(n, p)) in routers.iter().enumerate() {
+        // The living room first; the rooms that hear it next; the far ones (garage, office)
+        // once those are routers.
+        let start = match i {
+            0 => Instant::ZERO,
+            1 | 3 => within(8, 4000),
+            _ => within(20, 4000),
+        };
+        nodes.push(Place {
             name: n.into(),
-            router_id: Some(id),
+            kind: Kind::Router,
             position: p,
-        })
-        .collect();
-    nodes.extend(children.iter().map(|&(n, p)| Place {
-        name: n.into(),
-        router_id: None,
-        position: p,
-    }));
+            start,
+        });
+    }
+    for &(n, kind, p) in &children {
+        nodes.push(Place {
+            name: n.into(),
+            kind,
+            position: p,
+            start: within(35, 5000),
+        });
+    }
     Layout { nodes }
 }
 
-/// `routers` routers on a square grid 12 m apart (router IDs 0..), and `children` children
-/// placed uniformly at random over the grid's area (from `seed`).
-pub fn grid_layout(routers: usize, children: usize, seed: u64) -> Layout {
+/// `routers` router-eligible nodes on a square grid 12 m apart, and `children` end devices
+/// placed uniformly at random over the grid's area (from `seed`). The first router powers up
+/// at 0 s and forms the partition; the other routers from 10 s on within `router_spread`,
+/// the end devices within the `router_spread` after that.
+pub fn grid_layout(routers: usize, children: usize, seed: u64, router_spread: Duration) -> Layout {
     let routers = routers.clamp(1, 63);
     let side = (routers as f64).sqrt().ceil() as usize;
     let spacing = 12.0;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c41_594f);
+    let spread = router_spread.as_micros().max(1);
     let mut nodes: Vec<Place> = (0..routers)
         .map(|i| Place {
             name: format!("r{i}"),
-            router_id: Some(i as u8),
+            kind: Kind::Router,
             position: ((i % side) as f64 * spacing, (i / side) as f64 * spacing),
+            start: if i == 0 {
+                Instant::ZERO
+            } else {
+                Instant::from_micros(10_000_000 + rng.next_u64() % spread)
+            },
         })
         .collect();
     let rows = routers.div_ceil(side);
@@ -108,14 +168,15 @@ pub fn grid_layout(routers: usize, children: usize, seed: u64) -> Layout {
         (side - 1).max(1) as f64 * spacing,
         (rows - 1).max(1) as f64 * spacing,
     );
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c41_594f);
-    let mut unit = || (rng.next_u32() as f64) / (u32::MAX as f64 + 1.0);
     for i in 0..children {
+        let mut unit = || (rng.next_u32() as f64) / (u32::MAX as f64 + 1.0);
         let p = (unit() * w, unit() * h);
+        let start = Instant::from_micros(10_000_000 + spread + rng.next_u64() % spread);
         nodes.push(Place {
             name: format!("c{i}"),
-            router_id: None,
+            kind: Kind::Child,
             position: p,
+            start,
         });
     }
     Layout { nodes }
@@ -132,60 +193,85 @@ pub fn medium_config(loss: f64, medium_events: bool) -> MediumConfig {
     }
 }
 
-/// The network of a run: keys and addresses from the seed, the rest fixed.
-pub fn network(layout: &Layout, seed: u64) -> NetworkConfig {
+/// The network of a run: a dataset generated from the seed (key, PAN ID, prefixes), on
+/// channel 15.
+pub fn network(seed: u64) -> Credentials {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5448_5244);
-    let mut network_key = [0u8; 16];
-    rng.fill_bytes(&mut network_key);
-    let mut router_ids: Vec<u8> = layout.nodes.iter().filter_map(|p| p.router_id).collect();
-    router_ids.sort_unstable();
-    router_ids.dedup();
-    NetworkConfig {
-        network_key,
-        key_sequence: 0,
-        pan_id: 0xface,
-        channel: 15,
-        mesh_local_prefix: [0xfd, 0xde, 0xad, 0x00, 0xbe, 0xef, 0x00, 0x00],
-        partition_id: 0x7765_6674,
-        router_ids,
-        id_sequence: 1,
+    let mut ds = ActiveDataset::generate(&mut rng);
+    ds.channel = Some(Channel {
+        page: 0,
+        number: 15,
+    });
+    Credentials::from_dataset(&ds).expect("a generated dataset has every field to attach")
+}
+
+/// The node configuration of a kind. Routers ask for a Router ID after a random time in
+/// [0, `jitter`) (OpenThread's ROUTER_SELECTION_JITTER is 120 s; the scenarios use less so
+/// that a home forms within its first minute).
+pub fn node_config(kind: Kind, jitter: Duration, upgrade_threshold: u8) -> Config {
+    let base = Config {
+        router_selection_jitter: jitter,
+        router_upgrade_threshold: upgrade_threshold,
+        ..Config::default()
+    };
+    match kind {
+        Kind::Router => base,
+        Kind::Child => Config {
+            router_eligible: false,
+            ..base
+        },
+        Kind::Sleepy => Config {
+            router_eligible: false,
+            rx_on_when_idle: false,
+            poll_period: SLEEPY_POLL,
+            ..base
+        },
     }
 }
 
-/// A node's extended address, from the seed and its index.
-fn ext_address(seed: u64, i: usize) -> ExtAddress {
-    let mut rng = station_rng(seed ^ 0x4558_5441, i as u64);
-    let mut e = [0u8; 8];
-    rng.fill_bytes(&mut e);
-    // Locally administered, unicast (IEEE EUI-64 conventions; Thread picks random ones so).
-    e[0] = (e[0] | 0x02) & !0x01;
-    ExtAddress(e)
+/// The application of a kind: routers ping the leader, end devices report every
+/// `interval` (to their parents; the sleepy sensor to the leader).
+pub fn app_of(kind: Kind, interval: Duration) -> App {
+    match kind {
+        Kind::Router => App::Pinger {
+            interval: Duration::from_micros(interval.as_micros() * 2),
+        },
+        Kind::Child => App::Reporter {
+            interval,
+            to_leader: false,
+        },
+        Kind::Sleepy => App::Reporter {
+            interval,
+            to_leader: true,
+        },
+    }
 }
 
-/// The medium with the layout's stations: routers advertising from time zero, children
-/// starting to attach at a random point of the first 5 s and reporting every `data_interval`.
+/// The medium with the layout's stations.
 pub fn build(
     layout: &Layout,
-    net: &NetworkConfig,
+    creds: &Credentials,
     config: MediumConfig,
     seed: u64,
     data_interval: Duration,
+    jitter: Duration,
 ) -> Medium<Station> {
     let mut medium = Medium::new(config, seed);
     for (i, p) in layout.nodes.iter().enumerate() {
-        let mut rng = station_rng(seed, i as u64);
-        let ext = ext_address(seed, i);
-        let station = match p.router_id {
-            Some(id) => {
-                ThreadStation::Router(Router::new(net.clone(), id, ext, rng, Instant::ZERO))
-            }
-            None => {
-                let start = Instant::from_micros(2_000_000 + rng.next_u64() % 3_000_000);
-                ThreadStation::Child(Child::new(net.clone(), ext, rng, start, data_interval))
-            }
-        };
+        let rng = station_rng(seed, i as u64);
+        let cfg = node_config(p.kind, jitter, 16);
+        let station = SimStation::new(
+            creds.clone(),
+            cfg,
+            rng,
+            p.start,
+            app_of(p.kind, data_interval),
+        );
         let (x, y) = p.position;
         medium.add_node(station, Placement::At { x, y });
     }
     medium
 }
+
+/// The router selection jitter of `thread-home`.
+pub const HOME_JITTER: Duration = Duration::from_secs(10);
