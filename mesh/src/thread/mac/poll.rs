@@ -318,7 +318,11 @@ mod tests {
         assert_eq!(p.poll_timeout(), None);
         p.start(at(0));
         assert!(p.handle_timeout(at(0)));
-        assert_eq!(p.poll_timeout(), None, "waiting for the poll's outcome");
+        assert_eq!(
+            p.poll_timeout(),
+            Some(at(1000)),
+            "waiting for the poll's outcome, for REPORT_WAIT at most"
+        );
         assert_eq!(
             p.on_tx_done(at(2), &done(TxStatus::Acked, false)),
             PollOutcome::Continue
@@ -381,6 +385,39 @@ mod tests {
     }
 
     #[test]
+    fn a_poll_whose_report_never_comes_is_sent_again_then_the_parent_is_lost() {
+        let mut p = poller();
+        p.start(at(0));
+        let mut now = 0;
+        assert!(p.handle_timeout(at(now)));
+        for _ in 0..4 {
+            // No TxDone: the report's deadline passes, the poll counts as failed.
+            now += 1000;
+            assert_eq!(p.poll_timeout(), Some(at(now)));
+            assert!(!p.handle_timeout(at(now)));
+            assert!(!p.take_parent_lost());
+            now += 1000;
+            assert_eq!(
+                p.poll_timeout(),
+                Some(at(now)),
+                "retried after retry_period"
+            );
+            assert!(p.handle_timeout(at(now)));
+        }
+        now += 1000;
+        assert!(!p.handle_timeout(at(now)));
+        assert!(p.take_parent_lost());
+        assert!(!p.take_parent_lost(), "said once");
+        assert!(!p.is_running());
+        assert_eq!(p.stats().lost_reports, 5);
+        // A report that comes after all is ignored.
+        assert_eq!(
+            p.on_tx_done(at(now + 1), &done(TxStatus::Acked, false)),
+            PollOutcome::Continue
+        );
+    }
+
+    #[test]
     fn a_success_resets_the_failures() {
         let mut p = poller();
         p.start(at(0));
@@ -430,7 +467,7 @@ mod tests {
         p.on_frame(at(1), true);
         assert_eq!(
             p.poll_timeout(),
-            None,
+            Some(at(REPORT_WAIT.as_millis() as u64)),
             "still waiting for the poll's status"
         );
         assert_eq!(
