@@ -467,7 +467,7 @@ mod tests {
         p.on_frame(at(1), true);
         assert_eq!(
             p.poll_timeout(),
-            Some(at(REPORT_WAIT.as_millis() as u64)),
+            Some(at(REPORT_WAIT.as_millis())),
             "still waiting for the poll's status"
         );
         assert_eq!(
