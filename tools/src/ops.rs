@@ -714,15 +714,7 @@ impl Session {
         timeout: f64,
     ) -> Result<(Address, AccessMessage), Failure> {
         let session = self;
-        let mut config = device_key
-            .then(|| ConfigMessage::from_access(&message).ok())
-            .flatten();
-        // Config AppKey Add carries the key from the database.
-        if let Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) = config {
-            let add = app_key_add(app_key(&session.state, app_key_index.get())?);
-            message = add.to_access();
-            config = Some(add);
-        }
+        let config = config_request(&session.state, device_key, &mut message)?;
         let (src, answer) = session
             .request(dst, device_key, message, expect, timeout)
             .await?;
@@ -740,6 +732,27 @@ impl Session {
             session.save()?;
         }
         Ok((src, answer))
+    }
+}
+
+/// The Config message `message` is when sent with the device key, for the database to learn
+/// its answer; a Config AppKey Add is completed with the key from the database (`message` is
+/// rewritten to carry it).
+pub(crate) fn config_request(
+    state: &NetState,
+    device_key: bool,
+    message: &mut AccessMessage,
+) -> Result<Option<ConfigMessage>, Failure> {
+    let config = device_key
+        .then(|| ConfigMessage::from_access(message).ok())
+        .flatten();
+    match config {
+        Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) => {
+            let add = app_key_add(app_key(state, app_key_index.get())?);
+            *message = add.to_access();
+            Ok(Some(add))
+        }
+        other => Ok(other),
     }
 }
 

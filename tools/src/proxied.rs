@@ -76,6 +76,13 @@ impl Held {
         }
     }
 
+    /// Gives back the node's unused sequence numbers and saves, best effort: for a command
+    /// ending on another error, which is the one to report.
+    fn save_at_exit(&mut self, node: &mut Node<ChaCha8Rng>) {
+        self.state.remember_at_exit(node);
+        let _ = self.store.save(&self.state);
+    }
+
     fn check(&mut self) -> Result<(), Failure> {
         match self.save_error.take() {
             Some(e) => fail(
@@ -115,14 +122,7 @@ pub async fn request(
     if !keys.is_empty() {
         node.update_state(|s| s.remote_dev_keys = keys);
     }
-    let mut config = device_key
-        .then(|| ConfigMessage::from_access(&message).ok())
-        .flatten();
-    if let Some(ConfigMessage::AppKeyAdd { app_key_index, .. }) = config {
-        let add = crate::ops::app_key_add(crate::ops::app_key(&state, app_key_index.get())?);
-        message = add.to_access();
-        config = Some(add);
-    }
+    let config = crate::ops::config_request(&state, device_key, &mut message)?;
     let key = if device_key {
         KeyRef::Dev
     } else {
@@ -167,8 +167,7 @@ pub async fn request(
                 Some(peer) => (finder.node, peer),
                 None => {
                     let mut node = finder.node;
-                    held.state.remember_at_exit(&mut node);
-                    let _ = held.store.save(&held.state);
+                    held.save_at_exit(&mut node);
                     return fail(
                         Exit::Timeout,
                         format!("no Node Identity advertising from proxy {proxy} heard within {} s (is it a proxy node, on the air, and does it answer Config Node Identity Set?)", op.timeout),
@@ -209,8 +208,7 @@ pub async fn request(
     held.check()?;
     let via = bdaddr(peer);
     if !ready {
-        held.state.remember_at_exit(client.node_mut());
-        let _ = held.store.save(&held.state);
+        held.save_at_exit(client.node_mut());
         return fail(
             Exit::Timeout,
             format!(
@@ -227,8 +225,7 @@ pub async fn request(
             .node_mut()
             .handle_command(now, Command::send(dst, key, message.clone()))
         {
-            held.state.remember_at_exit(client.node_mut());
-            let _ = held.store.save(&held.state);
+            held.save_at_exit(client.node_mut());
             return fail(
                 Exit::Refused,
                 "the message could not be sent (sequence numbers or keys): try without --proxy for the reason",
