@@ -134,3 +134,17 @@ pub trait Backend {
     /// Ends the scenario (closes captures); the error names what failed.
     fn finish(&mut self) -> Result<(), String>;
 }
+
+/// A Mesh Message put back on the air as a `replay` step does it: heard on channel 37 at
+/// -60 dBm, as if from an attacker's radio (both backends inject it this way).
+pub fn replayed_frame(now: weft_mesh::Instant, bytes: Vec<u8>) -> weft_mesh::RxFrame {
+    weft_mesh::RxFrame {
+        lqi: None,
+        bearer: weft_mesh::Bearer::Advertising,
+        channel: 37,
+        rssi: Some(-60),
+        timestamp: now,
+        adv_address: None,
+        bytes,
+    }
+}

@@ -26,7 +26,7 @@ use weft_mesh::ble::node::{Command, Event, KeyRef, NodeState};
 use weft_mesh::ble::prov::{DeviceEvent, OobValue, ProvisionerEvent, SessionEvent};
 use weft_mesh::ble::station::ProvisionSettings;
 use weft_mesh::ble::transport::rpl::ReplayProtectionList;
-use weft_mesh::{Bearer, Duration, Instant, RxFrame, TxFrame};
+use weft_mesh::{Duration, Instant, RxFrame, TxFrame};
 use weft_radio::capture::{stand_in_adv_address, CaptureFile, Recording};
 use weft_radio::{Caps, Radio, RadioEvent, RadioFuture, RadioUri};
 
@@ -430,15 +430,7 @@ impl Agent {
                 weft_mesh::Station::handle_frame(
                     st,
                     now,
-                    &RxFrame {
-                        lqi: None,
-                        bearer: Bearer::Advertising,
-                        channel: 37,
-                        rssi: Some(-60),
-                        timestamp: now,
-                        adv_address: None,
-                        bytes,
-                    },
+                    &crate::hil::backend::replayed_frame(now, bytes),
                 );
             }
         }

@@ -36,7 +36,7 @@ use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
 use weft_mesh::ble::wire::prov::{
     Algorithms, AuthMethod, Capabilities, InputOobAction, OutputOobAction,
 };
-use weft_mesh::{Bearer, Duration, Instant, RxFrame, Station};
+use weft_mesh::{Duration, Instant, Station};
 use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile};
 use weft_radio::sim::{station_rng, Link, NodeId, SimEvent, Simulator};
 
@@ -630,18 +630,7 @@ impl Backend for SimBackend {
             })?;
         let now = self.sim.now();
         self.sim.schedule(now, self.ids[to], move |s, now| {
-            s.handle_frame(
-                now,
-                &RxFrame {
-                    lqi: None,
-                    bearer: Bearer::Advertising,
-                    channel: 37,
-                    rssi: Some(-60),
-                    timestamp: now,
-                    adv_address: None,
-                    bytes,
-                },
-            );
+            s.handle_frame(now, &crate::hil::backend::replayed_frame(now, bytes));
         });
         Ok(())
     }
