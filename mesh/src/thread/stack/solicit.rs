@@ -186,7 +186,7 @@ impl<R: RngCore> Node<R> {
                 if owned.is_none() {
                     self.routes.mask[id as usize] = true;
                     self.routes.owners.insert(id, (ext, now));
-                    self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+                    self.bump_id_sequence(now);
                     self.routes.reset_trickle(now, Duration::ZERO);
                 }
                 self.count("leader: router ID assigned");
