@@ -141,14 +141,23 @@ pub fn home_layout(seed: u64) -> Layout {
     Layout { nodes }
 }
 
-/// `routers` router-eligible nodes on a square grid 12 m apart, and `children` end devices
+/// The distance between neighbouring router-eligible nodes of [`grid_layout`] (metres): 8 m
+/// gives a link margin of 22 dB under [`medium_config`] (40 dB at 1 m, exponent 4.2), link
+/// quality 3, route cost 1, so that the 6 × 6 grid of 32 routers is 10 hops of cost 1 across
+/// and every router stays within MAX_ROUTE_COST (16) of a leader anywhere on it. At 12 m
+/// (margin 15 dB, link quality 2, cost 2) the far corner is cost 18 from a corner leader,
+/// which releases the Router IDs it has no route to after MAX_LEADER_TO_ROUTER_TIMEOUT (as
+/// OpenThread's does): routers there kept losing them and forming partitions of their own.
+pub const GRID_SPACING_M: f64 = 8.0;
+
+/// `routers` router-eligible nodes on a square grid [`GRID_SPACING_M`] apart, and `children` end devices
 /// placed uniformly at random over the grid's area (from `seed`). The first router powers up
 /// at 0 s and forms the partition; the other routers from 10 s on within `router_spread`,
 /// the end devices within the `router_spread` after that.
 pub fn grid_layout(routers: usize, children: usize, seed: u64, router_spread: Duration) -> Layout {
     let routers = routers.clamp(1, 63);
     let side = (routers as f64).sqrt().ceil() as usize;
-    let spacing = 12.0;
+    let spacing = GRID_SPACING_M;
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4c41_594f);
     let spread = router_spread.as_micros().max(1);
     let mut nodes: Vec<Place> = (0..routers)
