@@ -39,6 +39,8 @@ pub struct BenchRun {
     /// Routers (and the leader) at the end, and distinct partitions.
     pub routers_at_end: usize,
     pub partitions_at_end: usize,
+    /// Leaders at the end.
+    pub leaders_at_end: usize,
     /// Nodes detached at the end (router-eligible ones, end devices).
     pub detached_at_end: (usize, usize),
 }
@@ -108,6 +110,7 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
         routers_settled_s: 0.0,
         routers_at_end: 0,
         partitions_at_end: 0,
+        leaders_at_end: 0,
         detached_at_end: (0, 0),
     };
     let mut seen = vec![false; layout.nodes.len()];
@@ -152,6 +155,7 @@ pub fn run(routers: usize, nodes: usize, seconds: f64, seed: u64) -> BenchRun {
     r.routers_at_end = ra;
     r.partitions_at_end = pa;
     for (id, s) in medium.nodes() {
+        r.leaders_at_end += usize::from(s.role() == Role::Leader);
         if s.role() == Role::Detached {
             match layout.nodes[id.index()].kind {
                 Kind::Router => r.detached_at_end.0 += 1,
@@ -267,10 +271,28 @@ pub fn median(mut v: Vec<u64>) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// Seeds of the 250-node formation test (about 0.15 s each in release).
+    const SEEDS_250: u64 = 5;
+
     #[test]
     fn a_child_attaches_to_a_lone_leader_within_three_seconds() {
         let t = attach_ms(1).expect("attached");
         assert!((500..3000).contains(&t), "{t} ms");
+    }
+
+    /// Issue #15's figure: 32 router-eligible nodes and 218 end devices form one partition
+    /// with one leader and nobody detached, and hold it to the end of the bench's 600 s.
+    #[test]
+    fn a_32_router_250_node_partition_forms_and_holds() {
+        for seed in 1..=SEEDS_250 {
+            let r = run(32, 250, 600.0, seed);
+            assert!(r.formed_s.is_some(), "seed {seed}: {r:?}");
+            assert_eq!(
+                (r.partitions_at_end, r.leaders_at_end, r.detached_at_end),
+                (1, 1, (0, 0)),
+                "seed {seed}: {r:?}"
+            );
+        }
     }
 
     #[test]
