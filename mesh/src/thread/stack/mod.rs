@@ -444,15 +444,17 @@ impl<R: RngCore> Node<R> {
         self.child_timeouts(now);
         self.neighbour_timeouts(now);
         self.release_lost_routers(now);
-        self.reasm.handle_timeout(now);
-        self.indirect.handle_timeout(now);
     }
 
+    /// Every deadline [`Station::poll_timeout`] reports is handled here, so that it has moved
+    /// on once this returns (a runtime need not wake the node twice for one deadline).
     fn run_timers(&mut self, now: Instant) {
         if now >= self.next_tick {
             self.next_tick = now + TICK;
             self.housekeeping(now);
         }
+        self.reasm.handle_timeout(now);
+        self.indirect.handle_timeout(now);
         self.attach_timers(now);
         self.router_timers(now);
         self.send_delayed(now);

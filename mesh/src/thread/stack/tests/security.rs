@@ -207,6 +207,39 @@ fn a_fragment_flood_is_bounded_and_counted() {
     assert_eq!(m.nodes[1].role(), Role::Child);
 }
 
+/// After `handle_timeout(t)` the node's next deadline is later than `t`: a runtime that wakes
+/// it at `poll_timeout` (weft-radio's medium does not wake a node twice for one deadline)
+/// would otherwise never wake it again. A fragment held for reassembly expires between two
+/// housekeeping ticks; its deadline used to stay put until the next tick, and the leader of
+/// the 250-node bench (seed 18) stopped advertising for good.
+#[test]
+fn every_timer_deadline_moves_on_once_handled() {
+    use crate::frame::Station;
+    let mut m = network();
+    let creds = creds();
+    let leader16 = m.nodes[0].rloc16().unwrap();
+    m.run_for(crate::time::Duration::from_millis(1300));
+    let mut f = Forger::new(&creds, ExtAddress([0x35; 8]), creds.network_key);
+    let mut p = vec![0xc5, 0x00, 0x12, 0x34, 0x41];
+    p.extend_from_slice(&[0x60; 40]);
+    let frame = f.lowpan(Address::Short(leader16), &p);
+    m.inject(0, frame, -60);
+    assert_eq!(m.nodes[0].reasm.len(), 1);
+    let n = &mut m.nodes[0];
+    for _ in 0..1000 {
+        let t = n.poll_timeout().expect("a leader always has a deadline");
+        n.handle_timeout(t);
+        while n.poll_transmit(t).is_some() {}
+        while n.poll_event().is_some() {}
+        let next = n.poll_timeout().unwrap();
+        assert!(next > t, "deadline {t:?} still due after it was handled");
+        if n.reasm.len() == 0 {
+            return;
+        }
+    }
+    panic!("the fragment never expired");
+}
+
 #[test]
 fn the_receive_path_survives_arbitrary_bytes() {
     let mut r = Counter(3);
