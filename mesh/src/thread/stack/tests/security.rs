@@ -233,7 +233,7 @@ fn every_timer_deadline_moves_on_once_handled() {
         while n.poll_event().is_some() {}
         let next = n.poll_timeout().unwrap();
         assert!(next > t, "deadline {t:?} still due after it was handled");
-        if n.reasm.len() == 0 {
+        if n.reasm.is_empty() {
             return;
         }
     }
