@@ -146,7 +146,12 @@ impl<R: RngCore> Node<R> {
         } else {
             (SCAN_REEDS, REED_RESPONSE_MAX_DELAY)
         };
-        if scan & wanted == 0 {
+        // A REED does not offer itself once the partition has MAX_ROUTERS routers: the leader
+        // would refuse its Address Solicit and the child's Child ID Request go unanswered
+        // (OpenThread `Mle::HandleParentRequest`, checked).
+        if scan & wanted == 0
+            || (self.is_reed() && self.routes.active_routers() >= super::router::MAX_ROUTERS)
+        {
             return;
         }
         if self.children.len() >= self.cfg.max_children
