@@ -31,6 +31,9 @@
 //!   for NETWORK_ID_TIMEOUT forms a partition at once (OpenThread first tries to attach
 //!   elsewhere). A router beyond MAX_ROUTE_COST of the leader loses its Router ID after
 //!   MAX_LEADER_TO_ROUTER_TIMEOUT, as in OpenThread: a mesh must be narrower than that.
+//! - A router or REED answers a Parent Request whatever its path cost to the leader and its
+//!   leader age (OpenThread stays silent when the cost is infinite or the age is past
+//!   NETWORK_ID_TIMEOUT).
 
 mod child;
 mod ip;
