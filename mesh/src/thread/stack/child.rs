@@ -34,7 +34,7 @@ const KEEPALIVE_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Mode TLV bits (Thread 1.3 §4.4.2): receiver on when idle, Full Thread Device, full
 /// Network Data.
 pub(super) const MODE_RX_ON: u8 = 0x08;
-const MODE_FTD: u8 = 0x02;
+pub(super) const MODE_FTD: u8 = 0x02;
 const MODE_FULL_NETDATA: u8 = 0x01;
 /// Scan Mask TLV bits (Thread 1.3 §4.4.15): routers, end devices (REEDs).
 pub(super) const SCAN_ROUTERS: u8 = 0x80;
@@ -451,6 +451,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Mode(self.mode()),
             Tlv::Timeout(self.cfg.child_timeout.as_micros().div_ceil(1_000_000) as u32),
             Tlv::Challenge(challenge.to_vec()),
+            self.address_registration(),
         ];
         self.mle_to(now, Some(p.ext), c::CHILD_UPDATE_REQUEST, tlvs);
         if !self.cfg.rx_on_when_idle {

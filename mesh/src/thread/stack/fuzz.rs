@@ -123,6 +123,15 @@ impl Forger {
         data_frame(link, &d, &ctx, Some((&self.keys, self.fc))).unwrap_or_default()
     }
 
+    /// A MAC-secured frame carrying an IPv6 datagram.
+    #[cfg(test)]
+    pub fn datagram(&mut self, ml_prefix: [u8; 8], dst_mac: Address, d: &[u8]) -> Vec<u8> {
+        self.fc += 1;
+        let link = self.link(dst_mac);
+        let ctx = crate::thread::wire::contexts(ml_prefix);
+        data_frame(link, d, &ctx, Some((&self.keys, self.fc))).unwrap_or_default()
+    }
+
     /// A MAC-secured data frame around a raw 6LoWPAN payload.
     pub fn lowpan(&mut self, dst: Address, payload: &[u8]) -> Vec<u8> {
         self.fc += 1;
