@@ -265,11 +265,14 @@ struct NodeHooks<'a, W: Write> {
     save_error: &'a mut Option<String>,
 }
 
-/// Datagrams the node dropped for want of a route so far.
+/// Datagrams the node dropped for want of a route so far (none, or an ML-EID whose Address
+/// Query went unanswered lately and is not asked again yet).
 fn no_route(node: &ThreadNode) -> u64 {
     node.counters()
         .iter()
-        .filter(|(k, _)| k.starts_with("tx: no route"))
+        .filter(|(k, _)| {
+            k.starts_with("tx: no route") || k.starts_with("tx: address query backing off")
+        })
         .map(|(_, v)| v)
         .sum()
 }
@@ -278,7 +281,7 @@ fn no_route_error(addr: &std::net::Ipv6Addr) -> Reply {
     error(
         3,
         format!(
-            "no route to {addr}: the node reaches link-local addresses, RLOCs (fd..:0:ff:fe00:RLOC16) and its parent's or children's ones; Address Query (for other ML-EIDs) is not implemented"
+            "no route to {addr}: the node reaches link-local and mesh-local addresses (RLOCs, and ML-EIDs found by Address Query; one that went unanswered is asked again after a backoff of 15 s doubling to 120 s)"
         ),
     )
 }
