@@ -418,6 +418,7 @@ impl<R: RngCore> Node<R> {
             rloc16: None,
             last_transaction_secs: None,
         };
+        self.count("tmf: address errors sent");
         self.send_tmf_non(now, REALM_LOCAL_ALL_ROUTERS, "a/ae", e.to_vec());
     }
 
@@ -444,6 +445,7 @@ impl<R: RngCore> Node<R> {
                 return;
             }
         };
+        self.count("tmf: address errors received");
         if target == self.addrs.ml_eid() && iid != self.addrs.ml_eid_iid {
             self.count("address error: this node's ML-EID claimed by another");
             return;

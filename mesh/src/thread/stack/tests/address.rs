@@ -357,3 +357,72 @@ fn an_mpl_flood_is_counted_and_bounded() {
     // Each neighbour heard each forwarded datagram at most twice from node 1.
     assert!(m.nodes[1].count_of("mpl: transmissions") <= 2 * 500);
 }
+
+#[test]
+fn a_restarted_child_registers_again_and_stays_reachable() {
+    let mut m = line(27, 4, 0);
+    let c = m.add(super::medium::creds(), med(), 2799, m.now);
+    m.link(3, c, -60);
+    m.run_for(Duration::from_secs(20));
+    let eid = m.nodes[c].addresses().ml_eid();
+    assert!(ping(&mut m, 0, eid, 1, Duration::from_secs(10)).is_some());
+    // It crashes and comes back with its persisted ML-EID, attaches again and registers it
+    // again. The far router's cache (the parent's RLOC16) still holds.
+    m.run_for(Duration::from_secs(1));
+    m.restart(c);
+    m.run_for(Duration::from_secs(60));
+    assert_eq!(m.nodes[c].role(), Role::Child);
+    assert_eq!(m.nodes[c].addresses().ml_eid(), eid);
+    assert!(ping(&mut m, 0, eid, 2, Duration::from_secs(10)).is_some());
+    assert_eq!(m.nodes[0].count_of("tmf: address queries sent"), 1);
+}
+
+#[test]
+fn notifications_from_two_ml_eids_bring_an_address_error() {
+    use crate::thread::coap::MessageType::Confirmable as Con;
+    use crate::thread::ip::addr::rloc;
+    use crate::thread::mac::ExtAddress;
+    use crate::thread::tmf::AddressTlvs;
+    let mut m = line(28, 2, 0);
+    let creds = super::medium::creds();
+    let p = creds.mesh_local_prefix;
+    let r16 = m.nodes[0].rloc16().unwrap();
+    let other16 = m.nodes[1].rloc16().unwrap();
+    let target: std::net::Ipv6Addr = {
+        let mut o = m.nodes[1].addresses().ml_eid().octets();
+        o[15] ^= 0x33;
+        o.into()
+    };
+    // Node 0 asks about an EID nobody has; two forged owners answer.
+    let now = m.now;
+    m.nodes[0].ping(now, target, 1, 1, b"x");
+    let mut f =
+        crate::thread::stack::fuzz::Forger::new(&creds, ExtAddress([0x53; 8]), creds.network_key);
+    for (iid, last) in [([1u8; 8], 5u32), ([2u8; 8], 1)] {
+        let n = AddressTlvs {
+            target,
+            ml_eid_iid: Some(iid),
+            rloc16: Some(other16),
+            last_transaction_secs: Some(last),
+        };
+        let frame = tmf(
+            &mut f,
+            r16,
+            rloc(p, other16),
+            rloc(p, r16),
+            Con,
+            "a/an",
+            n.to_vec(),
+        );
+        m.inject(0, frame, -60);
+    }
+    assert_eq!(m.nodes[0].address_cache(), vec![(target, other16)]);
+    assert_eq!(
+        m.nodes[0].count_of("tmf: address notifications from two ML-EIDs"),
+        1
+    );
+    // The error went to ff03::2, where the other router heard it (about an EID not its own).
+    assert_eq!(m.nodes[0].count_of("tmf: address errors sent"), 1);
+    m.run_for(Duration::from_secs(1));
+    assert_eq!(m.nodes[1].count_of("tmf: address errors received"), 1);
+}
