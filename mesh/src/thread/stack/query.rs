@@ -404,6 +404,7 @@ impl<R: RngCore> Node<R> {
         };
         e.retry_delay = INITIAL_RETRY_DELAY;
         e.used = now;
+        self.count("tmf: address notifications accepted");
         self.tmf.acknowledge(now, inc.peer, &inc.request);
         for d in pending {
             self.route_datagram(now, &d, rloc16);
