@@ -231,7 +231,13 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         }
                     }
                 };
-                let o = if rig.is_sim() {
+                let o = if rig.is_sim() && sim::SimBackend::is_thread(sc) {
+                    runner::run(
+                        sc,
+                        || sim::thread::ThreadSim::new(sc, r.seed, pcap.as_deref()),
+                        &mut emit,
+                    )
+                } else if rig.is_sim() {
                     runner::run(
                         sc,
                         || sim::SimBackend::new(sc, r.seed, pcap.as_deref()),

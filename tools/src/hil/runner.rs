@@ -4,7 +4,7 @@ use std::time::Instant as WallInstant;
 
 use serde_json::{json, Value};
 
-use super::backend::{Backend, Observed, Role, Seen};
+use super::backend::{thread_role_is, Backend, Observed, Role, Seen};
 use super::scenario::{Assertion, HilScenario};
 use super::steps::{ConfigItem, Step, Wait};
 
@@ -239,9 +239,77 @@ impl Run<'_> {
                 message,
                 on,
                 ttl,
+                proxy,
             } => {
-                b.send(*from, *to, message, *on, *ttl)?;
-                Ok(format!("{} sent {message}", self.name(*from)))
+                b.send(*from, *to, message, *on, *ttl, *proxy)?;
+                Ok(match proxy {
+                    Some(p) => format!(
+                        "{} sent {message} through proxy {}",
+                        self.name(*from),
+                        self.name(*p)
+                    ),
+                    None => format!("{} sent {message}", self.name(*from)),
+                })
+            }
+            Step::Attach {
+                role,
+                thread_role,
+                within_s,
+            } => {
+                let (t, r) = (b.now_s(), *role);
+                let now = b.view(r).thread_role;
+                let got = match now.filter(|g| thread_role_is(g, thread_role)) {
+                    Some(g) => Some(g),
+                    None => self.until(b, *within_s, |s| match &s.what {
+                        Observed::ThreadRole { role: g, .. }
+                            if s.role == r && thread_role_is(g, thread_role) =>
+                        {
+                            Some(Ok(g.clone()))
+                        }
+                        _ => None,
+                    })?,
+                };
+                let got = got.ok_or_else(|| {
+                    format!(
+                        "{} is not a {thread_role} within {within_s} s (it is {})",
+                        self.name(r),
+                        b.view(r).thread_role.unwrap_or_else(|| "off".into())
+                    )
+                })?;
+                let v = b.view(r);
+                Ok(format!(
+                    "{} is a {got} ({}) after {:.3} s",
+                    self.name(r),
+                    v.rloc.map_or("no RLOC".into(), |a| a.to_string()),
+                    b.now_s() - t
+                ))
+            }
+            Step::Ping { from, to, within_s } => {
+                let t = b.now_s();
+                let dst = b
+                    .view(*to)
+                    .rloc
+                    .ok_or_else(|| format!("{} has no RLOC: not attached", self.name(*to)))?;
+                b.ping(*from, *to)?;
+                let (f, want) = (*from, dst.to_string());
+                let got = self.until(b, *within_s, |s| match &s.what {
+                    Observed::EchoReply { from: a, hop_limit } if s.role == f && *a == want => {
+                        Some(Ok(format!("hop limit {hop_limit}")))
+                    }
+                    _ => None,
+                })?;
+                let got = got.ok_or_else(|| {
+                    format!(
+                        "no echo reply from {} ({dst}) within {within_s} s",
+                        self.name(*to)
+                    )
+                })?;
+                Ok(format!(
+                    "{} answered {}'s ping to {dst} after {:.3} s ({got})",
+                    self.name(*to),
+                    self.name(f),
+                    b.now_s() - t
+                ))
             }
             Step::Wait(w) => self.wait(b, w),
             Step::Idle { seconds } => {
@@ -402,6 +470,12 @@ impl Run<'_> {
                 return differ("relay", want.to_string(), v.relay.to_string());
             }
         }
+        if let Some(want) = &a.thread_role {
+            let got = v.thread_role.clone().unwrap_or_else(|| "off".into());
+            if !thread_role_is(&got, want) {
+                return differ("thread_role", want.clone(), got);
+            }
+        }
         if let Some(want) = a.received {
             let got = self
                 .log
@@ -441,6 +515,7 @@ fn item_name(i: &ConfigItem) -> String {
         ConfigItem::Relay(on) => format!("relay {}", if *on { "on" } else { "off" }),
         ConfigItem::HeartbeatPublication { .. } => "heartbeat publication".into(),
         ConfigItem::HeartbeatSubscription { .. } => "heartbeat subscription".into(),
+        ConfigItem::GattProxy(on) => format!("GATT proxy {}", if *on { "on" } else { "off" }),
     }
 }
 
@@ -503,7 +578,11 @@ mod tests {
             _: &str,
             _: bool,
             _: Option<u8>,
+            _: Option<Role>,
         ) -> Result<(), String> {
+            Ok(())
+        }
+        fn ping(&mut self, _: Role, _: Role) -> Result<(), String> {
             Ok(())
         }
         fn cut(&mut self, _: Role, _: Role) -> Result<(), String> {

@@ -380,6 +380,13 @@ impl Agent {
                         key: new_app,
                     },
                     ConfigReq::NodeReset => ConfigMessage::NodeReset,
+                    ConfigReq::GattProxy { on } => ConfigMessage::GattProxySet {
+                        state: if on {
+                            FeatureState::Enabled
+                        } else {
+                            FeatureState::Disabled
+                        },
+                    },
                 };
                 st.config_request(dst(d)?, msg)?;
             }

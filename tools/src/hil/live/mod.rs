@@ -637,6 +637,7 @@ impl Backend for LiveBackend {
                     period_s,
                 }
             }
+            ConfigItem::GattProxy(on) => ConfigReq::GattProxy { on },
         };
         self.config_requests(by, node, vec![req])
     }
@@ -648,7 +649,11 @@ impl Backend for LiveBackend {
         message: &str,
         on: bool,
         ttl: Option<u8>,
+        proxy: Option<Role>,
     ) -> Result<(), String> {
+        if let Some(p) = proxy {
+            return Err(format!("{}: {}", self.roles[p].name, fit::NO_GATT_SERVER));
+        }
         let dst = self.dst(to)?;
         self.unicast(from)?;
         self.tid = self.tid.wrapping_add(1);
@@ -718,6 +723,13 @@ impl Backend for LiveBackend {
         self.tell(to, &Cmd::Inject { hex })
     }
 
+    fn ping(&mut self, from: Role, _: Role) -> Result<(), String> {
+        Err(format!(
+            "{}: Thread roles do not run on a rig yet",
+            self.roles[from].name
+        ))
+    }
+
     fn view(&self, role: Role) -> RoleView {
         let s = &self.states[role];
         RoleView {
@@ -729,6 +741,7 @@ impl Backend for LiveBackend {
             onoff: self.onoff[role],
             relay: s.relay,
             auth: self.auth[role].clone(),
+            ..RoleView::default()
         }
     }
 

@@ -24,6 +24,9 @@ pub enum ConfigReq {
         dst: u16,
         period_s: u32,
     },
+    GattProxy {
+        on: bool,
+    },
     /// Key Refresh phase 1: the new NetKey, then the new AppKey (two requests).
     NetKeyUpdate,
     AppKeyUpdate,
