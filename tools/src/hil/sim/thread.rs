@@ -25,11 +25,13 @@ use crate::sim::thread::{SimEvent, SimStation};
 
 /// A router-eligible node asks for a Router ID within this (OpenThread's 120 s is for homes
 /// that form over minutes; as `weft sim run --scenario thread-home`).
-const JITTER: Duration = crate::sim::thread::HOME_JITTER;
+pub(in crate::hil) const JITTER: Duration = crate::sim::thread::HOME_JITTER;
 /// ROUTER_UPGRADE_THRESHOLD (Thread 1.3 §5.9.9, OpenThread's default).
-const UPGRADE_THRESHOLD: u8 = 16;
+pub(in crate::hil) const UPGRADE_THRESHOLD: u8 = 16;
 /// The payload of a `ping` step's echo request.
-const PING_DATA: &[u8] = b"weft hil";
+pub(in crate::hil) const PING_DATA: &[u8] = b"weft hil";
+/// Mixed into the seed for the nodes' random streams (one per role).
+pub(in crate::hil) const RNG_STREAM: u64 = 0x4849_4c54;
 
 /// The Thread roles of a scenario on the simulated 802.15.4 air.
 #[allow(missing_debug_implementations)]
@@ -42,7 +44,7 @@ pub struct ThreadSim {
 }
 
 /// The node kind of a Thread role.
-fn kind(k: RoleKind) -> Option<Kind> {
+pub(in crate::hil) fn node_kind(k: RoleKind) -> Option<Kind> {
     match k {
         RoleKind::ThreadRouter => Some(Kind::Router),
         RoleKind::ThreadChild => Some(Kind::Child),
@@ -58,13 +60,13 @@ impl ThreadSim {
         let mut medium = Medium::new(medium_config(0.0, false), seed);
         let mut ids = Vec::new();
         for (i, r) in sc.roles.iter().enumerate() {
-            let k = kind(r.kind).ok_or_else(|| {
+            let k = node_kind(r.kind).ok_or_else(|| {
                 format!("role {} ({}) is not a Thread role", r.name, r.kind.as_str())
             })?;
             let station = SimStation::new(
                 creds.clone(),
                 node_config(k, JITTER, UPGRADE_THRESHOLD),
-                station_rng(seed ^ 0x4849_4c54, i as u64),
+                station_rng(seed ^ RNG_STREAM, i as u64),
                 Instant::ZERO,
                 App::Quiet,
             );
