@@ -50,6 +50,8 @@ fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
     let out = Command::cargo_bin("weft")
         .unwrap()
         .args(["hil", "run", "thread-attach-ping", "--rig", rig, "--json"])
+        .arg("--pcap")
+        .arg(dir.path())
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -97,4 +99,8 @@ fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
     );
     // Wall-clock time: the roles really ran as processes on the air.
     assert!(result["scenario_s"].as_f64().unwrap() > 1.0, "{result}");
+    // The first role's process captured its radio: MLE and the echoes, 802.15.4 frames.
+    let pcap = std::fs::read(dir.path().join("thread-attach-ping.pcapng")).unwrap();
+    assert_eq!(&pcap[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "a pcapng file");
+    assert!(pcap.len() > 1000, "{} octets", pcap.len());
 }

@@ -3,15 +3,17 @@
 //! End Device, through the same adapter `crate::sim::thread::SimStation`, which answers echo)
 //! on the rig's 802.15.4 radio (`otsim:`, `spinel:`, ...), driven by radio's real-time driver.
 //! Its role changes and echo replies go out as `seen` lines, its role and RLOC as `state`;
-//! `ping` commands come in. Nothing is persisted: a Thread role started again is a new node
+//! `ping` commands come in; with `--pcap`, what its radio hears and sends is captured.
+//! Nothing is persisted: a Thread role started again is a new node
 //! (a new extended address, frame counters from zero under it).
 
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use weft_mesh::thread::stack::Event;
 use weft_mesh::{Duration, Instant};
+use weft_radio::capture::{CaptureFile, Recording};
 use weft_radio::sim::station_rng;
-use weft_radio::RadioUri;
+use weft_radio::{Radio, RadioUri};
 
 use super::agent::{commands, emit, open, RoleArgs};
 use super::wire::{Cmd, Msg, State};
@@ -46,7 +48,7 @@ pub(super) fn run(
         .build()
         .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
     rt.block_on(async move {
-        let mut radio = open(uri).await.map_err(|e| {
+        let radio = open(uri).await.map_err(|e| {
             Failure::new(
                 Exit::Unavailable,
                 format!("radio {} cannot be opened: {e}", a.radio),
@@ -61,6 +63,19 @@ pub(super) fn run(
                 ),
             ));
         }
+        // As the Bluetooth roles' agent: flushed at once, so a killed process leaves a file.
+        let pcap = match &a.pcap {
+            Some(p) => Some(
+                CaptureFile::create(p, radio.caps())
+                    .and_then(|mut f| f.flush().map(|()| f))
+                    .map_err(|e| {
+                        Failure::new(Exit::Unavailable, format!("--pcap {}: {e}", p.display()))
+                    })?,
+            ),
+            None => None,
+        };
+        // 802.15.4 frames carry their own addresses: no advertiser address to stamp.
+        let mut radio = Recording::new(radio, pcap, [0; 6]);
         let clock = Clock::new();
         // Another stream per start: a role started again is another node.
         let stream = role as u64 + 1000 * a.generation;
@@ -74,6 +89,7 @@ pub(super) fn run(
         let mut agent = ThreadAgent { cmds, state: None };
         emit(&Msg::Ready);
         let r = drive_with(&mut station, &mut radio, &clock, None, &mut agent).await;
+        let _ = radio.finish();
         if let Err(e) = r {
             emit(&Msg::Lost {
                 reason: e.to_string(),
