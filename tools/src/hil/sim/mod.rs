@@ -192,6 +192,10 @@ impl SimBackend {
             crate::sim::RunError::Usage(m) | crate::sim::RunError::Io(m) => m,
         })?;
         let mut sim = built.sim;
+        if sc.roles.iter().any(|r| r.kind == RoleKind::Proxy) {
+            // Proxies advertise Network ID and Node Identity, devices PB-GATT.
+            sim.set_connectable_interval(Some(proxy::CONNECTABLE_EVERY));
+        }
         // Node ids: the provisioned roles in order, then the devices.
         let ids: Vec<NodeId> = sc
             .roles

@@ -110,6 +110,7 @@ impl SimBackend {
                     see(Observed::Provisioned { address });
                 }
                 StationEvent::Proxy(e) => self.proxy_event(role, at, &e),
+                StationEvent::ProxyFound(a) => self.proxy_found(role, at, a),
                 StationEvent::Config(c) => match c {
                     ConfigClientEvent::Done { node: n } => {
                         let Some(target) = self.role_of_address(n.get()) else {

@@ -1,18 +1,26 @@
 //! `send` through a proxy on the simulator, as `weft send --proxy` does it on a radio
-//! (`crate::proxied`): the sender's node stops using the advertising bearer and becomes a
-//! Proxy Client ([`ProxyClient`], MshPRT §6.8) of the proxy node, from the state it persisted;
-//! once connected and its address is on the proxy's accept list (the Filter Status, §6.6.4),
-//! the message goes out on the connection. The next action that needs the advertising bearer
-//! (provisioning, configuring, a plain `send`) ends the connection and starts the node there
-//! again from its state, the provisioner with its network database, as the next `weft`
-//! command would.
-//!
-//! The proxy's device address comes from the simulator (the slot it advertises from), where
-//! `weft send --proxy` resolves it from the proxy's Node Identity advertising.
+//! (`crate::proxied`): the sender's node first looks for the proxy's Node Identity
+//! advertising (MshPRT §7.2.2.2.3) as `crate::proxied::Finder` (which asks the proxy for it
+//! with Config Node Identity Set every 2 s), then becomes a Proxy Client ([`ProxyClient`],
+//! §6.8) of the device address it heard; once connected and its address is on the proxy's
+//! accept list (the Filter Status, §6.6.4), the message goes out on the connection. Each
+//! stage is the node started again from its state, as the command's stages are. The next
+//! action that needs the advertising bearer (provisioning, configuring, a plain `send`) ends
+//! the connection and starts the node there again, the provisioner with its network
+//! database, as the next `weft` command would. The simulator advertises what each node
+//! accepts connections for every [`CONNECTABLE_EVERY`] in scenarios with a proxy role.
 
 use super::*;
 use weft_mesh::ble::cdb::Cdb;
+use weft_mesh::ble::crypto::NetKey;
 use weft_mesh::ble::proxy::{ProxyClient, ProxyClientEvent};
+
+use crate::proxied::Finder;
+use crate::radios::proxies::Keys;
+
+/// How often each node advertises what it accepts connections for (as the live hub does;
+/// unverified against Zephyr's proxy advertising interval).
+pub(super) const CONNECTABLE_EVERY: Duration = Duration::from_millis(500);
 
 /// A role that is a Proxy Client now.
 #[derive(Default)]
@@ -52,14 +60,26 @@ impl SimBackend {
                 };
                 (n.state().clone(), n.rpl().clone(), cdb)
             };
+            // The network's keys (old and new during a key refresh) resolve the identity.
+            let mut subnets = Vec::new();
+            for k in &state.net_keys {
+                subnets.push((k.index, NetKey::new(k.key)));
+                if let Some(new) = k.new_key {
+                    subnets.push((k.index, NetKey::new(new)));
+                }
+            }
+            let target = self.unicast(proxy)?;
+            let keys = Keys {
+                subnets,
+                nodes: vec![target],
+            };
             let ScenarioStation::Node(node) = self.station_from(state, &rpl, None) else {
                 return Err("a node without a database is a node".into());
             };
-            let mut client = ProxyClient::new(node);
-            client.connect_to(self.sim.adv_address(self.ids[proxy]));
+            let finder = Finder::new(node, target, keys);
             let now = self.sim.now();
             self.sim
-                .schedule(now, id, move |s, _| *s = ScenarioStation::Client(client));
+                .schedule(now, id, move |s, _| *s = ScenarioStation::Finder(finder));
             self.clients.insert(
                 from,
                 Client {
@@ -81,6 +101,26 @@ impl SimBackend {
             c.waiting.push(cmd);
         }
         Ok(())
+    }
+
+    /// The node of `role` heard its proxy's Node Identity from `address`: it connects there as
+    /// a Proxy Client.
+    pub(super) fn proxy_found(&mut self, role: Role, at: Instant, address: [u8; 6]) {
+        if !self.clients.contains_key(&role) {
+            return;
+        }
+        let id = self.ids[role];
+        let Some(n) = self.sim.node(id).as_node() else {
+            return;
+        };
+        let (state, rpl) = (n.state().clone(), n.rpl().clone());
+        let ScenarioStation::Node(node) = self.station_from(state, &rpl, None) else {
+            return;
+        };
+        let mut client = ProxyClient::new(node);
+        client.connect_to(address);
+        self.sim
+            .schedule(at, id, move |s, _| *s = ScenarioStation::Client(client));
     }
 
     /// What a client's connection reported: on the Filter Status, the waiting sends go out.
