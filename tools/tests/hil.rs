@@ -287,11 +287,14 @@ fn each_scenario_fails_when_its_expectation_is_changed() {
 
 #[test]
 fn one_seed_one_run() {
+    // The advertising air, with a proxy connection, and the 802.15.4 air.
     let run = |seed: &str| {
         let (code, out, err) = weft(&[
             "hil",
             "run",
             "provision-no-oob",
+            "proxy",
+            "thread-attach-ping",
             "--rig",
             "sim",
             "--json",
@@ -302,11 +305,21 @@ fn one_seed_one_run() {
         lines(&out)
             .into_iter()
             .filter(|l| l["type"] == "step")
-            .map(|l| format!("{} {}", l["t_s"], l["detail"]))
+            .map(|l| format!("{} {} {}", l["scenario"], l["t_s"], l["detail"]))
             .collect::<Vec<_>>()
     };
-    assert_eq!(run("7"), run("7"));
-    assert_ne!(run("7"), run("8"), "another seed, another run");
+    let (a, b, c) = (run("7"), run("7"), run("8"));
+    assert_eq!(a, b);
+    for name in ["provision-no-oob", "proxy", "thread-attach-ping"] {
+        let of = |v: &[String]| {
+            v.iter()
+                .filter(|l| l.starts_with(&format!("\"{name}\" ")))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(!of(&a).is_empty(), "{name}: {a:?}");
+        assert_ne!(of(&a), of(&c), "{name}: another seed, another run");
+    }
 }
 
 fn bad_file(dir: &Path, name: &str, text: &str) -> String {
