@@ -387,11 +387,17 @@ impl Run<'_> {
     }
 
     fn wait<B: Backend>(&mut self, b: &mut B, w: &Wait) -> Result<String, String> {
-        let from = w.from.map(|f| b.view(f).address);
+        let from = w.from.map(|f| {
+            let v = b.view(f);
+            From {
+                address: v.address,
+                rloc: v.rloc.map(|a| a.to_string()),
+            }
+        });
         let mut n = 0u32;
         let want = if w.absent { 1 } else { w.count };
         let got = self.until(b, w.within_s, |s| {
-            if s.role == w.role && matches(w, from, &s.what) {
+            if s.role == w.role && matches(w, from.as_ref(), &s.what) {
                 n += 1;
                 if n >= want {
                     return Some(Ok(format!("{:?} at {:.3} s", s.what, s.at_s)));
@@ -519,12 +525,19 @@ fn item_name(i: &ConfigItem) -> String {
     }
 }
 
-/// Whether `what` is the event `w` waits for; `from` is the address of its `from` role.
-fn matches(w: &Wait, from: Option<Option<u16>>, what: &Observed) -> bool {
+/// The addresses of a `wait` step's `from` role: its primary address (Bluetooth Mesh) or
+/// RLOC (Thread), when it has one.
+struct From {
+    address: Option<u16>,
+    rloc: Option<String>,
+}
+
+/// Whether `what` is the event `w` waits for; `from` is what its `from` role is called.
+fn matches(w: &Wait, from: Option<&From>, what: &Observed) -> bool {
     if what.name() != w.event {
         return false;
     }
-    let src_ok = |src: u16| from.is_none_or(|a| a == Some(src));
+    let src_ok = |src: u16| from.is_none_or(|f| f.address == Some(src));
     match what {
         Observed::OnOff { on } => w.on.is_none_or(|o| o == *on),
         Observed::Received { src, message, .. } => {
@@ -537,6 +550,9 @@ fn matches(w: &Wait, from: Option<Option<u16>>, what: &Observed) -> bool {
         Observed::KeyRefresh { phase } => w.phase.is_none_or(|p| p == *phase),
         Observed::Dropped { reason } => w.reason.as_ref().is_none_or(|r| r == reason),
         Observed::Sar { complete, .. } => w.complete.is_none_or(|c| c == *complete),
+        Observed::EchoReply { from: ip, .. } => {
+            from.is_none_or(|f| f.rloc.as_deref() == Some(ip.as_str()))
+        }
         _ => true,
     }
 }
@@ -552,6 +568,8 @@ mod tests {
     struct Scripted {
         now: f64,
         script: Vec<Seen>,
+        /// Role 1's RLOC.
+        rloc: Option<std::net::Ipv6Addr>,
     }
 
     impl Backend for Scripted {
@@ -609,8 +627,11 @@ mod tests {
         fn replay(&mut self, _: Role, _: Role) -> Result<(), String> {
             Ok(())
         }
-        fn view(&self, _: Role) -> RoleView {
-            RoleView::default()
+        fn view(&self, r: Role) -> RoleView {
+            RoleView {
+                rloc: self.rloc.filter(|_| r == 1),
+                ..RoleView::default()
+            }
         }
         fn finish(&mut self) -> Result<(), String> {
             Ok(())
@@ -633,7 +654,17 @@ mod tests {
 
     fn outcome(script: Vec<Seen>) -> Outcome {
         let sc = HilScenario::parse("t.toml", SCENARIO).unwrap();
-        run(&sc, || Ok(Scripted { now: 0.0, script }), &mut |_| {})
+        run(
+            &sc,
+            || {
+                Ok(Scripted {
+                    now: 0.0,
+                    script,
+                    rloc: None,
+                })
+            },
+            &mut |_| {},
+        )
     }
 
     #[test]
@@ -657,5 +688,43 @@ mod tests {
             "{}",
             o.reason
         );
+    }
+
+    #[test]
+    fn an_echo_reply_counts_only_from_the_from_roles_rloc() {
+        let sc = HilScenario::parse(
+            "t.toml",
+            "name = \"t\"\n[[role]]\nname = \"a\"\nkind = \"thread-child\"\n[[role]]\nname = \"b\"\nkind = \"thread-router\"\n[[step]]\ndo = \"wait\"\nrole = \"a\"\nevent = \"echo-reply\"\nfrom = \"b\"\n",
+        )
+        .unwrap();
+        let reply = |at_s: f64, from: &str| Seen {
+            at_s,
+            role: 0,
+            what: Observed::EchoReply {
+                from: from.into(),
+                hop_limit: 64,
+            },
+        };
+        let rloc: std::net::Ipv6Addr = "fd00::ff:fe00:400".parse().unwrap();
+        let outcome = |script: Vec<Seen>| {
+            run(
+                &sc,
+                || {
+                    Ok(Scripted {
+                        now: 0.0,
+                        script,
+                        rloc: Some(rloc),
+                    })
+                },
+                &mut |_| {},
+            )
+        };
+        let o = outcome(vec![reply(0.1, "fd00::ff:fe00:401")]);
+        assert_eq!(o.status, Status::Fail, "another address: {}", o.reason);
+        let o = outcome(vec![
+            reply(0.1, "fd00::ff:fe00:401"),
+            reply(0.2, "fd00::ff:fe00:400"),
+        ]);
+        assert_eq!(o.status, Status::Pass, "{}", o.reason);
     }
 }

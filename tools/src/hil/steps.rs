@@ -116,7 +116,7 @@ pub const THREAD_ROLES: &[&str] = &["child", "router", "leader"];
 pub struct Wait {
     pub role: usize,
     pub event: String,
-    /// The source role of a received message or a heartbeat.
+    /// The source role of a received message, a heartbeat or an echo reply (its RLOC).
     pub from: Option<usize>,
     pub on: Option<bool>,
     pub hops: Option<u8>,
