@@ -14,6 +14,7 @@
 
 pub mod agent;
 mod fit;
+mod thread_agent;
 mod wire;
 
 use fit::{fixture, link_fixture, link_of, power_fixture};
@@ -107,7 +108,12 @@ impl LiveBackend {
         seed: u64,
         pcap: Option<&Path>,
     ) -> Result<LiveBackend, String> {
-        let kit = SimBackend::new(sc, seed, None)?;
+        // What the roles start as (a Thread scenario's roles are detached nodes).
+        let kit = if SimBackend::is_thread(sc) {
+            None
+        } else {
+            Some(SimBackend::new(sc, seed, None)?)
+        };
         let n = sc.roles.len();
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -149,7 +155,7 @@ impl LiveBackend {
             sender,
             states: (0..n)
                 .map(|r| {
-                    let v = kit.view(r);
+                    let v = kit.as_ref().map(|k| k.view(r)).unwrap_or_default();
                     State {
                         address: v.address,
                         provisioned: v.provisioned,
@@ -157,11 +163,16 @@ impl LiveBackend {
                         iv_update: v.iv_update,
                         key_phase: v.key_phase,
                         relay: v.relay,
+                        ..State::default()
                     }
                 })
                 .collect(),
-            addresses: (0..n).map(|r| kit.view(r).address).collect(),
-            uuids: (0..n).map(|r| kit.uuid(r)).collect(),
+            addresses: (0..n)
+                .map(|r| kit.as_ref().and_then(|k| k.view(r).address))
+                .collect(),
+            uuids: (0..n)
+                .map(|r| kit.as_ref().map_or([0; 16], |k| k.uuid(r)))
+                .collect(),
             onoff: vec![None; n],
             auth: vec![None; n],
             lost: vec![None; n],
@@ -637,6 +648,7 @@ impl Backend for LiveBackend {
                     period_s,
                 }
             }
+            ConfigItem::GattProxy(on) => ConfigReq::GattProxy { on },
         };
         self.config_requests(by, node, vec![req])
     }
@@ -648,7 +660,11 @@ impl Backend for LiveBackend {
         message: &str,
         on: bool,
         ttl: Option<u8>,
+        proxy: Option<Role>,
     ) -> Result<(), String> {
+        if let Some(p) = proxy {
+            return Err(format!("{}: {}", self.roles[p].name, fit::NO_GATT_SERVER));
+        }
         let dst = self.dst(to)?;
         self.unicast(from)?;
         self.tid = self.tid.wrapping_add(1);
@@ -718,6 +734,15 @@ impl Backend for LiveBackend {
         self.tell(to, &Cmd::Inject { hex })
     }
 
+    fn ping(&mut self, from: Role, to: Role) -> Result<(), String> {
+        let dst = self.states[to]
+            .rloc
+            .ok_or_else(|| format!("{} has no RLOC: not attached", self.roles[to].name))?;
+        self.tid = self.tid.wrapping_add(1);
+        let sequence = u16::from(self.tid);
+        self.tell(from, &Cmd::Ping { dst, sequence })
+    }
+
     fn view(&self, role: Role) -> RoleView {
         let s = &self.states[role];
         RoleView {
@@ -729,6 +754,8 @@ impl Backend for LiveBackend {
             onoff: self.onoff[role],
             relay: s.relay,
             auth: self.auth[role].clone(),
+            thread_role: s.thread_role.clone(),
+            rloc: s.rloc,
         }
     }
 
