@@ -89,8 +89,12 @@ pub(crate) async fn own(
     loop {
         match queue.try_recv() {
             Ok(job) => {
+                // A `config` exchange records its answer without the station saying so
+                // (`ProvisionerNode::record`): the database before tells.
+                let before = session.station.cdb().clone();
                 carry_out(&mut session, job, &shared).await;
-                if changed.replace(false) {
+                let recorded = session.station.cdb() != &before;
+                if changed.replace(false) || recorded {
                     refresh(&session, &shared, &events);
                 }
                 continue;
