@@ -186,7 +186,7 @@ impl Link {
                 a["src"].as_str().unwrap_or("?"),
                 a["status"].as_str().unwrap_or("answered"),
             ),
-            (Asked::Send { .. }, Err(e)) => format!("not sent: {}", e.1),
+            (Asked::Send { what }, Err(e)) => format!("{what}: {}", e.1),
             (Asked::Configure { address, what }, Ok(a)) => format!(
                 "{address:04x}: {what}: {} ({ms} ms through weft serve)",
                 a["status"].as_str().unwrap_or("answered")
