@@ -47,8 +47,8 @@ use weft_mesh::topology::{NodeKey, Roles, Topology};
 use weft_mesh::{Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
-    describe_into, finish_entry, ConfigOp, EntryKind, Model, NodeDetail, TrafficEntry,
-    TrafficTally, UnprovisionedDevice,
+    describe_into, describe_service_ad, finish_entry, ConfigOp, EntryKind, Model, NodeDetail,
+    TrafficEntry, TrafficTally, UnprovisionedDevice,
 };
 use crate::store::{NetState, Store, StoreLock};
 use adva::{AdvA, Transmitters};
@@ -440,6 +440,12 @@ impl LiveFeeder {
                         }
                     }
                 }
+            }
+        }
+        if matches!(e.kind, EntryKind::Undecryptable(_)) && e.src.is_none() {
+            // Nothing encrypted in it: a mesh service's connectable advertising, maybe.
+            if let (_, Some(uuid)) = describe_service_ad(&mut e, bytes) {
+                self.heard_device(uuid, rssi, at);
             }
         }
         if own != 0 && e.kind == EntryKind::Beacon {
