@@ -52,6 +52,44 @@ fn rig_file_with(
     path
 }
 
+/// Each packet of a capture as tshark reads it: the name of the interface it was captured on
+/// and its time; `None` (saying so) when tshark is not installed.
+fn tshark_interfaces(pcap: &Path) -> Option<Vec<(String, f64)>> {
+    let out = match std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(pcap)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "frame.time_epoch",
+        ])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipped: the capture's interfaces: no tshark ({e})");
+            return None;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let (name, t) = l.split_once('\t').unwrap_or((l, "0"));
+                (name.to_string(), t.parse().unwrap_or(0.0))
+            })
+            .collect(),
+    )
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -140,10 +178,20 @@ fn the_scenarios_that_apply_pass_on_emulated_controllers_and_the_others_skip_wit
                 "{name}: {steps:?}"
             );
             assert!(r["setup_s"].as_f64().unwrap() > 0.0, "{r}");
-            assert!(
-                pcap.join(format!("{name}.pcapng")).exists(),
-                "{name}: no capture"
-            );
+            let file = pcap.join(format!("{name}.pcapng"));
+            assert!(file.exists(), "{name}: no capture");
+            // Every role's radio an interface of the scenario's capture, named after the role,
+            // the packets in time order.
+            if let Some(packets) = tshark_interfaces(&file) {
+                let mut names: Vec<&str> = packets.iter().map(|(n, _)| n.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                assert_eq!(names, ["lamp", "prov"], "{name}");
+                assert!(
+                    packets.windows(2).all(|w| w[0].1 <= w[1].1),
+                    "{name}: not in time order"
+                );
+            }
         }
     }
     let summary = v.last().unwrap();

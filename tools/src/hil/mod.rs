@@ -71,7 +71,8 @@ pub struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write one capture per scenario into this directory (SCENARIO.pcapng).
+    /// Write one capture per scenario into this directory (SCENARIO.pcapng); on a rig, every
+    /// role's radio is an interface of it, named after the role.
     #[arg(long, value_name = "DIR")]
     pub pcap: Option<PathBuf>,
     /// Seed of every random choice of the simulator.

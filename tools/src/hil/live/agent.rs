@@ -229,8 +229,18 @@ pub(super) async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, weft_radio::R
 
 /// A radio that remembers the last Mesh Message it put on the air.
 struct Tap<R> {
-    inner: R,
+    inner: Recording<R>,
     last: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl<R: Radio> Tap<R> {
+    /// Every frame captured is on disk at once: a role is killed outright (SIGKILL, a power
+    /// cycle), and its capture is part of the scenario's. A file that fails is logged.
+    fn flush(&mut self) {
+        if let Err(e) = self.inner.flush() {
+            tracing::warn!(target: "weft::capture", "{e}");
+        }
+    }
 }
 
 impl<R: Radio> Radio for Tap<R> {
@@ -244,15 +254,29 @@ impl<R: Radio> Radio for Tap<R> {
                 *l = Some(frame.bytes.clone());
             }
         }
-        self.inner.send(frame)
+        Box::pin(async move {
+            let sent = self.inner.send(frame).await;
+            self.flush();
+            sent
+        })
     }
 
+    /// Cancel-safe as the radio's: the capture is flushed once a frame was taken (as by
+    /// `recv_event`).
     fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
-        self.inner.recv()
+        Box::pin(async move {
+            let heard = self.inner.recv().await;
+            self.flush();
+            heard
+        })
     }
 
     fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
-        self.inner.recv_event()
+        Box::pin(async move {
+            let heard = self.inner.recv_event().await;
+            self.flush();
+            heard
+        })
     }
 }
 

@@ -36,6 +36,7 @@ use super::rig::{Rig, RigRadio};
 use super::scenario::{HilScenario, RoleKind};
 use super::sim::SimBackend;
 use super::steps::{ConfigItem, Oob, Target};
+use weft_radio::capture::MergeInput;
 
 /// How long the role processes may take to open their radios.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -99,8 +100,8 @@ pub struct LiveBackend {
 
 impl LiveBackend {
     /// Starts a process per role on its radio (`radios[i]` for role `i`) and waits until every
-    /// one has its radio open; with `pcap`, the first role's process captures what its radio
-    /// hears and sends.
+    /// one has its radio open; with `pcap`, every role's process captures what its radio hears
+    /// and sends, made one file when the scenario ends (`write_capture`).
     pub fn new(
         sc: &HilScenario,
         rig: &Rig,
@@ -247,14 +248,10 @@ impl LiveBackend {
         .arg("--state")
         .arg(&self.dir)
         .args(["--generation", &g.to_string()]);
-        if let (Some(file), 0) = (&self.pcap, role) {
-            // A first role started again writes SCENARIO.G.pcapng beside the first file.
-            match g {
-                0 => cmd.arg("--pcap").arg(file),
-                g => cmd
-                    .arg("--pcap")
-                    .arg(file.with_extension(format!("{g}.pcapng"))),
-            };
+        if self.pcap.is_some() {
+            // Each process captures what its radio hears and sends; the scenario's capture
+            // is made of them all when it ends (`write_capture`).
+            cmd.arg("--pcap").arg(self.role_capture(role, g));
         }
         let err = std::fs::File::create(&log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -317,6 +314,36 @@ impl LiveBackend {
                     self.roles[a].name, self.roles[b].name
                 )
             })
+    }
+
+    /// Where `role`'s process of generation `g` writes its capture.
+    fn role_capture(&self, role: Role, g: u64) -> PathBuf {
+        self.dir
+            .join(format!("{}.{g}.pcapng", self.roles[role].name))
+    }
+
+    /// The scenario's capture, once its processes ended: every role's radio an interface
+    /// named after the role (Wireshark's `frame.interface_name`), all their packets in time
+    /// order, a power-cycled role's generations one after the other
+    /// ([`weft_radio::capture::merge`]). One file, as a capture on several interfaces at once
+    /// is: the same transmission heard by several radios is a packet on each of their
+    /// interfaces, side by side.
+    fn write_capture(&mut self) -> Result<(), String> {
+        let Some(out) = self.pcap.take() else {
+            return Ok(());
+        };
+        let inputs: Vec<MergeInput> = (0..self.roles.len())
+            .map(|r| MergeInput {
+                name: self.roles[r].name.clone(),
+                description: format!("radio {} ({})", self.radios[r].id, self.radios[r].uri),
+                files: (0..=self.generations[r])
+                    .map(|g| self.role_capture(r, g))
+                    .collect(),
+            })
+            .collect();
+        weft_radio::capture::merge(&out, &inputs)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Kills `role`'s process (SIGKILL) and waits for it.
@@ -773,7 +800,7 @@ impl Backend for LiveBackend {
             let _ = p.child.wait();
         }
         self.procs.iter_mut().for_each(|p| *p = None);
-        Ok(())
+        self.write_capture()
     }
 }
 
@@ -783,6 +810,8 @@ impl Drop for LiveBackend {
             let _ = p.child.kill();
             let _ = p.child.wait();
         }
+        // A scenario that stopped short still leaves what its radios captured.
+        let _ = self.write_capture();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
