@@ -227,13 +227,24 @@ pub(super) async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, weft_radio::R
     weft_radio::open(uri).await
 }
 
-/// A radio that remembers the last Mesh Message it put on the air.
-struct Tap<R> {
+/// A radio that remembers the last Mesh Message it put on the air, its capture flushed after
+/// each frame (a Thread role's process uses it for the capture alone).
+pub(super) struct Tap<R> {
     inner: Recording<R>,
     last: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl<R: Radio> Tap<R> {
+    /// `inner`, remembering into `last`.
+    pub(super) fn new(inner: Recording<R>, last: Arc<Mutex<Option<Vec<u8>>>>) -> Self {
+        Tap { inner, last }
+    }
+
+    /// Closes the capture file, flushed.
+    pub(super) fn finish(&mut self) -> Result<Option<PathBuf>, weft_radio::capture::CaptureError> {
+        self.inner.finish()
+    }
+
     /// Every frame captured is on disk at once: a role is killed outright (SIGKILL, a power
     /// cycle), and its capture is part of the scenario's. A file that fails is logged.
     fn flush(&mut self) {

@@ -15,7 +15,7 @@ use weft_radio::capture::{CaptureFile, Recording};
 use weft_radio::sim::station_rng;
 use weft_radio::{Radio, RadioUri};
 
-use super::agent::{commands, emit, open, RoleArgs};
+use super::agent::{commands, emit, open, RoleArgs, Tap};
 use super::wire::{Cmd, Msg, State};
 use crate::error::Failure;
 use crate::hil::backend::{Observed, Role};
@@ -74,8 +74,9 @@ pub(super) fn run(
             ),
             None => None,
         };
-        // 802.15.4 frames carry their own addresses: no advertiser address to stamp.
-        let mut radio = Recording::new(radio, pcap, [0; 6]);
+        // 802.15.4 frames carry their own addresses: no advertiser address to stamp. Flushed
+        // after each frame, as a Bluetooth role's: a role may be killed outright.
+        let mut radio = Tap::new(Recording::new(radio, pcap, [0; 6]), Default::default());
         let clock = Clock::new();
         // Another stream per start: a role started again is another node.
         let stream = role as u64 + 1000 * a.generation;
