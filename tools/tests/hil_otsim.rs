@@ -104,3 +104,28 @@ fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
     assert_eq!(&pcap[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "a pcapng file");
     assert!(pcap.len() > 1000, "{} octets", pcap.len());
 }
+
+/// The committed rig file of two `otsim:` radios fits the Thread scenario only.
+#[test]
+fn the_committed_otsim_rig_fits_the_thread_scenario() {
+    let rig =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hil-tests/rigs/otsim-2.toml");
+    let out = Command::cargo_bin("weft")
+        .unwrap()
+        .args(["hil", "list", "--json", "--rig", rig.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = lines(&String::from_utf8_lossy(&out.stdout));
+    let fits: Vec<&str> = v
+        .iter()
+        .filter(|l| l["fits"] == true)
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(fits, ["thread-attach-ping"]);
+}
