@@ -35,15 +35,6 @@ pub fn run(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
     block_on(main(a, out))
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Detached => "detached",
-        Role::Child => "child",
-        Role::Router => "router",
-        Role::Leader => "leader",
-    }
-}
-
 /// The state file's contents, if it belongs to this dataset.
 fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
     let bytes = match crate::files::read(path, crate::files::THREAD_STATE) {
@@ -179,10 +170,10 @@ async fn main(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
                 writeln!(
                     out,
                     "{}",
-                    json!({"event": "stopped", "why": why, "role": role_name(node.role())})
+                    json!({"event": "stopped", "why": why, "role": node.role().as_str()})
                 )
             } else {
-                writeln!(out, "stopped ({why}), {}", role_name(node.role()))
+                writeln!(out, "stopped ({why}), {}", node.role().as_str())
             };
             Ok(Exit::Ok)
         }
@@ -501,10 +492,10 @@ impl<W: Write> Hooks<ThreadNode> for NodeHooks<'_, W> {
             } => {
                 let rloc = node.addresses().rloc().map(|a| a.to_string());
                 self.line(
-                    json!({"event": "role", "role": role_name(role), "rloc16": rloc16.map(|r| format!("{r:04x}")), "rloc": rloc, "ml_eid": node.addresses().ml_eid().to_string(), "partition_id": partition_id.map(|p| format!("{p:08x}")), "parent_rloc16": node.parent_rloc16().map(|r| format!("{r:04x}"))}),
+                    json!({"event": "role", "role": role.as_str(), "rloc16": rloc16.map(|r| format!("{r:04x}")), "rloc": rloc, "ml_eid": node.addresses().ml_eid().to_string(), "partition_id": partition_id.map(|p| format!("{p:08x}")), "parent_rloc16": node.parent_rloc16().map(|r| format!("{r:04x}"))}),
                     format!(
                         "role {}{}{}",
-                        role_name(role),
+                        role.as_str(),
                         rloc16.map(|r| format!(" rloc16 {r:04x}")).unwrap_or_default(),
                         partition_id.map(|p| format!(" partition {p:08x}")).unwrap_or_default()
                     ),

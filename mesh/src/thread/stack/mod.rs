@@ -120,6 +120,18 @@ pub enum Role {
     Leader,
 }
 
+impl Role {
+    /// The role's name as OpenThread's `state` command prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Detached => "detached",
+            Role::Child => "child",
+            Role::Router => "router",
+            Role::Leader => "leader",
+        }
+    }
+}
+
 /// A Thread partition as its Leader Data TLV describes it (Thread 1.3 §4.4.13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Partition {

@@ -22,7 +22,7 @@ use crate::hil::backend::{Observed, Role};
 use crate::hil::scenario::HilScenario;
 use crate::hil::sim::thread::{node_kind, JITTER, PING_DATA, RNG_STREAM, UPGRADE_THRESHOLD};
 use crate::runtime::{drive_with, Clock, Flow, Hooks};
-use crate::sim::thread::{network, node_config, role_name, App, SimEvent, SimStation};
+use crate::sim::thread::{network, node_config, App, SimEvent, SimStation};
 use crate::Exit;
 
 /// How often commands are read and the state looked at.
@@ -110,7 +110,7 @@ struct ThreadAgent {
 impl ThreadAgent {
     fn report_state(&mut self, st: &SimStation) {
         let state = State {
-            thread_role: Some(role_name(st.role()).into()),
+            thread_role: Some(st.role().as_str().into()),
             rloc: st.node().addresses().rloc(),
             ..State::default()
         };
@@ -130,7 +130,7 @@ impl Hooks<SimStation> for &mut ThreadAgent {
                 // The state first: a `ping` step reads the RLOC once the role is seen.
                 self.report_state(st);
                 Observed::ThreadRole {
-                    role: role_name(role).into(),
+                    role: role.as_str().into(),
                     rloc16,
                 }
             }

@@ -20,7 +20,7 @@ use crate::hil::backend::{Backend, Observed, Role, RoleView, Seen};
 use crate::hil::scenario::{HilScenario, RoleKind};
 use crate::hil::steps::{ConfigItem, Oob, Target};
 use crate::sim::thread::pcap::Capture154;
-use crate::sim::thread::{medium_config, network, node_config, role_name, App, Kind};
+use crate::sim::thread::{medium_config, network, node_config, App, Kind};
 use crate::sim::thread::{SimEvent, SimStation};
 
 /// A router-eligible node asks for a Router ID within this (OpenThread's 120 s is for homes
@@ -134,7 +134,7 @@ impl Backend for ThreadSim {
             };
             let what = match event {
                 SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => Observed::ThreadRole {
-                    role: role_name(role).into(),
+                    role: role.as_str().into(),
                     rloc16,
                 },
                 SimEvent::Node(Event::EchoReply {
@@ -222,7 +222,7 @@ impl Backend for ThreadSim {
     fn view(&self, role: Role) -> RoleView {
         let st = self.medium.node(self.ids[role]);
         RoleView {
-            thread_role: Some(role_name(st.role()).into()),
+            thread_role: Some(st.role().as_str().into()),
             rloc: self.rloc(role),
             ..RoleView::default()
         }
