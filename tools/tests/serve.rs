@@ -219,6 +219,19 @@ fn a_subscriber_watches_while_another_client_provisions_and_sends() {
     let r = sender.call("provision", json!({"uuid": UUID, "timeout": 30}));
     assert_eq!(r["result"]["provisioned"][0]["address"], "0002", "{r}");
     assert_eq!(r["result"]["provisioned"][0]["configured"], true, "{r}");
+    // The network changed as the node was provisioned, before its configuration was done:
+    // a subscriber knows the node (and its device key) while it is being configured.
+    let is_done = |e: &Value| e["event"] == "config" && e["step"] == "done";
+    while !watcher.events.iter().any(is_done) {
+        let v = watcher.line();
+        watcher.events.push(v);
+    }
+    let done = watcher.events.iter().position(is_done).unwrap();
+    let network = watcher
+        .events
+        .iter()
+        .position(|e| e["event"] == "network" && e["nodes"] == 2);
+    assert!(network.is_some_and(|n| n < done), "{:?}", watcher.events);
     let r = sender.call("send", json!({"dst": "0002", "args": ["onoff", "on"]}));
     assert_eq!(r["result"]["status"], "OnOff Status on", "{r}");
     assert_eq!(r["result"]["ok"], true, "{r}");

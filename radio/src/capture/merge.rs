@@ -130,4 +130,37 @@ mod tests {
             .collect();
         assert_eq!(names, ["prov", "lamp"]);
     }
+
+    proptest::proptest! {
+        /// Whatever the radios captured, the merged file holds every packet once, in time
+        /// order.
+        #[test]
+        fn merged_is_every_packet_in_time_order(
+            times in proptest::collection::vec(proptest::collection::vec(0u64..1_000, 0..20), 1..4)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let inputs: Vec<MergeInput> = times
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let path = dir.path().join(format!("{i}"));
+                    let mut sorted = t.clone();
+                    sorted.sort_unstable();
+                    capture(&path, &sorted);
+                    MergeInput { name: format!("r{i}"), description: String::new(), files: vec![path] }
+                })
+                .collect();
+            let out = dir.path().join("all");
+            let n = merge(&out, &inputs).unwrap();
+            let got: Vec<u64> = read_all_packets(&std::fs::read(&out).unwrap())
+                .unwrap()
+                .iter()
+                .map(|p| p.timestamp.as_micros())
+                .collect();
+            let mut want: Vec<u64> = times.concat();
+            want.sort_unstable();
+            proptest::prop_assert_eq!(n as usize, want.len());
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
