@@ -243,6 +243,8 @@ pub struct Node<R> {
     /// The EID-to-RLOC cache (Address Query).
     resolver: query::Resolver,
     mpl: mpl::Mpl,
+    /// When the last ICMPv6 error went out (rate limit).
+    icmp_error_at: Option<Instant>,
 }
 
 impl<R> core::fmt::Debug for Node<R> {
@@ -318,6 +320,7 @@ impl<R: RngCore> Node<R> {
             reed_advert_at: None,
             resolver: query::Resolver::default(),
             mpl: mpl::Mpl::default(),
+            icmp_error_at: None,
             cfg,
             creds,
             state,

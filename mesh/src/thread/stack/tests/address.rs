@@ -426,3 +426,57 @@ fn notifications_from_two_ml_eids_bring_an_address_error() {
     m.run_for(Duration::from_secs(1));
     assert_eq!(m.nodes[1].count_of("tmf: address errors received"), 1);
 }
+
+#[test]
+fn datagrams_for_an_absent_eid_bring_rate_limited_errors() {
+    use crate::thread::ip::icmpv6::{echo_datagram, Echo};
+    use crate::thread::mac::{Address, ExtAddress};
+    let mut m = line(29, 2, 0);
+    let creds = super::medium::creds();
+    let p = creds.mesh_local_prefix;
+    let r16 = m.nodes[0].rloc16().unwrap();
+    let far = crate::thread::ip::addr::rloc(p, m.nodes[1].rloc16().unwrap());
+    let absent: std::net::Ipv6Addr = {
+        let mut o = m.nodes[0].addresses().ml_eid().octets();
+        o[15] ^= 0x77;
+        o.into()
+    };
+    let mut f =
+        crate::thread::stack::fuzz::Forger::new(&creds, ExtAddress([0x54; 8]), creds.network_key);
+    for k in 0..50u16 {
+        let echo = Echo {
+            reply: false,
+            identifier: 1,
+            sequence: k,
+            data: vec![],
+        };
+        let d = echo_datagram(far, absent, 64, &echo);
+        let frame = f.datagram(p, Address::Short(r16), &d);
+        m.inject(0, frame, -60);
+    }
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 destination unreachable (EID not here)"),
+        1
+    );
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 error rate-limited (dropped)"),
+        49
+    );
+    m.run_for(Duration::from_secs(1));
+    let echo = Echo {
+        reply: false,
+        identifier: 1,
+        sequence: 99,
+        data: vec![],
+    };
+    let frame = f.datagram(
+        p,
+        Address::Short(r16),
+        &echo_datagram(far, absent, 64, &echo),
+    );
+    m.inject(0, frame, -60);
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 destination unreachable (EID not here)"),
+        2
+    );
+}
