@@ -241,6 +241,32 @@ fn a_subscriber_watches_while_another_client_provisions_and_sends() {
     assert_eq!(v["name"], "Config Default TTL Status", "{v}");
     let e = watcher.event(|e| e["event"] == "access" && e["opcode"] == "800e");
     assert_eq!(e["src"], "0002", "{e}");
+    // A configuration the database records changes the network: subscribers are told, and
+    // the network the client reads next has it.
+    watcher.events.retain(|e| e["event"] != "network");
+    let (code, _, err) = run(&[
+        "config",
+        "--serve",
+        ctl,
+        "--dst",
+        "0002",
+        "sub-add",
+        "--model",
+        "1000",
+        "--address",
+        "c005",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let n = rig.connect().call("network", json!({}));
+    let subscribed = n["result"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["elements"].as_array().unwrap())
+        .flat_map(|e| e["models"].as_array().unwrap())
+        .any(|m| m["subscribe"].to_string().to_lowercase().contains("c005"));
+    assert!(subscribed, "{n}");
+    watcher.event(|e| e["event"] == "network" && e["nodes"] == 2);
     // No answer in time is exit 4 through the server as without it.
     let (code, _, err) = run(&[
         "send",

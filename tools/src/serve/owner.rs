@@ -89,10 +89,16 @@ pub(crate) async fn own(
     loop {
         match queue.try_recv() {
             Ok(job) => {
-                carry_out(&mut session, job, &shared).await;
-                if changed.replace(false) {
+                // A `config` exchange records its answer without the station saying so
+                // (`ProvisionerNode::record`): the database before tells.
+                let before = session.station.cdb().clone();
+                let reply = carry_out(&mut session, &job, &shared).await;
+                let recorded = session.station.cdb() != &before;
+                // The network the reply's client asks for next is the one it changed.
+                if changed.replace(false) || recorded {
                     refresh(&session, &shared, &events);
                 }
+                let _ = job.reply.send(reply);
                 continue;
             }
             Err(mpsc::error::TryRecvError::Disconnected) => break,
@@ -128,12 +134,12 @@ fn refresh(session: &Session, shared: &Mutex<Shared>, events: &broadcast::Sender
     );
 }
 
-/// Carries out one job and sends its reply (nowhere, if its client has gone).
-async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
+/// Carries out one job: its reply, for its client (if it has not gone).
+async fn carry_out(session: &mut Session, job: &Job, shared: &Mutex<Shared>) -> String {
     if let Ok(mut s) = shared.lock() {
         s.busy = Some(job.method.clone());
     }
-    let r = match job.call {
+    let r = match &job.call {
         Call::Exchange {
             dst,
             device_key,
@@ -141,11 +147,11 @@ async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
             expect,
             timeout,
         } => session
-            .exchange(dst, device_key, message, expect, timeout)
+            .exchange(*dst, *device_key, message.clone(), *expect, *timeout)
             .await
             .map(|(src, answer)| answer_json(src, &answer)),
-        Call::Provision(a) => match check(&a, &session.state) {
-            Ok(()) => provision_in(session, &a).await.map(|(done, failed)| {
+        Call::Provision(a) => match check(a, &session.state) {
+            Ok(()) => provision_in(session, a).await.map(|(done, failed)| {
                 json!({"provisioned": done, "failed": failed.iter().map(|(uuid, why)| json!({"uuid": hex::encode(uuid), "error": why})).collect::<Vec<_>>()})
             }),
             Err(e) => Err(e),
@@ -155,7 +161,7 @@ async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
         s.busy = None;
         s.answered += 1;
     }
-    let _ = job.reply.send(protocol::outcome(&job.id, r));
+    protocol::outcome(&job.id, r)
 }
 
 /// The node's run between requests: until one is queued, the queue closes or `stop`.

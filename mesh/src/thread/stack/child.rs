@@ -407,7 +407,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Route64(r) => Some(r.clone()),
             _ => None,
         }) {
-            self.routes.adopt_mask(&r);
+            let _ = self.routes.adopt_mask(now, &r);
         }
         self.set_role(Role::Child);
         if !self.cfg.rx_on_when_idle {

@@ -73,17 +73,19 @@ impl<R: RngCore> Node<R> {
                     return;
                 }
                 if u.dst.port() == TMF_PORT {
-                    // Answers go out from the address the request was sent to (the Leader
-                    // ALOC for an Address Solicit), so that the requester matches them.
-                    // (Not a group: an Address Query's notification goes from the RLOC.)
-                    if !u.dst.ip().is_multicast() {
-                        self.tmf_local.retain(|(p, _)| *p != u.src);
-                        if self.tmf_local.len() >= 8 {
-                            self.tmf_local.remove(0);
-                        }
-                        self.tmf_local.push((u.src, *u.dst.ip()));
-                    }
                     if let Some(inc) = self.tmf.handle_datagram(now, u.src, &u.payload) {
+                        // Answers go out from the address the request was sent to (the
+                        // Leader ALOC for an Address Solicit), so that the requester matches
+                        // them. Only requests: a response's destination kept here made this
+                        // node's next request to that peer go out from an old RLOC. Not a
+                        // group: an Address Query's notification goes from the RLOC.
+                        if !u.dst.ip().is_multicast() {
+                            self.tmf_local.retain(|(p, _)| *p != u.src);
+                            if self.tmf_local.len() >= 8 {
+                                self.tmf_local.remove(0);
+                            }
+                            self.tmf_local.push((u.src, *u.dst.ip()));
+                        }
                         self.on_tmf_request(now, inc);
                     }
                     return;
@@ -210,7 +212,9 @@ impl<R: RngCore> Node<R> {
             .tmf_local
             .iter()
             .find(|(p, _)| *p == peer)
-            .map(|(_, a)| *a);
+            .map(|(_, a)| *a)
+            // Not an address this node has given up since (a role or RLOC16 changed).
+            .filter(|a| self.addrs.accepts(a));
         let Some(ip) = local.or(self.addrs.rloc()) else {
             self.count("tx: TMF without an RLOC");
             return;

@@ -27,8 +27,10 @@
 //! - Link quality comes from each authenticated frame's RSSI (margin above -100 dBm), without
 //!   OpenThread's averaging and hysteresis; a router neighbour is not dropped after
 //!   FAILED_ROUTER_TRANSMISSIONS, only after MAX_NEIGHBOR_AGE of silence.
-//! - A router that loses its leader forms a partition at once after NETWORK_ID_TIMEOUT
-//!   (OpenThread first tries to attach elsewhere).
+//! - A router that hears no newer Router ID sequence (the leader increments it every 10 s)
+//!   for NETWORK_ID_TIMEOUT forms a partition at once (OpenThread first tries to attach
+//!   elsewhere). A router beyond MAX_ROUTE_COST of the leader loses its Router ID after
+//!   MAX_LEADER_TO_ROUTER_TIMEOUT, as in OpenThread: a mesh must be narrower than that.
 
 mod child;
 mod ip;

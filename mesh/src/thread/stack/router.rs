@@ -5,7 +5,8 @@
 //! Solicit that makes a REED a router is in `solicit.rs`.
 //!
 //! Constants (the specification's names as OpenThread's `mle_types.hpp` comments them, checked
-//! in its source): ADVERTISEMENT_I_MIN 1 s, ADVERTISEMENT_I_MAX 32 s; MAX_NEIGHBOR_AGE 100 s;
+//! in its source): ADVERTISEMENT_I_MIN 1 s, ADVERTISEMENT_I_MAX 32 s (at most: see
+//! `TRICKLE_IMAX_PER_NEIGHBOUR`); MAX_NEIGHBOR_AGE 100 s;
 //! MAX_ROUTERS 32; MAX_ROUTER_ID 62; MAX_ROUTE_COST 16; ROUTER_SELECTION_JITTER 120 s and
 //! ROUTER_UPGRADE_THRESHOLD 16 ([`super::Config`]). Responses to a multicast Link Request
 //! within a random 1 s (unverified).
@@ -25,7 +26,13 @@ use crate::thread::wire::{link_cost, link_margin, link_quality, MAX_ROUTE_COST};
 use crate::time::{Duration, Instant};
 
 const TRICKLE_IMIN: Duration = Duration::from_secs(1);
-const TRICKLE_IMAX: Duration = Duration::from_secs(32);
+/// I_MAX is 4 s per neighbouring router heard at link quality 2 or better, plus 4 s, within
+/// 12..=32 s (OpenThread `Mle::DetermineAdvertiseIntervalMax`, `kAdvIntervalNeighborMultiplier`,
+/// `kAdvIntervalMaxLowerBound`, `kAdvIntervalMaxUpperBound`, checked): a sparse mesh
+/// advertises more often, and the leader's Router ID sequence crosses it sooner.
+const TRICKLE_IMAX_PER_NEIGHBOUR: Duration = Duration::from_secs(4);
+const TRICKLE_IMAX_LOWER: Duration = Duration::from_secs(12);
+const TRICKLE_IMAX_UPPER: Duration = Duration::from_secs(32);
 const MAX_NEIGHBOR_AGE: Duration = Duration::from_secs(100);
 pub(super) const MAX_ROUTERS: u8 = 32;
 const MAX_RESPONSE_DELAY: Duration = Duration::from_millis(1000);
@@ -38,10 +45,15 @@ const REED_ADVERTISEMENT_JITTER: Duration = Duration::from_secs(60);
 /// The leader releases the Router ID of a router it has had no route to for this long
 /// (MAX_LEADER_TO_ROUTER_TIMEOUT, 90 s, as OpenThread's `kMaxLeaderToRouterTimeout`, checked).
 const MAX_LEADER_TO_ROUTER_TIMEOUT: Duration = Duration::from_secs(90);
-/// A router with no route to its leader for this long forms a partition of its own
-/// (NETWORK_ID_TIMEOUT, 120 s, as OpenThread's `kNetworkIdTimeout`, checked; OpenThread
-/// detaches and attaches first).
+/// A router that has not heard of a newer Router ID sequence for this long forms a partition
+/// of its own (NETWORK_ID_TIMEOUT, 120 s, as OpenThread's `kNetworkIdTimeout`, checked;
+/// OpenThread detaches and attaches first).
 const NETWORK_ID_TIMEOUT: Duration = Duration::from_secs(120);
+/// The leader increments the Router ID sequence this often, so that its routers, however far
+/// (beyond MAX_ROUTE_COST too), hear that it lives as the sequence spreads from neighbour to
+/// neighbour in Route64 TLVs (OpenThread `RouterTable::kRouterIdSequencePeriod`, 10 s, and
+/// `RouterTable::HandleTimeTick`, checked; the leader's Trickle is not reset for it).
+const ROUTER_ID_SEQUENCE_PERIOD: Duration = Duration::from_secs(10);
 /// Router IDs 0..=62 (Thread 1.3 §5.9.9).
 pub(super) const MAX_ROUTER_ID: u8 = 62;
 
@@ -78,7 +90,8 @@ pub(super) struct RouterTable {
     pub(super) owners: BTreeMap<u8, (ExtAddress, Instant)>,
     neighbours: BTreeMap<u8, Neighbour>,
     trickle: Option<Trickle>,
-    /// When a router last had a route to its leader.
+    /// When the Router ID sequence last changed: a router's leader age (OpenThread
+    /// `RouterTable::GetLeaderAge`), the leader's time of its last increment.
     leader_seen: Option<Instant>,
 }
 
@@ -152,13 +165,21 @@ impl RouterTable {
         best.filter(|(_, c)| *c < MAX_ROUTE_COST)
     }
 
-    pub fn adopt_mask(&mut self, r: &Route64) {
+    /// Takes the leader's Router ID set and sequence (`now`: the leader age restarts); whether
+    /// a router was added (OpenThread `RouterTable::UpdateRouterIdSet` resets its Trickle
+    /// timer then, not for a sequence alone).
+    pub fn adopt_mask(&mut self, now: Instant, r: &Route64) -> bool {
         self.id_sequence = r.id_sequence;
+        self.leader_seen = Some(now);
+        let mut added = false;
         for id in 0..=MAX_ROUTER_ID {
-            self.mask[id as usize] = r.router_mask[(id / 8) as usize] & (0x80 >> (id % 8)) != 0;
+            let set = r.router_mask[(id / 8) as usize] & (0x80 >> (id % 8)) != 0;
+            added |= set && !self.mask[id as usize];
+            self.mask[id as usize] = set;
         }
         let mask = self.mask;
         self.neighbours.retain(|id, _| mask[*id as usize]);
+        added
     }
 
     pub(super) fn reset_trickle(&mut self, now: Instant, first: Duration) {
@@ -227,7 +248,7 @@ impl<R: RngCore> Node<R> {
                 self.send_advertisement(now);
             }
             if t.end <= now {
-                t.i = (t.i + t.i).min(TRICKLE_IMAX);
+                t.i = (t.i + t.i).min(self.advertise_interval_max());
                 let half = Duration::from_micros(t.i.as_micros() / 2);
                 t.fire = Some(now + half + self.jitter(half));
                 t.end = now + t.i;
@@ -254,21 +275,24 @@ impl<R: RngCore> Node<R> {
     /// MAX_LEADER_TO_ROUTER_TIMEOUT loses its Router ID (the router, if alive, sees its ID
     /// gone from the mask and attaches again).
     pub(super) fn release_lost_routers(&mut self, now: Instant) {
-        if self.role == Role::Router {
-            let leader = self.partition.map(|p| p.leader_router_id);
-            if leader.is_some_and(|id| self.routes.route(id).is_some()) {
-                self.routes.leader_seen = Some(now);
-            } else if self
+        if self.role == Role::Router
+            && self
                 .routes
                 .leader_seen
-                .is_some_and(|t| now.saturating_since(t) > NETWORK_ID_TIMEOUT)
-            {
-                self.count("partition: leader unreachable");
-                self.leave_role_for_leader(now);
-            }
+                .is_some_and(|t| now.saturating_since(t) >= NETWORK_ID_TIMEOUT)
+        {
+            self.count("partition: leader unreachable");
+            self.leave_role_for_leader(now);
         }
         if self.role != Role::Leader {
             return;
+        }
+        if self
+            .routes
+            .leader_seen
+            .is_none_or(|t| now.saturating_since(t) >= ROUTER_ID_SEQUENCE_PERIOD)
+        {
+            self.bump_id_sequence(now);
         }
         let me = self.my_router_id();
         let reachable: Vec<u8> = self
@@ -291,10 +315,31 @@ impl<R: RngCore> Node<R> {
             for id in 0..=MAX_ROUTER_ID {
                 self.routes.mask[id as usize] = self.routes.owners.contains_key(&id);
             }
-            self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+            self.bump_id_sequence(now);
             self.routes.reset_trickle(now, Duration::ZERO);
             self.count("leader: router IDs released");
         }
+    }
+
+    /// Trickle's I_MAX for Advertisements (see [`TRICKLE_IMAX_PER_NEIGHBOUR`]).
+    fn advertise_interval_max(&self) -> Duration {
+        let good = self
+            .routes
+            .neighbours
+            .values()
+            .filter(|n| n.lq_in >= 2)
+            .count() as u64;
+        let i = TRICKLE_IMAX_PER_NEIGHBOUR.as_micros() * (good + 1);
+        Duration::from_micros(i.clamp(
+            TRICKLE_IMAX_LOWER.as_micros(),
+            TRICKLE_IMAX_UPPER.as_micros(),
+        ))
+    }
+
+    /// The leader's Router ID set changed, or ROUTER_ID_SEQUENCE_PERIOD passed.
+    pub(super) fn bump_id_sequence(&mut self, now: Instant) {
+        self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+        self.routes.leader_seen = Some(now);
     }
 
     pub(super) fn neighbour_timeouts(&mut self, now: Instant) {
@@ -342,6 +387,7 @@ impl<R: RngCore> Node<R> {
         };
         self.routes.clear();
         self.routes.id_sequence = self.rng.next_u32() as u8;
+        self.routes.leader_seen = Some(now);
         self.routes.mask[id as usize] = true;
         self.routes.owners.insert(id, (self.state.ext(), now));
         self.partition = Some(Partition {
@@ -364,14 +410,16 @@ impl<R: RngCore> Node<R> {
         self.parent = None;
         self.poller.stop();
         self.addrs.rloc16 = Some(rloc16);
-        self.routes.adopt_mask(&Route64 {
-            id_sequence,
-            router_mask: mask,
-            route_data: Vec::new(),
-        });
+        let _ = self.routes.adopt_mask(
+            now,
+            &Route64 {
+                id_sequence,
+                router_mask: mask,
+                route_data: Vec::new(),
+            },
+        );
         self.set_role(Role::Router);
         self.reed_advert_at = None;
-        self.routes.leader_seen = Some(now);
         let first = self.jitter(TRICKLE_IMIN);
         self.routes.reset_trickle(now, first);
         self.send_link_request(now, None);
@@ -440,7 +488,7 @@ impl<R: RngCore> Node<R> {
         }
         if let Some(r) = &route {
             if self.role != Role::Leader && seq_newer(r.id_sequence, self.routes.id_sequence) {
-                self.routes.adopt_mask(r);
+                let added = self.routes.adopt_mask(now, r);
                 if self.role == Role::Router
                     && self
                         .my_router_id()
@@ -450,10 +498,10 @@ impl<R: RngCore> Node<R> {
                     self.start_attach(now, None);
                     return;
                 }
-                self.routes
-                    .trickle
-                    .is_some()
-                    .then(|| self.routes.reset_trickle(now, Duration::ZERO));
+                if added && self.routes.trickle.is_some() {
+                    let first = self.jitter(TRICKLE_IMIN);
+                    self.routes.reset_trickle(now, first);
+                }
             }
         }
         match self.role {
@@ -608,7 +656,7 @@ impl<R: RngCore> Node<R> {
             _ => None,
         }) {
             if self.role != Role::Leader && seq_newer(r.id_sequence, self.routes.id_sequence) {
-                self.routes.adopt_mask(&r);
+                let _ = self.routes.adopt_mask(now, &r);
             }
             for (rid, _, _, cost) in r.entries().unwrap_or_default() {
                 if let Some(c) = n.costs.get_mut(rid as usize) {

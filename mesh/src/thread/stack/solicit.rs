@@ -122,7 +122,11 @@ impl<R: RngCore> Node<R> {
                 self.become_router(now, rloc16, seq, mask)
             }
             _ => {
-                self.count("tmf: address solicit not granted");
+                self.count(match &e {
+                    CoapEvent::Timeout { .. } => "tmf: address solicit timed out",
+                    CoapEvent::Reset { .. } => "tmf: address solicit reset",
+                    CoapEvent::Response { .. } => "tmf: address solicit not granted",
+                });
                 self.pending_child = None;
                 self.consider_upgrade(now);
             }
@@ -175,9 +179,10 @@ impl<R: RngCore> Node<R> {
                 if owned.is_none() {
                     self.routes.mask[id as usize] = true;
                     self.routes.owners.insert(id, (ext, now));
-                    self.routes.id_sequence = self.routes.id_sequence.wrapping_add(1);
+                    self.bump_id_sequence(now);
                     self.routes.reset_trickle(now, Duration::ZERO);
                 }
+                self.count("leader: router ID assigned");
                 let r = self.route64();
                 resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_SUCCESS, tmf_tlv::RLOC16, 2];
                 resp.payload
@@ -186,7 +191,10 @@ impl<R: RngCore> Node<R> {
                     .extend_from_slice(&[tmf_tlv::ROUTER_MASK, 9, r.id_sequence]);
                 resp.payload.extend_from_slice(&r.router_mask);
             }
-            None => resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_NO_ADDRESS],
+            None => {
+                self.count("leader: address solicit refused (no Router ID free)");
+                resp.payload = vec![tmf_tlv::STATUS, 1, STATUS_NO_ADDRESS]
+            }
         }
         self.tmf.respond(now, inc.peer, &inc.request, resp);
     }

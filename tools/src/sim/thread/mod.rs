@@ -14,7 +14,7 @@
 //! (`weft bench sim154`).
 
 pub mod bench;
-mod pcap;
+pub(crate) mod pcap;
 mod report;
 pub mod station;
 
@@ -27,7 +27,7 @@ use weft_radio::sim::ieee802154::{Medium, MediumConfig};
 use weft_radio::sim::{station_rng, Placement};
 
 pub use report::run_thread;
-pub(crate) use report::DATA_INTERVAL;
+pub(crate) use report::{role_name, DATA_INTERVAL};
 pub use station::{App, SimEvent, SimStation};
 
 /// A Thread station of a scenario.

@@ -22,7 +22,7 @@ use weft_mesh::frame::{RxFrame, Station, TxDone, TxFrame};
 use weft_mesh::thread::coap::{CoapEvent, Code, Message, MessageType};
 use weft_mesh::thread::ip::addr::{aloc, rloc, LEADER_ALOC16};
 use weft_mesh::thread::mac::{Address, ExtAddress};
-use weft_mesh::thread::radio::{Ieee802154Station, MacSettings};
+use weft_mesh::thread::radio::{Ieee802154Station, MacSettings, RadioMac};
 use weft_mesh::thread::stack::{Config, Credentials, Event, Node, Role, ThreadState};
 use weft_mesh::{Duration, Instant};
 
@@ -269,6 +269,12 @@ impl Station for SimStation {
     fn handle_tx_done(&mut self, now: Instant, done: &TxDone) {
         self.node.handle_tx_done(now, done);
         self.drain(now);
+    }
+
+    /// The node's MAC for a radio with a MAC of its own (`otsim:`, `spinel:`: a HIL role on a
+    /// rig); the simulated medium asks [`Ieee802154Station`] instead.
+    fn radio_mac(&self) -> Option<RadioMac> {
+        self.node.radio_mac()
     }
 }
 
