@@ -350,6 +350,34 @@ fn an_mpl_flood_is_counted_and_bounded() {
     let frame = frame_of(&mut f, 0x0800, 1, true);
     m.inject(1, frame, -60);
     assert_eq!(m.nodes[1].count_of("mpl: malformed option"), 1);
+    // Without MAC security: neither delivered nor forwarded.
+    let src = rloc(p, 0x0c00);
+    let udp = crate::thread::wire::udp_datagram(src, REALM_LOCAL_ALL_NODES, 9, 9, b"x");
+    let d = insert(
+        &udp,
+        &MplOption {
+            seed_id: None,
+            max: false,
+            sequence: 1,
+        },
+    )
+    .unwrap();
+    let link = crate::thread::wire::Link {
+        pan_id: creds.pan_id,
+        src: ExtAddress([0x52; 8]),
+        dst: crate::thread::mac::Address::Short(0xffff),
+        seq: 1,
+        ack_request: false,
+    };
+    let ctx = crate::thread::wire::contexts(p);
+    let frame = crate::thread::wire::data_frame(link, &d, &ctx, None).unwrap();
+    let buffered = m.nodes[1].mpl.buffered();
+    m.inject(1, frame, -60);
+    assert_eq!(
+        m.nodes[1].count_of("rx: unsecured realm-local multicast"),
+        1
+    );
+    assert_eq!(m.nodes[1].mpl.buffered(), buffered);
     // The flood passes and the retransmissions end: nothing is left buffered.
     m.run_for(Duration::from_secs(10));
     assert_eq!(m.nodes[1].mpl.buffered(), 0);
