@@ -205,7 +205,8 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// A datagram that came under a mesh header from `originator`: a router moves a cached
+    /// A datagram that came from `originator` (its mesh header's, or the MAC source of a
+    /// secured frame without one): a router moves a cached
     /// entry of its source EID there, or learns it when it has no entry and room without
     /// evicting (OpenThread `UpdateSnoopedCacheEntry`, checked; it also keeps a few snooped
     /// entries from eviction for 3 s, which weft does not).
