@@ -36,8 +36,15 @@ impl<R: RngCore> Node<R> {
             self.count("rx: malformed IPv6");
             return;
         };
-        if super::mpl::realm_local(&p.header.dst) && !self.mpl_receive(now, &d, &p.header.src) {
-            return;
+        if super::mpl::realm_local(&p.header.dst) {
+            // Only what came MAC-secured is forwarded (MLE never goes beyond the link).
+            if !secured {
+                self.count("rx: unsecured realm-local multicast");
+                return;
+            }
+            if !self.mpl_receive(now, &d, &p.header.src) {
+                return;
+            }
         }
         // A REED hears Parent Requests to all routers (it may answer those to REEDs), and
         // Address Queries (OpenThread subscribes an FTD child to the all-routers groups).

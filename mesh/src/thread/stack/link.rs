@@ -546,7 +546,11 @@ impl<R: RngCore> Node<R> {
             src: open.src,
             dst: open.dst,
         };
-        let originator = mesh.as_ref().map(|m| m.originator);
+        // Who sent the datagram: the mesh originator, or the neighbour itself (for snooping).
+        let originator = match &mesh {
+            Some(m) => Some(m.originator),
+            None => secured.then_some(open.src),
+        };
         if let Some(m) = mesh {
             if !secured {
                 self.count("rx: mesh header in an unsecured frame");

@@ -257,6 +257,8 @@ pub struct Node<R> {
     /// The EID-to-RLOC cache (Address Query).
     resolver: query::Resolver,
     mpl: mpl::Mpl,
+    /// When the last ICMPv6 error went out (rate limit).
+    icmp_error_at: Option<Instant>,
 }
 
 impl<R> core::fmt::Debug for Node<R> {
@@ -332,6 +334,7 @@ impl<R: RngCore> Node<R> {
             reed_advert_at: None,
             resolver: query::Resolver::default(),
             mpl: mpl::Mpl::default(),
+            icmp_error_at: None,
             cfg,
             creds,
             state,

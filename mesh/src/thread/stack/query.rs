@@ -38,6 +38,9 @@ pub(super) const INITIAL_RETRY_DELAY: Duration = Duration::from_secs(15);
 /// ADDRESS_QUERY_MAX_RETRY_DELAY (OpenThread `OPENTHREAD_CONFIG_TMF_ADDRESS_QUERY_MAX_RETRY_DELAY`,
 /// 120 s in its source; the Thread specification's is 28800 s, unverified).
 pub(super) const MAX_RETRY_DELAY: Duration = Duration::from_secs(120);
+/// At most one ICMPv6 error per this interval (RFC 4443 §2.4 f asks for a limit; the value is
+/// weft's choice).
+pub(super) const ICMP_ERROR_INTERVAL: Duration = Duration::from_millis(100);
 /// Datagrams waiting for one query; beyond, the oldest is dropped (weft's bound; OpenThread
 /// holds them in its send queue).
 pub(super) const PENDING_PER_QUERY: usize = 4;
@@ -202,10 +205,11 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// A datagram that came under a mesh header from `originator`: a router learns where its
-    /// source EID is, when it has no entry for it and room without evicting (OpenThread
-    /// `UpdateSnoopedCacheEntry`, checked; it also updates a cached entry's RLOC16 and keeps a
-    /// few snooped entries from eviction for 3 s, which weft does not).
+    /// A datagram that came from `originator` (its mesh header's, or the MAC source of a
+    /// secured frame without one): a router moves a cached
+    /// entry of its source EID there, or learns it when it has no entry and room without
+    /// evicting (OpenThread `UpdateSnoopedCacheEntry`, checked; it also keeps a few snooped
+    /// entries from eviction for 3 s, which weft does not).
     pub(super) fn snoop(
         &mut self,
         now: Instant,
@@ -215,11 +219,7 @@ impl<R: RngCore> Node<R> {
         let crate::thread::mac::Address::Short(o) = originator else {
             return;
         };
-        if !matches!(self.role, Role::Router | Role::Leader)
-            || Some(o) == self.addrs.rloc16
-            || self.children.iter().any(|c| c.rloc16 == o)
-            || self.resolver.entries.len() >= CACHE_ENTRIES
-        {
+        if !matches!(self.role, Role::Router | Role::Leader) {
             return;
         }
         let Ok(h) = crate::thread::lowpan::Ipv6Header::parse(datagram) else {
@@ -228,7 +228,19 @@ impl<R: RngCore> Node<R> {
         let src = h.src;
         if src.octets()[..8] != self.creds.mesh_local_prefix
             || crate::thread::ip::addr::locator16(&src).is_some()
-            || self.resolver.get(&src).is_some()
+        {
+            return;
+        }
+        // A cached entry follows its EID (OpenThread `UpdateCacheEntry`).
+        if let Some(e) = self.resolver.get(&src) {
+            if let State::Cached { rloc16, .. } = &mut e.state {
+                *rloc16 = o;
+            }
+            return;
+        }
+        if Some(o) == self.addrs.rloc16
+            || self.children.iter().any(|c| c.rloc16 == o)
+            || self.resolver.entries.len() >= CACHE_ENTRIES
         {
             return;
         }
@@ -503,6 +515,15 @@ impl<R: RngCore> Node<R> {
         if error || p.header.src.is_multicast() {
             return false;
         }
+        // RFC 4443 §2.4 f: errors are rate-limited.
+        if self
+            .icmp_error_at
+            .is_some_and(|t| now < t + ICMP_ERROR_INTERVAL)
+        {
+            self.count("tx: ICMPv6 error rate-limited (dropped)");
+            return true;
+        }
+        self.icmp_error_at = Some(now);
         self.count("tx: ICMPv6 destination unreachable (EID not here)");
         let e = crate::thread::ip::icmpv6::dst_unreachable(
             me,

@@ -350,6 +350,34 @@ fn an_mpl_flood_is_counted_and_bounded() {
     let frame = frame_of(&mut f, 0x0800, 1, true);
     m.inject(1, frame, -60);
     assert_eq!(m.nodes[1].count_of("mpl: malformed option"), 1);
+    // Without MAC security: neither delivered nor forwarded.
+    let src = rloc(p, 0x0c00);
+    let udp = crate::thread::wire::udp_datagram(src, REALM_LOCAL_ALL_NODES, 9, 9, b"x");
+    let d = insert(
+        &udp,
+        &MplOption {
+            seed_id: None,
+            max: false,
+            sequence: 1,
+        },
+    )
+    .unwrap();
+    let link = crate::thread::wire::Link {
+        pan_id: creds.pan_id,
+        src: ExtAddress([0x52; 8]),
+        dst: crate::thread::mac::Address::Short(0xffff),
+        seq: 1,
+        ack_request: false,
+    };
+    let ctx = crate::thread::wire::contexts(p);
+    let frame = crate::thread::wire::data_frame(link, &d, &ctx, None).unwrap();
+    let buffered = m.nodes[1].mpl.buffered();
+    m.inject(1, frame, -60);
+    assert_eq!(
+        m.nodes[1].count_of("rx: unsecured realm-local multicast"),
+        1
+    );
+    assert_eq!(m.nodes[1].mpl.buffered(), buffered);
     // The flood passes and the retransmissions end: nothing is left buffered.
     m.run_for(Duration::from_secs(10));
     assert_eq!(m.nodes[1].mpl.buffered(), 0);
@@ -425,4 +453,58 @@ fn notifications_from_two_ml_eids_bring_an_address_error() {
     assert_eq!(m.nodes[0].count_of("tmf: address errors sent"), 1);
     m.run_for(Duration::from_secs(1));
     assert_eq!(m.nodes[1].count_of("tmf: address errors received"), 1);
+}
+
+#[test]
+fn datagrams_for_an_absent_eid_bring_rate_limited_errors() {
+    use crate::thread::ip::icmpv6::{echo_datagram, Echo};
+    use crate::thread::mac::{Address, ExtAddress};
+    let mut m = line(29, 2, 0);
+    let creds = super::medium::creds();
+    let p = creds.mesh_local_prefix;
+    let r16 = m.nodes[0].rloc16().unwrap();
+    let far = crate::thread::ip::addr::rloc(p, m.nodes[1].rloc16().unwrap());
+    let absent: std::net::Ipv6Addr = {
+        let mut o = m.nodes[0].addresses().ml_eid().octets();
+        o[15] ^= 0x77;
+        o.into()
+    };
+    let mut f =
+        crate::thread::stack::fuzz::Forger::new(&creds, ExtAddress([0x54; 8]), creds.network_key);
+    for k in 0..50u16 {
+        let echo = Echo {
+            reply: false,
+            identifier: 1,
+            sequence: k,
+            data: vec![],
+        };
+        let d = echo_datagram(far, absent, 64, &echo);
+        let frame = f.datagram(p, Address::Short(r16), &d);
+        m.inject(0, frame, -60);
+    }
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 destination unreachable (EID not here)"),
+        1
+    );
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 error rate-limited (dropped)"),
+        49
+    );
+    m.run_for(Duration::from_secs(1));
+    let echo = Echo {
+        reply: false,
+        identifier: 1,
+        sequence: 99,
+        data: vec![],
+    };
+    let frame = f.datagram(
+        p,
+        Address::Short(r16),
+        &echo_datagram(far, absent, 64, &echo),
+    );
+    m.inject(0, frame, -60);
+    assert_eq!(
+        m.nodes[0].count_of("tx: ICMPv6 destination unreachable (EID not here)"),
+        2
+    );
 }
