@@ -41,6 +41,13 @@ pub enum Observed {
     ThreadRole { role: String, rloc16: Option<u16> },
     /// A Thread node's ICMPv6 echo request was answered from this address (RFC 4443 §4.2).
     EchoReply { from: String, hop_limit: u8 },
+    /// A Thread node sent a MAC-secured frame from this extended address (hex) with this
+    /// frame counter under this key sequence (IEEE 802.15.4-2015 §9.4.3, Thread 1.3 §7.1.2).
+    FrameSent {
+        ext_address: String,
+        frame_counter: u32,
+        key_sequence: u32,
+    },
 }
 
 impl Observed {
@@ -62,6 +69,7 @@ impl Observed {
             Observed::Sent { .. } => "sent",
             Observed::ThreadRole { .. } => "thread-role",
             Observed::EchoReply { .. } => "echo-reply",
+            Observed::FrameSent { .. } => "frame-sent",
         }
     }
 }

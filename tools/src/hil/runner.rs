@@ -498,13 +498,35 @@ impl Run<'_> {
         }
         if a.seq_unique == Some(true) {
             let mut seen = std::collections::HashSet::new();
+            let mut counters = std::collections::HashSet::new();
+            let mut ext: Option<&str> = None;
             let mut sent = 0;
             for s in self.log.iter().filter(|s| s.role == a.role) {
-                if let Observed::Sent { seq, iv_index, .. } = s.what {
-                    sent += 1;
-                    if !seen.insert((seq, iv_index)) {
-                        return Err(format!("{name} sent sequence number {seq} twice under IV Index {iv_index} (at {:.3} s)", s.at_s));
+                match &s.what {
+                    Observed::Sent { seq, iv_index, .. } => {
+                        sent += 1;
+                        if !seen.insert((*seq, *iv_index)) {
+                            return Err(format!("{name} sent sequence number {seq} twice under IV Index {iv_index} (at {:.3} s)", s.at_s));
+                        }
                     }
+                    // A Thread node: the CCM* nonce is its extended address and frame counter
+                    // (IEEE 802.15.4-2015 §9.3.2.2), so one address, and no counter twice
+                    // under one key sequence.
+                    Observed::FrameSent {
+                        ext_address,
+                        frame_counter,
+                        key_sequence,
+                    } => {
+                        sent += 1;
+                        if ext.is_some_and(|e| e != ext_address) {
+                            return Err(format!("{name} sent from extended address {ext_address} after {} (at {:.3} s): it came back as another node", ext.unwrap_or_default(), s.at_s));
+                        }
+                        ext = Some(ext_address);
+                        if !counters.insert((*frame_counter, *key_sequence)) {
+                            return Err(format!("{name} sent MAC frame counter {frame_counter} twice under key sequence {key_sequence} (at {:.3} s)", s.at_s));
+                        }
+                    }
+                    _ => {}
                 }
             }
             if sent == 0 {

@@ -140,7 +140,9 @@ pub struct Assertion {
     pub provisioned: Option<bool>,
     /// Its relay state.
     pub relay: Option<bool>,
-    /// It never sent two PDUs with one sequence number under one IV Index.
+    /// It never sent two PDUs with one sequence number under one IV Index (a Thread role: two
+    /// MAC frames with one frame counter under one key sequence, or from two extended
+    /// addresses).
     pub seq_unique: Option<bool>,
     /// The number of access messages it received in the whole run.
     pub received: Option<u64>,
@@ -231,6 +233,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "thread-attach-ping",
         include_str!("../../../hil-tests/scenarios/thread-attach-ping.toml"),
+    ),
+    (
+        "thread-kill-restart",
+        include_str!("../../../hil-tests/scenarios/thread-kill-restart.toml"),
     ),
 ];
 

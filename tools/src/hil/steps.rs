@@ -43,6 +43,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "sent",
     "thread-role",
     "echo-reply",
+    "frame-sent",
 ];
 
 /// The messages a `send` step may send.

@@ -36,7 +36,7 @@ pub fn run(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
 }
 
 /// The state file's contents, if it belongs to this dataset.
-fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
+pub(crate) fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
     let bytes = match crate::files::read(path, crate::files::THREAD_STATE) {
         Ok(b) => b,
         Err(e) if matches!(e.problem, crate::files::Problem::Missing) => return Ok(None),
@@ -60,7 +60,7 @@ fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
     Ok(Some(s))
 }
 
-fn save_state(path: &Path, s: &ThreadState) -> Result<()> {
+pub(crate) fn save_state(path: &Path, s: &ThreadState) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(s).expect("the state serialises");
     crate::store::write_atomic(path, &bytes)
         .map_err(|e| Failure::new(Exit::Unavailable, format!("{}: {e}", path.display())))

@@ -437,7 +437,17 @@ impl LiveBackend {
     /// Takes one report in: what the scenario sees goes to `out`.
     fn handle(&mut self, (role, g, msg): Report, out: &mut Vec<Seen>) {
         if g != self.generations[role] {
-            return; // from a process killed on purpose
+            // From a process killed on purpose: what it sent still counts for `seq_unique`.
+            if let Some(Msg::Seen { what }) = msg {
+                if matches!(what, Observed::Sent { .. } | Observed::FrameSent { .. }) {
+                    out.push(Seen {
+                        at_s: self.now_s(),
+                        role,
+                        what,
+                    });
+                }
+            }
+            return;
         }
         let at_s = self.now_s();
         let Some(msg) = msg else {

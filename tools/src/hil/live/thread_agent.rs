@@ -4,9 +4,13 @@
 //! on the rig's 802.15.4 radio (`otsim:`, `spinel:`, ...), driven by radio's real-time driver.
 //! Its role changes and echo replies go out as `seen` lines, its role and RLOC as `state`;
 //! `ping` commands come in; with `--pcap`, what its radio hears and sends is captured.
-//! Nothing is persisted: a Thread role started again is a new node
-//! (a new extended address, frame counters from zero under it).
+//! Its `ThreadState` is persisted atomically in the run directory (`weft thread node
+//! --state`'s file and writer) at each `Event::PersistState`, before the frames it reserved
+//! counters for go out: a role killed and started again is the same node (its extended
+//! address and ML-EID), its frame counters from its reservation, beyond every one it used.
+//! Each MAC-secured frame it sends is reported (`frame-sent`), for `seq_unique`.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError};
 
 use weft_mesh::thread::stack::Event;
@@ -15,7 +19,7 @@ use weft_radio::capture::{CaptureFile, Recording};
 use weft_radio::sim::station_rng;
 use weft_radio::{Radio, RadioUri};
 
-use super::agent::{commands, emit, open, RoleArgs, Tap};
+use super::agent::{commands, emit, open, saved_path, RoleArgs, Tap};
 use super::wire::{Cmd, Msg, State};
 use crate::error::Failure;
 use crate::hil::backend::{Observed, Role};
@@ -23,6 +27,7 @@ use crate::hil::scenario::HilScenario;
 use crate::hil::sim::thread::{node_kind, JITTER, PING_DATA, RNG_STREAM, UPGRADE_THRESHOLD};
 use crate::runtime::{drive_with, Clock, Flow, Hooks};
 use crate::sim::thread::{network, node_config, App, SimEvent, SimStation};
+use crate::thread::node::{load_state, save_state};
 use crate::Exit;
 
 /// How often commands are read and the state looked at.
@@ -42,6 +47,8 @@ pub(super) fn run(
             format!("role {} ({}) is not a Thread role", r.name, r.kind.as_str()),
         )
     })?;
+    let file = saved_path(&a.state, &r.name);
+    let saved = load_state(&file, &network(a.seed).to_hex())?;
     let cmds = commands();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -78,16 +85,22 @@ pub(super) fn run(
         // after each frame, as a Bluetooth role's: a role may be killed outright.
         let mut radio = Tap::new(Recording::new(radio, pcap, [0; 6]), Default::default());
         let clock = Clock::new();
-        // Another stream per start: a role started again is another node.
+        // Another random stream per start (the node itself comes back from its state).
         let stream = role as u64 + 1000 * a.generation;
-        let mut station = SimStation::new(
-            network(a.seed),
-            node_config(kind, JITTER, UPGRADE_THRESHOLD),
-            station_rng(a.seed ^ RNG_STREAM, stream),
-            clock.now(),
-            App::Quiet,
-        );
-        let mut agent = ThreadAgent { cmds, state: None };
+        let (creds, cfg) = (network(a.seed), node_config(kind, JITTER, UPGRADE_THRESHOLD));
+        let rng = station_rng(a.seed ^ RNG_STREAM, stream);
+        let mut station = match saved {
+            Some(state) => SimStation::restore(creds, state, cfg, rng, clock.now(), App::Quiet),
+            None => SimStation::new(creds, cfg, rng, clock.now(), App::Quiet),
+        }
+        .reporting_frames();
+        save_state(&file, station.node().state())?;
+        let mut agent = ThreadAgent {
+            cmds,
+            state: None,
+            file,
+            error: None,
+        };
         emit(&Msg::Ready);
         let r = drive_with(&mut station, &mut radio, &clock, None, &mut agent).await;
         let _ = radio.finish();
@@ -97,7 +110,10 @@ pub(super) fn run(
             });
             return Err(Failure::new(Exit::Unavailable, e.to_string()));
         }
-        Ok(Exit::Ok)
+        match agent.error {
+            Some(e) => Err(Failure::new(Exit::Unavailable, e)),
+            None => Ok(Exit::Ok),
+        }
     })
 }
 
@@ -105,6 +121,10 @@ struct ThreadAgent {
     cmds: Receiver<Cmd>,
     /// The state last reported.
     state: Option<State>,
+    /// Where the node's state is persisted.
+    file: PathBuf,
+    /// Why it stopped (its state could not be saved).
+    error: Option<String>,
 }
 
 impl ThreadAgent {
@@ -126,6 +146,25 @@ impl ThreadAgent {
 impl Hooks<SimStation> for &mut ThreadAgent {
     fn on_event(&mut self, st: &mut SimStation, _now: Instant, event: SimEvent) -> Flow {
         let what = match event {
+            SimEvent::Node(Event::PersistState) => {
+                // Frames must not go out with counters beyond what is persisted.
+                if let Err(e) = save_state(&self.file, st.node().state()) {
+                    emit(&Msg::Lost {
+                        reason: format!("cannot save the state: {}", e.1),
+                    });
+                    self.error = Some(e.1);
+                    return Flow::Stop;
+                }
+                return Flow::Continue;
+            }
+            SimEvent::FrameSent {
+                frame_counter,
+                key_sequence,
+            } => Observed::FrameSent {
+                ext_address: hex::encode(st.ext_address().0),
+                frame_counter,
+                key_sequence,
+            },
             SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => {
                 // The state first: a `ping` step reads the RLOC once the role is seen.
                 self.report_state(st);
@@ -157,9 +196,8 @@ impl Hooks<SimStation> for &mut ThreadAgent {
         loop {
             match self.cmds.try_recv() {
                 Ok(Cmd::Ping { dst, sequence }) => {
-                    let n = st.node_mut();
-                    let identifier = n.rloc16().unwrap_or(0);
-                    n.ping(now, dst, identifier, sequence, PING_DATA);
+                    let identifier = st.rloc16().unwrap_or(0);
+                    st.ping(now, dst, identifier, sequence, PING_DATA);
                 }
                 Ok(other) => {
                     tracing::warn!(target: "weft::hil", "{other:?}: not a Thread role's command")

@@ -5,7 +5,9 @@
 //! scenario's `[[link]]`s say. The network is the one `weft sim run` generates from the seed
 //! (`crate::sim::thread::network`); a `thread-router` is a router-eligible Full Thread Device
 //! (the first forms the partition as leader), a `thread-child` a Minimal End Device. Every
-//! node is powered at the scenario's start.
+//! node is powered at the scenario's start. A `kill-restart` (or `power-cycle`) replaces a
+//! role's node by one built from the state it last persisted (`SimStation::persisted`, taken
+//! at each `Event::PersistState`): the same node, its frame counters from its reservation.
 
 use std::net::Ipv6Addr;
 use std::path::Path;
@@ -41,6 +43,10 @@ pub struct ThreadSim {
     ids: Vec<NodeId>,
     pcap: Option<Arc<Mutex<Capture154>>>,
     sequence: u16,
+    seed: u64,
+    kinds: Vec<Kind>,
+    /// How many times each role was started before (its random stream per start).
+    generations: Vec<u64>,
 }
 
 /// The node kind of a Thread role.
@@ -59,17 +65,20 @@ impl ThreadSim {
         let creds = network(seed);
         let mut medium = Medium::new(medium_config(0.0, false), seed);
         let mut ids = Vec::new();
+        let mut kinds = Vec::new();
         for (i, r) in sc.roles.iter().enumerate() {
             let k = node_kind(r.kind).ok_or_else(|| {
                 format!("role {} ({}) is not a Thread role", r.name, r.kind.as_str())
             })?;
+            kinds.push(k);
             let station = SimStation::new(
                 creds.clone(),
                 node_config(k, JITTER, UPGRADE_THRESHOLD),
                 station_rng(seed ^ RNG_STREAM, i as u64),
                 Instant::ZERO,
                 App::Quiet,
-            );
+            )
+            .reporting_frames();
             ids.push(medium.add_node(station, Placement::Unplaced));
         }
         for l in &sc.links {
@@ -101,6 +110,9 @@ impl ThreadSim {
             ids,
             pcap,
             sequence: 0,
+            seed,
+            generations: vec![0; kinds.len()],
+            kinds,
         })
     }
 
@@ -109,6 +121,27 @@ impl ThreadSim {
             "{} is a Thread role: Bluetooth Mesh steps do not apply",
             self.names[role]
         ))
+    }
+
+    /// Replaces `role`'s node by one from its persisted state, powered at `at` (another random
+    /// stream per start, as the live backend's `--generation`).
+    fn restart(&mut self, role: Role, at: Instant) {
+        self.generations[role] += 1;
+        let id = self.ids[role];
+        let old = self.medium.node(id);
+        let station = SimStation::restore(
+            old.node().credentials().clone(),
+            old.persisted().clone(),
+            node_config(self.kinds[role], JITTER, UPGRADE_THRESHOLD),
+            station_rng(
+                self.seed ^ RNG_STREAM,
+                role as u64 + 1000 * self.generations[role],
+            ),
+            at,
+            App::Quiet,
+        )
+        .reporting_frames();
+        *self.medium.node_mut(id) = station;
     }
 
     fn rloc(&self, role: Role) -> Option<Ipv6Addr> {
@@ -125,7 +158,8 @@ impl Backend for ThreadSim {
         let end = self.medium.now() + Duration::from_micros((seconds.max(0.0) * 1e6).ceil() as u64);
         self.medium.run_until(end);
         let mut out = Vec::new();
-        for e in self.medium.drain_events() {
+        let events: Vec<_> = self.medium.drain_events().collect();
+        for e in events {
             let MediumEvent::Station { at, node, event } = e else {
                 continue;
             };
@@ -133,6 +167,14 @@ impl Backend for ThreadSim {
                 continue;
             };
             let what = match event {
+                SimEvent::FrameSent {
+                    frame_counter,
+                    key_sequence,
+                } => Observed::FrameSent {
+                    ext_address: hex::encode(self.medium.node(node).ext_address().0),
+                    frame_counter,
+                    key_sequence,
+                },
                 SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => Observed::ThreadRole {
                     role: role.as_str().into(),
                     rloc16,
@@ -182,12 +224,16 @@ impl Backend for ThreadSim {
         self.not_mesh(a)
     }
 
-    fn power_cycle(&mut self, role: Role, _: f64) -> Result<(), String> {
-        self.not_mesh(role)
+    fn power_cycle(&mut self, role: Role, off_s: f64) -> Result<(), String> {
+        // Off until `at`: the new node hears nothing and sends nothing before it.
+        let at = self.medium.now() + Duration::from_micros((off_s.max(0.0) * 1e6).ceil() as u64);
+        self.restart(role, at);
+        Ok(())
     }
 
     fn kill_restart(&mut self, role: Role) -> Result<(), String> {
-        self.not_mesh(role)
+        self.restart(role, self.medium.now());
+        Ok(())
     }
 
     fn iv_update(&mut self, role: Role) -> Result<(), String> {
@@ -212,10 +258,10 @@ impl Backend for ThreadSim {
             .ok_or_else(|| format!("{} has no RLOC: not attached", self.names[to]))?;
         self.sequence = self.sequence.wrapping_add(1);
         let (now, sequence) = (self.medium.now(), self.sequence);
-        let n = self.medium.node_mut(self.ids[from]).node_mut();
+        let st = self.medium.node_mut(self.ids[from]);
         // The identifier names the sender (its RLOC16), as the Thread scenarios' pings do.
-        let identifier = n.rloc16().unwrap_or(0);
-        n.ping(now, dst, identifier, sequence, PING_DATA);
+        let identifier = st.rloc16().unwrap_or(0);
+        st.ping(now, dst, identifier, sequence, PING_DATA);
         Ok(())
     }
 

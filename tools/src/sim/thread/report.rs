@@ -189,6 +189,8 @@ fn line_of(
                         "sequence": sequence, "rtt_us": rtt}),
                     )
                 }
+                // Reported for `weft hil` only.
+                SimEvent::FrameSent { .. } => None,
                 SimEvent::UdpEchoReply { from, .. } => Some(
                     json!({"t_us": us, "type": "received", "node": here, "layer": "udp", "from": from.to_string()}),
                 ),
