@@ -353,6 +353,9 @@ impl LiveBackend {
             let _ = p.child.wait();
         }
         self.generations[role] += 1;
+        // A Thread node starts detached: its role and RLOC are its new process's to report.
+        self.states[role].thread_role = None;
+        self.states[role].rloc = None;
     }
 
     /// Why `role`'s process of generation `g` ended: its radio's failure or its last words.
