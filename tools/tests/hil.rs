@@ -257,6 +257,11 @@ fn each_scenario_fails_when_its_expectation_is_changed() {
             "thread_role = \"child\"\nwithin_s = 30",
             "thread_role = \"router\"\nwithin_s = 30",
         ),
+        (
+            "thread-kill-restart",
+            "thread_role = \"child\"\nseq_unique",
+            "thread_role = \"router\"\nseq_unique",
+        ),
     ];
     let mut covered: Vec<String> = mutations.iter().map(|m| m.0.to_string()).collect();
     covered.sort();

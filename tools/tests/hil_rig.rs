@@ -158,6 +158,11 @@ fn the_scenarios_that_apply_pass_on_emulated_controllers_and_the_others_skip_wit
             "skip",
             "needs 2 802.15.4 radios, the rig 'bumble-3' has 0".into(),
         ),
+        (
+            "thread-kill-restart",
+            "skip",
+            "needs 2 802.15.4 radios, the rig 'bumble-3' has 0".into(),
+        ),
     ];
     for (name, status, reason) in &expected {
         let r = result(&v, name);
@@ -197,12 +202,12 @@ fn the_scenarios_that_apply_pass_on_emulated_controllers_and_the_others_skip_wit
     let summary = v.last().unwrap();
     assert_eq!(
         (&summary["passed"], &summary["failed"], &summary["skipped"]),
-        (&Value::from(3), &Value::from(0), &Value::from(13)),
+        (&Value::from(3), &Value::from(0), &Value::from(14)),
         "{summary}"
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
-        xml.contains("tests=\"16\"") && xml.contains("skipped=\"13\"") && xml.contains("bumble-3"),
+        xml.contains("tests=\"17\"") && xml.contains("skipped=\"14\"") && xml.contains("bumble-3"),
         "{xml}"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -241,7 +246,9 @@ fn with_a_link_fixture_the_scenarios_that_shape_the_air_pass_on_emulated_control
                 "it may take 360000 s, and a rig runs in wall-clock time (at most 3600 s a scenario)",
             ),
             "proxy" => ("skip", GATT),
-            "thread-attach-ping" => ("skip", "needs 2 802.15.4 radios, the rig 'bumble-4' has 0"),
+            "thread-attach-ping" | "thread-kill-restart" => {
+                ("skip", "needs 2 802.15.4 radios, the rig 'bumble-4' has 0")
+            }
             _ => ("pass", ""),
         };
         assert_eq!(
@@ -257,7 +264,7 @@ fn with_a_link_fixture_the_scenarios_that_shape_the_air_pass_on_emulated_control
     assert!(!log.contains("error loss"), "{log}");
     assert_eq!(
         (&v.last().unwrap()["passed"], &v.last().unwrap()["skipped"]),
-        (&Value::from(12), &Value::from(4))
+        (&Value::from(12), &Value::from(5))
     );
     drop(ctl);
     let _ = std::fs::remove_dir_all(&dir);

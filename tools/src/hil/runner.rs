@@ -713,6 +713,52 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_frame_counter_sent_twice_or_another_address_fails_the_scenario() {
+        let sc = HilScenario::parse(
+            "t.toml",
+            &SCENARIO
+                .replace("kind = \"node\"", "kind = \"thread-child\"")
+                .replace("event = \"sent\"", "event = \"frame-sent\""),
+        )
+        .unwrap();
+        let frame = |at_s, ext: &str, frame_counter, key_sequence| Seen {
+            at_s,
+            role: 0,
+            what: Observed::FrameSent {
+                ext_address: ext.into(),
+                frame_counter,
+                key_sequence,
+            },
+        };
+        let outcome = |script| {
+            let s = Scripted {
+                now: 0.0,
+                script,
+                rloc: None,
+            };
+            run(&sc, || Ok(s), &mut |_| {})
+        };
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 1000, 0)]);
+        assert_eq!((o.status, o.reason.as_str()), (Status::Pass, ""));
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 5, 1)]);
+        assert_eq!(o.status, Status::Pass, "another key sequence: {}", o.reason);
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 5, 0)]);
+        assert!(
+            o.reason
+                .contains("a sent MAC frame counter 5 twice under key sequence 0"),
+            "{}",
+            o.reason
+        );
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "06", 0, 0)]);
+        assert!(
+            o.reason
+                .contains("a sent from extended address 06 after 02 (at 0.200 s): it came back as another node"),
+            "{}",
+            o.reason
+        );
+    }
+
+    #[test]
     fn an_echo_reply_counts_only_from_the_from_roles_rloc() {
         let sc = HilScenario::parse(
             "t.toml",
