@@ -2,8 +2,8 @@
 //! is a `weft hil role` process of its own on OpenThread's real-time simulation air (UDP
 //! multicast on the loopback interface), in wall-clock time, with no OpenThread binary: the
 //! router forms a partition as leader, the child attaches to it, and each pings the other.
-//! `thread-kill-restart` kills the child's process (SIGKILL) and starts another from the
-//! state it persisted: the same node, no MAC frame counter sent twice.
+//! `thread-kill-restart` kills the child's process (SIGKILL), then the leader's, and starts
+//! another from the state each persisted: the same nodes, no MAC frame counter sent twice.
 //!
 //! Where the loopback interface takes no multicast the test says so and passes, except under
 //! `CI=1`. Its port offsets (100 + pid % 400, 1100 + pid % 400) are ones no other test of
@@ -177,7 +177,12 @@ fn thread_kill_restart_comes_back_as_the_same_node_on_otsim_radios() {
             "kill-restart",
             "attach",
             "ping",
-            "ping"
+            "ping",
+            "kill-restart",
+            "attach",
+            "idle",
+            "ping",
+            "ping",
         ],
         "{stdout}"
     );
@@ -185,5 +190,8 @@ fn thread_kill_restart_comes_back_as_the_same_node_on_otsim_radios() {
     // The child attached again after its restart: it waited for the new process's role.
     let again = steps[4]["detail"].as_str().unwrap();
     assert!(again.starts_with("child is a child (fd"), "{again}");
+    assert!(!again.ends_with("after 0.000 s"), "{again}");
+    let again = steps[8]["detail"].as_str().unwrap();
+    assert!(again.starts_with("leader is a leader (fd"), "{again}");
     assert!(!again.ends_with("after 0.000 s"), "{again}");
 }
