@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 mod procs;
 
 use procs::{hub, run, scratch, weft, Killed};
-use weft::inspect::model::{ConfigOp, Model};
+use weft::inspect::model::{ConfigOp, Model, NodeDetail};
 use weft::inspect::runtime::Runtime;
 use weft::inspect::ui::Request;
 use weft_mesh::ble::models::generic::{GenericMessage, OnOffSet, ONOFF_STATUS};
@@ -155,6 +155,23 @@ fn the_inspector_acts_through_weft_serve_beside_other_clients() {
             .any(|md| md.name == "Generic OnOff Server" && md.bound == vec![0]),
         "{d:?}"
     );
+
+    // The inspector's own node, once the server has configured it and the inspector knows its
+    // composition (a subscription asked for before that is refused by the inspector itself:
+    // "its composition is not known yet").
+    let bound_onoff = |d: &NodeDetail| {
+        d.elements
+            .iter()
+            .flat_map(|(_, models)| models)
+            .any(|md| md.name == "Generic OnOff Server" && md.bound == vec![0])
+    };
+    rt.request(Request::Select(Some(mine_at)));
+    let (m, ok) = wait_model(&rt, 60, &mut notices, |m, _| {
+        m.detail
+            .as_ref()
+            .is_some_and(|d| d.address == mine_at && bound_onoff(d))
+    });
+    assert!(ok, "own node configured: {:?} {notices:?}", m.detail);
 
     // `weft send --serve` switches the other node while the inspector switches and subscribes
     // its own.
