@@ -7,7 +7,7 @@ the test provisions the device through the served radio and switches it.
 
 import pytest
 
-from weft_labgrid.client import ServeError
+from weft_serve import WeftError
 
 LAMP = "0102030405060708090a0b0c0d0e0f10"
 
@@ -39,10 +39,10 @@ def test_serve_answers_for_the_places_radio(served, target):
 
 
 def test_a_request_the_server_refuses_is_an_error_with_its_code(served):
-    with pytest.raises(ServeError) as refused:
+    with pytest.raises(WeftError) as refused:
         served.call("no-such-method")
     assert refused.value.code == -32601  # JSON-RPC 2.0 "Method not found"
-    with pytest.raises(ServeError) as refused:
+    with pytest.raises(WeftError) as refused:
         served.call("send", {"dst": "0002"})
     assert refused.value.code == -32602  # invalid params: no "args" nor "message"
 

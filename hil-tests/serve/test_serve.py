@@ -7,6 +7,7 @@ watches the events. Run: WEFT=path/to/weft python -m pytest hil-tests/serve
 import json
 import os
 import subprocess
+import threading
 import time
 
 import pytest
@@ -94,6 +95,35 @@ def test_errors_are_replies_and_the_server_goes_on(rig):
             c.call("send", dst="0009", args=["onoff", "on"], timeout=1)
         assert e.value.code == 4
         assert c.call("status")["answered"] >= 1
+        # Giving up on a reply (`wait`) leaves the connection usable: the late reply is
+        # dropped, the next call gets its own.
+        with pytest.raises(TimeoutError):
+            c.call("send", {"dst": "0009", "args": ["onoff", "on"]}, timeout=1, wait=0.05)
+        assert c.call("network", wait=5)["meshName"]
+
+
+def test_threads_share_a_connection_and_a_server_that_goes_is_a_connection_error(rig):
+    with Client.connect(rig["ctl"]) as c:
+        c.call("subscribe")
+        results = []
+
+        def status():
+            results.append(c.call("status")["clients"])
+
+        threads = [threading.Thread(target=status) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [1] * 8
+        rig["server"].terminate()
+        rig["server"].wait()
+        # The events that came are read to the end, then the connection is closed.
+        while c.next_event(timeout=5) is not None:
+            pass
+        assert c.closed
+        with pytest.raises(ConnectionError):
+            c.call("status")
 
 
 def test_the_operator_commands_share_the_server(rig):

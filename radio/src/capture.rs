@@ -407,6 +407,12 @@ impl<R: Radio> Recording<R> {
         }
     }
 
+    /// Hands what was written to the file now (a process about to be killed outright loses
+    /// nothing written before).
+    pub fn flush(&mut self) -> Result<(), CaptureError> {
+        self.file.as_mut().map_or(Ok(()), CaptureFile::flush)
+    }
+
     /// Closes the capture file, flushed: its path, if there was one.
     pub fn finish(&mut self) -> Result<Option<PathBuf>, CaptureError> {
         self.file.take().map(CaptureFile::finish).transpose()
@@ -483,6 +489,9 @@ impl<R: Radio> Radio for Recording<R> {
         self.inner.set_mac(mac)
     }
 }
+
+mod merge;
+pub use merge::{merge, MergeInput};
 
 #[cfg(test)]
 mod tests;

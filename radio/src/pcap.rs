@@ -52,6 +52,9 @@ const BT_EPB: u32 = 0x0000_0006;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 // Option codes (pcapng §3.5, §4.2).
 const OPT_ENDOFOPT: u16 = 0;
+/// if_name and if_description (pcapng §4.2): UTF-8, not zero-terminated.
+const OPT_IF_NAME: u16 = 2;
+const OPT_IF_DESCRIPTION: u16 = 3;
 const OPT_IF_TSRESOL: u16 = 9;
 const OPT_IF_TSOFFSET: u16 = 14;
 
@@ -173,14 +176,45 @@ impl<W: Write> PcapWriter<W> {
     /// a radio that heard nothing still names them.
     pub fn interface(&mut self, link_type: u16) -> io::Result<u32> {
         if let Some(i) = self.interfaces.iter().position(|&l| l == link_type) {
-            // At most one interface per link type: the index fits.
+            // Few interfaces: the index fits.
             return Ok(i as u32);
         }
+        self.new_interface(link_type, None)
+    }
+
+    /// A new interface of `link_type` however many the file has of it, named `name`
+    /// (if_name) and described by `description` (if_description): one per radio of a capture
+    /// merged from several ([`crate::capture::merge`]); its packets go through
+    /// [`PcapWriter::write_packet_on`]. Names and descriptions are cut at 256 octets (on a
+    /// character boundary).
+    pub fn named_interface(
+        &mut self,
+        link_type: u16,
+        name: &str,
+        description: &str,
+    ) -> io::Result<u32> {
+        self.new_interface(link_type, Some((name, description)))
+    }
+
+    fn new_interface(&mut self, link_type: u16, named: Option<(&str, &str)>) -> io::Result<u32> {
         // IDB body (pcapng §4.2): LinkType, Reserved, SnapLen, options.
         let mut body = Vec::with_capacity(20);
         body.extend_from_slice(&link_type.to_le_bytes());
         body.extend_from_slice(&0u16.to_le_bytes());
         body.extend_from_slice(&(MAX_PACKET_LEN as u32).to_le_bytes());
+        if let Some((name, description)) = named {
+            let cut = |s: &str| {
+                let mut end = s.len().min(256);
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                s.as_bytes()[..end].to_vec()
+            };
+            push_option(&mut body, OPT_IF_NAME, &cut(name));
+            if !description.is_empty() {
+                push_option(&mut body, OPT_IF_DESCRIPTION, &cut(description));
+            }
+        }
         // if_tsresol = 6: timestamps count microseconds (pcapng §4.2).
         push_option(&mut body, OPT_IF_TSRESOL, &[6]);
         push_option(&mut body, OPT_ENDOFOPT, &[]);
@@ -204,6 +238,27 @@ impl<W: Write> PcapWriter<W> {
             ));
         }
         let interface = self.interface(link_type)?;
+        self.write_packet_on(interface, timestamp, data)
+    }
+
+    /// Writes one packet captured at `timestamp` (microseconds) on `interface`, an id
+    /// [`PcapWriter::interface`] or [`PcapWriter::named_interface`] gave.
+    pub fn write_packet_on(
+        &mut self,
+        interface: u32,
+        timestamp: Instant,
+        data: &[u8],
+    ) -> io::Result<()> {
+        if data.len() > MAX_PACKET_LEN || interface as usize >= self.interfaces.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "packet of {} octets on interface {interface} (at most {MAX_PACKET_LEN} octets, {} interfaces)",
+                    data.len(),
+                    self.interfaces.len()
+                ),
+            ));
+        }
         let ts = timestamp.as_micros();
         // EPB body (pcapng §4.3): Interface ID, Timestamp (upper, lower 32 bits), Captured
         // Packet Length, Original Packet Length, Packet Data padded to 32 bits, no options.

@@ -454,12 +454,13 @@ pub(crate) struct Session {
     pub station: ProvisionerNode<ChaCha8Rng>,
     pub radio: Box<dyn Radio>,
     pub clock: Clock,
-    /// Shown every event of the station (`weft serve` passes them to its subscribers).
+    /// Shown every event of the station with the network state once the event is saved
+    /// (`weft serve` passes them to its subscribers).
     pub observe: Option<Observer>,
 }
 
 /// What [`Session::observe`] holds.
-pub(crate) type Observer = Box<dyn FnMut(Instant, &ProvisionerNodeEvent)>;
+pub(crate) type Observer = Box<dyn FnMut(Instant, &ProvisionerNodeEvent, &NetState)>;
 
 /// How long to wait for an answer before sending an acknowledged request again.
 pub(crate) const RETRY: Duration = DEFAULT_RETRY;
@@ -630,18 +631,22 @@ impl Session {
             &self.clock,
             Some(until),
             |st, now, e| {
+                let saves = matches!(
+                    e,
+                    ProvisionerNodeEvent::Node(Event::PersistState)
+                        | ProvisionerNodeEvent::DatabaseChanged
+                );
+                if saves {
+                    if let Err(err) = persist(store, state, st) {
+                        save_error = Some(err);
+                        return Flow::Stop;
+                    }
+                }
                 if let Some(o) = observe.as_mut() {
-                    o(now, &e);
+                    o(now, &e, state);
                 }
                 match e {
-                    ProvisionerNodeEvent::Node(Event::PersistState)
-                    | ProvisionerNodeEvent::DatabaseChanged => {
-                        if let Err(err) = persist(store, state, st) {
-                            save_error = Some(err);
-                            return Flow::Stop;
-                        }
-                        Flow::Continue
-                    }
+                    _ if saves => Flow::Continue,
                     ProvisionerNodeEvent::Node(Event::Access { src, message, .. })
                         if heard(now, src, &message) =>
                     {

@@ -758,17 +758,22 @@ pub(crate) async fn provision_in(
             ..
         } = &mut *session;
         drive(station, radio, &clock, Some(wake), |st, now, e| {
+            let saves = matches!(
+                e,
+                ProvisionerNodeEvent::Node(Event::PersistState)
+                    | ProvisionerNodeEvent::DatabaseChanged
+            );
+            if saves {
+                if let Err(err) = crate::ops::persist(store, state, st) {
+                    save_error = Some(err);
+                    return Flow::Stop;
+                }
+            }
             if let Some(o) = observe.as_mut() {
-                o(now, &e);
+                o(now, &e, state);
             }
             match e {
-                ProvisionerNodeEvent::Node(Event::PersistState)
-                | ProvisionerNodeEvent::DatabaseChanged => {
-                    if let Err(err) = crate::ops::persist(store, state, st) {
-                        save_error = Some(err);
-                        return Flow::Stop;
-                    }
-                }
+                _ if saves => {}
                 ProvisionerNodeEvent::Provisioner(ProvisionerEvent::Session {
                     device_uuid,
                     event,

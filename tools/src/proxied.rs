@@ -152,10 +152,11 @@ pub async fn request(
     let (node, peer) = match route {
         Route::Gatt(peer) => (node, peer),
         Route::Proxy(proxy) => {
-            let mut finder = Finder::new(node, proxy, &held.state);
+            let mut keys = Keys::of(&held.state);
+            keys.nodes = vec![proxy];
+            let mut finder = Finder::new(node, proxy, keys);
             let mut hooks = FindHooks {
                 held: &mut held,
-                proxy,
                 found: None,
             };
             drive_with(&mut finder, &mut radio, &clock, Some(deadline), &mut hooks)
@@ -294,29 +295,70 @@ pub async fn request(
 }
 
 /// What [`Finder`] reports.
-enum Found {
+#[derive(Debug)]
+pub enum Found {
     Node(Event),
     Proxy([u8; 6]),
 }
 
-/// The store's node on the advertising bearer, listening for the Node Identity of `proxy`.
-struct Finder {
+/// The store's node on the advertising bearer, listening for the Node Identity of `proxy`
+/// (resolved with `keys`) and asking `proxy` for it with Config Node Identity Set (§4.3.2.13,
+/// device key, when the node has it) at once and every [`ASK_EVERY`] while none is heard; the
+/// Status is not awaited (the advertising is). `weft send --proxy` runs it on the radio, the
+/// HIL simulator backend on the simulated air (`crate::sim::ScenarioStation::Finder`).
+#[allow(missing_debug_implementations)]
+pub struct Finder {
     node: Node<ChaCha8Rng>,
     keys: Keys,
     proxy: UnicastAddress,
     found: VecDeque<[u8; 6]>,
+    /// When to ask next; `None`: at once.
+    ask_at: Option<Instant>,
+    /// Whether the proxy was heard: no more asking.
+    heard: bool,
 }
 
 impl Finder {
-    fn new(node: Node<ChaCha8Rng>, proxy: UnicastAddress, state: &NetState) -> Finder {
-        let mut keys = Keys::of(state);
-        keys.nodes = vec![proxy];
+    pub(crate) fn new(node: Node<ChaCha8Rng>, proxy: UnicastAddress, keys: Keys) -> Finder {
         Finder {
             node,
             keys,
             proxy,
             found: VecDeque::new(),
+            ask_at: None,
+            heard: false,
         }
+    }
+
+    pub(crate) fn node(&self) -> &Node<ChaCha8Rng> {
+        &self.node
+    }
+
+    pub(crate) fn node_mut(&mut self) -> &mut Node<ChaCha8Rng> {
+        &mut self.node
+    }
+
+    /// Asks the proxy to advertise its Node Identity on the primary subnet, when its device
+    /// key is known.
+    fn ask(&mut self, now: Instant) {
+        let known = self
+            .node
+            .state()
+            .remote_dev_keys
+            .iter()
+            .any(|(a, _)| *a == self.proxy);
+        let net_index = self.node.state().net_keys.first().map_or(0, |k| k.index);
+        if known {
+            let ask = ConfigMessage::NodeIdentitySet {
+                net_key_index: KeyIndex::from_bits(net_index),
+                identity: FeatureState::Enabled,
+            };
+            self.node.handle_command(
+                now,
+                Command::send(Address::from(self.proxy), KeyRef::Dev, ask.to_access()),
+            );
+        }
+        self.ask_at = Some(now + ASK_EVERY);
     }
 }
 
@@ -327,7 +369,8 @@ impl Station for Finder {
         if let (Bearer::Advertising, Some(a)) = (frame.bearer, frame.adv_address) {
             if let Some(Advertised::Proxy { node: Some(n), .. }) = resolve(&frame.bytes, &self.keys)
             {
-                if n == self.proxy && self.found.is_empty() {
+                if n == self.proxy && !self.heard {
+                    self.heard = true;
                     self.found.push_back(a);
                 }
             }
@@ -335,6 +378,9 @@ impl Station for Finder {
         self.node.handle_frame(now, frame);
     }
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
+        if !self.heard && self.ask_at.is_none_or(|t| now >= t) {
+            self.ask(now);
+        }
         self.node.poll_transmit(now)
     }
     fn poll_event(&mut self) -> Option<Found> {
@@ -344,16 +390,19 @@ impl Station for Finder {
         self.node.poll_event().map(Found::Node)
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        self.node.poll_timeout()
+        let ask = self.ask_at.filter(|_| !self.heard);
+        [self.node.poll_timeout(), ask].into_iter().flatten().min()
     }
     fn handle_timeout(&mut self, now: Instant) {
+        if !self.heard && self.ask_at.is_none_or(|t| now >= t) {
+            self.ask(now);
+        }
         self.node.handle_timeout(now)
     }
 }
 
 struct FindHooks<'a> {
     held: &'a mut Held,
-    proxy: UnicastAddress,
     found: Option<[u8; 6]>,
 }
 
@@ -367,33 +416,6 @@ impl Hooks<Finder> for &mut FindHooks<'_> {
             Found::Node(Event::PersistState) => self.held.persist(&f.node),
             Found::Node(_) => Flow::Continue,
         }
-    }
-
-    fn tick_every(&self) -> Option<Duration> {
-        Some(ASK_EVERY)
-    }
-
-    /// Asks the proxy to advertise its Node Identity on the primary subnet (§4.3.2.13), when
-    /// its device key is known; the Status is not awaited (the advertising is).
-    fn on_tick(&mut self, f: &mut Finder, now: Instant) -> Flow {
-        let known = f
-            .node
-            .state()
-            .remote_dev_keys
-            .iter()
-            .any(|(a, _)| *a == self.proxy);
-        let net_index = f.node.state().net_keys.first().map_or(0, |k| k.index);
-        if known {
-            let ask = ConfigMessage::NodeIdentitySet {
-                net_key_index: KeyIndex::from_bits(net_index),
-                identity: FeatureState::Enabled,
-            };
-            f.node.handle_command(
-                now,
-                Command::send(Address::from(self.proxy), KeyRef::Dev, ask.to_access()),
-            );
-        }
-        Flow::Continue
     }
 }
 

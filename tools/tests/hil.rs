@@ -79,11 +79,27 @@ fn list_json_names_every_scenario_file_with_its_radios() {
     );
     assert!(v.len() >= 12, "{} scenarios", v.len());
     for l in &v {
-        let ble = l["radios"]["ble"].as_u64().unwrap();
-        assert_eq!(ble as usize, l["roles"].as_array().unwrap().len(), "{l}");
+        let radios: u64 = ["ble", "802.15.4"]
+            .iter()
+            .filter_map(|k| l["radios"][k].as_u64())
+            .sum();
+        assert_eq!(radios as usize, l["roles"].as_array().unwrap().len(), "{l}");
+        for r in l["roles"].as_array().unwrap() {
+            let want = match r["kind"].as_str().unwrap() {
+                "thread-router" | "thread-child" => "802.15.4",
+                _ => "ble",
+            };
+            assert_eq!(r["radio"], want, "{l}");
+        }
         assert!(l["steps"].as_u64().unwrap() >= 1, "{l}");
         assert!(l.get("fits").is_none(), "no rig given: {l}");
     }
+    let needs = |name: &str| v.iter().find(|l| l["name"] == name).unwrap()["radios"].clone();
+    assert_eq!(needs("proxy"), serde_json::json!({"ble": 3}));
+    assert_eq!(
+        needs("thread-attach-ping"),
+        serde_json::json!({"802.15.4": 2})
+    );
 }
 
 #[test]
@@ -235,6 +251,17 @@ fn each_scenario_fails_when_its_expectation_is_changed() {
         ),
         ("kill-restart-no-seq-reuse", "received = 3", "received = 4"),
         ("power-cycle-relay", "off_s = 5", "off_s = 0.01"),
+        ("proxy", "proxy = \"proxy\"", "ttl = 5"),
+        (
+            "thread-attach-ping",
+            "thread_role = \"child\"\nwithin_s = 30",
+            "thread_role = \"router\"\nwithin_s = 30",
+        ),
+        (
+            "thread-kill-restart",
+            "thread_role = \"child\"\nseq_unique",
+            "thread_role = \"router\"\nseq_unique",
+        ),
     ];
     let mut covered: Vec<String> = mutations.iter().map(|m| m.0.to_string()).collect();
     covered.sort();
@@ -265,11 +292,14 @@ fn each_scenario_fails_when_its_expectation_is_changed() {
 
 #[test]
 fn one_seed_one_run() {
+    // The advertising air, with a proxy connection, and the 802.15.4 air.
     let run = |seed: &str| {
         let (code, out, err) = weft(&[
             "hil",
             "run",
             "provision-no-oob",
+            "proxy",
+            "thread-attach-ping",
             "--rig",
             "sim",
             "--json",
@@ -280,11 +310,21 @@ fn one_seed_one_run() {
         lines(&out)
             .into_iter()
             .filter(|l| l["type"] == "step")
-            .map(|l| format!("{} {}", l["t_s"], l["detail"]))
+            .map(|l| format!("{} {} {}", l["scenario"], l["t_s"], l["detail"]))
             .collect::<Vec<_>>()
     };
-    assert_eq!(run("7"), run("7"));
-    assert_ne!(run("7"), run("8"), "another seed, another run");
+    let (a, b, c) = (run("7"), run("7"), run("8"));
+    assert_eq!(a, b);
+    for name in ["provision-no-oob", "proxy", "thread-attach-ping"] {
+        let of = |v: &[String]| {
+            v.iter()
+                .filter(|l| l.starts_with(&format!("\"{name}\" ")))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert!(!of(&a).is_empty(), "{name}: {a:?}");
+        assert_ne!(of(&a), of(&c), "{name}: another seed, another run");
+    }
 }
 
 fn bad_file(dir: &Path, name: &str, text: &str) -> String {
@@ -393,13 +433,15 @@ fn a_rig_file_maps_roles_and_exits_3_when_its_radios_cannot_be_opened() {
     );
 }
 
+/// The simulator runs Bluetooth Mesh scenarios and Thread scenarios; one of both is skipped
+/// with the reason (exit 0: a skip is not a failure).
 #[test]
-fn a_thread_scenario_is_skipped_with_the_reason() {
+fn a_scenario_of_both_mesh_and_thread_roles_is_skipped_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = bad_file(
         dir.path(),
-        "thread.toml",
-        "name = \"thread-attach\"\n[[role]]\nname = \"leader\"\nkind = \"thread-router\"\n[[role]]\nname = \"child\"\nkind = \"thread-child\"\n[[step]]\ndo = \"idle\"\nseconds = 1\n",
+        "both.toml",
+        "name = \"both\"\n[[role]]\nname = \"light\"\nkind = \"node\"\n[[role]]\nname = \"child\"\nkind = \"thread-child\"\n[[step]]\ndo = \"idle\"\nseconds = 1\n",
     );
     let (code, out, err) = weft(&["hil", "run", &path, "--rig", "sim", "--json"]);
     assert_eq!(code, 0, "a skip is not a failure: {err}");
@@ -407,12 +449,70 @@ fn a_thread_scenario_is_skipped_with_the_reason() {
     assert_eq!(v[0]["status"], "skip");
     assert_eq!(
         v[0]["reason"],
-        "role leader (thread-router): Thread roles run on no HIL backend yet"
+        "roles light (node) and child (thread-child): a scenario of both Bluetooth Mesh and Thread roles runs on no HIL backend yet"
     );
     assert_eq!(
         (v[1]["passed"].as_u64(), v[1]["skipped"].as_u64()),
         (Some(0), Some(1))
     );
-    let (_, list, _) = weft(&["hil", "list", "--json"]);
-    assert!(!list.contains("thread-attach"), "not a built-in");
+    // Thread steps name Thread roles; a send through a proxy names a proxy role.
+    let path = bad_file(
+        dir.path(),
+        "ping.toml",
+        "name = \"p\"\n[[role]]\nname = \"light\"\nkind = \"node\"\n[[role]]\nname = \"relay\"\nkind = \"relay\"\n[[step]]\ndo = \"ping\"\nfrom = \"light\"\nto = \"relay\"\n",
+    );
+    let (code, _, err) = weft(&["hil", "run", &path, "--rig", "sim"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{path}:10: field `from`: step 1: light is a node, not a Thread role"
+        )),
+        "{err}"
+    );
+    let text = scenario_text("proxy").replace("proxy = \"proxy\"", "proxy = \"light\"");
+    let line = text.lines().position(|l| l == "proxy = \"light\"").unwrap() + 1;
+    let path = bad_file(dir.path(), "proxy.toml", &text);
+    let (code, _, err) = weft(&["hil", "run", &path, "--rig", "sim"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{path}:{line}: field `proxy`: step 5: light is a node, not a role of kind proxy"
+        )),
+        "{err}"
+    );
+}
+
+/// On a rig file of Bluetooth LE controllers the Thread scenario is skipped for want of
+/// 802.15.4 radios, and the proxy scenario because no weft radio is a GATT server.
+#[test]
+fn on_ble_controllers_proxy_and_thread_are_skipped_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = bad_file(
+        dir.path(),
+        "ble.toml",
+        "name = \"ble-3\"\n[[radio]]\nid = \"a\"\nuri = \"hci-tcp:127.0.0.1:1\"\n[[radio]]\nid = \"b\"\nuri = \"hci-tcp:127.0.0.1:2\"\n[[radio]]\nid = \"c\"\nuri = \"hci-tcp:127.0.0.1:3\"\n[fixtures]\nlink = \"true\"\n",
+    );
+    let (code, out, err) = weft(&["hil", "list", "--json", "--rig", &rig]);
+    assert_eq!(code, 0, "{err}");
+    let v = lines(&out);
+    let fit = |name: &str| {
+        let l = v.iter().find(|l| l["name"] == name).unwrap();
+        (
+            l["fits"].as_bool().unwrap(),
+            l["reason"].as_str().unwrap().to_string(),
+        )
+    };
+    let (fits, reason) = fit("proxy");
+    assert!(!fits);
+    assert!(
+        reason.starts_with("step 5 (send): a send through a proxy needs a GATT Proxy Server, and no weft radio is a GATT server"),
+        "{reason}"
+    );
+    assert_eq!(
+        fit("thread-attach-ping"),
+        (
+            false,
+            "needs 2 802.15.4 radios, the rig 'ble-3' has 0".into()
+        )
+    );
 }

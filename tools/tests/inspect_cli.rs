@@ -136,7 +136,10 @@ fn on_off_sent_from_the_inspector_switches_a_light() {
     let mut app = App::default();
     app.selected = m.topology.nodes().position(|n| n.key == 0x0033).unwrap();
     let key = |c| action_for(&KeyEvent::new(c, KeyModifiers::NONE)).unwrap();
-    let Some(Request::Send { dst, message, what }) = app.act(key(KeyCode::Char('o')), &m) else {
+    let Some(Request::Send {
+        dst, message, what, ..
+    }) = app.act(key(KeyCode::Char('o')), &m)
+    else {
         panic!("o sends");
     };
     assert_eq!(dst, 0x0033);

@@ -154,6 +154,7 @@ fn the_inspector_provisions_configures_and_switches_a_device_on_the_live_air() {
             transition: None,
         })
         .to_access(),
+        expect: weft_mesh::ble::models::generic::ONOFF_STATUS,
         what: "OnOff on".into(),
     });
     let (m, ok) = wait_model(&rt, 15, |m| {

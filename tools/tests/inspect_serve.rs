@@ -1,7 +1,8 @@
-//! `weft inspect --serve PATH` beside the operator commands, all through one `weft serve`: the
-//! inspector shows the air the server hears, decoded with the network it holds, while
-//! `weft provision --serve` and `weft send --serve` act at the same time (without the server,
-//! the inspector would hold the store and they would wait).
+//! `weft inspect --serve PATH` beside the operator commands, all through one `weft serve`, in
+//! tmux as a user sees it: the inspector shows the air the server hears, decoded with the
+//! network it holds; `P` in it provisions the device through the server, and `weft send
+//! --serve` switches the new node at the same time (without the server, the inspector would
+//! hold the store and the command would wait).
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use procs::tmux::{wait_for, Tmux};
 use procs::{hub, run, scratch, weft, Killed};
 
 #[test]
-fn the_inspector_watches_while_the_operator_commands_act_through_weft_serve() {
+fn the_inspector_provisions_while_the_operator_commands_act_through_weft_serve() {
     if Tmux::skipped() {
         return;
     }
@@ -69,8 +70,18 @@ fn the_inspector_watches_while_the_operator_commands_act_through_weft_serve() {
         },
     );
     assert!(screen.contains("weft serve"), "{screen}");
-    let (code, out, err) = run(&["provision", "--serve", ctl, "--uuid", uuid, "--json"]);
-    assert_eq!(code, 0, "{out} {err}");
+    // The Unprovisioned tab, P on the device heard: a request to the server.
+    t.keys("u");
+    t.keys("P");
+    wait_for(
+        "the server's reply on the status line",
+        Duration::from_secs(60),
+        || {
+            screen = t.capture();
+            screen.contains("provisioned 01020304 as 0002, configured")
+        },
+    );
+    assert!(screen.contains("through weft serve"), "{screen}");
     let (code, out, err) = run(&["send", "--serve", ctl, "--dst", "0002", "onoff", "on"]);
     assert_eq!((code, out.trim()), (0, "0002: OnOff Status on"), "{err}");
     // The answer, decoded with the application key the server's network holds.

@@ -219,6 +219,19 @@ fn a_subscriber_watches_while_another_client_provisions_and_sends() {
     let r = sender.call("provision", json!({"uuid": UUID, "timeout": 30}));
     assert_eq!(r["result"]["provisioned"][0]["address"], "0002", "{r}");
     assert_eq!(r["result"]["provisioned"][0]["configured"], true, "{r}");
+    // The network changed as the node was provisioned, before its configuration was done:
+    // a subscriber knows the node (and its device key) while it is being configured.
+    let is_done = |e: &Value| e["event"] == "config" && e["step"] == "done";
+    while !watcher.events.iter().any(is_done) {
+        let v = watcher.line();
+        watcher.events.push(v);
+    }
+    let done = watcher.events.iter().position(is_done).unwrap();
+    let network = watcher
+        .events
+        .iter()
+        .position(|e| e["event"] == "network" && e["nodes"] == 2);
+    assert!(network.is_some_and(|n| n < done), "{:?}", watcher.events);
     let r = sender.call("send", json!({"dst": "0002", "args": ["onoff", "on"]}));
     assert_eq!(r["result"]["status"], "OnOff Status on", "{r}");
     assert_eq!(r["result"]["ok"], true, "{r}");
@@ -241,6 +254,32 @@ fn a_subscriber_watches_while_another_client_provisions_and_sends() {
     assert_eq!(v["name"], "Config Default TTL Status", "{v}");
     let e = watcher.event(|e| e["event"] == "access" && e["opcode"] == "800e");
     assert_eq!(e["src"], "0002", "{e}");
+    // A configuration the database records changes the network: subscribers are told, and
+    // the network the client reads next has it.
+    watcher.events.retain(|e| e["event"] != "network");
+    let (code, _, err) = run(&[
+        "config",
+        "--serve",
+        ctl,
+        "--dst",
+        "0002",
+        "sub-add",
+        "--model",
+        "1000",
+        "--address",
+        "c005",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let n = rig.connect().call("network", json!({}));
+    let subscribed = n["result"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["elements"].as_array().unwrap())
+        .flat_map(|e| e["models"].as_array().unwrap())
+        .any(|m| m["subscribe"].to_string().to_lowercase().contains("c005"));
+    assert!(subscribed, "{n}");
+    watcher.event(|e| e["event"] == "network" && e["nodes"] == 2);
     // No answer in time is exit 4 through the server as without it.
     let (code, _, err) = run(&[
         "send",

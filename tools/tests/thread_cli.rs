@@ -228,11 +228,25 @@ fn two_weft_nodes_on_the_openthread_air_ping_udp_and_coap() {
     ]);
     assert_eq!((code, v["code"].as_str()), (1, Some("4.04")));
 
-    // An address it has no route to is said at once (exit 3), not waited for.
-    // (The leader: a child hands every mesh-local datagram to its parent.)
-    let (code, _, err) = run(&["thread", "ping", "fdde:ad00:beef:0:1:2:3:4", "--control", a]);
+    // The leader reaches its child's ML-EID (registered with it in the Child ID Request).
+    let child_eid = c["ml_eid"].as_str().unwrap().to_string();
+    let (code, v, err) = weft_json(&["thread", "ping", &child_eid, "--json", "--control", a]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["from"], child_eid.as_str());
+
+    // An address it has no route to is said at once (exit 3), not waited for: one off the
+    // mesh; an ML-EID nobody answers the Address Query for (no answer, exit 4), asked again
+    // only after a backoff (exit 3 meanwhile). (The leader: a child hands every mesh-local
+    // datagram to its parent.)
+    let (code, _, err) = run(&["thread", "ping", "fd00::1", "--control", a]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("no route"), "{err}");
+    let nobody = "fdde:ad00:beef:0:1:2:3:4";
+    let (code, _, err) = run(&["thread", "ping", nobody, "--timeout", "4", "--control", a]);
+    assert_eq!(code, 4, "{err}");
+    let (code, _, err) = run(&["thread", "ping", nobody, "--control", a]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("backoff"), "{err}");
 }
 
 #[test]

@@ -12,7 +12,8 @@ from labgrid.driver.exception import ExecutionError
 from labgrid.factory import target_factory
 from labgrid.step import step
 
-from .client import ServeClient
+from weft_serve import Client
+
 from .host import Host, quote, scratch_dir
 
 _str = attr.validators.instance_of(str)
@@ -109,7 +110,7 @@ class WeftServeDriver(Driver):
             try:
                 if path is None:
                     path = self._process.host.reach(self._socket, self._process.scratch)
-                client = ServeClient(path)
+                client = Client.connect(path)
             except (OSError, subprocess.CalledProcessError) as e:
                 if time.monotonic() > deadline:
                     raise ExecutionError(
@@ -118,7 +119,7 @@ class WeftServeDriver(Driver):
                 time.sleep(0.05)
                 continue
             try:
-                client.call("status", timeout=max(deadline - time.monotonic(), 1.0))
+                client.call("status", wait=max(deadline - time.monotonic(), 1.0))
                 return client
             except (ConnectionError, OSError):
                 # A forwarded socket accepts before the far end is listening.
@@ -138,9 +139,9 @@ class WeftServeDriver(Driver):
     @Driver.check_active
     @step(args=["method", "params"], result=True)
     def call(self, method, params=None, timeout=60.0):
-        """One request of weft serve's protocol; returns its `result` (raises ServeError for
-        an error reply)."""
-        return self._client.call(method, params, timeout=timeout)
+        """One request of weft serve's protocol; returns its `result` (raises
+        weft_serve.WeftError for an error reply, TimeoutError after `timeout` s)."""
+        return self._client.call(method, params, wait=timeout)
 
     @Driver.check_active
     def subscribe(self):

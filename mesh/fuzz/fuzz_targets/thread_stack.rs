@@ -1,7 +1,8 @@
 #![no_main]
 //! The Thread node (`weft_mesh::thread::stack`) on arbitrary received bytes: raw MAC frames,
-//! MLE TLVs sealed with the right key, and 6LoWPAN payloads in frames secured with the right
-//! key reach a leader and an attaching node, which count and drop what they cannot use and
+//! MLE TLVs sealed with the right key, 6LoWPAN payloads in frames secured with the right
+//! key, and TMF payloads (Address Query, Notification, Error, Solicit; unicast or under an
+//! MPL Option to ff03::2) reach a leader and an attaching node, which count and drop what they cannot use and
 //! never panic.
 use libfuzzer_sys::fuzz_target;
 

@@ -31,6 +31,7 @@ pub mod radio;
 pub mod security;
 pub mod sniff;
 pub mod stack;
+pub mod tmf;
 pub mod topology;
 pub mod wire;
 

@@ -37,6 +37,17 @@ pub enum Observed {
     NodeReset,
     /// The node sent a network PDU of its own with this sequence number under this IV Index.
     Sent { seq: u32, iv_index: u32, ctl: bool },
+    /// A Thread node's role changed (`detached`, `child`, `router`, `leader`).
+    ThreadRole { role: String, rloc16: Option<u16> },
+    /// A Thread node's ICMPv6 echo request was answered from this address (RFC 4443 §4.2).
+    EchoReply { from: String, hop_limit: u8 },
+    /// A Thread node sent a MAC-secured frame from this extended address (hex) with this
+    /// frame counter under this key sequence (IEEE 802.15.4-2015 §9.4.3, Thread 1.3 §7.1.2).
+    FrameSent {
+        ext_address: String,
+        frame_counter: u32,
+        key_sequence: u32,
+    },
 }
 
 impl Observed {
@@ -56,6 +67,9 @@ impl Observed {
             Observed::Sar { .. } => "sar",
             Observed::NodeReset => "node-reset",
             Observed::Sent { .. } => "sent",
+            Observed::ThreadRole { .. } => "thread-role",
+            Observed::EchoReply { .. } => "echo-reply",
+            Observed::FrameSent { .. } => "frame-sent",
         }
     }
 }
@@ -85,6 +99,16 @@ pub struct RoleView {
     /// The authentication method its provisioning used (`none`, `static`, `output-numeric`,
     /// `input-numeric`, or another method's debug name).
     pub auth: Option<String>,
+    /// A Thread node's role (`detached`, `child`, `router`, `leader`).
+    pub thread_role: Option<String>,
+    /// A Thread node's RLOC (Thread 1.3 §5.2.1.1), once attached: what a `ping` step pings.
+    pub rloc: Option<std::net::Ipv6Addr>,
+}
+
+/// Whether a Thread role `got` is the role `want` an `attach` step or an assertion names (a
+/// leader is a router too).
+pub fn thread_role_is(got: &str, want: &str) -> bool {
+    got == want || (want == "router" && got == "leader")
 }
 
 /// The roles of one scenario on their radios. Every action returns at once (having queued
@@ -101,7 +125,8 @@ pub trait Backend {
     /// [`Observed::ConfigFailed`].
     fn configure(&mut self, by: Role, node: Role, item: &ConfigItem) -> Result<(), String>;
     /// `from` sends a message (`onoff-set`, `onoff-set-unack`, `onoff-get`, `large`: a
-    /// segmented 380-octet access message).
+    /// segmented 380-octet access message); with `proxy`, through that node's Proxy Server
+    /// as a Proxy Client (MshPRT §6.8), the way `weft send --proxy` does.
     fn send(
         &mut self,
         from: Role,
@@ -109,6 +134,7 @@ pub trait Backend {
         message: &str,
         on: bool,
         ttl: Option<u8>,
+        proxy: Option<Role>,
     ) -> Result<(), String>;
     /// Cuts the link between two roles (they no longer hear each other).
     fn cut(&mut self, a: Role, b: Role) -> Result<(), String>;
@@ -129,6 +155,9 @@ pub trait Backend {
     /// Plays the last Mesh Message PDU `from` put on the air to `to` again, as an attacker
     /// would.
     fn replay(&mut self, from: Role, to: Role) -> Result<(), String>;
+    /// The Thread role `from` pings `to`'s RLOC (ICMPv6 echo request); the reply comes as
+    /// [`Observed::EchoReply`].
+    fn ping(&mut self, from: Role, to: Role) -> Result<(), String>;
     /// The role's state now.
     fn view(&self, role: Role) -> RoleView;
     /// Ends the scenario (closes captures); the error names what failed.

@@ -3,8 +3,9 @@
 //!
 //! One concern per file: `rig.rs` the rig files and the built-in simulated rig, `scenario.rs`
 //! and `steps.rs` the scenario files, `mapping.rs` roles onto a rig's radios, `backend.rs` the
-//! one interface steps run against, `sim/` that interface on the simulator, `live/` on a rig
-//! file's radios (a `weft hil role` process per role),
+//! one interface steps run against, `sim/` that interface on the simulator (Bluetooth Mesh
+//! roles on the advertising air, Thread roles on the 802.15.4 air), `live/` on a rig file's
+//! radios (a `weft hil role` process per role),
 //! `runner.rs` steps and assertions, `report.rs` NDJSON and JUnit, `source.rs` file:line errors.
 
 use std::io::Write;
@@ -70,7 +71,8 @@ pub struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write one capture per scenario into this directory (SCENARIO.pcapng).
+    /// Write one capture per scenario into this directory (SCENARIO.pcapng); on a rig, every
+    /// role's radio is an interface of it, named after the role.
     #[arg(long, value_name = "DIR")]
     pub pcap: Option<PathBuf>,
     /// Seed of every random choice of the simulator.
@@ -153,7 +155,7 @@ pub fn run(a: &HilArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                     };
                     writeln!(
                         out,
-                        "{:<28} {:<8} {}{fit}",
+                        "{:<28} {:<10} {}{fit}",
                         sc.name,
                         needs.join(", "),
                         sc.description
@@ -231,7 +233,13 @@ fn run_scenarios(r: &RunArgs, out: &mut impl Write) -> Result<Exit, Failure> {
                         }
                     }
                 };
-                let o = if rig.is_sim() {
+                let o = if rig.is_sim() && sim::SimBackend::is_thread(sc) {
+                    runner::run(
+                        sc,
+                        || sim::thread::ThreadSim::new(sc, r.seed, pcap.as_deref()),
+                        &mut emit,
+                    )
+                } else if rig.is_sim() {
                     runner::run(
                         sc,
                         || sim::SimBackend::new(sc, r.seed, pcap.as_deref()),

@@ -43,6 +43,14 @@ impl RadioKind {
         }
     }
 
+    /// The kinds of role a radio of this kind serves.
+    pub fn roles(self) -> &'static str {
+        match self {
+            RadioKind::Ble => "provisioner, node, relay, proxy",
+            RadioKind::Ieee802154 => "thread-router, thread-child",
+        }
+    }
+
     /// The kind of radio a URI opens.
     pub fn of(uri: &RadioUri) -> RadioKind {
         match uri {

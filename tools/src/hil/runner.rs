@@ -4,7 +4,7 @@ use std::time::Instant as WallInstant;
 
 use serde_json::{json, Value};
 
-use super::backend::{Backend, Observed, Role, Seen};
+use super::backend::{thread_role_is, Backend, Observed, Role, Seen};
 use super::scenario::{Assertion, HilScenario};
 use super::steps::{ConfigItem, Step, Wait};
 
@@ -239,9 +239,77 @@ impl Run<'_> {
                 message,
                 on,
                 ttl,
+                proxy,
             } => {
-                b.send(*from, *to, message, *on, *ttl)?;
-                Ok(format!("{} sent {message}", self.name(*from)))
+                b.send(*from, *to, message, *on, *ttl, *proxy)?;
+                Ok(match proxy {
+                    Some(p) => format!(
+                        "{} sent {message} through proxy {}",
+                        self.name(*from),
+                        self.name(*p)
+                    ),
+                    None => format!("{} sent {message}", self.name(*from)),
+                })
+            }
+            Step::Attach {
+                role,
+                thread_role,
+                within_s,
+            } => {
+                let (t, r) = (b.now_s(), *role);
+                let now = b.view(r).thread_role;
+                let got = match now.filter(|g| thread_role_is(g, thread_role)) {
+                    Some(g) => Some(g),
+                    None => self.until(b, *within_s, |s| match &s.what {
+                        Observed::ThreadRole { role: g, .. }
+                            if s.role == r && thread_role_is(g, thread_role) =>
+                        {
+                            Some(Ok(g.clone()))
+                        }
+                        _ => None,
+                    })?,
+                };
+                let got = got.ok_or_else(|| {
+                    format!(
+                        "{} is not a {thread_role} within {within_s} s (it is {})",
+                        self.name(r),
+                        b.view(r).thread_role.unwrap_or_else(|| "off".into())
+                    )
+                })?;
+                let v = b.view(r);
+                Ok(format!(
+                    "{} is a {got} ({}) after {:.3} s",
+                    self.name(r),
+                    v.rloc.map_or("no RLOC".into(), |a| a.to_string()),
+                    b.now_s() - t
+                ))
+            }
+            Step::Ping { from, to, within_s } => {
+                let t = b.now_s();
+                let dst = b
+                    .view(*to)
+                    .rloc
+                    .ok_or_else(|| format!("{} has no RLOC: not attached", self.name(*to)))?;
+                b.ping(*from, *to)?;
+                let (f, want) = (*from, dst.to_string());
+                let got = self.until(b, *within_s, |s| match &s.what {
+                    Observed::EchoReply { from: a, hop_limit } if s.role == f && *a == want => {
+                        Some(Ok(format!("hop limit {hop_limit}")))
+                    }
+                    _ => None,
+                })?;
+                let got = got.ok_or_else(|| {
+                    format!(
+                        "no echo reply from {} ({dst}) within {within_s} s",
+                        self.name(*to)
+                    )
+                })?;
+                Ok(format!(
+                    "{} answered {}'s ping to {dst} after {:.3} s ({got})",
+                    self.name(*to),
+                    self.name(f),
+                    b.now_s() - t
+                ))
             }
             Step::Wait(w) => self.wait(b, w),
             Step::Idle { seconds } => {
@@ -319,11 +387,17 @@ impl Run<'_> {
     }
 
     fn wait<B: Backend>(&mut self, b: &mut B, w: &Wait) -> Result<String, String> {
-        let from = w.from.map(|f| b.view(f).address);
+        let from = w.from.map(|f| {
+            let v = b.view(f);
+            From {
+                address: v.address,
+                rloc: v.rloc.map(|a| a.to_string()),
+            }
+        });
         let mut n = 0u32;
         let want = if w.absent { 1 } else { w.count };
         let got = self.until(b, w.within_s, |s| {
-            if s.role == w.role && matches(w, from, &s.what) {
+            if s.role == w.role && matches(w, from.as_ref(), &s.what) {
                 n += 1;
                 if n >= want {
                     return Some(Ok(format!("{:?} at {:.3} s", s.what, s.at_s)));
@@ -402,6 +476,12 @@ impl Run<'_> {
                 return differ("relay", want.to_string(), v.relay.to_string());
             }
         }
+        if let Some(want) = &a.thread_role {
+            let got = v.thread_role.clone().unwrap_or_else(|| "off".into());
+            if !thread_role_is(&got, want) {
+                return differ("thread_role", want.clone(), got);
+            }
+        }
         if let Some(want) = a.received {
             let got = self
                 .log
@@ -418,13 +498,35 @@ impl Run<'_> {
         }
         if a.seq_unique == Some(true) {
             let mut seen = std::collections::HashSet::new();
+            let mut counters = std::collections::HashSet::new();
+            let mut ext: Option<&str> = None;
             let mut sent = 0;
             for s in self.log.iter().filter(|s| s.role == a.role) {
-                if let Observed::Sent { seq, iv_index, .. } = s.what {
-                    sent += 1;
-                    if !seen.insert((seq, iv_index)) {
-                        return Err(format!("{name} sent sequence number {seq} twice under IV Index {iv_index} (at {:.3} s)", s.at_s));
+                match &s.what {
+                    Observed::Sent { seq, iv_index, .. } => {
+                        sent += 1;
+                        if !seen.insert((*seq, *iv_index)) {
+                            return Err(format!("{name} sent sequence number {seq} twice under IV Index {iv_index} (at {:.3} s)", s.at_s));
+                        }
                     }
+                    // A Thread node: the CCM* nonce is its extended address and frame counter
+                    // (IEEE 802.15.4-2015 §9.3.2.2), so one address, and no counter twice
+                    // under one key sequence.
+                    Observed::FrameSent {
+                        ext_address,
+                        frame_counter,
+                        key_sequence,
+                    } => {
+                        sent += 1;
+                        if ext.is_some_and(|e| e != ext_address) {
+                            return Err(format!("{name} sent from extended address {ext_address} after {} (at {:.3} s): it came back as another node", ext.unwrap_or_default(), s.at_s));
+                        }
+                        ext = Some(ext_address);
+                        if !counters.insert((*frame_counter, *key_sequence)) {
+                            return Err(format!("{name} sent MAC frame counter {frame_counter} twice under key sequence {key_sequence} (at {:.3} s)", s.at_s));
+                        }
+                    }
+                    _ => {}
                 }
             }
             if sent == 0 {
@@ -441,15 +543,23 @@ fn item_name(i: &ConfigItem) -> String {
         ConfigItem::Relay(on) => format!("relay {}", if *on { "on" } else { "off" }),
         ConfigItem::HeartbeatPublication { .. } => "heartbeat publication".into(),
         ConfigItem::HeartbeatSubscription { .. } => "heartbeat subscription".into(),
+        ConfigItem::GattProxy(on) => format!("GATT proxy {}", if *on { "on" } else { "off" }),
     }
 }
 
-/// Whether `what` is the event `w` waits for; `from` is the address of its `from` role.
-fn matches(w: &Wait, from: Option<Option<u16>>, what: &Observed) -> bool {
+/// The addresses of a `wait` step's `from` role: its primary address (Bluetooth Mesh) or
+/// RLOC (Thread), when it has one.
+struct From {
+    address: Option<u16>,
+    rloc: Option<String>,
+}
+
+/// Whether `what` is the event `w` waits for; `from` is what its `from` role is called.
+fn matches(w: &Wait, from: Option<&From>, what: &Observed) -> bool {
     if what.name() != w.event {
         return false;
     }
-    let src_ok = |src: u16| from.is_none_or(|a| a == Some(src));
+    let src_ok = |src: u16| from.is_none_or(|f| f.address == Some(src));
     match what {
         Observed::OnOff { on } => w.on.is_none_or(|o| o == *on),
         Observed::Received { src, message, .. } => {
@@ -462,6 +572,9 @@ fn matches(w: &Wait, from: Option<Option<u16>>, what: &Observed) -> bool {
         Observed::KeyRefresh { phase } => w.phase.is_none_or(|p| p == *phase),
         Observed::Dropped { reason } => w.reason.as_ref().is_none_or(|r| r == reason),
         Observed::Sar { complete, .. } => w.complete.is_none_or(|c| c == *complete),
+        Observed::EchoReply { from: ip, .. } => {
+            from.is_none_or(|f| f.rloc.as_deref() == Some(ip.as_str()))
+        }
         _ => true,
     }
 }
@@ -477,6 +590,8 @@ mod tests {
     struct Scripted {
         now: f64,
         script: Vec<Seen>,
+        /// Role 1's RLOC.
+        rloc: Option<std::net::Ipv6Addr>,
     }
 
     impl Backend for Scripted {
@@ -503,7 +618,11 @@ mod tests {
             _: &str,
             _: bool,
             _: Option<u8>,
+            _: Option<Role>,
         ) -> Result<(), String> {
+            Ok(())
+        }
+        fn ping(&mut self, _: Role, _: Role) -> Result<(), String> {
             Ok(())
         }
         fn cut(&mut self, _: Role, _: Role) -> Result<(), String> {
@@ -530,8 +649,11 @@ mod tests {
         fn replay(&mut self, _: Role, _: Role) -> Result<(), String> {
             Ok(())
         }
-        fn view(&self, _: Role) -> RoleView {
-            RoleView::default()
+        fn view(&self, r: Role) -> RoleView {
+            RoleView {
+                rloc: self.rloc.filter(|_| r == 1),
+                ..RoleView::default()
+            }
         }
         fn finish(&mut self) -> Result<(), String> {
             Ok(())
@@ -554,7 +676,17 @@ mod tests {
 
     fn outcome(script: Vec<Seen>) -> Outcome {
         let sc = HilScenario::parse("t.toml", SCENARIO).unwrap();
-        run(&sc, || Ok(Scripted { now: 0.0, script }), &mut |_| {})
+        run(
+            &sc,
+            || {
+                Ok(Scripted {
+                    now: 0.0,
+                    script,
+                    rloc: None,
+                })
+            },
+            &mut |_| {},
+        )
     }
 
     #[test]
@@ -578,5 +710,89 @@ mod tests {
             "{}",
             o.reason
         );
+    }
+
+    #[test]
+    fn a_thread_frame_counter_sent_twice_or_another_address_fails_the_scenario() {
+        let sc = HilScenario::parse(
+            "t.toml",
+            &SCENARIO
+                .replace("kind = \"node\"", "kind = \"thread-child\"")
+                .replace("event = \"sent\"", "event = \"frame-sent\""),
+        )
+        .unwrap();
+        let frame = |at_s, ext: &str, frame_counter, key_sequence| Seen {
+            at_s,
+            role: 0,
+            what: Observed::FrameSent {
+                ext_address: ext.into(),
+                frame_counter,
+                key_sequence,
+            },
+        };
+        let outcome = |script| {
+            let s = Scripted {
+                now: 0.0,
+                script,
+                rloc: None,
+            };
+            run(&sc, || Ok(s), &mut |_| {})
+        };
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 1000, 0)]);
+        assert_eq!((o.status, o.reason.as_str()), (Status::Pass, ""));
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 5, 1)]);
+        assert_eq!(o.status, Status::Pass, "another key sequence: {}", o.reason);
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "02", 5, 0)]);
+        assert!(
+            o.reason
+                .contains("a sent MAC frame counter 5 twice under key sequence 0"),
+            "{}",
+            o.reason
+        );
+        let o = outcome(vec![frame(0.1, "02", 5, 0), frame(0.2, "06", 0, 0)]);
+        assert!(
+            o.reason
+                .contains("a sent from extended address 06 after 02 (at 0.200 s): it came back as another node"),
+            "{}",
+            o.reason
+        );
+    }
+
+    #[test]
+    fn an_echo_reply_counts_only_from_the_from_roles_rloc() {
+        let sc = HilScenario::parse(
+            "t.toml",
+            "name = \"t\"\n[[role]]\nname = \"a\"\nkind = \"thread-child\"\n[[role]]\nname = \"b\"\nkind = \"thread-router\"\n[[step]]\ndo = \"wait\"\nrole = \"a\"\nevent = \"echo-reply\"\nfrom = \"b\"\n",
+        )
+        .unwrap();
+        let reply = |at_s: f64, from: &str| Seen {
+            at_s,
+            role: 0,
+            what: Observed::EchoReply {
+                from: from.into(),
+                hop_limit: 64,
+            },
+        };
+        let rloc: std::net::Ipv6Addr = "fd00::ff:fe00:400".parse().unwrap();
+        let outcome = |script: Vec<Seen>| {
+            run(
+                &sc,
+                || {
+                    Ok(Scripted {
+                        now: 0.0,
+                        script,
+                        rloc: Some(rloc),
+                    })
+                },
+                &mut |_| {},
+            )
+        };
+        let o = outcome(vec![reply(0.1, "fd00::ff:fe00:401")]);
+        assert_eq!(o.status, Status::Fail, "another address: {}", o.reason);
+        let o = outcome(vec![
+            reply(0.1, "fd00::ff:fe00:401"),
+            reply(0.2, "fd00::ff:fe00:400"),
+        ]);
+        assert_eq!(o.status, Status::Pass, "{}", o.reason);
     }
 }

@@ -140,10 +140,14 @@ pub struct Assertion {
     pub provisioned: Option<bool>,
     /// Its relay state.
     pub relay: Option<bool>,
-    /// It never sent two PDUs with one sequence number under one IV Index.
+    /// It never sent two PDUs with one sequence number under one IV Index (a Thread role: two
+    /// MAC frames with one frame counter under one key sequence, or from two extended
+    /// addresses).
     pub seq_unique: Option<bool>,
     /// The number of access messages it received in the whole run.
     pub received: Option<u64>,
+    /// Its Thread role now (`router` also takes `leader`).
+    pub thread_role: Option<String>,
 }
 
 /// A scenario, checked: every role a step names exists.
@@ -221,6 +225,18 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "power-cycle-relay",
         include_str!("../../../hil-tests/scenarios/power-cycle-relay.toml"),
+    ),
+    (
+        "proxy",
+        include_str!("../../../hil-tests/scenarios/proxy.toml"),
+    ),
+    (
+        "thread-attach-ping",
+        include_str!("../../../hil-tests/scenarios/thread-attach-ping.toml"),
+    ),
+    (
+        "thread-kill-restart",
+        include_str!("../../../hil-tests/scenarios/thread-kill-restart.toml"),
     ),
 ];
 
@@ -394,12 +410,53 @@ impl HilScenario {
                     message: format!("step {}: {message}", i + 1),
                 }
             })?;
+            let kind = |r: usize| roles[r].kind;
+            let misfit = match &step {
+                Step::Attach { role, .. } if kind(*role).radio() != RadioKind::Ieee802154 => {
+                    Some(("role", *role, "a Thread role (thread-router, thread-child)"))
+                }
+                Step::Ping { from, to, .. } => [("from", *from), ("to", *to)]
+                    .into_iter()
+                    .find(|&(_, r)| kind(r).radio() != RadioKind::Ieee802154)
+                    .map(|(f, r)| (f, r, "a Thread role (thread-router, thread-child)")),
+                Step::Send { proxy: Some(p), .. } if kind(*p) != RoleKind::Proxy => {
+                    Some(("proxy", *p, "a role of kind proxy"))
+                }
+                _ => None,
+            };
+            if let Some((field, r, want)) = misfit {
+                return Err(Located {
+                    file: file.into(),
+                    line: src.key_line(span.clone(), field),
+                    field: field.into(),
+                    message: format!(
+                        "step {}: {} is a {}, not {want}",
+                        i + 1,
+                        roles[r].name,
+                        roles[r].kind.as_str()
+                    ),
+                });
+            }
             steps_out.push((line, step));
         }
         let mut asserts = Vec::new();
         for a in &raw.assert {
             let span = a.span();
             let v = a.get_ref();
+            if let Some(t) = v
+                .thread_role
+                .as_ref()
+                .filter(|t| !steps::THREAD_ROLES.contains(&t.as_str()))
+            {
+                return Err(src.at(
+                    span,
+                    "thread_role",
+                    format!(
+                        "unknown Thread role '{t}' (known: {})",
+                        steps::THREAD_ROLES.join(", ")
+                    ),
+                ));
+            }
             asserts.push(Assertion {
                 line: src.line_of(span.start),
                 role: find(&v.role, span, "role")?,
@@ -411,6 +468,7 @@ impl HilScenario {
                 relay: v.relay,
                 seq_unique: v.seq_unique,
                 received: v.received,
+                thread_role: v.thread_role.clone(),
             });
         }
         Ok(HilScenario {
@@ -491,6 +549,7 @@ struct RawAssert {
     relay: Option<bool>,
     seq_unique: Option<bool>,
     received: Option<u64>,
+    thread_role: Option<String>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub const STEP_NAMES: &[&str] = &[
     "key-refresh",
     "node-reset",
     "replay",
+    "attach",
+    "ping",
 ];
 
 /// The events a `wait` step may wait for.
@@ -39,6 +41,9 @@ pub const EVENT_NAMES: &[&str] = &[
     "sar",
     "node-reset",
     "sent",
+    "thread-role",
+    "echo-reply",
+    "frame-sent",
 ];
 
 /// The messages a `send` step may send.
@@ -100,14 +105,19 @@ pub enum ConfigItem {
     HeartbeatPublication { to: Target, period_s: u32, ttl: u8 },
     /// Config Heartbeat Subscription Set: from this role to the node's own address.
     HeartbeatSubscription { from: usize, period_s: u32 },
+    /// Config GATT Proxy Set: the node's GATT Proxy state (MshPRT §4.2.11) on or off.
+    GattProxy(bool),
 }
+
+/// The Thread roles an `attach` step waits for (Thread 1.3 §4.7, §5.9).
+pub const THREAD_ROLES: &[&str] = &["child", "router", "leader"];
 
 /// A condition a `wait` step waits for, on the events of one role.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Wait {
     pub role: usize,
     pub event: String,
-    /// The source role of a received message or a heartbeat.
+    /// The source role of a received message, a heartbeat or an echo reply (its RLOC).
     pub from: Option<usize>,
     pub on: Option<bool>,
     pub hops: Option<u8>,
@@ -146,6 +156,8 @@ pub enum Step {
         message: String,
         on: bool,
         ttl: Option<u8>,
+        /// Through this proxy node's GATT connection (MshPRT §6.8), as `weft send --proxy`.
+        proxy: Option<usize>,
     },
     Wait(Wait),
     Idle {
@@ -184,6 +196,18 @@ pub enum Step {
         from: usize,
         to: usize,
     },
+    /// A Thread role is attached in this role (`router` also takes `leader`) within the time.
+    Attach {
+        role: usize,
+        thread_role: String,
+        within_s: f64,
+    },
+    /// A Thread role pings another's RLOC (ICMPv6 echo) and the reply arrives within the time.
+    Ping {
+        from: usize,
+        to: usize,
+        within_s: f64,
+    },
 }
 
 impl Step {
@@ -203,6 +227,8 @@ impl Step {
             Step::KeyRefresh { .. } => "key-refresh",
             Step::NodeReset { .. } => "node-reset",
             Step::Replay { .. } => "replay",
+            Step::Attach { .. } => "attach",
+            Step::Ping { .. } => "ping",
         }
     }
 }
@@ -326,6 +352,7 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
                 #[serde(default = "seven")]
                 heartbeat_ttl: u8,
                 heartbeat_from: Option<String>,
+                gatt_proxy: Option<bool>,
                 #[serde(default = "sixty_four")]
                 heartbeat_sub_period_s: u32,
                 #[serde(default = "thirty")]
@@ -340,6 +367,9 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
             }
             if let Some(r) = c.relay {
                 items.push(ConfigItem::Relay(r));
+            }
+            if let Some(p) = c.gatt_proxy {
+                items.push(ConfigItem::GattProxy(p));
             }
             if let Some(from) = &c.heartbeat_from {
                 items.push(ConfigItem::HeartbeatSubscription {
@@ -361,7 +391,7 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
                 });
             }
             if items.is_empty() {
-                return Err(bad("app", "nothing to configure: give app, subscribe, publish, relay, heartbeat_to or heartbeat_from"));
+                return Err(bad("app", "nothing to configure: give app, subscribe, publish, relay, gatt_proxy, heartbeat_to or heartbeat_from"));
             }
             Step::Configure {
                 by: role(names, "by", &c.by)?,
@@ -380,6 +410,7 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
                 #[serde(default = "yes")]
                 on: bool,
                 ttl: Option<u8>,
+                proxy: Option<String>,
             }
             let s: S = fields(t)?;
             if !MESSAGE_NAMES.contains(&s.message.as_str()) {
@@ -395,12 +426,25 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
             if s.ttl.is_some_and(|t| t == 1 || t > 0x7f) {
                 return Err(bad("ttl", "give a TTL of 0 or 2..=127 (MshPRT §3.4.4.1)"));
             }
+            let from = role(names, "from", &s.from)?;
+            let proxy = s
+                .proxy
+                .as_deref()
+                .map(|p| role(names, "proxy", p))
+                .transpose()?;
+            if proxy == Some(from) {
+                return Err(bad(
+                    "proxy",
+                    "a node does not send through itself: name another",
+                ));
+            }
             Step::Send {
-                from: role(names, "from", &s.from)?,
+                from,
                 to: target(names, "to", &s.to)?,
                 message: s.message,
                 on: s.on,
                 ttl: s.ttl,
+                proxy,
             }
         }
         "wait" => {
@@ -575,6 +619,52 @@ pub fn parse(t: &toml::Table, names: &[String]) -> Result<Step, Bad> {
                 by: role(names, "by", &n.by)?,
                 node: role(names, "node", &n.node)?,
                 within_s: within("within_s", n.within_s)?,
+            }
+        }
+        "attach" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct A {
+                role: String,
+                thread_role: String,
+                #[serde(default = "thirty")]
+                within_s: f64,
+            }
+            let a: A = fields(t)?;
+            if !THREAD_ROLES.contains(&a.thread_role.as_str()) {
+                return Err(bad(
+                    "thread_role",
+                    format!(
+                        "unknown Thread role '{}' (known: {})",
+                        a.thread_role,
+                        THREAD_ROLES.join(", ")
+                    ),
+                ));
+            }
+            Step::Attach {
+                role: role(names, "role", &a.role)?,
+                thread_role: a.thread_role,
+                within_s: within("within_s", a.within_s)?,
+            }
+        }
+        "ping" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct P {
+                from: String,
+                to: String,
+                #[serde(default = "ten")]
+                within_s: f64,
+            }
+            let p: P = fields(t)?;
+            let (from, to) = (role(names, "from", &p.from)?, role(names, "to", &p.to)?);
+            if from == to {
+                return Err(bad("to", "name two different roles"));
+            }
+            Step::Ping {
+                from,
+                to,
+                within_s: within("within_s", p.within_s)?,
             }
         }
         other => {

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use super::rig::RadioKind;
+
 /// The rig file's text for `radios` (the objects of `weft radios --json`): those with a URI
 /// to use, ids `r1`, `r2`, ... in that order.
 pub fn rig_template(name: &str, radios: &[Value]) -> String {
@@ -18,6 +20,10 @@ pub fn rig_template(name: &str, radios: &[Value]) -> String {
         };
         n += 1;
         t += &format!("\n[[radio]]\nid = \"r{n}\"\nuri = {}\n", q(uri));
+        if let Ok(u) = weft_radio::RadioUri::parse(uri) {
+            let k = RadioKind::of(&u);
+            t += &format!("# {} radio: serves {} roles\n", k.as_str(), k.roles());
+        }
         if let Some(s) = v["serial"].as_str() {
             t += &format!("usb_serial = {}\n", q(s));
         }
@@ -40,7 +46,7 @@ pub fn rig_template(name: &str, radios: &[Value]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rig::{RadioKind, Rig};
+    use super::super::rig::Rig;
     use super::*;
     use serde_json::json;
 
@@ -57,6 +63,10 @@ mod tests {
         assert_eq!(rig.radios.len(), 2);
         assert_eq!(rig.radios[0].usb_serial.as_deref(), Some("0123"));
         assert_eq!(rig.radios[1].kind, RadioKind::Ieee802154);
+        assert!(
+            text.contains("# 802.15.4 radio: serves thread-router, thread-child roles"),
+            "{text}"
+        );
         let empty = rig_template("h", &[]);
         assert!(
             Rig::parse("t.toml", &empty).is_err(),

@@ -51,8 +51,9 @@ pub struct InspectArgs {
     /// Bluetooth Mesh source and a Thread one) to inspect both, a tab each.
     #[arg(long, value_parser = crate::args::radio)]
     pub radio: Vec<String>,
-    /// Watch the air through `weft serve --socket PATH`, which holds the store and the radio
-    /// (its network decodes the air; act with `weft send|config|provision --serve PATH`).
+    /// Inspect through `weft serve --socket PATH`, which holds the store and the radio: its
+    /// network decodes the air, and P, C, o and +/- are requests to it, beside other clients
+    /// (`weft send|config|provision --serve PATH`) whose changes the inspector shows.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["radio", "scenario"])]
     pub serve: Option<std::path::PathBuf>,
     /// A built-in scenario (`weft sim list`) or a scenario file ending in .toml.
@@ -278,8 +279,10 @@ pub fn start_radio(
     live::start(uri, feeder, capture_dir).map_err(|e| Failure::new(Exit::Unavailable, e))
 }
 
-/// The inspector on the air `weft serve` at `path` hears, decoded with the network it holds;
-/// it watches only (the server is the network's node). With `pcap`, what it hears is captured.
+/// The inspector on the air `weft serve` at `path` hears, decoded with the network it holds
+/// (fetched again when the server says it changed); its actions are requests to the server,
+/// whose node carries them out ([`live::LiveRadio::Served`]). With `pcap`, what it hears is
+/// captured.
 pub fn start_served(
     path: &std::path::Path,
     pcap: Option<&std::path::Path>,
@@ -291,8 +294,9 @@ pub fn start_served(
     let state = crate::serve::radio::network(path)?;
     let source = format!("serve:{}", path.display());
     let mut feeder = live::LiveFeeder::new(&source, Some(state), None);
+    feeder.model.source = format!("{source} (live, through weft serve)");
     feeder.model.notify(format!(
-        "watching through weft serve: act with weft send|config|provision --serve {}",
+        "through weft serve at {}: P provisions, C configures, o and +/- switch (the server's node sends)",
         path.display()
     ));
     if let Some(file) = capture {

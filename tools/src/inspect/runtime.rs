@@ -145,7 +145,9 @@ fn run(mut feeder: Feeder, pace: Pace, rx: &Receiver<Control>, shared: &Mutex<Ar
                     });
                 }
                 Control::Ui(Request::Select(a)) => selected = a,
-                Control::Ui(Request::Send { dst, message, what }) => {
+                Control::Ui(Request::Send {
+                    dst, message, what, ..
+                }) => {
                     let ok = feeder.send(dst, message);
                     feeder.model.notify(if ok {
                         format!("sent {what}")

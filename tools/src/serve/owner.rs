@@ -5,8 +5,6 @@
 //! client that goes away mid-request loses nothing: the request ends and is saved as it would
 //! have in the command.
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use rand_chacha::ChaCha8Rng;
@@ -71,17 +69,18 @@ pub(crate) async fn own(
     shared: Arc<Mutex<Shared>>,
     stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let changed = Rc::new(RefCell::new(false));
     {
-        let (events, changed) = (events.clone(), changed.clone());
-        session.observe = Some(Box::new(move |_, e| {
-            if matches!(e, ProvisionerNodeEvent::DatabaseChanged) {
-                *changed.borrow_mut() = true;
-            }
+        let (events, shared) = (events.clone(), shared.clone());
+        session.observe = Some(Box::new(move |_, e, state| {
             if events.receiver_count() > 0 {
                 if let Some(line) = event_line(e) {
                     let _ = events.send(line.into());
                 }
+            }
+            // Saved already: the clients see the change as it happens (a node provisioned
+            // is known, its device key too, while it is being configured).
+            if matches!(e, ProvisionerNodeEvent::DatabaseChanged) {
+                refresh(state, &shared, &events);
             }
         }));
     }
@@ -89,10 +88,15 @@ pub(crate) async fn own(
     loop {
         match queue.try_recv() {
             Ok(job) => {
-                carry_out(&mut session, job, &shared).await;
-                if changed.replace(false) {
-                    refresh(&session, &shared, &events);
+                // A `config` exchange records its answer without the station saying so
+                // (`ProvisionerNode::record`): the database before tells. The network the
+                // reply's client asks for next is the one it changed.
+                let before = session.station.cdb().clone();
+                let reply = carry_out(&mut session, &job, &shared).await;
+                if session.station.cdb() != &before {
+                    refresh(&session.state, &shared, &events);
                 }
+                let _ = job.reply.send(reply);
                 continue;
             }
             Err(mpsc::error::TryRecvError::Disconnected) => break,
@@ -105,9 +109,6 @@ pub(crate) async fn own(
             result = Err(e);
             break;
         }
-        if changed.replace(false) {
-            refresh(&session, &shared, &events);
-        }
     }
     session.observe = None;
     let saved = session.save();
@@ -115,9 +116,9 @@ pub(crate) async fn own(
 }
 
 /// Tells the client tasks and the subscribers that the network database changed.
-fn refresh(session: &Session, shared: &Mutex<Shared>, events: &broadcast::Sender<Arc<str>>) {
-    let network = network_json(&session.state);
-    let nodes = session.state.cdb.nodes.len();
+fn refresh(state: &NetState, shared: &Mutex<Shared>, events: &broadcast::Sender<Arc<str>>) {
+    let network = network_json(state);
+    let nodes = state.cdb.nodes.len();
     if let Ok(mut s) = shared.lock() {
         s.network = network;
     }
@@ -128,12 +129,12 @@ fn refresh(session: &Session, shared: &Mutex<Shared>, events: &broadcast::Sender
     );
 }
 
-/// Carries out one job and sends its reply (nowhere, if its client has gone).
-async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
+/// Carries out one job: its reply, for its client (if it has not gone).
+async fn carry_out(session: &mut Session, job: &Job, shared: &Mutex<Shared>) -> String {
     if let Ok(mut s) = shared.lock() {
         s.busy = Some(job.method.clone());
     }
-    let r = match job.call {
+    let r = match &job.call {
         Call::Exchange {
             dst,
             device_key,
@@ -141,11 +142,11 @@ async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
             expect,
             timeout,
         } => session
-            .exchange(dst, device_key, message, expect, timeout)
+            .exchange(*dst, *device_key, message.clone(), *expect, *timeout)
             .await
             .map(|(src, answer)| answer_json(src, &answer)),
-        Call::Provision(a) => match check(&a, &session.state) {
-            Ok(()) => provision_in(session, &a).await.map(|(done, failed)| {
+        Call::Provision(a) => match check(a, &session.state) {
+            Ok(()) => provision_in(session, a).await.map(|(done, failed)| {
                 json!({"provisioned": done, "failed": failed.iter().map(|(uuid, why)| json!({"uuid": hex::encode(uuid), "error": why})).collect::<Vec<_>>()})
             }),
             Err(e) => Err(e),
@@ -155,7 +156,7 @@ async fn carry_out(session: &mut Session, job: Job, shared: &Mutex<Shared>) {
         s.busy = None;
         s.answered += 1;
     }
-    let _ = job.reply.send(protocol::outcome(&job.id, r));
+    protocol::outcome(&job.id, r)
 }
 
 /// The node's run between requests: until one is queued, the queue closes or `stop`.
@@ -206,20 +207,19 @@ impl Hooks<ProvisionerNode<ChaCha8Rng>> for &mut Idle<'_> {
         now: Instant,
         e: ProvisionerNodeEvent,
     ) -> Flow {
-        if let Some(o) = self.observe.as_mut() {
-            o(now, &e);
-        }
-        match e {
-            ProvisionerNodeEvent::Node(Event::PersistState)
-            | ProvisionerNodeEvent::DatabaseChanged => {
-                if let Err(err) = persist(self.store, self.state, st) {
-                    self.error = Some(format!("cannot save the network state: {err}"));
-                    return Flow::Stop;
-                }
-                Flow::Continue
+        if matches!(
+            e,
+            ProvisionerNodeEvent::Node(Event::PersistState) | ProvisionerNodeEvent::DatabaseChanged
+        ) {
+            if let Err(err) = persist(self.store, self.state, st) {
+                self.error = Some(format!("cannot save the network state: {err}"));
+                return Flow::Stop;
             }
-            _ => Flow::Continue,
         }
+        if let Some(o) = self.observe.as_mut() {
+            o(now, &e, self.state);
+        }
+        Flow::Continue
     }
 
     fn tick_every(&self) -> Option<Duration> {

@@ -1,7 +1,9 @@
 //! `weft inspect --serve PATH`: the air as `weft serve` hears it, as a radio the inspector
 //! listens on. It subscribes, and each `frame` event becomes a frame heard (the server's own
-//! transmissions too, as another station on the air would hear them). It sends nothing: the
-//! server holds the network's node; acting goes through `weft send|config|provision --serve`.
+//! transmissions too, as another station on the air would hear them); the other events
+//! (`network`, `provision`, `config`, `lagged`) are passed on as they are. It sends nothing
+//! itself: the server holds the network's node, and the inspector's actions go to it as
+//! requests (`inspect::live::served`).
 
 use std::path::{Path, PathBuf};
 
@@ -20,12 +22,19 @@ pub struct ServedRadio {
     lines: tokio::io::Lines<BufReader<OwnedReadHalf>>,
     _writer: OwnedWriteHalf,
     path: PathBuf,
+    /// Where events other than frames go.
+    events: Option<std::sync::mpsc::Sender<Value>>,
 }
 
 /// The network `weft serve` at `path` holds (its `network` reply, the database whose keys
 /// decode the air), read before the inspector starts.
 pub fn network(path: &Path) -> Result<NetState, crate::error::Failure> {
     let cdb = super::client::Client::connect(path)?.call("network", json!({}))?;
+    import_network(path, &cdb)
+}
+
+/// A `network` reply of the server at `path` read as the store's state.
+pub fn import_network(path: &Path, cdb: &Value) -> Result<NetState, crate::error::Failure> {
     crate::net::import_cdb(
         &cdb.to_string(),
         &mut rand_core::OsRng,
@@ -44,8 +53,12 @@ pub fn network(path: &Path) -> Result<NetState, crate::error::Failure> {
 }
 
 impl ServedRadio {
-    /// Connects to `weft serve` at `path` and subscribes to its events.
-    pub async fn open(path: &Path) -> Result<ServedRadio, RadioError> {
+    /// Connects to `weft serve` at `path` and subscribes to its events; those that are not
+    /// frames go to `events`.
+    pub async fn open(
+        path: &Path,
+        events: Option<std::sync::mpsc::Sender<Value>>,
+    ) -> Result<ServedRadio, RadioError> {
         let unavailable = |e: std::io::Error| {
             RadioError::Unavailable(format!("weft serve at {}: {e}", path.display()))
         };
@@ -59,6 +72,7 @@ impl ServedRadio {
             lines: BufReader::new(r).lines(),
             _writer: w,
             path: path.to_path_buf(),
+            events,
         })
     }
 }
@@ -118,6 +132,11 @@ impl Radio for ServedRadio {
                 };
                 if let Some(f) = frame_of(&v) {
                     return Ok(f);
+                }
+                if let (Some(tx), Some(_)) = (&self.events, v.get("event")) {
+                    if v["event"] != "frame" {
+                        let _ = tx.send(v);
+                    }
                 }
             }
         })

@@ -146,7 +146,8 @@ pub fn run_scenario(r: &RunArgs, out: &mut impl Write) -> Result<Summary, RunErr
                             }
                             continue;
                         }
-                        StationEvent::Device(_) => continue,
+                        // `weft sim run` scenarios start their proxy clients connected.
+                        StationEvent::Device(_) | StationEvent::ProxyFound(_) => continue,
                         StationEvent::Proxy(e) => {
                             if r.json {
                                 let l = proxy_line(at, &here, &e);

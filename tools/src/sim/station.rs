@@ -24,6 +24,9 @@ pub enum StationEvent {
     Config(ConfigClientEvent),
     /// A proxy client's connection: connected, closed, its filter's status.
     Proxy(ProxyClientEvent),
+    /// A node looking for a proxy ([`ScenarioStation::Finder`]) heard its Node Identity from
+    /// this device address.
+    ProxyFound([u8; 6]),
 }
 
 /// One node of a scenario on the simulated air: a provisioned [`Node`], an unprovisioned
@@ -36,6 +39,8 @@ pub enum ScenarioStation {
     Provisioner(ProvisionerNode<ChaCha8Rng>),
     /// A proxy client (a phone): its node's only bearer is a GATT connection to a proxy node.
     Client(ProxyClient<ChaCha8Rng>),
+    /// A node finding a proxy node by its Node Identity, as `weft send --proxy` does first.
+    Finder(crate::proxied::Finder),
 }
 
 impl ScenarioStation {
@@ -66,6 +71,7 @@ impl ScenarioStation {
             ScenarioStation::Device(d) => d.node(),
             ScenarioStation::Provisioner(p) => Some(p.node()),
             ScenarioStation::Client(c) => Some(c.node()),
+            ScenarioStation::Finder(f) => Some(f.node()),
         }
     }
 
@@ -76,6 +82,7 @@ impl ScenarioStation {
             ScenarioStation::Device(d) => d.node_mut(),
             ScenarioStation::Provisioner(p) => Some(p.node_mut()),
             ScenarioStation::Client(c) => Some(c.node_mut()),
+            ScenarioStation::Finder(f) => Some(f.node_mut()),
         }
     }
 
@@ -114,6 +121,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.handle_frame(now, frame),
             ScenarioStation::Provisioner(p) => p.handle_frame(now, frame),
             ScenarioStation::Client(c) => c.handle_frame(now, frame),
+            ScenarioStation::Finder(f) => f.handle_frame(now, frame),
         }
     }
 
@@ -123,6 +131,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.poll_transmit(now),
             ScenarioStation::Provisioner(p) => p.poll_transmit(now),
             ScenarioStation::Client(c) => c.poll_transmit(now),
+            ScenarioStation::Finder(f) => f.poll_transmit(now),
         }
     }
 
@@ -152,6 +161,10 @@ impl weft_mesh::Station for ScenarioStation {
                 ProxyClientEvent::Node(e) => StationEvent::Node(e),
                 e => StationEvent::Proxy(e),
             }),
+            ScenarioStation::Finder(f) => Some(match f.poll_event()? {
+                crate::proxied::Found::Node(e) => StationEvent::Node(e),
+                crate::proxied::Found::Proxy(a) => StationEvent::ProxyFound(a),
+            }),
         }
     }
 
@@ -161,6 +174,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.poll_timeout(),
             ScenarioStation::Provisioner(p) => p.poll_timeout(),
             ScenarioStation::Client(c) => c.poll_timeout(),
+            ScenarioStation::Finder(f) => f.poll_timeout(),
         }
     }
 
@@ -170,6 +184,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.handle_timeout(now),
             ScenarioStation::Provisioner(p) => p.handle_timeout(now),
             ScenarioStation::Client(c) => c.handle_timeout(now),
+            ScenarioStation::Finder(f) => f.handle_timeout(now),
         }
     }
 
@@ -179,6 +194,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.handle_link(now, event),
             ScenarioStation::Provisioner(p) => p.handle_link(now, event),
             ScenarioStation::Client(c) => c.handle_link(now, event),
+            ScenarioStation::Finder(f) => f.node_mut().handle_link(now, event),
         }
     }
 
@@ -188,6 +204,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.poll_link(),
             ScenarioStation::Provisioner(p) => p.poll_link(),
             ScenarioStation::Client(c) => c.poll_link(),
+            ScenarioStation::Finder(f) => f.node_mut().poll_link(),
         }
     }
 
@@ -197,6 +214,7 @@ impl weft_mesh::Station for ScenarioStation {
             ScenarioStation::Device(d) => d.connectable(now),
             ScenarioStation::Provisioner(p) => p.connectable(now),
             ScenarioStation::Client(c) => c.connectable(now),
+            ScenarioStation::Finder(f) => f.node_mut().connectable(now),
         }
     }
 }

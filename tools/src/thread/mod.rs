@@ -13,7 +13,7 @@
 //! | `client.rs` | the commands that act through it, and the control protocol |
 
 mod client;
-mod node;
+pub(crate) mod node;
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;

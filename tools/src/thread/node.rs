@@ -35,17 +35,8 @@ pub fn run(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
     block_on(main(a, out))
 }
 
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Detached => "detached",
-        Role::Child => "child",
-        Role::Router => "router",
-        Role::Leader => "leader",
-    }
-}
-
 /// The state file's contents, if it belongs to this dataset.
-fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
+pub(crate) fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
     let bytes = match crate::files::read(path, crate::files::THREAD_STATE) {
         Ok(b) => b,
         Err(e) if matches!(e.problem, crate::files::Problem::Missing) => return Ok(None),
@@ -69,7 +60,7 @@ fn load_state(path: &Path, dataset_hex: &str) -> Result<Option<ThreadState>> {
     Ok(Some(s))
 }
 
-fn save_state(path: &Path, s: &ThreadState) -> Result<()> {
+pub(crate) fn save_state(path: &Path, s: &ThreadState) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(s).expect("the state serialises");
     crate::store::write_atomic(path, &bytes)
         .map_err(|e| Failure::new(Exit::Unavailable, format!("{}: {e}", path.display())))
@@ -179,10 +170,10 @@ async fn main(a: &NodeArgs, out: &mut impl Write) -> Result<Exit> {
                 writeln!(
                     out,
                     "{}",
-                    json!({"event": "stopped", "why": why, "role": role_name(node.role())})
+                    json!({"event": "stopped", "why": why, "role": node.role().as_str()})
                 )
             } else {
-                writeln!(out, "stopped ({why}), {}", role_name(node.role()))
+                writeln!(out, "stopped ({why}), {}", node.role().as_str())
             };
             Ok(Exit::Ok)
         }
@@ -265,11 +256,14 @@ struct NodeHooks<'a, W: Write> {
     save_error: &'a mut Option<String>,
 }
 
-/// Datagrams the node dropped for want of a route so far.
+/// Datagrams the node dropped for want of a route so far (none, or an ML-EID whose Address
+/// Query went unanswered lately and is not asked again yet).
 fn no_route(node: &ThreadNode) -> u64 {
     node.counters()
         .iter()
-        .filter(|(k, _)| k.starts_with("tx: no route"))
+        .filter(|(k, _)| {
+            k.starts_with("tx: no route") || k.starts_with("tx: address query backing off")
+        })
         .map(|(_, v)| v)
         .sum()
 }
@@ -278,7 +272,7 @@ fn no_route_error(addr: &std::net::Ipv6Addr) -> Reply {
     error(
         3,
         format!(
-            "no route to {addr}: the node reaches link-local addresses, RLOCs (fd..:0:ff:fe00:RLOC16) and its parent's or children's ones; Address Query (for other ML-EIDs) is not implemented"
+            "no route to {addr}: the node reaches link-local and mesh-local addresses (RLOCs, and ML-EIDs found by Address Query; one that went unanswered is asked again after a backoff of 15 s doubling to 120 s)"
         ),
     )
 }
@@ -498,10 +492,10 @@ impl<W: Write> Hooks<ThreadNode> for NodeHooks<'_, W> {
             } => {
                 let rloc = node.addresses().rloc().map(|a| a.to_string());
                 self.line(
-                    json!({"event": "role", "role": role_name(role), "rloc16": rloc16.map(|r| format!("{r:04x}")), "rloc": rloc, "ml_eid": node.addresses().ml_eid().to_string(), "partition_id": partition_id.map(|p| format!("{p:08x}")), "parent_rloc16": node.parent_rloc16().map(|r| format!("{r:04x}"))}),
+                    json!({"event": "role", "role": role.as_str(), "rloc16": rloc16.map(|r| format!("{r:04x}")), "rloc": rloc, "ml_eid": node.addresses().ml_eid().to_string(), "partition_id": partition_id.map(|p| format!("{p:08x}")), "parent_rloc16": node.parent_rloc16().map(|r| format!("{r:04x}"))}),
                     format!(
                         "role {}{}{}",
-                        role_name(role),
+                        role.as_str(),
                         rloc16.map(|r| format!(" rloc16 {r:04x}")).unwrap_or_default(),
                         partition_id.map(|p| format!(" partition {p:08x}")).unwrap_or_default()
                     ),

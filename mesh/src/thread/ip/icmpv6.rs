@@ -119,6 +119,42 @@ pub fn answer(request: &ReceivedEcho, me: &NodeAddresses) -> Option<Vec<u8>> {
     Some(echo_datagram(src, request.src, DEFAULT_HOP_LIMIT, &echo))
 }
 
+/// Destination Unreachable type (RFC 4443 §3.1).
+pub const DST_UNREACHABLE: u8 = 1;
+/// Destination Unreachable code 0, "no route to destination" (RFC 4443 §3.1), which a Thread
+/// node sends when a datagram reaches the RLOC16 its sender resolved and the destination is
+/// not there (OpenThread `MeshForwarder::CheckReachabilityToSendIcmpError`, checked).
+pub const NO_ROUTE: u8 = 0;
+/// The minimum IPv6 MTU (RFC 8200 §5), which an ICMPv6 error may not exceed (RFC 4443 §2.4 c).
+const MIN_MTU: usize = 1280;
+
+/// A Destination Unreachable error about `invoking` (RFC 4443 §3.1: Type 1, Code, Checksum,
+/// four unused octets, then as much of the invoking datagram as fits the minimum MTU).
+pub fn dst_unreachable(src: Ipv6Addr, dst: Ipv6Addr, code: u8, invoking: &[u8]) -> Vec<u8> {
+    let room = MIN_MTU - 40 - 8;
+    let mut m = vec![DST_UNREACHABLE, code, 0, 0, 0, 0, 0, 0];
+    m.extend_from_slice(&invoking[..invoking.len().min(room)]);
+    let c = checksum(&src, &dst, proto::ICMPV6, &m);
+    m[2..4].copy_from_slice(&c.to_be_bytes());
+    build(src, dst, proto::ICMPV6, DEFAULT_HOP_LIMIT, &m)
+}
+
+/// The code of a Destination Unreachable error in `datagram` and the destination of the
+/// datagram it is about; `None` for anything else (another message, a wrong checksum, an
+/// invoking datagram too short to hold its header).
+pub fn parse_dst_unreachable(datagram: &[u8]) -> Option<(u8, Ipv6Addr)> {
+    let p = parse(datagram).ok()?;
+    let m = datagram.get(p.upper_at..)?;
+    if p.protocol != proto::ICMPV6 || m.len() < 8 + 40 || m[0] != DST_UNREACHABLE {
+        return None;
+    }
+    if checksum(&p.header.src, &p.header.dst, proto::ICMPV6, m) != 0 {
+        return None;
+    }
+    let h = crate::thread::lowpan::Ipv6Header::parse(&m[8..]).ok()?;
+    Some((m[1], h.dst))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +214,27 @@ mod tests {
         assert!(parse_echo(&build(a, a, proto::ICMPV6, 64, &[128, 0, 0])).is_err());
         // UDP.
         assert!(parse_echo(&build(a, a, proto::UDP, 64, &[0; 8])).is_err());
+    }
+
+    #[test]
+    fn destination_unreachable_names_the_invoking_destination() {
+        let a = rloc(ML, 0x0400);
+        let b = rloc(ML, 0x0800);
+        let eid: Ipv6Addr = "fd00::1234".parse().unwrap();
+        let echo = Echo {
+            reply: false,
+            identifier: 1,
+            sequence: 2,
+            data: vec![0; 2000],
+        };
+        let invoking = echo_datagram(a, eid, 64, &echo);
+        let e = dst_unreachable(b, a, NO_ROUTE, &invoking);
+        assert_eq!(e.len(), 1280);
+        assert_eq!(parse_dst_unreachable(&e), Some((NO_ROUTE, eid)));
+        let mut bad = e.clone();
+        bad[60] ^= 1;
+        assert_eq!(parse_dst_unreachable(&bad), None);
+        assert_eq!(parse_dst_unreachable(&invoking), None);
+        assert_eq!(parse_dst_unreachable(&e[..60]), None);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod addr;
 pub mod icmpv6;
+pub mod mpl;
 pub mod tx;
 pub mod udp;
 

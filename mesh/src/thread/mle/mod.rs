@@ -11,6 +11,7 @@
 //! (big endian) || security level; a data = source IPv6 address || destination IPv6 address
 //! || auxiliary security header.
 
+pub mod address_registration;
 mod tlv;
 
 pub use tlv::{

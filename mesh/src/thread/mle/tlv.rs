@@ -23,6 +23,9 @@ pub mod tlv_type {
     pub const LINK_MARGIN: u8 = 16;
     pub const STATUS: u8 = 17;
     pub const VERSION: u8 = 18;
+    /// Address Registration (OpenThread `Tlv::kAddressRegistration`, checked); its entries
+    /// in [`super::super::address_registration`].
+    pub const ADDRESS_REGISTRATION: u8 = 19;
     pub const ACTIVE_TIMESTAMP: u8 = 22;
     pub const PENDING_TIMESTAMP: u8 = 23;
     pub const ACTIVE_DATASET: u8 = 24;

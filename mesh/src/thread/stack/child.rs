@@ -34,12 +34,10 @@ const KEEPALIVE_RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Mode TLV bits (Thread 1.3 §4.4.2): receiver on when idle, Full Thread Device, full
 /// Network Data.
 pub(super) const MODE_RX_ON: u8 = 0x08;
-const MODE_FTD: u8 = 0x02;
+pub(super) const MODE_FTD: u8 = 0x02;
 const MODE_FULL_NETDATA: u8 = 0x01;
 /// Scan Mask TLV bits (Thread 1.3 §4.4.15): routers, end devices (REEDs).
 pub(super) const SCAN_ROUTERS: u8 = 0x80;
-/// The MLE Address Registration TLV's type (Thread 1.3 §4.4.?; OpenThread `Tlv::kAddressRegistration`, 19).
-const ADDRESS_REGISTRATION: u8 = 19;
 pub(super) const SCAN_REEDS: u8 = 0x40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,19 +326,19 @@ impl<R: RngCore> Node<R> {
         }
     }
 
-    /// The Address Registration TLV (MLE TLV type 19; Thread 1.3 §4.4.?, unverified) with the
+    /// The Address Registration TLV (MLE TLV type 19, `mle/address_registration.rs`) with the
     /// ML-EID, compressed against context 0 (the mesh-local prefix): an entry is one octet
     /// `C`=1 (bit 7) and the context ID (bits 3-0), then the 8-octet IID. An OpenThread parent
     /// drops the Child ID Request of an MTD without it (`mle_ftd.cpp`, `HandleChildIdRequest`
     /// → `ProcessAddressRegistrationTlv`: not found, no answer), and learns from it where the
     /// child's ML-EID is.
-    fn address_registration(&self) -> Tlv {
-        let mut value = vec![0x80];
-        value.extend_from_slice(&self.addrs.ml_eid_iid);
-        Tlv::Unknown {
-            tlv_type: ADDRESS_REGISTRATION,
-            value,
-        }
+    pub(super) fn address_registration(&self) -> Tlv {
+        crate::thread::mle::address_registration::tlv(&[
+            crate::thread::mle::address_registration::Entry::Compressed {
+                context: 0,
+                iid: self.addrs.ml_eid_iid,
+            },
+        ])
     }
 
     fn send_child_id_request(&mut self, now: Instant, p: &Candidate) {
@@ -453,6 +451,7 @@ impl<R: RngCore> Node<R> {
             Tlv::Mode(self.mode()),
             Tlv::Timeout(self.cfg.child_timeout.as_micros().div_ceil(1_000_000) as u32),
             Tlv::Challenge(challenge.to_vec()),
+            self.address_registration(),
         ];
         self.mle_to(now, Some(p.ext), c::CHILD_UPDATE_REQUEST, tlvs);
         if !self.cfg.rx_on_when_idle {

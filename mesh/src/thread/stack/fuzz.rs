@@ -3,8 +3,9 @@
 //!
 //! The first input octet picks how far in the bytes go: as a raw MAC frame; as the TLVs of
 //! an MLE message sealed with the right MLE key (reaching the MLE handlers with malformed
-//! TLVs); or as the 6LoWPAN payload of a frame secured with the right MAC key (reaching
-//! reassembly, IPv6, UDP, ICMPv6 and the TMF endpoint).
+//! TLVs); as the 6LoWPAN payload of a frame secured with the right MAC key (reaching
+//! reassembly, IPv6, UDP, ICMPv6 and the TMF endpoint); or as the payload of a TMF request
+//! (`/a/aq`, `/a/an`, `/a/ae`, `/a/as`), unicast or to ff03::2 under an MPL Option.
 
 use rand_core::RngCore;
 
@@ -20,6 +21,60 @@ use crate::thread::security::{secure, ThreadKeys};
 use crate::thread::wire::{data_frame, link_local, mle_datagram, Link};
 use crate::time::Instant;
 use crate::wire::Wire;
+
+/// Mode 3: the bytes after one selector octet as the payload of a TMF request (Address
+/// Query, Notification, Error or Solicit; confirmable or not) from a router's RLOC to the
+/// leader's RLOC, or to ff03::2 under an MPL Option (`mode` bit 3).
+fn tmf_frame(
+    f: &mut Forger,
+    creds: &Credentials,
+    mode: u8,
+    rest: &[u8],
+    leader16: Option<u16>,
+) -> Vec<u8> {
+    use crate::thread::coap::{Code, Message, MessageType};
+    use crate::thread::ip::addr::{rloc, REALM_LOCAL_ALL_ROUTERS};
+    let (sel, payload) = rest.split_first().unwrap_or((&0, &[]));
+    let path = ["a/aq", "a/an", "a/ae", "a/as"][(sel & 3) as usize];
+    let mtype = if sel & 4 != 0 {
+        MessageType::Confirmable
+    } else {
+        MessageType::NonConfirmable
+    };
+    let mut msg = Message::request(mtype, Code::POST, path);
+    msg.message_id = u16::from(*sel) << 8;
+    msg.payload = payload.to_vec();
+    let p = creds.mesh_local_prefix;
+    let src = rloc(p, 0x2400);
+    let leader16 = leader16.unwrap_or(0xfffe);
+    if mode & 8 == 0 {
+        return f.udp(
+            p,
+            Address::Short(leader16),
+            src,
+            rloc(p, leader16),
+            super::ip::TMF_PORT,
+            &msg.to_vec(),
+        );
+    }
+    let d = crate::thread::wire::udp_datagram(
+        src,
+        REALM_LOCAL_ALL_ROUTERS,
+        super::ip::TMF_PORT,
+        super::ip::TMF_PORT,
+        &msg.to_vec(),
+    );
+    let opt = crate::thread::ip::mpl::MplOption {
+        seed_id: (sel & 8 != 0).then_some(0x2400),
+        max: false,
+        sequence: *sel,
+    };
+    let d = crate::thread::ip::mpl::insert(&d, &opt).unwrap_or(d);
+    f.fc += 1;
+    let link = f.link(Address::Short(0xffff));
+    let ctx = crate::thread::wire::contexts(p);
+    data_frame(link, &d, &ctx, Some((&f.keys, f.fc))).unwrap_or_default()
+}
 
 /// A counter as generator: the fuzzer wants determinism.
 #[derive(Debug, Clone)]
@@ -106,7 +161,6 @@ impl Forger {
     }
 
     /// A MAC-secured frame carrying a UDP datagram.
-    #[cfg(test)]
     pub fn udp(
         &mut self,
         ml_prefix: [u8; 8],
@@ -121,6 +175,15 @@ impl Forger {
         let link = self.link(dst_mac);
         let ctx = crate::thread::wire::contexts(ml_prefix);
         data_frame(link, &d, &ctx, Some((&self.keys, self.fc))).unwrap_or_default()
+    }
+
+    /// A MAC-secured frame carrying an IPv6 datagram.
+    #[cfg(test)]
+    pub fn datagram(&mut self, ml_prefix: [u8; 8], dst_mac: Address, d: &[u8]) -> Vec<u8> {
+        self.fc += 1;
+        let link = self.link(dst_mac);
+        let ctx = crate::thread::wire::contexts(ml_prefix);
+        data_frame(link, d, &ctx, Some((&self.keys, self.fc))).unwrap_or_default()
     }
 
     /// A MAC-secured data frame around a raw 6LoWPAN payload.
@@ -244,7 +307,7 @@ pub(super) fn receive(data: &[u8]) {
         (ExtAddress([0x12; 8]), leader_ext)
     };
     let mut f = Forger::new(&creds, src, creds.network_key);
-    let frame = match mode % 3 {
+    let frame = match mode % 4 {
         0 => rest.to_vec(),
         1 => {
             let (cmd, body) = rest.split_first().unwrap_or((&0, &[]));
@@ -257,6 +320,7 @@ pub(super) fn receive(data: &[u8]) {
                 .collect();
             f.mle(to, *cmd, tlvs)
         }
+        3 => tmf_frame(&mut f, &creds, *mode, rest, leader.rloc16()),
         _ => {
             let dst = if mode & 4 != 0 {
                 child.rloc16()

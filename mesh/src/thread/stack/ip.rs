@@ -8,7 +8,9 @@ use rand_core::RngCore;
 
 use super::{Event, Node};
 use crate::thread::coap::{CoapEvent, Incoming};
-use crate::thread::ip::icmpv6::{answer, echo_datagram, parse_echo, Echo};
+use crate::thread::ip::icmpv6::{
+    answer, echo_datagram, parse_dst_unreachable, parse_echo, Echo, NO_ROUTE,
+};
 use crate::thread::ip::udp::{parse_udp, udp_datagram, BindError, Delivery, UdpDatagram};
 use crate::thread::ip::{parse, proto, DEFAULT_HOP_LIMIT};
 use crate::thread::mac::ExtAddress;
@@ -34,12 +36,27 @@ impl<R: RngCore> Node<R> {
             self.count("rx: malformed IPv6");
             return;
         };
-        // A REED hears Parent Requests to all routers (it may answer those to REEDs).
-        let reed_group = p.header.dst == crate::thread::ip::addr::LINK_LOCAL_ALL_ROUTERS
+        if super::mpl::realm_local(&p.header.dst) {
+            // Only what came MAC-secured is forwarded (MLE never goes beyond the link).
+            if !secured {
+                self.count("rx: unsecured realm-local multicast");
+                return;
+            }
+            if !self.mpl_receive(now, &d, &p.header.src) {
+                return;
+            }
+        }
+        // A REED hears Parent Requests to all routers (it may answer those to REEDs), and
+        // Address Queries (OpenThread subscribes an FTD child to the all-routers groups).
+        use crate::thread::ip::addr::{LINK_LOCAL_ALL_ROUTERS, REALM_LOCAL_ALL_ROUTERS};
+        let reed_group = (p.header.dst == LINK_LOCAL_ALL_ROUTERS
+            || p.header.dst == REALM_LOCAL_ALL_ROUTERS)
             && self.cfg.router_eligible
             && self.cfg.rx_on_when_idle;
         if !self.addrs.accepts(&p.header.dst) && !reed_group {
-            self.count("rx: IPv6 destination not this node's");
+            if !secured || !self.forward_ip(now, d, &p, mac_src) {
+                self.count("rx: IPv6 destination not this node's");
+            }
             return;
         }
         match p.protocol {
@@ -67,12 +84,15 @@ impl<R: RngCore> Node<R> {
                         // Answers go out from the address the request was sent to (the
                         // Leader ALOC for an Address Solicit), so that the requester matches
                         // them. Only requests: a response's destination kept here made this
-                        // node's next request to that peer go out from an old RLOC.
-                        self.tmf_local.retain(|(p, _)| *p != u.src);
-                        if self.tmf_local.len() >= 8 {
-                            self.tmf_local.remove(0);
+                        // node's next request to that peer go out from an old RLOC. Not a
+                        // group: an Address Query's notification goes from the RLOC.
+                        if !u.dst.ip().is_multicast() {
+                            self.tmf_local.retain(|(p, _)| *p != u.src);
+                            if self.tmf_local.len() >= 8 {
+                                self.tmf_local.remove(0);
+                            }
+                            self.tmf_local.push((u.src, *u.dst.ip()));
                         }
-                        self.tmf_local.push((u.src, *u.dst.ip()));
                         self.on_tmf_request(now, inc);
                     }
                     return;
@@ -85,6 +105,10 @@ impl<R: RngCore> Node<R> {
                 }
             }
             proto::ICMPV6 if secured => {
+                if let Some((NO_ROUTE, dst)) = parse_dst_unreachable(&d) {
+                    self.on_no_route(dst);
+                    return;
+                }
                 let Ok(e) = parse_echo(&d) else {
                     self.count("rx: ICMPv6 not handled");
                     return;
@@ -214,6 +238,9 @@ impl<R: RngCore> Node<R> {
     fn on_tmf_request(&mut self, now: Instant, inc: Incoming) {
         match inc.request.uri_path().as_str() {
             "a/as" => self.on_address_solicit(now, inc),
+            "a/aq" => self.on_address_query(now, inc),
+            "a/an" => self.on_address_notification(now, inc),
+            "a/ae" => self.on_address_error(now, inc),
             _ => self.count("tmf: resource not served"),
         }
     }

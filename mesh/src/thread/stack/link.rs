@@ -174,7 +174,7 @@ impl<R: RngCore> Node<R> {
 
     /// Puts `datagram` on the link to `mac_dst` (under `mesh` when it travels further):
     /// fragmented as needed, held for a sleepy child.
-    fn send_on_link(
+    pub(super) fn send_on_link(
         &mut self,
         now: Instant,
         datagram: &[u8],
@@ -305,7 +305,11 @@ impl<R: RngCore> Node<R> {
             return;
         }
         if dst.is_multicast() {
-            self.send_on_link(now, &datagram, Address::Short(0xffff), None, true);
+            let d = match super::mpl::realm_local(&dst) {
+                true => self.mpl_originate(now, &datagram).unwrap_or(datagram),
+                false => datagram,
+            };
+            self.send_on_link(now, &d, Address::Short(0xffff), None, true);
             return;
         }
         if dst.segments()[0] == 0xfe80 {
@@ -332,15 +336,19 @@ impl<R: RngCore> Node<R> {
                     return;
                 }
             },
+            None if in_mesh && matches!(self.role, Role::Router | Role::Leader) => {
+                self.send_to_eid(now, datagram, dst);
+                return;
+            }
             None => {
-                self.count("tx: no route (address query not implemented)");
+                self.count("tx: no route");
                 return;
             }
         };
         self.route_datagram(now, &datagram, final_rloc16);
     }
 
-    fn route_datagram(&mut self, now: Instant, datagram: &[u8], final_rloc16: u16) {
+    pub(super) fn route_datagram(&mut self, now: Instant, datagram: &[u8], final_rloc16: u16) {
         let (Some(me), Some(next)) = (self.addrs.rloc16, self.next_hop(final_rloc16)) else {
             self.count("tx: no route");
             return;
@@ -538,6 +546,11 @@ impl<R: RngCore> Node<R> {
             src: open.src,
             dst: open.dst,
         };
+        // Who sent the datagram: the mesh originator, or the neighbour itself (for snooping).
+        let originator = match &mesh {
+            Some(m) => Some(m.originator),
+            None => secured.then_some(open.src),
+        };
         if let Some(m) = mesh {
             if !secured {
                 self.count("rx: mesh header in an unsecured frame");
@@ -571,6 +584,9 @@ impl<R: RngCore> Node<R> {
                 }
             },
         };
+        if let Some(o) = originator {
+            self.snoop(now, &datagram, o);
+        }
         self.receive_datagram(now, datagram, secured, src);
     }
 }

@@ -11,6 +11,8 @@
 //! | `parent.rs` | a router's children: Parent Response, Child ID Response, Child Update Response, timeouts, indirect queue |
 //! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, partitions |
 //! | `solicit.rs` | a REED's Address Solicit (`/a/as`) and the leader's Router ID assignment |
+//! | `query.rs` | Address Query (`/a/aq`, `/a/an`, `/a/ae`): the EID-to-RLOC cache, a parent answering for its children |
+//! | `mpl.rs` | realm-local multicast with MPL (RFC 7731): seed set, a router's retransmissions |
 //! | `ip.rs` | IPv6 delivery: MLE dispatch, ICMPv6 echo, UDP sockets, the TMF and application CoAP endpoints |
 //! | `fuzz.rs` | the receive path under arbitrary bytes (`mesh/fuzz` `thread_stack`), the forger of the tests |
 //!
@@ -20,10 +22,8 @@
 //! ([`Ieee802154Station::frame_pending`]) from its indirect queue.
 //!
 //! Simplifications (the rest of issue #15 item 1 is open work):
-//! - No Address Query (`/a/aq`): datagrams beyond one hop go to RLOCs (and the Leader ALOC);
-//!   an ML-EID is answered when it is this node's, not resolved for others.
-//! - Network Data is empty; no MPL for realm-local multicast; no router downgrade; no key
-//!   rotation timer (a newer key sequence is followed, never started).
+//! - Network Data is empty; no router downgrade; no key rotation timer (a newer key sequence
+//!   is followed, never started). Multicast beyond realm-local scope is not sent.
 //! - Link quality comes from each authenticated frame's RSSI (margin above -100 dBm), without
 //!   OpenThread's averaging and hysteresis; a router neighbour is not dropped after
 //!   FAILED_ROUTER_TRANSMISSIONS, only after MAX_NEIGHBOR_AGE of silence.
@@ -38,7 +38,9 @@
 mod child;
 mod ip;
 mod link;
+pub(super) mod mpl;
 mod parent;
+mod query;
 mod router;
 mod solicit;
 pub mod state;
@@ -119,6 +121,18 @@ pub enum Role {
     Child,
     Router,
     Leader,
+}
+
+impl Role {
+    /// The role's name as OpenThread's `state` command prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Detached => "detached",
+            Role::Child => "child",
+            Role::Router => "router",
+            Role::Leader => "leader",
+        }
+    }
 }
 
 /// A Thread partition as its Leader Data TLV describes it (Thread 1.3 §4.4.13).
@@ -243,6 +257,11 @@ pub struct Node<R> {
     pending_child: Option<(ExtAddress, Vec<crate::thread::mle::Tlv>)>,
     /// A sleepy child's receiver is on for a frame its parent announced.
     polling: bool,
+    /// The EID-to-RLOC cache (Address Query).
+    resolver: query::Resolver,
+    mpl: mpl::Mpl,
+    /// When the last ICMPv6 error went out (rate limit).
+    icmp_error_at: Option<Instant>,
 }
 
 impl<R> core::fmt::Debug for Node<R> {
@@ -316,6 +335,9 @@ impl<R: RngCore> Node<R> {
             tmf_local: Vec::new(),
             pending_child: None,
             reed_advert_at: None,
+            resolver: query::Resolver::default(),
+            mpl: mpl::Mpl::default(),
+            icmp_error_at: None,
             cfg,
             creds,
             state,
@@ -404,6 +426,9 @@ impl<R: RngCore> Node<R> {
     }
 
     fn set_role(&mut self, role: Role) {
+        if role != self.role {
+            self.resolver.clear();
+        }
         self.role = role;
         self.addrs.router = matches!(role, Role::Router | Role::Leader);
         self.addrs.leader = role == Role::Leader;
@@ -447,6 +472,7 @@ impl<R: RngCore> Node<R> {
         self.child_timeouts(now);
         self.neighbour_timeouts(now);
         self.release_lost_routers(now);
+        self.mpl_housekeeping(now);
     }
 
     /// Every deadline [`Station::poll_timeout`] reports is handled here, so that it has moved
@@ -461,6 +487,8 @@ impl<R: RngCore> Node<R> {
         self.attach_timers(now);
         self.router_timers(now);
         self.send_delayed(now);
+        self.query_timers(now);
+        self.mpl_timers(now);
         self.tmf.handle_timeout(now);
         self.coap.handle_timeout(now);
         if !self.cfg.rx_on_when_idle && self.role == Role::Child && self.poller.handle_timeout(now)
@@ -530,6 +558,8 @@ impl<R: RngCore> Station for Node<R> {
             self.coap.poll_timeout(),
             self.reasm.poll_timeout(),
             self.indirect.poll_timeout(),
+            self.resolver.timeout(),
+            self.mpl.timeout(),
             (!self.cfg.rx_on_when_idle && self.role == Role::Child)
                 .then(|| self.poller.poll_timeout())
                 .flatten(),

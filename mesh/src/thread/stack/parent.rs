@@ -36,11 +36,29 @@ pub(super) struct ChildEntry {
     pub mode: u8,
     pub timeout: Duration,
     pub last_heard: Instant,
+    /// The mesh-local addresses it registered (Address Registration TLV), at most
+    /// [`ADDRESSES_PER_CHILD`].
+    pub addresses: Vec<std::net::Ipv6Addr>,
 }
+
+/// Addresses kept per child (OpenThread `OPENTHREAD_CONFIG_MLE_IP_ADDRS_PER_CHILD`, 4, checked).
+pub(super) const ADDRESSES_PER_CHILD: usize = 4;
 
 impl ChildEntry {
     pub fn rx_on(&self) -> bool {
         self.mode & MODE_RX_ON != 0
+    }
+    /// A Full Thread Device child answers Address Queries itself.
+    pub fn ftd(&self) -> bool {
+        self.mode & super::child::MODE_FTD != 0
+    }
+    /// The interface identifier of its ML-EID: its first registered address not a locator.
+    pub fn ml_eid_iid(&self) -> [u8; 8] {
+        self.addresses
+            .iter()
+            .find(|a| crate::thread::ip::addr::locator16(a).is_none())
+            .map(|a| a.octets()[8..].try_into().unwrap_or([0; 8]))
+            .unwrap_or([0; 8])
     }
 }
 
@@ -272,7 +290,9 @@ impl<R: RngCore> Node<R> {
             mode,
             timeout,
             last_heard: now,
+            addresses: Vec::new(),
         });
+        self.register_addresses(src, &tlvs);
         if mode & MODE_RX_ON == 0 && self.indirect.add_child(src, Some(rloc16)).is_err() {
             self.count("mle: indirect table full");
         }
@@ -314,7 +334,38 @@ impl<R: RngCore> Node<R> {
             out.push(Tlv::Response(ch));
         }
         let _ = source_of(&tlvs);
+        self.register_addresses(src, &tlvs);
         self.mle_to(now, Some(src), c::CHILD_UPDATE_RESPONSE, out);
+    }
+
+    /// The addresses child `src` registers (Address Registration TLV; OpenThread
+    /// `ProcessAddressRegistrationTlv`, checked): mesh-local ones under context 0, at most
+    /// [`ADDRESSES_PER_CHILD`], each taken from any other child that had it. Without the TLV
+    /// the registration stands.
+    fn register_addresses(&mut self, src: ExtAddress, tlvs: &[Tlv]) {
+        use crate::thread::mle::address_registration as ar;
+        let entries = match ar::find(tlvs) {
+            None => return,
+            Some(None) => {
+                self.count("mle: malformed address registration");
+                return;
+            }
+            Some(Some(e)) => e,
+        };
+        let ml = self.creds.mesh_local_prefix;
+        let mut addrs: Vec<std::net::Ipv6Addr> = entries
+            .iter()
+            .filter_map(|e| e.address(|c| (c == 0).then_some(ml)))
+            .filter(|a| a.octets()[..8] == ml && !a.is_multicast())
+            .collect();
+        addrs.dedup();
+        addrs.truncate(ADDRESSES_PER_CHILD);
+        for c in self.children.iter_mut().filter(|c| c.ext != src) {
+            c.addresses.retain(|a| !addrs.contains(a));
+        }
+        if let Some(c) = self.children.iter_mut().find(|c| c.ext == src) {
+            c.addresses = addrs;
+        }
     }
 
     /// Any authenticated frame from `src`: a child or neighbour is alive.

@@ -15,14 +15,7 @@ use crate::thread::ip::addr::{locator16, rloc};
 use crate::thread::mac::ExtAddress;
 use crate::time::{Duration, Instant};
 
-/// Thread Network Management TLV types (OpenThread `ThreadTlv::Type`, checked): Extended MAC
-/// Address, RLOC16, Status, Router Mask.
-mod tmf_tlv {
-    pub const EXT_MAC_ADDRESS: u8 = 1;
-    pub const RLOC16: u8 = 2;
-    pub const STATUS: u8 = 4;
-    pub const ROUTER_MASK: u8 = 7;
-}
+use crate::thread::tmf::tlv_type as tmf_tlv;
 /// Address Solicit Status values (OpenThread `ThreadStatusTlv::Status`, checked).
 const STATUS_SUCCESS: u8 = 0;
 const STATUS_NO_ADDRESS: u8 = 1;
@@ -207,21 +200,10 @@ impl<R: RngCore> Node<R> {
     }
 }
 
-/// Thread Network Management TLVs (type, one-octet length, value); stops at the first
-/// malformed one.
+/// The TMF TLVs of `b` (type, value), owned.
 fn tmf_tlvs(b: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut v = Vec::new();
-    let mut at = 0;
-    while at + 2 <= b.len() {
-        let (t, l) = (b[at], b[at + 1] as usize);
-        let Some(val) = b.get(at + 2..at + 2 + l) else {
-            break;
-        };
-        v.push((t, val.to_vec()));
-        at += 2 + l;
-        if v.len() >= 32 {
-            break;
-        }
-    }
-    v
+    crate::thread::tmf::tlvs(b)
+        .into_iter()
+        .map(|(t, v)| (t, v.to_vec()))
+        .collect()
 }

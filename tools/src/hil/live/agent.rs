@@ -94,7 +94,7 @@ pub(super) fn saved_path(dir: &Path, role: &str) -> PathBuf {
     dir.join(format!("{role}.json"))
 }
 
-fn emit(msg: &Msg) -> bool {
+pub(super) fn emit(msg: &Msg) -> bool {
     let mut out = std::io::stdout().lock();
     serde_json::to_string(msg)
         .ok()
@@ -110,6 +110,9 @@ pub fn run(a: &RoleArgs) -> Result<Exit, Failure> {
         .role(&a.role)
         .ok_or_else(|| usage(format!("no role {} in {}", a.role, sc.name)))?;
     let uri = RadioUri::parse(&a.radio).map_err(|e| usage(format!("--radio: {e}")))?;
+    if SimBackend::is_thread(&sc) {
+        return super::thread_agent::run(a, &sc, role, &uri);
+    }
     let mut kit = SimBackend::new(&sc, a.seed, None).map_err(usage)?;
     kit.skip_streams(a.generation * 1000);
     let file = saved_path(&a.state, &a.role);
@@ -124,20 +127,7 @@ pub fn run(a: &RoleArgs) -> Result<Exit, Failure> {
         Some(s) => kit.station_from(s.state.clone(), &s.rpl, s.cdb.clone()),
         None => kit.take_station(role),
     };
-    let (tx, cmds) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            match serde_json::from_str::<Cmd>(&line) {
-                Ok(c) => {
-                    if tx.send(c).is_err() {
-                        break;
-                    }
-                }
-                Err(e) => tracing::warn!(target: "weft::hil", "bad command {line}: {e}"),
-            }
-        }
-    });
+    let cmds = commands();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -200,8 +190,28 @@ pub fn run(a: &RoleArgs) -> Result<Exit, Failure> {
     })
 }
 
+/// The commands `weft hil run` writes to the role's standard input, one JSON line each; the
+/// channel closes with the input.
+pub(super) fn commands() -> Receiver<Cmd> {
+    let (tx, cmds) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str::<Cmd>(&line) {
+                Ok(c) => {
+                    if tx.send(c).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!(target: "weft::hil", "bad command {line}: {e}"),
+            }
+        }
+    });
+    cmds
+}
+
 /// Opens the radio; an HCI controller that goes away fails it after [`GIVE_UP_AFTER`].
-async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, weft_radio::RadioError> {
+pub(super) async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, weft_radio::RadioError> {
     #[cfg(feature = "hci")]
     if matches!(
         uri,
@@ -217,10 +227,31 @@ async fn open(uri: &RadioUri) -> Result<Box<dyn Radio>, weft_radio::RadioError> 
     weft_radio::open(uri).await
 }
 
-/// A radio that remembers the last Mesh Message it put on the air.
-struct Tap<R> {
-    inner: R,
+/// A radio that remembers the last Mesh Message it put on the air, its capture flushed after
+/// each frame (a Thread role's process uses it for the capture alone).
+pub(super) struct Tap<R> {
+    inner: Recording<R>,
     last: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl<R: Radio> Tap<R> {
+    /// `inner`, remembering into `last`.
+    pub(super) fn new(inner: Recording<R>, last: Arc<Mutex<Option<Vec<u8>>>>) -> Self {
+        Tap { inner, last }
+    }
+
+    /// Closes the capture file, flushed.
+    pub(super) fn finish(&mut self) -> Result<Option<PathBuf>, weft_radio::capture::CaptureError> {
+        self.inner.finish()
+    }
+
+    /// Every frame captured is on disk at once: a role is killed outright (SIGKILL, a power
+    /// cycle), and its capture is part of the scenario's. A file that fails is logged.
+    fn flush(&mut self) {
+        if let Err(e) = self.inner.flush() {
+            tracing::warn!(target: "weft::capture", "{e}");
+        }
+    }
 }
 
 impl<R: Radio> Radio for Tap<R> {
@@ -234,15 +265,29 @@ impl<R: Radio> Radio for Tap<R> {
                 *l = Some(frame.bytes.clone());
             }
         }
-        self.inner.send(frame)
+        Box::pin(async move {
+            let sent = self.inner.send(frame).await;
+            self.flush();
+            sent
+        })
     }
 
+    /// Cancel-safe as the radio's: the capture is flushed once a frame was taken (as by
+    /// `recv_event`).
     fn recv(&mut self) -> RadioFuture<'_, RxFrame> {
-        self.inner.recv()
+        Box::pin(async move {
+            let heard = self.inner.recv().await;
+            self.flush();
+            heard
+        })
     }
 
     fn recv_event(&mut self) -> RadioFuture<'_, RadioEvent> {
-        self.inner.recv_event()
+        Box::pin(async move {
+            let heard = self.inner.recv_event().await;
+            self.flush();
+            heard
+        })
     }
 }
 
@@ -380,6 +425,13 @@ impl Agent {
                         key: new_app,
                     },
                     ConfigReq::NodeReset => ConfigMessage::NodeReset,
+                    ConfigReq::GattProxy { on } => ConfigMessage::GattProxySet {
+                        state: if on {
+                            FeatureState::Enabled
+                        } else {
+                            FeatureState::Disabled
+                        },
+                    },
                 };
                 st.config_request(dst(d)?, msg)?;
             }
@@ -425,6 +477,7 @@ impl Agent {
                     _ => return Err("no OOB value is awaited here".into()),
                 }
             }
+            Cmd::Ping { .. } => return Err("a Bluetooth Mesh role does not ping".into()),
             Cmd::Inject { hex: h } => {
                 let bytes = hex::decode(&h).map_err(|e| e.to_string())?;
                 weft_mesh::Station::handle_frame(
@@ -448,6 +501,7 @@ impl Agent {
                     iv_update: s.iv_update,
                     key_phase: s.net_keys.first().map_or(0, |k| k.phase.to_u8()),
                     relay: s.relay,
+                    ..State::default()
                 }
             }
             None => State::default(),

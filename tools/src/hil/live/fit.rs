@@ -16,10 +16,21 @@ use crate::hil::steps::Step;
 /// The longest a scenario may take on a rig (wall-clock seconds): an IV Update's 96 hours do
 /// not run there.
 const WALL_LIMIT_S: f64 = 3600.0;
+/// Why a scenario that sends through a proxy does not run on a rig.
+pub const NO_GATT_SERVER: &str = "a send through a proxy needs a GATT Proxy Server, and no weft radio is a GATT server (gatt: is a client only) and the live backend has no GATT bearer";
+
 /// Whether the roles of `sc` can run on these radios of `rig` (`radios[i]` for role `i`), or
 /// why not: the reason to skip it.
 pub fn supports(sc: &HilScenario, rig: &Rig, radios: &[usize]) -> Result<(), String> {
     SimBackend::supports(sc)?;
+    if let Some((i, _)) = sc
+        .steps
+        .iter()
+        .enumerate()
+        .find(|(_, (_, s))| matches!(s, Step::Send { proxy: Some(_), .. }))
+    {
+        return Err(format!("step {} (send): {NO_GATT_SERVER}", i + 1));
+    }
     if sc.seconds > WALL_LIMIT_S {
         return Err(format!(
             "it may take {} s, and a rig runs in wall-clock time (at most {WALL_LIMIT_S} s a scenario)",

@@ -14,6 +14,7 @@
 
 pub mod agent;
 mod fit;
+mod thread_agent;
 mod wire;
 
 use fit::{fixture, link_fixture, link_of, power_fixture};
@@ -35,6 +36,7 @@ use super::rig::{Rig, RigRadio};
 use super::scenario::{HilScenario, RoleKind};
 use super::sim::SimBackend;
 use super::steps::{ConfigItem, Oob, Target};
+use weft_radio::capture::MergeInput;
 
 /// How long the role processes may take to open their radios.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -98,8 +100,8 @@ pub struct LiveBackend {
 
 impl LiveBackend {
     /// Starts a process per role on its radio (`radios[i]` for role `i`) and waits until every
-    /// one has its radio open; with `pcap`, the first role's process captures what its radio
-    /// hears and sends.
+    /// one has its radio open; with `pcap`, every role's process captures what its radio hears
+    /// and sends, made one file when the scenario ends (`write_capture`).
     pub fn new(
         sc: &HilScenario,
         rig: &Rig,
@@ -107,7 +109,12 @@ impl LiveBackend {
         seed: u64,
         pcap: Option<&Path>,
     ) -> Result<LiveBackend, String> {
-        let kit = SimBackend::new(sc, seed, None)?;
+        // What the roles start as (a Thread scenario's roles are detached nodes).
+        let kit = if SimBackend::is_thread(sc) {
+            None
+        } else {
+            Some(SimBackend::new(sc, seed, None)?)
+        };
         let n = sc.roles.len();
         static RUNS: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -149,7 +156,7 @@ impl LiveBackend {
             sender,
             states: (0..n)
                 .map(|r| {
-                    let v = kit.view(r);
+                    let v = kit.as_ref().map(|k| k.view(r)).unwrap_or_default();
                     State {
                         address: v.address,
                         provisioned: v.provisioned,
@@ -157,11 +164,16 @@ impl LiveBackend {
                         iv_update: v.iv_update,
                         key_phase: v.key_phase,
                         relay: v.relay,
+                        ..State::default()
                     }
                 })
                 .collect(),
-            addresses: (0..n).map(|r| kit.view(r).address).collect(),
-            uuids: (0..n).map(|r| kit.uuid(r)).collect(),
+            addresses: (0..n)
+                .map(|r| kit.as_ref().and_then(|k| k.view(r).address))
+                .collect(),
+            uuids: (0..n)
+                .map(|r| kit.as_ref().map_or([0; 16], |k| k.uuid(r)))
+                .collect(),
             onoff: vec![None; n],
             auth: vec![None; n],
             lost: vec![None; n],
@@ -236,14 +248,10 @@ impl LiveBackend {
         .arg("--state")
         .arg(&self.dir)
         .args(["--generation", &g.to_string()]);
-        if let (Some(file), 0) = (&self.pcap, role) {
-            // A first role started again writes SCENARIO.G.pcapng beside the first file.
-            match g {
-                0 => cmd.arg("--pcap").arg(file),
-                g => cmd
-                    .arg("--pcap")
-                    .arg(file.with_extension(format!("{g}.pcapng"))),
-            };
+        if self.pcap.is_some() {
+            // Each process captures what its radio hears and sends; the scenario's capture
+            // is made of them all when it ends (`write_capture`).
+            cmd.arg("--pcap").arg(self.role_capture(role, g));
         }
         let err = std::fs::File::create(&log)
             .map_err(|e| format!("cannot create {}: {e}", log.display()))?;
@@ -308,6 +316,36 @@ impl LiveBackend {
             })
     }
 
+    /// Where `role`'s process of generation `g` writes its capture.
+    fn role_capture(&self, role: Role, g: u64) -> PathBuf {
+        self.dir
+            .join(format!("{}.{g}.pcapng", self.roles[role].name))
+    }
+
+    /// The scenario's capture, once its processes ended: every role's radio an interface
+    /// named after the role (Wireshark's `frame.interface_name`), all their packets in time
+    /// order, a power-cycled role's generations one after the other
+    /// ([`weft_radio::capture::merge`]). One file, as a capture on several interfaces at once
+    /// is: the same transmission heard by several radios is a packet on each of their
+    /// interfaces, side by side.
+    fn write_capture(&mut self) -> Result<(), String> {
+        let Some(out) = self.pcap.take() else {
+            return Ok(());
+        };
+        let inputs: Vec<MergeInput> = (0..self.roles.len())
+            .map(|r| MergeInput {
+                name: self.roles[r].name.clone(),
+                description: format!("radio {} ({})", self.radios[r].id, self.radios[r].uri),
+                files: (0..=self.generations[r])
+                    .map(|g| self.role_capture(r, g))
+                    .collect(),
+            })
+            .collect();
+        weft_radio::capture::merge(&out, &inputs)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// Kills `role`'s process (SIGKILL) and waits for it.
     fn kill(&mut self, role: Role) {
         if let Some(mut p) = self.procs[role].take() {
@@ -315,6 +353,9 @@ impl LiveBackend {
             let _ = p.child.wait();
         }
         self.generations[role] += 1;
+        // A Thread node starts detached: its role and RLOC are its new process's to report.
+        self.states[role].thread_role = None;
+        self.states[role].rloc = None;
     }
 
     /// Why `role`'s process of generation `g` ended: its radio's failure or its last words.
@@ -399,7 +440,17 @@ impl LiveBackend {
     /// Takes one report in: what the scenario sees goes to `out`.
     fn handle(&mut self, (role, g, msg): Report, out: &mut Vec<Seen>) {
         if g != self.generations[role] {
-            return; // from a process killed on purpose
+            // From a process killed on purpose: what it sent still counts for `seq_unique`.
+            if let Some(Msg::Seen { what }) = msg {
+                if matches!(what, Observed::Sent { .. } | Observed::FrameSent { .. }) {
+                    out.push(Seen {
+                        at_s: self.now_s(),
+                        role,
+                        what,
+                    });
+                }
+            }
+            return;
         }
         let at_s = self.now_s();
         let Some(msg) = msg else {
@@ -637,6 +688,7 @@ impl Backend for LiveBackend {
                     period_s,
                 }
             }
+            ConfigItem::GattProxy(on) => ConfigReq::GattProxy { on },
         };
         self.config_requests(by, node, vec![req])
     }
@@ -648,7 +700,11 @@ impl Backend for LiveBackend {
         message: &str,
         on: bool,
         ttl: Option<u8>,
+        proxy: Option<Role>,
     ) -> Result<(), String> {
+        if let Some(p) = proxy {
+            return Err(format!("{}: {}", self.roles[p].name, fit::NO_GATT_SERVER));
+        }
         let dst = self.dst(to)?;
         self.unicast(from)?;
         self.tid = self.tid.wrapping_add(1);
@@ -718,6 +774,15 @@ impl Backend for LiveBackend {
         self.tell(to, &Cmd::Inject { hex })
     }
 
+    fn ping(&mut self, from: Role, to: Role) -> Result<(), String> {
+        let dst = self.states[to]
+            .rloc
+            .ok_or_else(|| format!("{} has no RLOC: not attached", self.roles[to].name))?;
+        self.tid = self.tid.wrapping_add(1);
+        let sequence = u16::from(self.tid);
+        self.tell(from, &Cmd::Ping { dst, sequence })
+    }
+
     fn view(&self, role: Role) -> RoleView {
         let s = &self.states[role];
         RoleView {
@@ -729,6 +794,8 @@ impl Backend for LiveBackend {
             onoff: self.onoff[role],
             relay: s.relay,
             auth: self.auth[role].clone(),
+            thread_role: s.thread_role.clone(),
+            rloc: s.rloc,
         }
     }
 
@@ -746,7 +813,7 @@ impl Backend for LiveBackend {
             let _ = p.child.wait();
         }
         self.procs.iter_mut().for_each(|p| *p = None);
-        Ok(())
+        self.write_capture()
     }
 }
 
@@ -756,6 +823,8 @@ impl Drop for LiveBackend {
             let _ = p.child.kill();
             let _ = p.child.wait();
         }
+        // A scenario that stopped short still leaves what its radios captured.
+        let _ = self.write_capture();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

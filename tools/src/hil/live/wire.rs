@@ -24,6 +24,9 @@ pub enum ConfigReq {
         dst: u16,
         period_s: u32,
     },
+    GattProxy {
+        on: bool,
+    },
     /// Key Refresh phase 1: the new NetKey, then the new AppKey (two requests).
     NetKeyUpdate,
     AppKeyUpdate,
@@ -77,6 +80,11 @@ pub enum Cmd {
     Inject {
         hex: String,
     },
+    /// (A Thread role) send an ICMPv6 echo request to this address.
+    Ping {
+        dst: std::net::Ipv6Addr,
+        sequence: u16,
+    },
 }
 
 /// An OOB class as commands carry it (its scenario name).
@@ -120,6 +128,12 @@ pub struct State {
     pub iv_update: bool,
     pub key_phase: u8,
     pub relay: bool,
+    /// A Thread role's role (`detached`, `child`, `router`, `leader`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_role: Option<String>,
+    /// A Thread role's RLOC, once attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rloc: Option<std::net::Ipv6Addr>,
 }
 
 /// A report from a role process.

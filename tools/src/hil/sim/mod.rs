@@ -10,7 +10,9 @@
 //! as it was (weft writes it on every `DatabaseChanged`).
 
 mod observe;
+mod proxy;
 mod stations;
+pub mod thread;
 
 pub(in crate::hil) use observe::node_observed;
 pub(in crate::hil) use stations::{access_message, auth_name, key_refresh_local, period_log};
@@ -41,6 +43,7 @@ use weft_radio::capture::{stand_in_adv_address, CaptureError, CaptureFile};
 use weft_radio::sim::{station_rng, Link, NodeId, SimEvent, Simulator};
 
 use crate::hil::backend::{Backend, Role, RoleView, Seen};
+use crate::hil::rig::RadioKind;
 use crate::hil::scenario::{HilScenario, RoleKind};
 use crate::hil::steps::{ConfigItem, Oob, Target};
 use crate::scenario::{
@@ -94,29 +97,44 @@ pub struct SimBackend {
     /// The last Mesh Message each node put on the air.
     last_pdu: Shared<HashMap<u32, Vec<u8>>>,
     pcap: Option<(Shared<CaptureFile>, Shared<Option<String>>)>,
+    /// Roles that are Proxy Clients now (`send` through a proxy): the network database a
+    /// provisioner left while it is one, and the sends waiting for its filter (`proxy.rs`).
+    clients: HashMap<Role, proxy::Client>,
 }
 
 impl SimBackend {
-    /// Whether this backend can run `sc`, or why not (a reason to skip it).
+    /// Whether the simulator can run `sc`, or why not (a reason to skip it): Bluetooth Mesh
+    /// roles on the advertising air ([`SimBackend`]), or Thread roles on the 802.15.4 air
+    /// ([`thread::ThreadSim`]), not both in one scenario.
     pub fn supports(sc: &HilScenario) -> Result<(), String> {
-        match sc
-            .roles
-            .iter()
-            .find(|r| r.kind.radio() != super::rig::RadioKind::Ble)
-        {
-            Some(r) => Err(format!(
-                "role {} ({}): Thread roles run on no HIL backend yet",
-                r.name,
-                r.kind.as_str()
+        let ble = sc.roles.iter().find(|r| r.kind.radio() == RadioKind::Ble);
+        let thread = sc.roles.iter().find(|r| r.kind.radio() != RadioKind::Ble);
+        match (ble, thread) {
+            (Some(b), Some(t)) => Err(format!(
+                "roles {} ({}) and {} ({}): a scenario of both Bluetooth Mesh and Thread roles runs on no HIL backend yet",
+                b.name,
+                b.kind.as_str(),
+                t.name,
+                t.kind.as_str()
             )),
-            None => Ok(()),
+            _ => Ok(()),
         }
+    }
+
+    /// Whether `sc` is a Thread scenario (its roles are on 802.15.4 radios).
+    pub fn is_thread(sc: &HilScenario) -> bool {
+        sc.roles
+            .iter()
+            .any(|r| r.kind.radio() == RadioKind::Ieee802154)
     }
 
     /// Builds the scenario's roles on a simulator seeded with `seed`; with `pcap`, every frame
     /// on the air goes to that file.
     pub fn new(sc: &HilScenario, seed: u64, pcap: Option<&Path>) -> Result<SimBackend, String> {
         SimBackend::supports(sc)?;
+        if SimBackend::is_thread(sc) {
+            return Err("a Thread scenario: it runs on the 802.15.4 air (ThreadSim)".into());
+        }
         let mut next = 1u16;
         let nodes: Vec<NodeSpec> = sc
             .roles
@@ -136,7 +154,7 @@ impl SimBackend {
                     models: r.models.clone(),
                     subscribe: r.subscribe.iter().map(|g| format!("{g:04x}")).collect(),
                     ttl: r.ttl,
-                    proxy: false,
+                    proxy: r.kind == RoleKind::Proxy,
                     proxy_client: None,
                 }
             })
@@ -174,6 +192,10 @@ impl SimBackend {
             crate::sim::RunError::Usage(m) | crate::sim::RunError::Io(m) => m,
         })?;
         let mut sim = built.sim;
+        if sc.roles.iter().any(|r| r.kind == RoleKind::Proxy) {
+            // Proxies advertise Network ID and Node Identity, devices PB-GATT.
+            sim.set_connectable_interval(Some(proxy::CONNECTABLE_EVERY));
+        }
         // Node ids: the provisioned roles in order, then the devices.
         let ids: Vec<NodeId> = sc
             .roles
@@ -300,6 +322,7 @@ impl SimBackend {
             tid: 0,
             last_pdu,
             pcap,
+            clients: HashMap::new(),
         })
     }
 
@@ -322,7 +345,10 @@ impl SimBackend {
             .ok_or_else(|| format!("{} is not a node yet", self.roles[role].name))
     }
 
-    fn provisioner(&self, by: Role) -> Result<(), String> {
+    /// Checks that `by` is the provisioner (back on the advertising bearer if it was a Proxy
+    /// Client).
+    fn provisioner(&mut self, by: Role) -> Result<(), String> {
+        self.on_advertising(by);
         match self.sim.node(self.ids[by]) {
             ScenarioStation::Provisioner(_) => Ok(()),
             _ => Err(format!("{} is not the provisioner", self.roles[by].name)),
@@ -482,6 +508,13 @@ impl Backend for SimBackend {
                     period_log: period_log(period_s),
                 }
             }
+            ConfigItem::GattProxy(on) => ConfigMessage::GattProxySet {
+                state: if on {
+                    FeatureState::Enabled
+                } else {
+                    FeatureState::Disabled
+                },
+            },
         };
         self.config_requests(by, node, vec![msg])
     }
@@ -493,12 +526,16 @@ impl Backend for SimBackend {
         message: &str,
         on: bool,
         ttl: Option<u8>,
+        proxy: Option<Role>,
     ) -> Result<(), String> {
         let dst = match to {
             Target::Role(r) => self.unicast(r)?.get(),
             Target::Group(g) => g,
         };
         self.unicast(from)?;
+        if proxy.is_none() {
+            self.on_advertising(from);
+        }
         self.tid = self.tid.wrapping_add(1);
         let tid = self.tid;
         let m = access_message(message, on, tid);
@@ -511,6 +548,9 @@ impl Backend for SimBackend {
             ttl,
             message: m,
         };
+        if let Some(p) = proxy {
+            return self.send_through(from, p, cmd);
+        }
         let now = self.sim.now();
         self.sim.schedule(now, self.ids[from], move |s, now| {
             if let Some(n) = s.as_node_mut() {
@@ -518,6 +558,13 @@ impl Backend for SimBackend {
             }
         });
         Ok(())
+    }
+
+    fn ping(&mut self, from: Role, _: Role) -> Result<(), String> {
+        Err(format!(
+            "{} is a Bluetooth Mesh role: only Thread roles ping",
+            self.roles[from].name
+        ))
     }
 
     fn cut(&mut self, a: Role, b: Role) -> Result<(), String> {

@@ -98,8 +98,19 @@ impl SimBackend {
                     if let Ok(mut a) = self.addresses.lock() {
                         a[role] = address;
                     }
+                    if self.roles[role].kind == RoleKind::Proxy {
+                        // A proxy role's firmware has the Proxy Server, on (as `weft node
+                        // --proxy`) until a Configuration Client turns it off.
+                        self.sim.schedule(at, node, |s, _| {
+                            if let Some(n) = s.as_node_mut() {
+                                n.update_state(|st| st.gatt_proxy = Some(true));
+                            }
+                        });
+                    }
                     see(Observed::Provisioned { address });
                 }
+                StationEvent::Proxy(e) => self.proxy_event(role, at, &e),
+                StationEvent::ProxyFound(a) => self.proxy_found(role, at, a),
                 StationEvent::Config(c) => match c {
                     ConfigClientEvent::Done { node: n } => {
                         let Some(target) = self.role_of_address(n.get()) else {

@@ -68,8 +68,11 @@ impl SimBackend {
         })?;
         let cdb = match self.sim.node(self.ids[role]) {
             ScenarioStation::Provisioner(p) => Some(p.cdb().clone()),
+            ScenarioStation::Client(_) => self.client_cdb(role),
             _ => None,
         };
+        // A Proxy Client restarts as what it was before (its connection is gone).
+        self.clients.remove(&role);
         Ok(self.station_from(state, &rpl, cdb))
     }
 

@@ -19,6 +19,7 @@
 mod adva;
 mod cdb;
 mod run;
+mod served;
 
 pub use cdb::detail_from_cdb;
 pub use run::{listen_for, start, start_on, LiveRadio};
@@ -33,6 +34,7 @@ use weft_mesh::ble::address::{Address, IvIndex};
 use weft_mesh::ble::foundation::config::client::{
     ConfigClientEvent, ConfigurePlan, SUBSCRIBE_MODELS,
 };
+use weft_mesh::ble::foundation::config::ConfigMessage;
 use weft_mesh::ble::models::generic::GenericMessage;
 use weft_mesh::ble::models::{KeyIndex, ModelMessage};
 use weft_mesh::ble::node::{Command, Event, KeyRef};
@@ -45,8 +47,8 @@ use weft_mesh::topology::{NodeKey, Roles, Topology};
 use weft_mesh::{Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
-    describe_into, finish_entry, ConfigOp, EntryKind, Model, NodeDetail, TrafficEntry,
-    TrafficTally, UnprovisionedDevice,
+    describe_into, describe_service_ad, finish_entry, ConfigOp, EntryKind, Model, NodeDetail,
+    TrafficEntry, TrafficTally, UnprovisionedDevice,
 };
 use crate::store::{NetState, Store, StoreLock};
 use adva::{AdvA, Transmitters};
@@ -106,29 +108,11 @@ impl LiveFeeder {
     /// which need no keys, decode). With `held` (the store `net` came from, locked) and a
     /// local node in `net`, the inspector is that node on the air.
     pub fn new(source: &str, net: Option<NetState>, held: Option<HeldStore>) -> LiveFeeder {
-        let mut ring = Keyring::new();
+        let ring = net.as_ref().map_or_else(Keyring::new, keyring_of);
         let mut topology = Topology::new();
-        let mut iv = 0;
-        if let Some(net) = &net {
-            iv = net.iv_index;
-            for k in &net.cdb.net_keys {
-                ring.add_net_key(k.key.0);
-                if let Some(o) = &k.old_key {
-                    ring.add_net_key(o.0);
-                }
-            }
-            for k in &net.cdb.app_keys {
-                ring.add_app_key(k.key.0);
-                if let Some(o) = &k.old_key {
-                    ring.add_app_key(o.0);
-                }
-            }
-            for n in &net.cdb.nodes {
-                if let Some(k) = &n.device_key {
-                    ring.add_dev_key(Address(n.unicast_address.0), k.0);
-                }
-                node_into_topology(&mut topology, n);
-            }
+        let iv = net.as_ref().map_or(0, |n| n.iv_index);
+        for n in net.iter().flat_map(|n| &n.cdb.nodes) {
+            node_into_topology(&mut topology, n);
         }
         let host = match (&net, held) {
             (Some(net), Some(held)) => Host::new(net, held),
@@ -236,14 +220,32 @@ impl LiveFeeder {
     /// Configures the node at `address`: `op` on its first server model (as the network
     /// database knows its composition) with application key 0.
     pub fn configure(&mut self, address: u16, op: ConfigOp) -> Result<(), String> {
+        if self.host.is_none() {
+            return Err(READ_ONLY.into());
+        }
+        let target = UnicastAddress::new(address).ok_or("not a unicast address")?;
+        let msg = self.config_for(address, op)?;
+        self.model.notify(format!(
+            "{address:04x}: {}…",
+            super::model::config_what(&msg)
+        ));
         let h = self.host.as_mut().ok_or(READ_ONLY)?;
+        h.station
+            .config_request(target, msg)
+            .map_err(|_| "not a Config request a status answers")?;
+        self.pump();
+        Ok(())
+    }
+
+    /// The Config message that carries `op` to the node at `address`: on its first server
+    /// model (as the network database knows its composition) with application key 0.
+    pub fn config_for(&self, address: u16, op: ConfigOp) -> Result<ConfigMessage, String> {
         let node = self
             .net
             .as_ref()
             .and_then(|n| n.cdb.node_by_address(address))
             .ok_or_else(|| format!("{address:04x} is not in the network database"))?;
-        let target = UnicastAddress::new(address).ok_or("not a unicast address")?;
-        let msg = match op.node_message() {
+        Ok(match op.node_message() {
             Some(msg) => msg,
             None => {
                 let (e, model) = node
@@ -264,16 +266,23 @@ impl LiveFeeder {
                     })?;
                 super::model::config_message(op, Address(address + u16::from(e)), model)
             }
-        };
-        self.model.notify(format!(
-            "{address:04x}: {}…",
-            super::model::config_what(&msg)
-        ));
-        h.station
-            .config_request(target, msg)
-            .map_err(|_| "not a Config request a status answers")?;
-        self.pump();
-        Ok(())
+        })
+    }
+
+    /// The network database as it is now (another client of `weft serve` provisioned or
+    /// configured a node): its keys decode the air, its nodes, names and groups are drawn.
+    /// Nodes no longer in it stay drawn as heard.
+    pub fn refresh_net(&mut self, net: NetState) {
+        *self.sniffer.keyring_mut() = keyring_of(&net);
+        self.keys = true;
+        for n in &net.cdb.nodes {
+            node_into_topology(&mut self.model.topology, n);
+        }
+        self.model
+            .unprovisioned
+            .retain(|d| net.cdb.node_by_uuid(&d.uuid).is_none());
+        self.model.groups = groups_of(&net);
+        self.net = Some(net);
     }
 
     /// The selected node's detail: what the network database knows, with what was heard.
@@ -431,6 +440,12 @@ impl LiveFeeder {
                         }
                     }
                 }
+            }
+        }
+        if matches!(e.kind, EntryKind::Undecryptable(_)) && e.src.is_none() {
+            // Nothing encrypted in it: a mesh service's connectable advertising, maybe.
+            if let (_, Some(uuid)) = describe_service_ad(&mut e, bytes) {
+                self.heard_device(uuid, rssi, at);
             }
         }
         if own != 0 && e.kind == EntryKind::Beacon {
@@ -620,6 +635,29 @@ impl LiveFeeder {
     fn publish_prep(&mut self, steps: usize) {
         self.model.settle(&mut self.layout, steps);
     }
+}
+
+/// The keys of `net` (the old ones of a key refresh too) as the decoder takes them.
+fn keyring_of(net: &NetState) -> Keyring {
+    let mut ring = Keyring::new();
+    for k in &net.cdb.net_keys {
+        ring.add_net_key(k.key.0);
+        if let Some(o) = &k.old_key {
+            ring.add_net_key(o.0);
+        }
+    }
+    for k in &net.cdb.app_keys {
+        ring.add_app_key(k.key.0);
+        if let Some(o) = &k.old_key {
+            ring.add_app_key(o.0);
+        }
+    }
+    for n in &net.cdb.nodes {
+        if let Some(k) = &n.device_key {
+            ring.add_dev_key(Address(n.unicast_address.0), k.0);
+        }
+    }
+    ring
 }
 
 impl Host {

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use weft_mesh::{Duration, Instant};
 use weft_radio::{drive, drive_with, Clock, Flow, Hooks, RadioError, RadioUri};
 
+use super::served::Link;
 use super::LiveFeeder;
 use crate::inspect::model::{close_at_exit, toggle_capture, Model};
 use crate::inspect::runtime::{Control, Runtime};
@@ -36,17 +37,21 @@ pub fn start(
 pub enum LiveRadio {
     /// A radio (`weft_radio::open`).
     Uri(RadioUri),
-    /// The air `weft serve --socket PATH` hears ([`crate::serve::radio::ServedRadio`]).
+    /// The air `weft serve --socket PATH` hears ([`crate::serve::radio::ServedRadio`]); the
+    /// inspector's actions go to it as requests ([`super::served`]).
     Served(PathBuf),
 }
 
 impl LiveRadio {
-    async fn open(&self) -> Result<Box<dyn weft_radio::Radio>, RadioError> {
+    /// The radio, and the link to `weft serve` the actions go through when it is the server.
+    async fn open(&self) -> Result<(Box<dyn weft_radio::Radio>, Option<Link>), RadioError> {
         match self {
-            LiveRadio::Uri(uri) => weft_radio::open(uri).await,
-            LiveRadio::Served(path) => Ok(Box::new(
-                crate::serve::radio::ServedRadio::open(path).await?,
-            )),
+            LiveRadio::Uri(uri) => Ok((weft_radio::open(uri).await?, None)),
+            LiveRadio::Served(path) => {
+                let (tx, events) = mpsc::channel();
+                let radio = crate::serve::radio::ServedRadio::open(path, Some(tx)).await?;
+                Ok((Box::new(radio), Some(Link::new(path, events))))
+            }
         }
     }
 }
@@ -84,8 +89,22 @@ pub fn start_on(
     }
 }
 
-/// Carries out one request of the UI.
-fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Path>) {
+/// Carries out one request of the UI: the actions through `weft serve` when the inspector is
+/// attached to it.
+fn control(
+    f: &mut LiveFeeder,
+    now: Instant,
+    r: Request,
+    capture_dir: Option<&Path>,
+    served: Option<&mut Link>,
+) {
+    let r = match served {
+        Some(link) => match link.act(f, r) {
+            Some(r) => r,
+            None => return,
+        },
+        None => r,
+    };
     match r {
         Request::TogglePause => {
             f.paused = !f.paused;
@@ -102,7 +121,9 @@ fn control(f: &mut LiveFeeder, now: Instant, r: Request, capture_dir: Option<&Pa
             let text = toggle_capture(stopped, capture_dir, |p| f.start_capture(p));
             f.model.notify(text);
         }
-        Request::Send { dst, message, what } => match f.send(now, dst, message) {
+        Request::Send {
+            dst, message, what, ..
+        } => match f.send(now, dst, message) {
             Ok(()) => f.model.notify(format!("sent {what}")),
             Err(e) => f.model.notify(format!("not sent: {e}")),
         },
@@ -129,6 +150,8 @@ struct LiveHooks<'a> {
     capture_dir: Option<PathBuf>,
     selected: Option<u16>,
     last_publish: Instant,
+    /// The server the actions go through, with `--serve`.
+    served: Option<Link>,
 }
 
 impl Hooks<LiveFeeder> for LiveHooks<'_> {
@@ -153,8 +176,13 @@ impl Hooks<LiveFeeder> for LiveHooks<'_> {
                     return Flow::Stop;
                 }
                 Control::Ui(Request::Select(a)) => self.selected = a,
-                Control::Ui(r) => control(f, now, r, self.capture_dir.as_deref()),
+                Control::Ui(r) => {
+                    control(f, now, r, self.capture_dir.as_deref(), self.served.as_mut())
+                }
             }
+        }
+        if let Some(link) = self.served.as_mut() {
+            link.poll(f);
         }
         if now.saturating_since(self.last_publish) >= PUBLISH_EVERY {
             self.last_publish = now;
@@ -182,7 +210,7 @@ async fn listen(
     shared: &Mutex<Arc<Model>>,
     ready: mpsc::Sender<Result<(), String>>,
 ) {
-    let mut radio = match uri.open().await {
+    let (mut radio, served) = match uri.open().await {
         Ok(r) => r,
         Err(e) => {
             let _ = ready.send(Err(e.to_string()));
@@ -196,6 +224,7 @@ async fn listen(
         capture_dir,
         selected: None,
         last_publish: Instant::ZERO,
+        served,
     };
     // The hooks let a failed radio go, and only the user's quit ends the run.
     let _ = drive_with(&mut feeder, &mut radio, &Clock::default(), None, hooks).await;

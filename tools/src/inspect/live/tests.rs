@@ -57,3 +57,31 @@ fn without_keys_beacons_decode_and_network_pdus_say_why_not() {
     assert_eq!(f.model.topology.node_count(), 1);
     assert!(f.model.edges.is_empty());
 }
+
+#[test]
+fn connectable_advertising_of_the_mesh_services_is_named_not_undecryptable() {
+    use weft_mesh::ble::wire::adv::{ProvisioningServiceData, ProxyServiceData};
+    let mut f = LiveFeeder::new("sim:/tmp/air.sock", None, None);
+    let pb_gatt = ProvisioningServiceData {
+        device_uuid: [9; 16],
+        oob_information: 0,
+    };
+    f.handle_frame(
+        Instant::from_micros(1_000),
+        &heard(37, -45, &pb_gatt.advertising_data()),
+    );
+    let last = f.model.traffic.back().unwrap();
+    assert_eq!(last.opcode, "Mesh Provisioning Service");
+    assert!(matches!(last.kind, EntryKind::Provisioning), "{last:?}");
+    // A device offering PB-GATT is a device to provision.
+    assert_eq!(f.model.unprovisioned.len(), 1);
+    assert_eq!(f.model.unprovisioned[0].uuid, [9; 16]);
+    let proxy = ProxyServiceData::NetworkId([1, 2, 3, 4, 5, 6, 7, 8]).advertising_data();
+    f.handle_frame(Instant::from_micros(2_000), &heard(38, -45, &proxy));
+    let last = f.model.traffic.back().unwrap();
+    assert_eq!(
+        (last.opcode.as_str(), last.summary.as_str()),
+        ("Mesh Proxy Service", "Network ID 0102030405060708")
+    );
+    assert_eq!(f.model.stats.undecryptable, 0);
+}

@@ -130,6 +130,37 @@ pub(crate) fn config_what(request: &ConfigMessage) -> String {
 
 /// Fills a traffic entry from one decoded item other than the network PDU itself (kinds, names,
 /// summaries) and counts it; both the scenario feeder and the live listener use it.
+/// Connectable advertising of a mesh GATT service, which carries nothing to decrypt, into the
+/// log entry: a device offering provisioning over PB-GATT (Mesh Provisioning Service data,
+/// MshPRT §7.1.2.2.1: its Device UUID, returned) or a proxy (Mesh Proxy Service data,
+/// §7.2.2.2.1: a Network ID or an identity). False for any other advertising data.
+pub(crate) fn describe_service_ad(e: &mut TrafficEntry, ad: &[u8]) -> (bool, Option<[u8; 16]>) {
+    use weft_mesh::ble::wire::adv::{AdStructures, MeshAd, ProxyServiceData as P};
+    for s in AdStructures::new(ad).flatten() {
+        match MeshAd::classify(s.ad_type, s.data) {
+            Ok(MeshAd::ProvisioningService(p)) => {
+                e.kind = EntryKind::Provisioning;
+                e.opcode = "Mesh Provisioning Service".into();
+                e.summary = format!("PB-GATT, uuid {}", hex::encode(p.device_uuid));
+                return (true, Some(p.device_uuid));
+            }
+            Ok(MeshAd::ProxyService(p)) => {
+                e.kind = EntryKind::Beacon;
+                e.opcode = "Mesh Proxy Service".into();
+                e.summary = match p {
+                    P::NetworkId(id) => format!("Network ID {}", hex::encode(id)),
+                    P::NodeIdentity { .. } => "Node Identity".into(),
+                    P::PrivateNetworkIdentity { .. } => "Private Network Identity".into(),
+                    P::PrivateNodeIdentity { .. } => "Private Node Identity".into(),
+                };
+                return (true, None);
+            }
+            _ => {}
+        }
+    }
+    (false, None)
+}
+
 pub(crate) fn describe_into(e: &mut TrafficEntry, stats: &mut Stats, d: Decoded) -> Described {
     let mut out = Described::default();
     match d {

@@ -36,7 +36,9 @@ pub(crate) use capture::{close_at_exit, toggle_capture, TapCapture};
 #[cfg(test)]
 use describe::heartbeat_sub_text;
 pub use describe::{config_message, detail_of, model_name, HEARTBEAT_PERIOD_S};
-pub(crate) use describe::{config_notices, config_what, describe_into, finish_entry};
+pub(crate) use describe::{
+    config_notices, config_what, describe_into, describe_service_ad, finish_entry,
+};
 use feeder::provisioning_step;
 pub use feeder::Feeder;
 

@@ -12,8 +12,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Line as CanvasLine};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
-use weft_mesh::ble::models::generic::{GenericMessage, LevelSet, OnOffSet};
-use weft_mesh::ble::wire::access::AccessMessage;
+use weft_mesh::ble::models::generic::{
+    GenericMessage, LevelSet, OnOffSet, LEVEL_STATUS, ONOFF_STATUS,
+};
+use weft_mesh::ble::wire::access::{AccessMessage, Opcode};
 use weft_mesh::topology::{NodeKey, TopoNode, Topology};
 use weft_mesh::Instant;
 
@@ -109,10 +111,12 @@ impl Filter {
 /// What the UI asks of the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Send a message from the host node; `what` says it in words.
+    /// Send a message from the host node; `what` says it in words, `expect` is the opcode of
+    /// the status that answers it.
     Send {
         dst: u16,
         message: AccessMessage,
+        expect: Opcode,
         what: String,
     },
     TogglePause,
@@ -314,6 +318,7 @@ impl App {
                 Some(Request::Send {
                     dst,
                     message,
+                    expect: ONOFF_STATUS,
                     what: format!("Generic OnOff Set {on} to {what}"),
                 })
             }
@@ -334,6 +339,7 @@ impl App {
                 Some(Request::Send {
                     dst,
                     message,
+                    expect: LEVEL_STATUS,
                     what: format!("Generic Level Set {} to {what}", self.level),
                 })
             }

@@ -14,7 +14,7 @@
 //! (`weft bench sim154`).
 
 pub mod bench;
-mod pcap;
+pub(crate) mod pcap;
 mod report;
 pub mod station;
 

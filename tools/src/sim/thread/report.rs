@@ -34,15 +34,6 @@ fn hex(b: &[u8]) -> String {
     hex::encode(b)
 }
 
-pub(crate) fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Detached => "detached",
-        Role::Child => "child",
-        Role::Router => "router",
-        Role::Leader => "leader",
-    }
-}
-
 /// What the layout says: who hears which router-eligible node (and at what link quality), and
 /// which one each end device should choose as parent once all are routers (the best link
 /// quality, then margin, then the first in the layout).
@@ -132,7 +123,7 @@ fn line_of(
                     if role != Role::Detached {
                         t.first_role.entry(i).or_insert(us);
                     }
-                    let mut l = json!({"t_us": us, "type": "role", "node": here, "role": role_name(role),
+                    let mut l = json!({"t_us": us, "type": "role", "node": here, "role": role.as_str(),
                         "rloc16": rloc_hex(rloc16), "partition_id": partition_id.map(|p| format!("{p:08x}"))});
                     if role == Role::Child
                         && layout.nodes[i].kind != Kind::Router
@@ -198,6 +189,8 @@ fn line_of(
                         "sequence": sequence, "rtt_us": rtt}),
                     )
                 }
+                // Reported for `weft hil` only.
+                SimEvent::FrameSent { .. } => None,
                 SimEvent::UdpEchoReply { from, .. } => Some(
                     json!({"t_us": us, "type": "received", "node": here, "layer": "udp", "from": from.to_string()}),
                 ),
@@ -428,7 +421,7 @@ fn summarize(
                 .into_iter()
                 .map(|rid| json!(router_name(rid)))
                 .collect();
-            routers.push(json!({"name": p.name, "role": role_name(n.role()), "rloc16": rloc_hex(n.rloc16()),
+            routers.push(json!({"name": p.name, "role": n.role().as_str(), "rloc16": rloc_hex(n.rloc16()),
                 "router_id": n.rloc16().filter(|_| matches!(n.role(), Role::Router | Role::Leader)).map(|r| r >> 10),
                 "became_s": t.first_role.get(&i).map(|us| *us as f64 / 1e6),
                 "children": n.children().len(), "neighbours": neighbours, "routes": routes, "route64": route64}));
@@ -440,7 +433,7 @@ fn summarize(
             let ms = got.map(|(.., us)| us.saturating_sub(p.start.as_micros()) / 1000);
             attach_ms.extend(ms);
             children.push(
-                json!({"name": p.name, "kind": p.kind.as_str(), "role": role_name(n.role()),
+                json!({"name": p.name, "kind": p.kind.as_str(), "role": n.role().as_str(),
                 "parent": parent, "expected_parent": want, "rloc16": rloc_hex(n.rloc16()),
                 "attached_s": got.map(|(.., us)| *us as f64 / 1e6), "attach_ms": ms}),
             );

@@ -21,8 +21,8 @@ use rand_chacha::ChaCha8Rng;
 use weft_mesh::frame::{RxFrame, Station, TxDone, TxFrame};
 use weft_mesh::thread::coap::{CoapEvent, Code, Message, MessageType};
 use weft_mesh::thread::ip::addr::{aloc, rloc, LEADER_ALOC16};
-use weft_mesh::thread::mac::{Address, ExtAddress};
-use weft_mesh::thread::radio::{Ieee802154Station, MacSettings};
+use weft_mesh::thread::mac::{Address, AuxSecurityHeader, ExtAddress, Frame};
+use weft_mesh::thread::radio::{Ieee802154Station, MacSettings, RadioMac};
 use weft_mesh::thread::stack::{Config, Credentials, Event, Node, Role, ThreadState};
 use weft_mesh::{Duration, Instant};
 
@@ -57,6 +57,12 @@ pub enum SimEvent {
     PingSent { dst: Ipv6Addr, sequence: u16 },
     /// A UDP echo reply arrived from `from`.
     UdpEchoReply { from: Ipv6Addr, payload: Vec<u8> },
+    /// A MAC-secured frame went to the radio with this frame counter under this key sequence
+    /// (IEEE 802.15.4-2015 §9.4.3; reported only by [`SimStation::reporting_frames`]).
+    FrameSent {
+        frame_counter: u32,
+        key_sequence: u32,
+    },
 }
 
 /// A Thread node on the simulated air.
@@ -67,6 +73,10 @@ pub struct SimStation {
     next_app: Option<Instant>,
     seq: u32,
     events: VecDeque<SimEvent>,
+    /// The state as last persisted (at each [`Event::PersistState`]): what a node killed now
+    /// would start again from.
+    persisted: ThreadState,
+    report_frames: bool,
 }
 
 impl std::fmt::Debug for SimStation {
@@ -88,6 +98,19 @@ impl SimStation {
         app: App,
     ) -> Self {
         let state = ThreadState::new(&creds, &mut rng);
+        Self::restore(creds, state, cfg, rng, start, app)
+    }
+
+    /// A node from its persisted `state` (a restart), powered at `start`.
+    pub fn restore(
+        creds: Credentials,
+        state: ThreadState,
+        cfg: Config,
+        rng: ChaCha8Rng,
+        start: Instant,
+        app: App,
+    ) -> Self {
+        let persisted = state.clone();
         let mut node = Node::new(creds, state, cfg, rng, start);
         node.enable_coap();
         // A fresh socket table: the binds cannot fail.
@@ -100,7 +123,20 @@ impl SimStation {
             next_app: None,
             seq: 0,
             events: VecDeque::new(),
+            persisted,
+            report_frames: false,
         }
+    }
+
+    /// Reports every MAC-secured frame it sends ([`SimEvent::FrameSent`]), for `weft hil`.
+    pub fn reporting_frames(mut self) -> Self {
+        self.report_frames = true;
+        self
+    }
+
+    /// The state as last persisted.
+    pub fn persisted(&self) -> &ThreadState {
+        &self.persisted
     }
 
     pub fn node(&self) -> &Node<ChaCha8Rng> {
@@ -120,6 +156,20 @@ impl SimStation {
     }
     pub fn role(&self) -> Role {
         self.node.role()
+    }
+
+    /// Sends an ICMPv6 echo request to `dst`; what it asks persisted is reported before the
+    /// frame is handed out (`poll_event` before `poll_transmit`).
+    pub fn ping(
+        &mut self,
+        now: Instant,
+        dst: Ipv6Addr,
+        identifier: u16,
+        sequence: u16,
+        data: &[u8],
+    ) {
+        self.node.ping(now, dst, identifier, sequence, data);
+        self.drain(now);
     }
 
     /// Sends a UDP echo request to `dst` (its reply comes as [`SimEvent::UdpEchoReply`]).
@@ -221,6 +271,10 @@ impl SimStation {
                     }
                 }
                 Event::Coap(CoapEvent::Response { .. }) => {}
+                Event::PersistState => {
+                    self.persisted = self.node.state().clone();
+                    self.events.push_back(SimEvent::Node(Event::PersistState));
+                }
                 other => self.events.push_back(SimEvent::Node(other)),
             }
         }
@@ -241,7 +295,24 @@ impl Station for SimStation {
 
     fn poll_transmit(&mut self, now: Instant) -> Option<TxFrame> {
         self.drain(now);
-        self.node.poll_transmit(now)
+        let f = self.node.poll_transmit(now)?;
+        if self.report_frames {
+            let sec = Frame::parse_parts(&f.bytes)
+                .ok()
+                .and_then(|p| p.frame.security);
+            if let Some(AuxSecurityHeader {
+                frame_counter: Some(frame_counter),
+                ..
+            }) = sec
+            {
+                let key_sequence = self.node.state().key_sequence;
+                self.events.push_back(SimEvent::FrameSent {
+                    frame_counter,
+                    key_sequence,
+                });
+            }
+        }
+        Some(f)
     }
 
     fn poll_event(&mut self) -> Option<SimEvent> {
@@ -269,6 +340,12 @@ impl Station for SimStation {
     fn handle_tx_done(&mut self, now: Instant, done: &TxDone) {
         self.node.handle_tx_done(now, done);
         self.drain(now);
+    }
+
+    /// The node's MAC for a radio with a MAC of its own (`otsim:`, `spinel:`: a HIL role on a
+    /// rig); the simulated medium asks [`Ieee802154Station`] instead.
+    fn radio_mac(&self) -> Option<RadioMac> {
+        self.node.radio_mac()
     }
 }
 

@@ -1,3 +1,4 @@
+mod address;
 mod lifecycle;
 mod medium;
 mod network;

@@ -1,0 +1,1 @@
+../serve/weft_serve.py
