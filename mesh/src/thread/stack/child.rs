@@ -7,6 +7,12 @@
 //! 750 ms (`kParentRequestRouterTimeout`), to routers and REEDs 1250 ms
 //! (`kParentRequestReedTimeout`), the Child ID Response 1250 ms (`kChildIdResponseTimeout`);
 //! the first Parent Request goes out after a random 1..=750 ms (`Mle::GetAttachStartDelay`).
+//!
+//! Attach backoff (OpenThread `Mle::Attacher::GetStartDelay`, `config/mle.h`, checked in its
+//! source; Thread 1.3 leaves the retry schedule to the implementation, unverified): each
+//! attach cycle that fails while detached doubles the wait before the next, from 251 ms up
+//! to 1200 s, then 1200 s ± 2 s; each wait gets a further random 0..50 ms. The count of
+//! failed cycles restarts once the node is a router or leader, or a child for 20 s.
 
 use rand_core::RngCore;
 
@@ -25,6 +31,17 @@ const CHILD_ID_RESPONSE_TIMEOUT: Duration = Duration::from_millis(1250);
 /// A detached node waits a random time below this before a Parent Request
 /// (`Mle::GetAttachStartDelay`: `kParentRequestRouterTimeout`).
 const ATTACH_START_JITTER: Duration = Duration::from_millis(750);
+/// The first backoff wait (`OPENTHREAD_CONFIG_MLE_ATTACH_BACKOFF_MINIMUM_INTERVAL`).
+const ATTACH_BACKOFF_MIN: Duration = Duration::from_millis(251);
+/// The longest backoff wait before jitter (`OPENTHREAD_CONFIG_MLE_ATTACH_BACKOFF_MAXIMUM_INTERVAL`).
+const ATTACH_BACKOFF_MAX: Duration = Duration::from_secs(1200);
+/// At the longest wait, a jitter in ±this (`OPENTHREAD_CONFIG_MLE_ATTACH_BACKOFF_JITTER_INTERVAL`).
+const ATTACH_BACKOFF_JITTER: Duration = Duration::from_millis(2000);
+/// Attached as a child this long, the backoff restarts from the first wait
+/// (`OPENTHREAD_CONFIG_MLE_ATTACH_BACKOFF_DELAY_TO_RESET_BACKOFF_INTERVAL`).
+const ATTACH_BACKOFF_RESET: Duration = Duration::from_secs(20);
+/// A random wait below this is added to each backoff wait (`Mle::kAttachStartJitter`).
+const ATTACH_RETRY_JITTER: Duration = Duration::from_millis(50);
 /// Attach rounds without a parent before a router-eligible node forms its own partition
 /// (weft's choice; OpenThread forms one after its first failed attach cycle).
 const ROUNDS_BEFORE_LEADER: u8 = 2;
@@ -76,6 +93,8 @@ pub(super) struct Attach {
 pub(super) struct ParentLink {
     pub ext: ExtAddress,
     pub rloc16: u16,
+    /// When the child attached (the backoff restarts 20 s later).
+    attached_at: Instant,
     keepalive_at: Instant,
     /// A Child Update Request awaits its response: (challenge, deadline, attempts).
     awaiting: Option<([u8; 8], Instant, u8)>,
@@ -114,6 +133,29 @@ pub(super) fn source_of(tlvs: &[Tlv]) -> Option<u16> {
     })
 }
 
+/// A backoff wait before its random parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backoff {
+    Doubled(Duration),
+    /// [`ATTACH_BACKOFF_MAX`] ± [`ATTACH_BACKOFF_JITTER`].
+    Longest,
+}
+
+/// The backoff after `failed` attach cycles (`None`: the first attempt, no backoff). As
+/// OpenThread: 251 ms shifted left by `failed` - 1 while 2^(`failed` - 1) is at most
+/// 1200 s / 251 ms (4780, integer division), so the doubling stops at 251 ms × 4096.
+fn backoff(failed: u16) -> Option<Backoff> {
+    let shift = u32::from(failed.checked_sub(1)?);
+    let ratio = ATTACH_BACKOFF_MAX.as_micros() / ATTACH_BACKOFF_MIN.as_micros();
+    Some(if shift < 64 && (1u64 << shift) <= ratio {
+        Backoff::Doubled(Duration::from_micros(
+            ATTACH_BACKOFF_MIN.as_micros() << shift,
+        ))
+    } else {
+        Backoff::Longest
+    })
+}
+
 impl<R: RngCore> Node<R> {
     pub(super) fn mode(&self) -> u8 {
         let mut m = if self.cfg.rx_on_when_idle {
@@ -129,16 +171,49 @@ impl<R: RngCore> Node<R> {
 
     /// Leaves any role and starts attaching (`better_than`: merging into a better partition).
     pub(super) fn start_attach(&mut self, now: Instant, better_than: Option<Rank>) {
+        let attached = match self.role {
+            Role::Router | Role::Leader => true,
+            Role::Child => self
+                .parent
+                .as_ref()
+                .is_some_and(|p| now >= p.attached_at + ATTACH_BACKOFF_RESET),
+            Role::Detached => false,
+        };
+        if attached {
+            self.attach_counter = 0;
+        }
+        // A router merging into a better partition is not detached: no failed cycle to count
+        // (OpenThread `Attacher::Attach` counts only while detached).
+        let merging = better_than.is_some() && matches!(self.role, Role::Router | Role::Leader);
         self.leave_role();
-        let jitter = self.jitter(ATTACH_START_JITTER);
+        let delay = self.attach_delay(!merging);
         self.attach = Some(Attach {
             phase: Phase::Start,
-            deadline: now + jitter,
+            deadline: now + delay,
             challenge: [0; 8],
             best: None,
             rounds: 0,
             better_than,
         });
+    }
+
+    /// The wait before the next attach cycle (`Mle::Attacher::GetStartDelay`); `count`: the
+    /// cycle is one more of a detached node's.
+    fn attach_delay(&mut self, count: bool) -> Duration {
+        let delay = match backoff(self.attach_counter) {
+            None => self.jitter(ATTACH_START_JITTER),
+            Some(Backoff::Doubled(d)) => d + self.jitter(ATTACH_RETRY_JITTER),
+            Some(Backoff::Longest) => {
+                Duration::from_micros(
+                    ATTACH_BACKOFF_MAX.as_micros() - ATTACH_BACKOFF_JITTER.as_micros(),
+                ) + self.jitter(ATTACH_BACKOFF_JITTER + ATTACH_BACKOFF_JITTER)
+                    + self.jitter(ATTACH_RETRY_JITTER)
+            }
+        };
+        if count {
+            self.attach_counter = self.attach_counter.saturating_add(1);
+        }
+        delay
     }
 
     /// Forgets the role's links: parent, children, neighbours, partition, RLOC16.
@@ -240,7 +315,7 @@ impl<R: RngCore> Node<R> {
                         return;
                     }
                     a.phase = Phase::Start;
-                    a.deadline = now + self.jitter(ATTACH_START_JITTER);
+                    a.deadline = now + self.attach_delay(true);
                     self.attach = Some(a);
                 }
             },
@@ -248,7 +323,7 @@ impl<R: RngCore> Node<R> {
                 self.count("attach: no Child ID Response");
                 a.phase = Phase::Start;
                 a.best = None;
-                a.deadline = now + self.jitter(ATTACH_START_JITTER);
+                a.deadline = now + self.attach_delay(true);
                 self.attach = Some(a);
             }
         }
@@ -400,6 +475,7 @@ impl<R: RngCore> Node<R> {
         self.parent = Some(ParentLink {
             ext: best.ext,
             rloc16: parent16,
+            attached_at: now,
             keepalive_at: now + self.keepalive_period(),
             awaiting: None,
         });

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `state.rs` | credentials from the Active Operational Dataset; the persisted state; frame counters reserved ahead |
 //! | `link.rs` | MAC frames out and in (security, replay), 6LoWPAN mesh header forwarding, fragments, routing decisions |
-//! | `child.rs` | attaching as a child (§4.7): Parent Request, Parent Response selection, Child ID Request, Child Update keep-alive, data polls |
+//! | `child.rs` | attaching as a child (§4.7): Parent Request, attach backoff, Parent Response selection, Child ID Request, Child Update keep-alive, data polls |
 //! | `parent.rs` | a router's children: Parent Response, Child ID Response, Child Update Response, timeouts, indirect queue |
 //! | `router.rs` | the router and leader roles (§5.9-§5.16): Advertisements on Trickle, Route64, Link Request/Accept, partitions |
 //! | `solicit.rs` | a REED's Address Solicit (`/a/as`) and the leader's Router ID assignment |
@@ -225,6 +225,8 @@ pub struct Node<R> {
     role: Role,
     partition: Option<Partition>,
     attach: Option<child::Attach>,
+    /// Attach cycles failed since the node was last attached (the attach backoff).
+    attach_counter: u16,
     parent: Option<child::ParentLink>,
     children: Vec<parent::ChildEntry>,
     challenges: Vec<parent::Pending>,
@@ -300,6 +302,7 @@ impl<R: RngCore> Node<R> {
             role: Role::Detached,
             partition: None,
             attach: None,
+            attach_counter: 0,
             parent: None,
             children: Vec::new(),
             challenges: Vec::new(),

@@ -1,4 +1,5 @@
 mod address;
+mod backoff;
 mod lifecycle;
 mod medium;
 mod network;
