@@ -101,9 +101,10 @@ pub struct LiveFeeder {
     transmitters: Transmitters,
     /// The capture being written.
     capture: Option<CaptureFile>,
-    /// Nodes the network database dropped that were heard lately: drawn as strangers until
-    /// [`GONE_AFTER`] passes without hearing them.
-    leaving: HashSet<u16>,
+    /// Nodes the network database dropped (until it has them again): drawn, as strangers,
+    /// only while they are heard transmitting, [`GONE_AFTER`] at most since last heard (a
+    /// late copy of one of their PDUs does not bring them back).
+    dropped: HashSet<u16>,
     /// The picture is frozen (the node goes on).
     pub paused: bool,
     pub model: Model,
@@ -186,7 +187,7 @@ impl LiveFeeder {
             hops: HashMap::new(),
             transmitters: Transmitters::new(),
             capture: None,
-            leaving: HashSet::new(),
+            dropped: HashSet::new(),
             paused: false,
             model,
             layout: Layout::new(),
@@ -311,7 +312,7 @@ impl LiveFeeder {
             self.stranger(a);
         }
         for n in &net.cdb.nodes {
-            self.leaving.remove(&n.unicast_address.0);
+            self.dropped.remove(&n.unicast_address.0);
             node_into_topology(&mut self.model.topology, n);
         }
         self.model.topology.node_mut(u64::from(me)).name =
@@ -336,23 +337,21 @@ impl LiveFeeder {
         self.onoff.remove(&address);
         self.level.remove(&address);
         self.faults.remove(&address);
-        self.leaving.insert(address);
+        self.dropped.insert(address);
         self.forget_gone();
     }
 
-    /// Forgets the nodes the network database dropped that have not been heard for
-    /// [`GONE_AFTER`].
+    /// Forgets the nodes the network database dropped that have not been heard transmitting
+    /// for [`GONE_AFTER`].
     fn forget_gone(&mut self) {
         let now = self.model.now;
         let topology = &mut self.model.topology;
-        self.leaving.retain(|&a| {
-            let heard = topology.node(u64::from(a)).and_then(|t| t.last_seen);
-            let gone = heard.is_none_or(|t| now.saturating_since(t) >= GONE_AFTER);
-            if gone {
+        for &a in &self.dropped {
+            let heard = topology.node(u64::from(a)).map(|t| t.last_seen);
+            if heard.is_some_and(|t| t.is_none_or(|t| now.saturating_since(t) >= GONE_AFTER)) {
                 topology.remove(u64::from(a));
             }
-            !gone
-        });
+        }
     }
 
     /// The selected node's detail: what the network database knows, with what was heard.

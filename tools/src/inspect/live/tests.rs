@@ -143,13 +143,21 @@ fn a_node_the_database_dropped_goes_unless_it_is_still_heard() {
         f.model.topology.node(me).is_some(),
         "the server's node stays"
     );
-    // A stranger heard afterwards is drawn again (as the inspector draws any node heard).
-    f.model.topology.heard(5, me, None, s(60));
-    f.tick(s(61));
+    // A late copy of one of its PDUs (its sequence number noted, no transmitter known) does
+    // not bring it back; heard transmitting, it is drawn again, a stranger.
+    f.model.topology.node_mut(5).seq = Some(9);
+    f.tick(s(60));
+    assert!(f.model.topology.node(5).is_none());
+    f.model.topology.heard(5, me, None, s(61));
+    f.tick(s(62));
     assert!(f.model.topology.node(5).is_some());
+    // In the database again (provisioned anew): drawn as it says, heard or not.
+    f.refresh_net(net.clone());
+    f.tick(s(62) + GONE_AFTER);
+    assert_eq!(f.model.topology.node(5).unwrap().label(), "lamp");
 
     // Provisioned again and removed before it was ever heard: gone at once.
-    let mut g = LiveFeeder::served("serve:/tmp/ctl.sock", net, own);
+    let mut g = LiveFeeder::served("serve:/tmp/ctl.sock", net.clone(), own);
     g.refresh_net(without);
     assert!(g.model.topology.node(5).is_none());
     assert_eq!(g.model.topology.node_count(), 1);
