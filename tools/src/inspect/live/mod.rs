@@ -309,6 +309,9 @@ impl LiveFeeder {
             .filter(|&a| a != me && net.cdb.node_by_address(a).is_none())
             .collect();
         for a in dropped {
+            self.model.notify(format!(
+                "{a:04x} left the network database (reset or removed): drawn while it is heard"
+            ));
             self.stranger(a);
         }
         for n in &net.cdb.nodes {

@@ -127,6 +127,11 @@ fn a_node_the_database_dropped_goes_unless_it_is_still_heard() {
     let mut without = net.clone();
     without.cdb.nodes.retain(|n| n.unicast_address.0 != 5);
     f.refresh_net(without.clone());
+    assert!(f
+        .model
+        .notice
+        .as_ref()
+        .is_some_and(|(_, t)| t.starts_with("0005 left the network database")));
     // Heard lately: drawn as heard, a stranger (nothing of the database's left).
     let lamp = f.model.topology.node(5).expect("still drawn");
     assert_eq!((lamp.name.as_deref(), lamp.uuid), (None, None));
