@@ -62,6 +62,8 @@ def test_provision_and_switch_a_light_while_another_client_watches(rig):
         assert watcher.call("subscribe") == {"subscribed": True}
         status = script.call("status")
         assert status["clients"] == 2 and status["nodes"] == 1
+        # The server's own node: weft's, the first address of a new network.
+        assert status["node"] == "0001"
 
         done = script.call("provision", uuid=UUID, timeout=30)
         assert done["failed"] == []

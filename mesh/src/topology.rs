@@ -195,6 +195,17 @@ impl Topology {
         self.links.get(&(from, to))
     }
 
+    /// Forgets the node `key` and the links heard to and from it (the host stays the host,
+    /// if it was). Returns whether it was there.
+    pub fn remove(&mut self, key: NodeKey) -> bool {
+        if self.nodes.remove(&key).is_none() {
+            return false;
+        }
+        self.links.retain(|&(a, b), _| a != key && b != key);
+        self.generation += 1;
+        true
+    }
+
     /// Sets the observer's node.
     pub fn set_host(&mut self, host: Option<NodeKey>) {
         self.host = host;
@@ -316,6 +327,24 @@ mod tests {
             g.heard(i + 1, i, Some(-60), t(i));
         }
         g
+    }
+
+    #[test]
+    fn a_node_removed_goes_with_its_links() {
+        let mut g = chain(4);
+        let gen = g.generation();
+        assert!(g.remove(2));
+        assert!(!g.remove(2));
+        assert!(g.node(2).is_none());
+        assert!(g.links().all(|l| l.from != 2 && l.to != 2));
+        assert_eq!(g.links().count(), 2, "3-4 both ways stay");
+        assert!(g.generation() > gen);
+        g.update_hops();
+        assert_eq!(
+            g.node(3).unwrap().hops,
+            None,
+            "no longer reached from the host"
+        );
     }
 
     #[test]

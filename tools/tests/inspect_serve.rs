@@ -70,6 +70,14 @@ fn the_inspector_provisions_while_the_operator_commands_act_through_weft_serve()
         },
     );
     assert!(screen.contains("weft serve"), "{screen}");
+    // Drawn from the server's node (weft's node, 0001), not as a listener of its own.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("0001 weft serve") && l.contains(" you ")),
+        "{screen}"
+    );
+    assert!(!screen.contains("this listener"), "{screen}");
     // The Unprovisioned tab, P on the device heard: a request to the server.
     t.keys("u");
     t.keys("P");

@@ -225,6 +225,33 @@ fn the_inspector_acts_through_weft_serve_beside_other_clients() {
                 .any(|t| t.contains("subscribe") && t.contains("through weft serve)"))
     });
     assert!(ok, "the replies shown: {notices:?}");
+
+    // Drawn from the server's node (`status`'s `node`: weft's node, 0001, the first address
+    // of a new network): it is `you`, what it sent is its own (no link to itself), and no
+    // listener stands beside it.
+    let m = rt.snapshot();
+    assert_eq!((m.host, m.topology.host()), (1, Some(1)));
+    assert!(m.topology.node(0).is_none(), "{:?}", m.topology.node(0));
+    assert!(m.topology.link(1, 1).is_none());
+    assert!(
+        m.topology.node(1).and_then(|n| n.last_seen).is_some(),
+        "the server's frames are its node's"
+    );
+
+    // Another client resets the other node: the database drops it, and the inspector drops
+    // it once it is not heard anymore; the inspector's own node stays.
+    let dst = format!("{theirs_at:04x}");
+    let (code, out, err) = run(&["config", "--serve", &ctl_s, "--dst", &dst, "reset"]);
+    assert_eq!(code, 0, "{out} {err}");
+    let (m, ok) = wait_model(&rt, 90, &mut notices, |m, _| {
+        m.topology.node(u64::from(theirs_at)).is_none()
+    });
+    assert!(
+        ok,
+        "the reset node still drawn: {:?} {notices:?}",
+        m.topology.node(u64::from(theirs_at))
+    );
+    assert!(m.topology.node(u64::from(mine_at)).is_some());
     eprintln!("status lines: {notices:#?}");
     rt.stop();
     let _ = std::fs::remove_dir_all(&dir);

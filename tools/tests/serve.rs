@@ -89,12 +89,16 @@ fn serve(radio: &str, net: &Path, ctl: &Path) -> Killed {
     server
 }
 
-/// The JSON Schema of hil-tests/serve/NAME.schema.json.
-fn schema(name: &str) -> jsonschema::Validator {
+/// The JSON Schema document hil-tests/serve/NAME.schema.json.
+fn schema_doc(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("../hil-tests/serve/{name}.schema.json"));
-    let text = std::fs::read_to_string(path).unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("a valid schema")
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The JSON Schema of hil-tests/serve/NAME.schema.json.
+fn schema(name: &str) -> jsonschema::Validator {
+    jsonschema::validator_for(&schema_doc(name)).expect("a valid schema")
 }
 
 /// A client connection; every line it reads is checked against the replies' schema, every
@@ -216,6 +220,22 @@ fn a_subscriber_watches_while_another_client_provisions_and_sends() {
     let status = sender.call("status", json!({}));
     assert_eq!(status["result"]["clients"], 2, "{status}");
     assert_eq!(status["result"]["subscribers"], 1, "{status}");
+    // The result as the schema describes it, naming the server's own node: the provisioner
+    // node of the network database.
+    let of_status = jsonschema::validator_for(&schema_doc("replies")["$defs"]["status"]).unwrap();
+    assert!(of_status.is_valid(&status["result"]), "{status}");
+    let net = sender.call("network", json!({}));
+    let own = net["result"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| {
+            n["unicastAddress"].as_str().map(str::to_lowercase)
+                == status["result"]["node"].as_str().map(String::from)
+        })
+        .unwrap_or_else(|| panic!("{status} {net}"));
+    let provisioner = net["result"]["provisioners"][0]["UUID"].as_str().unwrap();
+    assert_eq!(own["UUID"].as_str().unwrap(), provisioner, "{net}");
     let r = sender.call("provision", json!({"uuid": UUID, "timeout": 30}));
     assert_eq!(r["result"]["provisioned"][0]["address"], "0002", "{r}");
     assert_eq!(r["result"]["provisioned"][0]["configured"], true, "{r}");

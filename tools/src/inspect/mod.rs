@@ -291,9 +291,10 @@ pub fn start_served(
         .map(|p| CaptureFile::create(p, weft_radio::Caps::ADVERTISING))
         .transpose()
         .map_err(|e| Failure::new(Exit::Unavailable, e.to_string()))?;
+    let node = crate::serve::radio::own_node(path)?;
     let state = crate::serve::radio::network(path)?;
     let source = format!("serve:{}", path.display());
-    let mut feeder = live::LiveFeeder::new(&source, Some(state), None);
+    let mut feeder = live::LiveFeeder::served(&source, state, node);
     feeder.model.source = format!("{source} (live, through weft serve)");
     feeder.model.notify(format!(
         "through weft serve at {}: P provisions, C configures, o and +/- switch (the server's node sends)",

@@ -256,6 +256,7 @@ impl Client {
             "store": s.store,
             "network": net["meshName"],
             "nodes": net["nodes"].as_array().map_or(0, Vec::len),
+            "node": format!("{:04x}", s.node),
             "busy": s.busy,
             "clients": s.clients,
             "subscribers": s.subscribers,

@@ -60,6 +60,9 @@ pub(crate) struct Shared {
     pub store: PathBuf,
     /// The network database as `weft net show --json` prints it.
     pub network: Value,
+    /// The primary unicast address of the server's own node (the store's provisioner node
+    /// it runs on the radio).
+    pub node: u16,
     /// The method the owner is carrying out, if any.
     pub busy: Option<String>,
     /// Clients connected, and how many of them subscribed.
@@ -98,6 +101,7 @@ async fn serve(a: &ServeArgs) -> Result<Exit> {
         radio: a.radio.clone(),
         store: session.store.path.clone(),
         network: owner::network_json(&session.state),
+        node: session.station.node().primary().get(),
         busy: None,
         clients: 0,
         subscribers: 0,

@@ -33,6 +33,24 @@ pub fn network(path: &Path) -> Result<NetState, crate::error::Failure> {
     import_network(path, &cdb)
 }
 
+/// The primary address of the node `weft serve` at `path` runs (its `status`'s `node`): the
+/// node the inspector is drawn from.
+pub fn own_node(path: &Path) -> Result<u16, crate::error::Failure> {
+    let status = super::client::Client::connect(path)?.call("status", json!({}))?;
+    status["node"]
+        .as_str()
+        .and_then(|a| u16::from_str_radix(a, 16).ok())
+        .ok_or_else(|| {
+            crate::error::Failure::new(
+                crate::Exit::Unavailable,
+                format!(
+                    "weft serve at {} does not say which node is its own (status: {status}); is it an older weft?",
+                    path.display()
+                ),
+            )
+        })
+}
+
 /// A `network` reply of the server at `path` read as the store's state.
 pub fn import_network(path: &Path, cdb: &Value) -> Result<NetState, crate::error::Failure> {
     crate::net::import_cdb(

@@ -24,7 +24,7 @@ mod served;
 pub use cdb::detail_from_cdb;
 pub use run::{listen_for, start, start_on, LiveRadio};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::layout::Layout;
@@ -44,7 +44,7 @@ use weft_mesh::ble::station::{ProvisionerNode, ProvisionerNodeEvent};
 use weft_mesh::ble::wire::access::AccessMessage;
 use weft_mesh::ble::UnicastAddress;
 use weft_mesh::topology::{NodeKey, Roles, Topology};
-use weft_mesh::{Instant, RxFrame, Station, TxFrame};
+use weft_mesh::{Duration, Instant, RxFrame, Station, TxFrame};
 
 use super::model::{
     describe_into, describe_service_ad, finish_entry, ConfigOp, EntryKind, Model, NodeDetail,
@@ -61,6 +61,10 @@ pub const READ_ONLY: &str =
 /// The listener's own key in the topology when it only listens (no unicast address is 0,
 /// MshPRT §3.4.2.1).
 pub const LISTENER: NodeKey = 0;
+/// How long a node the network database dropped (reset, or removed by another client of
+/// `weft serve`) stays drawn, as a stranger, after it was last heard: a node still on the air
+/// stays, one gone silent goes.
+pub const GONE_AFTER: Duration = Duration::from_secs(20);
 
 /// The store a read-write inspector holds, with its lock.
 #[allow(missing_debug_implementations)]
@@ -97,6 +101,10 @@ pub struct LiveFeeder {
     transmitters: Transmitters,
     /// The capture being written.
     capture: Option<CaptureFile>,
+    /// Nodes the network database dropped (until it has them again): drawn, as strangers,
+    /// only while they are heard transmitting, [`GONE_AFTER`] at most since last heard (a
+    /// late copy of one of their PDUs does not bring them back).
+    dropped: HashSet<u16>,
     /// The picture is frozen (the node goes on).
     pub paused: bool,
     pub model: Model,
@@ -108,6 +116,22 @@ impl LiveFeeder {
     /// which need no keys, decode). With `held` (the store `net` came from, locked) and a
     /// local node in `net`, the inspector is that node on the air.
     pub fn new(source: &str, net: Option<NetState>, held: Option<HeldStore>) -> LiveFeeder {
+        Self::new_as(source, net, held, None)
+    }
+
+    /// A feeder for the air `weft serve` hears, decoding with its network `net` and drawn from
+    /// the server's own node at `node` (the `node` of its `status`), whose frames are the
+    /// inspector's own: it is `you`, as the inspector's node is when it owns the radio.
+    pub fn served(source: &str, net: NetState, node: u16) -> LiveFeeder {
+        Self::new_as(source, Some(net), None, Some(node))
+    }
+
+    fn new_as(
+        source: &str,
+        net: Option<NetState>,
+        held: Option<HeldStore>,
+        served: Option<u16>,
+    ) -> LiveFeeder {
         let ring = net.as_ref().map_or_else(Keyring::new, keyring_of);
         let mut topology = Topology::new();
         let iv = net.as_ref().map_or(0, |n| n.iv_index);
@@ -118,13 +142,12 @@ impl LiveFeeder {
             (Some(net), Some(held)) => Host::new(net, held),
             _ => None,
         };
-        let me = host.as_ref().map_or(LISTENER, |h| u64::from(h.address));
-        let t = topology.node_mut(me);
-        t.name = Some(if host.is_some() {
-            "weft (this inspector)".into()
-        } else {
-            "this listener".into()
-        });
+        let me = match (&host, served) {
+            (Some(h), _) => u64::from(h.address),
+            (None, Some(a)) => u64::from(a),
+            (None, None) => LISTENER,
+        };
+        topology.node_mut(me).name = Some(own_name(host.is_some(), served.is_some()).into());
         topology.set_host(Some(me));
         topology.node_mut(me).hops = Some(0);
         let mut model = Model::empty(
@@ -164,6 +187,7 @@ impl LiveFeeder {
             hops: HashMap::new(),
             transmitters: Transmitters::new(),
             capture: None,
+            dropped: HashSet::new(),
             paused: false,
             model,
             layout: Layout::new(),
@@ -269,20 +293,68 @@ impl LiveFeeder {
         })
     }
 
-    /// The network database as it is now (another client of `weft serve` provisioned or
-    /// configured a node): its keys decode the air, its nodes, names and groups are drawn.
-    /// Nodes no longer in it stay drawn as heard.
+    /// The network database as it is now (another client of `weft serve` provisioned,
+    /// configured or removed a node): its keys decode the air, its nodes, names and groups
+    /// are drawn. A node it no longer has is drawn as a stranger while it is heard, and goes
+    /// once it has not been for [`GONE_AFTER`] ([`LiveFeeder::forget_gone`]).
     pub fn refresh_net(&mut self, net: NetState) {
         *self.sniffer.keyring_mut() = keyring_of(&net);
         self.keys = true;
+        let me = self.model.host;
+        let dropped: Vec<u16> = self
+            .net
+            .iter()
+            .flat_map(|n| &n.cdb.nodes)
+            .map(|n| n.unicast_address.0)
+            .filter(|&a| a != me && net.cdb.node_by_address(a).is_none())
+            .collect();
+        for a in dropped {
+            self.model.notify(format!(
+                "{a:04x} left the network database (reset or removed): drawn while it is heard"
+            ));
+            self.stranger(a);
+        }
         for n in &net.cdb.nodes {
+            self.dropped.remove(&n.unicast_address.0);
             node_into_topology(&mut self.model.topology, n);
         }
+        self.model.topology.node_mut(u64::from(me)).name =
+            Some(own_name(self.host.is_some(), me != LISTENER as u16).into());
         self.model
             .unprovisioned
             .retain(|d| net.cdb.node_by_uuid(&d.uuid).is_none());
         self.model.groups = groups_of(&net);
         self.net = Some(net);
+    }
+
+    /// A node the network database dropped: what the database said of it is forgotten (it
+    /// is drawn as heard, a stranger), and it goes at once unless it was heard lately.
+    fn stranger(&mut self, address: u16) {
+        let key = u64::from(address);
+        if self.model.topology.node(key).is_none() {
+            return;
+        }
+        let t = self.model.topology.node_mut(key);
+        (t.name, t.uuid, t.elements, t.roles) = (None, None, None, Roles::default());
+        self.hops.remove(&address);
+        self.onoff.remove(&address);
+        self.level.remove(&address);
+        self.faults.remove(&address);
+        self.dropped.insert(address);
+        self.forget_gone();
+    }
+
+    /// Forgets the nodes the network database dropped that have not been heard transmitting
+    /// for [`GONE_AFTER`].
+    fn forget_gone(&mut self) {
+        let now = self.model.now;
+        let topology = &mut self.model.topology;
+        for &a in &self.dropped {
+            let heard = topology.node(u64::from(a)).map(|t| t.last_seen);
+            if heard.is_some_and(|t| t.is_none_or(|t| now.saturating_since(t) >= GONE_AFTER)) {
+                topology.remove(u64::from(a));
+            }
+        }
     }
 
     /// The selected node's detail: what the network database knows, with what was heard.
@@ -397,6 +469,9 @@ impl LiveFeeder {
                         e.transmitter = src;
                         log_as = src;
                         match heard.map(|h| (h.transmitter, h.heard_from)) {
+                            // The inspector's own node sent it (`weft serve`'s node, its
+                            // frames heard through the server's events): no link to itself.
+                            None if u64::from(origin) == me => topology.seen(me, at),
                             // No address: the source's, as heard.
                             None => topology.heard(u64::from(src), me, rssi, at),
                             // An address not known to be any node's: who sent it is not known,
@@ -629,11 +704,22 @@ impl LiveFeeder {
         for (&a, &h) in &self.hops {
             self.model.topology.node_mut(u64::from(a)).hops = Some(h);
         }
+        self.forget_gone();
         self.publish_prep(3);
     }
 
     fn publish_prep(&mut self, steps: usize) {
         self.model.settle(&mut self.layout, steps);
+    }
+}
+
+/// The name the inspector's own node is drawn with: its node on the air (`host`), the node of
+/// the `weft serve` it goes through (`served`), or the listener's.
+fn own_name(host: bool, served: bool) -> &'static str {
+    match (host, served) {
+        (true, _) => "weft (this inspector)",
+        (false, true) => "weft serve (its node)",
+        (false, false) => "this listener",
     }
 }
 
