@@ -506,12 +506,17 @@ impl Agent {
             }
             None => State::default(),
         };
-        if self.state.as_ref() != Some(&state) {
-            emit(&Msg::State {
-                state: state.clone(),
-            });
-            self.state = Some(state);
-        }
+        report(&mut self.state, state);
+    }
+}
+
+/// Tells the runner a role's state when it differs from what was last told (`last`).
+pub(super) fn report(last: &mut Option<State>, state: State) {
+    if last.as_ref() != Some(&state) {
+        emit(&Msg::State {
+            state: state.clone(),
+        });
+        *last = Some(state);
     }
 }
 

@@ -19,12 +19,14 @@ use weft_radio::capture::{CaptureFile, Recording};
 use weft_radio::sim::station_rng;
 use weft_radio::{Radio, RadioUri};
 
-use super::agent::{commands, emit, open, saved_path, RoleArgs, Tap};
+use super::agent::{commands, emit, open, report, saved_path, RoleArgs, Tap};
 use super::wire::{Cmd, Msg, State};
 use crate::error::Failure;
-use crate::hil::backend::{Observed, Role};
+use crate::hil::backend::Role;
 use crate::hil::scenario::HilScenario;
-use crate::hil::sim::thread::{node_kind, JITTER, PING_DATA, RNG_STREAM, UPGRADE_THRESHOLD};
+use crate::hil::sim::thread::{
+    node_kind, thread_observed, JITTER, PING_DATA, RNG_STREAM, UPGRADE_THRESHOLD,
+};
 use crate::runtime::{drive_with, Clock, Flow, Hooks};
 use crate::sim::thread::{network, node_config, App, SimEvent, SimStation};
 use crate::thread::node::{load_state, save_state};
@@ -134,12 +136,7 @@ impl ThreadAgent {
             rloc: st.node().addresses().rloc(),
             ..State::default()
         };
-        if self.state.as_ref() != Some(&state) {
-            emit(&Msg::State {
-                state: state.clone(),
-            });
-            self.state = Some(state);
-        }
+        report(&mut self.state, state);
     }
 }
 
@@ -157,29 +154,15 @@ impl Hooks<SimStation> for &mut ThreadAgent {
                 }
                 return Flow::Continue;
             }
-            SimEvent::FrameSent {
-                frame_counter,
-                key_sequence,
-            } => Observed::FrameSent {
-                ext_address: hex::encode(st.ext_address().0),
-                frame_counter,
-                key_sequence,
-            },
-            SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => {
+            SimEvent::Node(Event::RoleChanged { .. }) => {
                 // The state first: a `ping` step reads the RLOC once the role is seen.
                 self.report_state(st);
-                Observed::ThreadRole {
-                    role: role.as_str().into(),
-                    rloc16,
-                }
+                thread_observed(st, &event)
             }
-            SimEvent::Node(Event::EchoReply {
-                from, hop_limit, ..
-            }) => Observed::EchoReply {
-                from: from.to_string(),
-                hop_limit,
-            },
-            _ => return Flow::Continue,
+            _ => thread_observed(st, &event),
+        };
+        let Some(what) = what else {
+            return Flow::Continue;
         };
         if emit(&Msg::Seen { what }) {
             Flow::Continue

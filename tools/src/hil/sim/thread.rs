@@ -58,6 +58,32 @@ pub(in crate::hil) fn node_kind(k: RoleKind) -> Option<Kind> {
     }
 }
 
+/// What a scenario observes of a Thread station's event (the simulator and the live
+/// backend's Thread roles alike), or None for an event scenarios do not watch.
+pub(in crate::hil) fn thread_observed(st: &SimStation, e: &SimEvent) -> Option<Observed> {
+    Some(match e {
+        SimEvent::FrameSent {
+            frame_counter,
+            key_sequence,
+        } => Observed::FrameSent {
+            ext_address: hex::encode(st.ext_address().0),
+            frame_counter: *frame_counter,
+            key_sequence: *key_sequence,
+        },
+        SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => Observed::ThreadRole {
+            role: role.as_str().into(),
+            rloc16: *rloc16,
+        },
+        SimEvent::Node(Event::EchoReply {
+            from, hop_limit, ..
+        }) => Observed::EchoReply {
+            from: from.to_string(),
+            hop_limit: *hop_limit,
+        },
+        _ => return None,
+    })
+}
+
 impl ThreadSim {
     /// Builds the scenario's Thread roles on a medium seeded with `seed`; with `pcap`, every
     /// PPDU on the air goes to that file.
@@ -166,26 +192,8 @@ impl Backend for ThreadSim {
             let Some(role) = self.ids.iter().position(|&i| i == node) else {
                 continue;
             };
-            let what = match event {
-                SimEvent::FrameSent {
-                    frame_counter,
-                    key_sequence,
-                } => Observed::FrameSent {
-                    ext_address: hex::encode(self.medium.node(node).ext_address().0),
-                    frame_counter,
-                    key_sequence,
-                },
-                SimEvent::Node(Event::RoleChanged { role, rloc16, .. }) => Observed::ThreadRole {
-                    role: role.as_str().into(),
-                    rloc16,
-                },
-                SimEvent::Node(Event::EchoReply {
-                    from, hop_limit, ..
-                }) => Observed::EchoReply {
-                    from: from.to_string(),
-                    hop_limit,
-                },
-                _ => continue,
+            let Some(what) = thread_observed(self.medium.node(node), &event) else {
+                continue;
             };
             out.push(Seen {
                 at_s: at.as_micros() as f64 / 1e6,
