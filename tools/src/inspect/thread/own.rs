@@ -118,14 +118,9 @@ pub(super) async fn run(
     shared: &Mutex<Arc<ThreadModel>>,
     ready: Sender<Result<(), String>>,
 ) {
-    let mut radio = match weft_radio::open(uri).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
+    let Some(mut radio) = super::runtime::open_ready(uri, &ready).await else {
+        return;
     };
-    let _ = ready.send(Ok(()));
     let clock = Clock::default();
     let mut rng = ChaCha8Rng::from_entropy();
     let state = ThreadState::new(&creds, &mut rng);

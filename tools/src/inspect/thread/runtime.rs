@@ -10,7 +10,7 @@ use std::time::{Duration as WallDuration, Instant as WallClock};
 
 use weft_mesh::thread::sniff::Fcs;
 use weft_mesh::{Bearer, Duration, Instant};
-use weft_radio::{Pacer, RadioUri};
+use weft_radio::{Pacer, Radio, RadioUri};
 
 use super::feeder::ThreadFeeder;
 use super::model::ThreadModel;
@@ -204,6 +204,23 @@ impl Drop for ThreadRuntime {
     }
 }
 
+/// Opens the radio `uri` names, telling `ready` whether it could.
+pub(super) async fn open_ready(
+    uri: &RadioUri,
+    ready: &Sender<Result<(), String>>,
+) -> Option<Box<dyn Radio>> {
+    match weft_radio::open(uri).await {
+        Ok(r) => {
+            let _ = ready.send(Ok(()));
+            Some(r)
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            None
+        }
+    }
+}
+
 async fn listen(
     uri: &RadioUri,
     mut feeder: ThreadFeeder,
@@ -211,14 +228,9 @@ async fn listen(
     shared: &Mutex<Arc<ThreadModel>>,
     ready: Sender<Result<(), String>>,
 ) {
-    let mut radio = match weft_radio::open(uri).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = ready.send(Err(e.to_string()));
-            return;
-        }
+    let Some(mut radio) = open_ready(uri, &ready).await else {
+        return;
     };
-    let _ = ready.send(Ok(()));
     let start = tokio::time::Instant::now();
     let now = || Instant::from_micros(start.elapsed().as_micros() as u64);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
