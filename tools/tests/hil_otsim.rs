@@ -20,16 +20,51 @@ fn lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
-    let dir = tempfile::tempdir().unwrap();
-    let offset = 100 + std::process::id() % 400;
-    let rig = dir.path().join("otsim.toml");
+/// A rig file of two `otsim:` radios at `offset` in `dir`.
+fn otsim_rig(dir: &std::path::Path, offset: u32) -> std::path::PathBuf {
+    let rig = dir.join("otsim.toml");
     std::fs::write(
         &rig,
         format!("name = \"otsim-2\"\n[[radio]]\nid = \"ot-1\"\nuri = \"otsim:1?port_offset={offset}\"\n[[radio]]\nid = \"ot-2\"\nuri = \"otsim:2?port_offset={offset}\"\n"),
     )
     .unwrap();
+    rig
+}
+
+/// Runs `weft hil run ARGS --json`: its exit code, NDJSON lines and result line, with stdout
+/// and stderr for messages; None (said) where the loopback interface takes no multicast,
+/// except under `CI=1`.
+fn run_scenario(args: &[&std::ffi::OsStr]) -> Option<(Option<i32>, Vec<Value>, Value, String)> {
+    let out = Command::cargo_bin("weft")
+        .unwrap()
+        .args(["hil", "run", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    let v = lines(&stdout);
+    let result = v
+        .iter()
+        .find(|l| l["type"] == "result")
+        .unwrap_or_else(|| panic!("no result: {stdout}\n{stderr}"))
+        .clone();
+    let reason = result["reason"].as_str().unwrap();
+    if std::env::var_os("CI").is_none()
+        && (reason.contains("multicast") || stderr.contains("multicast"))
+    {
+        eprintln!("skipped: the loopback interface takes no multicast here: {reason} {stderr}");
+        return None;
+    }
+    Some((out.status.code(), v, result, format!("{stdout}\n{stderr}")))
+}
+
+#[test]
+fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = otsim_rig(dir.path(), 100 + std::process::id() % 400);
     let rig = rig.to_str().unwrap();
     let out = Command::cargo_bin("weft")
         .unwrap()
@@ -50,30 +85,17 @@ fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
             );
         }
     }
-    let out = Command::cargo_bin("weft")
-        .unwrap()
-        .args(["hil", "run", "thread-attach-ping", "--rig", rig, "--json"])
-        .arg("--pcap")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    let v = lines(&stdout);
-    let result = v
-        .iter()
-        .find(|l| l["type"] == "result")
-        .unwrap_or_else(|| panic!("no result: {stdout}\n{stderr}"));
-    let reason = result["reason"].as_str().unwrap();
-    if std::env::var_os("CI").is_none()
-        && (reason.contains("multicast") || stderr.contains("multicast"))
-    {
-        eprintln!("skipped: the loopback interface takes no multicast here: {reason} {stderr}");
+    let pcap_dir = dir.path().as_os_str();
+    let Some((code, v, result, stdout)) = run_scenario(&[
+        "thread-attach-ping".as_ref(),
+        "--rig".as_ref(),
+        rig.as_ref(),
+        "--pcap".as_ref(),
+        pcap_dir,
+    ]) else {
         return;
-    }
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    };
+    assert_eq!(code, Some(0), "{stdout}");
     assert_eq!(result["status"], "pass", "{result}");
     let steps: Vec<&Value> = v.iter().filter(|l| l["type"] == "step").collect();
     let done: Vec<&str> = steps.iter().map(|s| s["do"].as_str().unwrap()).collect();
@@ -102,7 +124,8 @@ fn thread_attach_ping_runs_on_two_otsim_radios_as_two_processes() {
     );
     // Wall-clock time: the roles really ran as processes on the air.
     assert!(result["scenario_s"].as_f64().unwrap() > 1.0, "{result}");
-    // The first role's process captured its radio: MLE and the echoes, 802.15.4 frames.
+    // Every role's process captured its radio, merged into one capture: MLE and the echoes,
+    // 802.15.4 frames.
     let pcap = std::fs::read(dir.path().join("thread-attach-ping.pcapng")).unwrap();
     assert_eq!(&pcap[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "a pcapng file");
     assert!(pcap.len() > 1000, "{} octets", pcap.len());
@@ -136,36 +159,15 @@ fn the_committed_otsim_rig_fits_the_thread_scenario() {
 #[test]
 fn thread_kill_restart_comes_back_as_the_same_node_on_otsim_radios() {
     let dir = tempfile::tempdir().unwrap();
-    let offset = 1100 + std::process::id() % 400;
-    let rig = dir.path().join("otsim.toml");
-    std::fs::write(
-        &rig,
-        format!("name = \"otsim-2\"\n[[radio]]\nid = \"ot-1\"\nuri = \"otsim:1?port_offset={offset}\"\n[[radio]]\nid = \"ot-2\"\nuri = \"otsim:2?port_offset={offset}\"\n"),
-    )
-    .unwrap();
-    let out = Command::cargo_bin("weft")
-        .unwrap()
-        .args(["hil", "run", "thread-kill-restart", "--json", "--rig"])
-        .arg(&rig)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    let v = lines(&stdout);
-    let result = v
-        .iter()
-        .find(|l| l["type"] == "result")
-        .unwrap_or_else(|| panic!("no result: {stdout}\n{stderr}"));
-    let reason = result["reason"].as_str().unwrap();
-    if std::env::var_os("CI").is_none()
-        && (reason.contains("multicast") || stderr.contains("multicast"))
-    {
-        eprintln!("skipped: the loopback interface takes no multicast here: {reason} {stderr}");
+    let rig = otsim_rig(dir.path(), 1100 + std::process::id() % 400);
+    let Some((code, v, _, stdout)) = run_scenario(&[
+        "thread-kill-restart".as_ref(),
+        "--rig".as_ref(),
+        rig.as_os_str(),
+    ]) else {
         return;
-    }
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    };
+    assert_eq!(code, Some(0), "{stdout}");
     let steps: Vec<&Value> = v.iter().filter(|l| l["type"] == "step").collect();
     let done: Vec<&str> = steps.iter().map(|s| s["do"].as_str().unwrap()).collect();
     assert_eq!(
