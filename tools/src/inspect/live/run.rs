@@ -181,11 +181,12 @@ impl Hooks<LiveFeeder> for LiveHooks<'_> {
                 }
             }
         }
-        if let Some(link) = self.served.as_mut() {
-            link.poll(f);
-        }
         if now.saturating_since(self.last_publish) >= PUBLISH_EVERY {
             self.last_publish = now;
+            // At most one reply's notice a picture (`Link::poll`), so that each is drawn.
+            if let Some(link) = self.served.as_mut() {
+                link.poll(f);
+            }
             if !f.paused {
                 f.tick(now);
             }

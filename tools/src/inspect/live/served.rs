@@ -116,7 +116,9 @@ impl Link {
         None
     }
 
-    /// Takes the replies and the events that came: into the status line and the picture.
+    /// Takes the events that came and a reply: into the status line and the picture. One
+    /// reply with a notice at a time (the others wait for the next call), since the status
+    /// line holds one: replies that came together were otherwise never drawn but the last.
     pub fn poll(&mut self, f: &mut LiveFeeder) {
         while let Ok(v) = self.events.try_recv() {
             match v["event"].as_str() {
@@ -130,7 +132,9 @@ impl Link {
             }
         }
         while let Ok(d) = self.done.try_recv() {
-            self.replied(f, d);
+            if self.replied(f, d) {
+                break;
+            }
         }
     }
 
@@ -165,7 +169,8 @@ impl Link {
         }
     }
 
-    fn replied(&mut self, f: &mut LiveFeeder, d: Done) {
+    /// Takes a reply; whether it set the status line.
+    fn replied(&mut self, f: &mut LiveFeeder, d: Done) -> bool {
         let ms = d.took.as_millis();
         let text = match (d.asked, d.reply) {
             (Asked::Network, r) => {
@@ -176,7 +181,7 @@ impl Link {
                 match r.and_then(|cdb| crate::serve::radio::import_network(&self.path, &cdb)) {
                     Ok(net) => {
                         f.refresh_net(net);
-                        return;
+                        return false;
                     }
                     Err(e) => format!("cannot read weft serve's network: {}", e.1),
                 }
@@ -227,6 +232,7 @@ impl Link {
             }
         };
         f.model.notify(text);
+        true
     }
 }
 
