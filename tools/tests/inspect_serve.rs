@@ -4,13 +4,12 @@
 //! --serve` switches the new node at the same time (without the server, the inspector would
 //! hold the store and the command would wait).
 
-use std::process::Stdio;
 use std::time::Duration;
 
 mod procs;
 
 use procs::tmux::{wait_for, Tmux};
-use procs::{hub, run, scratch, weft, Killed};
+use procs::{hub, onoff_node, run, scratch, serve};
 
 #[test]
 fn the_inspector_provisions_while_the_operator_commands_act_through_weft_serve() {
@@ -22,36 +21,12 @@ fn the_inspector_provisions_while_the_operator_commands_act_through_weft_serve()
     let radio = format!("sim:{}", sock.display());
     let _hub = hub(&sock);
     let uuid = "0102030405060708090a0b0c0d0e0f10";
-    let _node = Killed(
-        weft()
-            .args([
-                "node",
-                "--radio",
-                &radio,
-                "--uuid",
-                uuid,
-                "--models",
-                "onoff-server",
-            ])
-            .args(["--state", dir.join("node.weft").to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _node = onoff_node(&radio, uuid, &dir.join("node.weft"));
     let net = dir.join("net.weft");
     let net = net.to_str().unwrap();
     assert_eq!(run(&["net", "create", "--net", net]).0, 0);
     let ctl = dir.join("ctl.sock");
-    let _server = Killed(
-        weft()
-            .args(["serve", "--radio", &radio, "--net", net, "--socket"])
-            .arg(&ctl)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    procs::wait_for(&ctl);
+    let _server = serve(&radio, net.as_ref(), &ctl);
     let ctl = ctl.to_str().unwrap();
     let exit_file = dir.join("exit");
     let cmd = format!(

@@ -5,13 +5,12 @@
 //! server's network knows of it (the `network` event). Through the runtime the UI drives, no
 //! terminal.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod procs;
 
-use procs::{hub, run, scratch, weft, Killed};
+use procs::{hub, onoff_node, run, scratch, serve, Killed};
 use weft::inspect::model::{ConfigOp, Model, NodeDetail};
 use weft::inspect::runtime::Runtime;
 use weft::inspect::ui::Request;
@@ -44,19 +43,7 @@ fn wait_model(
 }
 
 fn node(dir: &std::path::Path, radio: &str, uuid: &str) -> Killed {
-    Killed(
-        weft()
-            .args(["node", "--radio", radio, "--uuid", uuid])
-            .args(["--models", "onoff-server"])
-            .args([
-                "--state",
-                dir.join(format!("{uuid}.weft")).to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
+    onoff_node(radio, uuid, &dir.join(format!("{uuid}.weft")))
 }
 
 fn uuid_of(hex: &str) -> [u8; 16] {
@@ -81,15 +68,7 @@ fn the_inspector_acts_through_weft_serve_beside_other_clients() {
     let net = net.to_str().unwrap();
     assert_eq!(run(&["net", "create", "--net", net]).0, 0);
     let ctl = dir.join("ctl.sock");
-    let _server = Killed(
-        weft()
-            .args(["serve", "--radio", &radio, "--net", net, "--socket"])
-            .arg(&ctl)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    procs::wait_for(&ctl);
+    let _server = serve(&radio, net.as_ref(), &ctl);
     let rt = weft::inspect::start_served(&ctl, None)
         .map_err(|e| e.1)
         .expect("the inspector reaches weft serve");

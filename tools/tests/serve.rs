@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 mod procs;
 
-use procs::{hub, run, scratch, wait_for, weft, Killed};
+use procs::{hub, run, scratch, serve, weft, Killed};
 
 const UUID: &str = "0102030405060708090a0b0c0d0e0f10";
 
@@ -71,22 +71,6 @@ impl Drop for Rig {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// `weft serve --socket ctl`, once its socket is there.
-fn serve(radio: &str, net: &Path, ctl: &Path) -> Killed {
-    let server = Killed(
-        weft()
-            .args(["serve", "--radio", radio, "--socket"])
-            .arg(ctl)
-            .arg("--net")
-            .arg(net)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for(ctl);
-    server
 }
 
 /// The JSON Schema document hil-tests/serve/NAME.schema.json.

@@ -47,6 +47,37 @@ pub fn hub(sock: &Path) -> Killed {
     hub
 }
 
+/// `weft node --models onoff-server` on `radio` with `uuid` and its state in `state`, quiet
+/// (a light waiting for a provisioner).
+pub fn onoff_node(radio: &str, uuid: &str, state: &Path) -> Killed {
+    Killed(
+        weft()
+            .args(["node", "--radio", radio, "--uuid", uuid])
+            .args(["--models", "onoff-server", "--state"])
+            .arg(state)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `weft serve --radio radio --net net --socket ctl`, once its socket is there.
+pub fn serve(radio: &str, net: &Path, ctl: &Path) -> Killed {
+    let server = Killed(
+        weft()
+            .args(["serve", "--radio", radio, "--socket"])
+            .arg(ctl)
+            .arg("--net")
+            .arg(net)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(ctl);
+    server
+}
+
 /// Waits (10 s at most) for `path` to exist, e.g. a hub's socket.
 pub fn wait_for(path: &Path) {
     let t = Instant::now();
